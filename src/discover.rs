@@ -1,0 +1,344 @@
+//! Find the artifacts under the paths an admin gives us and classify each by its content.
+//!
+//! Names lie (a `.log` may be binary junk, a dump may be called `w3wp.bin`), so the first few KiB
+//! decide; names only break ties for header-less text. Every file found is returned, including
+//! the ones no stage reads: they are listed in the report, never dropped.
+
+use crate::tables::{ArtifactKind, FileId};
+use std::fs::File;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+/// One input file and what we think it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Artifact {
+    pub id: FileId,
+    pub path: PathBuf,
+    pub kind: ArtifactKind,
+    pub bytes: u64,
+    pub server: Option<String>,
+    pub site: Option<String>,
+    /// Set when the file could not be opened or walked, or is empty.
+    pub problem: Option<String>,
+}
+
+/// How many bytes of a file classification looks at.
+const SNIFF: usize = 8192;
+
+/// Walks `paths` (files or folders, recursively, following links but not loops) and classifies
+/// every file. The order is deterministic: sorted by path.
+pub fn discover(paths: &[PathBuf]) -> Vec<Artifact> {
+    let mut found: Vec<(PathBuf, Option<String>, Option<String>, Option<String>)> = Vec::new();
+    for root in paths {
+        let walker = walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name();
+        for entry in walker {
+            match entry {
+                Ok(e) if e.file_type().is_file() => {
+                    let (server, site) = infer_location(root, e.path());
+                    found.push((e.path().to_path_buf(), server, site, None));
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    // Loops, permission errors on folders, dangling links: listed with the reason.
+                    let path = err.path().map(Path::to_path_buf).unwrap_or_else(|| root.clone());
+                    let why = if err.loop_ancestor().is_some() {
+                        format!("symbolic link loop back to {}", err.loop_ancestor().unwrap().display())
+                    } else if let Some(io) = err.io_error() {
+                        format!("cannot read: {io}")
+                    } else {
+                        err.to_string()
+                    };
+                    let (server, site) = infer_location(root, &path);
+                    found.push((path, server, site, Some(why)));
+                }
+            }
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found.dedup_by(|a, b| a.0 == b.0);
+    found
+        .into_iter()
+        .enumerate()
+        .map(|(i, (path, server, site, problem))| {
+            let (kind, bytes, problem) = match problem {
+                Some(p) => (ArtifactKind::Unknown, 0, Some(p)),
+                None => classify_file(&path),
+            };
+            Artifact { id: i as FileId, path, kind, bytes, server, site, problem }
+        })
+        .collect()
+}
+
+fn classify_file(path: &Path) -> (ArtifactKind, u64, Option<String>) {
+    let mut f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => return (ArtifactKind::Unknown, 0, Some(format!("cannot open: {e}"))),
+    };
+    let bytes = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut head = vec![0u8; SNIFF.min(bytes as usize)];
+    if let Err(e) = f.read_exact(&mut head) {
+        return (ArtifactKind::Unknown, bytes, Some(format!("cannot read: {e}")));
+    }
+    if bytes == 0 {
+        return (name_hint(path).unwrap_or(ArtifactKind::Unknown), 0, Some("empty file".into()));
+    }
+    (classify(&head, path), bytes, None)
+}
+
+/// Decides the kind from the first bytes of a file (and, for header-less text, its name).
+pub fn classify(head: &[u8], path: &Path) -> ArtifactKind {
+    if head.starts_with(b"MDMP") {
+        return ArtifactKind::Minidump;
+    }
+    if head.starts_with(b"ElfFile\0") {
+        return ArtifactKind::Evtx;
+    }
+    let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    if looks_binary(text) {
+        return ArtifactKind::Unknown;
+    }
+    let lower: Vec<u8> = text.iter().map(u8::to_ascii_lowercase).collect();
+    let has = |needle: &str| memchr::memmem::find(&lower, needle.as_bytes()).is_some();
+    let trimmed = trim_start(text);
+    if trimmed.starts_with(b"<") {
+        if has("<failedrequest") {
+            return ArtifactKind::Freb;
+        }
+        if has("<event") {
+            return ArtifactKind::EventXml;
+        }
+        return ArtifactKind::Unknown;
+    }
+    if trimmed.starts_with(b"{") && has("\"event\"") {
+        return ArtifactKind::EventJson;
+    }
+    if has("#software: microsoft http api") || has("#software: microsoft http server api") {
+        return ArtifactKind::HttpErr;
+    }
+    if let Some(fields) = directive(&lower, b"#fields:") {
+        let has_field = |f: &[u8]| fields.split(|&b| b == b' ' || b == b'\t').any(|t| t == f);
+        if has_field(b"s-reason") || has_field(b"s-queuename") {
+            return ArtifactKind::HttpErr;
+        }
+        return ArtifactKind::W3c;
+    }
+    if has("#software: microsoft internet information services") || has("#software: iis advanced logging") {
+        return ArtifactKind::W3c;
+    }
+    // No header: look at the first data line.
+    let first = text
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .find(|l| !l.is_empty() && !l.starts_with(b"#"));
+    let Some(line) = first else {
+        return name_hint(path).unwrap_or(ArtifactKind::Unknown);
+    };
+    if is_iis_native(line) {
+        return ArtifactKind::IisNative;
+    }
+    if is_ncsa(line) {
+        return ArtifactKind::Ncsa;
+    }
+    if starts_with_w3c_datetime(line) {
+        let n = line.split(|&b| b == b' ').filter(|t| !t.is_empty()).count();
+        let hint = name_hint(path);
+        if hint == Some(ArtifactKind::HttpErr) {
+            return ArtifactKind::HttpErr;
+        }
+        // HTTPERR default: 13 values, the 11th a site id or `-`, the 12th a reason phrase.
+        if n == 13 || n == 14 {
+            let toks: Vec<&[u8]> = line.split(|&b| b == b' ').filter(|t| !t.is_empty()).collect();
+            let reason = toks[n - 2];
+            if crate::knowledge::httperr_reasons::is_known_reason(reason) {
+                return ArtifactKind::HttpErr;
+            }
+        }
+        return ArtifactKind::W3c;
+    }
+    name_hint(path).unwrap_or(ArtifactKind::Unknown)
+}
+
+fn name_hint(path: &Path) -> Option<ArtifactKind> {
+    let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+    if name.starts_with("httperr") && name.ends_with(".log") {
+        Some(ArtifactKind::HttpErr)
+    } else if (name.starts_with("u_ex") || name.starts_with("ex")) && name.ends_with(".log") {
+        Some(ArtifactKind::W3c)
+    } else if name.ends_with(".dmp") {
+        Some(ArtifactKind::Minidump)
+    } else if name.ends_with(".evtx") {
+        Some(ArtifactKind::Evtx)
+    } else {
+        None
+    }
+}
+
+fn looks_binary(b: &[u8]) -> bool {
+    // NUL-padded tails are normal after a crash, so judge by the start of the file only.
+    let probe = &b[..b.len().min(512)];
+    let nul = probe.iter().filter(|&&c| c == 0).count();
+    let ctrl = probe.iter().filter(|&&c| c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r' | 0x0c)).count();
+    nul > 0 && nul * 4 >= probe.len().min(64) || ctrl * 10 > probe.len()
+}
+
+fn trim_start(b: &[u8]) -> &[u8] {
+    let i = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    &b[i..]
+}
+
+/// The rest of the first line starting with `name` (lower-cased input).
+fn directive<'a>(lower: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    lower.split(|&b| b == b'\n').find_map(|l| l.strip_prefix(name))
+}
+
+fn starts_with_w3c_datetime(l: &[u8]) -> bool {
+    let d = |i: usize| l.get(i).is_some_and(u8::is_ascii_digit);
+    l.len() >= 19
+        && (0..4).all(d)
+        && l[4] == b'-'
+        && d(5)
+        && d(6)
+        && l[7] == b'-'
+        && d(8)
+        && d(9)
+        && l[10] == b' '
+        && d(11)
+        && d(12)
+        && l[13] == b':'
+}
+
+/// `client, user, M/D/YY, H:MM:SS, W3SVC1, …` — comma + space separated, fixed fields.
+fn is_iis_native(l: &[u8]) -> bool {
+    let parts: Vec<&[u8]> = l.split(|&b| b == b',').collect();
+    if parts.len() < 14 {
+        return false;
+    }
+    let date = trim_start(parts[2]);
+    let mut slashes = 0;
+    for &c in date {
+        match c {
+            b'/' => slashes += 1,
+            b'0'..=b'9' => {}
+            _ => return false,
+        }
+    }
+    slashes == 2 && trim_start(parts[3]).contains(&b':')
+}
+
+/// `host ident user [dd/Mon/yyyy:HH:MM:SS ±zzzz] "GET / HTTP/1.1" 200 123`
+fn is_ncsa(l: &[u8]) -> bool {
+    let mut it = l.splitn(4, |&b| b == b' ');
+    let (Some(_), Some(_), Some(_), Some(rest)) = (it.next(), it.next(), it.next(), it.next()) else {
+        return false;
+    };
+    rest.starts_with(b"[") && memchr::memchr(b']', rest).is_some() && memchr::memchr(b'"', rest).is_some()
+}
+
+/// Folder names of the IIS/Windows layout that say nothing about which server a file is from.
+const LAYOUT_DIRS: &[&str] = &[
+    "logfiles",
+    "logs",
+    "inetpub",
+    "httperr",
+    "system32",
+    "windows",
+    "failedreqlogfiles",
+    "dumps",
+    "crashdumps",
+    "events",
+    "eventlogs",
+    "logs-iis",
+    "w3c",
+    "debugdiag",
+    "procdump",
+    "wer",
+    "c",
+    "c$",
+];
+
+/// Server and site from the folder layout: `<server>/…/W3SVC<id>/u_ex….log`.
+pub fn infer_location(root: &Path, path: &Path) -> (Option<String>, Option<String>) {
+    let mut site = None;
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    // The root's own name counts too (`w3triage analyze web01/`), but not `.` or `/`.
+    let mut names: Vec<String> = Vec::new();
+    if let Some(n) = root.file_name() {
+        names.push(n.to_string_lossy().into_owned());
+    }
+    let comps: Vec<Component> = rel.components().collect();
+    for c in comps.iter().take(comps.len().saturating_sub(1)) {
+        if let Component::Normal(n) = c {
+            names.push(n.to_string_lossy().into_owned());
+        }
+    }
+    if root.is_file() {
+        names.clear();
+        if let Some(parent) = root.parent() {
+            names.extend(parent.components().filter_map(|c| match c {
+                Component::Normal(n) => Some(n.to_string_lossy().into_owned()),
+                _ => None,
+            }));
+        }
+    }
+    let mut server = None;
+    for n in names.iter().rev() {
+        let lower = n.to_ascii_lowercase();
+        if lower.starts_with("w3svc") && lower[5..].chars().all(|c| c.is_ascii_digit()) && lower.len() > 5 {
+            site.get_or_insert_with(|| n.to_uppercase());
+            continue;
+        }
+        if LAYOUT_DIRS.contains(&lower.as_str()) || lower.starts_with("ftpsvc") {
+            continue;
+        }
+        server = Some(n.clone());
+        break;
+    }
+    (server, site)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn k(head: &str, name: &str) -> ArtifactKind {
+        classify(head.as_bytes(), Path::new(name))
+    }
+
+    #[test]
+    fn classifies_by_content_not_name() {
+        assert_eq!(k("MDMP\x13\x27", "x.log"), ArtifactKind::Minidump);
+        assert_eq!(k("#Software: Microsoft HTTP API 2.0\r\n#Version: 1.0\r\n", "a.txt"), ArtifactKind::HttpErr);
+        assert_eq!(
+            k("#Software: Microsoft Internet Information Services 10.0\n#Fields: date time cs-uri-stem\n", "x"),
+            ArtifactKind::W3c
+        );
+        assert_eq!(k("#Fields: date time c-ip c-port s-ip s-port cs-version cs-method cs-uri sc-status s-siteid s-reason s-queuename\n", "x.log"), ArtifactKind::HttpErr);
+        assert_eq!(k("2024-01-01 00:00:01 10.0.0.1 GET / - 80 - 10.0.0.2 UA - 200 0 0 15\n", "x.log"), ArtifactKind::W3c);
+        assert_eq!(
+            k("192.168.114.201, -, 03/20/01, 7:55:20, W3SVC2, SALES1, 172.21.13.45, 4502, 163, 3223, 200, 0, GET, /DeptLogo.gif, -,\n", "in0101.log"),
+            ArtifactKind::IisNative
+        );
+        assert_eq!(k("10.0.0.1 - - [01/Jan/2024:00:00:01 +0000] \"GET / HTTP/1.1\" 200 12\n", "nc.log"), ArtifactKind::Ncsa);
+        assert_eq!(k("<Events><Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'>", "e.xml"), ArtifactKind::EventXml);
+        assert_eq!(k("<?xml version=\"1.0\"?><failedRequest url=\"http://x/\">", "fr000001.xml"), ArtifactKind::Freb);
+        assert_eq!(k("\0\0\0\x01\x02junk\0\0\0\0\0\0\0\0\0\0\0\0", "u_ex240101.log"), ArtifactKind::Unknown);
+        assert_eq!(k("hello world\n", "notes.txt"), ArtifactKind::Unknown);
+    }
+
+    #[test]
+    fn infers_server_and_site_from_layout() {
+        let root = Path::new("/case/farm");
+        assert_eq!(
+            infer_location(root, Path::new("/case/farm/WEB01/inetpub/logs/LogFiles/W3SVC2/u_ex240101.log")),
+            (Some("WEB01".into()), Some("W3SVC2".into()))
+        );
+        assert_eq!(
+            infer_location(root, Path::new("/case/farm/web02/HTTPERR/httperr1.log")),
+            (Some("web02".into()), None)
+        );
+        assert_eq!(
+            infer_location(Path::new("web03"), Path::new("web03/W3SVC1/u_ex1.log")),
+            (Some("web03".into()), Some("W3SVC1".into()))
+        );
+    }
+}

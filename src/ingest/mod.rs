@@ -1,0 +1,156 @@
+//! The parallel driver: discovered artifacts in, [`Tables`] out.
+//!
+//! Files are read in parallel (rayon); each format module turns one file's bytes into rows
+//! ([`Parsed`]); the results are merged in file order so the output is the same for any number
+//! of threads. Large text files are additionally split into chunks inside their format module.
+
+pub mod dump;
+pub mod events;
+pub mod httperr;
+pub mod w3c;
+
+use crate::discover::{Artifact, discover};
+use crate::tables::{
+    ArtifactKind, FileCtx, FileRow, FileStatus, IssueRow, LineCounts, Parsed, Severity, Tables,
+};
+use rayon::prelude::*;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// How to ingest.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// Worker threads; `None` = one per core.
+    pub threads: Option<usize>,
+    pub dump: dump::DumpOptions,
+}
+
+/// Discovers and ingests everything under `paths`.
+pub fn ingest_paths(paths: &[PathBuf], opts: &IngestOptions) -> Tables {
+    let artifacts = discover(paths);
+    ingest_artifacts(&artifacts, opts)
+}
+
+/// Ingests already-discovered artifacts.
+pub fn ingest_artifacts(artifacts: &[Artifact], opts: &IngestOptions) -> Tables {
+    let run = || {
+        // Crash evidence is small: read it first so a large log set cannot starve it.
+        let mut order: Vec<&Artifact> = artifacts.iter().collect();
+        order.sort_by_key(|a| (!matches!(a.kind, ArtifactKind::Minidump | ArtifactKind::Evtx | ArtifactKind::EventXml | ArtifactKind::EventJson | ArtifactKind::HttpErr), a.id));
+        let mut results: Vec<(FileRow, Parsed)> =
+            order.par_iter().map(|a| ingest_one(a, opts)).collect();
+        results.sort_by_key(|(f, _)| f.id);
+        merge(results)
+    };
+    match opts.threads {
+        Some(n) => match rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build() {
+            Ok(pool) => pool.install(run),
+            Err(_) => run(),
+        },
+        None => run(),
+    }
+}
+
+fn merge(results: Vec<(FileRow, Parsed)>) -> Tables {
+    let mut t = Tables::default();
+    for (row, p) in results {
+        t.requests.append(&p.requests);
+        t.httperr.append(&p.httperr);
+        t.crashes.extend(p.crashes);
+        t.modules.extend(p.modules);
+        t.frames.extend(p.frames);
+        t.issues.extend(p.issues);
+        t.files.push(row);
+    }
+    t
+}
+
+/// Reads one file with the stage for its kind. Never panics on input: a panic inside a parser
+/// (a bug, not an input problem) becomes an `internal_error` issue for that file.
+pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
+    let start = Instant::now();
+    let mut row = FileRow {
+        id: a.id,
+        path: a.path.clone(),
+        kind: a.kind,
+        status: FileStatus::Parsed,
+        reason: None,
+        bytes: a.bytes,
+        server: a.server.clone(),
+        site: a.site.clone(),
+        counts: LineCounts::default(),
+        rows: 0,
+        elapsed_ms: 0.0,
+    };
+    let mut parsed = Parsed::default();
+    if let Some(problem) = &a.problem {
+        let (status, code, sev) = if problem == "empty file" {
+            (FileStatus::Skipped, "empty_file", Severity::Warning)
+        } else {
+            (FileStatus::Failed, "unreadable", Severity::Error)
+        };
+        row.status = status;
+        row.reason = Some(problem.clone());
+        parsed.issues.push(IssueRow::new(a.id, sev, code, problem.clone()));
+        return (row, parsed);
+    }
+    let unsupported = match a.kind {
+        ArtifactKind::IisNative => Some("IIS native log format (comma separated, local time): detected, not parsed yet"),
+        ArtifactKind::Ncsa => Some("NCSA common log format: detected, not parsed yet"),
+        ArtifactKind::Freb => Some("Failed Request Tracing (FREB) XML: detected, not parsed yet"),
+        ArtifactKind::Unknown => Some("not an artifact w3triage knows (no W3C/HTTPERR header, dump or event signature)"),
+        _ => None,
+    };
+    if let Some(why) = unsupported {
+        row.status = FileStatus::Skipped;
+        row.reason = Some(why.into());
+        parsed.issues.push(IssueRow::new(a.id, Severity::Warning, "unsupported_format", why));
+        return (row, parsed);
+    }
+    let file = match std::fs::File::open(&a.path) {
+        Ok(f) => f,
+        Err(e) => return failed(row, parsed, format!("cannot open: {e}")),
+    };
+    // SAFETY: the map is read-only; a log being appended to while we read is tolerated by the
+    // parsers, which bound every access by the slice length taken at map time.
+    let map = match unsafe { memmap2::Mmap::map(&file) } {
+        Ok(m) => m,
+        Err(e) => return failed(row, parsed, format!("cannot map: {e}")),
+    };
+    let ctx = FileCtx { id: a.id, path: a.path.clone(), server: a.server.clone(), site: a.site.clone() };
+    let bytes: &[u8] = &map;
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match a.kind {
+        ArtifactKind::W3c => w3c::parse(&ctx, bytes),
+        ArtifactKind::HttpErr => httperr::parse(&ctx, bytes),
+        ArtifactKind::Minidump => dump::parse(&ctx, bytes, &opts.dump),
+        ArtifactKind::Evtx | ArtifactKind::EventXml | ArtifactKind::EventJson => events::parse(&ctx, a.kind, bytes),
+        _ => Parsed::default(),
+    }));
+    parsed = match result {
+        Ok(p) => p,
+        Err(_) => {
+            return failed(row, parsed, "internal error while parsing (a bug in w3triage; please report it with this file)".into());
+        }
+    };
+    if parsed.server.is_some() && row.server.is_none() {
+        row.server = parsed.server.clone();
+    }
+    if parsed.site.is_some() && row.site.is_none() {
+        row.site = parsed.site.clone();
+    }
+    row.counts = parsed.counts;
+    row.rows = (parsed.requests.len() + parsed.httperr.len() + parsed.crashes.len()) as u64;
+    row.elapsed_ms = start.elapsed().as_secs_f64() * 1000.0;
+    if row.rows == 0 && parsed.issues.iter().any(|i| i.severity == Severity::Error) && row.counts.lines == 0 {
+        row.status = FileStatus::Failed;
+        row.reason = parsed.issues.iter().find(|i| i.severity == Severity::Error).map(|i| i.message.clone());
+    }
+    (row, parsed)
+}
+
+fn failed(mut row: FileRow, mut parsed: Parsed, why: String) -> (FileRow, Parsed) {
+    row.status = FileStatus::Failed;
+    parsed.issues.push(IssueRow::new(row.id, Severity::Error, "unreadable", why.clone()));
+    row.reason = Some(why);
+    (row, parsed)
+}

@@ -1,0 +1,14 @@
+//! w3triage: post-outage forensics for Microsoft IIS.
+//!
+//! Reads IIS W3C access logs, HTTPERR logs, w3wp crash dumps and Windows event exports, and joins
+//! them into tables (see [`tables`]) that later stages turn into an incident report.
+//!
+//! ```no_run
+//! let tables = w3triage::ingest::ingest_paths(&["samples/outage".into()], &Default::default());
+//! println!("{} requests, {} issues", tables.requests.len(), tables.issues.len());
+//! ```
+
+pub mod discover;
+pub mod ingest;
+pub mod knowledge;
+pub mod tables;

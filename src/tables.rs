@@ -1,0 +1,677 @@
+//! The tables every stage reads and writes: their columns, their types, their names.
+//!
+//! This module is the single source of truth for the schema. The two large tables
+//! (`requests`, `httperr`) are columnar, built without an allocation per line; the small ones
+//! (crash evidence, modules, frames, issues, files) are vectors of rows. Every row carries its
+//! source: a file id (index into [`Tables::files`]) and a byte offset (or record number).
+//! All times are UTC milliseconds since the Unix epoch.
+//!
+//! The column names here are the JSON-lines keys and the Parquet column names (see README).
+
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// Index of a file in [`Tables::files`].
+pub type FileId = u32;
+
+/// UTC milliseconds since the Unix epoch.
+pub type Millis = i64;
+
+/// A nullable UTF-8 string column: one byte buffer and end offsets, no allocation per value.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct StrCol {
+    data: String,
+    ends: Vec<u64>,
+    valid: Vec<bool>,
+}
+
+impl StrCol {
+    pub fn with_capacity(rows: usize, bytes: usize) -> Self {
+        StrCol {
+            data: String::with_capacity(bytes),
+            ends: Vec::with_capacity(rows),
+            valid: Vec::with_capacity(rows),
+        }
+    }
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+    pub fn push(&mut self, v: Option<&str>) {
+        if let Some(s) = v {
+            self.data.push_str(s);
+        }
+        self.ends.push(self.data.len() as u64);
+        self.valid.push(v.is_some());
+    }
+    pub fn push_null(&mut self) {
+        self.push(None)
+    }
+    /// Pushes raw log bytes: UTF-8 when valid, else decoded as Windows-1252 (never dropped).
+    pub fn push_bytes(&mut self, v: &[u8]) {
+        match std::str::from_utf8(v) {
+            Ok(s) => self.data.push_str(s),
+            Err(_) => push_cp1252(&mut self.data, v),
+        }
+        self.ends.push(self.data.len() as u64);
+        self.valid.push(true);
+    }
+    /// Pushes raw bytes with `+` turned into spaces (user agent, referer, cookie).
+    pub fn push_bytes_plus_decoded(&mut self, v: &[u8]) {
+        let start = self.data.len();
+        self.push_bytes(v);
+        if memchr::memchr(b'+', &self.data.as_bytes()[start..]).is_some() {
+            let tail: String = self.data[start..].replace('+', " ");
+            self.data.truncate(start);
+            self.data.push_str(&tail);
+        }
+    }
+    pub fn get(&self, i: usize) -> Option<&str> {
+        if !self.valid[i] {
+            return None;
+        }
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        Some(&self.data[start..self.ends[i] as usize])
+    }
+    pub fn iter(&self) -> impl Iterator<Item = Option<&str>> + '_ {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+    /// Appends another column (chunk results are concatenated in input order).
+    pub fn append(&mut self, other: &StrCol) {
+        let base = self.data.len() as u64;
+        self.data.push_str(&other.data);
+        self.ends.extend(other.ends.iter().map(|e| e + base));
+        self.valid.extend_from_slice(&other.valid);
+    }
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.data.capacity() + self.ends.capacity() * 8 + self.valid.capacity()
+    }
+}
+
+/// Decodes Windows-1252 bytes (the usual ANSI code page of IIS hosts) into `out`.
+pub fn push_cp1252(out: &mut String, v: &[u8]) {
+    let (s, _, _) = encoding_rs::WINDOWS_1252.decode(v);
+    out.push_str(&s);
+}
+
+/// A nullable categorical column for strings that repeat (servers, sites, methods, reasons, pools).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct CatCol {
+    codes: Vec<u32>,
+    dict: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+const NULL_CODE: u32 = u32::MAX;
+
+impl CatCol {
+    pub fn len(&self) -> usize {
+        self.codes.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
+    /// The code for `v`, added to the dictionary if new.
+    pub fn intern(&mut self, v: &str) -> u32 {
+        if let Some(&c) = self.index.get(v) {
+            return c;
+        }
+        let c = self.dict.len() as u32;
+        self.dict.push(v.to_owned());
+        self.index.insert(v.to_owned(), c);
+        c
+    }
+    pub fn push(&mut self, v: Option<&str>) {
+        // Fast path: runs of the same value (server, site, method) need no hashing.
+        let code = match v {
+            None => NULL_CODE,
+            Some(s) => match self.codes.last() {
+                Some(&c) if c != NULL_CODE && self.dict[c as usize] == s => c,
+                _ => self.intern(s),
+            },
+        };
+        self.codes.push(code);
+    }
+    /// Pushes raw bytes, decoded like [`StrCol::push_bytes`].
+    pub fn push_bytes(&mut self, v: &[u8]) {
+        match std::str::from_utf8(v) {
+            Ok(s) => self.push(Some(s)),
+            Err(_) => {
+                let mut s = String::new();
+                push_cp1252(&mut s, v);
+                self.push(Some(&s));
+            }
+        }
+    }
+    pub fn push_code(&mut self, code: u32) {
+        self.codes.push(code);
+    }
+    pub fn get(&self, i: usize) -> Option<&str> {
+        match self.codes[i] {
+            NULL_CODE => None,
+            c => Some(&self.dict[c as usize]),
+        }
+    }
+    pub fn iter(&self) -> impl Iterator<Item = Option<&str>> + '_ {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+    /// The distinct values, in first-seen order.
+    pub fn categories(&self) -> &[String] {
+        &self.dict
+    }
+    pub fn append(&mut self, other: &CatCol) {
+        let remap: Vec<u32> = other.dict.iter().map(|s| self.intern(s)).collect();
+        self.codes.extend(other.codes.iter().map(|&c| {
+            if c == NULL_CODE {
+                NULL_CODE
+            } else {
+                remap[c as usize]
+            }
+        }));
+    }
+    pub fn heap_bytes(&self) -> usize {
+        self.codes.capacity() * 4 + self.dict.iter().map(|s| s.capacity() * 2 + 48).sum::<usize>()
+    }
+}
+
+/// `requests`: one row per W3C access-log line (a request that completed).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Requests {
+    /// When the request completed (W3C `date` + `time`, UTC).
+    pub ts: Vec<Millis>,
+    pub server: CatCol,
+    pub site: CatCol,
+    pub s_ip: StrCol,
+    pub s_port: Vec<Option<u16>>,
+    pub method: CatCol,
+    /// Raw, as logged (not percent-decoded).
+    pub uri_stem: StrCol,
+    /// Raw, as logged (not percent-decoded); null for `-`.
+    pub uri_query: StrCol,
+    pub username: StrCol,
+    pub c_ip: StrCol,
+    /// `+` decoded to space.
+    pub user_agent: StrCol,
+    /// `+` decoded to space.
+    pub referer: StrCol,
+    /// `+` decoded to space.
+    pub cookie: StrCol,
+    pub host: StrCol,
+    pub status: Vec<Option<u16>>,
+    pub substatus: Vec<Option<u32>>,
+    /// u64: broken logs hold values over u32 (plaso `iis10_edge_cases.log`).
+    pub win32_status: Vec<Option<u64>>,
+    pub sc_bytes: Vec<Option<u64>>,
+    pub cs_bytes: Vec<Option<u64>>,
+    pub time_taken_ms: Vec<Option<u64>>,
+    pub file: Vec<FileId>,
+    /// Byte offset of the line start in its file.
+    pub offset: Vec<u64>,
+    /// Custom and unknown fields as a JSON object text (`{"X-Forwarded-For":"1.2.3.4"}`), or null.
+    pub extra: StrCol,
+}
+
+/// Column names of `requests`, in order (the JSON-lines keys and Parquet columns).
+pub const REQUEST_COLUMNS: &[&str] = &[
+    "ts",
+    "server",
+    "site",
+    "s_ip",
+    "s_port",
+    "method",
+    "uri_stem",
+    "uri_query",
+    "username",
+    "c_ip",
+    "user_agent",
+    "referer",
+    "cookie",
+    "host",
+    "status",
+    "substatus",
+    "win32_status",
+    "sc_bytes",
+    "cs_bytes",
+    "time_taken_ms",
+    "file",
+    "offset",
+    "extra",
+];
+
+impl Requests {
+    pub fn len(&self) -> usize {
+        self.ts.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ts.is_empty()
+    }
+    pub fn append(&mut self, o: &Requests) {
+        self.ts.extend_from_slice(&o.ts);
+        self.server.append(&o.server);
+        self.site.append(&o.site);
+        self.s_ip.append(&o.s_ip);
+        self.s_port.extend_from_slice(&o.s_port);
+        self.method.append(&o.method);
+        self.uri_stem.append(&o.uri_stem);
+        self.uri_query.append(&o.uri_query);
+        self.username.append(&o.username);
+        self.c_ip.append(&o.c_ip);
+        self.user_agent.append(&o.user_agent);
+        self.referer.append(&o.referer);
+        self.cookie.append(&o.cookie);
+        self.host.append(&o.host);
+        self.status.extend_from_slice(&o.status);
+        self.substatus.extend_from_slice(&o.substatus);
+        self.win32_status.extend_from_slice(&o.win32_status);
+        self.sc_bytes.extend_from_slice(&o.sc_bytes);
+        self.cs_bytes.extend_from_slice(&o.cs_bytes);
+        self.time_taken_ms.extend_from_slice(&o.time_taken_ms);
+        self.file.extend_from_slice(&o.file);
+        self.offset.extend_from_slice(&o.offset);
+        self.extra.append(&o.extra);
+    }
+    /// Heap bytes held by the table (for the memory budget in the summary and benches).
+    pub fn heap_bytes(&self) -> usize {
+        let strs = [
+            &self.s_ip,
+            &self.uri_stem,
+            &self.uri_query,
+            &self.username,
+            &self.c_ip,
+            &self.user_agent,
+            &self.referer,
+            &self.cookie,
+            &self.host,
+            &self.extra,
+        ];
+        strs.iter().map(|c| c.heap_bytes()).sum::<usize>()
+            + self.server.heap_bytes()
+            + self.site.heap_bytes()
+            + self.method.heap_bytes()
+            + self.ts.capacity() * 8
+            + self.s_port.capacity() * 4
+            + self.status.capacity() * 4
+            + self.substatus.capacity() * 8
+            + (self.win32_status.capacity()
+                + self.sc_bytes.capacity()
+                + self.cs_bytes.capacity()
+                + self.time_taken_ms.capacity())
+                * 16
+            + self.file.capacity() * 4
+            + self.offset.capacity() * 8
+    }
+}
+
+/// `httperr`: one row per HTTP.sys error-log line.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct HttpErr {
+    pub ts: Vec<Millis>,
+    pub server: CatCol,
+    pub c_ip: StrCol,
+    pub c_port: Vec<Option<u16>>,
+    pub s_ip: StrCol,
+    pub s_port: Vec<Option<u16>>,
+    pub version: CatCol,
+    pub method: CatCol,
+    /// Raw URL + query as HTTP.sys wrote it.
+    pub uri: StrCol,
+    pub status: Vec<Option<u16>>,
+    pub site_id: Vec<Option<u32>>,
+    /// `s-reason`, e.g. `Connection_Abandoned_By_AppPool` (see `knowledge::httperr_reasons`).
+    pub reason: CatCol,
+    /// `s-queuename`: the application pool.
+    pub queue: CatCol,
+    /// Newer layouts only; null where the file has no such column.
+    pub stream_id: StrCol,
+    pub stream_id_ex: StrCol,
+    pub transport: CatCol,
+    pub fault_code: StrCol,
+    pub extended_fault_code: StrCol,
+    pub file: Vec<FileId>,
+    pub offset: Vec<u64>,
+}
+
+pub const HTTPERR_COLUMNS: &[&str] = &[
+    "ts",
+    "server",
+    "c_ip",
+    "c_port",
+    "s_ip",
+    "s_port",
+    "version",
+    "method",
+    "uri",
+    "status",
+    "site_id",
+    "reason",
+    "queue",
+    "stream_id",
+    "stream_id_ex",
+    "transport",
+    "fault_code",
+    "extended_fault_code",
+    "file",
+    "offset",
+];
+
+impl HttpErr {
+    pub fn len(&self) -> usize {
+        self.ts.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ts.is_empty()
+    }
+    pub fn append(&mut self, o: &HttpErr) {
+        self.ts.extend_from_slice(&o.ts);
+        self.server.append(&o.server);
+        self.c_ip.append(&o.c_ip);
+        self.c_port.extend_from_slice(&o.c_port);
+        self.s_ip.append(&o.s_ip);
+        self.s_port.extend_from_slice(&o.s_port);
+        self.version.append(&o.version);
+        self.method.append(&o.method);
+        self.uri.append(&o.uri);
+        self.status.extend_from_slice(&o.status);
+        self.site_id.extend_from_slice(&o.site_id);
+        self.reason.append(&o.reason);
+        self.queue.append(&o.queue);
+        self.stream_id.append(&o.stream_id);
+        self.stream_id_ex.append(&o.stream_id_ex);
+        self.transport.append(&o.transport);
+        self.fault_code.append(&o.fault_code);
+        self.extended_fault_code.append(&o.extended_fault_code);
+        self.file.extend_from_slice(&o.file);
+        self.offset.extend_from_slice(&o.offset);
+    }
+}
+
+/// Where a piece of crash evidence came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceSource {
+    /// A minidump (`.dmp`).
+    Dump,
+    /// A Windows event (evtx, XML or JSON export).
+    Event,
+}
+
+/// `crashes`: one row per piece of crash evidence (a dump, or one event).
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct CrashRow {
+    /// When it happened: dump time from the dump header, or the event's `TimeCreated` (UTC).
+    pub ts: Option<Millis>,
+    pub server: Option<String>,
+    pub source: Option<EvidenceSource>,
+    /// Event provider (`Microsoft-Windows-WAS`, `Application Error`, …); null for dumps.
+    pub provider: Option<String>,
+    pub event_id: Option<u32>,
+    /// `crash` (worker died), `disabled` (rapid-fail, 5002), `hang` (5010 ping), `shutdown_timeout` (5013),
+    /// `unhandled_exception` (1309: request failed, process lived), `report` (WER 1001), `dump` (no exception stream).
+    pub kind: String,
+    pub app_pool: Option<String>,
+    pub pid: Option<u32>,
+    pub process_name: Option<String>,
+    pub process_start: Option<Millis>,
+    pub exception_code: Option<u32>,
+    pub exception_name: Option<String>,
+    /// `first` or `second` chance, when known.
+    pub chance: Option<String>,
+    /// The module the exception address lies in (null when it lies in none).
+    pub faulting_module: Option<String>,
+    pub faulting_module_version: Option<String>,
+    pub fault_offset: Option<u64>,
+    /// Process exit code (WAS 5009) or the error number (5011).
+    pub exit_code: Option<u32>,
+    /// For dumps: the verdict's suspect module (after walking past system code).
+    pub suspect_module: Option<String>,
+    /// Class of the suspect module (`knowledge::modules::ModuleClass` name).
+    pub suspect_class: Option<String>,
+    /// Grouping key: `CODE_module+offset` style, like WinDbg's failure bucket.
+    pub bucket: Option<String>,
+    /// One or two sentences: what happened and what to do.
+    pub verdict: Option<String>,
+    /// `high` / `medium` / `low`.
+    pub confidence: Option<String>,
+    /// Free text the source carried (event message, exception type, CLR stack head …).
+    pub detail: Option<String>,
+    pub file: FileId,
+    /// Byte offset (XML, JSON lines) or record number (evtx); 0 for a dump.
+    pub offset: u64,
+}
+
+/// `modules`: every module loaded in (or unloaded from) a dumped process.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct ModuleRow {
+    /// The dump file.
+    pub file: FileId,
+    pub pid: Option<u32>,
+    pub name: String,
+    pub path: String,
+    pub version: Option<String>,
+    pub base: u64,
+    pub size: u64,
+    /// PE `TimeDateStamp` (seconds since epoch, as in the image header).
+    pub timestamp: Option<u32>,
+    pub unloaded: bool,
+    /// `knowledge::modules::ModuleClass` name (`os_core`, `iis_core`, `isapi_filter`, `third_party` …).
+    pub class: String,
+    pub third_party: bool,
+}
+
+/// `frames`: the crashing thread's stack, frame 0 first.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct FrameRow {
+    pub file: FileId,
+    pub index: u32,
+    pub instruction: u64,
+    pub module: Option<String>,
+    pub module_offset: Option<u64>,
+    pub function: Option<String>,
+    pub function_offset: Option<u64>,
+    pub source_file: Option<String>,
+    pub source_line: Option<u32>,
+    /// How the frame was found: `context`, `cfi`, `frame_pointer`, `scan` …
+    pub trust: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Input we read but had to guess about (inferred layout, re-encoded bytes).
+    Warning,
+    /// Input we could not use (a line rejected, a file unreadable).
+    Error,
+}
+
+/// `issues`: anything we could not read, or read with a guess. Never silent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IssueRow {
+    pub file: FileId,
+    /// 1-based line number, for text inputs.
+    pub line: Option<u64>,
+    /// Byte offset in the file, where known.
+    pub offset: Option<u64>,
+    pub severity: Severity,
+    /// A stable short code: `field_count`, `no_header`, `truncated_line`, `nul_padding`,
+    /// `bad_timestamp`, `unreadable`, `corrupt_dump` …
+    pub code: &'static str,
+    /// What was wrong, specifically.
+    pub message: String,
+}
+
+impl IssueRow {
+    pub fn new(file: FileId, severity: Severity, code: &'static str, message: impl Into<String>) -> Self {
+        IssueRow { file, line: None, offset: None, severity, code, message: message.into() }
+    }
+    pub fn at(mut self, line: Option<u64>, offset: Option<u64>) -> Self {
+        self.line = line;
+        self.offset = offset;
+        self
+    }
+}
+
+/// What kind of artifact a file is, decided by its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum ArtifactKind {
+    W3c,
+    HttpErr,
+    IisNative,
+    Ncsa,
+    Minidump,
+    Evtx,
+    EventXml,
+    /// evtx_dump-style JSON lines of events.
+    EventJson,
+    Freb,
+    Unknown,
+}
+
+impl ArtifactKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ArtifactKind::W3c => "w3c",
+            ArtifactKind::HttpErr => "httperr",
+            ArtifactKind::IisNative => "iis_native",
+            ArtifactKind::Ncsa => "ncsa",
+            ArtifactKind::Minidump => "minidump",
+            ArtifactKind::Evtx => "evtx",
+            ArtifactKind::EventXml => "event_xml",
+            ArtifactKind::EventJson => "event_json",
+            ArtifactKind::Freb => "freb",
+            ArtifactKind::Unknown => "unknown",
+        }
+    }
+}
+
+/// What happened to a file as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileStatus {
+    /// Read; per-line problems are in `issues`.
+    Parsed,
+    /// Recognised but no stage reads this kind yet, or not an artifact we know (listed, never dropped).
+    Skipped,
+    /// Could not be read at all (see `issues`).
+    Failed,
+}
+
+/// Line accounting of a text file: `records + rejected + directives + blank == lines`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct LineCounts {
+    pub lines: u64,
+    pub records: u64,
+    pub directives: u64,
+    pub blank: u64,
+    pub rejected: u64,
+}
+
+impl LineCounts {
+    pub fn add(&mut self, o: &LineCounts) {
+        self.lines += o.lines;
+        self.records += o.records;
+        self.directives += o.directives;
+        self.blank += o.blank;
+        self.rejected += o.rejected;
+    }
+    pub fn balanced(&self) -> bool {
+        self.records + self.rejected + self.directives + self.blank == self.lines
+    }
+}
+
+/// `files`: every input file, whatever became of it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FileRow {
+    pub id: FileId,
+    pub path: PathBuf,
+    pub kind: ArtifactKind,
+    pub status: FileStatus,
+    /// Why it was skipped or failed.
+    pub reason: Option<String>,
+    pub bytes: u64,
+    pub server: Option<String>,
+    pub site: Option<String>,
+    pub counts: LineCounts,
+    /// Rows this file contributed to its table (requests, httperr, crashes …).
+    pub rows: u64,
+    pub elapsed_ms: f64,
+}
+
+/// Everything ingested: the one contract between ingest and the later stages.
+#[derive(Debug, Default, Clone)]
+pub struct Tables {
+    pub files: Vec<FileRow>,
+    pub requests: Requests,
+    pub httperr: HttpErr,
+    pub crashes: Vec<CrashRow>,
+    pub modules: Vec<ModuleRow>,
+    pub frames: Vec<FrameRow>,
+    pub issues: Vec<IssueRow>,
+}
+
+/// What a stage knows about the file it reads.
+#[derive(Debug, Clone, Default)]
+pub struct FileCtx {
+    pub id: FileId,
+    pub path: PathBuf,
+    /// Server inferred by discover (folder layout, host name); a parser may refine it from content.
+    pub server: Option<String>,
+    /// Site inferred from a `W3SVC<id>` folder.
+    pub site: Option<String>,
+}
+
+/// What a format parser returns for one file.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub requests: Requests,
+    pub httperr: HttpErr,
+    pub crashes: Vec<CrashRow>,
+    pub modules: Vec<ModuleRow>,
+    pub frames: Vec<FrameRow>,
+    pub issues: Vec<IssueRow>,
+    pub counts: LineCounts,
+    /// Server / site learned from the content (`s-computername`, `s-sitename`), if any.
+    pub server: Option<String>,
+    pub site: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn str_col_roundtrip_and_append() {
+        let mut a = StrCol::default();
+        a.push(Some("/a"));
+        a.push(None);
+        a.push_bytes(b"caf\xe9");
+        let mut b = StrCol::default();
+        b.push_bytes_plus_decoded(b"Mozilla/5.0+(Windows)");
+        a.append(&b);
+        assert_eq!(
+            a.iter().collect::<Vec<_>>(),
+            vec![Some("/a"), None, Some("café"), Some("Mozilla/5.0 (Windows)")]
+        );
+    }
+
+    #[test]
+    fn cat_col_append_remaps_codes() {
+        let mut a = CatCol::default();
+        a.push(Some("GET"));
+        a.push(Some("POST"));
+        let mut b = CatCol::default();
+        b.push(Some("POST"));
+        b.push(None);
+        b.push(Some("PUT"));
+        a.append(&b);
+        assert_eq!(
+            a.iter().collect::<Vec<_>>(),
+            vec![Some("GET"), Some("POST"), Some("POST"), None, Some("PUT")]
+        );
+        assert_eq!(a.categories(), &["GET", "POST", "PUT"]);
+    }
+}
