@@ -10,6 +10,9 @@ use super::{Acc, Reject, xml};
 use ::evtx::{EvtxParser, ParserSettings, err::EvtxError};
 use std::io::Cursor;
 
+/// evtx chunk size.
+const CHUNK: usize = 64 * 1024;
+
 pub(crate) fn read(bytes: &[u8], acc: &mut Acc<'_>) {
     let parser = match EvtxParser::from_read_seek(Cursor::new(bytes)) {
         Ok(p) => p,
@@ -31,6 +34,20 @@ pub(crate) fn read(bytes: &[u8], acc: &mut Acc<'_>) {
         .num_threads(1)
         .validate_checksums(false)
         .recover_records(false);
+    // The crate reads whole 64 KiB chunks only: a file cut short (copied while being written,
+    // a partial download) silently loses its last partial chunk. Say so.
+    let block = usize::from(parser.header().header_block_size);
+    let tail = bytes.len().saturating_sub(block) % CHUNK;
+    if tail != 0 && bytes[bytes.len() - tail..].iter().any(|&b| b != 0) {
+        acc.reject(
+            Reject::new(
+                "truncated_chunk",
+                format!("the file ends {tail} bytes into a 64 KiB chunk (truncated copy?); records in that partial chunk were not read"),
+            ),
+            None,
+            Some((bytes.len() - tail) as u64),
+        );
+    }
     let mut parser = parser.with_configuration(settings);
     // The evtx crate is third-party code on hostile bytes: a panic inside it must not lose the
     // rows read so far, so the walk is guarded here as well as by the driver.

@@ -477,7 +477,10 @@ fn wer_report(ev: &RawEvent, w: &mut Warnings) -> Option<CrashRow> {
     let lname = name.to_ascii_lowercase();
     let p = |i: usize| wr.p.get(i).and_then(|v| v.as_deref());
     let process_is_exe = p(0).is_some_and(|a| a.to_ascii_lowercase().ends_with(".exe"));
-    if !WER_CRASH_EVENTS.contains(&lname.as_str()) && !(process_is_exe && !lname.is_empty()) {
+    // Crash-type buckets, or any named report about an executable (kept, filtered later).
+    let relevant =
+        WER_CRASH_EVENTS.contains(&lname.as_str()) || (process_is_exe && !lname.is_empty());
+    if !relevant {
         return None;
     }
     let mut r = base_row("report");

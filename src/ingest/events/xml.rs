@@ -74,7 +74,7 @@ pub(crate) fn read_document(bytes: &[u8], acc: &mut Acc<'_>) {
         };
         let piece = &text[start..end];
         match parse_event(piece) {
-            Ok(ev) => acc.event(ev, Some(line), at as u64),
+            Ok(ev) => acc.event(ev, Some(line), at),
             Err(r) => acc.reject(r, Some(line), Some(at)),
         }
         pos = end;

@@ -1,0 +1,3 @@
+//! The one integration-test binary. Each area adds its own `mod` line.
+
+mod events;
