@@ -570,3 +570,14 @@ proptest! {
         prop_assert!(p.crashes.len() as u64 == p.counts.records);
     }
 }
+
+#[test]
+fn many_unclosed_events_stay_linear() {
+    // 100k starts, no `</Event>` and no `>`: a per-event search to EOF would be quadratic.
+    let x = "<Event a".repeat(100_000);
+    let t = std::time::Instant::now();
+    let p = parse_str(ArtifactKind::EventXml, &x);
+    assert_eq!((p.counts.lines, p.counts.rejected), (100_000, 100_000));
+    assert!(p.issues.iter().all(|i| i.code == "truncated_event"));
+    assert!(t.elapsed().as_secs() < 20, "took {:?}", t.elapsed());
+}

@@ -20,6 +20,9 @@ pub(crate) fn read_document(bytes: &[u8], acc: &mut Acc<'_>) {
     let text: &str = &text;
     let mut lines = LineCounter::default();
     let mut pos = 0usize;
+    // The next `</Event>` end, remembered across events: searching afresh for each `<Event`
+    // would be quadratic on hostile input with many starts and no close.
+    let mut close_cache: Option<(usize, Option<usize>)> = None;
     while pos < text.len() {
         let Some(start) = find_tag(text, pos, "<Event") else {
             check_gap(text, pos, text.len(), base, &mut lines, acc);
@@ -30,7 +33,8 @@ pub(crate) fn read_document(bytes: &[u8], acc: &mut Acc<'_>) {
         let at = (base + start) as u64;
         let next_start = find_tag(text, start + 6, "<Event");
         // A self-closing `<Event/>` has nothing in it.
-        let tag_end = text[start..].find('>').map(|i| start + i);
+        let limit = next_start.unwrap_or(text.len());
+        let tag_end = text[start..limit].find('>').map(|i| start + i);
         if let Some(te) = tag_end
             && text[..te].ends_with('/')
             && next_start.is_none_or(|n| te < n)
@@ -43,8 +47,16 @@ pub(crate) fn read_document(bytes: &[u8], acc: &mut Acc<'_>) {
             pos = te + 1;
             continue;
         }
-        let close = find_tag(text, start + 6, "</Event")
-            .and_then(|c| text[c..].find('>').map(|i| c + i + 1));
+        let close = match close_cache {
+            // Still ahead of this event (or none left in the file): reuse.
+            Some((from, c)) if from <= start + 6 && c.is_none_or(|c| c > start + 6) => c,
+            _ => {
+                let c = find_tag(text, start + 6, "</Event")
+                    .and_then(|c| text[c..].find('>').map(|i| c + i + 1));
+                close_cache = Some((start + 6, c));
+                c
+            }
+        };
         let end = match (close, next_start) {
             (Some(c), Some(n)) if c <= n => c,
             (Some(_), Some(n)) | (None, Some(n)) => {
