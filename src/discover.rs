@@ -28,7 +28,9 @@ const SNIFF: usize = 8192;
 /// Walks `paths` (files or folders, recursively, following links but not loops) and classifies
 /// every file. The order is deterministic: sorted by path.
 pub fn discover(paths: &[PathBuf]) -> Vec<Artifact> {
-    let mut found: Vec<(PathBuf, Option<String>, Option<String>, Option<String>)> = Vec::new();
+    // (path, server, site, problem)
+    type Found = (PathBuf, Option<String>, Option<String>, Option<String>);
+    let mut found: Vec<Found> = Vec::new();
     for root in paths {
         let walker = walkdir::WalkDir::new(root)
             .follow_links(true)
@@ -116,6 +118,18 @@ pub fn classify(head: &[u8], path: &Path) -> ArtifactKind {
     }
     if head.starts_with(b"ElfFile\0") {
         return ArtifactKind::Evtx;
+    }
+    // PowerShell and some Windows tools write UTF-16 with a byte-order mark: judge the text.
+    let utf16 = if head.starts_with(b"\xff\xfe") {
+        Some(encoding_rs::UTF_16LE.decode(head).0.into_owned())
+    } else if head.starts_with(b"\xfe\xff") {
+        Some(encoding_rs::UTF_16BE.decode(head).0.into_owned())
+    } else {
+        None
+    };
+    if let Some(decoded) = utf16 {
+        // A valid UTF-8 string never starts with 0xFF/0xFE, so this cannot recurse again.
+        return classify(decoded.trim_start_matches('\u{feff}').as_bytes(), path);
     }
     let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
     if looks_binary(text) {
@@ -414,6 +428,19 @@ mod tests {
             ArtifactKind::Unknown
         );
         assert_eq!(k("hello world\n", "notes.txt"), ArtifactKind::Unknown);
+        let utf16: Vec<u8> = b"\xff\xfe"
+            .iter()
+            .copied()
+            .chain(
+                "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'>"
+                    .encode_utf16()
+                    .flat_map(u16::to_le_bytes),
+            )
+            .collect();
+        assert_eq!(
+            classify(&utf16, Path::new("app.xml")),
+            ArtifactKind::EventXml
+        );
     }
 
     #[test]

@@ -416,6 +416,7 @@ pub struct CrashRow {
     pub event_id: Option<u32>,
     /// `crash` (worker died), `disabled` (rapid-fail, 5002), `hang` (5010 ping), `shutdown_timeout` (5013),
     /// `unhandled_exception` (1309: request failed, process lived), `report` (WER 1001), `dump` (no exception stream).
+    /// Also `unhealthy` (W3SVC-WP ISAPI / application health report: WAS recycles the worker; `detail` names the ISAPI).
     pub kind: String,
     pub app_pool: Option<String>,
     pub pid: Option<u32>,
