@@ -638,8 +638,11 @@ fn from_state(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, state: &ProcessState, p
     if let Some(c) = &comment {
         d.add("comment", c);
     }
-    if let Some(a) = &state.assertion {
-        d.add("assertion", clean(a));
+    // Breakpad's assertion stream (CRT invalid-parameter / assert handlers); the processor
+    // does not surface it, so read it here.
+    if let Ok(a) = dump.get_stream::<minidump::MinidumpAssertion>() {
+        let parts: Vec<String> = [a.expression(), a.function(), a.file()].into_iter().flatten().filter(|s| !s.is_empty()).map(|s| clean(&s)).collect();
+        d.add("assertion", if parts.is_empty() { "present (empty)".to_string() } else { parts.join(" | ") });
     }
     if !v.why.is_empty() {
         d.add("why", v.why.join(" / "));
