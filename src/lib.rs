@@ -9,6 +9,8 @@
 //! ```
 
 pub mod discover;
+pub mod export;
 pub mod ingest;
 pub mod knowledge;
+pub mod summary;
 pub mod tables;

@@ -1,6 +1,7 @@
-//! The one integration-test binary. Each area adds its own `mod` line.
+//! Integration tests: one binary, one module per area.
 
 #[path = "../support/w3wp_dump.rs"]
 mod w3wp_dump;
 
+mod cli;
 mod dump;
