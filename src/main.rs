@@ -182,23 +182,36 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
 
 fn dump(args: DumpArgs) -> Result<ExitCode> {
     use w3triage::ingest::dump::{DumpOptions, parse as parse_dump, render_triage};
-    let opts = DumpOptions { symbols: args.symbols.clone() };
+    let opts = DumpOptions {
+        symbols: args.symbols.clone(),
+    };
     let mut had_issue = false;
     let mut json = Vec::new();
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     for (i, path) in args.files.iter().enumerate() {
         // Read, not mmap: a dump still being written must not change under the parser.
-        let ctx = w3triage::tables::FileCtx { id: i as u32, path: path.clone(), server: None, site: None };
+        let ctx = w3triage::tables::FileCtx {
+            id: i as u32,
+            path: path.clone(),
+            server: None,
+            site: None,
+        };
         let parsed = match std::fs::read(path) {
             Ok(bytes) => parse_dump(&ctx, &bytes, &opts),
             Err(e) => {
                 let mut p = w3triage::tables::Parsed::default();
-                p.issues.push(w3triage::tables::IssueRow::new(ctx.id, Severity::Error, "unreadable", format!("cannot read: {e}")));
+                p.issues.push(w3triage::tables::IssueRow::new(
+                    ctx.id,
+                    Severity::Error,
+                    "unreadable",
+                    format!("cannot read: {e}"),
+                ));
                 p
             }
         };
-        had_issue |= parsed.issues.iter().any(|i| i.severity == Severity::Error) || parsed.crashes.is_empty();
+        had_issue |= parsed.issues.iter().any(|i| i.severity == Severity::Error)
+            || parsed.crashes.is_empty();
         match args.format {
             DumpFormat::Text => writeln!(out, "{}", render_triage(&parsed, path))?,
             DumpFormat::Json => json.push(serde_json::json!({
@@ -215,7 +228,11 @@ fn dump(args: DumpArgs) -> Result<ExitCode> {
         writeln!(out)?;
     }
     out.flush()?;
-    Ok(if had_issue { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if had_issue {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// 1 when anything was rejected, skipped or failed; warnings about guesses alone keep 0.

@@ -12,7 +12,9 @@
 use crate::knowledge::exceptions;
 use crate::knowledge::modules::{ModuleClass, basename, classify};
 use crate::knowledge::verdict::{self, CrashFacts, FaultSite, FrameFact, MemoryStats, ThreadStats};
-use crate::tables::{CrashRow, EvidenceSource, FileCtx, FrameRow, IssueRow, ModuleRow, Parsed, Severity};
+use crate::tables::{
+    CrashRow, EvidenceSource, FileCtx, FrameRow, IssueRow, ModuleRow, Parsed, Severity,
+};
 use minidump::format::MINIDUMP_STREAM_TYPE;
 use minidump::{
     Minidump, MinidumpException, MinidumpMemoryInfoList, MinidumpMiscInfo, MinidumpModuleList,
@@ -45,11 +47,16 @@ const MEM_PRIVATE: u32 = 0x2_0000;
 
 /// Keeps printable text only, capped: module names and comments come from the dump's writer.
 fn clean(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control() || *c == '\t').take(MAX_STR).collect()
+    s.chars()
+        .filter(|c| !c.is_control() || *c == '\t')
+        .take(MAX_STR)
+        .collect()
 }
 
 fn millis(t: SystemTime) -> Option<i64> {
-    t.duration_since(UNIX_EPOCH).ok().map(|d| d.as_millis().min(i64::MAX as u128) as i64)
+    t.duration_since(UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_millis().min(i64::MAX as u128) as i64)
 }
 
 fn corrupt(ctx: &FileCtx, msg: impl Into<String>, offset: Option<u64>) -> IssueRow {
@@ -63,26 +70,41 @@ struct Precheck {
 }
 
 fn rd32(b: &[u8], at: usize) -> Option<u32> {
-    b.get(at..at.checked_add(4)?).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    b.get(at..at.checked_add(4)?)
+        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 
 /// Validates the header, the stream directory and every stream's bounds without trusting sizes.
 fn precheck(ctx: &FileCtx, b: &[u8]) -> Precheck {
-    let mut out = Precheck { fatal: None, warnings: Vec::new() };
+    let mut out = Precheck {
+        fatal: None,
+        warnings: Vec::new(),
+    };
     let len = b.len() as u64;
     if b.is_empty() {
-        out.fatal = Some(corrupt(ctx, "empty file (0 bytes): not a minidump; the dump writer may have failed or still be starting", Some(0)));
+        out.fatal = Some(corrupt(
+            ctx,
+            "empty file (0 bytes): not a minidump; the dump writer may have failed or still be starting",
+            Some(0),
+        ));
         return out;
     }
     if b.len() < 32 {
-        out.fatal = Some(corrupt(ctx, format!("truncated: {len} bytes, shorter than the 32-byte minidump header"), Some(0)));
+        out.fatal = Some(corrupt(
+            ctx,
+            format!("truncated: {len} bytes, shorter than the 32-byte minidump header"),
+            Some(0),
+        ));
         return out;
     }
     let sig = &b[0..4];
     if sig != b"MDMP" && sig != b"PMDM" {
         out.fatal = Some(corrupt(
             ctx,
-            format!("wrong magic {:02x} {:02x} {:02x} {:02x}: not a minidump (expected \"MDMP\")", sig[0], sig[1], sig[2], sig[3]),
+            format!(
+                "wrong magic {:02x} {:02x} {:02x} {:02x}: not a minidump (expected \"MDMP\")",
+                sig[0], sig[1], sig[2], sig[3]
+            ),
             Some(0),
         ));
         return out;
@@ -93,21 +115,38 @@ fn precheck(ctx: &FileCtx, b: &[u8]) -> Precheck {
     }
     let version = rd32(b, 4).unwrap_or(0);
     if version & 0xffff != 0xa793 {
-        out.fatal = Some(corrupt(ctx, format!("unknown minidump version 0x{:04x} (expected 0xa793)", version & 0xffff), Some(4)));
+        out.fatal = Some(corrupt(
+            ctx,
+            format!(
+                "unknown minidump version 0x{:04x} (expected 0xa793)",
+                version & 0xffff
+            ),
+            Some(4),
+        ));
         return out;
     }
     let count = rd32(b, 8).unwrap_or(0);
     let dir = rd32(b, 12).unwrap_or(0) as u64;
     if count == 0 {
-        out.fatal = Some(corrupt(ctx, "the stream directory is empty (0 streams): the dump was not finished", Some(8)));
+        out.fatal = Some(corrupt(
+            ctx,
+            "the stream directory is empty (0 streams): the dump was not finished",
+            Some(8),
+        ));
         return out;
     }
     let dir_end = dir + count as u64 * 12;
     if dir_end > len {
-        let why = if count > MAX_STREAMS { format!("an absurd stream count ({count})") } else { format!("{count} entries") };
+        let why = if count > MAX_STREAMS {
+            format!("an absurd stream count ({count})")
+        } else {
+            format!("{count} entries")
+        };
         out.fatal = Some(corrupt(
             ctx,
-            format!("stream directory at 0x{dir:x} with {why} ends at 0x{dir_end:x}, past the end of the file ({len} bytes): truncated, or the dump is still being written"),
+            format!(
+                "stream directory at 0x{dir:x} with {why} ends at 0x{dir_end:x}, past the end of the file ({len} bytes): truncated, or the dump is still being written"
+            ),
             Some(12),
         ));
         return out;
@@ -115,7 +154,10 @@ fn precheck(ctx: &FileCtx, b: &[u8]) -> Precheck {
     let mut past_end = 0usize;
     for i in 0..count as u64 {
         let at = (dir + i * 12) as usize;
-        let (Some(ty), Some(size), Some(rva)) = (rd32(b, at), rd32(b, at + 4), rd32(b, at + 8)) else { break };
+        let (Some(ty), Some(size), Some(rva)) = (rd32(b, at), rd32(b, at + 4), rd32(b, at + 8))
+        else {
+            break;
+        };
         if ty == 0 {
             continue; // unused entry
         }
@@ -139,7 +181,12 @@ fn precheck(ctx: &FileCtx, b: &[u8]) -> Precheck {
         }
     }
     if past_end > 16 {
-        out.warnings.push(IssueRow::new(ctx.id, Severity::Warning, "corrupt_dump", format!("{past_end} streams in all run past the end of the file")));
+        out.warnings.push(IssueRow::new(
+            ctx.id,
+            Severity::Warning,
+            "corrupt_dump",
+            format!("{past_end} streams in all run past the end of the file"),
+        ));
     }
     out
 }
@@ -181,7 +228,10 @@ pub struct NameHints {
 /// Reads the writer's naming conventions; names are hints, the dump has the truth.
 pub fn name_hints(file_name: &str) -> NameHints {
     let mut h = NameHints::default();
-    let stem = file_name.strip_suffix(".dmp").or_else(|| file_name.strip_suffix(".DMP")).unwrap_or(file_name);
+    let stem = file_name
+        .strip_suffix(".dmp")
+        .or_else(|| file_name.strip_suffix(".DMP"))
+        .unwrap_or(file_name);
     let lower = stem.to_ascii_lowercase();
     let parts: Vec<&str> = stem.split("__").collect();
     if let Some(i) = parts.iter().position(|p| p.eq_ignore_ascii_case("PID")) {
@@ -191,16 +241,29 @@ pub fn name_hints(file_name: &str) -> NameHints {
         }
         h.pid = parts.get(i + 1).and_then(|p| p.trim().parse().ok());
     }
-    if lower.contains("first chance") || lower.contains("first_chance") || lower.contains("firstchance") {
+    if lower.contains("first chance")
+        || lower.contains("first_chance")
+        || lower.contains("firstchance")
+    {
         h.chance = Some("first");
-    } else if lower.contains("second chance") || lower.contains("second_chance") || lower.contains("secondchance") {
+    } else if lower.contains("second chance")
+        || lower.contains("second_chance")
+        || lower.contains("secondchance")
+    {
         h.chance = Some("second");
     }
     if h.writer.is_none() {
         let l = lower.as_str();
-        if let Some(rest) = l.strip_prefix("w3wp.exe_").or_else(|| l.strip_prefix("w3wp_")) {
+        if let Some(rest) = l
+            .strip_prefix("w3wp.exe_")
+            .or_else(|| l.strip_prefix("w3wp_"))
+        {
             let b = rest.as_bytes();
-            if b.len() >= 13 && b[..6].iter().all(u8::is_ascii_digit) && b[6] == b'_' && b[7..13].iter().all(u8::is_ascii_digit) {
+            if b.len() >= 13
+                && b[..6].iter().all(u8::is_ascii_digit)
+                && b[6] == b'_'
+                && b[7..13].iter().all(u8::is_ascii_digit)
+            {
                 h.writer = Some("ProcDump");
             }
         } else if let Some(rest) = l.strip_prefix("w3wp.exe.") {
@@ -219,7 +282,10 @@ fn comment_hints(comment: &str, h: &mut NameHints) {
     if h.chance.is_none() {
         if lower.contains("first chance") || lower.contains("first-chance") {
             h.chance = Some("first");
-        } else if lower.contains("second chance") || lower.contains("second-chance") || lower.contains("unhandled") {
+        } else if lower.contains("second chance")
+            || lower.contains("second-chance")
+            || lower.contains("unhandled")
+        {
             h.chance = Some("second");
         }
     }
@@ -231,24 +297,37 @@ fn comment_hints(comment: &str, h: &mut NameHints) {
             let v: String = if let Some(q) = rest.strip_prefix('"') {
                 q.chars().take_while(|c| *c != '"').collect()
             } else {
-                rest.chars().take_while(|c| !c.is_whitespace() && *c != ';' && *c != ',').collect()
+                rest.chars()
+                    .take_while(|c| !c.is_whitespace() && *c != ';' && *c != ',')
+                    .collect()
             };
             (!v.is_empty()).then(|| clean(&v))
         };
-        h.app_pool = value_after("-ap ").or_else(|| value_after("apppool")).or_else(|| value_after("app pool"));
+        h.app_pool = value_after("-ap ")
+            .or_else(|| value_after("apppool"))
+            .or_else(|| value_after("app pool"));
     }
 }
 
 fn read_comment(dump: &Minidump<'_, &[u8]>) -> Option<String> {
     if let Ok(raw) = dump.get_raw_stream(MINIDUMP_STREAM_TYPE::CommentStreamW as u32) {
-        let units: Vec<u16> = raw.chunks_exact(2).take(MAX_STR * 4).map(|c| u16::from_le_bytes([c[0], c[1]])).take_while(|u| *u != 0).collect();
+        let units: Vec<u16> = raw
+            .chunks_exact(2)
+            .take(MAX_STR * 4)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .take_while(|u| *u != 0)
+            .collect();
         let s = String::from_utf16_lossy(&units);
         if !s.trim().is_empty() {
             return Some(clean(s.trim()));
         }
     }
     if let Ok(raw) = dump.get_raw_stream(MINIDUMP_STREAM_TYPE::CommentStreamA as u32) {
-        let end = raw.iter().position(|b| *b == 0).unwrap_or(raw.len()).min(MAX_STR * 4);
+        let end = raw
+            .iter()
+            .position(|b| *b == 0)
+            .unwrap_or(raw.len())
+            .min(MAX_STR * 4);
         let mut s = String::new();
         crate::tables::push_cp1252(&mut s, &raw[..end]);
         if !s.trim().is_empty() {
@@ -270,7 +349,11 @@ pub fn parse(ctx: &FileCtx, bytes: &[u8], opts: &DumpOptions) -> Parsed {
     let dump = match Minidump::read(bytes) {
         Ok(d) => d,
         Err(e) => {
-            p.issues.push(corrupt(ctx, format!("rust-minidump cannot read the dump: {e}"), Some(0)));
+            p.issues.push(corrupt(
+                ctx,
+                format!("rust-minidump cannot read the dump: {e}"),
+                Some(0),
+            ));
             return p;
         }
     };
@@ -315,7 +398,13 @@ impl Detail {
     }
 }
 
-fn module_rows(ctx: &FileCtx, pid: Option<u32>, modules: &MinidumpModuleList, unloaded: &MinidumpUnloadedModuleList, p: &mut Parsed) {
+fn module_rows(
+    ctx: &FileCtx,
+    pid: Option<u32>,
+    modules: &MinidumpModuleList,
+    unloaded: &MinidumpUnloadedModuleList,
+    p: &mut Parsed,
+) {
     for m in modules.by_addr() {
         let path = clean(&m.code_file());
         let class = classify(&path);
@@ -373,9 +462,17 @@ fn wow64(cpu: &str, modules: &MinidumpModuleList) -> (bool, bool) {
     }
 }
 
-fn memory_stats<'a>(dump: &'a Minidump<'a, &'a [u8]>, bits32: bool) -> (Option<MemoryStats>, Option<MinidumpMemoryInfoList<'a>>) {
-    let Ok(list) = dump.get_stream::<MinidumpMemoryInfoList>() else { return (None, None) };
-    let mut s = MemoryStats { bits32, ..Default::default() };
+fn memory_stats<'a>(
+    dump: &'a Minidump<'a, &'a [u8]>,
+    bits32: bool,
+) -> (Option<MemoryStats>, Option<MinidumpMemoryInfoList<'a>>) {
+    let Ok(list) = dump.get_stream::<MinidumpMemoryInfoList>() else {
+        return (None, None);
+    };
+    let mut s = MemoryStats {
+        bits32,
+        ..Default::default()
+    };
     let mut any_free = false;
     let mut largest_free = 0u64;
     for r in list.iter() {
@@ -388,12 +485,10 @@ fn memory_stats<'a>(dump: &'a Minidump<'a, &'a [u8]>, bits32: bool) -> (Option<M
                 }
             }
             MEM_RESERVE => s.reserved = s.reserved.saturating_add(size),
-            MEM_FREE => {
-                // In a 32-bit process only the low 4 GiB are usable.
-                if !bits32 || r.raw.base_address < 1 << 32 {
-                    any_free = true;
-                    largest_free = largest_free.max(size);
-                }
+            // In a 32-bit process only the low 4 GiB are usable.
+            MEM_FREE if !bits32 || r.raw.base_address < 1 << 32 => {
+                any_free = true;
+                largest_free = largest_free.max(size);
             }
             _ => {}
         }
@@ -409,17 +504,37 @@ fn frame_fact(f: &StackFrame, mem: Option<&MinidumpMemoryInfoList<'_>>) -> Frame
         Some(m) => {
             let path = clean(&m.code_file());
             let c = classify(&path);
-            (Some(basename(&path).to_string()), f.instruction.checked_sub(m.raw.base_of_image), Some(c))
+            (
+                Some(basename(&path).to_string()),
+                f.instruction.checked_sub(m.raw.base_of_image),
+                Some(c),
+            )
         }
         None => (None, None, None),
     };
-    let unloaded = if module.is_none() { f.unloaded_modules.keys().next().map(|n| basename(&clean(n)).to_string()) } else { None };
+    let unloaded = if module.is_none() {
+        f.unloaded_modules
+            .keys()
+            .next()
+            .map(|n| basename(&clean(n)).to_string())
+    } else {
+        None
+    };
     let dynamic = module.is_none()
         && unloaded.is_none()
         && mem
             .and_then(|l| l.memory_info_at_address(f.instruction))
-            .is_some_and(|r| r.is_executable() && r.raw._type == MEM_PRIVATE && r.raw.state == MEM_COMMIT);
-    FrameFact { module, offset, class, unloaded, dynamic, trust: f.trust.as_str().to_string() }
+            .is_some_and(|r| {
+                r.is_executable() && r.raw._type == MEM_PRIVATE && r.raw.state == MEM_COMMIT
+            });
+    FrameFact {
+        module,
+        offset,
+        class,
+        unloaded,
+        dynamic,
+        trust: f.trust.as_str().to_string(),
+    }
 }
 
 fn from_state(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, state: &ProcessState, p: &mut Parsed) {
@@ -429,7 +544,11 @@ fn from_state(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, state: &ProcessState, p
     let (mem, mem_list) = memory_stats(dump, bits32);
     let exc = dump.get_stream::<MinidumpException>().ok();
     let comment = read_comment(dump);
-    let file_name = ctx.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_name = ctx
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut hints = name_hints(&file_name);
     if let Some(c) = &comment {
         comment_hints(c, &mut hints);
@@ -445,9 +564,15 @@ fn from_state(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, state: &ProcessState, p
     let frames: &[StackFrame] = crash_thread.map_or(&[], |t| &t.frames);
     for (i, f) in frames.iter().take(MAX_FRAMES).enumerate() {
         let (module, module_offset) = match &f.module {
-            Some(m) => (Some(basename(&clean(&m.code_file())).to_string()), f.instruction.checked_sub(m.raw.base_of_image)),
+            Some(m) => (
+                Some(basename(&clean(&m.code_file())).to_string()),
+                f.instruction.checked_sub(m.raw.base_of_image),
+            ),
             None => match f.unloaded_modules.iter().next() {
-                Some((n, offs)) => (Some(format!("{} (unloaded)", basename(&clean(n)))), offs.iter().next().copied()),
+                Some((n, offs)) => (
+                    Some(format!("{} (unloaded)", basename(&clean(n)))),
+                    offs.iter().next().copied(),
+                ),
                 None => (None, None),
             },
         };
@@ -464,13 +589,25 @@ fn from_state(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, state: &ProcessState, p
             trust: f.trust.as_str().to_string(),
         });
     }
-    let facts_frames: Vec<FrameFact> = frames.iter().take(MAX_FRAMES).map(|f| frame_fact(f, mem_list.as_ref())).collect();
+    let facts_frames: Vec<FrameFact> = frames
+        .iter()
+        .take(MAX_FRAMES)
+        .map(|f| frame_fact(f, mem_list.as_ref()))
+        .collect();
 
     // The fault: exception address, or frame 0 when the record has none (invalid parameter).
     let rec = exc.as_ref().map(|e| &e.raw.exception_record);
     let code = rec.map(|r| r.exception_code);
-    let info0 = rec.filter(|r| r.number_parameters > 0).map(|r| r.exception_information[0]);
-    let mut fault_ip = rec.map(|r| if cpu == "x86" { r.exception_address & 0xffff_ffff } else { r.exception_address });
+    let info0 = rec
+        .filter(|r| r.number_parameters > 0)
+        .map(|r| r.exception_information[0]);
+    let mut fault_ip = rec.map(|r| {
+        if cpu == "x86" {
+            r.exception_address & 0xffff_ffff
+        } else {
+            r.exception_address
+        }
+    });
     if fault_ip == Some(0) {
         fault_ip = frames.first().map(|f| f.instruction);
     }
@@ -478,7 +615,11 @@ fn from_state(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, state: &ProcessState, p
         ts: millis(state.time),
         server: ctx.server.clone(),
         source: Some(EvidenceSource::Dump),
-        kind: if code.is_some() { "crash".into() } else { "dump".into() },
+        kind: if code.is_some() {
+            "crash".into()
+        } else {
+            "dump".into()
+        },
         app_pool: hints.app_pool.clone(),
         pid,
         process_name: process_name.clone(),
@@ -495,20 +636,33 @@ fn from_state(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, state: &ProcessState, p
             row.faulting_module = Some(basename(&path).to_string());
             row.faulting_module_version = m.version().map(|v| clean(&v));
             row.fault_offset = Some(ip - m.raw.base_of_image);
-            FaultSite::Module { name: basename(&path).to_string(), offset: ip - m.raw.base_of_image, class: classify(&path) }
+            FaultSite::Module {
+                name: basename(&path).to_string(),
+                offset: ip - m.raw.base_of_image,
+                class: classify(&path),
+            }
         } else if let Some(u) = state.unloaded_modules.modules_at_address(ip).next() {
             let name = basename(&clean(&u.code_file())).to_string();
             row.faulting_module = Some(format!("{name} (unloaded)"));
             row.fault_offset = ip.checked_sub(u.raw.base_of_image);
-            FaultSite::Unloaded { name, offset: ip.saturating_sub(u.raw.base_of_image) }
+            FaultSite::Unloaded {
+                name,
+                offset: ip.saturating_sub(u.raw.base_of_image),
+            }
         } else {
             match mem_list.as_ref().and_then(|l| l.memory_info_at_address(ip)) {
                 Some(r) if r.is_executable() && r.raw._type == MEM_PRIVATE => {
                     row.faulting_module = Some("JIT/dynamic code".into());
                     FaultSite::Dynamic { address: ip }
                 }
-                Some(r) => FaultSite::NoModule { address: ip, executable: Some(r.is_executable()) },
-                None => FaultSite::NoModule { address: ip, executable: None },
+                Some(r) => FaultSite::NoModule {
+                    address: ip,
+                    executable: Some(r.is_executable()),
+                },
+                None => FaultSite::NoModule {
+                    address: ip,
+                    executable: None,
+                },
             }
         }
     });
@@ -524,7 +678,12 @@ fn from_state(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, state: &ProcessState, p
     let thread_infos = dump.get_stream::<MinidumpThreadInfoList>().ok();
     let times: Vec<(u32, u64, u64)> = thread_infos
         .as_ref()
-        .map(|l| l.thread_infos.iter().map(|t| (t.raw.thread_id, t.raw.user_time, t.raw.kernel_time)).collect())
+        .map(|l| {
+            l.thread_infos
+                .iter()
+                .map(|t| (t.raw.thread_id, t.raw.user_time, t.raw.kernel_time))
+                .collect()
+        })
         .unwrap_or_default();
     let top_modules = if times.is_empty() {
         Vec::new()
@@ -533,7 +692,12 @@ fn from_state(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, state: &ProcessState, p
             .threads
             .iter()
             .map(|t| {
-                let facts: Vec<FrameFact> = t.frames.iter().take(64).map(|f| frame_fact(f, None)).collect();
+                let facts: Vec<FrameFact> = t
+                    .frames
+                    .iter()
+                    .take(64)
+                    .map(|f| frame_fact(f, None))
+                    .collect();
                 let m = facts
                     .iter()
                     .find(|f| f.class.is_some_and(|c| !c.is_skipped_by_verdict()))
@@ -543,7 +707,11 @@ fn from_state(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, state: &ProcessState, p
             })
             .collect()
     };
-    let threads = ThreadStats { count: state.threads.len(), times, top_modules };
+    let threads = ThreadStats {
+        count: state.threads.len(),
+        times,
+        top_modules,
+    };
 
     let facts = CrashFacts {
         code,
@@ -557,7 +725,9 @@ fn from_state(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, state: &ProcessState, p
     let mut v = verdict::decide(&facts);
     if wow64_view {
         v.why.push("64-bit dump of a 32-bit (WOW64) process: the stacks show the WOW64 layer, not the 32-bit code; capture 32-bit dumps (procdump without -64) for real stacks".into());
-        if v.confidence == verdict::Confidence::High && !matches!(fault, Some(FaultSite::Module { .. })) {
+        if v.confidence == verdict::Confidence::High
+            && !matches!(fault, Some(FaultSite::Module { .. }))
+        {
             v.confidence = verdict::Confidence::Medium;
         }
     }
@@ -571,7 +741,11 @@ fn from_state(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, state: &ProcessState, p
     let os = format!(
         "{} {}",
         state.system_info.os.long_name(),
-        state.system_info.format_os_version().map(|s| clean(&s)).unwrap_or_default()
+        state
+            .system_info
+            .format_os_version()
+            .map(|s| clean(&s))
+            .unwrap_or_default()
     );
     d.add("os", os.trim());
     d.add("cpu", &cpu);
@@ -606,34 +780,60 @@ fn from_state(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, state: &ProcessState, p
         d.add("exception", e);
     }
     if let Some(FaultSite::NoModule { executable, .. }) = &fault {
-        d.add("fault memory", match executable {
-            Some(true) => "executable memory in no module",
-            Some(false) => "non-executable memory (stack or heap)",
-            None => "not described by the dump",
-        });
+        d.add(
+            "fault memory",
+            match executable {
+                Some(true) => "executable memory in no module",
+                Some(false) => "non-executable memory (stack or heap)",
+                None => "not described by the dump",
+            },
+        );
     }
     let mut t = format!("{}", threads.count);
     if !threads.times.is_empty() {
         let total: u64 = threads.times.iter().map(|x| x.1).sum();
         if let Some(top) = threads.times.iter().max_by_key(|x| x.1) {
-            let share = if total > 0 { top.1 as f64 * 100.0 / total as f64 } else { 0.0 };
-            let _ = write!(t, " (user CPU {:.1} s in all; top thread 0x{:x} {:.1} s, {share:.0}%)", total as f64 / 1e7, top.0, top.1 as f64 / 1e7);
+            let share = if total > 0 {
+                top.1 as f64 * 100.0 / total as f64
+            } else {
+                0.0
+            };
+            let _ = write!(
+                t,
+                " (user CPU {:.1} s in all; top thread 0x{:x} {:.1} s, {share:.0}%)",
+                total as f64 / 1e7,
+                top.0,
+                top.1 as f64 / 1e7
+            );
         }
     }
     d.add("threads", t);
     if let Some(m) = &mem {
-        let mut s = format!("committed {} MiB, reserved {} MiB, private {} MiB", m.committed >> 20, m.reserved >> 20, m.private_committed >> 20);
+        let mut s = format!(
+            "committed {} MiB, reserved {} MiB, private {} MiB",
+            m.committed >> 20,
+            m.reserved >> 20,
+            m.private_committed >> 20
+        );
         if let Some(l) = m.largest_free {
             let _ = write!(s, ", largest free {} MiB", l >> 20);
         }
         d.add("memory", s);
     }
-    let unloaded: Vec<String> = state.unloaded_modules.iter().take(32).map(|u| basename(&clean(&u.code_file())).to_string()).collect();
+    let unloaded: Vec<String> = state
+        .unloaded_modules
+        .iter()
+        .take(32)
+        .map(|u| basename(&clean(&u.code_file())).to_string())
+        .collect();
     if !unloaded.is_empty() {
         d.add("unloaded", unloaded.join(", "));
     }
     if frames.len() > MAX_FRAMES {
-        d.add("frames", format!("{} (first {MAX_FRAMES} kept)", frames.len()));
+        d.add(
+            "frames",
+            format!("{} (first {MAX_FRAMES} kept)", frames.len()),
+        );
     }
     if let Some(c) = &comment {
         d.add("comment", c);
@@ -641,8 +841,20 @@ fn from_state(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, state: &ProcessState, p
     // Breakpad's assertion stream (CRT invalid-parameter / assert handlers); the processor
     // does not surface it, so read it here.
     if let Ok(a) = dump.get_stream::<minidump::MinidumpAssertion>() {
-        let parts: Vec<String> = [a.expression(), a.function(), a.file()].into_iter().flatten().filter(|s| !s.is_empty()).map(|s| clean(&s)).collect();
-        d.add("assertion", if parts.is_empty() { "present (empty)".to_string() } else { parts.join(" | ") });
+        let parts: Vec<String> = [a.expression(), a.function(), a.file()]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .map(|s| clean(&s))
+            .collect();
+        d.add(
+            "assertion",
+            if parts.is_empty() {
+                "present (empty)".to_string()
+            } else {
+                parts.join(" | ")
+            },
+        );
     }
     if !v.why.is_empty() {
         d.add("why", v.why.join(" / "));
@@ -655,7 +867,9 @@ fn from_state(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, state: &ProcessState, p
 /// still say where it crashed.
 fn from_raw(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, p: &mut Parsed) {
     let modules = dump.get_stream::<MinidumpModuleList>().unwrap_or_default();
-    let unloaded = dump.get_stream::<MinidumpUnloadedModuleList>().unwrap_or_default();
+    let unloaded = dump
+        .get_stream::<MinidumpUnloadedModuleList>()
+        .unwrap_or_default();
     let misc = dump.get_stream::<MinidumpMiscInfo>().ok();
     let pid = misc.as_ref().and_then(|m| m.raw.process_id().copied());
     module_rows(ctx, pid, &modules, &unloaded, p);
@@ -666,37 +880,73 @@ fn from_raw(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, p: &mut Parsed) {
         ts: Some(dump.header.time_date_stamp as i64 * 1000),
         server: ctx.server.clone(),
         source: Some(EvidenceSource::Dump),
-        kind: if code.is_some() { "crash".into() } else { "dump".into() },
+        kind: if code.is_some() {
+            "crash".into()
+        } else {
+            "dump".into()
+        },
         pid,
-        process_name: modules.main_module().map(|m| basename(&clean(&m.code_file())).to_string()),
-        process_start: misc.as_ref().and_then(|m| m.process_create_time()).and_then(millis),
+        process_name: modules
+            .main_module()
+            .map(|m| basename(&clean(&m.code_file())).to_string()),
+        process_start: misc
+            .as_ref()
+            .and_then(|m| m.process_create_time())
+            .and_then(millis),
         exception_code: code,
         exception_name: code.map(exceptions::name),
         file: ctx.id,
         ..Default::default()
     };
-    let file_name = ctx.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_name = ctx
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let hints = name_hints(&file_name);
     row.app_pool = hints.app_pool;
     row.chance = hints.chance.map(str::to_string);
-    let info0 = rec.filter(|r| r.number_parameters > 0).map(|r| r.exception_information[0]);
-    let fault = rec.map(|r| r.exception_address).filter(|a| *a != 0).map(|ip| match modules.module_at_address(ip) {
-        Some(m) => {
-            let path = clean(&m.code_file());
-            row.faulting_module = Some(basename(&path).to_string());
-            row.faulting_module_version = m.version().map(|v| clean(&v));
-            row.fault_offset = Some(ip - m.raw.base_of_image);
-            FaultSite::Module { name: basename(&path).to_string(), offset: ip - m.raw.base_of_image, class: classify(&path) }
-        }
-        None => FaultSite::NoModule { address: ip, executable: None },
+    let info0 = rec
+        .filter(|r| r.number_parameters > 0)
+        .map(|r| r.exception_information[0]);
+    let fault = rec
+        .map(|r| r.exception_address)
+        .filter(|a| *a != 0)
+        .map(|ip| match modules.module_at_address(ip) {
+            Some(m) => {
+                let path = clean(&m.code_file());
+                row.faulting_module = Some(basename(&path).to_string());
+                row.faulting_module_version = m.version().map(|v| clean(&v));
+                row.fault_offset = Some(ip - m.raw.base_of_image);
+                FaultSite::Module {
+                    name: basename(&path).to_string(),
+                    offset: ip - m.raw.base_of_image,
+                    class: classify(&path),
+                }
+            }
+            None => FaultSite::NoModule {
+                address: ip,
+                executable: None,
+            },
+        });
+    let v = verdict::decide(&CrashFacts {
+        code,
+        info0,
+        fault,
+        process: row.process_name.clone(),
+        ..Default::default()
     });
-    let v = verdict::decide(&CrashFacts { code, info0, fault, process: row.process_name.clone(), ..Default::default() });
     row.suspect_module = v.suspect_module;
     row.suspect_class = v.suspect_class.map(|c: ModuleClass| c.name().to_string());
     row.bucket = Some(v.bucket);
     row.verdict = Some(v.text);
     // Without stacks nothing can be walked: never more than medium.
-    row.confidence = Some(v.confidence.min(verdict::Confidence::Medium).name().to_string());
+    row.confidence = Some(
+        v.confidence
+            .min(verdict::Confidence::Medium)
+            .name()
+            .to_string(),
+    );
     row.detail = Some("partial: no thread list or system info, stacks not walked".into());
     p.crashes.push(row);
 }
@@ -720,17 +970,34 @@ pub fn render_triage(parsed: &Parsed, path: &Path) -> String {
             c.pid.map_or("?".into(), |p| p.to_string()),
             c.app_pool.as_deref().unwrap_or("?")
         );
-        let _ = writeln!(s, "  what    : {what}{}", c.chance.as_deref().map(|x| format!(" ({x} chance)")).unwrap_or_default());
+        let _ = writeln!(
+            s,
+            "  what    : {what}{}",
+            c.chance
+                .as_deref()
+                .map(|x| format!(" ({x} chance)"))
+                .unwrap_or_default()
+        );
         if let Some(m) = &c.faulting_module {
             let _ = writeln!(
                 s,
                 "  where   : {m}{}{}",
-                c.fault_offset.map(|o| format!("+0x{o:x}")).unwrap_or_default(),
-                c.faulting_module_version.as_deref().map(|v| format!(" (version {v})")).unwrap_or_default()
+                c.fault_offset
+                    .map(|o| format!("+0x{o:x}"))
+                    .unwrap_or_default(),
+                c.faulting_module_version
+                    .as_deref()
+                    .map(|v| format!(" (version {v})"))
+                    .unwrap_or_default()
             );
         }
         if let Some(m) = &c.suspect_module {
-            let _ = writeln!(s, "  suspect : {m} [{}] confidence {}", c.suspect_class.as_deref().unwrap_or("?"), c.confidence.as_deref().unwrap_or("?"));
+            let _ = writeln!(
+                s,
+                "  suspect : {m} [{}] confidence {}",
+                c.suspect_class.as_deref().unwrap_or("?"),
+                c.confidence.as_deref().unwrap_or("?")
+            );
         }
         if let Some(b) = &c.bucket {
             let _ = writeln!(s, "  bucket  : {b}");
@@ -786,11 +1053,15 @@ mod tests {
 
     #[test]
     fn debugdiag_names() {
-        let h = name_hints("w3wp__DefaultAppPool__PID__4672__Date__04_06_2026__Time_06_43_20PM__186__Second_Chance_Exception_C0000005.dmp");
+        let h = name_hints(
+            "w3wp__DefaultAppPool__PID__4672__Date__04_06_2026__Time_06_43_20PM__186__Second_Chance_Exception_C0000005.dmp",
+        );
         assert_eq!(h.app_pool.as_deref(), Some("DefaultAppPool"));
         assert_eq!(h.pid, Some(4672));
         assert_eq!(h.chance, Some("second"));
-        let h = name_hints("w3wp__.NET Core__PID__29112__Date__10_14_2022__Time_01_50_40PM__45__First chance exception 0XE06D7363.dmp");
+        let h = name_hints(
+            "w3wp__.NET Core__PID__29112__Date__10_14_2022__Time_01_50_40PM__45__First chance exception 0XE06D7363.dmp",
+        );
         assert_eq!(h.app_pool.as_deref(), Some(".NET Core"));
         assert_eq!(h.chance, Some("first"));
         let h = name_hints("w3wp.exe_230715_115759.dmp");
@@ -804,11 +1075,17 @@ mod tests {
     #[test]
     fn procdump_comment() {
         let mut h = NameHints::default();
-        comment_hints("*** procdump -ma -e w3wp.exe\n*** Unhandled exception: C0000005 AppPool: \"Shop Pool\"", &mut h);
+        comment_hints(
+            "*** procdump -ma -e w3wp.exe\n*** Unhandled exception: C0000005 AppPool: \"Shop Pool\"",
+            &mut h,
+        );
         assert_eq!(h.chance, Some("second"));
         assert_eq!(h.app_pool.as_deref(), Some("Shop Pool"));
         let mut h = NameHints::default();
-        comment_hints(r#"c:\windows\system32\inetsrv\w3wp.exe -ap "DefaultAppPool" -v "v4.0""#, &mut h);
+        comment_hints(
+            r#"c:\windows\system32\inetsrv\w3wp.exe -ap "DefaultAppPool" -v "v4.0""#,
+            &mut h,
+        );
         assert_eq!(h.app_pool.as_deref(), Some("DefaultAppPool"));
     }
 

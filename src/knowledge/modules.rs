@@ -89,7 +89,10 @@ impl ModuleClass {
     /// Code the verdict walks past, like `!analyze` skips modules marked in triage.ini: a crash
     /// here is usually a symptom of what the caller passed in.
     pub fn is_skipped_by_verdict(self) -> bool {
-        matches!(self, ModuleClass::OsCore | ModuleClass::ComRuntime | ModuleClass::IisCore | ModuleClass::Clr)
+        matches!(
+            self,
+            ModuleClass::OsCore | ModuleClass::ComRuntime | ModuleClass::IisCore | ModuleClass::Clr
+        )
     }
 
     /// How strongly a frame in this module points at the cause (0 = never on its own).
@@ -118,24 +121,114 @@ pub struct KnownModule {
 
 /// Third-party add-ons often found in crashing w3wp processes (sorted by name).
 pub const KNOWN_THIRD_PARTY: &[KnownModule] = &[
-    KnownModule { name: "aspemail.dll", vendor: "Persits Software", product: "AspEmail", role: "COM component" },
-    KnownModule { name: "aspjpeg.dll", vendor: "Persits Software", product: "AspJpeg", role: "COM component" },
-    KnownModule { name: "aspupload.dll", vendor: "Persits Software", product: "AspUpload", role: "COM component" },
-    KnownModule { name: "iisnode.dll", vendor: "iisnode project (Tomasz Janczuk)", product: "iisnode", role: "native module" },
-    KnownModule { name: "iiswasplugin_http.dll", vendor: "IBM", product: "WebSphere plug-in for IIS", role: "ISAPI filter/extension" },
-    KnownModule { name: "isapi6webagent.dll", vendor: "Broadcom (CA)", product: "SiteMinder Web Agent", role: "ISAPI filter/extension" },
-    KnownModule { name: "isapi_redirect.dll", vendor: "Apache Software Foundation", product: "Tomcat Connector (isapi_redirect)", role: "ISAPI filter/extension" },
-    KnownModule { name: "isapi_rewrite.dll", vendor: "Helicon Tech", product: "ISAPI_Rewrite", role: "ISAPI filter" },
-    KnownModule { name: "isapi_rewrite64.dll", vendor: "Helicon Tech", product: "ISAPI_Rewrite (64-bit)", role: "ISAPI filter" },
-    KnownModule { name: "jrun.dll", vendor: "Adobe (Macromedia)", product: "JRun / ColdFusion connector", role: "ISAPI extension" },
-    KnownModule { name: "jrun_iis6.dll", vendor: "Adobe", product: "ColdFusion / JRun IIS connector", role: "ISAPI filter/extension" },
-    KnownModule { name: "jrun_iis6_wildcard.dll", vendor: "Adobe", product: "ColdFusion / JRun IIS wildcard connector", role: "ISAPI extension" },
-    KnownModule { name: "modsecurityiis.dll", vendor: "Trustwave SpiderLabs / OWASP", product: "ModSecurity for IIS", role: "native module" },
-    KnownModule { name: "oci.dll", vendor: "Oracle", product: "Oracle Call Interface client", role: "data access library" },
-    KnownModule { name: "perlis.dll", vendor: "ActiveState", product: "ActivePerl PerlIS", role: "ISAPI extension" },
-    KnownModule { name: "php4isapi.dll", vendor: "The PHP Group", product: "PHP 4 ISAPI", role: "ISAPI extension" },
-    KnownModule { name: "php5isapi.dll", vendor: "The PHP Group", product: "PHP 5 ISAPI", role: "ISAPI extension" },
-    KnownModule { name: "urlscan.dll", vendor: "Microsoft (legacy add-on)", product: "URLScan", role: "ISAPI filter" },
+    KnownModule {
+        name: "aspemail.dll",
+        vendor: "Persits Software",
+        product: "AspEmail",
+        role: "COM component",
+    },
+    KnownModule {
+        name: "aspjpeg.dll",
+        vendor: "Persits Software",
+        product: "AspJpeg",
+        role: "COM component",
+    },
+    KnownModule {
+        name: "aspupload.dll",
+        vendor: "Persits Software",
+        product: "AspUpload",
+        role: "COM component",
+    },
+    KnownModule {
+        name: "iisnode.dll",
+        vendor: "iisnode project (Tomasz Janczuk)",
+        product: "iisnode",
+        role: "native module",
+    },
+    KnownModule {
+        name: "iiswasplugin_http.dll",
+        vendor: "IBM",
+        product: "WebSphere plug-in for IIS",
+        role: "ISAPI filter/extension",
+    },
+    KnownModule {
+        name: "isapi6webagent.dll",
+        vendor: "Broadcom (CA)",
+        product: "SiteMinder Web Agent",
+        role: "ISAPI filter/extension",
+    },
+    KnownModule {
+        name: "isapi_redirect.dll",
+        vendor: "Apache Software Foundation",
+        product: "Tomcat Connector (isapi_redirect)",
+        role: "ISAPI filter/extension",
+    },
+    KnownModule {
+        name: "isapi_rewrite.dll",
+        vendor: "Helicon Tech",
+        product: "ISAPI_Rewrite",
+        role: "ISAPI filter",
+    },
+    KnownModule {
+        name: "isapi_rewrite64.dll",
+        vendor: "Helicon Tech",
+        product: "ISAPI_Rewrite (64-bit)",
+        role: "ISAPI filter",
+    },
+    KnownModule {
+        name: "jrun.dll",
+        vendor: "Adobe (Macromedia)",
+        product: "JRun / ColdFusion connector",
+        role: "ISAPI extension",
+    },
+    KnownModule {
+        name: "jrun_iis6.dll",
+        vendor: "Adobe",
+        product: "ColdFusion / JRun IIS connector",
+        role: "ISAPI filter/extension",
+    },
+    KnownModule {
+        name: "jrun_iis6_wildcard.dll",
+        vendor: "Adobe",
+        product: "ColdFusion / JRun IIS wildcard connector",
+        role: "ISAPI extension",
+    },
+    KnownModule {
+        name: "modsecurityiis.dll",
+        vendor: "Trustwave SpiderLabs / OWASP",
+        product: "ModSecurity for IIS",
+        role: "native module",
+    },
+    KnownModule {
+        name: "oci.dll",
+        vendor: "Oracle",
+        product: "Oracle Call Interface client",
+        role: "data access library",
+    },
+    KnownModule {
+        name: "perlis.dll",
+        vendor: "ActiveState",
+        product: "ActivePerl PerlIS",
+        role: "ISAPI extension",
+    },
+    KnownModule {
+        name: "php4isapi.dll",
+        vendor: "The PHP Group",
+        product: "PHP 4 ISAPI",
+        role: "ISAPI extension",
+    },
+    KnownModule {
+        name: "php5isapi.dll",
+        vendor: "The PHP Group",
+        product: "PHP 5 ISAPI",
+        role: "ISAPI extension",
+    },
+    KnownModule {
+        name: "urlscan.dll",
+        vendor: "Microsoft (legacy add-on)",
+        product: "URLScan",
+        role: "ISAPI filter",
+    },
 ];
 
 /// (lowercase file name, class) for Microsoft modules, sorted by name for binary search.
@@ -257,13 +350,19 @@ pub fn basename(path: &str) -> &str {
 /// The vendor entry for a known third-party module, by name or path.
 pub fn known_vendor(name_or_path: &str) -> Option<&'static KnownModule> {
     let base = basename(name_or_path).to_ascii_lowercase();
-    KNOWN_THIRD_PARTY.binary_search_by(|k| k.name.cmp(base.as_str())).ok().map(|i| &KNOWN_THIRD_PARTY[i])
+    KNOWN_THIRD_PARTY
+        .binary_search_by(|k| k.name.cmp(base.as_str()))
+        .ok()
+        .map(|i| &KNOWN_THIRD_PARTY[i])
 }
 
 /// Whether a lowercase, `\`-separated path lies in a folder only Microsoft installs into.
 fn is_microsoft_location(p: &str) -> bool {
     // Strip NT and Win32 device prefixes (`\??\C:\…`, `\\?\C:\…`).
-    let p = p.strip_prefix(r"\??\").or_else(|| p.strip_prefix(r"\\?\")).unwrap_or(p);
+    let p = p
+        .strip_prefix(r"\??\")
+        .or_else(|| p.strip_prefix(r"\\?\"))
+        .unwrap_or(p);
     // The drive letter is not fixed: Windows may live on D:.
     let rest = match p.as_bytes() {
         [_, b':', b'\\', ..] => &p[2..],
@@ -323,7 +422,10 @@ pub fn classify(name_or_path: &str) -> ModuleClass {
     }
     if base.ends_with(".ni.dll") {
         // NGEN images: the framework's own are runtime; an app's are app code.
-        return if base.starts_with("system") || base.starts_with("microsoft.") || base.starts_with("mscorlib") {
+        return if base.starts_with("system")
+            || base.starts_with("microsoft.")
+            || base.starts_with("mscorlib")
+        {
             ModuleClass::Clr
         } else {
             ModuleClass::ThirdParty
@@ -342,19 +444,40 @@ mod tests {
 
     #[test]
     fn tables_sorted_for_binary_search() {
-        assert!(MICROSOFT.windows(2).all(|w| w[0].0 < w[1].0), "MICROSOFT not sorted");
-        assert!(KNOWN_THIRD_PARTY.windows(2).all(|w| w[0].name < w[1].name), "KNOWN_THIRD_PARTY not sorted");
+        assert!(
+            MICROSOFT.windows(2).all(|w| w[0].0 < w[1].0),
+            "MICROSOFT not sorted"
+        );
+        assert!(
+            KNOWN_THIRD_PARTY.windows(2).all(|w| w[0].name < w[1].name),
+            "KNOWN_THIRD_PARTY not sorted"
+        );
         assert!(MICROSOFT.iter().all(|(n, _)| n.to_ascii_lowercase() == *n));
     }
 
     #[test]
     fn classes_by_name_and_path() {
-        assert_eq!(classify(r"C:\Windows\System32\ntdll.dll"), ModuleClass::OsCore);
+        assert_eq!(
+            classify(r"C:\Windows\System32\ntdll.dll"),
+            ModuleClass::OsCore
+        );
         assert_eq!(classify("KERNELBASE.dll"), ModuleClass::OsCore);
-        assert_eq!(classify(r"C:\Windows\SysWOW64\inetsrv\w3wp.exe"), ModuleClass::IisCore);
-        assert_eq!(classify(r"c:\windows\system32\inetsrv\iiscore.dll"), ModuleClass::IisCore);
-        assert_eq!(classify(r"C:\Windows\System32\inetsrv\rewrite.dll"), ModuleClass::IisBuiltin);
-        assert_eq!(classify(r"C:\Windows\System32\inetsrv\isapi.dll"), ModuleClass::IsapiHost);
+        assert_eq!(
+            classify(r"C:\Windows\SysWOW64\inetsrv\w3wp.exe"),
+            ModuleClass::IisCore
+        );
+        assert_eq!(
+            classify(r"c:\windows\system32\inetsrv\iiscore.dll"),
+            ModuleClass::IisCore
+        );
+        assert_eq!(
+            classify(r"C:\Windows\System32\inetsrv\rewrite.dll"),
+            ModuleClass::IisBuiltin
+        );
+        assert_eq!(
+            classify(r"C:\Windows\System32\inetsrv\isapi.dll"),
+            ModuleClass::IsapiHost
+        );
         assert_eq!(
             classify(r"C:\Program Files\IIS\Asp.Net Core Module\V2\aspnetcorev2.dll"),
             ModuleClass::AspnetHost
@@ -363,32 +486,73 @@ mod tests {
             classify(r"C:\Windows\Microsoft.NET\Framework64\v4.0.30319\clr.dll"),
             ModuleClass::Clr
         );
-        assert_eq!(classify(r"C:\Program Files\dotnet\shared\Microsoft.NETCore.App\8.0.0\coreclr.dll"), ModuleClass::Clr);
+        assert_eq!(
+            classify(r"C:\Program Files\dotnet\shared\Microsoft.NETCore.App\8.0.0\coreclr.dll"),
+            ModuleClass::Clr
+        );
         assert_eq!(classify("mscorlib.ni.dll"), ModuleClass::Clr);
-        assert_eq!(classify(r"C:\Windows\System32\inetsrv\asp.dll"), ModuleClass::ClassicAsp);
-        assert_eq!(classify(r"C:\Windows\System32\vbscript.dll"), ModuleClass::ClassicAsp);
-        assert_eq!(classify(r"C:\Windows\System32\oleaut32.dll"), ModuleClass::ComRuntime);
-        assert_eq!(classify(r"C:\Windows\System32\msvcr90.dll"), ModuleClass::OsCore);
-        assert_eq!(classify(r"C:\Windows\System32\shell32.dll"), ModuleClass::WindowsOther);
-        assert_eq!(classify(r"D:\Windows\System32\ntdll.dll"), ModuleClass::OsCore);
-        assert_eq!(classify(r"\??\C:\Windows\system32\ntdll.dll"), ModuleClass::OsCore);
+        assert_eq!(
+            classify(r"C:\Windows\System32\inetsrv\asp.dll"),
+            ModuleClass::ClassicAsp
+        );
+        assert_eq!(
+            classify(r"C:\Windows\System32\vbscript.dll"),
+            ModuleClass::ClassicAsp
+        );
+        assert_eq!(
+            classify(r"C:\Windows\System32\oleaut32.dll"),
+            ModuleClass::ComRuntime
+        );
+        assert_eq!(
+            classify(r"C:\Windows\System32\msvcr90.dll"),
+            ModuleClass::OsCore
+        );
+        assert_eq!(
+            classify(r"C:\Windows\System32\shell32.dll"),
+            ModuleClass::WindowsOther
+        );
+        assert_eq!(
+            classify(r"D:\Windows\System32\ntdll.dll"),
+            ModuleClass::OsCore
+        );
+        assert_eq!(
+            classify(r"\??\C:\Windows\system32\ntdll.dll"),
+            ModuleClass::OsCore
+        );
     }
 
     #[test]
     fn third_party() {
-        assert_eq!(classify(r"C:\Program Files\Helicon\ISAPI_Rewrite3\ISAPI_Rewrite.dll"), ModuleClass::ThirdPartyKnown);
-        assert_eq!(known_vendor("ISAPI_Rewrite.dll").map(|k| k.vendor), Some("Helicon Tech"));
-        assert_eq!(known_vendor(r"C:\tomcat\isapi_redirect.dll").map(|k| k.product), Some("Tomcat Connector (isapi_redirect)"));
-        assert_eq!(classify(r"C:\inetpub\filters\ctsofilter.dll"), ModuleClass::ThirdParty);
+        assert_eq!(
+            classify(r"C:\Program Files\Helicon\ISAPI_Rewrite3\ISAPI_Rewrite.dll"),
+            ModuleClass::ThirdPartyKnown
+        );
+        assert_eq!(
+            known_vendor("ISAPI_Rewrite.dll").map(|k| k.vendor),
+            Some("Helicon Tech")
+        );
+        assert_eq!(
+            known_vendor(r"C:\tomcat\isapi_redirect.dll").map(|k| k.product),
+            Some("Tomcat Connector (isapi_redirect)")
+        );
+        assert_eq!(
+            classify(r"C:\inetpub\filters\ctsofilter.dll"),
+            ModuleClass::ThirdParty
+        );
         assert_eq!(classify("ctsofilter.dll"), ModuleClass::ThirdParty);
         // App assemblies shadow-copied by ASP.NET are the application's code.
         assert_eq!(
-            classify(r"C:\Windows\Microsoft.NET\Framework64\v4.0.30319\Temporary ASP.NET Files\root\1\2\assembly\dl3\3\MyApp.dll"),
+            classify(
+                r"C:\Windows\Microsoft.NET\Framework64\v4.0.30319\Temporary ASP.NET Files\root\1\2\assembly\dl3\3\MyApp.dll"
+            ),
             ModuleClass::ThirdParty
         );
         // Decoy names outside Windows are not trusted (breakpad thread_name_list.dmp has ntd1l.dll).
         assert_eq!(classify(r"C:\app\ntdll.dll"), ModuleClass::ThirdParty);
-        assert_eq!(classify(r"C:\Windows\System32\ntd1l.dll"), ModuleClass::WindowsOther);
+        assert_eq!(
+            classify(r"C:\Windows\System32\ntd1l.dll"),
+            ModuleClass::WindowsOther
+        );
         assert_eq!(classify(""), ModuleClass::Unknown);
         assert!(ModuleClass::ThirdPartyKnown.is_third_party());
         assert!(!ModuleClass::OsCore.is_third_party());

@@ -38,13 +38,20 @@ impl Confidence {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FaultSite {
     /// Inside a loaded module.
-    Module { name: String, offset: u64, class: ModuleClass },
+    Module {
+        name: String,
+        offset: u64,
+        class: ModuleClass,
+    },
     /// Inside the old range of a module that was unloaded: a call into a freed DLL.
     Unloaded { name: String, offset: u64 },
     /// Executable private memory that belongs to no module: JIT-compiled or generated code.
     Dynamic { address: u64 },
     /// Memory that is not code (stack, heap) or not described by the dump.
-    NoModule { address: u64, executable: Option<bool> },
+    NoModule {
+        address: u64,
+        executable: Option<bool>,
+    },
     /// No exception, or no address at all.
     Unknown,
 }
@@ -145,7 +152,10 @@ fn describe(name: &str, class: ModuleClass) -> String {
 
 fn who_to_contact(name: &str, class: ModuleClass) -> String {
     if let Some(k) = known_vendor(name) {
-        return format!("send the dump to {} ({} support) and check for an update of {name}", k.vendor, k.product);
+        return format!(
+            "send the dump to {} ({} support) and check for an update of {name}",
+            k.vendor, k.product
+        );
     }
     match class {
         ModuleClass::ThirdParty => format!("send the dump to the vendor of {name} (the team that ships it) and check for an update"),
@@ -171,7 +181,10 @@ fn walk(frames: &[FrameFact], start: usize) -> Option<(usize, String, ModuleClas
     });
     let all: Vec<_> = candidates.collect();
     for min in [5u8, 2, 1] {
-        if let Some(c) = all.iter().find(|(_, _, class)| class.suspect_weight() >= min) {
+        if let Some(c) = all
+            .iter()
+            .find(|(_, _, class)| class.suspect_weight() >= min)
+        {
             return Some(c.clone());
         }
     }
@@ -245,13 +258,21 @@ pub fn decide(f: &CrashFacts) -> Verdict {
     let mut why = Vec::new();
     let fault = f.fault.clone().unwrap_or(FaultSite::Unknown);
     let (m0, off0, class0) = match &fault {
-        FaultSite::Module { name, offset, class } => (Some(name.clone()), Some(*offset), Some(*class)),
+        FaultSite::Module {
+            name,
+            offset,
+            class,
+        } => (Some(name.clone()), Some(*offset), Some(*class)),
         _ => (None, None, None),
     };
     let access = f.info0.map(exceptions::access_kind);
     let what = match kind {
-        ExceptionKind::AccessViolation => format!("an access violation ({})", access.unwrap_or("unknown access")),
-        _ => exceptions::lookup(code).map_or_else(|| format!("exception 0x{code:08x}"), |e| e.name.to_string()),
+        ExceptionKind::AccessViolation => format!(
+            "an access violation ({})",
+            access.unwrap_or("unknown access")
+        ),
+        _ => exceptions::lookup(code)
+            .map_or_else(|| format!("exception 0x{code:08x}"), |e| e.name.to_string()),
     };
     let finish = |mut v: Verdict| {
         if !v.findings.is_empty() {
@@ -265,10 +286,16 @@ pub fn decide(f: &CrashFacts) -> Verdict {
     // 1. A call into an unloaded module: name it, whatever the code.
     let unloaded = match &fault {
         FaultSite::Unloaded { name, offset } => Some((name.clone(), Some(*offset))),
-        _ => f.frames.first().and_then(|fr| fr.unloaded.clone()).map(|n| (n, None)),
+        _ => f
+            .frames
+            .first()
+            .and_then(|fr| fr.unloaded.clone())
+            .map(|n| (n, None)),
     };
     if let Some((name, off)) = unloaded {
-        why.push(format!("the faulting instruction lies in the old range of unloaded {name}"));
+        why.push(format!(
+            "the faulting instruction lies in the old range of unloaded {name}"
+        ));
         return finish(Verdict {
             suspect_module: Some(name.clone()),
             suspect_class: Some(ModuleClass::ThirdParty),
@@ -292,17 +319,29 @@ pub fn decide(f: &CrashFacts) -> Verdict {
             let mut v: Vec<String> = f
                 .frames
                 .iter()
-                .filter_map(|fr| fr.module.clone().filter(|_| fr.class.is_some_and(|c| c.suspect_weight() >= 2)))
+                .filter_map(|fr| {
+                    fr.module
+                        .clone()
+                        .filter(|_| fr.class.is_some_and(|c| c.suspect_weight() >= 2))
+                })
                 .collect();
             v.dedup();
             v
         };
-        why.push("heap corruption is detected long after it happens: the crashing stack is a victim".into());
-        let (sm, sc) = cand.as_ref().map_or((None, None), |c| (Some(c.1.clone()), Some(c.2)));
+        why.push(
+            "heap corruption is detected long after it happens: the crashing stack is a victim"
+                .into(),
+        );
+        let (sm, sc) = cand
+            .as_ref()
+            .map_or((None, None), |c| (Some(c.1.clone()), Some(c.2)));
         let on_stack = if others.is_empty() {
             String::new()
         } else {
-            format!(" Non-system code on the crashing stack: {}.", others.join(", "))
+            format!(
+                " Non-system code on the crashing stack: {}.",
+                others.join(", ")
+            )
         };
         return finish(Verdict {
             bucket: bucket(code, f.info0, sm.as_deref().or(m0.as_deref()), None),
@@ -310,7 +349,9 @@ pub fn decide(f: &CrashFacts) -> Verdict {
             suspect_class: sc,
             text: format!(
                 "Heap corruption detected{}; the crashing stack only shows the victim.{on_stack} To catch the code that corrupts the heap, {PAGEHEAP}.",
-                m0.as_deref().map(|m| format!(" in {m}")).unwrap_or_default()
+                m0.as_deref()
+                    .map(|m| format!(" in {m}"))
+                    .unwrap_or_default()
             ),
             confidence: Confidence::Low,
             why,
@@ -339,19 +380,33 @@ pub fn decide(f: &CrashFacts) -> Verdict {
             Some(b) => (Some(b.0.0.clone()), Some(b.0.1), Some(b.2), b.1),
             None => (m0.clone(), off0, class0, 0),
         };
-        let mut conf = if n >= 10 { Confidence::High } else if n >= 3 { Confidence::Medium } else { Confidence::Low };
+        let mut conf = if n >= 10 {
+            Confidence::High
+        } else if n >= 3 {
+            Confidence::Medium
+        } else {
+            Confidence::Low
+        };
         if sc.is_some_and(|c| c.is_skipped_by_verdict()) {
             conf = conf.lower();
-            why.push("the repeating frame is system code; the recursion's owner may be further down".into());
+            why.push(
+                "the repeating frame is system code; the recursion's owner may be further down"
+                    .into(),
+            );
         }
-        why.push(format!("{} repeats {n} times on the crashing stack", sm.as_deref().unwrap_or("no frame")));
+        why.push(format!(
+            "{} repeats {n} times on the crashing stack",
+            sm.as_deref().unwrap_or("no frame")
+        ));
         let name = sm.clone().unwrap_or_else(|| "an unknown module".into());
         return finish(Verdict {
             bucket: bucket(code, f.info0, sm.as_deref(), so),
             suspect_class: sc,
             text: format!(
                 "Stack overflow: {} repeats {n} times on the crashing stack (unbounded recursion or large stack buffers). {}.",
-                sm.as_deref().zip(so).map_or(name.clone(), |(m, o)| format!("{m}+0x{o:x}")),
+                sm.as_deref()
+                    .zip(so)
+                    .map_or(name.clone(), |(m, o)| format!("{m}+0x{o:x}")),
                 capitalise(&who_to_contact(&name, sc.unwrap_or(ModuleClass::Unknown)))
             ),
             suspect_module: sm,
@@ -381,11 +436,17 @@ pub fn decide(f: &CrashFacts) -> Verdict {
     // 5. Faulting module, or walk past system code.
     let must_walk = matches!(
         kind,
-        ExceptionKind::CppException | ExceptionKind::ClrException | ExceptionKind::Breakpoint | ExceptionKind::Rpc
+        ExceptionKind::CppException
+            | ExceptionKind::ClrException
+            | ExceptionKind::Breakpoint
+            | ExceptionKind::Rpc
     ) || class0.is_none_or(|c| c.is_skipped_by_verdict() || c.suspect_weight() < 5);
     let mut conf;
     let (sm, so, sc, frame_used) = if !must_walk {
-        why.push(format!("the exception address lies in {} itself", m0.as_deref().unwrap_or("?")));
+        why.push(format!(
+            "the exception address lies in {} itself",
+            m0.as_deref().unwrap_or("?")
+        ));
         conf = match kind {
             ExceptionKind::AccessViolation
             | ExceptionKind::InPageError
@@ -406,19 +467,31 @@ pub fn decide(f: &CrashFacts) -> Verdict {
                         class0.map_or("?", |c| c.label())
                     ));
                 } else {
-                    why.push(format!("frame {i} is the first non-system module on the stack"));
+                    why.push(format!(
+                        "frame {i} is the first non-system module on the stack"
+                    ));
                 }
-                conf = if class.is_third_party() { Confidence::Medium } else { Confidence::Low };
+                conf = if class.is_third_party() {
+                    Confidence::Medium
+                } else {
+                    Confidence::Low
+                };
                 if fr.weak() {
                     conf = conf.lower();
-                    why.push(format!("frame {i} was found by stack scanning (weak evidence)"));
+                    why.push(format!(
+                        "frame {i} was found by stack scanning (weak evidence)"
+                    ));
                 }
                 (Some(name), fr.offset, Some(class), Some(i))
             }
             _ => {
                 // Only system code on the stack: blame the faulting module, with low confidence.
                 why.push("no non-system module on the crashing stack".into());
-                conf = if class0.is_some_and(|c| c.suspect_weight() >= 2) { Confidence::Medium } else { Confidence::Low };
+                conf = if class0.is_some_and(|c| c.suspect_weight() >= 2) {
+                    Confidence::Medium
+                } else {
+                    Confidence::Low
+                };
                 (m0.clone(), off0, class0, None)
             }
         }
@@ -442,13 +515,20 @@ pub fn decide(f: &CrashFacts) -> Verdict {
     let mut text = format!("{} at {place}", capitalise(&what));
     match (frame_used, &sm) {
         (Some(i), Some(s)) if Some(s) != m0.as_ref() => {
-            text.push_str(&format!(", reached from {} (frame {i})", describe(s, class)));
+            text.push_str(&format!(
+                ", reached from {} (frame {i})",
+                describe(s, class)
+            ));
         }
         (None, Some(s)) => text.push_str(&format!(" in {}", describe(s, class))),
         _ => {}
     }
     text.push('.');
-    if let Some(sub) = f.info0.filter(|_| kind == ExceptionKind::FailFast).and_then(exceptions::fast_fail) {
+    if let Some(sub) = f
+        .info0
+        .filter(|_| kind == ExceptionKind::FailFast)
+        .and_then(exceptions::fast_fail)
+    {
         text.push_str(&format!(" Fail-fast reason: {} ({}).", sub.0, sub.1));
     }
     let advice = match kind {
@@ -483,21 +563,35 @@ fn no_exception(f: &CrashFacts, findings: Vec<String>) -> Verdict {
         let top = t.times.iter().max_by_key(|x| x.1)?;
         let total: u64 = t.times.iter().map(|x| x.1).sum();
         (total > 0 && top.1 as f64 / total as f64 >= RUNAWAY_SHARE && top.1 >= RUNAWAY_MIN_USER)
-            .then(|| t.top_modules.iter().find(|(id, _)| *id == top.0).and_then(|(_, m)| m.clone()))
+            .then(|| {
+                t.top_modules
+                    .iter()
+                    .find(|(id, _)| *id == top.0)
+                    .and_then(|(_, m)| m.clone())
+            })
             .flatten()
     });
     let (text, conf, tag) = if findings.is_empty() {
         (
-            format!("No exception: a manual or hang dump of {process}. Nothing crashed in it; look at the thread stacks for what they wait on, or capture crash dumps with procdump -ma -e w3wp.exe."),
+            format!(
+                "No exception: a manual or hang dump of {process}. Nothing crashed in it; look at the thread stacks for what they wait on, or capture crash dumps with procdump -ma -e w3wp.exe."
+            ),
             Confidence::Low,
             "NO_EXCEPTION",
         )
     } else {
         why.push("server failure evidence in the dump".into());
         (
-            format!("No exception (hang or manual dump of {process}), but: {}.", findings.join("; ")),
+            format!(
+                "No exception (hang or manual dump of {process}), but: {}.",
+                findings.join("; ")
+            ),
             Confidence::Medium,
-            if runaway_module.is_some() { "RUNAWAY_THREAD" } else { "HANG" },
+            if runaway_module.is_some() {
+                "RUNAWAY_THREAD"
+            } else {
+                "HANG"
+            },
         )
     };
     let suspect = runaway_module.clone();
@@ -526,10 +620,20 @@ mod tests {
     use crate::knowledge::modules::classify;
 
     fn fr(m: &str, off: u64, trust: &str) -> FrameFact {
-        FrameFact { module: Some(m.into()), offset: Some(off), class: Some(classify(m)), trust: trust.into(), ..Default::default() }
+        FrameFact {
+            module: Some(m.into()),
+            offset: Some(off),
+            class: Some(classify(m)),
+            trust: trust.into(),
+            ..Default::default()
+        }
     }
     fn site(m: &str, off: u64) -> Option<FaultSite> {
-        Some(FaultSite::Module { name: m.into(), offset: off, class: classify(m) })
+        Some(FaultSite::Module {
+            name: m.into(),
+            offset: off,
+            class: classify(m),
+        })
     }
 
     #[test]
@@ -538,7 +642,10 @@ mod tests {
             code: Some(0xC000_0005),
             info0: Some(0),
             fault: site("ISAPI_Rewrite.dll", 0x12345),
-            frames: vec![fr("ISAPI_Rewrite.dll", 0x12345, "context"), fr("w3isapi.dll", 0x10, "frame_pointer")],
+            frames: vec![
+                fr("ISAPI_Rewrite.dll", 0x12345, "context"),
+                fr("w3isapi.dll", 0x10, "frame_pointer"),
+            ],
             ..Default::default()
         });
         assert_eq!(v.suspect_module.as_deref(), Some("ISAPI_Rewrite.dll"));
@@ -567,7 +674,10 @@ mod tests {
     #[test]
     fn hang_dump_with_many_threads() {
         let v = decide(&CrashFacts {
-            threads: Some(ThreadStats { count: 400, ..Default::default() }),
+            threads: Some(ThreadStats {
+                count: 400,
+                ..Default::default()
+            }),
             process: Some("w3wp.exe".into()),
             ..Default::default()
         });
@@ -589,7 +699,11 @@ mod tests {
         });
         assert_eq!(v.suspect_module.as_deref(), Some("regexlib.dll"));
         assert_eq!(v.bucket, "RUNAWAY_THREAD_regexlib.dll");
-        assert!(v.findings[0].contains("runaway thread 0x2"), "{:?}", v.findings);
+        assert!(
+            v.findings[0].contains("runaway thread 0x2"),
+            "{:?}",
+            v.findings
+        );
     }
 
     #[test]
@@ -598,10 +712,21 @@ mod tests {
             code: Some(0xC000_0017),
             fault: site("KERNELBASE.dll", 0x10),
             frames: vec![fr("KERNELBASE.dll", 0x10, "context")],
-            memory: Some(MemoryStats { committed: 1_500 << 20, reserved: 400 << 20, bits32: true, ..Default::default() }),
+            memory: Some(MemoryStats {
+                committed: 1_500 << 20,
+                reserved: 400 << 20,
+                bits32: true,
+                ..Default::default()
+            }),
             ..Default::default()
         });
-        assert!(v.findings.iter().any(|f| f.contains("address space nearly exhausted")), "{:?}", v.findings);
+        assert!(
+            v.findings
+                .iter()
+                .any(|f| f.contains("address space nearly exhausted")),
+            "{:?}",
+            v.findings
+        );
         assert!(v.text.contains("Also:"));
     }
 }

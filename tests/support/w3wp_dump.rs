@@ -10,9 +10,8 @@
 
 use minidump_common::format as md;
 use minidump_synth::{
-    DumpSection as _,
-    DumpString, Exception, Memory, MemoryInfo, MiscFieldsProcessTimes, MiscStream, Module,
-    SimpleStream, SynthMinidump, SystemInfo, Thread, UnloadedModule,
+    DumpSection as _, DumpString, Exception, Memory, MemoryInfo, MiscFieldsProcessTimes,
+    MiscStream, Module, SimpleStream, SynthMinidump, SystemInfo, Thread, UnloadedModule,
 };
 use test_assembler::{Endian, Section};
 
@@ -106,7 +105,13 @@ pub struct W3wpDump {
 
 impl ModSpec {
     pub fn new(path: &str, base: u64, size: u32) -> ModSpec {
-        ModSpec { path: path.to_string(), base, size, timestamp: 0x5c2f_1a2b, version: [10, 0, 17763, 1] }
+        ModSpec {
+            path: path.to_string(),
+            base,
+            size,
+            timestamp: 0x5c2f_1a2b,
+            version: [10, 0, 17763, 1],
+        }
     }
     pub fn version(mut self, v: [u16; 4]) -> ModSpec {
         self.version = v;
@@ -142,33 +147,93 @@ pub fn iis_modules_x86() -> Vec<ModSpec> {
     vec![
         ModSpec::new(r"C:\Windows\SysWOW64\inetsrv\w3wp.exe", 0x0040_0000, 0x8000),
         ModSpec::new(r"C:\Windows\SysWOW64\ntdll.dll", 0x7760_0000, 0x0019_a000),
-        ModSpec::new(r"C:\Windows\SysWOW64\kernel32.dll", 0x7550_0000, 0x000e_0000),
-        ModSpec::new(r"C:\Windows\SysWOW64\KERNELBASE.dll", 0x7580_0000, 0x001f_c000),
-        ModSpec::new(r"C:\Windows\SysWOW64\inetsrv\iiscore.dll", 0x6c00_0000, 0x0008_0000),
-        ModSpec::new(r"C:\Windows\SysWOW64\inetsrv\w3dt.dll", 0x6c10_0000, 0x0004_0000),
-        ModSpec::new(r"C:\Windows\SysWOW64\inetsrv\w3isapi.dll", 0x6c20_0000, 0x0002_0000),
-        ModSpec::new(r"C:\Windows\SysWOW64\inetsrv\filter.dll", 0x6c30_0000, 0x0001_0000),
+        ModSpec::new(
+            r"C:\Windows\SysWOW64\kernel32.dll",
+            0x7550_0000,
+            0x000e_0000,
+        ),
+        ModSpec::new(
+            r"C:\Windows\SysWOW64\KERNELBASE.dll",
+            0x7580_0000,
+            0x001f_c000,
+        ),
+        ModSpec::new(
+            r"C:\Windows\SysWOW64\inetsrv\iiscore.dll",
+            0x6c00_0000,
+            0x0008_0000,
+        ),
+        ModSpec::new(
+            r"C:\Windows\SysWOW64\inetsrv\w3dt.dll",
+            0x6c10_0000,
+            0x0004_0000,
+        ),
+        ModSpec::new(
+            r"C:\Windows\SysWOW64\inetsrv\w3isapi.dll",
+            0x6c20_0000,
+            0x0002_0000,
+        ),
+        ModSpec::new(
+            r"C:\Windows\SysWOW64\inetsrv\filter.dll",
+            0x6c30_0000,
+            0x0001_0000,
+        ),
         ModSpec::new(r"C:\Windows\SysWOW64\combase.dll", 0x7600_0000, 0x0027_0000),
-        ModSpec::new(r"C:\Windows\SysWOW64\oleaut32.dll", 0x7630_0000, 0x0009_0000),
+        ModSpec::new(
+            r"C:\Windows\SysWOW64\oleaut32.dll",
+            0x7630_0000,
+            0x0009_0000,
+        ),
     ]
 }
 
 /// The usual modules of a 64-bit w3wp (IIS 10 on Server 2019) with ASP.NET 4 loaded.
 pub fn iis_modules_amd64() -> Vec<ModSpec> {
     vec![
-        ModSpec::new(r"C:\Windows\System32\inetsrv\w3wp.exe", 0x7ff6_1000_0000, 0x8000),
-        ModSpec::new(r"C:\Windows\System32\ntdll.dll", 0x7ffc_5000_0000, 0x001f_0000),
-        ModSpec::new(r"C:\Windows\System32\kernel32.dll", 0x7ffc_4f00_0000, 0x000b_0000),
-        ModSpec::new(r"C:\Windows\System32\KERNELBASE.dll", 0x7ffc_4c00_0000, 0x002a_0000),
-        ModSpec::new(r"C:\Windows\System32\inetsrv\iiscore.dll", 0x7ffc_3000_0000, 0x000a_0000),
-        ModSpec::new(r"C:\Windows\System32\inetsrv\w3dt.dll", 0x7ffc_3100_0000, 0x0005_0000),
+        ModSpec::new(
+            r"C:\Windows\System32\inetsrv\w3wp.exe",
+            0x7ff6_1000_0000,
+            0x8000,
+        ),
+        ModSpec::new(
+            r"C:\Windows\System32\ntdll.dll",
+            0x7ffc_5000_0000,
+            0x001f_0000,
+        ),
+        ModSpec::new(
+            r"C:\Windows\System32\kernel32.dll",
+            0x7ffc_4f00_0000,
+            0x000b_0000,
+        ),
+        ModSpec::new(
+            r"C:\Windows\System32\KERNELBASE.dll",
+            0x7ffc_4c00_0000,
+            0x002a_0000,
+        ),
+        ModSpec::new(
+            r"C:\Windows\System32\inetsrv\iiscore.dll",
+            0x7ffc_3000_0000,
+            0x000a_0000,
+        ),
+        ModSpec::new(
+            r"C:\Windows\System32\inetsrv\w3dt.dll",
+            0x7ffc_3100_0000,
+            0x0005_0000,
+        ),
         ModSpec::new(
             r"C:\Windows\Microsoft.NET\Framework64\v4.0.30319\webengine4.dll",
             0x7ffc_3200_0000,
             0x0008_0000,
         ),
-        ModSpec::new(r"C:\Windows\Microsoft.NET\Framework64\v4.0.30319\clr.dll", 0x7ffc_2000_0000, 0x009e_0000),
-        ModSpec::new(r"C:\Windows\Microsoft.NET\Framework64\v4.0.30319\clrjit.dll", 0x7ffc_2100_0000, 0x0013_0000),
+        ModSpec::new(
+            r"C:\Windows\Microsoft.NET\Framework64\v4.0.30319\clr.dll",
+            0x7ffc_2000_0000,
+            0x009e_0000,
+        ),
+        ModSpec::new(
+            r"C:\Windows\Microsoft.NET\Framework64\v4.0.30319\clrjit.dll",
+            0x7ffc_2100_0000,
+            0x0013_0000,
+        ),
     ]
 }
 
@@ -178,7 +243,11 @@ impl W3wpDump {
         W3wpDump {
             amd64,
             os: (10, 0, 17763),
-            modules: if amd64 { iis_modules_amd64() } else { iis_modules_x86() },
+            modules: if amd64 {
+                iis_modules_amd64()
+            } else {
+                iis_modules_x86()
+            },
             unloaded: Vec::new(),
             threads: Vec::new(),
             exception: None,
@@ -200,7 +269,10 @@ impl W3wpDump {
             .iter()
             .chain(self.unloaded.iter())
             .find(|m| {
-                m.path.rsplit('\\').next().is_some_and(|n| n.eq_ignore_ascii_case(name))
+                m.path
+                    .rsplit('\\')
+                    .next()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
             })
             .unwrap_or_else(|| panic!("no module {name} in the synthetic dump"));
         m.base + offset
@@ -209,9 +281,19 @@ impl W3wpDump {
     /// Adds a crashing thread with `code` at `ip` and its callers; the exception names it.
     pub fn crash(mut self, code: u32, ip: u64, params: &[u64], callers: &[u64]) -> W3wpDump {
         let tid = 0x1a2c;
-        let base = if self.amd64 { 0x0000_00a1_b2c0_0000 } else { 0x0019_0000 };
-        self.threads.insert(0, ThreadSpec::new(tid, ip, callers, base));
-        self.exception = Some(ExcSpec { code, address: ip, params: params.to_vec(), thread_id: tid });
+        let base = if self.amd64 {
+            0x0000_00a1_b2c0_0000
+        } else {
+            0x0019_0000
+        };
+        self.threads
+            .insert(0, ThreadSpec::new(tid, ip, callers, base));
+        self.exception = Some(ExcSpec {
+            code,
+            address: ip,
+            params: params.to_vec(),
+            thread_id: tid,
+        });
         self
     }
 
@@ -221,8 +303,15 @@ impl W3wpDump {
         let k32 = self.addr("kernel32.dll", 0x1_8c34);
         let start = self.threads.len() as u64;
         for i in 0..n as u64 {
-            let base = if self.amd64 { 0x0000_00a2_0000_0000 + (start + i) * 0x10_0000 } else { 0x0200_0000 + (start + i) * 0x1_0000 };
-            self.threads.push(ThreadSpec::new(0x2000 + (start + i) as u32, ntdll, &[k32], base).times(10_000, 5_000));
+            let base = if self.amd64 {
+                0x0000_00a2_0000_0000 + (start + i) * 0x10_0000
+            } else {
+                0x0200_0000 + (start + i) * 0x1_0000
+            };
+            self.threads.push(
+                ThreadSpec::new(0x2000 + (start + i) as u32, ntdll, &[k32], base)
+                    .times(10_000, 5_000),
+            );
         }
         self
     }
@@ -249,7 +338,11 @@ impl W3wpDump {
         }
         let mut s = Section::with_endian(e);
         for v in vals {
-            s = if self.amd64 { s.D64(v) } else { s.D32(v as u32) };
+            s = if self.amd64 {
+                s.D64(v)
+            } else {
+                s.D32(v as u32)
+            };
         }
         (s, t.stack_base, first_bp)
     }
@@ -319,7 +412,10 @@ impl W3wpDump {
         for m in &self.modules {
             let name = DumpString::new(&m.path, e);
             let file = m.path.rsplit('\\').next().unwrap_or(&m.path);
-            let pdb = format!("{}.pdb", file.rsplit_once('.').map_or(file, |(stem, _)| stem));
+            let pdb = format!(
+                "{}.pdb",
+                file.rsplit_once('.').map_or(file, |(stem, _)| stem)
+            );
             let cv = Section::with_endian(e)
                 .D32(0x5344_5352) // 'RSDS'
                 .append_bytes(&m.base.to_le_bytes())
@@ -343,15 +439,27 @@ impl W3wpDump {
                 file_date_hi: 0,
                 file_date_lo: 0,
             };
-            let module = Module::new(e, m.base, m.size, &name, m.timestamp, 0, Some(&ffi)).cv_record(&cv);
+            let module =
+                Module::new(e, m.base, m.size, &name, m.timestamp, 0, Some(&ffi)).cv_record(&cv);
             d = d.add_module(module).add(name).add(cv);
         }
         for m in &self.unloaded {
             let name = DumpString::new(&m.path, e);
-            d = d.add_unloaded_module(UnloadedModule::new(e, m.base, m.size, &name, m.timestamp, 0)).add(name);
+            d = d
+                .add_unloaded_module(UnloadedModule::new(
+                    e,
+                    m.base,
+                    m.size,
+                    &name,
+                    m.timestamp,
+                    0,
+                ))
+                .add(name);
         }
         for r in &self.regions {
-            d = d.add_memory_info(MemoryInfo::new(e, r.base, r.base, r.protect, r.size, r.state, r.protect, r.ty));
+            d = d.add_memory_info(MemoryInfo::new(
+                e, r.base, r.base, r.protect, r.size, r.state, r.protect, r.ty,
+            ));
         }
 
         let mut si = SystemInfo::new(e)
@@ -404,7 +512,10 @@ impl W3wpDump {
 
         if self.thread_info && !self.threads.is_empty() {
             // MINIDUMP_THREAD_INFO_LIST: header (12 bytes) then 64-byte entries.
-            let mut s = Section::with_endian(e).D32(12).D32(64).D32(self.threads.len() as u32);
+            let mut s = Section::with_endian(e)
+                .D32(12)
+                .D32(64)
+                .D32(self.threads.len() as u32);
             for t in &self.threads {
                 s = s
                     .D32(t.id)
