@@ -1013,7 +1013,20 @@ pub fn render_triage(parsed: &Parsed, path: &Path) -> String {
     }
     if !parsed.frames.is_empty() {
         let _ = writeln!(s, "  crashing stack:");
-        for f in parsed.frames.iter().take(24) {
+        // Runs of the same frame (recursion) print once with a count.
+        let mut shown = 0;
+        let mut i = 0;
+        let frames = &parsed.frames;
+        while i < frames.len() && shown < 24 {
+            let f = &frames[i];
+            let mut run = 1;
+            while i + run < frames.len()
+                && frames[i + run].module == f.module
+                && frames[i + run].module_offset == f.module_offset
+                && frames[i + run].instruction == f.instruction
+            {
+                run += 1;
+            }
             let loc = match (&f.module, f.module_offset) {
                 (Some(m), Some(o)) => format!("{m}+0x{o:x}"),
                 (Some(m), None) => m.clone(),
@@ -1024,10 +1037,17 @@ pub fn render_triage(parsed: &Parsed, path: &Path) -> String {
                 (Some(fun), _, _) => format!("  {fun}"),
                 _ => String::new(),
             };
-            let _ = writeln!(s, "    {:>3} {loc}{func} ({})", f.index, f.trust);
+            let times = if run > 1 {
+                format!(" x{run}")
+            } else {
+                String::new()
+            };
+            let _ = writeln!(s, "    {:>3} {loc}{func} ({}){times}", f.index, f.trust);
+            shown += 1;
+            i += run;
         }
-        if parsed.frames.len() > 24 {
-            let _ = writeln!(s, "    … {} more frames", parsed.frames.len() - 24);
+        if i < frames.len() {
+            let _ = writeln!(s, "    … {} more frames", frames.len() - i);
         }
     }
     let third: Vec<&ModuleRow> = parsed.modules.iter().filter(|m| m.third_party).collect();

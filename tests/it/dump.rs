@@ -887,3 +887,58 @@ fn zero_filled_tail_and_garbage_do_not_panic() {
         );
     }
 }
+
+#[test]
+fn cli_dump_text_and_json() {
+    let exe = env!("CARGO_BIN_EXE_w3triage");
+    let f = fixtures().join("breakpad_stack_exhaustion.dmp");
+    let out = std::process::Command::new(exe)
+        .arg("dump")
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("bucket  : c00000fd_STACK_OVERFLOW_crashme.exe+0xa6a6"),
+        "{text}"
+    );
+    assert!(
+        text.contains("crashme.exe+0xa6a6 (frame_pointer) x239"),
+        "{text}"
+    );
+    let sym = fixtures().join("symbols");
+    let g = fixtures().join("rust-minidump_test.dmp");
+    let out = std::process::Command::new(exe)
+        .args(["dump", "--format", "json", "--symbols"])
+        .arg(&sym)
+        .arg(&g)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["crashes"][0]["faulting_module"], "test_app.exe");
+    assert_eq!(v[0]["crashes"][0]["fault_offset"], 0x429e);
+    assert_eq!(v[0]["frames"][0]["source_line"], 58);
+    // A bad file: exit code 1 and an issue, the other file still triaged.
+    let bad = std::env::temp_dir().join(format!("w3triage-bad-{}.dmp", std::process::id()));
+    std::fs::write(&bad, b"MDMP").unwrap();
+    let out = std::process::Command::new(exe)
+        .arg("dump")
+        .arg(&bad)
+        .arg(&g)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&bad);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("corrupt_dump: truncated: 4 bytes"), "{text}");
+    assert!(
+        text.contains("c0000005_AV_WRITE_test_app.exe+0x429e"),
+        "{text}"
+    );
+}
