@@ -29,6 +29,28 @@ struct Cli {
 enum Command {
     /// Read logs, dumps and events into the normalized tables and write one of them out.
     Parse(ParseArgs),
+    /// Triage crash dumps: what crashed, where, the suspect module and what to do.
+    Dump(DumpArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum DumpFormat {
+    /// A short triage per dump.
+    Text,
+    /// The crashes, modules, frames and issues rows of every dump, as one JSON array.
+    Json,
+}
+
+#[derive(clap::Args)]
+struct DumpArgs {
+    /// Minidump files (`.dmp`).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = DumpFormat::Text)]
+    format: DumpFormat,
+    /// A Breakpad symbol tree (`module.pdb/ID/module.sym`) for function names.
+    #[arg(long)]
+    symbols: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -69,6 +91,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Parse(args) => parse(args),
+        Command::Dump(args) => dump(args),
     };
     match result {
         Ok(code) => code,
@@ -155,6 +178,61 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
         }
     }
     Ok(exit_code(&tables))
+}
+
+fn dump(args: DumpArgs) -> Result<ExitCode> {
+    use w3triage::ingest::dump::{DumpOptions, parse as parse_dump, render_triage};
+    let opts = DumpOptions {
+        symbols: args.symbols.clone(),
+    };
+    let mut had_issue = false;
+    let mut json = Vec::new();
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    for (i, path) in args.files.iter().enumerate() {
+        // Read, not mmap: a dump still being written must not change under the parser.
+        let ctx = w3triage::tables::FileCtx {
+            id: i as u32,
+            path: path.clone(),
+            server: None,
+            site: None,
+        };
+        let parsed = match std::fs::read(path) {
+            Ok(bytes) => parse_dump(&ctx, &bytes, &opts),
+            Err(e) => {
+                let mut p = w3triage::tables::Parsed::default();
+                p.issues.push(w3triage::tables::IssueRow::new(
+                    ctx.id,
+                    Severity::Error,
+                    "unreadable",
+                    format!("cannot read: {e}"),
+                ));
+                p
+            }
+        };
+        had_issue |= parsed.issues.iter().any(|i| i.severity == Severity::Error)
+            || parsed.crashes.is_empty();
+        match args.format {
+            DumpFormat::Text => writeln!(out, "{}", render_triage(&parsed, path))?,
+            DumpFormat::Json => json.push(serde_json::json!({
+                "file": path.display().to_string(),
+                "crashes": parsed.crashes,
+                "modules": parsed.modules,
+                "frames": parsed.frames,
+                "issues": parsed.issues,
+            })),
+        }
+    }
+    if args.format == DumpFormat::Json {
+        serde_json::to_writer_pretty(&mut out, &json)?;
+        writeln!(out)?;
+    }
+    out.flush()?;
+    Ok(if had_issue {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// 1 when anything was rejected, skipped or failed; warnings about guesses alone keep 0.

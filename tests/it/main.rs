@@ -1,4 +1,8 @@
 //! Integration tests: one binary, one module per area.
 
+#[path = "../support/w3wp_dump.rs"]
+mod w3wp_dump;
+
 mod cli;
+mod dump;
 mod events;
