@@ -543,9 +543,10 @@ pub fn events(day: &Day, rng: &mut Rng) -> EventFiles {
     }
     let mut was_5002 = None;
     if let Some((stopped, _)) = day.rapid_fail {
-        // After the fifth failure's 5009.
+        // Right after the 5009 of the failure that tripped it (the one whose exit stopped the pool).
         let last = faults
             .iter()
+            .filter(|f| day.crashes[f.crash].exit == stopped)
             .map(|f| f.was_5009_ticks)
             .max()
             .unwrap_or(stopped * 10_000);

@@ -165,6 +165,41 @@ fn crash_evidence_agrees_across_sources() {
                 .expect("fault inside a module");
             assert!(m.code_file().ends_with("ctsgate.dll"));
             assert_eq!(ip - m.raw.base_of_image, 0x1_b4c7);
+            // Without symbols, the walk from the fault reaches the IIS pipeline.
+            let provider =
+                minidump_unwind::Symbolizer::new(minidump_unwind::simple_symbol_supplier(vec![]));
+            let state =
+                futures_executor::block_on(minidump_processor::process_minidump(&dump, &provider))
+                    .unwrap();
+            let crashing = &state.threads[state.requesting_thread.expect("requesting thread")];
+            let names: Vec<String> = crashing
+                .frames
+                .iter()
+                .filter_map(|f| {
+                    f.module.as_ref().map(|m| {
+                        m.code_file()
+                            .rsplit('\\')
+                            .next()
+                            .unwrap()
+                            .to_ascii_lowercase()
+                    })
+                })
+                .collect();
+            for want in [
+                "ctsgate.dll",
+                "filter.dll",
+                "iiscore.dll",
+                "w3dt.dll",
+                "w3tp.dll",
+                "ntdll.dll",
+            ] {
+                assert!(
+                    names.iter().any(|n| n == want),
+                    "{want} not on the stack: {names:?}"
+                );
+            }
+            assert_eq!(state.process_id, Some(pid as u32));
+            assert!(state.threads.len() >= 30);
             let secs = c["time_utc"].as_str().unwrap();
             let unix = dump.header.time_date_stamp as i64;
             assert_eq!(generator::time::rfc3339_ms(unix * 1000)[..19], secs[..19]);
@@ -193,6 +228,8 @@ fn crash_evidence_agrees_across_sources() {
             .all(|l| &l[11..19] >= from && &l[11..19] < to)
     );
     assert!(offline.len() > 20);
+    let e5002 = &rf["was_5002_utc"].as_str().unwrap()[..19];
+    assert!(e5002 >= &rf["pool_disabled_utc"].as_str().unwrap()[..19] && &e5002[11..] < to);
 }
 
 #[test]
