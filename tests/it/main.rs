@@ -6,3 +6,4 @@ mod w3wp_dump;
 mod cli;
 mod dump;
 mod events;
+mod samples;

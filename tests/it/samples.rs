@@ -1,0 +1,255 @@
+//! The committed `samples/` are exactly what the generator writes, and their crash evidence agrees
+//! across sources (dump, WAS events, Application Error, HTTPERR, W3C) as the README says.
+
+#[path = "../../examples/gen_samples/generator.rs"]
+mod generator;
+
+use minidump::{Minidump, MinidumpException, MinidumpMiscInfo, MinidumpModuleList, Module};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+fn files_under(root: &Path) -> BTreeSet<PathBuf> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .map(|e| e.expect("walk samples"))
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.path().strip_prefix(root).unwrap().to_path_buf())
+        .collect()
+}
+
+#[test]
+fn committed_samples_are_what_the_generator_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = generator::generate(tmp.path(), 1).expect("generate samples");
+    let committed = samples();
+    let mut drift = Vec::new();
+    for (rel, _) in &summary.files {
+        let fresh = std::fs::read(tmp.path().join(rel)).unwrap();
+        match std::fs::read(committed.join(rel)) {
+            Ok(old) if old == fresh => {}
+            Ok(_) => drift.push(format!("differs: {}", rel.display())),
+            Err(e) => drift.push(format!("missing: {} ({e})", rel.display())),
+        }
+    }
+    let generated: BTreeSet<PathBuf> = summary.files.iter().map(|f| f.0.clone()).collect();
+    for extra in files_under(&committed).difference(&generated) {
+        drift.push(format!("not generated: {}", extra.display()));
+    }
+    assert!(
+        drift.is_empty(),
+        "samples/ and the generator disagree; run `{}`:\n{}",
+        generator::REGENERATE,
+        drift.join("\n")
+    );
+}
+
+#[test]
+fn generator_is_deterministic_and_seed_sensitive() {
+    let a = generator::render_all(7);
+    let b = generator::render_all(7);
+    assert!(a == b, "same seed, different bytes");
+    let c = generator::render_all(8);
+    let log = |v: &[(PathBuf, Vec<u8>)]| {
+        v.iter()
+            .find(|f| f.0.ends_with("u_ex250314.log"))
+            .unwrap()
+            .1
+            .clone()
+    };
+    assert_ne!(log(&a), log(&c));
+}
+
+fn truth() -> Value {
+    let text = std::fs::read_to_string(samples().join("ground-truth.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn read(rel: &str) -> String {
+    String::from_utf8(std::fs::read(samples().join(rel)).unwrap()).unwrap()
+}
+
+#[test]
+fn crash_evidence_agrees_across_sources() {
+    let t = truth();
+    let o = &t["outage"];
+    let system = read(o["events"]["system"].as_str().unwrap());
+    let application = read(o["events"]["application"].as_str().unwrap());
+    let httperr = read(o["httperr"]["file"].as_str().unwrap());
+    let w3c = read(o["w3c"]["file"].as_str().unwrap());
+    let folder = o["folder"].as_str().unwrap();
+    assert!(w3c.lines().chain(httperr.lines()).all(|l| !l.is_empty()) && !w3c.contains("\n\n"));
+    assert_eq!(
+        w3c.matches("\r\n").count(),
+        w3c.matches('\n').count(),
+        "W3C is CRLF"
+    );
+    assert_eq!(
+        httperr.matches("\r\n").count(),
+        httperr.matches('\n').count(),
+        "HTTPERR is CRLF"
+    );
+
+    let crashes = o["crashes"].as_array().unwrap();
+    assert_eq!(crashes.len(), 10);
+    let mut dumps = 0;
+    for c in crashes {
+        let pid = c["pid"].as_u64().unwrap();
+        let was: Vec<&str> = system
+            .lines()
+            .filter(|l| l.contains(&format!("<Data Name='ProcessID'>{pid}</Data>")))
+            .collect();
+        assert!(
+            was.iter().any(|l| l.contains(">5011</EventID>")),
+            "5011 for {pid}"
+        );
+        assert!(
+            was.iter()
+                .any(|l| l.contains(">5009</EventID>") && l.contains("c0000005")),
+            "5009 for {pid}"
+        );
+        let hex = c["pid_hex"].as_str().unwrap();
+        let e1000: Vec<&str> = application
+            .lines()
+            .filter(|l| l.contains(&format!("<Data Name='ProcessId'>{hex}</Data>")))
+            .collect();
+        assert_eq!(e1000.len(), 1, "one Application Error for {hex}");
+        assert!(e1000[0].contains("<Data Name='ModuleName'>ctsgate.dll</Data>"));
+        assert!(e1000[0].contains(c["process_creation_filetime"].as_str().unwrap()));
+
+        // HTTPERR: the killer and every ordinary in-flight request, in the crash second.
+        let second = c["httperr_abandoned_at"].as_str().unwrap();
+        assert_eq!(&c["time_utc"].as_str().unwrap()[11..19], &second[11..19]);
+        let abandoned: Vec<&str> = httperr
+            .lines()
+            .filter(|l| {
+                l.starts_with(second) && l.contains(" Connection_Abandoned_By_AppPool ShopAppPool")
+            })
+            .collect();
+        let ordinary = c["in_flight_ordinary"].as_array().unwrap();
+        assert!((3..=10).contains(&ordinary.len()));
+        assert_eq!(abandoned.len(), ordinary.len() + 1, "crash {}", c["n"]);
+        let killer = c["killer_uri"].as_str().unwrap();
+        assert!(abandoned.iter().any(|l| l.contains(killer)));
+        // …and never in W3C: the filter kills the worker before the request completes.
+        let q = killer.split_once('?').unwrap().1;
+        assert!(
+            !w3c.contains(q),
+            "killer query of crash {} is in W3C",
+            c["n"]
+        );
+        assert!((400..=900).contains(&c["killer_query_chars"].as_u64().unwrap()));
+
+        if let Some(name) = c["dump"].as_str() {
+            dumps += 1;
+            assert!(name.contains(&format!("__PID__{pid}__")));
+            let bytes = std::fs::read(samples().join(folder).join("dumps").join(name)).unwrap();
+            assert!(bytes.len() < 300_000, "{name} is {} bytes", bytes.len());
+            let dump = Minidump::read(bytes).unwrap();
+            let misc = dump.get_stream::<MinidumpMiscInfo>().unwrap();
+            assert_eq!(misc.raw.process_id().copied(), Some(pid as u32));
+            let exc = dump.get_stream::<MinidumpException>().unwrap();
+            assert_eq!(exc.raw.exception_record.exception_code, 0xC000_0005);
+            assert_eq!(
+                exc.get_crashing_thread_id(),
+                c["thread_id"].as_u64().unwrap() as u32
+            );
+            let modules = dump.get_stream::<MinidumpModuleList>().unwrap();
+            let ip = exc.raw.exception_record.exception_address;
+            let m = modules
+                .module_at_address(ip)
+                .expect("fault inside a module");
+            assert!(m.code_file().ends_with("ctsgate.dll"));
+            assert_eq!(ip - m.raw.base_of_image, 0x1_b4c7);
+            // Without symbols, the walk from the fault reaches the IIS pipeline.
+            let provider =
+                minidump_unwind::Symbolizer::new(minidump_unwind::simple_symbol_supplier(vec![]));
+            let state =
+                futures_executor::block_on(minidump_processor::process_minidump(&dump, &provider))
+                    .unwrap();
+            let crashing = &state.threads[state.requesting_thread.expect("requesting thread")];
+            let names: Vec<String> = crashing
+                .frames
+                .iter()
+                .filter_map(|f| {
+                    f.module.as_ref().map(|m| {
+                        m.code_file()
+                            .rsplit('\\')
+                            .next()
+                            .unwrap()
+                            .to_ascii_lowercase()
+                    })
+                })
+                .collect();
+            for want in [
+                "ctsgate.dll",
+                "filter.dll",
+                "iiscore.dll",
+                "w3dt.dll",
+                "w3tp.dll",
+                "ntdll.dll",
+            ] {
+                assert!(
+                    names.iter().any(|n| n == want),
+                    "{want} not on the stack: {names:?}"
+                );
+            }
+            assert_eq!(state.process_id, Some(pid as u32));
+            assert!(state.threads.len() >= 30);
+            let secs = c["time_utc"].as_str().unwrap();
+            let unix = dump.header.time_date_stamp as i64;
+            assert_eq!(generator::time::rfc3339_ms(unix * 1000)[..19], secs[..19]);
+        }
+    }
+    assert_eq!(dumps, 3);
+    // Rapid-fail: 5002 once, and AppOffline lines only inside the window.
+    assert_eq!(system.matches(">5002</EventID>").count(), 1);
+    let rf = &o["rapid_fail"];
+    assert_eq!(rf["crashes"].as_array().unwrap().len(), 5);
+    let (from, to) = (
+        &rf["pool_disabled_utc"].as_str().unwrap()[11..19],
+        &rf["pool_started_by_admin_utc"].as_str().unwrap()[11..19],
+    );
+    let offline: Vec<&str> = httperr
+        .lines()
+        .filter(|l| l.contains(" 503 1 AppOffline ShopAppPool"))
+        .collect();
+    assert_eq!(
+        offline.len() as u64,
+        rf["app_offline_lines"].as_u64().unwrap()
+    );
+    assert!(
+        offline
+            .iter()
+            .all(|l| &l[11..19] >= from && &l[11..19] < to)
+    );
+    assert!(offline.len() > 20);
+    let e5002 = &rf["was_5002_utc"].as_str().unwrap()[..19];
+    assert!(e5002 >= &rf["pool_disabled_utc"].as_str().unwrap()[..19] && &e5002[11..] < to);
+}
+
+#[test]
+fn healthy_day_has_no_crash_evidence() {
+    let t = truth();
+    let h = &t["healthy"];
+    let system = read(h["events"]["system"].as_str().unwrap());
+    let application = read(h["events"]["application"].as_str().unwrap());
+    let httperr = read(h["httperr"]["file"].as_str().unwrap());
+    for id in [">5002<", ">5009<", ">5010<", ">5011<"] {
+        assert!(!system.contains(id), "{id} on the healthy server");
+    }
+    assert!(system.contains(">5186<") && system.contains(">5074<"));
+    assert!(!application.contains(">1000<"));
+    assert!(!httperr.contains("Connection_Abandoned") && !httperr.contains("AppOffline"));
+    assert!(h["crashes"].as_array().unwrap().is_empty());
+    assert!(
+        !samples()
+            .join(h["folder"].as_str().unwrap())
+            .join("dumps")
+            .exists()
+    );
+}
