@@ -1,5 +1,8 @@
 //! Integration tests: one binary, one module per area.
 
+// The sample generator (included by `samples`) carries its own copy of this builder, because
+// it must also build as a standalone example.
+#[allow(clippy::duplicate_mod)]
 #[path = "../support/w3wp_dump.rs"]
 mod w3wp_dump;
 
