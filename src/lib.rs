@@ -8,6 +8,7 @@
 //! println!("{} requests, {} issues", tables.requests.len(), tables.issues.len());
 //! ```
 
+pub mod analyze;
 pub mod discover;
 pub mod ingest;
 pub mod knowledge;
