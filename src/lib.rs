@@ -12,4 +12,5 @@ pub mod analyze;
 pub mod discover;
 pub mod ingest;
 pub mod knowledge;
+pub mod report;
 pub mod tables;

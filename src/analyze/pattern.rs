@@ -44,6 +44,13 @@ impl FeatureKind {
     pub fn index(self) -> usize {
         self as usize
     }
+    /// Whether every request has this feature in principle. A request without a query simply
+    /// does not match a query pattern, so the denominators are all requests; user agent and size
+    /// are absent from HTTPERR (and from W3C files that do not log them), so their denominators
+    /// are the requests where they are known.
+    pub fn always_defined(self) -> bool {
+        !matches!(self, FeatureKind::UserAgent | FeatureKind::Size)
+    }
     pub fn name(self) -> &'static str {
         match self {
             FeatureKind::Query => "query shape",

@@ -102,6 +102,18 @@ pub(crate) fn httperr_ref(t: &Tables, i: usize) -> RequestRef {
     }
 }
 
+/// Dumps first, then events, HTTPERR, W3C; then by file and offset.
+fn sort_evidence(v: &mut Vec<EvidenceRef>) {
+    let rank = |s: &str| match s {
+        "dump" => 0,
+        "event" => 1,
+        "httperr" => 2,
+        _ => 3,
+    };
+    v.sort_by(|a, b| (rank(&a.source), a.file, a.offset, &a.what).cmp(&(rank(&b.source), b.file, b.offset, &b.what)));
+    v.dedup();
+}
+
 fn req_evidence(r: &RequestRef) -> EvidenceRef {
     let what = format!(
         "{} {} {}{}",
@@ -382,8 +394,7 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
         buckets.sort();
         buckets.dedup();
         let mut evidence: Vec<EvidenceRef> = hits.iter().flat_map(|(_, h)| h.rows.iter().map(|&i| crash_evidence(t, i))).collect();
-        evidence.sort();
-        evidence.dedup();
+        sort_evidence(&mut evidence);
         let evidence_total = evidence.len();
         evidence.truncate(opts.max_listed);
         let considered = crash_count.max(k);
@@ -446,7 +457,7 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
             .iter()
             .map(|&(w3c, i)| req_evidence(&if w3c { w3c_ref(t, i) } else { httperr_ref(t, i) }))
             .collect();
-        evidence.sort();
+        sort_evidence(&mut evidence);
         let evidence_total = evidence.len();
         evidence.truncate(opts.max_listed);
         let reason = if tested {
@@ -611,12 +622,15 @@ fn find_patterns(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation)
         for ((w3c, i), incs) in rows {
             let view = if w3c { w3c_view(t, i) } else { httperr_view(t, i) };
             for k in KINDS {
-                let Some((hash, text)) = feature_text(k, &view) else { continue };
-                needed[k.index()] = true;
-                n_def[g][k.index()] += 1;
-                if w3c {
-                    w3c_def[g][k.index()] += 1;
+                let text = feature_text(k, &view);
+                if text.is_some() || k.always_defined() {
+                    n_def[g][k.index()] += 1;
+                    if w3c {
+                        w3c_def[g][k.index()] += 1;
+                    }
                 }
+                let Some((hash, text)) = text else { continue };
+                needed[k.index()] = true;
                 let ix = *index[g].entry(hash).or_insert_with(|| {
                     cands[g].push(Cand { kind: k, text, rows: BTreeSet::new(), incidents: BTreeSet::new() });
                     cands[g].len() - 1
@@ -648,7 +662,8 @@ fn find_patterns(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation)
             let x = cand.rows.len() as u64;
             let w3c_in = cand.rows.iter().filter(|(w, _)| *w).count() as u64;
             let b = counts[g].get(ci).copied().unwrap_or(0).saturating_sub(w3c_in);
-            let big_n = totals[g][k].saturating_sub(w3c_def[g][k]);
+            let all = if cand.kind.always_defined() { group.rows } else { totals[g][k] };
+            let big_n = all.saturating_sub(w3c_def[g][k]);
             let n = n_def[g][k];
             let tested = big_n >= MIN_BASELINE;
             let test = stats::test(x, n, b, big_n, tests);
@@ -958,16 +973,16 @@ fn pattern_rules(t: &Tables, s: &Suspect, sites: &[String]) -> Vec<Recommendatio
                     deny.iter().map(|(d, m)| format!("{d} ({m})")).collect::<Vec<_>>().join(", "),
                     ext.as_ref().map(|e| format!(" on .{e} URLs")).unwrap_or_default()
                 );
-                xml.push_str(&format!("        <filteringRule name=\"{rule}\" scanUrl=\"false\" scanQueryString=\"true\">\n"));
+                xml.push_str(&format!("          <filteringRule name=\"{rule}\" scanUrl=\"false\" scanQueryString=\"true\">\n"));
                 if let Some(e) = &ext {
-                    xml.push_str(&format!("          <appliesTo>\n            <add fileExtension=\".{e}\" />\n          </appliesTo>\n"));
+                    xml.push_str(&format!("            <appliesTo>\n              <add fileExtension=\".{e}\" />\n            </appliesTo>\n"));
                 }
-                xml.push_str("          <denyStrings>\n");
+                xml.push_str("            <denyStrings>\n");
                 for (d, _) in &deny {
                     let d = d.replace('&', "&amp;").replace('<', "&lt;").replace('\'', "&apos;");
-                    xml.push_str(&format!("            <add string=\"{d}\" />\n"));
+                    xml.push_str(&format!("              <add string=\"{d}\" />\n"));
                 }
-                xml.push_str("          </denyStrings>\n        </filteringRule>\n");
+                xml.push_str("            </denyStrings>\n          </filteringRule>\n");
                 xml = format!("<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <filteringRules>\n{xml}        </filteringRules>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>");
                 commands.push(format!("{section} /+\"filteringRules.[name='{rule}',scanUrl='False',scanQueryString='True']\""));
                 if let Some(e) = &ext {
@@ -1145,13 +1160,17 @@ fn summarize(
                 p.incidents_considered,
                 p.name,
                 st.filter(|s| s.lift > 0.0)
-                    .map(|s| format!(" (lift {}, p = {})", fmt_lift(s.lift), fmt_p(s.p_adjusted)))
+                    .map(|s| format!(" (lift {}, adjusted p = {})", fmt_lift(s.lift), fmt_p(s.p_adjusted)))
                     .unwrap_or_default()
             ));
         }
         let corroborated = suspects.iter().find(|s| s.kind != "request_pattern" && !s.corroborated_by.is_empty());
         if let Some(c) = corroborated {
-            h.push_str(&format!(" {} and {} corroborate each other.", c.id, c.corroborated_by.join(", ")));
+            h.push_str(&format!(
+                " {} is corroborated by {} (in flight at every crash where the module faults).",
+                c.id,
+                c.corroborated_by.join(", ")
+            ));
         }
         for r in rapid {
             let refused = r.refused_httperr + r.refused_w3c;

@@ -1,0 +1,4 @@
+//! Integration tests: one binary (`cargo test --test it`).
+
+mod analyze;
+mod report;
