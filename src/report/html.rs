@@ -43,7 +43,8 @@ h3{font-size:15px;margin:16px 0 6px}
 .headline{font-size:16px;background:#fff;border-left:4px solid #c0392b;padding:10px 14px;margin:8px 0}
 .ok{border-left-color:#27ae60}.thin{background:#fff8e1;border:1px solid #f0d36b;padding:8px 14px;margin:8px 0}
 table{border-collapse:collapse;width:100%;background:#fff;margin:6px 0 12px;font-size:13px}
-th,td{border:1px solid #dde1e7;padding:3px 6px;text-align:left;vertical-align:top;word-break:break-word}
+th,td{border:1px solid #dde1e7;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:break-word}
+td code{word-break:break-all}td.t{white-space:nowrap}
 th{background:#eef1f5}td.n{text-align:right;white-space:nowrap}
 tr.tp td{background:#fff1e6}tr.sus td{background:#fde2e0;font-weight:600}
 .badge{display:inline-block;padding:0 6px;border-radius:8px;font-size:12px;color:#fff}
@@ -52,7 +53,7 @@ details{background:#fff;border:1px solid #dde1e7;margin:8px 0;padding:6px 10px}
 summary{cursor:pointer;font-weight:600}
 pre{background:#1d2330;color:#e8ecf1;padding:8px 10px;overflow-x:auto;font-size:12px}
 code{font-family:ui-monospace,Consolas,monospace}
-.muted{color:#6b7380}.ev{font-size:12px}
+.muted{color:#6b7380}.ev{font-size:12px;overflow-wrap:anywhere}
 svg{background:#fff;border:1px solid #dde1e7;max-width:100%;height:auto}
 "#;
 
@@ -67,7 +68,7 @@ fn request_table(o: &mut String, rows: &[RequestRef]) {
         };
         let _ = writeln!(
             o,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td class=n>{}</td><td>{}</td><td>{}</td><td class=ev>{} @ {}</td></tr>",
+            "<tr><td class=t>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td class=n>{}</td><td>{}</td><td>{}</td><td class=ev>{} @ {}</td></tr>",
             fmt_utc(r.time.0),
             r.source,
             opt(&r.method),
@@ -279,7 +280,7 @@ pub fn render(a: &Analysis) -> String {
         for inc in &a.incidents {
             let _ = writeln!(
                 o,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td class=t>{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td>{}</td></tr>",
                 esc(&inc.id),
                 esc(&inc.kind),
                 when(inc.time),

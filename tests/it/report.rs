@@ -143,3 +143,12 @@ fn files_are_written() {
     assert_eq!(names, ["report.md", "report.html", "report.json"]);
     assert!(files.iter().all(|p| std::fs::metadata(p).unwrap().len() > 100));
 }
+
+/// Writes the outage HTML report to `$W3TRIAGE_DUMP_HTML` for a human look (no-op otherwise).
+#[test]
+fn dump_html_for_review() {
+    if let Ok(p) = std::env::var("W3TRIAGE_DUMP_HTML") {
+        let a = analyze(&crate::analyze::outage(), &snapshot_options());
+        std::fs::write(p, render(&a, Format::Html)).unwrap();
+    }
+}
