@@ -10,7 +10,9 @@
 
 pub mod analyze;
 pub mod discover;
+pub mod export;
 pub mod ingest;
 pub mod knowledge;
 pub mod report;
+pub mod summary;
 pub mod tables;

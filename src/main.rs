@@ -1,2 +1,247 @@
-//! The `w3triage` command line (filled in by the CLI work).
-fn main() {}
+//! The `w3triage` command line: flags, progress, output files and exit codes. All the work is
+//! in the library.
+//!
+//! Exit codes: 0 = completed and every input was read cleanly; 1 = completed with issues (some
+//! lines or files were rejected, skipped or failed — the summary says which); 2 = fatal (bad
+//! arguments, output not writable).
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use w3triage::export;
+use w3triage::ingest::{IngestOptions, ingest_artifacts};
+use w3triage::tables::{FileStatus, Severity, Tables};
+
+#[derive(Parser)]
+#[command(
+    name = "w3triage",
+    version,
+    about = "Post-outage forensics for IIS: logs, HTTPERR, crash dumps and events in one report"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read logs, dumps and events into the normalized tables and write one of them out.
+    Parse(ParseArgs),
+    /// Triage crash dumps: what crashed, where, the suspect module and what to do.
+    Dump(DumpArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum DumpFormat {
+    /// A short triage per dump.
+    Text,
+    /// The crashes, modules, frames and issues rows of every dump, as one JSON array.
+    Json,
+}
+
+#[derive(clap::Args)]
+struct DumpArgs {
+    /// Minidump files (`.dmp`).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = DumpFormat::Text)]
+    format: DumpFormat,
+    /// A Breakpad symbol tree (`module.pdb/ID/module.sym`) for function names.
+    #[arg(long)]
+    symbols: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum TableFormat {
+    /// Aligned text, first rows only.
+    Table,
+    /// One JSON object per row (the documented contract).
+    Jsonl,
+    Csv,
+    Parquet,
+}
+
+#[derive(clap::Args)]
+struct ParseArgs {
+    /// Files or folders (searched recursively).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Which table to write.
+    #[arg(long, default_value = "requests", value_parser = clap::builder::PossibleValuesParser::new(export::TABLE_NAMES))]
+    table: String,
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    format: TableFormat,
+    /// Write the table here instead of standard output.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Worker threads (default: one per core). Output is identical for any value.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Print per-file and total counts, issues, bytes and throughput instead of the table.
+    #[arg(long)]
+    summary: bool,
+    /// A Breakpad symbol tree (`module.pdb/ID/module.sym`) for function names in dumps.
+    #[arg(long)]
+    symbols: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Parse(args) => parse(args),
+        Command::Dump(args) => dump(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("w3triage: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Ingests with a progress bar on stderr when it is a terminal.
+fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Tables {
+    let artifacts = w3triage::discover::discover(paths);
+    let total: u64 = artifacts.iter().map(|a| a.bytes).sum();
+    let bar = if std::io::stderr().is_terminal() {
+        let b = indicatif::ProgressBar::new(total);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} reading {pos}/{len} files {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b.set_length(artifacts.len() as u64);
+        b.enable_steady_tick(std::time::Duration::from_millis(120));
+        Some(b)
+    } else {
+        None
+    };
+    let tables = ingest_artifacts(&artifacts, opts);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    tables
+}
+
+fn parse(args: ParseArgs) -> Result<ExitCode> {
+    let opts = IngestOptions {
+        threads: args.threads,
+        dump: w3triage::ingest::dump::DumpOptions {
+            symbols: args.symbols.clone(),
+        },
+    };
+    let start = std::time::Instant::now();
+    let tables = ingest(&args.paths, &opts);
+    let wall = start.elapsed();
+    if tables.files.is_empty() {
+        bail!(
+            "no files found under {}",
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if args.summary {
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        w3triage::summary::write_summary(&tables, wall, &mut out)?;
+    } else {
+        let view = export::view(&tables, &args.table).context("unknown table")?;
+        let mut sink: Box<dyn Write> = match &args.out {
+            Some(p) => Box::new(BufWriter::new(
+                std::fs::File::create(p)
+                    .with_context(|| format!("cannot create {}", p.display()))?,
+            )),
+            None => {
+                if args.format == TableFormat::Parquet && std::io::stdout().is_terminal() {
+                    bail!("Parquet is binary: give --out FILE or redirect standard output");
+                }
+                Box::new(BufWriter::new(std::io::stdout().lock()))
+            }
+        };
+        match args.format {
+            TableFormat::Table => export::write_text(view.as_ref(), &mut sink, 50)?,
+            TableFormat::Jsonl => export::write_jsonl(view.as_ref(), &mut sink)?,
+            TableFormat::Csv => export::write_csv(view.as_ref(), &mut sink)?,
+            TableFormat::Parquet => export::write_parquet(view.as_ref(), &mut sink)?,
+        }
+        sink.flush()?;
+        let problems = tables.issues.len();
+        if problems > 0 {
+            eprintln!(
+                "w3triage: {problems} issue(s) while reading; see `--summary` or `--table issues`"
+            );
+        }
+    }
+    Ok(exit_code(&tables))
+}
+
+fn dump(args: DumpArgs) -> Result<ExitCode> {
+    use w3triage::ingest::dump::{DumpOptions, parse as parse_dump, render_triage};
+    let opts = DumpOptions {
+        symbols: args.symbols.clone(),
+    };
+    let mut had_issue = false;
+    let mut json = Vec::new();
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    for (i, path) in args.files.iter().enumerate() {
+        // Read, not mmap: a dump still being written must not change under the parser.
+        let ctx = w3triage::tables::FileCtx {
+            id: i as u32,
+            path: path.clone(),
+            server: None,
+            site: None,
+        };
+        let parsed = match std::fs::read(path) {
+            Ok(bytes) => parse_dump(&ctx, &bytes, &opts),
+            Err(e) => {
+                let mut p = w3triage::tables::Parsed::default();
+                p.issues.push(w3triage::tables::IssueRow::new(
+                    ctx.id,
+                    Severity::Error,
+                    "unreadable",
+                    format!("cannot read: {e}"),
+                ));
+                p
+            }
+        };
+        had_issue |= parsed.issues.iter().any(|i| i.severity == Severity::Error)
+            || parsed.crashes.is_empty();
+        match args.format {
+            DumpFormat::Text => writeln!(out, "{}", render_triage(&parsed, path))?,
+            DumpFormat::Json => json.push(serde_json::json!({
+                "file": path.display().to_string(),
+                "crashes": parsed.crashes,
+                "modules": parsed.modules,
+                "frames": parsed.frames,
+                "issues": parsed.issues,
+            })),
+        }
+    }
+    if args.format == DumpFormat::Json {
+        serde_json::to_writer_pretty(&mut out, &json)?;
+        writeln!(out)?;
+    }
+    out.flush()?;
+    Ok(if had_issue {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// 1 when anything was rejected, skipped or failed; warnings about guesses alone keep 0.
+fn exit_code(t: &Tables) -> ExitCode {
+    let bad_file = t.files.iter().any(|f| f.status != FileStatus::Parsed);
+    let error = t.issues.iter().any(|i| i.severity == Severity::Error);
+    if bad_file || error {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

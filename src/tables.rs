@@ -174,7 +174,12 @@ impl CatCol {
         }));
     }
     pub fn heap_bytes(&self) -> usize {
-        self.codes.capacity() * 4 + self.dict.iter().map(|s| s.capacity() * 2 + 48).sum::<usize>()
+        self.codes.capacity() * 4
+            + self
+                .dict
+                .iter()
+                .map(|s| s.capacity() * 2 + 48)
+                .sum::<usize>()
     }
 }
 
@@ -411,6 +416,7 @@ pub struct CrashRow {
     pub event_id: Option<u32>,
     /// `crash` (worker died), `disabled` (rapid-fail, 5002), `hang` (5010 ping), `shutdown_timeout` (5013),
     /// `unhandled_exception` (1309: request failed, process lived), `report` (WER 1001), `dump` (no exception stream).
+    /// Also `unhealthy` (W3SVC-WP ISAPI / application health report: WAS recycles the worker; `detail` names the ISAPI).
     pub kind: String,
     pub app_pool: Option<String>,
     pub pid: Option<u32>,
@@ -504,8 +510,20 @@ pub struct IssueRow {
 }
 
 impl IssueRow {
-    pub fn new(file: FileId, severity: Severity, code: &'static str, message: impl Into<String>) -> Self {
-        IssueRow { file, line: None, offset: None, severity, code, message: message.into() }
+    pub fn new(
+        file: FileId,
+        severity: Severity,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        IssueRow {
+            file,
+            line: None,
+            offset: None,
+            severity,
+            code,
+            message: message.into(),
+        }
     }
     pub fn at(mut self, line: Option<u64>, offset: Option<u64>) -> Self {
         self.line = line;
@@ -654,7 +672,12 @@ mod tests {
         a.append(&b);
         assert_eq!(
             a.iter().collect::<Vec<_>>(),
-            vec![Some("/a"), None, Some("café"), Some("Mozilla/5.0 (Windows)")]
+            vec![
+                Some("/a"),
+                None,
+                Some("café"),
+                Some("Mozilla/5.0 (Windows)")
+            ]
         );
     }
 

@@ -1,11 +1,1117 @@
-//! Minidumps. Owner: dumps.
-use crate::tables::{FileCtx, Parsed};
-use std::path::PathBuf;
+//! Minidumps (`w3wp.exe` crash and hang dumps) into the `crashes`, `modules` and `frames` tables.
+//!
+//! rust-minidump reads and walks the dump offline: no symbol server, only Breakpad `.sym` trees
+//! given with `--symbols DIR`. The faulting module comes from the exception record's *exception
+//! address* (for an access violation `ExceptionInfo.address` is the data address, not the code),
+//! or frame 0 when the record holds 0. Then [`crate::knowledge::verdict`] names a suspect.
+//!
+//! Everything in a dump is attacker-controlled: the file is checked structurally first (header,
+//! directory and stream bounds) so a truncated, zero-filled or still-being-written dump becomes a
+//! specific `corrupt_dump` issue, and every string taken from it is length-capped and cleaned.
+
+use crate::knowledge::exceptions;
+use crate::knowledge::modules::{ModuleClass, basename, classify};
+use crate::knowledge::verdict::{self, CrashFacts, FaultSite, FrameFact, MemoryStats, ThreadStats};
+use crate::tables::{
+    CrashRow, EvidenceSource, FileCtx, FrameRow, IssueRow, ModuleRow, Parsed, Severity,
+};
+use minidump::format::MINIDUMP_STREAM_TYPE;
+use minidump::{
+    Minidump, MinidumpException, MinidumpMemoryInfoList, MinidumpMiscInfo, MinidumpModuleList,
+    MinidumpThreadInfoList, MinidumpUnloadedModuleList, Module,
+};
+use minidump_processor::{ProcessState, ProcessorOptions};
+use minidump_unwind::{StackFrame, Symbolizer, simple_symbol_supplier};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// How to read dumps.
 #[derive(Debug, Clone, Default)]
 pub struct DumpOptions {
     /// A Breakpad symbol tree (`module.pdb/ID/module.sym`).
     pub symbols: Option<PathBuf>,
 }
-pub fn parse(_ctx: &FileCtx, _bytes: &[u8], _opts: &DumpOptions) -> Parsed {
-    Parsed::default()
+
+/// Most frames kept for the crashing thread (a stack overflow walks thousands).
+pub const MAX_FRAMES: usize = 1024;
+/// Longest string taken from a dump (module paths, comments).
+const MAX_STR: usize = 1024;
+/// Directory entries a sane dump has (MiniDumpWriteDump writes ~20; anything above is garbage).
+const MAX_STREAMS: u32 = 4096;
+
+const MEM_COMMIT: u32 = 0x1000;
+const MEM_RESERVE: u32 = 0x2000;
+const MEM_FREE: u32 = 0x1_0000;
+const MEM_PRIVATE: u32 = 0x2_0000;
+
+/// Keeps printable text only, capped: module names and comments come from the dump's writer.
+fn clean(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control() || *c == '\t')
+        .take(MAX_STR)
+        .collect()
+}
+
+fn millis(t: SystemTime) -> Option<i64> {
+    t.duration_since(UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_millis().min(i64::MAX as u128) as i64)
+}
+
+fn corrupt(ctx: &FileCtx, msg: impl Into<String>, offset: Option<u64>) -> IssueRow {
+    IssueRow::new(ctx.id, Severity::Error, "corrupt_dump", msg).at(None, offset)
+}
+
+/// What the structural check found: fatal problems stop the parse; the rest are warnings.
+struct Precheck {
+    fatal: Option<IssueRow>,
+    warnings: Vec<IssueRow>,
+}
+
+fn rd32(b: &[u8], at: usize) -> Option<u32> {
+    b.get(at..at.checked_add(4)?)
+        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+/// Validates the header, the stream directory and every stream's bounds without trusting sizes.
+fn precheck(ctx: &FileCtx, b: &[u8]) -> Precheck {
+    let mut out = Precheck {
+        fatal: None,
+        warnings: Vec::new(),
+    };
+    let len = b.len() as u64;
+    if b.is_empty() {
+        out.fatal = Some(corrupt(
+            ctx,
+            "empty file (0 bytes): not a minidump; the dump writer may have failed or still be starting",
+            Some(0),
+        ));
+        return out;
+    }
+    if b.len() < 32 {
+        out.fatal = Some(corrupt(
+            ctx,
+            format!("truncated: {len} bytes, shorter than the 32-byte minidump header"),
+            Some(0),
+        ));
+        return out;
+    }
+    let sig = &b[0..4];
+    if sig != b"MDMP" && sig != b"PMDM" {
+        out.fatal = Some(corrupt(
+            ctx,
+            format!(
+                "wrong magic {:02x} {:02x} {:02x} {:02x}: not a minidump (expected \"MDMP\")",
+                sig[0], sig[1], sig[2], sig[3]
+            ),
+            Some(0),
+        ));
+        return out;
+    }
+    if sig == b"PMDM" {
+        // Big-endian dumps exist only in tests; rust-minidump handles them, our bounds checks do not.
+        return out;
+    }
+    let version = rd32(b, 4).unwrap_or(0);
+    if version & 0xffff != 0xa793 {
+        out.fatal = Some(corrupt(
+            ctx,
+            format!(
+                "unknown minidump version 0x{:04x} (expected 0xa793)",
+                version & 0xffff
+            ),
+            Some(4),
+        ));
+        return out;
+    }
+    let count = rd32(b, 8).unwrap_or(0);
+    let dir = rd32(b, 12).unwrap_or(0) as u64;
+    if count == 0 {
+        out.fatal = Some(corrupt(
+            ctx,
+            "the stream directory is empty (0 streams): the dump was not finished",
+            Some(8),
+        ));
+        return out;
+    }
+    let dir_end = dir + count as u64 * 12;
+    if dir_end > len {
+        let why = if count > MAX_STREAMS {
+            format!("an absurd stream count ({count})")
+        } else {
+            format!("{count} entries")
+        };
+        out.fatal = Some(corrupt(
+            ctx,
+            format!(
+                "stream directory at 0x{dir:x} with {why} ends at 0x{dir_end:x}, past the end of the file ({len} bytes): truncated, or the dump is still being written"
+            ),
+            Some(12),
+        ));
+        return out;
+    }
+    let mut past_end = 0usize;
+    for i in 0..count as u64 {
+        let at = (dir + i * 12) as usize;
+        let (Some(ty), Some(size), Some(rva)) = (rd32(b, at), rd32(b, at + 4), rd32(b, at + 8))
+        else {
+            break;
+        };
+        if ty == 0 {
+            continue; // unused entry
+        }
+        let end = rva as u64 + size as u64;
+        if end > len {
+            past_end += 1;
+            if out.warnings.len() < 16 {
+                out.warnings.push(
+                    IssueRow::new(
+                        ctx.id,
+                        Severity::Warning,
+                        "corrupt_dump",
+                        format!(
+                            "stream {} (type {ty}) at 0x{rva:x}, {size} bytes, runs past the end of the file ({len} bytes): truncated copy or dump still being written; that stream is ignored",
+                            stream_name(ty)
+                        ),
+                    )
+                    .at(None, Some(at as u64)),
+                );
+            }
+        }
+    }
+    if past_end > 16 {
+        out.warnings.push(IssueRow::new(
+            ctx.id,
+            Severity::Warning,
+            "corrupt_dump",
+            format!("{past_end} streams in all run past the end of the file"),
+        ));
+    }
+    out
+}
+
+fn stream_name(ty: u32) -> String {
+    use MINIDUMP_STREAM_TYPE as T;
+    let known = [
+        T::ThreadListStream,
+        T::ModuleListStream,
+        T::MemoryListStream,
+        T::ExceptionStream,
+        T::SystemInfoStream,
+        T::Memory64ListStream,
+        T::CommentStreamA,
+        T::CommentStreamW,
+        T::HandleDataStream,
+        T::UnloadedModuleListStream,
+        T::MiscInfoStream,
+        T::MemoryInfoListStream,
+        T::ThreadInfoListStream,
+        T::ThreadNamesStream,
+    ];
+    match known.iter().find(|k| **k as u32 == ty) {
+        Some(t) => format!("{t:?}"),
+        None => format!("0x{ty:x}"),
+    }
+}
+
+/// Facts the file name gives: DebugDiag `w3wp__<pool>__PID__<pid>__…__Second_Chance_Exception_…`,
+/// ProcDump `w3wp.exe_YYMMDD_HHMMSS.dmp`, WER `w3wp.exe.<pid>.dmp`.
+#[derive(Debug, Default, PartialEq)]
+pub struct NameHints {
+    pub app_pool: Option<String>,
+    pub pid: Option<u32>,
+    pub chance: Option<&'static str>,
+    pub writer: Option<&'static str>,
+}
+
+/// Reads the writer's naming conventions; names are hints, the dump has the truth.
+pub fn name_hints(file_name: &str) -> NameHints {
+    let mut h = NameHints::default();
+    let stem = file_name
+        .strip_suffix(".dmp")
+        .or_else(|| file_name.strip_suffix(".DMP"))
+        .unwrap_or(file_name);
+    let lower = stem.to_ascii_lowercase();
+    let parts: Vec<&str> = stem.split("__").collect();
+    if let Some(i) = parts.iter().position(|p| p.eq_ignore_ascii_case("PID")) {
+        h.writer = Some("DebugDiag");
+        if i == 2 && !parts[1].is_empty() {
+            h.app_pool = Some(clean(parts[1]));
+        }
+        h.pid = parts.get(i + 1).and_then(|p| p.trim().parse().ok());
+    }
+    if lower.contains("first chance")
+        || lower.contains("first_chance")
+        || lower.contains("firstchance")
+    {
+        h.chance = Some("first");
+    } else if lower.contains("second chance")
+        || lower.contains("second_chance")
+        || lower.contains("secondchance")
+    {
+        h.chance = Some("second");
+    }
+    if h.writer.is_none() {
+        let l = lower.as_str();
+        if let Some(rest) = l
+            .strip_prefix("w3wp.exe_")
+            .or_else(|| l.strip_prefix("w3wp_"))
+        {
+            let b = rest.as_bytes();
+            if b.len() >= 13
+                && b[..6].iter().all(u8::is_ascii_digit)
+                && b[6] == b'_'
+                && b[7..13].iter().all(u8::is_ascii_digit)
+            {
+                h.writer = Some("ProcDump");
+            }
+        } else if let Some(rest) = l.strip_prefix("w3wp.exe.") {
+            if let Ok(pid) = rest.parse() {
+                h.writer = Some("WER");
+                h.pid = Some(pid);
+            }
+        }
+    }
+    h
+}
+
+/// ProcDump `-dc` comments and its own exception notes: chance and app pool, when present.
+fn comment_hints(comment: &str, h: &mut NameHints) {
+    let lower = comment.to_ascii_lowercase();
+    if h.chance.is_none() {
+        if lower.contains("first chance") || lower.contains("first-chance") {
+            h.chance = Some("first");
+        } else if lower.contains("second chance")
+            || lower.contains("second-chance")
+            || lower.contains("unhandled")
+        {
+            h.chance = Some("second");
+        }
+    }
+    if h.app_pool.is_none() {
+        // `-ap "Pool"` (w3wp's own command line pasted into the comment) or `AppPool: Pool`.
+        let value_after = |key: &str| -> Option<String> {
+            let at = lower.find(key)? + key.len();
+            let rest = comment.get(at..)?.trim_start_matches([' ', ':', '=']);
+            let v: String = if let Some(q) = rest.strip_prefix('"') {
+                q.chars().take_while(|c| *c != '"').collect()
+            } else {
+                rest.chars()
+                    .take_while(|c| !c.is_whitespace() && *c != ';' && *c != ',')
+                    .collect()
+            };
+            (!v.is_empty()).then(|| clean(&v))
+        };
+        h.app_pool = value_after("-ap ")
+            .or_else(|| value_after("apppool"))
+            .or_else(|| value_after("app pool"));
+    }
+}
+
+fn read_comment(dump: &Minidump<'_, &[u8]>) -> Option<String> {
+    if let Ok(raw) = dump.get_raw_stream(MINIDUMP_STREAM_TYPE::CommentStreamW as u32) {
+        let units: Vec<u16> = raw
+            .chunks_exact(2)
+            .take(MAX_STR * 4)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .take_while(|u| *u != 0)
+            .collect();
+        let s = String::from_utf16_lossy(&units);
+        if !s.trim().is_empty() {
+            return Some(clean(s.trim()));
+        }
+    }
+    if let Ok(raw) = dump.get_raw_stream(MINIDUMP_STREAM_TYPE::CommentStreamA as u32) {
+        let end = raw
+            .iter()
+            .position(|b| *b == 0)
+            .unwrap_or(raw.len())
+            .min(MAX_STR * 4);
+        let mut s = String::new();
+        crate::tables::push_cp1252(&mut s, &raw[..end]);
+        if !s.trim().is_empty() {
+            return Some(clean(s.trim()));
+        }
+    }
+    None
+}
+
+/// Reads one minidump into rows. Never panics on input; every problem is an issue row.
+pub fn parse(ctx: &FileCtx, bytes: &[u8], opts: &DumpOptions) -> Parsed {
+    let mut p = Parsed::default();
+    let check = precheck(ctx, bytes);
+    p.issues.extend(check.warnings);
+    if let Some(f) = check.fatal {
+        p.issues.push(f);
+        return p;
+    }
+    let dump = match Minidump::read(bytes) {
+        Ok(d) => d,
+        Err(e) => {
+            p.issues.push(corrupt(
+                ctx,
+                format!("rust-minidump cannot read the dump: {e}"),
+                Some(0),
+            ));
+            return p;
+        }
+    };
+    let paths: Vec<PathBuf> = opts.symbols.iter().cloned().collect();
+    let provider = Symbolizer::new(simple_symbol_supplier(paths));
+    let processed = futures_executor::block_on(minidump_processor::process_minidump_with_options(
+        &dump,
+        &provider,
+        ProcessorOptions::default(),
+    ));
+    match processed {
+        Ok(state) => from_state(ctx, &dump, &state, &mut p),
+        Err(e) => {
+            // No thread list or system info: still report what the raw streams say.
+            p.issues.push(
+                IssueRow::new(
+                    ctx.id,
+                    Severity::Warning,
+                    "corrupt_dump",
+                    format!("the dump cannot be fully processed ({e}); reporting the exception and modules without stacks"),
+                )
+                .at(None, None),
+            );
+            from_raw(ctx, &dump, &mut p);
+        }
+    }
+    p
+}
+
+/// Per-dump facts that go into `detail`.
+#[derive(Default)]
+struct Detail {
+    parts: Vec<String>,
+}
+
+impl Detail {
+    fn add(&mut self, k: &str, v: impl AsRef<str>) {
+        self.parts.push(format!("{k}: {}", v.as_ref()));
+    }
+    fn text(&self) -> Option<String> {
+        (!self.parts.is_empty()).then(|| self.parts.join("; "))
+    }
+}
+
+fn module_rows(
+    ctx: &FileCtx,
+    pid: Option<u32>,
+    modules: &MinidumpModuleList,
+    unloaded: &MinidumpUnloadedModuleList,
+    p: &mut Parsed,
+) {
+    for m in modules.by_addr() {
+        let path = clean(&m.code_file());
+        let class = classify(&path);
+        p.modules.push(ModuleRow {
+            file: ctx.id,
+            pid,
+            name: basename(&path).to_string(),
+            version: m.version().map(|v| clean(&v)),
+            base: m.raw.base_of_image,
+            size: m.raw.size_of_image as u64,
+            timestamp: Some(m.raw.time_date_stamp),
+            unloaded: false,
+            class: class.name().to_string(),
+            third_party: class.is_third_party(),
+            path,
+        });
+    }
+    for m in unloaded.by_addr() {
+        let path = clean(&m.code_file());
+        let class = classify(&path);
+        p.modules.push(ModuleRow {
+            file: ctx.id,
+            pid,
+            name: basename(&path).to_string(),
+            version: None,
+            base: m.raw.base_of_image,
+            size: m.raw.size_of_image as u64,
+            timestamp: Some(m.raw.time_date_stamp),
+            unloaded: true,
+            class: class.name().to_string(),
+            third_party: class.is_third_party(),
+            path,
+        });
+    }
+}
+
+fn wow64(cpu: &str, modules: &MinidumpModuleList) -> (bool, bool) {
+    // (process is 32-bit on 64-bit Windows, dump is the 64-bit view of it)
+    let mut syswow = false;
+    let mut wow64cpu = false;
+    for m in modules.iter() {
+        let f = m.code_file().to_ascii_lowercase();
+        if f.contains(r"\syswow64\") {
+            syswow = true;
+        }
+        let b = basename(&f);
+        if b == "wow64cpu.dll" || b == "wow64.dll" || b == "wow64win.dll" {
+            wow64cpu = true;
+        }
+    }
+    match cpu {
+        "amd64" => (wow64cpu, wow64cpu),
+        "x86" => (syswow || wow64cpu, false),
+        _ => (false, false),
+    }
+}
+
+fn memory_stats<'a>(
+    dump: &'a Minidump<'a, &'a [u8]>,
+    bits32: bool,
+) -> (Option<MemoryStats>, Option<MinidumpMemoryInfoList<'a>>) {
+    let Ok(list) = dump.get_stream::<MinidumpMemoryInfoList>() else {
+        return (None, None);
+    };
+    let mut s = MemoryStats {
+        bits32,
+        ..Default::default()
+    };
+    let mut any_free = false;
+    let mut largest_free = 0u64;
+    for r in list.iter() {
+        let size = r.raw.region_size;
+        match r.raw.state {
+            MEM_COMMIT => {
+                s.committed = s.committed.saturating_add(size);
+                if r.raw._type == MEM_PRIVATE {
+                    s.private_committed = s.private_committed.saturating_add(size);
+                }
+            }
+            MEM_RESERVE => s.reserved = s.reserved.saturating_add(size),
+            // In a 32-bit process only the low 4 GiB are usable.
+            MEM_FREE if !bits32 || r.raw.base_address < 1 << 32 => {
+                any_free = true;
+                largest_free = largest_free.max(size);
+            }
+            _ => {}
+        }
+    }
+    if any_free {
+        s.largest_free = Some(largest_free);
+    }
+    (Some(s), Some(list))
+}
+
+fn frame_fact(f: &StackFrame, mem: Option<&MinidumpMemoryInfoList<'_>>) -> FrameFact {
+    let (module, offset, class) = match &f.module {
+        Some(m) => {
+            let path = clean(&m.code_file());
+            let c = classify(&path);
+            (
+                Some(basename(&path).to_string()),
+                f.instruction.checked_sub(m.raw.base_of_image),
+                Some(c),
+            )
+        }
+        None => (None, None, None),
+    };
+    let unloaded = if module.is_none() {
+        f.unloaded_modules
+            .keys()
+            .next()
+            .map(|n| basename(&clean(n)).to_string())
+    } else {
+        None
+    };
+    let dynamic = module.is_none()
+        && unloaded.is_none()
+        && mem
+            .and_then(|l| l.memory_info_at_address(f.instruction))
+            .is_some_and(|r| {
+                r.is_executable() && r.raw._type == MEM_PRIVATE && r.raw.state == MEM_COMMIT
+            });
+    FrameFact {
+        module,
+        offset,
+        class,
+        unloaded,
+        dynamic,
+        trust: f.trust.as_str().to_string(),
+    }
+}
+
+fn from_state(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, state: &ProcessState, p: &mut Parsed) {
+    let cpu = state.system_info.cpu.to_string();
+    let (is_wow64, wow64_view) = wow64(&cpu, &state.modules);
+    let bits32 = cpu == "x86" || is_wow64;
+    let (mem, mem_list) = memory_stats(dump, bits32);
+    let exc = dump.get_stream::<MinidumpException>().ok();
+    let comment = read_comment(dump);
+    let file_name = ctx
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut hints = name_hints(&file_name);
+    if let Some(c) = &comment {
+        comment_hints(c, &mut hints);
+    }
+    let pid = state.process_id.or(hints.pid);
+    let main = state.modules.main_module().map(|m| clean(&m.code_file()));
+    let process_name = main.as_deref().map(|m| basename(m).to_string());
+
+    module_rows(ctx, pid, &state.modules, &state.unloaded_modules, p);
+
+    // Crashing thread: the exception's thread, else (manual dump) nothing.
+    let crash_thread = state.requesting_thread.and_then(|i| state.threads.get(i));
+    let frames: &[StackFrame] = crash_thread.map_or(&[], |t| &t.frames);
+    for (i, f) in frames.iter().take(MAX_FRAMES).enumerate() {
+        let (module, module_offset) = match &f.module {
+            Some(m) => (
+                Some(basename(&clean(&m.code_file())).to_string()),
+                f.instruction.checked_sub(m.raw.base_of_image),
+            ),
+            None => match f.unloaded_modules.iter().next() {
+                Some((n, offs)) => (
+                    Some(format!("{} (unloaded)", basename(&clean(n)))),
+                    offs.iter().next().copied(),
+                ),
+                None => (None, None),
+            },
+        };
+        p.frames.push(FrameRow {
+            file: ctx.id,
+            index: i as u32,
+            instruction: f.instruction,
+            module,
+            module_offset,
+            function: f.function_name.as_deref().map(clean),
+            function_offset: f.function_base.and_then(|b| f.instruction.checked_sub(b)),
+            source_file: f.source_file_name.as_deref().map(clean),
+            source_line: f.source_line,
+            trust: f.trust.as_str().to_string(),
+        });
+    }
+    let facts_frames: Vec<FrameFact> = frames
+        .iter()
+        .take(MAX_FRAMES)
+        .map(|f| frame_fact(f, mem_list.as_ref()))
+        .collect();
+
+    // The fault: exception address, or frame 0 when the record has none (invalid parameter).
+    let rec = exc.as_ref().map(|e| &e.raw.exception_record);
+    let code = rec.map(|r| r.exception_code);
+    let info0 = rec
+        .filter(|r| r.number_parameters > 0)
+        .map(|r| r.exception_information[0]);
+    let mut fault_ip = rec.map(|r| {
+        if cpu == "x86" {
+            r.exception_address & 0xffff_ffff
+        } else {
+            r.exception_address
+        }
+    });
+    if fault_ip == Some(0) {
+        fault_ip = frames.first().map(|f| f.instruction);
+    }
+    let mut row = CrashRow {
+        ts: millis(state.time),
+        server: ctx.server.clone(),
+        source: Some(EvidenceSource::Dump),
+        kind: if code.is_some() {
+            "crash".into()
+        } else {
+            "dump".into()
+        },
+        app_pool: hints.app_pool.clone(),
+        pid,
+        process_name: process_name.clone(),
+        process_start: state.process_create_time.and_then(millis),
+        exception_code: code,
+        chance: hints.chance.map(str::to_string),
+        file: ctx.id,
+        offset: 0,
+        ..Default::default()
+    };
+    let fault = fault_ip.map(|ip| {
+        if let Some(m) = state.modules.module_at_address(ip) {
+            let path = clean(&m.code_file());
+            row.faulting_module = Some(basename(&path).to_string());
+            row.faulting_module_version = m.version().map(|v| clean(&v));
+            row.fault_offset = Some(ip - m.raw.base_of_image);
+            FaultSite::Module {
+                name: basename(&path).to_string(),
+                offset: ip - m.raw.base_of_image,
+                class: classify(&path),
+            }
+        } else if let Some(u) = state.unloaded_modules.modules_at_address(ip).next() {
+            let name = basename(&clean(&u.code_file())).to_string();
+            row.faulting_module = Some(format!("{name} (unloaded)"));
+            row.fault_offset = ip.checked_sub(u.raw.base_of_image);
+            FaultSite::Unloaded {
+                name,
+                offset: ip.saturating_sub(u.raw.base_of_image),
+            }
+        } else {
+            match mem_list.as_ref().and_then(|l| l.memory_info_at_address(ip)) {
+                Some(r) if r.is_executable() && r.raw._type == MEM_PRIVATE => {
+                    row.faulting_module = Some("JIT/dynamic code".into());
+                    FaultSite::Dynamic { address: ip }
+                }
+                Some(r) => FaultSite::NoModule {
+                    address: ip,
+                    executable: Some(r.is_executable()),
+                },
+                None => FaultSite::NoModule {
+                    address: ip,
+                    executable: None,
+                },
+            }
+        }
+    });
+    if let Some(c) = code {
+        let rm = state.exception_info.as_ref().map(|e| e.reason.to_string());
+        row.exception_name = Some(match rm {
+            Some(n) if !n.starts_with("unknown") && !n.is_empty() => clean(&n),
+            _ => exceptions::name(c),
+        });
+    }
+
+    // Threads: count, CPU times, and what each thread is running (for a runaway thread).
+    let thread_infos = dump.get_stream::<MinidumpThreadInfoList>().ok();
+    let times: Vec<(u32, u64, u64)> = thread_infos
+        .as_ref()
+        .map(|l| {
+            l.thread_infos
+                .iter()
+                .map(|t| (t.raw.thread_id, t.raw.user_time, t.raw.kernel_time))
+                .collect()
+        })
+        .unwrap_or_default();
+    let top_modules = if times.is_empty() {
+        Vec::new()
+    } else {
+        state
+            .threads
+            .iter()
+            .map(|t| {
+                let facts: Vec<FrameFact> = t
+                    .frames
+                    .iter()
+                    .take(64)
+                    .map(|f| frame_fact(f, None))
+                    .collect();
+                let m = facts
+                    .iter()
+                    .find(|f| f.class.is_some_and(|c| !c.is_skipped_by_verdict()))
+                    .or(facts.first())
+                    .and_then(|f| f.module.clone());
+                (t.thread_id, m)
+            })
+            .collect()
+    };
+    let threads = ThreadStats {
+        count: state.threads.len(),
+        times,
+        top_modules,
+    };
+
+    let facts = CrashFacts {
+        code,
+        info0,
+        fault: fault.clone(),
+        frames: facts_frames,
+        threads: Some(threads.clone()),
+        memory: mem,
+        process: process_name.clone(),
+    };
+    let mut v = verdict::decide(&facts);
+    if wow64_view {
+        v.why.push("64-bit dump of a 32-bit (WOW64) process: the stacks show the WOW64 layer, not the 32-bit code; capture 32-bit dumps (procdump without -64) for real stacks".into());
+        if v.confidence == verdict::Confidence::High
+            && !matches!(fault, Some(FaultSite::Module { .. }))
+        {
+            v.confidence = verdict::Confidence::Medium;
+        }
+    }
+    row.suspect_module = v.suspect_module.clone();
+    row.suspect_class = v.suspect_class.map(|c| c.name().to_string());
+    row.bucket = Some(v.bucket.clone());
+    row.verdict = Some(v.text.clone());
+    row.confidence = Some(v.confidence.name().to_string());
+
+    let mut d = Detail::default();
+    let os = format!(
+        "{} {}",
+        state.system_info.os.long_name(),
+        state
+            .system_info
+            .format_os_version()
+            .map(|s| clean(&s))
+            .unwrap_or_default()
+    );
+    d.add("os", os.trim());
+    d.add("cpu", &cpu);
+    d.add(
+        "bitness",
+        if wow64_view {
+            "32-bit process (WOW64), 64-bit dump"
+        } else if is_wow64 {
+            "32-bit process on 64-bit Windows (WOW64)"
+        } else if cpu == "x86" {
+            "32-bit process"
+        } else {
+            "64-bit process"
+        },
+    );
+    if let (Some(start), Some(ts)) = (row.process_start, row.ts) {
+        d.add("uptime", format!("{} s", (ts - start) / 1000));
+    }
+    if let Some(w) = hints.writer {
+        d.add("writer", w);
+    }
+    if let (Some(c), Some(name)) = (code, &row.exception_name) {
+        let mut e = format!("0x{c:08x} {name}");
+        if let Some(x) = state.exception_info.as_ref() {
+            if exceptions::kind(c) == exceptions::ExceptionKind::AccessViolation {
+                let _ = write!(e, " at data address 0x{:x}", x.address.0);
+            }
+        }
+        if let Some(ip) = fault_ip {
+            let _ = write!(e, ", exception address 0x{ip:x}");
+        }
+        d.add("exception", e);
+    }
+    if let Some(FaultSite::NoModule { executable, .. }) = &fault {
+        d.add(
+            "fault memory",
+            match executable {
+                Some(true) => "executable memory in no module",
+                Some(false) => "non-executable memory (stack or heap)",
+                None => "not described by the dump",
+            },
+        );
+    }
+    let mut t = format!("{}", threads.count);
+    if !threads.times.is_empty() {
+        let total: u64 = threads.times.iter().map(|x| x.1).sum();
+        if let Some(top) = threads.times.iter().max_by_key(|x| x.1) {
+            let share = if total > 0 {
+                top.1 as f64 * 100.0 / total as f64
+            } else {
+                0.0
+            };
+            let _ = write!(
+                t,
+                " (user CPU {:.1} s in all; top thread 0x{:x} {:.1} s, {share:.0}%)",
+                total as f64 / 1e7,
+                top.0,
+                top.1 as f64 / 1e7
+            );
+        }
+    }
+    d.add("threads", t);
+    if let Some(m) = &mem {
+        let mut s = format!(
+            "committed {} MiB, reserved {} MiB, private {} MiB",
+            m.committed >> 20,
+            m.reserved >> 20,
+            m.private_committed >> 20
+        );
+        if let Some(l) = m.largest_free {
+            let _ = write!(s, ", largest free {} MiB", l >> 20);
+        }
+        d.add("memory", s);
+    }
+    let unloaded: Vec<String> = state
+        .unloaded_modules
+        .iter()
+        .take(32)
+        .map(|u| basename(&clean(&u.code_file())).to_string())
+        .collect();
+    if !unloaded.is_empty() {
+        d.add("unloaded", unloaded.join(", "));
+    }
+    if frames.len() > MAX_FRAMES {
+        d.add(
+            "frames",
+            format!("{} (first {MAX_FRAMES} kept)", frames.len()),
+        );
+    }
+    if let Some(c) = &comment {
+        d.add("comment", c);
+    }
+    // Breakpad's assertion stream (CRT invalid-parameter / assert handlers); the processor
+    // does not surface it, so read it here.
+    if let Ok(a) = dump.get_stream::<minidump::MinidumpAssertion>() {
+        let parts: Vec<String> = [a.expression(), a.function(), a.file()]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .map(|s| clean(&s))
+            .collect();
+        d.add(
+            "assertion",
+            if parts.is_empty() {
+                "present (empty)".to_string()
+            } else {
+                parts.join(" | ")
+            },
+        );
+    }
+    if !v.why.is_empty() {
+        d.add("why", v.why.join(" / "));
+    }
+    row.detail = d.text();
+    p.crashes.push(row);
+}
+
+/// When processing fails (no thread list or system info), the exception and module streams
+/// still say where it crashed.
+fn from_raw(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, p: &mut Parsed) {
+    let modules = dump.get_stream::<MinidumpModuleList>().unwrap_or_default();
+    let unloaded = dump
+        .get_stream::<MinidumpUnloadedModuleList>()
+        .unwrap_or_default();
+    let misc = dump.get_stream::<MinidumpMiscInfo>().ok();
+    let pid = misc.as_ref().and_then(|m| m.raw.process_id().copied());
+    module_rows(ctx, pid, &modules, &unloaded, p);
+    let exc = dump.get_stream::<MinidumpException>().ok();
+    let rec = exc.as_ref().map(|e| &e.raw.exception_record);
+    let code = rec.map(|r| r.exception_code);
+    let mut row = CrashRow {
+        ts: Some(dump.header.time_date_stamp as i64 * 1000),
+        server: ctx.server.clone(),
+        source: Some(EvidenceSource::Dump),
+        kind: if code.is_some() {
+            "crash".into()
+        } else {
+            "dump".into()
+        },
+        pid,
+        process_name: modules
+            .main_module()
+            .map(|m| basename(&clean(&m.code_file())).to_string()),
+        process_start: misc
+            .as_ref()
+            .and_then(|m| m.process_create_time())
+            .and_then(millis),
+        exception_code: code,
+        exception_name: code.map(exceptions::name),
+        file: ctx.id,
+        ..Default::default()
+    };
+    let file_name = ctx
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let hints = name_hints(&file_name);
+    row.app_pool = hints.app_pool;
+    row.chance = hints.chance.map(str::to_string);
+    let info0 = rec
+        .filter(|r| r.number_parameters > 0)
+        .map(|r| r.exception_information[0]);
+    let fault = rec
+        .map(|r| r.exception_address)
+        .filter(|a| *a != 0)
+        .map(|ip| match modules.module_at_address(ip) {
+            Some(m) => {
+                let path = clean(&m.code_file());
+                row.faulting_module = Some(basename(&path).to_string());
+                row.faulting_module_version = m.version().map(|v| clean(&v));
+                row.fault_offset = Some(ip - m.raw.base_of_image);
+                FaultSite::Module {
+                    name: basename(&path).to_string(),
+                    offset: ip - m.raw.base_of_image,
+                    class: classify(&path),
+                }
+            }
+            None => FaultSite::NoModule {
+                address: ip,
+                executable: None,
+            },
+        });
+    let v = verdict::decide(&CrashFacts {
+        code,
+        info0,
+        fault,
+        process: row.process_name.clone(),
+        ..Default::default()
+    });
+    row.suspect_module = v.suspect_module;
+    row.suspect_class = v.suspect_class.map(|c: ModuleClass| c.name().to_string());
+    row.bucket = Some(v.bucket);
+    row.verdict = Some(v.text);
+    // Without stacks nothing can be walked: never more than medium.
+    row.confidence = Some(
+        v.confidence
+            .min(verdict::Confidence::Medium)
+            .name()
+            .to_string(),
+    );
+    row.detail = Some("partial: no thread list or system info, stacks not walked".into());
+    p.crashes.push(row);
+}
+
+/// A short text triage of one parsed dump: what crashed, where, why, what to do.
+pub fn render_triage(parsed: &Parsed, path: &Path) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "== {}", path.display());
+    for i in &parsed.issues {
+        let _ = writeln!(s, "  {:?} {}: {}", i.severity, i.code, i.message);
+    }
+    for c in &parsed.crashes {
+        let what = match (c.exception_code, &c.exception_name) {
+            (Some(code), Some(n)) => format!("0x{code:08x} {n}"),
+            _ => "no exception (manual or hang dump)".into(),
+        };
+        let _ = writeln!(
+            s,
+            "  process : {} pid {} pool {}",
+            c.process_name.as_deref().unwrap_or("?"),
+            c.pid.map_or("?".into(), |p| p.to_string()),
+            c.app_pool.as_deref().unwrap_or("?")
+        );
+        let _ = writeln!(
+            s,
+            "  what    : {what}{}",
+            c.chance
+                .as_deref()
+                .map(|x| format!(" ({x} chance)"))
+                .unwrap_or_default()
+        );
+        if let Some(m) = &c.faulting_module {
+            let _ = writeln!(
+                s,
+                "  where   : {m}{}{}",
+                c.fault_offset
+                    .map(|o| format!("+0x{o:x}"))
+                    .unwrap_or_default(),
+                c.faulting_module_version
+                    .as_deref()
+                    .map(|v| format!(" (version {v})"))
+                    .unwrap_or_default()
+            );
+        }
+        if let Some(m) = &c.suspect_module {
+            let _ = writeln!(
+                s,
+                "  suspect : {m} [{}] confidence {}",
+                c.suspect_class.as_deref().unwrap_or("?"),
+                c.confidence.as_deref().unwrap_or("?")
+            );
+        }
+        if let Some(b) = &c.bucket {
+            let _ = writeln!(s, "  bucket  : {b}");
+        }
+        if let Some(v) = &c.verdict {
+            let _ = writeln!(s, "  verdict : {v}");
+        }
+        if let Some(d) = &c.detail {
+            for part in d.split("; ") {
+                let _ = writeln!(s, "    {part}");
+            }
+        }
+    }
+    if !parsed.frames.is_empty() {
+        let _ = writeln!(s, "  crashing stack:");
+        // Runs of the same frame (recursion) print once with a count.
+        let mut shown = 0;
+        let mut i = 0;
+        let frames = &parsed.frames;
+        while i < frames.len() && shown < 24 {
+            let f = &frames[i];
+            let mut run = 1;
+            while i + run < frames.len()
+                && frames[i + run].module == f.module
+                && frames[i + run].module_offset == f.module_offset
+                && frames[i + run].instruction == f.instruction
+            {
+                run += 1;
+            }
+            let loc = match (&f.module, f.module_offset) {
+                (Some(m), Some(o)) => format!("{m}+0x{o:x}"),
+                (Some(m), None) => m.clone(),
+                _ => format!("0x{:x}", f.instruction),
+            };
+            let func = match (&f.function, &f.source_file, f.source_line) {
+                (Some(fun), Some(file), Some(line)) => format!("  {fun} [{file}:{line}]"),
+                (Some(fun), _, _) => format!("  {fun}"),
+                _ => String::new(),
+            };
+            let times = if run > 1 {
+                format!(" x{run}")
+            } else {
+                String::new()
+            };
+            let _ = writeln!(s, "    {:>3} {loc}{func} ({}){times}", f.index, f.trust);
+            shown += 1;
+            i += run;
+        }
+        if i < frames.len() {
+            let _ = writeln!(s, "    … {} more frames", frames.len() - i);
+        }
+    }
+    let third: Vec<&ModuleRow> = parsed.modules.iter().filter(|m| m.third_party).collect();
+    if !third.is_empty() {
+        let _ = writeln!(s, "  third-party modules:");
+        for m in third.iter().take(40) {
+            let _ = writeln!(
+                s,
+                "    {}{} {} {}",
+                m.name,
+                if m.unloaded { " (unloaded)" } else { "" },
+                m.version.as_deref().unwrap_or("-"),
+                m.path
+            );
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debugdiag_names() {
+        let h = name_hints(
+            "w3wp__DefaultAppPool__PID__4672__Date__04_06_2026__Time_06_43_20PM__186__Second_Chance_Exception_C0000005.dmp",
+        );
+        assert_eq!(h.app_pool.as_deref(), Some("DefaultAppPool"));
+        assert_eq!(h.pid, Some(4672));
+        assert_eq!(h.chance, Some("second"));
+        let h = name_hints(
+            "w3wp__.NET Core__PID__29112__Date__10_14_2022__Time_01_50_40PM__45__First chance exception 0XE06D7363.dmp",
+        );
+        assert_eq!(h.app_pool.as_deref(), Some(".NET Core"));
+        assert_eq!(h.chance, Some("first"));
+        let h = name_hints("w3wp.exe_230715_115759.dmp");
+        assert_eq!(h.writer, Some("ProcDump"));
+        assert_eq!(h.app_pool, None);
+        let h = name_hints("w3wp.exe.5120.dmp");
+        assert_eq!((h.writer, h.pid), (Some("WER"), Some(5120)));
+        assert_eq!(name_hints("crash.dmp"), NameHints::default());
+    }
+
+    #[test]
+    fn procdump_comment() {
+        let mut h = NameHints::default();
+        comment_hints(
+            "*** procdump -ma -e w3wp.exe\n*** Unhandled exception: C0000005 AppPool: \"Shop Pool\"",
+            &mut h,
+        );
+        assert_eq!(h.chance, Some("second"));
+        assert_eq!(h.app_pool.as_deref(), Some("Shop Pool"));
+        let mut h = NameHints::default();
+        comment_hints(
+            r#"c:\windows\system32\inetsrv\w3wp.exe -ap "DefaultAppPool" -v "v4.0""#,
+            &mut h,
+        );
+        assert_eq!(h.app_pool.as_deref(), Some("DefaultAppPool"));
+    }
+
+    #[test]
+    fn clean_strips_controls_and_caps() {
+        assert_eq!(clean("a\u{1b}[31mb\n"), "a[31mb");
+        assert_eq!(clean(&"x".repeat(5000)).len(), MAX_STR);
+    }
 }

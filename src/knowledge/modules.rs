@@ -1,1 +1,560 @@
-//! (filled by its owner)
+//! What a module loaded in `w3wp.exe` is: Windows, IIS, ASP.NET, the CLR, classic ASP, COM, or
+//! somebody else's code.
+//!
+//! Minidumps carry no CompanyName (only `VS_FIXEDFILEINFO`), so "Microsoft or third party" is
+//! decided from the file name and the folder: a name in the tables below, or anything under the
+//! Windows folder, the .NET Framework folders or the IIS / dotnet folders under Program Files, is
+//! Microsoft; anything else is third party. ASP.NET's "Temporary ASP.NET Files" lives under the
+//! .NET folder but holds the *application's* assemblies, so it is third party. A Windows name at a
+//! path outside Windows (`C:\app\ntdll.dll`) is treated as third party: names can lie.
+
+use serde::Serialize;
+
+/// The class of a module in a w3wp process, in the order the verdict prefers suspects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModuleClass {
+    /// ntdll, kernel32, kernelbase, the CRT, crypto, WOW64, dump writers: the victim, rarely the cause.
+    OsCore,
+    /// OLE/COM and RPC runtime: crashes there are nearly always a caller's bad object or BSTR.
+    ComRuntime,
+    /// The IIS worker process itself: w3wp.exe, iiscore, w3dt, w3tp, iisutil, nativerd …
+    IisCore,
+    /// The IIS ISAPI host (`isapi.dll`, `w3isapi.dll`): it calls filters and extensions.
+    IsapiHost,
+    /// Built-in IIS modules (static file, compression, authentication, URL Rewrite, FREB, ARR …).
+    IisBuiltin,
+    /// ASP.NET / ASP.NET Core hosting in IIS (webengine4, aspnet_isapi, ANCM aspnetcore*.dll).
+    AspnetHost,
+    /// The .NET runtime (clr, coreclr, mscorwks, clrjit, framework native images).
+    Clr,
+    /// Classic ASP and its script engines and data access (asp.dll, vbscript, jscript, ADO).
+    ClassicAsp,
+    /// Other Microsoft code under the Windows folder.
+    WindowsOther,
+    /// A third-party ISAPI filter/extension or component we know by name (see [`known_vendor`]).
+    ThirdPartyKnown,
+    /// Anything outside the Windows and Microsoft .NET folders.
+    ThirdParty,
+    /// Code that belongs to no module: JIT-compiled (managed) or dynamically generated code.
+    DynamicCode,
+    /// No name at all.
+    Unknown,
+}
+
+impl ModuleClass {
+    /// The stable name used in `ModuleRow.class` and `CrashRow.suspect_class`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModuleClass::OsCore => "os_core",
+            ModuleClass::ComRuntime => "com_runtime",
+            ModuleClass::IisCore => "iis_core",
+            ModuleClass::IsapiHost => "isapi_host",
+            ModuleClass::IisBuiltin => "iis_builtin_module",
+            ModuleClass::AspnetHost => "aspnet_host",
+            ModuleClass::Clr => "clr",
+            ModuleClass::ClassicAsp => "classic_asp",
+            ModuleClass::WindowsOther => "windows_other",
+            ModuleClass::ThirdPartyKnown => "third_party_known",
+            ModuleClass::ThirdParty => "third_party",
+            ModuleClass::DynamicCode => "dynamic_code",
+            ModuleClass::Unknown => "unknown",
+        }
+    }
+
+    /// A short human label for reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            ModuleClass::OsCore => "Windows core",
+            ModuleClass::ComRuntime => "COM/RPC runtime",
+            ModuleClass::IisCore => "IIS core",
+            ModuleClass::IsapiHost => "IIS ISAPI host",
+            ModuleClass::IisBuiltin => "IIS built-in module",
+            ModuleClass::AspnetHost => "ASP.NET host",
+            ModuleClass::Clr => ".NET runtime",
+            ModuleClass::ClassicAsp => "classic ASP",
+            ModuleClass::WindowsOther => "Windows component",
+            ModuleClass::ThirdPartyKnown => "third-party add-on",
+            ModuleClass::ThirdParty => "third-party code",
+            ModuleClass::DynamicCode => "JIT/dynamic code",
+            ModuleClass::Unknown => "unknown",
+        }
+    }
+
+    /// Not Microsoft's.
+    pub fn is_third_party(self) -> bool {
+        matches!(self, ModuleClass::ThirdPartyKnown | ModuleClass::ThirdParty)
+    }
+
+    /// Code the verdict walks past, like `!analyze` skips modules marked in triage.ini: a crash
+    /// here is usually a symptom of what the caller passed in.
+    pub fn is_skipped_by_verdict(self) -> bool {
+        matches!(
+            self,
+            ModuleClass::OsCore | ModuleClass::ComRuntime | ModuleClass::IisCore | ModuleClass::Clr
+        )
+    }
+
+    /// How strongly a frame in this module points at the cause (0 = never on its own).
+    pub fn suspect_weight(self) -> u8 {
+        match self {
+            ModuleClass::ThirdPartyKnown | ModuleClass::ThirdParty => 5,
+            ModuleClass::DynamicCode => 4,
+            ModuleClass::AspnetHost | ModuleClass::ClassicAsp => 3,
+            ModuleClass::IisBuiltin | ModuleClass::IsapiHost => 2,
+            ModuleClass::WindowsOther => 1,
+            _ => 0,
+        }
+    }
+}
+
+/// A third-party module known to run inside w3wp, with who to call about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownModule {
+    /// Lowercase file name.
+    pub name: &'static str,
+    pub vendor: &'static str,
+    pub product: &'static str,
+    /// What it is to IIS: `ISAPI filter`, `ISAPI extension`, `native module`, `COM component` …
+    pub role: &'static str,
+}
+
+/// Third-party add-ons often found in crashing w3wp processes (sorted by name).
+pub const KNOWN_THIRD_PARTY: &[KnownModule] = &[
+    KnownModule {
+        name: "aspemail.dll",
+        vendor: "Persits Software",
+        product: "AspEmail",
+        role: "COM component",
+    },
+    KnownModule {
+        name: "aspjpeg.dll",
+        vendor: "Persits Software",
+        product: "AspJpeg",
+        role: "COM component",
+    },
+    KnownModule {
+        name: "aspupload.dll",
+        vendor: "Persits Software",
+        product: "AspUpload",
+        role: "COM component",
+    },
+    KnownModule {
+        name: "iisnode.dll",
+        vendor: "iisnode project (Tomasz Janczuk)",
+        product: "iisnode",
+        role: "native module",
+    },
+    KnownModule {
+        name: "iiswasplugin_http.dll",
+        vendor: "IBM",
+        product: "WebSphere plug-in for IIS",
+        role: "ISAPI filter/extension",
+    },
+    KnownModule {
+        name: "isapi6webagent.dll",
+        vendor: "Broadcom (CA)",
+        product: "SiteMinder Web Agent",
+        role: "ISAPI filter/extension",
+    },
+    KnownModule {
+        name: "isapi_redirect.dll",
+        vendor: "Apache Software Foundation",
+        product: "Tomcat Connector (isapi_redirect)",
+        role: "ISAPI filter/extension",
+    },
+    KnownModule {
+        name: "isapi_rewrite.dll",
+        vendor: "Helicon Tech",
+        product: "ISAPI_Rewrite",
+        role: "ISAPI filter",
+    },
+    KnownModule {
+        name: "isapi_rewrite64.dll",
+        vendor: "Helicon Tech",
+        product: "ISAPI_Rewrite (64-bit)",
+        role: "ISAPI filter",
+    },
+    KnownModule {
+        name: "jrun.dll",
+        vendor: "Adobe (Macromedia)",
+        product: "JRun / ColdFusion connector",
+        role: "ISAPI extension",
+    },
+    KnownModule {
+        name: "jrun_iis6.dll",
+        vendor: "Adobe",
+        product: "ColdFusion / JRun IIS connector",
+        role: "ISAPI filter/extension",
+    },
+    KnownModule {
+        name: "jrun_iis6_wildcard.dll",
+        vendor: "Adobe",
+        product: "ColdFusion / JRun IIS wildcard connector",
+        role: "ISAPI extension",
+    },
+    KnownModule {
+        name: "modsecurityiis.dll",
+        vendor: "Trustwave SpiderLabs / OWASP",
+        product: "ModSecurity for IIS",
+        role: "native module",
+    },
+    KnownModule {
+        name: "oci.dll",
+        vendor: "Oracle",
+        product: "Oracle Call Interface client",
+        role: "data access library",
+    },
+    KnownModule {
+        name: "perlis.dll",
+        vendor: "ActiveState",
+        product: "ActivePerl PerlIS",
+        role: "ISAPI extension",
+    },
+    KnownModule {
+        name: "php4isapi.dll",
+        vendor: "The PHP Group",
+        product: "PHP 4 ISAPI",
+        role: "ISAPI extension",
+    },
+    KnownModule {
+        name: "php5isapi.dll",
+        vendor: "The PHP Group",
+        product: "PHP 5 ISAPI",
+        role: "ISAPI extension",
+    },
+    KnownModule {
+        name: "urlscan.dll",
+        vendor: "Microsoft (legacy add-on)",
+        product: "URLScan",
+        role: "ISAPI filter",
+    },
+];
+
+/// (lowercase file name, class) for Microsoft modules, sorted by name for binary search.
+const MICROSOFT: &[(&str, ModuleClass)] = &[
+    ("advapi32.dll", ModuleClass::OsCore),
+    ("asp.dll", ModuleClass::ClassicAsp),
+    ("aspnet_filter.dll", ModuleClass::AspnetHost),
+    ("aspnet_isapi.dll", ModuleClass::AspnetHost),
+    ("aspnetcore.dll", ModuleClass::AspnetHost),
+    ("aspnetcorev2.dll", ModuleClass::AspnetHost),
+    ("aspnetcorev2_inprocess.dll", ModuleClass::AspnetHost),
+    ("aspnetcorev2_outofprocess.dll", ModuleClass::AspnetHost),
+    ("authanon.dll", ModuleClass::IisBuiltin),
+    ("authbas.dll", ModuleClass::IisBuiltin),
+    ("authcert.dll", ModuleClass::IisBuiltin),
+    ("authmap.dll", ModuleClass::IisBuiltin),
+    ("authmd5.dll", ModuleClass::IisBuiltin),
+    ("authsspi.dll", ModuleClass::IisBuiltin),
+    ("bcrypt.dll", ModuleClass::OsCore),
+    ("bcryptprimitives.dll", ModuleClass::OsCore),
+    ("cachfile.dll", ModuleClass::IisBuiltin),
+    ("cachhttp.dll", ModuleClass::IisBuiltin),
+    ("cachtokn.dll", ModuleClass::IisBuiltin),
+    ("cachuri.dll", ModuleClass::IisBuiltin),
+    ("cgi.dll", ModuleClass::IisBuiltin),
+    ("clbcatq.dll", ModuleClass::ComRuntime),
+    ("clr.dll", ModuleClass::Clr),
+    ("clrjit.dll", ModuleClass::Clr),
+    ("combase.dll", ModuleClass::ComRuntime),
+    ("compdyn.dll", ModuleClass::IisBuiltin),
+    ("compstat.dll", ModuleClass::IisBuiltin),
+    ("comsvcs.dll", ModuleClass::ComRuntime),
+    ("coreclr.dll", ModuleClass::Clr),
+    ("crypt32.dll", ModuleClass::OsCore),
+    ("cryptbase.dll", ModuleClass::OsCore),
+    ("custerr.dll", ModuleClass::IisBuiltin),
+    ("dbgcore.dll", ModuleClass::OsCore),
+    ("dbghelp.dll", ModuleClass::OsCore),
+    ("defdoc.dll", ModuleClass::IisBuiltin),
+    ("diprestr.dll", ModuleClass::IisBuiltin),
+    ("dirlist.dll", ModuleClass::IisBuiltin),
+    ("faultrep.dll", ModuleClass::OsCore),
+    ("filter.dll", ModuleClass::IisBuiltin),
+    ("gdi32.dll", ModuleClass::OsCore),
+    ("hostfxr.dll", ModuleClass::Clr),
+    ("hostpolicy.dll", ModuleClass::Clr),
+    ("httpapi.dll", ModuleClass::IisCore),
+    ("iis_ssi.dll", ModuleClass::IisBuiltin),
+    ("iiscore.dll", ModuleClass::IisCore),
+    ("iisetw.dll", ModuleClass::IisBuiltin),
+    ("iisfcgi.dll", ModuleClass::IisBuiltin),
+    ("iisfreb.dll", ModuleClass::IisBuiltin),
+    ("iisreqs.dll", ModuleClass::IisBuiltin),
+    ("iisres.dll", ModuleClass::IisCore),
+    ("iisutil.dll", ModuleClass::IisCore),
+    ("iiswsock.dll", ModuleClass::IisBuiltin),
+    ("iprestr.dll", ModuleClass::IisBuiltin),
+    ("isapi.dll", ModuleClass::IsapiHost),
+    ("jscript.dll", ModuleClass::ClassicAsp),
+    ("jscript9.dll", ModuleClass::ClassicAsp),
+    ("kernel32.dll", ModuleClass::OsCore),
+    ("kernelbase.dll", ModuleClass::OsCore),
+    ("loghttp.dll", ModuleClass::IisBuiltin),
+    ("modrqflt.dll", ModuleClass::IisBuiltin),
+    ("msado15.dll", ModuleClass::ClassicAsp),
+    ("mscoree.dll", ModuleClass::Clr),
+    ("mscoreei.dll", ModuleClass::Clr),
+    ("mscorjit.dll", ModuleClass::Clr),
+    ("mscorlib.ni.dll", ModuleClass::Clr),
+    ("mscorwks.dll", ModuleClass::Clr),
+    ("msdart.dll", ModuleClass::ClassicAsp),
+    ("msdtcprx.dll", ModuleClass::ComRuntime),
+    ("msvcp_win.dll", ModuleClass::OsCore),
+    ("msvcrt.dll", ModuleClass::OsCore),
+    ("mswsock.dll", ModuleClass::OsCore),
+    ("nativerd.dll", ModuleClass::IisCore),
+    ("ntdll.dll", ModuleClass::OsCore),
+    ("ole32.dll", ModuleClass::ComRuntime),
+    ("oleaut32.dll", ModuleClass::ComRuntime),
+    ("oledb32.dll", ModuleClass::ClassicAsp),
+    ("protsup.dll", ModuleClass::IisBuiltin),
+    ("redirect.dll", ModuleClass::IisBuiltin),
+    ("requestrouter.dll", ModuleClass::IisBuiltin),
+    ("rewrite.dll", ModuleClass::IisBuiltin),
+    ("rpcproxy.dll", ModuleClass::IisBuiltin),
+    ("rpcrt4.dll", ModuleClass::ComRuntime),
+    ("scrrun.dll", ModuleClass::ClassicAsp),
+    ("sechost.dll", ModuleClass::OsCore),
+    ("sqloledb.dll", ModuleClass::ClassicAsp),
+    ("sspicli.dll", ModuleClass::OsCore),
+    ("static.dll", ModuleClass::IisBuiltin),
+    ("ucrtbase.dll", ModuleClass::OsCore),
+    ("user32.dll", ModuleClass::OsCore),
+    ("validcfg.dll", ModuleClass::IisBuiltin),
+    ("vbscript.dll", ModuleClass::ClassicAsp),
+    ("verifier.dll", ModuleClass::OsCore),
+    ("w3core.dll", ModuleClass::IisCore),
+    ("w3dt.dll", ModuleClass::IisCore),
+    ("w3isapi.dll", ModuleClass::IsapiHost),
+    ("w3tp.dll", ModuleClass::IisCore),
+    ("w3wp.exe", ModuleClass::IisCore),
+    ("w3wphost.dll", ModuleClass::IisCore),
+    ("warmup.dll", ModuleClass::IisBuiltin),
+    ("webengine.dll", ModuleClass::AspnetHost),
+    ("webengine4.dll", ModuleClass::AspnetHost),
+    ("wer.dll", ModuleClass::OsCore),
+    ("win32u.dll", ModuleClass::OsCore),
+    ("wow64.dll", ModuleClass::OsCore),
+    ("wow64cpu.dll", ModuleClass::OsCore),
+    ("wow64win.dll", ModuleClass::OsCore),
+    ("ws2_32.dll", ModuleClass::OsCore),
+];
+
+/// The file name of a Windows path (either separator), as written.
+pub fn basename(path: &str) -> &str {
+    path.rsplit(['\\', '/']).next().unwrap_or(path)
+}
+
+/// The vendor entry for a known third-party module, by name or path.
+pub fn known_vendor(name_or_path: &str) -> Option<&'static KnownModule> {
+    let base = basename(name_or_path).to_ascii_lowercase();
+    KNOWN_THIRD_PARTY
+        .binary_search_by(|k| k.name.cmp(base.as_str()))
+        .ok()
+        .map(|i| &KNOWN_THIRD_PARTY[i])
+}
+
+/// Whether a lowercase, `\`-separated path lies in a folder only Microsoft installs into.
+fn is_microsoft_location(p: &str) -> bool {
+    // Strip NT and Win32 device prefixes (`\??\C:\…`, `\\?\C:\…`).
+    let p = p
+        .strip_prefix(r"\??\")
+        .or_else(|| p.strip_prefix(r"\\?\"))
+        .unwrap_or(p);
+    // The drive letter is not fixed: Windows may live on D:.
+    let rest = match p.as_bytes() {
+        [_, b':', b'\\', ..] => &p[2..],
+        _ => p,
+    };
+    if rest.contains(r"\temporary asp.net files\") {
+        return false;
+    }
+    [
+        r"\windows\",
+        r"\winnt\",
+        r"\systemroot\",
+        r"%windir%\",
+        r"%systemroot%\",
+        r"\program files\iis\",
+        r"\program files (x86)\iis\",
+        r"\program files\iis express\",
+        r"\program files (x86)\iis express\",
+        r"\program files\dotnet\",
+        r"\program files (x86)\dotnet\",
+        r"\program files\common files\microsoft shared\",
+        r"\program files (x86)\common files\microsoft shared\",
+        r"\program files\reference assemblies\microsoft\",
+    ]
+    .iter()
+    .any(|root| rest.starts_with(root) || (root.starts_with('%') && p.starts_with(root)))
+}
+
+/// Classifies a module by file name or full path.
+pub fn classify(name_or_path: &str) -> ModuleClass {
+    let lower = name_or_path.trim().to_ascii_lowercase().replace('/', "\\");
+    let base = basename(&lower);
+    if base.is_empty() {
+        return ModuleClass::Unknown;
+    }
+    if known_vendor(base).is_some() {
+        return ModuleClass::ThirdPartyKnown;
+    }
+    let has_dir = lower.contains('\\');
+    let microsoft_place = has_dir && is_microsoft_location(&lower);
+    if has_dir && !microsoft_place {
+        // A Microsoft name in a non-Microsoft folder is somebody else's copy (or a decoy).
+        return ModuleClass::ThirdParty;
+    }
+    if let Ok(i) = MICROSOFT.binary_search_by(|(n, _)| (*n).cmp(base)) {
+        return MICROSOFT[i].1;
+    }
+    // Families matched by prefix: CRT redistributables, bcrypt*, WER, framework native images.
+    if base.starts_with("msvcr")
+        || base.starts_with("msvcp")
+        || base.starts_with("vcruntime")
+        || base.starts_with("api-ms-win-")
+        || base.starts_with("bcrypt")
+        || base.starts_with("wer")
+    {
+        return ModuleClass::OsCore;
+    }
+    if base.ends_with(".ni.dll") {
+        // NGEN images: the framework's own are runtime; an app's are app code.
+        return if base.starts_with("system")
+            || base.starts_with("microsoft.")
+            || base.starts_with("mscorlib")
+        {
+            ModuleClass::Clr
+        } else {
+            ModuleClass::ThirdParty
+        };
+    }
+    if microsoft_place {
+        return ModuleClass::WindowsOther;
+    }
+    // A bare name we do not know: nobody ships it with Windows or IIS.
+    ModuleClass::ThirdParty
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_sorted_for_binary_search() {
+        assert!(
+            MICROSOFT.windows(2).all(|w| w[0].0 < w[1].0),
+            "MICROSOFT not sorted"
+        );
+        assert!(
+            KNOWN_THIRD_PARTY.windows(2).all(|w| w[0].name < w[1].name),
+            "KNOWN_THIRD_PARTY not sorted"
+        );
+        assert!(MICROSOFT.iter().all(|(n, _)| n.to_ascii_lowercase() == *n));
+    }
+
+    #[test]
+    fn classes_by_name_and_path() {
+        assert_eq!(
+            classify(r"C:\Windows\System32\ntdll.dll"),
+            ModuleClass::OsCore
+        );
+        assert_eq!(classify("KERNELBASE.dll"), ModuleClass::OsCore);
+        assert_eq!(
+            classify(r"C:\Windows\SysWOW64\inetsrv\w3wp.exe"),
+            ModuleClass::IisCore
+        );
+        assert_eq!(
+            classify(r"c:\windows\system32\inetsrv\iiscore.dll"),
+            ModuleClass::IisCore
+        );
+        assert_eq!(
+            classify(r"C:\Windows\System32\inetsrv\rewrite.dll"),
+            ModuleClass::IisBuiltin
+        );
+        assert_eq!(
+            classify(r"C:\Windows\System32\inetsrv\isapi.dll"),
+            ModuleClass::IsapiHost
+        );
+        assert_eq!(
+            classify(r"C:\Program Files\IIS\Asp.Net Core Module\V2\aspnetcorev2.dll"),
+            ModuleClass::AspnetHost
+        );
+        assert_eq!(
+            classify(r"C:\Windows\Microsoft.NET\Framework64\v4.0.30319\clr.dll"),
+            ModuleClass::Clr
+        );
+        assert_eq!(
+            classify(r"C:\Program Files\dotnet\shared\Microsoft.NETCore.App\8.0.0\coreclr.dll"),
+            ModuleClass::Clr
+        );
+        assert_eq!(classify("mscorlib.ni.dll"), ModuleClass::Clr);
+        assert_eq!(
+            classify(r"C:\Windows\System32\inetsrv\asp.dll"),
+            ModuleClass::ClassicAsp
+        );
+        assert_eq!(
+            classify(r"C:\Windows\System32\vbscript.dll"),
+            ModuleClass::ClassicAsp
+        );
+        assert_eq!(
+            classify(r"C:\Windows\System32\oleaut32.dll"),
+            ModuleClass::ComRuntime
+        );
+        assert_eq!(
+            classify(r"C:\Windows\System32\msvcr90.dll"),
+            ModuleClass::OsCore
+        );
+        assert_eq!(
+            classify(r"C:\Windows\System32\shell32.dll"),
+            ModuleClass::WindowsOther
+        );
+        assert_eq!(
+            classify(r"D:\Windows\System32\ntdll.dll"),
+            ModuleClass::OsCore
+        );
+        assert_eq!(
+            classify(r"\??\C:\Windows\system32\ntdll.dll"),
+            ModuleClass::OsCore
+        );
+    }
+
+    #[test]
+    fn third_party() {
+        assert_eq!(
+            classify(r"C:\Program Files\Helicon\ISAPI_Rewrite3\ISAPI_Rewrite.dll"),
+            ModuleClass::ThirdPartyKnown
+        );
+        assert_eq!(
+            known_vendor("ISAPI_Rewrite.dll").map(|k| k.vendor),
+            Some("Helicon Tech")
+        );
+        assert_eq!(
+            known_vendor(r"C:\tomcat\isapi_redirect.dll").map(|k| k.product),
+            Some("Tomcat Connector (isapi_redirect)")
+        );
+        assert_eq!(
+            classify(r"C:\inetpub\filters\ctsofilter.dll"),
+            ModuleClass::ThirdParty
+        );
+        assert_eq!(classify("ctsofilter.dll"), ModuleClass::ThirdParty);
+        // App assemblies shadow-copied by ASP.NET are the application's code.
+        assert_eq!(
+            classify(
+                r"C:\Windows\Microsoft.NET\Framework64\v4.0.30319\Temporary ASP.NET Files\root\1\2\assembly\dl3\3\MyApp.dll"
+            ),
+            ModuleClass::ThirdParty
+        );
+        // Decoy names outside Windows are not trusted (breakpad thread_name_list.dmp has ntd1l.dll).
+        assert_eq!(classify(r"C:\app\ntdll.dll"), ModuleClass::ThirdParty);
+        assert_eq!(
+            classify(r"C:\Windows\System32\ntd1l.dll"),
+            ModuleClass::WindowsOther
+        );
+        assert_eq!(classify(""), ModuleClass::Unknown);
+        assert!(ModuleClass::ThirdPartyKnown.is_third_party());
+        assert!(!ModuleClass::OsCore.is_third_party());
+    }
+}

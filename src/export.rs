@@ -1,0 +1,615 @@
+//! Writing tables out: JSON lines, CSV, an aligned text table, and (with the `frames` feature)
+//! polars DataFrames and Parquet.
+//!
+//! Every table is seen through one [`TableView`] (column names, column kinds, cells), so each
+//! writer exists once. The JSON-lines contract: one object per row, keys exactly the column
+//! names, nulls as `null`, timestamps RFC 3339 UTC with `Z`, `extra` as a nested object.
+
+use crate::tables::{CrashRow, FileRow, FrameRow, HttpErr, IssueRow, ModuleRow, Requests, Tables};
+use std::io::{self, Write};
+
+/// The type of a column, which decides how a writer renders it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColKind {
+    Str,
+    Int,
+    /// UTC milliseconds since the epoch.
+    Ts,
+    Bool,
+    /// A JSON value kept as text (`extra`), nested as-is in JSON lines.
+    Json,
+}
+
+/// One cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell<'a> {
+    Null,
+    Str(&'a str),
+    Owned(String),
+    Int(i128),
+    Ts(i64),
+    Bool(bool),
+    Json(&'a str),
+}
+
+/// A read-only view of a table, row by row.
+pub trait TableView {
+    fn columns(&self) -> Vec<(&'static str, ColKind)>;
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    fn cell(&self, row: usize, col: usize) -> Cell<'_>;
+}
+
+fn s(v: Option<&str>) -> Cell<'_> {
+    v.map_or(Cell::Null, Cell::Str)
+}
+fn n<T: Into<i128> + Copy>(v: Option<T>) -> Cell<'static> {
+    v.map_or(Cell::Null, |x| Cell::Int(x.into()))
+}
+
+use ColKind::*;
+
+impl TableView for Requests {
+    fn columns(&self) -> Vec<(&'static str, ColKind)> {
+        let kinds = [
+            Ts, Str, Str, Str, Int, Str, Str, Str, Str, Str, Str, Str, Str, Str, Int, Int, Int,
+            Int, Int, Int, Int, Int, Json,
+        ];
+        crate::tables::REQUEST_COLUMNS
+            .iter()
+            .copied()
+            .zip(kinds)
+            .collect()
+    }
+    fn len(&self) -> usize {
+        Requests::len(self)
+    }
+    fn cell(&self, r: usize, c: usize) -> Cell<'_> {
+        match c {
+            0 => Cell::Ts(self.ts[r]),
+            1 => s(self.server.get(r)),
+            2 => s(self.site.get(r)),
+            3 => s(self.s_ip.get(r)),
+            4 => n(self.s_port[r]),
+            5 => s(self.method.get(r)),
+            6 => s(self.uri_stem.get(r)),
+            7 => s(self.uri_query.get(r)),
+            8 => s(self.username.get(r)),
+            9 => s(self.c_ip.get(r)),
+            10 => s(self.user_agent.get(r)),
+            11 => s(self.referer.get(r)),
+            12 => s(self.cookie.get(r)),
+            13 => s(self.host.get(r)),
+            14 => n(self.status[r]),
+            15 => n(self.substatus[r]),
+            16 => n(self.win32_status[r]),
+            17 => n(self.sc_bytes[r]),
+            18 => n(self.cs_bytes[r]),
+            19 => n(self.time_taken_ms[r]),
+            20 => Cell::Int(self.file[r].into()),
+            21 => Cell::Int(self.offset[r].into()),
+            _ => self.extra.get(r).map_or(Cell::Null, Cell::Json),
+        }
+    }
+}
+
+impl TableView for HttpErr {
+    fn columns(&self) -> Vec<(&'static str, ColKind)> {
+        let kinds = [
+            Ts, Str, Str, Int, Str, Int, Str, Str, Str, Int, Int, Str, Str, Str, Str, Str, Str,
+            Str, Int, Int,
+        ];
+        crate::tables::HTTPERR_COLUMNS
+            .iter()
+            .copied()
+            .zip(kinds)
+            .collect()
+    }
+    fn len(&self) -> usize {
+        HttpErr::len(self)
+    }
+    fn cell(&self, r: usize, c: usize) -> Cell<'_> {
+        match c {
+            0 => Cell::Ts(self.ts[r]),
+            1 => s(self.server.get(r)),
+            2 => s(self.c_ip.get(r)),
+            3 => n(self.c_port[r]),
+            4 => s(self.s_ip.get(r)),
+            5 => n(self.s_port[r]),
+            6 => s(self.version.get(r)),
+            7 => s(self.method.get(r)),
+            8 => s(self.uri.get(r)),
+            9 => n(self.status[r]),
+            10 => n(self.site_id[r]),
+            11 => s(self.reason.get(r)),
+            12 => s(self.queue.get(r)),
+            13 => s(self.stream_id.get(r)),
+            14 => s(self.stream_id_ex.get(r)),
+            15 => s(self.transport.get(r)),
+            16 => s(self.fault_code.get(r)),
+            17 => s(self.extended_fault_code.get(r)),
+            18 => Cell::Int(self.file[r].into()),
+            _ => Cell::Int(self.offset[r].into()),
+        }
+    }
+}
+
+/// The small tables, seen through their serde form: field names are the column names.
+pub struct RowsView {
+    columns: Vec<(&'static str, ColKind)>,
+    rows: Vec<Vec<serde_json::Value>>,
+}
+
+/// Column kinds of a row struct, taken from its fields' names (times end in `ts`/`_start`).
+fn rows_view<T: serde::Serialize>(rows: &[T], names: &[&'static str]) -> RowsView {
+    let values: Vec<serde_json::Map<String, serde_json::Value>> = rows
+        .iter()
+        .map(|r| match serde_json::to_value(r) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        })
+        .collect();
+    let columns: Vec<(&'static str, ColKind)> = names
+        .iter()
+        .map(|&name| {
+            let kind = if name == "ts" || name == "process_start" {
+                Ts
+            } else {
+                values
+                    .iter()
+                    .filter_map(|m| m.get(name))
+                    .find(|v| !v.is_null())
+                    .map_or(Str, |v| match v {
+                        serde_json::Value::Number(_) => Int,
+                        serde_json::Value::Bool(_) => Bool,
+                        serde_json::Value::Object(_) | serde_json::Value::Array(_) => Json,
+                        _ => Str,
+                    })
+            };
+            (name, kind)
+        })
+        .collect();
+    let rows = values
+        .into_iter()
+        .map(|mut m| {
+            names
+                .iter()
+                .map(|n| m.remove(*n).unwrap_or(serde_json::Value::Null))
+                .collect()
+        })
+        .collect();
+    RowsView { columns, rows }
+}
+
+impl TableView for RowsView {
+    fn columns(&self) -> Vec<(&'static str, ColKind)> {
+        self.columns.clone()
+    }
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+    fn cell(&self, r: usize, c: usize) -> Cell<'_> {
+        use serde_json::Value;
+        match (&self.rows[r][c], self.columns[c].1) {
+            (Value::Null, _) => Cell::Null,
+            (Value::Number(x), Ts) => x.as_i64().map_or(Cell::Null, Cell::Ts),
+            (Value::Number(x), _) => x
+                .as_i64()
+                .map(|v| Cell::Int(v.into()))
+                .or_else(|| x.as_u64().map(|v| Cell::Int(v.into())))
+                .unwrap_or_else(|| Cell::Owned(x.to_string())),
+            (Value::Bool(b), _) => Cell::Bool(*b),
+            (Value::String(t), _) => Cell::Str(t),
+            (v, _) => Cell::Owned(v.to_string()),
+        }
+    }
+}
+
+/// Names of the tables `parse --table` can write.
+pub const TABLE_NAMES: &[&str] = &[
+    "requests", "httperr", "crashes", "modules", "frames", "issues", "files",
+];
+
+/// A view of the named table.
+pub fn view<'a>(tables: &'a Tables, name: &str) -> Option<Box<dyn TableView + 'a>> {
+    Some(match name {
+        "requests" => Box::new(&tables.requests) as Box<dyn TableView>,
+        "httperr" => Box::new(&tables.httperr),
+        "crashes" => Box::new(rows_view::<CrashRow>(&tables.crashes, CRASH_COLUMNS)),
+        "modules" => Box::new(rows_view::<ModuleRow>(&tables.modules, MODULE_COLUMNS)),
+        "frames" => Box::new(rows_view::<FrameRow>(&tables.frames, FRAME_COLUMNS)),
+        "issues" => Box::new(rows_view::<IssueRow>(&tables.issues, ISSUE_COLUMNS)),
+        "files" => Box::new(rows_view(&file_rows(&tables.files), FILE_COLUMNS)),
+        _ => return None,
+    })
+}
+
+impl<T: TableView + ?Sized> TableView for &T {
+    fn columns(&self) -> Vec<(&'static str, ColKind)> {
+        (**self).columns()
+    }
+    fn len(&self) -> usize {
+        (**self).len()
+    }
+    fn cell(&self, r: usize, c: usize) -> Cell<'_> {
+        (**self).cell(r, c)
+    }
+}
+
+pub const CRASH_COLUMNS: &[&str] = &[
+    "ts",
+    "server",
+    "source",
+    "provider",
+    "event_id",
+    "kind",
+    "app_pool",
+    "pid",
+    "process_name",
+    "process_start",
+    "exception_code",
+    "exception_name",
+    "chance",
+    "faulting_module",
+    "faulting_module_version",
+    "fault_offset",
+    "exit_code",
+    "suspect_module",
+    "suspect_class",
+    "bucket",
+    "verdict",
+    "confidence",
+    "detail",
+    "file",
+    "offset",
+];
+pub const MODULE_COLUMNS: &[&str] = &[
+    "file",
+    "pid",
+    "name",
+    "path",
+    "version",
+    "base",
+    "size",
+    "timestamp",
+    "unloaded",
+    "class",
+    "third_party",
+];
+pub const FRAME_COLUMNS: &[&str] = &[
+    "file",
+    "index",
+    "instruction",
+    "module",
+    "module_offset",
+    "function",
+    "function_offset",
+    "source_file",
+    "source_line",
+    "trust",
+];
+pub const ISSUE_COLUMNS: &[&str] = &["file", "line", "offset", "severity", "code", "message"];
+pub const FILE_COLUMNS: &[&str] = &[
+    "id",
+    "path",
+    "kind",
+    "status",
+    "reason",
+    "bytes",
+    "server",
+    "site",
+    "lines",
+    "records",
+    "directives",
+    "blank",
+    "rejected",
+    "rows",
+    "elapsed_ms",
+];
+
+/// `files` rows flattened (line counts as columns).
+fn file_rows(files: &[FileRow]) -> Vec<serde_json::Value> {
+    files
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "id": f.id, "path": f.path.to_string_lossy(), "kind": f.kind, "status": f.status,
+                "reason": f.reason, "bytes": f.bytes, "server": f.server, "site": f.site,
+                "lines": f.counts.lines, "records": f.counts.records, "directives": f.counts.directives,
+                "blank": f.counts.blank, "rejected": f.counts.rejected, "rows": f.rows,
+                "elapsed_ms": (f.elapsed_ms * 1000.0).round() / 1000.0,
+            })
+        })
+        .collect()
+}
+
+/// RFC 3339 UTC with `Z`; milliseconds only when present.
+pub fn format_ts(ms: i64) -> String {
+    use chrono::{DateTime, SecondsFormat};
+    match DateTime::from_timestamp_millis(ms) {
+        Some(t) if ms % 1000 == 0 => t.to_rfc3339_opts(SecondsFormat::Secs, true),
+        Some(t) => t.to_rfc3339_opts(SecondsFormat::Millis, true),
+        None => ms.to_string(),
+    }
+}
+
+/// Writes JSON lines.
+pub fn write_jsonl(t: &dyn TableView, out: &mut dyn Write) -> io::Result<()> {
+    let cols = t.columns();
+    let keys: Vec<String> = cols
+        .iter()
+        .map(|(n, _)| serde_json::to_string(n).unwrap_or_default())
+        .collect();
+    let mut line = String::with_capacity(1024);
+    for r in 0..t.len() {
+        line.clear();
+        line.push('{');
+        for (c, key) in keys.iter().enumerate() {
+            if c > 0 {
+                line.push(',');
+            }
+            line.push_str(key);
+            line.push(':');
+            match t.cell(r, c) {
+                Cell::Null => line.push_str("null"),
+                Cell::Str(v) => json_str(&mut line, v),
+                Cell::Owned(v) => json_str(&mut line, &v),
+                Cell::Int(v) => line.push_str(&v.to_string()),
+                Cell::Ts(v) => json_str(&mut line, &format_ts(v)),
+                Cell::Bool(v) => line.push_str(if v { "true" } else { "false" }),
+                // Parser-made JSON, but re-validate: a bad `extra` must not break the stream.
+                Cell::Json(v) => match serde_json::from_str::<serde_json::Value>(v) {
+                    Ok(_) => line.push_str(v),
+                    Err(_) => json_str(&mut line, v),
+                },
+            }
+        }
+        line.push_str("}\n");
+        out.write_all(line.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn json_str(out: &mut String, v: &str) {
+    // serde_json escapes control characters and quotes exactly as JSON requires.
+    out.push_str(&serde_json::to_string(v).unwrap_or_else(|_| "\"\"".into()));
+}
+
+fn text(cell: Cell<'_>) -> Option<String> {
+    match cell {
+        Cell::Null => None,
+        Cell::Str(v) | Cell::Json(v) => Some(v.to_owned()),
+        Cell::Owned(v) => Some(v),
+        Cell::Int(v) => Some(v.to_string()),
+        Cell::Ts(v) => Some(format_ts(v)),
+        Cell::Bool(v) => Some(v.to_string()),
+    }
+}
+
+/// Writes CSV (RFC 4180 quoting; null = empty field).
+pub fn write_csv(t: &dyn TableView, out: &mut dyn Write) -> io::Result<()> {
+    let cols = t.columns();
+    let header: Vec<&str> = cols.iter().map(|(n, _)| *n).collect();
+    writeln!(out, "{}", header.join(","))?;
+    let mut line = String::new();
+    for r in 0..t.len() {
+        line.clear();
+        for c in 0..cols.len() {
+            if c > 0 {
+                line.push(',');
+            }
+            if let Some(v) = text(t.cell(r, c)) {
+                if v.contains([',', '"', '\n', '\r']) {
+                    line.push('"');
+                    line.push_str(&v.replace('"', "\"\""));
+                    line.push('"');
+                } else {
+                    line.push_str(&v);
+                }
+            }
+        }
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Writes an aligned text table of at most `limit` rows (values cut at 60 characters).
+pub fn write_text(t: &dyn TableView, out: &mut dyn Write, limit: usize) -> io::Result<()> {
+    let cols = t.columns();
+    let shown = t.len().min(limit);
+    let mut cells: Vec<Vec<String>> = Vec::with_capacity(shown + 1);
+    cells.push(cols.iter().map(|(n, _)| n.to_string()).collect());
+    for r in 0..shown {
+        cells.push(
+            (0..cols.len())
+                .map(|c| {
+                    let v = text(t.cell(r, c)).unwrap_or_else(|| "-".into());
+                    let v: String = v
+                        .chars()
+                        .map(|ch| if ch.is_control() { '?' } else { ch })
+                        .collect();
+                    if v.chars().count() > 60 {
+                        format!("{}…", v.chars().take(59).collect::<String>())
+                    } else {
+                        v
+                    }
+                })
+                .collect(),
+        );
+    }
+    let widths: Vec<usize> = (0..cols.len())
+        .map(|c| {
+            cells
+                .iter()
+                .map(|row| row[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in &cells {
+        let mut line = String::new();
+        for (c, v) in row.iter().enumerate() {
+            if c > 0 {
+                line.push_str("  ");
+            }
+            line.push_str(v);
+            if c + 1 < row.len() {
+                line.extend(std::iter::repeat_n(' ', widths[c] - v.chars().count()));
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    if t.len() > shown {
+        writeln!(
+            out,
+            "… {} more rows (use --format jsonl|csv|parquet for all)",
+            t.len() - shown
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(feature = "frames")]
+pub use frames::{to_dataframe, write_parquet};
+
+#[cfg(feature = "frames")]
+mod frames {
+    use super::{Cell, ColKind, TableView, text};
+    use polars::prelude::*;
+
+    /// The table as a polars DataFrame (timestamps as `Datetime(ms, UTC)`).
+    pub fn to_dataframe(t: &dyn TableView) -> PolarsResult<DataFrame> {
+        let mut columns: Vec<Column> = Vec::new();
+        for (c, (name, kind)) in t.columns().into_iter().enumerate() {
+            let name = PlSmallStr::from_static(name);
+            let series = match kind {
+                ColKind::Int => {
+                    let v: Vec<Option<i64>> = (0..t.len())
+                        .map(|r| match t.cell(r, c) {
+                            Cell::Int(x) => i64::try_from(x).ok(),
+                            _ => None,
+                        })
+                        .collect();
+                    Series::new(name, v)
+                }
+                ColKind::Ts => {
+                    let v: Vec<Option<i64>> = (0..t.len())
+                        .map(|r| match t.cell(r, c) {
+                            Cell::Ts(x) => Some(x),
+                            _ => None,
+                        })
+                        .collect();
+                    Series::new(name, v).cast(&DataType::Datetime(
+                        TimeUnit::Milliseconds,
+                        Some(polars::prelude::TimeZone::UTC),
+                    ))?
+                }
+                ColKind::Bool => {
+                    let v: Vec<Option<bool>> = (0..t.len())
+                        .map(|r| match t.cell(r, c) {
+                            Cell::Bool(x) => Some(x),
+                            _ => None,
+                        })
+                        .collect();
+                    Series::new(name, v)
+                }
+                ColKind::Str | ColKind::Json => {
+                    let v: Vec<Option<String>> = (0..t.len()).map(|r| text(t.cell(r, c))).collect();
+                    Series::new(name, v)
+                }
+            };
+            columns.push(series.into());
+        }
+        DataFrame::new(t.len(), columns)
+    }
+
+    /// Writes the table as Parquet (zstd).
+    pub fn write_parquet(t: &dyn TableView, out: &mut dyn std::io::Write) -> PolarsResult<()> {
+        let mut df = to_dataframe(t)?;
+        ParquetWriter::new(out)
+            .with_compression(ParquetCompression::Zstd(None))
+            .finish(&mut df)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Requests {
+        let mut r = Requests::default();
+        r.ts.push(1_514_794_150_000);
+        r.server.push(Some("WEB01"));
+        r.site.push(Some("W3SVC1"));
+        r.s_ip.push(Some("::1%0"));
+        r.s_port.push(Some(80));
+        r.method.push(Some("GET"));
+        r.uri_stem.push(Some("/a,\"b\""));
+        r.uri_query.push(None);
+        r.username.push(None);
+        r.c_ip.push(Some("10.0.0.1"));
+        r.user_agent.push(Some("Mozilla/5.0 (Windows)"));
+        r.referer.push(None);
+        r.cookie.push(None);
+        r.host.push(None);
+        r.status.push(Some(200));
+        r.substatus.push(Some(0));
+        r.win32_status.push(Some(214_784_354_254));
+        r.sc_bytes.push(None);
+        r.cs_bytes.push(None);
+        r.time_taken_ms.push(Some(15));
+        r.file.push(3);
+        r.offset.push(257);
+        r.extra.push(Some(r#"{"X-Forwarded-For":"1.2.3.4"}"#));
+        r
+    }
+
+    #[test]
+    fn jsonl_contract() {
+        let mut out = Vec::new();
+        write_jsonl(&sample(), &mut out).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut expected = crate::tables::REQUEST_COLUMNS.to_vec();
+        expected.sort();
+        let mut got = keys.clone();
+        got.sort();
+        assert_eq!(got, expected);
+        assert_eq!(v["ts"], "2018-01-01T08:09:10Z");
+        assert_eq!(v["uri_query"], serde_json::Value::Null);
+        assert_eq!(v["win32_status"], 214_784_354_254u64);
+        assert_eq!(v["extra"]["X-Forwarded-For"], "1.2.3.4");
+        assert_eq!(v["uri_stem"], "/a,\"b\"");
+    }
+
+    #[test]
+    fn csv_quotes() {
+        let mut out = Vec::new();
+        write_csv(&sample(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let line = text.lines().nth(1).unwrap();
+        assert!(
+            line.starts_with("2018-01-01T08:09:10Z,WEB01,W3SVC1,::1%0,80,GET,\"/a,\"\"b\"\"\",,"),
+            "{line}"
+        );
+    }
+
+    #[cfg(feature = "frames")]
+    #[test]
+    fn dataframe_has_typed_columns() {
+        let df = to_dataframe(&sample()).unwrap();
+        assert_eq!(df.height(), 1);
+        assert_eq!(df.width(), crate::tables::REQUEST_COLUMNS.len());
+        assert!(matches!(
+            df.column("ts").unwrap().dtype(),
+            polars::prelude::DataType::Datetime(_, _)
+        ));
+        let mut buf = Vec::new();
+        write_parquet(&sample(), &mut buf).unwrap();
+        assert_eq!(&buf[..4], b"PAR1");
+    }
+}

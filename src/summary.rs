@@ -1,0 +1,124 @@
+//! The `parse --summary` text: per file and in total, what was read, what was not and why,
+//! how many bytes and how fast. Every input file appears, whatever became of it.
+
+use crate::tables::{FileStatus, LineCounts, Tables};
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::time::Duration;
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1e6
+}
+
+/// Writes the summary. `wall` is the whole ingest's elapsed time.
+pub fn write_summary(t: &Tables, wall: Duration, out: &mut dyn Write) -> io::Result<()> {
+    // Issues per file and code, with the first message as the example.
+    let mut by_file: BTreeMap<u32, BTreeMap<&str, (u64, &str)>> = BTreeMap::new();
+    for i in &t.issues {
+        let e = by_file
+            .entry(i.file)
+            .or_default()
+            .entry(i.code)
+            .or_insert((0, &i.message));
+        e.0 += 1;
+    }
+    let mut total = LineCounts::default();
+    let mut bytes = 0u64;
+    let mut by_status: BTreeMap<&str, u64> = BTreeMap::new();
+    for f in &t.files {
+        total.add(&f.counts);
+        bytes += f.bytes;
+        let status = match f.status {
+            FileStatus::Parsed => "parsed",
+            FileStatus::Skipped => "skipped",
+            FileStatus::Failed => "failed",
+        };
+        *by_status.entry(status).or_default() += 1;
+        let secs = f.elapsed_ms / 1000.0;
+        let speed = if secs > 0.0 {
+            format!("{:.0} MB/s", mb(f.bytes) / secs)
+        } else {
+            "-".into()
+        };
+        writeln!(out, "{}  [{} {}]", f.path.display(), f.kind.name(), status)?;
+        let who = match (&f.server, &f.site) {
+            (Some(s), Some(w)) => format!("  server {s}, site {w}\n"),
+            (Some(s), None) => format!("  server {s}\n"),
+            (None, Some(w)) => format!("  site {w}\n"),
+            (None, None) => String::new(),
+        };
+        write!(out, "{who}")?;
+        if let Some(r) = &f.reason {
+            writeln!(out, "  reason: {r}")?;
+        }
+        let c = &f.counts;
+        if c.lines > 0 {
+            writeln!(
+                out,
+                "  {} lines: {} records, {} directives, {} blank, {} rejected",
+                c.lines, c.records, c.directives, c.blank, c.rejected
+            )?;
+        }
+        writeln!(
+            out,
+            "  {} rows, {:.2} MB in {:.1} ms ({speed})",
+            f.rows,
+            mb(f.bytes),
+            f.elapsed_ms
+        )?;
+        if let Some(codes) = by_file.get(&f.id) {
+            for (code, (n, example)) in codes {
+                writeln!(out, "  issue {code} ×{n}: {example}")?;
+            }
+        }
+    }
+    let secs = wall.as_secs_f64();
+    writeln!(out)?;
+    writeln!(
+        out,
+        "total: {} files ({}), {:.2} MB",
+        t.files.len(),
+        by_status
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        mb(bytes)
+    )?;
+    writeln!(
+        out,
+        "total: {} lines: {} records, {} directives, {} blank, {} rejected{}",
+        total.lines,
+        total.records,
+        total.directives,
+        total.blank,
+        total.rejected,
+        if total.balanced() {
+            ""
+        } else {
+            " (UNBALANCED: a bug, please report)"
+        }
+    )?;
+    writeln!(
+        out,
+        "total: tables: {} requests, {} httperr, {} crash evidence, {} modules, {} frames, {} issues",
+        t.requests.len(),
+        t.httperr.len(),
+        t.crashes.len(),
+        t.modules.len(),
+        t.frames.len(),
+        t.issues.len()
+    )?;
+    writeln!(
+        out,
+        "total: {:.3} s wall, {:.0} MB/s, {:.2} M records/s",
+        secs,
+        if secs > 0.0 { mb(bytes) / secs } else { 0.0 },
+        if secs > 0.0 {
+            total.records as f64 / secs / 1e6
+        } else {
+            0.0
+        }
+    )?;
+    Ok(())
+}
