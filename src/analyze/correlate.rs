@@ -88,7 +88,10 @@ fn same(a: Option<&str>, b: Option<&str>) -> bool {
 }
 
 fn key(server: Option<&str>, site: Option<&str>) -> (String, String) {
-    (norm(server).unwrap_or("").to_ascii_lowercase(), norm(site).unwrap_or("").to_ascii_lowercase())
+    (
+        norm(server).unwrap_or("").to_ascii_lowercase(),
+        norm(site).unwrap_or("").to_ascii_lowercase(),
+    )
 }
 
 /// A per-thread cache of the previous row's (server, site) → targets.
@@ -98,7 +101,12 @@ struct Cache<'a> {
 
 impl<'a> Cache<'a> {
     #[inline]
-    fn get(&mut self, map: &'a HashMap<(String, String), Targets>, server: Option<&'a str>, site: Option<&'a str>) -> Option<&'a Targets> {
+    fn get(
+        &mut self,
+        map: &'a HashMap<(String, String), Targets>,
+        server: Option<&'a str>,
+        site: Option<&'a str>,
+    ) -> Option<&'a Targets> {
         if let Some((s, x, t)) = self.prev
             && same(s, server)
             && same(x, site)
@@ -120,7 +128,9 @@ impl SiteMap {
         let mut v: Vec<(String, String, String)> = Vec::new();
         let mut prev: Option<(Option<&str>, u32, Option<&str>)> = None;
         for i in 0..h.len() {
-            let (Some(id), queue) = (h.site_id[i], h.queue.get(i)) else { continue };
+            let (Some(id), queue) = (h.site_id[i], h.queue.get(i)) else {
+                continue;
+            };
             let server = h.server.get(i);
             if prev.is_some_and(|(s, p, q)| p == id && same(s, server) && same(q, queue)) {
                 continue;
@@ -144,12 +154,20 @@ impl SiteMap {
             .collect()
     }
     fn site_known(&self, server: &str, site: &str) -> bool {
-        self.0.iter().any(|(s, x, _)| (s.is_empty() || server.is_empty() || s == server) && x == site)
+        self.0
+            .iter()
+            .any(|(s, x, _)| (s.is_empty() || server.is_empty() || s == server) && x == site)
     }
 }
 
 /// Whether requests of (server, site) belong to the pool `pool` of server `cserver`.
-fn serves(map: &SiteMap, cserver: Option<&str>, pool: Option<&str>, server: &str, site: &str) -> bool {
+fn serves(
+    map: &SiteMap,
+    cserver: Option<&str>,
+    pool: Option<&str>,
+    server: &str,
+    site: &str,
+) -> bool {
     if !server_ok(cserver, Some(server).filter(|s| !s.is_empty())) {
         return false;
     }
@@ -165,8 +183,14 @@ fn serves(map: &SiteMap, cserver: Option<&str>, pool: Option<&str>, server: &str
 
 /// Chart bucket width: the smallest of these giving at most 1,500 buckets.
 fn bucket_ms(span: i64) -> i64 {
-    const STEPS: [i64; 8] = [60_000, 300_000, 900_000, 3_600_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000];
-    STEPS.iter().copied().find(|s| span / s < 1500).unwrap_or_else(|| (span / 1500).max(86_400_000))
+    const STEPS: [i64; 8] = [
+        60_000, 300_000, 900_000, 3_600_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000,
+    ];
+    STEPS
+        .iter()
+        .copied()
+        .find(|s| span / s < 1500)
+        .unwrap_or_else(|| (span / 1500).max(86_400_000))
 }
 
 pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
@@ -216,7 +240,11 @@ pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
         }) {
             Some(g) => g,
             None => {
-                groups.push(Group { pool: c.pool.clone(), incidents: Vec::new(), rows: 0 });
+                groups.push(Group {
+                    pool: c.pool.clone(),
+                    incidents: Vec::new(),
+                    rows: 0,
+                });
                 groups.len() - 1
             }
         };
@@ -261,7 +289,10 @@ pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
     for (ci, c) in tl.clusters.iter().enumerate() {
         sites[ci].sort();
         let server = norm(c.server.as_deref()).unwrap_or("").to_ascii_lowercase();
-        let known = c.pool.as_deref().is_some_and(|p| !map.pool_sites(&server, &p.to_ascii_lowercase()).is_empty());
+        let known = c
+            .pool
+            .as_deref()
+            .is_some_and(|p| !map.pool_sites(&server, &p.to_ascii_lowercase()).is_empty());
         if !known && sites[ci].len() > 1 {
             notes[ci].push(format!(
                 "which sites app pool {} serves is unknown (no HTTPERR row links them): requests of all {} sites on the server were considered",
@@ -280,7 +311,9 @@ pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
         _ => (0, 60_000),
     };
     let nb = match last {
-        Some(l) => (l.saturating_sub(start) / step).saturating_add(1).clamp(0, 100_000) as usize,
+        Some(l) => (l.saturating_sub(start) / step)
+            .saturating_add(1)
+            .clamp(0, 100_000) as usize,
         None => 0,
     };
     let mut chart = Timeline {
@@ -316,7 +349,9 @@ pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
                 chart.status_5xx[b] += 1;
             }
         }
-        let Some(tg) = cache.get(&targets, r.server.get(i), r.site.get(i)) else { continue };
+        let Some(tg) = cache.get(&targets, r.server.get(i), r.site.get(i)) else {
+            continue;
+        };
         for &g in &tg.groups {
             groups[g].rows += 1;
         }
@@ -358,9 +393,13 @@ pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
     let mut last_reason: Option<(&str, ReasonClass)> = None;
     for i in 0..h.len() {
         let ts = h.ts[i];
-        let Some(b) = bucket(ts).filter(|_| opts.in_range(ts)) else { continue };
+        let Some(b) = bucket(ts).filter(|_| opts.in_range(ts)) else {
+            continue;
+        };
         chart.httperr[b] += 1;
-        let Some(reason) = h.reason.get(i) else { continue };
+        let Some(reason) = h.reason.get(i) else {
+            continue;
+        };
         let class = match last_reason {
             Some((s, c)) if std::ptr::eq(s, reason) => c,
             _ => {
@@ -409,7 +448,12 @@ pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
                 })
                 .count() as u64;
             let refused_w3c = ep_503[e].iter().filter(|&&ts| ts <= until).count() as u64;
-            EpisodeEnd { end, reason, refused_httperr, refused_w3c }
+            EpisodeEnd {
+                end,
+                reason,
+                refused_httperr,
+                refused_w3c,
+            }
         })
         .collect();
 
@@ -446,7 +490,14 @@ pub fn w3c_view(t: &Tables, i: usize) -> RequestView<'_> {
 pub fn httperr_view(t: &Tables, i: usize) -> RequestView<'_> {
     let h = &t.httperr;
     let (stem, query) = RequestView::split_uri(h.uri.get(i).unwrap_or(""));
-    RequestView { method: h.method.get(i), stem, query, client: h.c_ip.get(i), user_agent: None, bytes_in: None }
+    RequestView {
+        method: h.method.get(i),
+        stem,
+        query,
+        client: h.c_ip.get(i),
+        user_agent: None,
+        bytes_in: None,
+    }
 }
 
 /// Baseline counts of candidate patterns: `candidates[g]` maps a feature hash to its index in
@@ -463,7 +514,10 @@ pub fn baseline_counts(
     let r = &t.requests;
     let ng = candidates.len();
     if !needed.iter().any(|&x| x) || r.is_empty() {
-        return (candidates.iter().map(|c| vec![0; c.len()]).collect(), vec![[0u64; 7]; ng]);
+        return (
+            candidates.iter().map(|c| vec![0; c.len()]).collect(),
+            vec![[0u64; 7]; ng],
+        );
     }
     let sizes: Vec<usize> = candidates.iter().map(HashMap::len).collect();
     const CHUNK: usize = 1 << 16;
@@ -479,7 +533,9 @@ pub fn baseline_counts(
                 if !opts.in_range(r.ts[i]) {
                     continue;
                 }
-                let Some(tg) = cache.get(&corr.targets, r.server.get(i), r.site.get(i)) else { continue };
+                let Some(tg) = cache.get(&corr.targets, r.server.get(i), r.site.get(i)) else {
+                    continue;
+                };
                 if tg.groups.is_empty() {
                     continue;
                 }
@@ -488,7 +544,9 @@ pub fn baseline_counts(
                     if !needed[k.index()] {
                         continue;
                     }
-                    let Some(hash) = feature_hash(k, &view) else { continue };
+                    let Some(hash) = feature_hash(k, &view) else {
+                        continue;
+                    };
                     for &g in &tg.groups {
                         totals[g][k.index()] += 1;
                         if let Some(&ci) = candidates[g].get(&hash) {
@@ -500,7 +558,12 @@ pub fn baseline_counts(
             (counts, totals)
         })
         .reduce(
-            || (sizes.iter().map(|&n| vec![0; n]).collect(), vec![[0u64; 7]; ng]),
+            || {
+                (
+                    sizes.iter().map(|&n| vec![0; n]).collect(),
+                    vec![[0u64; 7]; ng],
+                )
+            },
             |(mut a, mut at), (b, bt)| {
                 for (x, y) in a.iter_mut().zip(b) {
                     for (p, q) in x.iter_mut().zip(y) {

@@ -16,9 +16,9 @@
 pub mod correlate;
 pub mod pattern;
 pub mod stats;
+pub mod suspects;
 #[doc(hidden)]
 pub mod testkit;
-pub mod suspects;
 pub mod time;
 pub mod timeline;
 
@@ -296,6 +296,8 @@ pub struct PatternStats {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ModuleFacts {
+    /// Vendor and product, when the module is in the known third-party table.
+    pub vendor: Option<String>,
     pub version: Option<String>,
     pub path: Option<String>,
     pub class: Option<String>,
@@ -415,7 +417,9 @@ pub(crate) fn cut(s: &str, max: usize) -> String {
 }
 
 pub(crate) fn path_of(t: &Tables, file: FileId) -> String {
-    t.files.get(file as usize).map_or_else(|| format!("file#{file}"), |f| f.path.display().to_string())
+    t.files
+        .get(file as usize)
+        .map_or_else(|| format!("file#{file}"), |f| f.path.display().to_string())
 }
 
 fn assemble(
@@ -486,21 +490,42 @@ fn assemble(
         requests: t.requests.len(),
         httperr_rows: t.httperr.len(),
         crash_rows: t.crashes.len(),
-        dumps: t.crashes.iter().filter(|c| c.source == Some(crate::tables::EvidenceSource::Dump)).count(),
-        events: t.crashes.iter().filter(|c| c.source == Some(crate::tables::EvidenceSource::Event)).count(),
+        dumps: t
+            .crashes
+            .iter()
+            .filter(|c| c.source == Some(crate::tables::EvidenceSource::Dump))
+            .count(),
+        events: t
+            .crashes
+            .iter()
+            .filter(|c| c.source == Some(crate::tables::EvidenceSource::Event))
+            .count(),
         issues: t.issues.len(),
         servers,
         first: corr.first.map(Ts),
         last: corr.last.map(Ts),
     };
 
-    let suspects::Found { incidents, rapid_fail, suspects, recommendations, modules, summary } =
-        found;
-    let other_evidence = tl.unattached.iter().map(|&i| timeline::crash_evidence(t, i)).collect();
+    let suspects::Found {
+        incidents,
+        rapid_fail,
+        suspects,
+        recommendations,
+        modules,
+        summary,
+    } = found;
+    let other_evidence = tl
+        .unattached
+        .iter()
+        .map(|&i| timeline::crash_evidence(t, i))
+        .collect();
 
     Analysis {
         schema_version: SCHEMA_VERSION,
-        tool: ToolInfo { name: "w3triage", version: env!("CARGO_PKG_VERSION") },
+        tool: ToolInfo {
+            name: "w3triage",
+            version: env!("CARGO_PKG_VERSION"),
+        },
         options: OptionsEcho {
             window_s: opts.window_ms / 1000,
             tolerance_s: opts.tolerance_ms / 1000,

@@ -170,7 +170,9 @@ pub fn unusual(s: &[u8]) -> u8 {
                     if i + 5 < n && s[i + 2..i + 6].iter().all(|&c| hexval(c).is_some()) {
                         f |= flags::U_ENCODING;
                     }
-                } else if let (Some(h), Some(l)) = (hexval(s[i + 1]), s.get(i + 2).and_then(|&c| hexval(c))) {
+                } else if let (Some(h), Some(l)) =
+                    (hexval(s[i + 1]), s.get(i + 2).and_then(|&c| hexval(c)))
+                {
                     match (h << 4) | l {
                         0x00 => f |= flags::NUL,
                         0x3c | 0x3e => f |= flags::ANGLE,
@@ -197,7 +199,12 @@ pub fn unusual(s: &[u8]) -> u8 {
 
 /// Labels of a flag set, comma-joined (`%u,<>`).
 pub fn flag_labels(f: u8) -> String {
-    flags::ALL.iter().filter(|(b, _, _)| f & b != 0).map(|(_, l, _)| *l).collect::<Vec<_>>().join(",")
+    flags::ALL
+        .iter()
+        .filter(|(b, _, _)| f & b != 0)
+        .map(|(_, l, _)| *l)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn put_flags<S: Sink>(f: u8, s: &mut S) {
@@ -225,7 +232,10 @@ pub const LEN_BUCKETS: [(usize, &str); 7] = [
 ];
 
 pub fn len_bucket(n: usize) -> &'static str {
-    LEN_BUCKETS.iter().find(|(max, _)| n <= *max).map_or(">4096", |(_, l)| l)
+    LEN_BUCKETS
+        .iter()
+        .find(|(max, _)| n <= *max)
+        .map_or(">4096", |(_, l)| l)
 }
 
 /// Request size (`cs-bytes`) buckets.
@@ -249,7 +259,13 @@ fn is_guid(seg: &[u8]) -> bool {
         _ => seg,
     };
     s.len() == 36
-        && s.iter().enumerate().all(|(i, &c)| if matches!(i, 8 | 13 | 18 | 23) { c == b'-' } else { is_hex(c) })
+        && s.iter().enumerate().all(|(i, &c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                c == b'-'
+            } else {
+                is_hex(c)
+            }
+        })
 }
 
 /// Strips `http://host` from an absolute URL.
@@ -294,7 +310,11 @@ fn put_segment<S: Sink>(seg: &[u8], s: &mut S) {
     // digits in a word → `{n}` (`p12345` → `p{n}`); ASCII is lowercased (IIS paths are
     // case-insensitive). `app.9f86d081884c7d65.js` → `app.{hex}.js`.
     let mut start = 0;
-    for (i, &c) in seg.iter().enumerate().chain(std::iter::once((seg.len(), &b'.'))) {
+    for (i, &c) in seg
+        .iter()
+        .enumerate()
+        .chain(std::iter::once((seg.len(), &b'.')))
+    {
         if i < seg.len() && !matches!(c, b'.' | b'-' | b'_' | b',' | b';' | b'~') {
             continue;
         }
@@ -431,18 +451,24 @@ pub fn put_feature<S: Sink>(kind: FeatureKind, r: &RequestView<'_>, s: &mut S) -
             put_template(r.stem, s);
         }
         FeatureKind::Query => {
-            let Some(q) = r.query.filter(|q| !q.is_empty() && *q != "-") else { return false };
+            let Some(q) = r.query.filter(|q| !q.is_empty() && *q != "-") else {
+                return false;
+            };
             put_template(r.stem, s);
             s.put(b"?");
             put_query_shape(q, s);
         }
         FeatureKind::UserAgent => {
-            let Some(ua) = r.user_agent.filter(|u| !u.is_empty() && *u != "-") else { return false };
+            let Some(ua) = r.user_agent.filter(|u| !u.is_empty() && *u != "-") else {
+                return false;
+            };
             let b = ua.as_bytes();
             s.put(&b[..b.len().min(MAX_UA)]);
         }
         FeatureKind::Client => {
-            let Some(c) = r.client.filter(|c| !c.is_empty() && *c != "-") else { return false };
+            let Some(c) = r.client.filter(|c| !c.is_empty() && *c != "-") else {
+                return false;
+            };
             s.put(c.as_bytes());
         }
         FeatureKind::Size => {
@@ -496,12 +522,27 @@ mod tests {
     #[test]
     fn templates_fold_ids() {
         assert_eq!(template("/api/Items/12345/Edit"), "/api/items/{n}/edit");
-        assert_eq!(template("/o/3F2504E0-4F89-11D3-9A0C-0305E82C3301"), "/o/{guid}");
-        assert_eq!(template("/o/{3F2504E0-4F89-11D3-9A0C-0305E82C3301}/x"), "/o/{guid}/x");
-        assert_eq!(template("/static/app.9f86d081884c7d65.js"), "/static/app.{hex}.js");
-        assert_eq!(template("/news/2024-03-01/story-17"), "/news/{n}-{n}-{n}/story-{n}");
+        assert_eq!(
+            template("/o/3F2504E0-4F89-11D3-9A0C-0305E82C3301"),
+            "/o/{guid}"
+        );
+        assert_eq!(
+            template("/o/{3F2504E0-4F89-11D3-9A0C-0305E82C3301}/x"),
+            "/o/{guid}/x"
+        );
+        assert_eq!(
+            template("/static/app.9f86d081884c7d65.js"),
+            "/static/app.{hex}.js"
+        );
+        assert_eq!(
+            template("/news/2024-03-01/story-17"),
+            "/news/{n}-{n}-{n}/story-{n}"
+        );
         assert_eq!(template("/Default.ASPX"), "/default.aspx");
-        assert_eq!(template("/blob/9f86d081884c7d659a2feaa0c55ad015"), "/blob/{hex}");
+        assert_eq!(
+            template("/blob/9f86d081884c7d659a2feaa0c55ad015"),
+            "/blob/{hex}"
+        );
         assert_eq!(template("/img/p_123456.jpg"), "/img/p_{n}.jpg");
         assert_eq!(template("/v2/x"), "/v2/x");
         assert_eq!(template("http://evil.example/a/1"), "/a/{n}");
@@ -521,21 +562,49 @@ mod tests {
 
     #[test]
     fn hash_and_text_agree() {
-        let r = RequestView { method: Some("get"), stem: "/A/1", query: Some("x=1"), ..Default::default() };
+        let r = RequestView {
+            method: Some("get"),
+            stem: "/A/1",
+            query: Some("x=1"),
+            ..Default::default()
+        };
         for k in KINDS {
             let h = feature_hash(k, &r);
             let t = feature_text(k, &r);
             assert_eq!(h, t.as_ref().map(|t| t.0), "{k:?}");
         }
-        assert_eq!(feature_text(FeatureKind::Route, &r).unwrap().1, "GET /a/{n}");
+        assert_eq!(
+            feature_text(FeatureKind::Route, &r).unwrap().1,
+            "GET /a/{n}"
+        );
         assert_eq!(feature_hash(FeatureKind::UserAgent, &r), None);
         // Different kinds of equal text never collide.
-        assert_ne!(feature_hash(FeatureKind::Path, &r), feature_hash(FeatureKind::Method, &RequestView { method: Some("/a/{n}"), ..r }));
+        assert_ne!(
+            feature_hash(FeatureKind::Path, &r),
+            feature_hash(
+                FeatureKind::Method,
+                &RequestView {
+                    method: Some("/a/{n}"),
+                    ..r
+                }
+            )
+        );
     }
 
     #[test]
     fn hostile_bytes_do_not_panic() {
-        for s in ["%", "%u", "%u12", "%2", "..", "%2e%2", "\u{0}", "é%ff%c0%af", "?&&==", "%%%%"] {
+        for s in [
+            "%",
+            "%u",
+            "%u12",
+            "%2",
+            "..",
+            "%2e%2",
+            "\u{0}",
+            "é%ff%c0%af",
+            "?&&==",
+            "%%%%",
+        ] {
             let _ = unusual(s.as_bytes());
             let _ = template(s);
             let _ = shape(s);

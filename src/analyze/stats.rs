@@ -48,10 +48,10 @@ pub fn binom_sf(x: u64, n: u64, p: f64) -> f64 {
     if x == 0 {
         return 1.0;
     }
-    if x > n || !p.is_finite() || p <= 0.0 {
-        return if x > n { 0.0 } else if p <= 0.0 { 0.0 } else { 1.0 };
+    if x > n || p <= 0.0 {
+        return 0.0;
     }
-    if p >= 1.0 {
+    if !p.is_finite() || p >= 1.0 {
         return 1.0;
     }
     let (lp, lq) = (p.ln(), (1.0 - p).ln());

@@ -21,8 +21,8 @@ use super::stats;
 use super::time::{fmt_duration, fmt_utc};
 use super::timeline::{Timeline as Tl, crash_evidence, norm, source_name};
 use super::{
-    AnalyzeOptions, EvidenceRef, Incident, ModuleEntry, ModuleFacts, PatternStats, RapidFail, Recommendation,
-    RequestRef, Summary, Suspect, Ts, cut, path_of,
+    AnalyzeOptions, EvidenceRef, Incident, ModuleEntry, ModuleFacts, PatternStats, RapidFail,
+    Recommendation, RequestRef, Summary, Suspect, Ts, cut, path_of,
 };
 use crate::tables::{CrashRow, EvidenceSource, Tables};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -110,7 +110,14 @@ fn sort_evidence(v: &mut Vec<EvidenceRef>) {
         "httperr" => 2,
         _ => 3,
     };
-    v.sort_by(|a, b| (rank(&a.source), a.file, a.offset, &a.what).cmp(&(rank(&b.source), b.file, b.offset, &b.what)));
+    v.sort_by(|a, b| {
+        (rank(&a.source), a.file, a.offset, &a.what).cmp(&(
+            rank(&b.source),
+            b.file,
+            b.offset,
+            &b.what,
+        ))
+    });
     v.dedup();
 }
 
@@ -120,60 +127,69 @@ fn req_evidence(r: &RequestRef) -> EvidenceRef {
         fmt_utc(r.time.0),
         r.method.as_deref().unwrap_or("-"),
         cut(&r.uri, 200),
-        r.reason.as_deref().map(|x| format!(" ({x})")).unwrap_or_default()
+        r.reason
+            .as_deref()
+            .map(|x| format!(" ({x})"))
+            .unwrap_or_default()
     );
-    EvidenceRef { file: r.file, path: r.path.clone(), offset: r.offset, source: r.source.to_string(), what }
+    EvidenceRef {
+        file: r.file,
+        path: r.path.clone(),
+        offset: r.offset,
+        source: r.source.to_string(),
+        what,
+    }
 }
-
-/// Windows / IIS modules that are usually the victim, not the culprit.
-const SYSTEM_MODULES: &[&str] = &[
-    "advapi32.dll", "bcrypt.dll", "combase.dll", "crypt32.dll", "httpapi.dll", "iiscore.dll", "iisutil.dll",
-    "kernel32.dll", "kernelbase.dll", "msvcp_win.dll", "msvcrt.dll", "mswsock.dll", "nativerd.dll", "ntdll.dll",
-    "ole32.dll", "oleaut32.dll", "rpcrt4.dll", "sechost.dll", "ucrtbase.dll", "user32.dll", "w3dt.dll", "w3tp.dll",
-    "w3wp.exe", "w3wphost.dll", "ws2_32.dll",
-];
-const MANAGED_MODULES: &[&str] = &[
-    "clr.dll", "clrjit.dll", "coreclr.dll", "mscorjit.dll", "mscorlib.dll", "mscorwks.dll", "system.private.corelib.dll",
-    "webengine4.dll", "webengine.dll", "aspnet_isapi.dll",
-];
 
 fn basename(name: &str) -> &str {
     name.rsplit(['\\', '/']).next().unwrap_or(name)
 }
 
-/// Suspect kind of a module from its class (dump verdict or module inventory), its name and the
-/// exception code.
+/// Suspect kind of a module, from (in order) the known third-party table
+/// (`knowledge::modules::known_vendor`: its role), the module class the dump gave
+/// (`knowledge::modules::ModuleClass` names) or, for event-only evidence, the class of the name,
+/// and the exception code (CLR codes mean managed code).
 pub fn module_kind(name: &str, class: Option<&str>, code: Option<u32>) -> &'static str {
-    let c = class.unwrap_or("").to_ascii_lowercase();
-    let n = basename(name).to_ascii_lowercase();
-    if c.contains("filter") {
-        return "isapi_filter";
+    use crate::knowledge::modules::{classify, known_vendor};
+    if let Some(k) = known_vendor(basename(name)) {
+        let role = k.role.to_ascii_lowercase();
+        if role.contains("filter") {
+            return "isapi_filter";
+        }
+        if role.contains("isapi") || role.contains("extension") {
+            return "isapi_extension";
+        }
+        if role.contains("com") {
+            return "com_object";
+        }
+        return "native_module";
     }
-    if c.contains("isapi") || c.contains("extension") {
-        return "isapi_extension";
-    }
-    if c == "com" || c.contains("com_object") || c == "classic_asp" {
-        return "com_object";
-    }
-    if c.contains("clr") || c.contains("managed") || c.contains("aspnet") || c.contains("jit") {
+    let class = match class.map(str::to_ascii_lowercase) {
+        Some(c) if !c.is_empty() && c != "unknown" => c,
+        _ => classify(name).name().to_string(),
+    };
+    if matches!(code, Some(0xE043_4352 | 0xE043_4F4D)) {
         return "managed_code";
     }
-    if c.contains("os_core") || c.contains("iis_core") || c.contains("com_runtime") || c == "os" || c == "system" {
-        return "system_module";
+    match class.as_str() {
+        c if c.contains("filter") => "isapi_filter",
+        c if c.contains("extension") => "isapi_extension",
+        "com_object" | "classic_asp" => "com_object",
+        "clr" | "aspnet_host" | "dynamic_code" | "managed" => "managed_code",
+        "os_core" | "com_runtime" | "iis_core" | "isapi_host" | "windows_other" => "system_module",
+        _ => {
+            let n = basename(name).to_ascii_lowercase();
+            if n.ends_with(".ni.dll") {
+                "managed_code"
+            } else if n.contains("filter") {
+                "isapi_filter"
+            } else if n.contains("isapi") {
+                "isapi_extension"
+            } else {
+                "native_module"
+            }
+        }
     }
-    if n.ends_with(".ni.dll") || MANAGED_MODULES.contains(&n.as_str()) || matches!(code, Some(0xE043_4352 | 0xE043_4F4D)) {
-        return "managed_code";
-    }
-    if SYSTEM_MODULES.contains(&n.as_str()) {
-        return "system_module";
-    }
-    if n.contains("filter") || n.starts_with("isapi_rewrite") || n.starts_with("isapi_redirect") {
-        return "isapi_filter";
-    }
-    if n.contains("isapi") {
-        return "isapi_extension";
-    }
-    "native_module"
 }
 
 pub fn kind_label(kind: &str) -> &'static str {
@@ -235,9 +251,37 @@ fn module_hit(t: &Tables, rows: &[usize]) -> Option<ModuleHit> {
     let ranked = ranked_rows(t, rows);
     let pick = ranked
         .iter()
-        .find_map(|(_, r)| norm(r.suspect_module.as_deref()).map(|m| (m, r.suspect_class.clone(), r)))
-        .or_else(|| ranked.iter().find_map(|(_, r)| norm(r.faulting_module.as_deref()).map(|m| (m, None, r))))?;
+        .find_map(|(_, r)| {
+            norm(r.suspect_module.as_deref()).map(|m| (m, r.suspect_class.clone(), r))
+        })
+        .or_else(|| {
+            ranked
+                .iter()
+                .find_map(|(_, r)| norm(r.faulting_module.as_deref()).map(|m| (m, None, r)))
+        })?;
     let (name, class, src) = pick;
+    let code = ranked.iter().find_map(|(_, r)| r.exception_code);
+    // A CLR exception is raised through KERNELBASE!RaiseException: the module is the messenger,
+    // the suspect is the managed code (its type and stack are in .NET 1026 / ASP.NET 1309).
+    if matches!(code, Some(0xE043_4352 | 0xE043_4F4D))
+        && matches!(
+            module_kind(name, class.as_deref(), None),
+            "system_module" | "managed_code"
+        )
+    {
+        return Some(ModuleHit {
+            name: MANAGED.to_string(),
+            class: Some("clr".into()),
+            version: None,
+            code,
+            bucket: ranked.iter().find_map(|(_, r)| r.bucket.clone()),
+            from_dump: ranked
+                .iter()
+                .any(|(_, r)| r.source == Some(EvidenceSource::Dump)),
+            dump_confidence: src.confidence.clone(),
+            rows: ranked.iter().map(|(i, _)| *i).collect(),
+        });
+    }
     let lname = basename(name).to_ascii_lowercase();
     let naming: Vec<usize> = ranked
         .iter()
@@ -259,11 +303,16 @@ fn module_hit(t: &Tables, rows: &[usize]) -> Option<ModuleHit> {
         }),
         code: ranked.iter().find_map(|(_, r)| r.exception_code),
         bucket: ranked.iter().find_map(|(_, r)| r.bucket.clone()),
-        from_dump: naming.iter().any(|&i| t.crashes[i].source == Some(EvidenceSource::Dump)),
+        from_dump: naming
+            .iter()
+            .any(|&i| t.crashes[i].source == Some(EvidenceSource::Dump)),
         dump_confidence: src.confidence.clone(),
         rows: naming,
     })
 }
+
+/// The suspect name of crashes that are unhandled .NET exceptions.
+pub const MANAGED: &str = "unhandled .NET exception";
 
 /// One candidate request pattern of a group.
 struct Cand {
@@ -298,11 +347,18 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
         }
         sources.sort();
         sources.dedup();
-        let mut evidence: Vec<EvidenceRef> = ranked.iter().map(|(i, _)| crash_evidence(t, *i)).collect();
-        let mut in_flight: Vec<RequestRef> = c.abandoned.iter().map(|&i| httperr_ref(t, i)).collect();
+        let mut evidence: Vec<EvidenceRef> =
+            ranked.iter().map(|(i, _)| crash_evidence(t, *i)).collect();
+        let mut in_flight: Vec<RequestRef> =
+            c.abandoned.iter().map(|&i| httperr_ref(t, i)).collect();
         if let Some(&h0) = c.abandoned.first() {
             let mut e = req_evidence(&in_flight[0]);
-            e.what = format!("HTTPERR: {} request(s) abandoned by pool {} ({})", c.abandoned.len(), c.pool.as_deref().unwrap_or("?"), e.what);
+            e.what = format!(
+                "HTTPERR: {} request(s) abandoned by pool {} ({})",
+                c.abandoned.len(),
+                c.pool.as_deref().unwrap_or("?"),
+                e.what
+            );
             e.file = t.httperr.file[h0];
             evidence.push(e);
         }
@@ -311,8 +367,13 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
         in_flight.truncate(opts.max_listed);
         let mut notes = corr.notes[ci].clone();
         if c.crash_rows.is_empty() {
-            notes.push("known only from HTTPERR abandonments: no dump and no event for this crash".into());
-        } else if !ranked.iter().any(|(_, r)| r.source == Some(EvidenceSource::Dump)) {
+            notes.push(
+                "known only from HTTPERR abandonments: no dump and no event for this crash".into(),
+            );
+        } else if !ranked
+            .iter()
+            .any(|(_, r)| r.source == Some(EvidenceSource::Dump))
+        {
             notes.push("no dump for this crash".into());
         }
         if in_flight_total == 0 {
@@ -323,14 +384,20 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
             kind: c.kind.to_string(),
             server: c.server.clone(),
             app_pool: c.pool.clone(),
-            sites: corr.sites[ci].iter().map(|s| s.to_ascii_uppercase()).collect(),
+            sites: corr.sites[ci]
+                .iter()
+                .map(|s| s.to_ascii_uppercase())
+                .collect(),
             pid: c.pid,
             time: c.time.map(Ts),
             time_local: c.time.and_then(|ts| opts.local(ts)),
             time_source: c.time_source.to_string(),
             sources,
             evidence,
-            exception_code: ranked.iter().find_map(|(_, r)| r.exception_code).map(|x| format!("0x{x:08x}")),
+            exception_code: ranked
+                .iter()
+                .find_map(|(_, r)| r.exception_code)
+                .map(|x| format!("0x{x:08x}")),
             exception_name: first(&|r| opt_cut(r.exception_name.as_deref(), 200)),
             faulting_module: first(&|r| opt_cut(r.faulting_module.as_deref(), 260)),
             faulting_module_version: first(&|r| opt_cut(r.faulting_module_version.as_deref(), 64)),
@@ -339,7 +406,10 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
             bucket: first(&|r| opt_cut(r.bucket.as_deref(), 300)),
             verdict: first(&|r| opt_cut(r.verdict.as_deref(), 1000)),
             confidence: first(&|r| opt_cut(r.confidence.as_deref(), 16)),
-            exit_code: ranked.iter().find_map(|(_, r)| r.exit_code).map(|x| format!("0x{x:08x}")),
+            exit_code: ranked
+                .iter()
+                .find_map(|(_, r)| r.exit_code)
+                .map(|x| format!("0x{x:08x}")),
             detail: first(&|r| opt_cut(r.detail.as_deref(), 1000)),
             in_flight,
             in_flight_total,
@@ -352,22 +422,36 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
     let crash_count = tl.clusters.iter().filter(|c| c.kind == "crash").count();
 
     // ---- module suspects ----
-    let mut inventory_class: HashMap<String, (String, bool, String, Option<String>)> = HashMap::new();
+    let mut inventory_class: HashMap<String, (String, bool, String, Option<String>)> =
+        HashMap::new();
     for m in &t.modules {
         inventory_class
             .entry(basename(&m.name).to_ascii_lowercase())
-            .or_insert_with(|| (m.class.clone(), m.third_party, m.path.clone(), m.version.clone()));
+            .or_insert_with(|| {
+                (
+                    m.class.clone(),
+                    m.third_party,
+                    m.path.clone(),
+                    m.version.clone(),
+                )
+            });
     }
     let mut by_module: BTreeMap<String, Vec<(usize, ModuleHit)>> = BTreeMap::new();
     for (ci, c) in tl.clusters.iter().enumerate() {
         if let Some(h) = module_hit(t, &c.crash_rows) {
-            by_module.entry(h.name.to_ascii_lowercase()).or_default().push((ci, h));
+            by_module
+                .entry(h.name.to_ascii_lowercase())
+                .or_default()
+                .push((ci, h));
         }
     }
     let mut suspects: Vec<Suspect> = Vec::new();
     for (lname, hits) in &by_module {
         let inv = inventory_class.get(lname);
-        let class = hits.iter().find_map(|(_, h)| h.class.clone()).or_else(|| inv.map(|i| i.0.clone()));
+        let class = hits
+            .iter()
+            .find_map(|(_, h)| h.class.clone())
+            .or_else(|| inv.map(|i| i.0.clone()));
         let code = hits.iter().find_map(|(_, h)| h.code);
         let name = hits[0].1.name.clone();
         let kind = module_kind(&name, class.as_deref(), code);
@@ -381,19 +465,33 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
         if !from_dump {
             conf = if conf == "high" { "medium" } else { conf };
         }
-        if hits.iter().all(|(_, h)| h.dump_confidence.as_deref() == Some("low")) {
+        if hits
+            .iter()
+            .all(|(_, h)| h.dump_confidence.as_deref() == Some("low"))
+        {
             conf = down(conf);
         }
         if kind == "system_module" {
             conf = "low";
         }
-        let mut codes: Vec<String> = hits.iter().filter_map(|(_, h)| h.code).map(|c| format!("0x{c:08x}")).collect();
+        let mut codes: Vec<String> = hits
+            .iter()
+            .filter_map(|(_, h)| h.code)
+            .map(|c| format!("0x{c:08x}"))
+            .collect();
         codes.sort();
         codes.dedup();
-        let mut buckets: Vec<String> = hits.iter().filter_map(|(_, h)| h.bucket.clone()).map(|b| cut(&b, 300)).collect();
+        let mut buckets: Vec<String> = hits
+            .iter()
+            .filter_map(|(_, h)| h.bucket.clone())
+            .map(|b| cut(&b, 300))
+            .collect();
         buckets.sort();
         buckets.dedup();
-        let mut evidence: Vec<EvidenceRef> = hits.iter().flat_map(|(_, h)| h.rows.iter().map(|&i| crash_evidence(t, i))).collect();
+        let mut evidence: Vec<EvidenceRef> = hits
+            .iter()
+            .flat_map(|(_, h)| h.rows.iter().map(|&i| crash_evidence(t, i)))
+            .collect();
         sort_evidence(&mut evidence);
         let evidence_total = evidence.len();
         evidence.truncate(opts.max_listed);
@@ -405,7 +503,11 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
             k,
             considered,
             if considered == 1 { "" } else { "es" },
-            if codes.is_empty() { String::new() } else { format!(", exception {}", codes.join(", ")) }
+            if codes.is_empty() {
+                String::new()
+            } else {
+                format!(", exception {}", codes.join(", "))
+            }
         );
         if !from_dump {
             reason.push_str("; named by Application Error events only (no dump)");
@@ -414,7 +516,10 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
             reason.push_str("; a Windows module usually crashes because another module corrupted memory or passed a bad pointer: the culprit is elsewhere");
         }
         reason.push('.');
-        let version = hits.iter().find_map(|(_, h)| h.version.clone()).or_else(|| inv.and_then(|i| i.3.clone()));
+        let version = hits
+            .iter()
+            .find_map(|(_, h)| h.version.clone())
+            .or_else(|| inv.and_then(|i| i.3.clone()));
         suspects.push(Suspect {
             id: String::new(),
             kind: kind.to_string(),
@@ -426,6 +531,8 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
             evidence,
             evidence_total,
             module: Some(ModuleFacts {
+                vendor: crate::knowledge::modules::known_vendor(&name)
+                    .map(|k| format!("{} ({})", k.vendor, k.product)),
                 version: version.map(|v| cut(&v, 64)),
                 path: inv.map(|i| cut(&i.2, 260)),
                 class: class.map(|c| cut(&c, 64)),
@@ -441,7 +548,13 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
     // ---- request-pattern suspects ----
     let (patterns, pattern_notes) = find_patterns(t, opts, tl, corr);
     for f in patterns {
-        let PatternFinding { cand, stats, tested, incidents_considered, .. } = f;
+        let PatternFinding {
+            cand,
+            stats,
+            tested,
+            incidents_considered,
+            ..
+        } = f;
         let k = cand.incidents.len();
         let conf = if !tested {
             "low"
@@ -455,7 +568,13 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
         let mut evidence: Vec<EvidenceRef> = cand
             .rows
             .iter()
-            .map(|&(w3c, i)| req_evidence(&if w3c { w3c_ref(t, i) } else { httperr_ref(t, i) }))
+            .map(|&(w3c, i)| {
+                req_evidence(&if w3c {
+                    w3c_ref(t, i)
+                } else {
+                    httperr_ref(t, i)
+                })
+            })
             .collect();
         sort_evidence(&mut evidence);
         let evidence_total = evidence.len();
@@ -504,8 +623,18 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
 
     // ---- rank, ids, corroboration ----
     suspects.sort_by(|a, b| {
-        (conf_rank(&a.confidence), std::cmp::Reverse(a.incidents.len()), a.kind == "request_pattern", a.kind == "system_module")
-            .cmp(&(conf_rank(&b.confidence), std::cmp::Reverse(b.incidents.len()), b.kind == "request_pattern", b.kind == "system_module"))
+        (
+            conf_rank(&a.confidence),
+            std::cmp::Reverse(a.incidents.len()),
+            a.kind == "request_pattern",
+            a.kind == "system_module",
+        )
+            .cmp(&(
+                conf_rank(&b.confidence),
+                std::cmp::Reverse(b.incidents.len()),
+                b.kind == "request_pattern",
+                b.kind == "system_module",
+            ))
             .then_with(|| {
                 let pa = a.pattern.as_ref().map_or(1.0, |p| p.p_adjusted);
                 let pb = b.pattern.as_ref().map_or(1.0, |p| p.p_adjusted);
@@ -520,10 +649,15 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
     for a in 0..n {
         for b in 0..n {
             let (sa, sb) = (&suspects[a], &suspects[b]);
-            if sa.kind == "request_pattern" || sb.kind != "request_pattern" || sa.incidents.len() < 2 {
+            if sa.kind == "request_pattern"
+                || sb.kind != "request_pattern"
+                || sa.incidents.len() < 2
+            {
                 continue;
             }
-            if sb.pattern.as_ref().is_some_and(|p| p.p_adjusted < ALPHA) && sa.incidents.iter().all(|i| sb.incidents.contains(i)) {
+            if sb.pattern.as_ref().is_some_and(|p| p.p_adjusted < ALPHA)
+                && sa.incidents.iter().all(|i| sb.incidents.contains(i))
+            {
                 let (ida, idb) = (sa.id.clone(), sb.id.clone());
                 suspects[a].corroborated_by.push(idb);
                 suspects[b].corroborated_by.push(ida);
@@ -531,11 +665,19 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
         }
     }
     for s in &mut suspects {
-        s.corroborated_by.sort_by_key(|id| id.trim_start_matches('S').parse::<usize>().unwrap_or(usize::MAX));
+        s.corroborated_by.sort_by_key(|id| {
+            id.trim_start_matches('S')
+                .parse::<usize>()
+                .unwrap_or(usize::MAX)
+        });
         s.corroborated_by.dedup();
     }
     for inc in &mut incidents {
-        inc.suspects = suspects.iter().filter(|s| s.incidents.contains(&inc.id)).map(|s| s.id.clone()).collect();
+        inc.suspects = suspects
+            .iter()
+            .filter(|s| s.incidents.contains(&inc.id))
+            .map(|s| s.id.clone())
+            .collect();
     }
 
     // ---- rapid-fail ----
@@ -580,9 +722,25 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
 
     // ---- summary, recommendations ----
     let recommendations = recommend(t, &incidents, &suspects, &rapid_fail, corr);
-    let summary = summarize(t, opts, tl, corr, &incidents, &suspects, &rapid_fail, pattern_notes);
+    let summary = summarize(
+        t,
+        opts,
+        tl,
+        corr,
+        &incidents,
+        &suspects,
+        &rapid_fail,
+        pattern_notes,
+    );
 
-    Found { incidents, rapid_fail, suspects, recommendations, modules, summary }
+    Found {
+        incidents,
+        rapid_fail,
+        suspects,
+        recommendations,
+        modules,
+        summary,
+    }
 }
 
 pub(crate) fn fmt_lift(l: f64) -> String {
@@ -596,10 +754,19 @@ pub(crate) fn fmt_lift(l: f64) -> String {
 }
 
 pub(crate) fn fmt_p(p: f64) -> String {
-    if p >= 0.001 { format!("{p:.3}") } else { format!("{p:.1e}") }
+    if p >= 0.001 {
+        format!("{p:.3}")
+    } else {
+        format!("{p:.1e}")
+    }
 }
 
-fn find_patterns(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> (Vec<PatternFinding>, Vec<String>) {
+fn find_patterns(
+    t: &Tables,
+    opts: &AnalyzeOptions,
+    tl: &Tl,
+    corr: &Correlation,
+) -> (Vec<PatternFinding>, Vec<String>) {
     let ng = corr.groups.len();
     let mut notes = Vec::new();
     // Candidates per group, keyed by feature hash.
@@ -620,7 +787,11 @@ fn find_patterns(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation)
             }
         }
         for ((w3c, i), incs) in rows {
-            let view = if w3c { w3c_view(t, i) } else { httperr_view(t, i) };
+            let view = if w3c {
+                w3c_view(t, i)
+            } else {
+                httperr_view(t, i)
+            };
             for k in KINDS {
                 let text = feature_text(k, &view);
                 if text.is_some() || k.always_defined() {
@@ -632,7 +803,12 @@ fn find_patterns(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation)
                 let Some((hash, text)) = text else { continue };
                 needed[k.index()] = true;
                 let ix = *index[g].entry(hash).or_insert_with(|| {
-                    cands[g].push(Cand { kind: k, text, rows: BTreeSet::new(), incidents: BTreeSet::new() });
+                    cands[g].push(Cand {
+                        kind: k,
+                        text,
+                        rows: BTreeSet::new(),
+                        incidents: BTreeSet::new(),
+                    });
                     cands[g].len() - 1
                 });
                 let c = &mut cands[g][ix];
@@ -652,17 +828,33 @@ fn find_patterns(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation)
             continue;
         }
         let group = &corr.groups[g];
-        let considered = group.incidents.iter().filter(|&&ci| tl.clusters[ci].kind == "crash").count().max(1);
+        let considered = group
+            .incidents
+            .iter()
+            .filter(|&&ci| tl.clusters[ci].kind == "crash")
+            .count()
+            .max(1);
         let tests = group_cands.len();
-        let pool = group.pool.clone().unwrap_or_else(|| "(unknown pool)".into());
+        let pool = group
+            .pool
+            .clone()
+            .unwrap_or_else(|| "(unknown pool)".into());
         let mut findings: Vec<PatternFinding> = Vec::new();
         let mut untested = false;
         for (ci, cand) in group_cands.into_iter().enumerate() {
             let k = cand.kind.index();
             let x = cand.rows.len() as u64;
             let w3c_in = cand.rows.iter().filter(|(w, _)| *w).count() as u64;
-            let b = counts[g].get(ci).copied().unwrap_or(0).saturating_sub(w3c_in);
-            let all = if cand.kind.always_defined() { group.rows } else { totals[g][k] };
+            let b = counts[g]
+                .get(ci)
+                .copied()
+                .unwrap_or(0)
+                .saturating_sub(w3c_in);
+            let all = if cand.kind.always_defined() {
+                group.rows
+            } else {
+                totals[g][k]
+            };
             let big_n = all.saturating_sub(w3c_def[g][k]);
             let n = n_def[g][k];
             let tested = big_n >= MIN_BASELINE;
@@ -704,12 +896,20 @@ fn find_patterns(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation)
         // Patterns matching exactly the same in-flight requests say one thing: keep the most
         // significant (then most specific), list the others as `same_requests`.
         findings.sort_by(|a, b| {
-            a.stats.p_adjusted.total_cmp(&b.stats.p_adjusted).then(a.cand.kind.cmp(&b.cand.kind)).then(a.cand.text.cmp(&b.cand.text))
+            a.stats
+                .p_adjusted
+                .total_cmp(&b.stats.p_adjusted)
+                .then(a.cand.kind.cmp(&b.cand.kind))
+                .then(a.cand.text.cmp(&b.cand.text))
         });
         let mut kept: Vec<PatternFinding> = Vec::new();
         for f in findings {
             if let Some(k) = kept.iter_mut().find(|k| k.cand.rows == f.cand.rows) {
-                k.stats.same_requests.push(format!("{}: {}", f.cand.kind.name(), cut(&f.cand.text, 200)));
+                k.stats.same_requests.push(format!(
+                    "{}: {}",
+                    f.cand.kind.name(),
+                    cut(&f.cand.text, 200)
+                ));
                 continue;
             }
             kept.push(f);
@@ -732,7 +932,9 @@ fn find_patterns(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation)
 }
 
 fn inventory(t: &Tables, suspects: &[Suspect]) -> Vec<ModuleEntry> {
-    let mut map: BTreeMap<(String, Option<String>, bool), (ModuleEntry, BTreeSet<u32>)> = BTreeMap::new();
+    // (lowercase name, version, unloaded) → entry and the dumps listing it.
+    type Key = (String, Option<String>, bool);
+    let mut map: BTreeMap<Key, (ModuleEntry, BTreeSet<u32>)> = BTreeMap::new();
     for m in &t.modules {
         let name = basename(&m.name).to_string();
         let key = (name.to_ascii_lowercase(), m.version.clone(), m.unloaded);
@@ -765,8 +967,18 @@ fn inventory(t: &Tables, suspects: &[Suspect]) -> Vec<ModuleEntry> {
         })
         .collect();
     v.sort_by(|a, b| {
-        (b.suspect.is_some(), b.third_party, a.name.to_ascii_lowercase(), &a.version)
-            .cmp(&(a.suspect.is_some(), a.third_party, b.name.to_ascii_lowercase(), &b.version))
+        (
+            b.suspect.is_some(),
+            b.third_party,
+            a.name.to_ascii_lowercase(),
+            &a.version,
+        )
+            .cmp(&(
+                a.suspect.is_some(),
+                a.third_party,
+                b.name.to_ascii_lowercase(),
+                &b.version,
+            ))
     });
     v
 }
@@ -792,14 +1004,26 @@ fn site_arg(sites: &[String]) -> (String, Option<String>) {
         },
         [one] => {
             let id = one[5..].to_string();
-            let hint = id.chars().all(|c| c.is_ascii_digit()).then(|| format!("{APPCMD} list site /id:{id}"));
+            let hint = id
+                .chars()
+                .all(|c| c.is_ascii_digit())
+                .then(|| format!("{APPCMD} list site /id:{id}"));
             ("\"<site name>\"".into(), hint)
         }
-        _ => ("\"<site name>\"".into(), Some(format!("{APPCMD} list sites"))),
+        _ => (
+            "\"<site name>\"".into(),
+            Some(format!("{APPCMD} list sites")),
+        ),
     }
 }
 
-fn recommend(t: &Tables, incidents: &[Incident], suspects: &[Suspect], rapid: &[RapidFail], corr: &Correlation) -> Vec<Recommendation> {
+fn recommend(
+    t: &Tables,
+    incidents: &[Incident],
+    suspects: &[Suspect],
+    rapid: &[RapidFail],
+    corr: &Correlation,
+) -> Vec<Recommendation> {
     let _ = corr;
     let mut out: Vec<Recommendation> = Vec::new();
     let crashed = incidents.iter().any(|i| i.kind == "crash");
@@ -807,20 +1031,42 @@ fn recommend(t: &Tables, incidents: &[Incident], suspects: &[Suspect], rapid: &[
         return out;
     }
     let pool_of = |s: &Suspect| -> Option<String> {
-        incidents.iter().find(|i| s.incidents.contains(&i.id)).and_then(|i| i.app_pool.clone())
+        incidents
+            .iter()
+            .find(|i| s.incidents.contains(&i.id))
+            .and_then(|i| i.app_pool.clone())
     };
     let sites_of = |s: &Suspect| -> Vec<String> {
-        let mut v: Vec<String> = incidents.iter().filter(|i| s.incidents.contains(&i.id)).flat_map(|i| i.sites.clone()).collect();
+        let mut v: Vec<String> = incidents
+            .iter()
+            .filter(|i| s.incidents.contains(&i.id))
+            .flat_map(|i| i.sites.clone())
+            .collect();
         v.sort();
         v.dedup();
         v
     };
-    let heap = incidents.iter().any(|i| i.exception_code.as_deref() == Some("0xc0000374"));
-    for s in suspects.iter().filter(|s| s.confidence != "low" || suspects.len() <= 3).take(4) {
+    let heap = incidents
+        .iter()
+        .any(|i| i.exception_code.as_deref() == Some("0xc0000374"));
+    for s in suspects
+        .iter()
+        .filter(|s| s.confidence != "low" || suspects.len() <= 3)
+        .take(4)
+    {
         let m = s.module.as_ref();
-        let version = m.and_then(|m| m.version.clone()).map(|v| format!(" version {v}")).unwrap_or_default();
-        let third = m.and_then(|m| m.third_party).unwrap_or(!matches!(s.kind.as_str(), "system_module" | "managed_code"));
-        let name = safe(&s.name, &|c| c.is_ascii_alphanumeric() || "._-".contains(c), 128);
+        let version = m
+            .and_then(|m| m.version.clone())
+            .map(|v| format!(" version {v}"))
+            .unwrap_or_default();
+        let third = m
+            .and_then(|m| m.third_party)
+            .unwrap_or(!matches!(s.kind.as_str(), "system_module" | "managed_code"));
+        let name = safe(
+            &s.name,
+            &|c| c.is_ascii_alphanumeric() || "._-".contains(c),
+            128,
+        );
         match s.kind.as_str() {
             "request_pattern" => out.extend(pattern_rules(t, s, &sites_of(s))),
             "system_module" => out.push(Recommendation {
@@ -838,12 +1084,14 @@ fn recommend(t: &Tables, incidents: &[Incident], suspects: &[Suspect], rapid: &[
             }),
             kind => {
                 let mut commands = Vec::new();
+                let vendor = m.and_then(|m| m.vendor.clone()).map(|v| format!(", {v}")).unwrap_or_default();
                 let action = if third {
                     format!(
-                        "Contact the vendor of {}{} ({}) with the dumps and this report, and ask for a fix or update; to confirm, remove it on one server and watch whether the crashes stop",
+                        "Contact the vendor of {}{} ({}{}) with the dumps and this report, and ask for a fix or update; to confirm, remove it on one server and watch whether the crashes stop",
                         s.name,
                         version,
-                        kind_label(kind)
+                        kind_label(kind),
+                        vendor
                     )
                 } else {
                     format!("{}{} ({}) faults: check for a Windows / IIS update that contains a fix", s.name, version, kind_label(kind))
@@ -872,7 +1120,11 @@ fn recommend(t: &Tables, incidents: &[Incident], suspects: &[Suspect], rapid: &[
         }
         let _ = pool_of(s);
     }
-    if heap && !out.iter().any(|r| r.commands.iter().any(|c| c.starts_with("gflags"))) {
+    if heap
+        && !out
+            .iter()
+            .any(|r| r.commands.iter().any(|c| c.starts_with("gflags")))
+    {
         out.push(Recommendation {
             suspect: None,
             action: "A crash is a heap corruption (0xc0000374): the faulting stack is the victim. Enable full PageHeap for w3wp.exe on one server and capture full dumps: the next crash then stops in the module that corrupts the heap".into(),
@@ -880,7 +1132,11 @@ fn recommend(t: &Tables, incidents: &[Incident], suspects: &[Suspect], rapid: &[
         });
     }
     for r in rapid {
-        let pool = r.app_pool.as_deref().and_then(safe_name).map_or_else(|| "<pool>".to_string(), str::to_string);
+        let pool = r
+            .app_pool
+            .as_deref()
+            .and_then(safe_name)
+            .map_or_else(|| "<pool>".to_string(), str::to_string);
         let still = r.end.is_none();
         out.push(Recommendation {
             suspect: None,
@@ -893,9 +1149,19 @@ fn recommend(t: &Tables, incidents: &[Incident], suspects: &[Suspect], rapid: &[
         });
     }
     if crashed {
-        let pools: BTreeSet<String> = incidents.iter().filter_map(|i| i.app_pool.as_deref().and_then(safe_name)).map(str::to_string).collect();
-        let pool = pools.iter().next().cloned().unwrap_or_else(|| "<pool>".into());
-        let no_dump = incidents.iter().any(|i| i.kind == "crash" && !i.sources.iter().any(|s| s == "dump"));
+        let pools: BTreeSet<String> = incidents
+            .iter()
+            .filter_map(|i| i.app_pool.as_deref().and_then(safe_name))
+            .map(str::to_string)
+            .collect();
+        let pool = match pools.len() {
+            0 => "<pool>".to_string(),
+            1 => pools.iter().next().cloned().unwrap_or_default(),
+            _ => pools.iter().take(4).cloned().collect::<Vec<_>>().join(", "),
+        };
+        let no_dump = incidents
+            .iter()
+            .any(|i| i.kind == "crash" && !i.sources.iter().any(|s| s == "dump"));
         out.push(Recommendation {
             suspect: None,
             action: format!(
@@ -904,7 +1170,7 @@ fn recommend(t: &Tables, incidents: &[Incident], suspects: &[Suspect], rapid: &[
                 pool
             ),
             commands: vec![
-                format!("{APPCMD} list wp /apppool.name:\"{pool}\""),
+                if pools.len() == 1 { format!("{APPCMD} list wp /apppool.name:\"{pool}\"") } else { format!("{APPCMD} list wp") },
                 "procdump -accepteula -ma -e -n 3 <pid>".into(),
             ],
         });
@@ -915,7 +1181,9 @@ fn recommend(t: &Tables, incidents: &[Incident], suspects: &[Suspect], rapid: &[
 /// Request-filtering rules for a pattern suspect, built only from values that are safe to
 /// paste into XML and a shell (see [`safe`]).
 fn pattern_rules(t: &Tables, s: &Suspect, sites: &[String]) -> Vec<Recommendation> {
-    let Some(p) = &s.pattern else { return Vec::new() };
+    let Some(p) = &s.pattern else {
+        return Vec::new();
+    };
     // Facts from the matching in-flight requests.
     let mut qmin = usize::MAX;
     let mut fl = 0u8;
@@ -944,7 +1212,8 @@ fn pattern_rules(t: &Tables, s: &Suspect, sites: &[String]) -> Vec<Recommendatio
     if let Some(h) = hint {
         commands.push(h);
     }
-    let section = format!("{APPCMD} set config {site} -section:system.webServer/security/requestFiltering");
+    let section =
+        format!("{APPCMD} set config {site} -section:system.webServer/security/requestFiltering");
     let rule = format!("w3triage-{}", s.id);
     let mut xml = String::new();
     let mut action = String::new();
@@ -965,13 +1234,23 @@ fn pattern_rules(t: &Tables, s: &Suspect, sites: &[String]) -> Vec<Recommendatio
             .collect();
             let ext = stems
                 .iter()
-                .filter_map(|st| st.rsplit('/').next().and_then(|last| last.rsplit_once('.')).map(|(_, e)| e.to_string()))
+                .filter_map(|st| {
+                    st.rsplit('/')
+                        .next()
+                        .and_then(|last| last.rsplit_once('.'))
+                        .map(|(_, e)| e.to_string())
+                })
                 .find(|e| safe(e, &|c| c.is_ascii_alphanumeric(), 10).is_some());
             if !deny.is_empty() && p.feature == FeatureKind::Query {
                 action = format!(
                     "Block the pattern with request filtering: deny query strings containing {}{}",
-                    deny.iter().map(|(d, m)| format!("{d} ({m})")).collect::<Vec<_>>().join(", "),
-                    ext.as_ref().map(|e| format!(" on .{e} URLs")).unwrap_or_default()
+                    deny.iter()
+                        .map(|(d, m)| format!("{d} ({m})"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    ext.as_ref()
+                        .map(|e| format!(" on .{e} URLs"))
+                        .unwrap_or_default()
                 );
                 xml.push_str(&format!("          <filteringRule name=\"{rule}\" scanUrl=\"false\" scanQueryString=\"true\">\n"));
                 if let Some(e) = &ext {
@@ -979,11 +1258,16 @@ fn pattern_rules(t: &Tables, s: &Suspect, sites: &[String]) -> Vec<Recommendatio
                 }
                 xml.push_str("            <denyStrings>\n");
                 for (d, _) in &deny {
-                    let d = d.replace('&', "&amp;").replace('<', "&lt;").replace('\'', "&apos;");
+                    let d = d
+                        .replace('&', "&amp;")
+                        .replace('<', "&lt;")
+                        .replace('\'', "&apos;");
                     xml.push_str(&format!("              <add string=\"{d}\" />\n"));
                 }
                 xml.push_str("            </denyStrings>\n          </filteringRule>\n");
-                xml = format!("<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <filteringRules>\n{xml}        </filteringRules>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>");
+                xml = format!(
+                    "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <filteringRules>\n{xml}        </filteringRules>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
+                );
                 commands.push(format!("{section} /+\"filteringRules.[name='{rule}',scanUrl='False',scanQueryString='True']\""));
                 if let Some(e) = &ext {
                     commands.push(format!("{section} /+\"filteringRules.[name='{rule}'].appliesTo.[fileExtension='.{e}']\""));
@@ -1001,36 +1285,62 @@ fn pattern_rules(t: &Tables, s: &Suspect, sites: &[String]) -> Vec<Recommendatio
                     "Cap the query string below the crashing requests' length ({qmin}+ bytes): requestLimits maxQueryString={limit} (check first that legitimate queries are shorter; the baseline has {} requests of this shape)",
                     p.baseline
                 );
-                xml = format!("<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <requestLimits maxQueryString=\"{limit}\" />\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>");
+                xml = format!(
+                    "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <requestLimits maxQueryString=\"{limit}\" />\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
+                );
                 commands.push(format!("{section} /requestLimits.maxQueryString:{limit}"));
             } else if let [stem] = stems.iter().collect::<Vec<_>>().as_slice()
-                && let Some(stem) = safe(stem, &|c| c.is_ascii_alphanumeric() || "/._-".contains(c), 200)
+                && let Some(stem) = safe(
+                    stem,
+                    &|c| c.is_ascii_alphanumeric() || "/._-".contains(c),
+                    200,
+                )
             {
-                action = format!("If the page can be taken offline until it is fixed, deny the URL {stem} with request filtering");
-                xml = format!("<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <denyUrlSequences>\n          <add sequence=\"{stem}\" />\n        </denyUrlSequences>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>");
-                commands.push(format!("{section} /+\"denyUrlSequences.[sequence='{stem}']\""));
+                action = format!(
+                    "If the page can be taken offline until it is fixed, deny the URL {stem} with request filtering"
+                );
+                xml = format!(
+                    "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <denyUrlSequences>\n          <add sequence=\"{stem}\" />\n        </denyUrlSequences>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
+                );
+                commands.push(format!(
+                    "{section} /+\"denyUrlSequences.[sequence='{stem}']\""
+                ));
             }
         }
         FeatureKind::Client => {
             if let [ip] = clients.iter().collect::<Vec<_>>().as_slice()
                 && let Some(ip) = safe(ip, &|c| c.is_ascii_hexdigit() || ".:".contains(c), 45)
             {
-                action = format!("Block the client {ip} (check it is not a proxy or load balancer first: then block by X-Forwarded-For at the edge)");
-                xml = format!("<configuration>\n  <system.webServer>\n    <security>\n      <ipSecurity allowUnlisted=\"true\">\n        <add ipAddress=\"{ip}\" allowed=\"false\" />\n      </ipSecurity>\n    </security>\n  </system.webServer>\n</configuration>");
+                action = format!(
+                    "Block the client {ip} (check it is not a proxy or load balancer first: then block by X-Forwarded-For at the edge)"
+                );
+                xml = format!(
+                    "<configuration>\n  <system.webServer>\n    <security>\n      <ipSecurity allowUnlisted=\"true\">\n        <add ipAddress=\"{ip}\" allowed=\"false\" />\n      </ipSecurity>\n    </security>\n  </system.webServer>\n</configuration>"
+                );
                 commands.push(format!("{APPCMD} set config {site} -section:system.webServer/security/ipSecurity /+\"[ipAddress='{ip}',allowed='False']\" /commit:apphost"));
             }
         }
         FeatureKind::UserAgent => {
             let token = uas.iter().next().and_then(|ua| {
-                let prefix: String = ua.chars().take_while(|c| c.is_ascii_alphanumeric() || " ./;()_-".contains(*c)).take(60).collect();
+                let prefix: String = ua
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || " ./;()_-".contains(*c))
+                    .take(60)
+                    .collect();
                 (prefix.trim().len() >= 8).then(|| prefix.trim().to_string())
             });
             if let Some(tok) = token {
-                action = format!("Deny requests whose User-Agent contains \"{tok}\" with a request-filtering rule");
-                xml = format!("<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <filteringRules>\n          <filteringRule name=\"{rule}\" scanUrl=\"false\" scanQueryString=\"false\">\n            <scanHeaders>\n              <add requestHeader=\"User-Agent\" />\n            </scanHeaders>\n            <denyStrings>\n              <add string=\"{tok}\" />\n            </denyStrings>\n          </filteringRule>\n        </filteringRules>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>");
+                action = format!(
+                    "Deny requests whose User-Agent contains \"{tok}\" with a request-filtering rule"
+                );
+                xml = format!(
+                    "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <filteringRules>\n          <filteringRule name=\"{rule}\" scanUrl=\"false\" scanQueryString=\"false\">\n            <scanHeaders>\n              <add requestHeader=\"User-Agent\" />\n            </scanHeaders>\n            <denyStrings>\n              <add string=\"{tok}\" />\n            </denyStrings>\n          </filteringRule>\n        </filteringRules>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
+                );
                 commands.push(format!("{section} /+\"filteringRules.[name='{rule}',scanUrl='False',scanQueryString='False']\""));
                 commands.push(format!("{section} /+\"filteringRules.[name='{rule}'].scanHeaders.[requestHeader='User-Agent']\""));
-                commands.push(format!("{section} /+\"filteringRules.[name='{rule}'].denyStrings.[string='{tok}']\""));
+                commands.push(format!(
+                    "{section} /+\"filteringRules.[name='{rule}'].denyStrings.[string='{tok}']\""
+                ));
             }
         }
         FeatureKind::Size => {
@@ -1038,9 +1348,15 @@ fn pattern_rules(t: &Tables, s: &Suspect, sites: &[String]) -> Vec<Recommendatio
                 && min > 1024
             {
                 let limit = (min - 1) / 1024 * 1024;
-                action = format!("Cap the request size below the crashing requests' size ({min}+ bytes): requestLimits maxAllowedContentLength={limit}");
-                xml = format!("<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <requestLimits maxAllowedContentLength=\"{limit}\" />\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>");
-                commands.push(format!("{section} /requestLimits.maxAllowedContentLength:{limit}"));
+                action = format!(
+                    "Cap the request size below the crashing requests' size ({min}+ bytes): requestLimits maxAllowedContentLength={limit}"
+                );
+                xml = format!(
+                    "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <requestLimits maxAllowedContentLength=\"{limit}\" />\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
+                );
+                commands.push(format!(
+                    "{section} /requestLimits.maxAllowedContentLength:{limit}"
+                ));
             }
         }
         FeatureKind::Method => {
@@ -1049,15 +1365,22 @@ fn pattern_rules(t: &Tables, s: &Suspect, sites: &[String]) -> Vec<Recommendatio
                 && !matches!(m, "GET" | "POST" | "HEAD")
             {
                 action = format!("Deny the {m} verb if the site does not need it");
-                xml = format!("<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <verbs allowUnlisted=\"true\">\n          <add verb=\"{m}\" allowed=\"false\" />\n        </verbs>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>");
-                commands.push(format!("{section} /+\"verbs.[verb='{m}',allowed='False']\""));
+                xml = format!(
+                    "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <verbs allowUnlisted=\"true\">\n          <add verb=\"{m}\" allowed=\"false\" />\n        </verbs>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
+                );
+                commands.push(format!(
+                    "{section} /+\"verbs.[verb='{m}',allowed='False']\""
+                ));
             }
         }
     }
     if action.is_empty() {
         return vec![Recommendation {
             suspect: Some(s.id.clone()),
-            action: format!("Find which code path serves {} and test it with the in-flight requests listed in the evidence (replay them on a test server with a debugger attached)", s.name),
+            action: format!(
+                "Find which code path serves {} and test it with the in-flight requests listed in the evidence (replay them on a test server with a debugger attached)",
+                s.name
+            ),
             commands,
         }];
     }
@@ -1069,14 +1392,22 @@ fn pattern_rules(t: &Tables, s: &Suspect, sites: &[String]) -> Vec<Recommendatio
         cmds.push(xml);
     }
     cmds.extend(commands);
-    vec![Recommendation { suspect: Some(s.id.clone()), action, commands: cmds }]
+    vec![Recommendation {
+        suspect: Some(s.id.clone()),
+        action,
+        commands: cmds,
+    }]
 }
 
 /// The request an evidence row points to (for pattern facts).
 fn find_request(t: &Tables, e: &EvidenceRef) -> Option<RequestRef> {
     match e.source.as_str() {
-        "w3c" => (0..t.requests.len()).find(|&i| t.requests.file[i] == e.file && t.requests.offset[i] == e.offset).map(|i| w3c_ref(t, i)),
-        "httperr" => (0..t.httperr.len()).find(|&i| t.httperr.file[i] == e.file && t.httperr.offset[i] == e.offset).map(|i| httperr_ref(t, i)),
+        "w3c" => (0..t.requests.len())
+            .find(|&i| t.requests.file[i] == e.file && t.requests.offset[i] == e.offset)
+            .map(|i| w3c_ref(t, i)),
+        "httperr" => (0..t.httperr.len())
+            .find(|&i| t.httperr.file[i] == e.file && t.httperr.offset[i] == e.offset)
+            .map(|i| httperr_ref(t, i)),
         _ => None,
     }
 }
@@ -1105,7 +1436,11 @@ fn summarize(
         let others = if incidents.is_empty() {
             String::new()
         } else {
-            format!(" ({} other incident{}: hang or dump without an exception, listed below)", incidents.len(), if incidents.len() == 1 { "" } else { "s" })
+            format!(
+                " ({} other incident{}: hang or dump without an exception, listed below)",
+                incidents.len(),
+                if incidents.len() == 1 { "" } else { "s" }
+            )
         };
         headline = format!(
             "No crash found in {} input file{} ({} requests, {} HTTPERR rows{}): no worker-process crash event, crash dump or HTTPERR abandonment{}.",
@@ -1120,7 +1455,14 @@ fn summarize(
             thin.push("no input files".into());
         }
     } else {
-        let mut pools: Vec<String> = crashes.iter().map(|i| i.app_pool.clone().unwrap_or_else(|| "(unknown pool)".into())).collect();
+        let mut pools: Vec<String> = crashes
+            .iter()
+            .map(|i| {
+                i.app_pool
+                    .clone()
+                    .unwrap_or_else(|| "(unknown pool)".into())
+            })
+            .collect();
         pools.sort();
         pools.dedup();
         let mut servers: Vec<String> = crashes.iter().filter_map(|i| i.server.clone()).collect();
@@ -1137,10 +1479,17 @@ fn summarize(
             crashes.len(),
             if crashes.len() == 1 { "" } else { "es" },
             pools.join(", "),
-            if servers.is_empty() { String::new() } else { format!(" on {}", servers.join(", ")) },
+            if servers.is_empty() {
+                String::new()
+            } else {
+                format!(" on {}", servers.join(", "))
+            },
             when
         );
-        if let Some(m) = suspects.iter().find(|s| s.kind != "request_pattern" && s.kind != "system_module") {
+        if let Some(m) = suspects
+            .iter()
+            .find(|s| s.kind != "request_pattern" && s.kind != "system_module")
+        {
             h.push_str(&format!(
                 " Faulting module: {} ({}) in {} of {} crashes ({} confidence).",
                 m.name,
@@ -1150,7 +1499,10 @@ fn summarize(
                 m.confidence
             ));
         } else if let Some(m) = suspects.iter().find(|s| s.kind == "system_module") {
-            h.push_str(&format!(" Faulting module: {} (a Windows module: likely a victim of memory corruption).", m.name));
+            h.push_str(&format!(
+                " Faulting module: {} (a Windows module: likely a victim of memory corruption).",
+                m.name
+            ));
         }
         if let Some(p) = suspects.iter().find(|s| s.kind == "request_pattern") {
             let st = p.pattern.as_ref();
@@ -1160,11 +1512,17 @@ fn summarize(
                 p.incidents_considered,
                 p.name,
                 st.filter(|s| s.lift > 0.0)
-                    .map(|s| format!(" (lift {}, adjusted p = {})", fmt_lift(s.lift), fmt_p(s.p_adjusted)))
+                    .map(|s| format!(
+                        " (lift {}, adjusted p = {})",
+                        fmt_lift(s.lift),
+                        fmt_p(s.p_adjusted)
+                    ))
                     .unwrap_or_default()
             ));
         }
-        let corroborated = suspects.iter().find(|s| s.kind != "request_pattern" && !s.corroborated_by.is_empty());
+        let corroborated = suspects
+            .iter()
+            .find(|s| s.kind != "request_pattern" && !s.corroborated_by.is_empty());
         if let Some(c) = corroborated {
             h.push_str(&format!(
                 " {} is corroborated by {} (in flight at every crash where the module faults).",
@@ -1194,27 +1552,47 @@ fn summarize(
         if crashes.len() == 1 {
             thin.push("only one crash: nothing to compare across crashes, so no suspect can be confirmed by repetition".into());
         }
-        let no_dump = crashes.iter().filter(|i| !i.sources.iter().any(|s| s == "dump")).count();
+        let no_dump = crashes
+            .iter()
+            .filter(|i| !i.sources.iter().any(|s| s == "dump"))
+            .count();
         if no_dump > 0 {
-            thin.push(format!("{no_dump} of {} crashes have no dump", crashes.len()));
+            thin.push(format!(
+                "{no_dump} of {} crashes have no dump",
+                crashes.len()
+            ));
         }
-        let httperr_only = crashes.iter().filter(|i| i.sources.iter().all(|s| s == "httperr")).count();
+        let httperr_only = crashes
+            .iter()
+            .filter(|i| i.sources.iter().all(|s| s == "httperr"))
+            .count();
         if httperr_only > 0 {
-            thin.push(format!("{httperr_only} crash{} known only from HTTPERR abandonments (no dump, no event)", if httperr_only == 1 { " is" } else { "es are" }));
+            thin.push(format!(
+                "{httperr_only} crash{} known only from HTTPERR abandonments (no dump, no event)",
+                if httperr_only == 1 { " is" } else { "es are" }
+            ));
         }
         if !suspects.iter().any(|s| s.kind != "request_pattern") {
             thin.push("no faulting module known: no dump and no Application Error 1000 event for any crash".into());
         }
         let no_req = crashes.iter().filter(|i| i.in_flight_total == 0).count();
         if no_req > 0 {
-            thin.push(format!("{no_req} of {} crashes have no request in flight in the logs", crashes.len()));
+            thin.push(format!(
+                "{no_req} of {} crashes have no request in flight in the logs",
+                crashes.len()
+            ));
         }
         if t.requests.is_empty() {
-            thin.push("no W3C access logs: no baseline traffic, request patterns cannot be tested".into());
+            thin.push(
+                "no W3C access logs: no baseline traffic, request patterns cannot be tested".into(),
+            );
         }
     }
     if !tl.unattached.is_empty() {
-        notes.push(format!("{} crash-related event(s) matched no incident (see other evidence)", tl.unattached.len()));
+        notes.push(format!(
+            "{} crash-related event(s) matched no incident (see other evidence)",
+            tl.unattached.len()
+        ));
     }
     let issues = t.issues.len();
     if issues > 0 {

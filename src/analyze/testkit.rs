@@ -2,7 +2,8 @@
 //! crash evidence without any input file. Not part of the stable API.
 
 use crate::tables::{
-    ArtifactKind, CrashRow, EvidenceSource, FileId, FileRow, FileStatus, LineCounts, Millis, ModuleRow, Tables,
+    ArtifactKind, CrashRow, EvidenceSource, FileId, FileRow, FileStatus, LineCounts, Millis,
+    ModuleRow, Tables,
 };
 use std::path::PathBuf;
 
@@ -183,7 +184,13 @@ impl TableBuilder {
         self
     }
 
-    pub fn module(&mut self, file: FileId, name: &str, class: &str, third_party: bool) -> &mut Self {
+    pub fn module(
+        &mut self,
+        file: FileId,
+        name: &str,
+        class: &str,
+        third_party: bool,
+    ) -> &mut Self {
         self.t.modules.push(ModuleRow {
             file,
             pid: None,
@@ -222,7 +229,9 @@ pub fn dump_row(file: FileId, ts: Millis, pid: u32, module: &str, class: &str) -
         suspect_module: Some(module.into()),
         suspect_class: Some(class.into()),
         bucket: Some(format!("c0000005_{module}+0x1234")),
-        verdict: Some(format!("Access violation in {module}; follow up with its vendor.")),
+        verdict: Some(format!(
+            "Access violation in {module}; follow up with its vendor."
+        )),
         confidence: Some("high".into()),
         file,
         ..Default::default()

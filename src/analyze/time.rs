@@ -56,24 +56,40 @@ pub fn fmt_duration(ms: i64) -> String {
     if s < 60 {
         format!("{s} s")
     } else if s < 3600 {
-        if s % 60 == 0 { format!("{} min", s / 60) } else { format!("{} min {} s", s / 60, s % 60) }
+        if s % 60 == 0 {
+            format!("{} min", s / 60)
+        } else {
+            format!("{} min {} s", s / 60, s % 60)
+        }
     } else {
         let m = (s % 3600) / 60;
-        if m == 0 { format!("{} h", s / 3600) } else { format!("{} h {} min", s / 3600, m) }
+        if m == 0 {
+            format!("{} h", s / 3600)
+        } else {
+            format!("{} h {} min", s / 3600, m)
+        }
     }
 }
 
 /// Parses `--tz`: `UTC`, `Z`, `+02:00`, `-0530`, `+2`. Returns seconds east of UTC.
 pub fn parse_tz(s: &str) -> Result<i32, String> {
     let t = s.trim();
-    if t.eq_ignore_ascii_case("utc") || t.eq_ignore_ascii_case("z") || t.eq_ignore_ascii_case("gmt") {
+    if t.eq_ignore_ascii_case("utc") || t.eq_ignore_ascii_case("z") || t.eq_ignore_ascii_case("gmt")
+    {
         return Ok(0);
     }
-    let t = t.strip_prefix("UTC").or_else(|| t.strip_prefix("utc")).unwrap_or(t);
+    let t = t
+        .strip_prefix("UTC")
+        .or_else(|| t.strip_prefix("utc"))
+        .unwrap_or(t);
     let (sign, rest) = match t.as_bytes().first() {
         Some(b'+') => (1, &t[1..]),
         Some(b'-') => (-1, &t[1..]),
-        _ => return Err(format!("time zone {s:?}: expected UTC or a fixed offset like +02:00")),
+        _ => {
+            return Err(format!(
+                "time zone {s:?}: expected UTC or a fixed offset like +02:00"
+            ));
+        }
     };
     let (h, m) = if let Some((h, m)) = rest.split_once(':') {
         (h, m)
@@ -103,16 +119,23 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: i64 = num.parse().map_err(|_| format!("duration {s:?}: expected e.g. 90s, 5m, 1h"))?;
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("duration {s:?}: expected e.g. 90s, 5m, 1h"))?;
     let mult = match unit.trim() {
         "" | "s" | "sec" => 1000,
         "ms" => 1,
         "m" | "min" => 60_000,
         "h" => 3_600_000,
         "d" => 86_400_000,
-        _ => return Err(format!("duration {s:?}: unknown unit {unit:?} (ms, s, m, h, d)")),
+        _ => {
+            return Err(format!(
+                "duration {s:?}: unknown unit {unit:?} (ms, s, m, h, d)"
+            ));
+        }
     };
-    n.checked_mul(mult).ok_or_else(|| format!("duration {s:?} is too large"))
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("duration {s:?} is too large"))
 }
 
 /// Parses `--since` / `--until`: RFC 3339 (`2024-03-01T10:00:00Z`, `…+02:00`), or a naive
@@ -122,13 +145,24 @@ pub fn parse_time(s: &str, offset_s: Option<i32>) -> Result<Millis, String> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
         return Ok(dt.timestamp_millis());
     }
-    let naive = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
-        .or_else(|| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)));
+    let naive = [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
+    .or_else(|| {
+        NaiveDate::parse_from_str(t, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    });
     match naive {
         Some(n) => Ok(n.and_utc().timestamp_millis() - i64::from(offset_s.unwrap_or(0)) * 1000),
-        None => Err(format!("time {s:?}: expected RFC 3339 (2024-03-01T10:00:00Z) or YYYY-MM-DD HH:MM:SS")),
+        None => Err(format!(
+            "time {s:?}: expected RFC 3339 (2024-03-01T10:00:00Z) or YYYY-MM-DD HH:MM:SS"
+        )),
     }
 }
 

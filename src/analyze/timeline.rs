@@ -85,7 +85,9 @@ pub struct Timeline {
 /// a lookup problem or an odd spelling.
 pub fn reason_class(reason: &str) -> ReasonClass {
     let r = reason.trim();
-    if r.eq_ignore_ascii_case("Connection_Abandoned_By_AppPool") || r.eq_ignore_ascii_case("Connection_Abandoned_By_ReqQueue") {
+    if r.eq_ignore_ascii_case("Connection_Abandoned_By_AppPool")
+        || r.eq_ignore_ascii_case("Connection_Abandoned_By_ReqQueue")
+    {
         ReasonClass::Abandoned
     } else if r.eq_ignore_ascii_case("AppOffline") {
         ReasonClass::PoolOffline
@@ -133,7 +135,11 @@ fn role(r: &CrashRow) -> Role {
 
 fn is_app_error(r: &CrashRow) -> bool {
     r.source == Some(EvidenceSource::Event)
-        && (r.provider.as_deref().is_some_and(|p| p.eq_ignore_ascii_case("Application Error")) || r.event_id == Some(1000))
+        && (r
+            .provider
+            .as_deref()
+            .is_some_and(|p| p.eq_ignore_ascii_case("Application Error"))
+            || r.event_id == Some(1000))
 }
 
 /// Match quality of crash row `r` against cluster `c`: (tier, |Δt|), lower is better.
@@ -146,7 +152,8 @@ fn score(c: &Cluster, r: &CrashRow, opts: &AnalyzeOptions) -> Option<(u8, i64)> 
         _ => None,
     };
     match (c.pid, r.pid) {
-        (Some(a), Some(b)) => (a == b && dt.is_none_or(|d| d <= opts.pid_tolerance_ms)).then_some((0, dt.unwrap_or(0))),
+        (Some(a), Some(b)) => (a == b && dt.is_none_or(|d| d <= opts.pid_tolerance_ms))
+            .then_some((0, dt.unwrap_or(0))),
         _ => {
             let d = dt?;
             match eq_ci(c.pool.as_deref(), r.app_pool.as_deref()) {
@@ -200,7 +207,9 @@ pub fn build(t: &Tables, opts: &AnalyzeOptions) -> Timeline {
         if !opts.in_range(ts) {
             continue;
         }
-        let Some(reason) = h.reason.get(i) else { continue };
+        let Some(reason) = h.reason.get(i) else {
+            continue;
+        };
         let class = match last {
             Some((s, c)) if std::ptr::eq(s, reason) => c,
             _ => {
@@ -238,11 +247,20 @@ pub fn build(t: &Tables, opts: &AnalyzeOptions) -> Timeline {
         .collect();
     rows.sort_by_key(|&i| {
         let r = &t.crashes[i];
-        (r.ts.unwrap_or(i64::MAX), r.source != Some(EvidenceSource::Dump), r.file, r.offset, i)
+        (
+            r.ts.unwrap_or(i64::MAX),
+            r.source != Some(EvidenceSource::Dump),
+            r.file,
+            r.offset,
+            i,
+        )
     });
 
     let mut clusters: Vec<Cluster> = Vec::new();
-    for &i in rows.iter().filter(|&&i| role(&t.crashes[i]) == Role::Incident) {
+    for &i in rows
+        .iter()
+        .filter(|&&i| role(&t.crashes[i]) == Role::Incident)
+    {
         let r = &t.crashes[i];
         match best_cluster(&clusters, r, opts) {
             Some(c) => join(&mut clusters[c], r, i),
@@ -254,7 +272,10 @@ pub fn build(t: &Tables, opts: &AnalyzeOptions) -> Timeline {
         }
     }
     let mut unattached = Vec::new();
-    for &i in rows.iter().filter(|&&i| role(&t.crashes[i]) == Role::Attach) {
+    for &i in rows
+        .iter()
+        .filter(|&&i| role(&t.crashes[i]) == Role::Attach)
+    {
         match best_cluster(&clusters, &t.crashes[i], opts) {
             Some(c) => clusters[c].crash_rows.push(i),
             None => unattached.push(i),
@@ -318,11 +339,23 @@ pub fn build(t: &Tables, opts: &AnalyzeOptions) -> Timeline {
         finish(c, t);
     }
     clusters.sort_by_cached_key(|c| {
-        (c.time.unwrap_or(i64::MAX), lc(c.server.as_deref()), lc(c.pool.as_deref()), c.pid, c.crash_rows.first().copied(), c.abandoned.first().copied())
+        (
+            c.time.unwrap_or(i64::MAX),
+            lc(c.server.as_deref()),
+            lc(c.pool.as_deref()),
+            c.pid,
+            c.crash_rows.first().copied(),
+            c.abandoned.first().copied(),
+        )
     });
 
     let episodes = episodes(t, opts, &rows, &clusters, &offline);
-    Timeline { clusters, episodes, unattached, offline_rows: offline }
+    Timeline {
+        clusters,
+        episodes,
+        unattached,
+        offline_rows: offline,
+    }
 }
 
 /// Decides the incident's kind and time.
@@ -340,7 +373,8 @@ fn finish(c: &mut Cluster, t: &Tables) {
         "crash"
     };
     let burst = c.abandoned.first().map(|&i| t.httperr.ts[i]);
-    (c.time, c.time_source) = if let Some(ts) = min_ts(&|r| r.source == Some(EvidenceSource::Dump)) {
+    (c.time, c.time_source) = if let Some(ts) = min_ts(&|r| r.source == Some(EvidenceSource::Dump))
+    {
         (Some(ts), "dump")
     } else if let Some(ts) = min_ts(&is_app_error) {
         (Some(ts), "event")
@@ -353,7 +387,13 @@ fn finish(c: &mut Cluster, t: &Tables) {
     };
 }
 
-fn episodes(t: &Tables, opts: &AnalyzeOptions, rows: &[usize], clusters: &[Cluster], offline: &[usize]) -> Vec<Episode> {
+fn episodes(
+    t: &Tables,
+    opts: &AnalyzeOptions,
+    rows: &[usize],
+    clusters: &[Cluster],
+    offline: &[usize],
+) -> Vec<Episode> {
     let h = &t.httperr;
     let latest_incident = |server: Option<&str>, pool: Option<&str>, at: Millis| -> Option<usize> {
         clusters
@@ -370,14 +410,20 @@ fn episodes(t: &Tables, opts: &AnalyzeOptions, rows: &[usize], clusters: &[Clust
     let next_worker = |server: Option<&str>, pool: Option<&str>, start: Millis| -> Option<Millis> {
         let later_crash = clusters
             .iter()
-            .filter(|c| server_ok(c.server.as_deref(), server) && eq_ci(c.pool.as_deref(), pool) == Some(true))
+            .filter(|c| {
+                server_ok(c.server.as_deref(), server)
+                    && eq_ci(c.pool.as_deref(), pool) == Some(true)
+            })
             .filter_map(|c| c.time)
             .filter(|&ct| ct > start + 1000)
             .min();
         let started = rows
             .iter()
             .map(|&i| &t.crashes[i])
-            .filter(|r| server_ok(r.server.as_deref(), server) && eq_ci(r.app_pool.as_deref(), pool) != Some(false))
+            .filter(|r| {
+                server_ok(r.server.as_deref(), server)
+                    && eq_ci(r.app_pool.as_deref(), pool) != Some(false)
+            })
             .filter_map(|r| r.process_start)
             .filter(|&ps| ps > start)
             .min();
@@ -385,7 +431,10 @@ fn episodes(t: &Tables, opts: &AnalyzeOptions, rows: &[usize], clusters: &[Clust
     };
 
     let mut out: Vec<Episode> = Vec::new();
-    for &i in rows.iter().filter(|&&i| role(&t.crashes[i]) == Role::Disabled) {
+    for &i in rows
+        .iter()
+        .filter(|&&i| role(&t.crashes[i]) == Role::Disabled)
+    {
         let r = &t.crashes[i];
         let Some(start) = r.ts else { continue };
         let (server, pool) = (norm(r.server.as_deref()), norm(r.app_pool.as_deref()));
@@ -417,14 +466,18 @@ fn episodes(t: &Tables, opts: &AnalyzeOptions, rows: &[usize], clusters: &[Clust
     for i in off {
         let (server, pool) = (h.server.get(i), h.queue.get(i));
         if out.iter().any(|e| {
-            e.source == "event_5002" && server_ok(e.server.as_deref(), server) && eq_ci(e.pool.as_deref(), pool).unwrap_or(true)
+            e.source == "event_5002"
+                && server_ok(e.server.as_deref(), server)
+                && eq_ci(e.pool.as_deref(), pool).unwrap_or(true)
         }) {
             continue;
         }
         match groups.last_mut() {
             Some(g)
                 if g.last().is_some_and(|&p| {
-                    lc(h.server.get(p)) == lc(server) && lc(h.queue.get(p)) == lc(pool) && h.ts[i] - h.ts[p] <= 600_000
+                    lc(h.server.get(p)) == lc(server)
+                        && lc(h.queue.get(p)) == lc(pool)
+                        && h.ts[i] - h.ts[p] <= 600_000
                 }) =>
             {
                 g.push(i)
@@ -434,7 +487,11 @@ fn episodes(t: &Tables, opts: &AnalyzeOptions, rows: &[usize], clusters: &[Clust
     }
     for g in groups {
         let first = g[0];
-        let (server, pool, start) = (norm(h.server.get(first)), norm(h.queue.get(first)), h.ts[first]);
+        let (server, pool, start) = (
+            norm(h.server.get(first)),
+            norm(h.queue.get(first)),
+            h.ts[first],
+        );
         out.push(Episode {
             server: server.map(str::to_owned),
             pool: pool.map(str::to_owned),

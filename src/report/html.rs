@@ -24,7 +24,9 @@ pub fn esc(s: &str) -> String {
             '>' => o.push_str("&gt;"),
             '"' => o.push_str("&quot;"),
             '\'' => o.push_str("&#39;"),
-            c if (c.is_control() && c != '\n' && c != '\t') || super::is_sneaky(c) => o.push('\u{FFFD}'),
+            c if (c.is_control() && c != '\n' && c != '\t') || super::is_sneaky(c) => {
+                o.push('\u{FFFD}')
+            }
             c => o.push(c),
         }
     }
@@ -74,7 +76,8 @@ fn request_table(o: &mut String, rows: &[RequestRef]) {
             opt(&r.method),
             esc(&r.uri),
             status,
-            r.time_taken_ms.map_or_else(|| "–".into(), |t| format!("{} ms", num(t))),
+            r.time_taken_ms
+                .map_or_else(|| "–".into(), |t| format!("{} ms", num(t))),
             opt(&r.client),
             opt(&r.user_agent),
             esc(&r.path),
@@ -87,7 +90,13 @@ fn request_table(o: &mut String, rows: &[RequestRef]) {
 fn evidence_list(o: &mut String, ev: &[EvidenceRef]) {
     o.push_str("<ul class=ev>\n");
     for e in ev {
-        let _ = writeln!(o, "<li><code>{}</code> @ {} — {}</li>", esc(&e.path), e.offset, esc(&e.what));
+        let _ = writeln!(
+            o,
+            "<li><code>{}</code> @ {} — {}</li>",
+            esc(&e.path),
+            e.offset,
+            esc(&e.what)
+        );
     }
     o.push_str("</ul>\n");
 }
@@ -120,7 +129,10 @@ pub fn chart(a: &Analysis) -> String {
     // Rapid-fail episodes first (behind everything).
     for r in &a.rapid_fail {
         let x0 = x_of(r.start.0).clamp(left, left + pw);
-        let x1 = r.end.map_or(left + pw, |e| x_of(e.0)).clamp(left, left + pw);
+        let x1 = r
+            .end
+            .map_or(left + pw, |e| x_of(e.0))
+            .clamp(left, left + pw);
         let _ = writeln!(
             s,
             "<rect x=\"{x0:.1}\" y=\"{top:.1}\" width=\"{:.1}\" height=\"{plot_h:.1}\" fill=\"#f5b041\" fill-opacity=\"0.25\"><title>{} rapid-fail: pool {} offline from {}</title></rect>",
@@ -131,10 +143,27 @@ pub fn chart(a: &Analysis) -> String {
         );
     }
     // Axes.
-    let _ = writeln!(s, "<line x1=\"{left}\" y1=\"{base}\" x2=\"{:.1}\" y2=\"{base}\" stroke=\"#99a3b1\"/>", left + pw);
-    let _ = writeln!(s, "<line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{base}\" stroke=\"#99a3b1\"/>");
-    let _ = writeln!(s, "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">{}</text>", left - 4.0, top + 9.0, num(ymax as u64));
-    let _ = writeln!(s, "<text x=\"{:.1}\" y=\"{base:.1}\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">0</text>", left - 4.0);
+    let _ = writeln!(
+        s,
+        "<line x1=\"{left}\" y1=\"{base}\" x2=\"{:.1}\" y2=\"{base}\" stroke=\"#99a3b1\"/>",
+        left + pw
+    );
+    let _ = writeln!(
+        s,
+        "<line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{base}\" stroke=\"#99a3b1\"/>"
+    );
+    let _ = writeln!(
+        s,
+        "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">{}</text>",
+        left - 4.0,
+        top + 9.0,
+        num(ymax as u64)
+    );
+    let _ = writeln!(
+        s,
+        "<text x=\"{:.1}\" y=\"{base:.1}\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">0</text>",
+        left - 4.0
+    );
     // 5xx bars.
     for (i, &v) in tl.status_5xx.iter().enumerate() {
         if v == 0 {
@@ -156,13 +185,27 @@ pub fn chart(a: &Analysis) -> String {
         .requests
         .iter()
         .enumerate()
-        .map(|(i, &v)| format!("{:.1},{:.1}", left + (i as f64 + 0.5) * bw, base - v as f64 / ymax * plot_h))
+        .map(|(i, &v)| {
+            format!(
+                "{:.1},{:.1}",
+                left + (i as f64 + 0.5) * bw,
+                base - v as f64 / ymax * plot_h
+            )
+        })
         .collect();
     if pts.len() == 1 {
         let v = tl.requests[0] as f64 / ymax * plot_h;
-        let _ = writeln!(s, "<rect x=\"{left}\" y=\"{:.1}\" width=\"{pw:.1}\" height=\"{v:.1}\" fill=\"#2e86c1\" fill-opacity=\"0.3\"/>", base - v);
+        let _ = writeln!(
+            s,
+            "<rect x=\"{left}\" y=\"{:.1}\" width=\"{pw:.1}\" height=\"{v:.1}\" fill=\"#2e86c1\" fill-opacity=\"0.3\"/>",
+            base - v
+        );
     } else {
-        let _ = writeln!(s, "<polyline points=\"{}\" fill=\"none\" stroke=\"#2e86c1\" stroke-width=\"1.5\"/>", pts.join(" "));
+        let _ = writeln!(
+            s,
+            "<polyline points=\"{}\" fill=\"none\" stroke=\"#2e86c1\" stroke-width=\"1.5\"/>",
+            pts.join(" ")
+        );
     }
     // HTTPERR band.
     let _ = writeln!(
@@ -195,7 +238,11 @@ pub fn chart(a: &Analysis) -> String {
         if !(left - 1.0..=left + pw + 1.0).contains(&x) {
             continue;
         }
-        let color = if inc.kind == "crash" { "#c0392b" } else { "#7f8c8d" };
+        let color = if inc.kind == "crash" {
+            "#c0392b"
+        } else {
+            "#7f8c8d"
+        };
         let _ = writeln!(
             s,
             "<g><title>{} {} at {}: pool {}, pid {}</title><line x1=\"{x:.1}\" y1=\"{top:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"{color}\" stroke-width=\"1.5\" stroke-dasharray=\"4 2\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" fill=\"{color}\">{}</text></g>",
@@ -213,11 +260,25 @@ pub fn chart(a: &Analysis) -> String {
     // Time labels.
     let end = start + (n as f64 * step) as i64;
     let label_y = band_top + band_h + 16.0;
-    let _ = writeln!(s, "<text x=\"{left}\" y=\"{label_y:.1}\" font-size=\"11\" fill=\"#555\">{} UTC</text>", fmt_short(start));
-    let _ = writeln!(s, "<text x=\"{:.1}\" y=\"{label_y:.1}\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">{} UTC</text>", left + pw, fmt_short(end));
+    let _ = writeln!(
+        s,
+        "<text x=\"{left}\" y=\"{label_y:.1}\" font-size=\"11\" fill=\"#555\">{} UTC</text>",
+        fmt_short(start)
+    );
+    let _ = writeln!(
+        s,
+        "<text x=\"{:.1}\" y=\"{label_y:.1}\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">{} UTC</text>",
+        left + pw,
+        fmt_short(end)
+    );
     for k in 1..4 {
         let ts = start + (end - start) * k / 4;
-        let _ = writeln!(s, "<text x=\"{:.1}\" y=\"{label_y:.1}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#555\">{}</text>", x_of(ts), fmt_hm(ts));
+        let _ = writeln!(
+            s,
+            "<text x=\"{:.1}\" y=\"{label_y:.1}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#555\">{}</text>",
+            x_of(ts),
+            fmt_hm(ts)
+        );
     }
     s.push_str("</svg>\n");
     let _ = writeln!(
@@ -235,7 +296,12 @@ pub fn render(a: &Analysis) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n<meta name=\"referrer\" content=\"no-referrer\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>w3triage incident report</title>\n<style>{STYLE}</style>\n</head><body><main>"
     );
     let _ = writeln!(o, "<h1>w3triage incident report</h1>");
-    let _ = writeln!(o, "<p class=\"headline{}\">{}</p>", if a.summary.crashed { "" } else { " ok" }, esc(&a.summary.headline));
+    let _ = writeln!(
+        o,
+        "<p class=\"headline{}\">{}</p>",
+        if a.summary.crashed { "" } else { " ok" },
+        esc(&a.summary.headline)
+    );
     if !a.summary.thin_evidence.is_empty() {
         o.push_str("<div class=thin><b>The evidence is thin:</b><ul>");
         for t in &a.summary.thin_evidence {
@@ -251,7 +317,11 @@ pub fn render(a: &Analysis) -> String {
         o.push_str("</ul>\n");
     }
     let i = &a.inputs;
-    let kinds: Vec<String> = i.by_kind.iter().map(|(k, v)| format!("{v} {}", esc(k))).collect();
+    let kinds: Vec<String> = i
+        .by_kind
+        .iter()
+        .map(|(k, v)| format!("{v} {}", esc(k)))
+        .collect();
     let _ = writeln!(
         o,
         "<p class=muted>Inputs: {} files ({}), {} requests, {} HTTPERR rows, {} dumps, {} events, {} issues{}{}.</p>",
@@ -266,7 +336,11 @@ pub fn render(a: &Analysis) -> String {
             (Some(f), Some(l)) => format!("; {} to {}", fmt_utc(f.0), fmt_utc(l.0)),
             _ => String::new(),
         },
-        a.options.tz.as_deref().map(|z| format!("; local times at {}", esc(z))).unwrap_or_default()
+        a.options
+            .tz
+            .as_deref()
+            .map(|z| format!("; local times at {}", esc(z)))
+            .unwrap_or_default()
     );
 
     o.push_str("<h2 id=timeline>Timeline</h2>\n");
@@ -289,7 +363,10 @@ pub fn render(a: &Analysis) -> String {
                 inc.pid.map_or_else(|| "–".into(), |p| p.to_string()),
                 esc(&inc.sources.join(", ")),
                 opt(&inc.exception_code),
-                opt(&inc.suspect_module.clone().or_else(|| inc.faulting_module.clone())),
+                opt(&inc
+                    .suspect_module
+                    .clone()
+                    .or_else(|| inc.faulting_module.clone())),
                 inc.in_flight_total,
                 esc(&inc.suspects.join(", "))
             );
@@ -315,19 +392,39 @@ pub fn render(a: &Analysis) -> String {
                 li("sites", esc(&inc.sites.join(", ")));
             }
             if inc.exception_code.is_some() {
-                li("exception", format!("{} {}", opt(&inc.exception_code), opt(&inc.exception_name)));
+                li(
+                    "exception",
+                    format!("{} {}", opt(&inc.exception_code), opt(&inc.exception_name)),
+                );
             }
             if inc.faulting_module.is_some() {
-                li("faulting module", format!("{} {}", opt(&inc.faulting_module), opt(&inc.faulting_module_version)));
+                li(
+                    "faulting module",
+                    format!(
+                        "{} {}",
+                        opt(&inc.faulting_module),
+                        opt(&inc.faulting_module_version)
+                    ),
+                );
             }
             if inc.suspect_module.is_some() {
-                li("dump verdict module", format!("{} ({})", opt(&inc.suspect_module), opt(&inc.suspect_class)));
+                li(
+                    "dump verdict module",
+                    format!("{} ({})", opt(&inc.suspect_module), opt(&inc.suspect_class)),
+                );
             }
             if inc.bucket.is_some() {
                 li("bucket", opt(&inc.bucket));
             }
             if inc.verdict.is_some() {
-                li("verdict", format!("{} ({} confidence)", opt(&inc.verdict), opt(&inc.confidence)));
+                li(
+                    "verdict",
+                    format!(
+                        "{} ({} confidence)",
+                        opt(&inc.verdict),
+                        opt(&inc.confidence)
+                    ),
+                );
             }
             if inc.exit_code.is_some() {
                 li("exit code", opt(&inc.exit_code));
@@ -348,7 +445,11 @@ pub fn render(a: &Analysis) -> String {
                 request_table(&mut o, &inc.in_flight);
             }
             if !inc.recent.is_empty() {
-                let _ = writeln!(o, "<b>Last {} requests before the crash</b> (newest first)", inc.recent.len());
+                let _ = writeln!(
+                    o,
+                    "<b>Last {} requests before the crash</b> (newest first)",
+                    inc.recent.len()
+                );
                 request_table(&mut o, &inc.recent);
             }
             o.push_str("</details>\n");
@@ -366,8 +467,12 @@ pub fn render(a: &Analysis) -> String {
                 opt(&r.server),
                 esc(&r.source),
                 fmt_utc(r.start.0),
-                r.end.map_or_else(|| "still down at end of logs".into(), |e| format!("{} ({})", fmt_utc(e.0), esc(&r.end_reason))),
-                r.duration_s.map_or_else(|| "–".into(), |d| fmt_duration(d * 1000)),
+                r.end.map_or_else(
+                    || "still down at end of logs".into(),
+                    |e| format!("{} ({})", fmt_utc(e.0), esc(&r.end_reason))
+                ),
+                r.duration_s
+                    .map_or_else(|| "–".into(), |d| fmt_duration(d * 1000)),
                 r.refused_httperr,
                 r.refused_w3c,
                 r.incident.as_deref().map_or_else(|| "–".into(), esc)
@@ -391,14 +496,20 @@ pub fn render(a: &Analysis) -> String {
             esc(&s.confidence),
             esc(&s.reason)
         );
-        let _ = writeln!(o, "<li>incidents: {} of {}</li>", esc(&s.incidents.join(", ")), s.incidents_considered);
+        let _ = writeln!(
+            o,
+            "<li>incidents: {} of {}</li>",
+            esc(&s.incidents.join(", ")),
+            s.incidents_considered
+        );
         if let Some(m) = &s.module {
             let _ = writeln!(
                 o,
                 "<li>module: version {}, class {}, third party {}, path <code>{}</code></li>",
                 opt(&m.version),
                 opt(&m.class),
-                m.third_party.map_or("unknown", |t| if t { "yes" } else { "no" }),
+                m.third_party
+                    .map_or("unknown", |t| if t { "yes" } else { "no" }),
                 opt(&m.path)
             );
             if !m.buckets.is_empty() {
@@ -419,11 +530,19 @@ pub fn render(a: &Analysis) -> String {
                 p.tests
             );
             if !p.same_requests.is_empty() {
-                let _ = writeln!(o, "<li>the same requests also share: {}</li>", esc(&p.same_requests.join("; ")));
+                let _ = writeln!(
+                    o,
+                    "<li>the same requests also share: {}</li>",
+                    esc(&p.same_requests.join("; "))
+                );
             }
         }
         if !s.corroborated_by.is_empty() {
-            let _ = writeln!(o, "<li>corroborated by {}</li>", esc(&s.corroborated_by.join(", ")));
+            let _ = writeln!(
+                o,
+                "<li>corroborated by {}</li>",
+                esc(&s.corroborated_by.join(", "))
+            );
         }
         let _ = writeln!(o, "</ul><b>Evidence ({})</b>", s.evidence_total);
         evidence_list(&mut o, &s.evidence);
@@ -436,7 +555,10 @@ pub fn render(a: &Analysis) -> String {
             let _ = write!(
                 o,
                 "<li>{}{}",
-                r.suspect.as_deref().map(|s| format!("<b>{}</b> ", esc(s))).unwrap_or_default(),
+                r.suspect
+                    .as_deref()
+                    .map(|s| format!("<b>{}</b> ", esc(s)))
+                    .unwrap_or_default(),
                 esc(&r.action)
             );
             for c in &r.commands {
@@ -489,7 +611,10 @@ pub fn render(a: &Analysis) -> String {
             esc(&f.path),
             esc(&f.kind),
             f.status,
-            f.reason.as_deref().map(|r| format!(": {}", esc(r))).unwrap_or_default(),
+            f.reason
+                .as_deref()
+                .map(|r| format!(": {}", esc(r)))
+                .unwrap_or_default(),
             bytes(f.bytes),
             num(f.counts.lines),
             num(f.counts.records),
@@ -502,7 +627,18 @@ pub fn render(a: &Analysis) -> String {
     }
     o.push_str("</table>\n");
     if a.coverage.issues_total > 0 {
-        let _ = writeln!(o, "<p>Issues: {} in all ({}).</p>", a.coverage.issues_total, esc(&a.coverage.issues_by_code.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")));
+        let _ = writeln!(
+            o,
+            "<p>Issues: {} in all ({}).</p>",
+            a.coverage.issues_total,
+            esc(&a
+                .coverage
+                .issues_by_code
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", "))
+        );
         o.push_str("<table><tr><th>severity</th><th>file</th><th>line</th><th>offset</th><th>code</th><th>message</th></tr>\n");
         for i in &a.coverage.issues {
             let _ = writeln!(

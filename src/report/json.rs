@@ -11,6 +11,10 @@ pub fn render(a: &Analysis) -> String {
         }
         // Serialization of this model cannot fail (no maps with non-string keys, floats are
         // finite); if it ever does, say so in valid JSON rather than panic.
-        Err(e) => format!("{{\"schema_version\":\"{}\",\"error\":{:?}}}\n", a.schema_version, e.to_string()),
+        Err(e) => format!(
+            "{{\"schema_version\":\"{}\",\"error\":{:?}}}\n",
+            a.schema_version,
+            e.to_string()
+        ),
     }
 }

@@ -35,7 +35,16 @@ pub fn esc(s: &str) -> String {
 fn fence(out: &mut String, lang: &str, body: &str) {
     let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let f = "`".repeat(longest.max(2) + 1);
-    let body: String = body.chars().map(|c| if (c.is_control() && c != '\n') || is_sneaky(c) { '?' } else { c }).collect();
+    let body: String = body
+        .chars()
+        .map(|c| {
+            if (c.is_control() && c != '\n') || is_sneaky(c) {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect();
     let _ = writeln!(out, "{f}{lang}\n{body}\n{f}\n");
 }
 
@@ -65,7 +74,8 @@ fn request_table(out: &mut String, rows: &[RequestRef]) {
             opt(&r.method),
             esc(&r.uri),
             status,
-            r.time_taken_ms.map_or_else(|| "–".into(), |t| format!("{} ms", num(t))),
+            r.time_taken_ms
+                .map_or_else(|| "–".into(), |t| format!("{} ms", num(t))),
             opt(&r.client),
             opt(&r.user_agent),
             esc(&r.path),
@@ -109,7 +119,11 @@ pub fn render(a: &Analysis) -> String {
             (Some(f), Some(l)) => format!(", {} to {}", fmt_utc(f.0), fmt_utc(l.0)),
             _ => String::new(),
         },
-        a.options.tz.as_deref().map(|z| format!(" Local times at {z}.")).unwrap_or_default()
+        a.options
+            .tz
+            .as_deref()
+            .map(|z| format!(" Local times at {z}."))
+            .unwrap_or_default()
     );
 
     // Incidents
@@ -131,14 +145,24 @@ pub fn render(a: &Analysis) -> String {
                 inc.pid.map_or_else(|| "–".into(), |p| p.to_string()),
                 esc(&inc.sources.join(", ")),
                 opt(&inc.exception_code),
-                opt(&inc.suspect_module.clone().or_else(|| inc.faulting_module.clone())),
+                opt(&inc
+                    .suspect_module
+                    .clone()
+                    .or_else(|| inc.faulting_module.clone())),
                 inc.in_flight_total,
                 inc.suspects.join(", ")
             );
         }
         o.push('\n');
         for inc in &a.incidents {
-            let _ = writeln!(o, "### {} — {} of {} at {}\n", inc.id, inc.kind, opt(&inc.app_pool), when(inc.time));
+            let _ = writeln!(
+                o,
+                "### {} — {} of {} at {}\n",
+                inc.id,
+                inc.kind,
+                opt(&inc.app_pool),
+                when(inc.time)
+            );
             if let Some(l) = &inc.time_local {
                 let _ = writeln!(o, "- local time: {}", esc(l));
             }
@@ -150,16 +174,31 @@ pub fn render(a: &Analysis) -> String {
                 let _ = writeln!(o, "- exception: {} {}", esc(x), opt(&inc.exception_name));
             }
             if inc.faulting_module.is_some() {
-                let _ = writeln!(o, "- faulting module: {} {}", opt(&inc.faulting_module), opt(&inc.faulting_module_version));
+                let _ = writeln!(
+                    o,
+                    "- faulting module: {} {}",
+                    opt(&inc.faulting_module),
+                    opt(&inc.faulting_module_version)
+                );
             }
             if inc.suspect_module.is_some() {
-                let _ = writeln!(o, "- dump verdict module: {} ({})", opt(&inc.suspect_module), opt(&inc.suspect_class));
+                let _ = writeln!(
+                    o,
+                    "- dump verdict module: {} ({})",
+                    opt(&inc.suspect_module),
+                    opt(&inc.suspect_class)
+                );
             }
             if let Some(b) = &inc.bucket {
                 let _ = writeln!(o, "- bucket: {}", esc(b));
             }
             if let Some(v) = &inc.verdict {
-                let _ = writeln!(o, "- verdict ({} confidence): {}", opt(&inc.confidence), esc(v));
+                let _ = writeln!(
+                    o,
+                    "- verdict ({} confidence): {}",
+                    opt(&inc.confidence),
+                    esc(v)
+                );
             }
             if let Some(x) = &inc.exit_code {
                 let _ = writeln!(o, "- exit code: {}", esc(x));
@@ -183,12 +222,20 @@ pub fn render(a: &Analysis) -> String {
                     o,
                     "Requests in flight ({}{}):\n",
                     inc.in_flight_total,
-                    if inc.in_flight.len() < inc.in_flight_total { format!(", first {} listed", inc.in_flight.len()) } else { String::new() }
+                    if inc.in_flight.len() < inc.in_flight_total {
+                        format!(", first {} listed", inc.in_flight.len())
+                    } else {
+                        String::new()
+                    }
                 );
                 request_table(&mut o, &inc.in_flight);
             }
             if !inc.recent.is_empty() {
-                let _ = writeln!(o, "Last {} requests before the crash (newest first):\n", inc.recent.len());
+                let _ = writeln!(
+                    o,
+                    "Last {} requests before the crash (newest first):\n",
+                    inc.recent.len()
+                );
                 request_table(&mut o, &inc.recent);
             }
         }
@@ -207,8 +254,12 @@ pub fn render(a: &Analysis) -> String {
                 opt(&r.server),
                 r.source,
                 fmt_utc(r.start.0),
-                r.end.map_or_else(|| "still down at end of logs".into(), |e| format!("{} ({})", fmt_utc(e.0), r.end_reason)),
-                r.duration_s.map_or_else(|| "–".into(), |d| fmt_duration(d * 1000)),
+                r.end.map_or_else(
+                    || "still down at end of logs".into(),
+                    |e| format!("{} ({})", fmt_utc(e.0), r.end_reason)
+                ),
+                r.duration_s
+                    .map_or_else(|| "–".into(), |d| fmt_duration(d * 1000)),
                 r.refused_httperr,
                 r.refused_w3c,
                 r.incident.as_deref().unwrap_or("–")
@@ -222,16 +273,29 @@ pub fn render(a: &Analysis) -> String {
         o.push_str("None.\n\n");
     }
     for s in &a.suspects {
-        let _ = writeln!(o, "### {} — {} {} ({} confidence)\n", s.id, kind_label(&s.kind), esc(&s.name), s.confidence);
+        let _ = writeln!(
+            o,
+            "### {} — {} {} ({} confidence)\n",
+            s.id,
+            kind_label(&s.kind),
+            esc(&s.name),
+            s.confidence
+        );
         let _ = writeln!(o, "{}\n", esc(&s.reason));
-        let _ = writeln!(o, "- incidents: {} of {}", s.incidents.join(", "), s.incidents_considered);
+        let _ = writeln!(
+            o,
+            "- incidents: {} of {}",
+            s.incidents.join(", "),
+            s.incidents_considered
+        );
         if let Some(m) = &s.module {
             let _ = writeln!(
                 o,
                 "- module: version {}, class {}, third party {}, path {}",
                 opt(&m.version),
                 opt(&m.class),
-                m.third_party.map_or("unknown", |t| if t { "yes" } else { "no" }),
+                m.third_party
+                    .map_or("unknown", |t| if t { "yes" } else { "no" }),
                 opt(&m.path)
             );
             if !m.buckets.is_empty() {
@@ -252,7 +316,11 @@ pub fn render(a: &Analysis) -> String {
                 p.tests
             );
             if !p.same_requests.is_empty() {
-                let _ = writeln!(o, "- the same requests also share: {}", esc(&p.same_requests.join("; ")));
+                let _ = writeln!(
+                    o,
+                    "- the same requests also share: {}",
+                    esc(&p.same_requests.join("; "))
+                );
             }
         }
         if !s.corroborated_by.is_empty() {
@@ -262,7 +330,11 @@ pub fn render(a: &Analysis) -> String {
             o,
             "- evidence ({}{}):",
             s.evidence_total,
-            if s.evidence.len() < s.evidence_total { format!(", first {}", s.evidence.len()) } else { String::new() }
+            if s.evidence.len() < s.evidence_total {
+                format!(", first {}", s.evidence.len())
+            } else {
+                String::new()
+            }
         );
         for e in &s.evidence {
             let _ = writeln!(o, "  - {}", evidence_line(e));
@@ -277,7 +349,10 @@ pub fn render(a: &Analysis) -> String {
                 o,
                 "{}. {}{}\n",
                 k + 1,
-                r.suspect.as_deref().map(|s| format!("({s}) ")).unwrap_or_default(),
+                r.suspect
+                    .as_deref()
+                    .map(|s| format!("({s}) "))
+                    .unwrap_or_default(),
                 esc(&r.action)
             );
             for c in &r.commands {
@@ -303,7 +378,11 @@ pub fn render(a: &Analysis) -> String {
     if !a.modules.is_empty() {
         o.push_str("## Modules in the dumps\n\n| module | version | class | third party | dumps | suspect | path |\n|---|---|---|---|---|---|---|\n");
         for m in &a.modules {
-            let name = if m.third_party { format!("**{}**", esc(&m.name)) } else { esc(&m.name) };
+            let name = if m.third_party {
+                format!("**{}**", esc(&m.name))
+            } else {
+                esc(&m.name)
+            };
             let _ = writeln!(
                 o,
                 "| {}{} | {} | {} | {} | {} | {} | {} |",
@@ -328,7 +407,10 @@ pub fn render(a: &Analysis) -> String {
             esc(&f.path),
             esc(&f.kind),
             f.status,
-            f.reason.as_deref().map(|r| format!(": {}", esc(r))).unwrap_or_default(),
+            f.reason
+                .as_deref()
+                .map(|r| format!(": {}", esc(r)))
+                .unwrap_or_default(),
             bytes(f.bytes),
             num(f.counts.lines),
             num(f.counts.records),
@@ -358,6 +440,10 @@ pub fn render(a: &Analysis) -> String {
         }
         o.push('\n');
     }
-    let _ = writeln!(o, "---\n{} {}, report schema {}", a.tool.name, a.tool.version, a.schema_version);
+    let _ = writeln!(
+        o,
+        "---\n{} {}, report schema {}",
+        a.tool.name, a.tool.version, a.schema_version
+    );
     o
 }

@@ -88,7 +88,11 @@ pub(crate) fn bytes(n: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", U[u]) }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", U[u])
+    }
 }
 
 /// Characters that could reorder or hide text (bidirectional overrides, zero-width marks).
@@ -98,12 +102,23 @@ pub(crate) fn is_sneaky(c: char) -> bool {
 
 /// For a terminal: control characters (ESC, CR, C1 …) and bidi overrides become `?`.
 pub(crate) fn plain(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() || is_sneaky(c) { '?' } else { c }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_control() || is_sneaky(c) {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// Time of an incident for display.
 pub(crate) fn when(t: Option<crate::analyze::Ts>) -> String {
-    t.map_or_else(|| "(time unknown)".into(), |t| crate::analyze::time::fmt_utc(t.0))
+    t.map_or_else(
+        || "(time unknown)".into(),
+        |t| crate::analyze::time::fmt_utc(t.0),
+    )
 }
 
 #[cfg(test)]

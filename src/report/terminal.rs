@@ -14,7 +14,9 @@ const WIDTH: usize = 100;
 fn wrap(out: &mut String, indent: &str, text: &str) {
     let mut line = String::new();
     for word in text.split(' ') {
-        if !line.is_empty() && indent.len() + line.chars().count() + 1 + word.chars().count() > WIDTH {
+        if !line.is_empty()
+            && indent.len() + line.chars().count() + 1 + word.chars().count() > WIDTH
+        {
             let _ = writeln!(out, "{indent}{line}");
             line.clear();
         }
@@ -72,14 +74,25 @@ pub fn render(a: &Analysis) -> String {
                 cut(inc.app_pool.as_deref().unwrap_or("(pool unknown)"), 60),
                 inc.pid.map_or_else(|| "?".into(), |p| p.to_string()),
                 inc.kind,
-                inc.time_local.as_deref().map(|l| format!("  (local {l})")).unwrap_or_default()
+                inc.time_local
+                    .as_deref()
+                    .map(|l| format!("  (local {l})"))
+                    .unwrap_or_default()
             );
-            let module = inc.suspect_module.as_deref().or(inc.faulting_module.as_deref());
+            let module = inc
+                .suspect_module
+                .as_deref()
+                .or(inc.faulting_module.as_deref());
             let _ = writeln!(
                 o,
                 "       {}{}  from: {}",
-                inc.exception_code.as_deref().map(|c| format!("{c} ")).unwrap_or_default(),
-                module.map(|m| format!("in {}", cut(m, 80))).unwrap_or_else(|| "module unknown".into()),
+                inc.exception_code
+                    .as_deref()
+                    .map(|c| format!("{c} "))
+                    .unwrap_or_default(),
+                module
+                    .map(|m| format!("in {}", cut(m, 80)))
+                    .unwrap_or_else(|| "module unknown".into()),
                 cut(&inc.sources.join(", "), 200)
             );
             if inc.in_flight_total > 0 {
@@ -91,11 +104,18 @@ pub fn render(a: &Analysis) -> String {
                         r.source,
                         cut(r.method.as_deref().unwrap_or("-"), 16),
                         cut(&r.uri, 120),
-                        r.client.as_deref().map(|c| format!("  from {}", cut(c, 45))).unwrap_or_default()
+                        r.client
+                            .as_deref()
+                            .map(|c| format!("  from {}", cut(c, 45)))
+                            .unwrap_or_default()
                     );
                 }
                 if inc.in_flight_total > 5 {
-                    let _ = writeln!(o, "         … {} more in the reports", inc.in_flight_total - 5);
+                    let _ = writeln!(
+                        o,
+                        "         … {} more in the reports",
+                        inc.in_flight_total - 5
+                    );
                 }
             }
             if let Some(r) = &inc.rapid_fail {
@@ -114,7 +134,12 @@ pub fn render(a: &Analysis) -> String {
                 cut(r.app_pool.as_deref().unwrap_or("?"), 60),
                 fmt_utc(r.start.0),
                 match (r.end, r.duration_s) {
-                    (Some(e), Some(d)) => format!("back at {} after {} ({})", fmt_utc(e.0), fmt_duration(d * 1000), r.end_reason),
+                    (Some(e), Some(d)) => format!(
+                        "back at {} after {} ({})",
+                        fmt_utc(e.0),
+                        fmt_duration(d * 1000),
+                        r.end_reason
+                    ),
                     _ => "still down when the logs end".into(),
                 },
                 r.refused_httperr,
@@ -163,7 +188,14 @@ pub fn render(a: &Analysis) -> String {
         o.push_str("\nWHAT TO DO NEXT\n");
         for (k, r) in a.recommendations.iter().enumerate() {
             let head = format!("{}. ", k + 1);
-            let body = format!("{}{}", r.suspect.as_deref().map(|s| format!("({s}) ")).unwrap_or_default(), plain(&r.action));
+            let body = format!(
+                "{}{}",
+                r.suspect
+                    .as_deref()
+                    .map(|s| format!("({s}) "))
+                    .unwrap_or_default(),
+                plain(&r.action)
+            );
             let mut tmp = String::new();
             wrap(&mut tmp, "     ", &body);
             let _ = write!(o, "  {head}{}", tmp.trim_start());
@@ -175,7 +207,12 @@ pub fn render(a: &Analysis) -> String {
         }
     }
 
-    let parsed = a.coverage.files.iter().filter(|f| f.status == crate::tables::FileStatus::Parsed).count();
+    let parsed = a
+        .coverage
+        .files
+        .iter()
+        .filter(|f| f.status == crate::tables::FileStatus::Parsed)
+        .count();
     let _ = writeln!(
         o,
         "\nCOVERAGE: {} of {} files read; {} issues{}",
@@ -187,7 +224,12 @@ pub fn render(a: &Analysis) -> String {
         } else {
             format!(
                 " ({})",
-                a.coverage.issues_by_code.iter().map(|(k, v)| format!("{} {v}", plain(k))).collect::<Vec<_>>().join(", ")
+                a.coverage
+                    .issues_by_code
+                    .iter()
+                    .map(|(k, v)| format!("{} {v}", plain(k)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         }
     );

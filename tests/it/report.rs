@@ -8,16 +8,26 @@ use w3triage::tables::ArtifactKind;
 
 /// Compares `actual` with `tests/snapshots/<name>`; `W3TRIAGE_UPDATE_SNAPSHOTS=1` rewrites it.
 fn snapshot(name: &str, actual: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(name);
     if std::env::var("W3TRIAGE_UPDATE_SNAPSHOTS").as_deref() == Ok("1") {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("missing snapshot {}: run with W3TRIAGE_UPDATE_SNAPSHOTS=1 and review it", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "missing snapshot {}: run with W3TRIAGE_UPDATE_SNAPSHOTS=1 and review it",
+            path.display()
+        )
+    });
     if expected != actual {
-        let line = expected.lines().zip(actual.lines()).position(|(a, b)| a != b).unwrap_or(expected.lines().count().min(actual.lines().count()));
+        let line = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(expected.lines().count().min(actual.lines().count()));
         panic!(
             "snapshot {} differs at line {}:\nexpected: {:?}\nactual:   {:?}\n(W3TRIAGE_UPDATE_SNAPSHOTS=1 rewrites it)",
             name,
@@ -29,7 +39,12 @@ fn snapshot(name: &str, actual: &str) {
 }
 
 fn snapshot_options() -> AnalyzeOptions {
-    AnalyzeOptions { last_n: 3, max_listed: 5, tz_offset_s: Some(3600), ..Default::default() }
+    AnalyzeOptions {
+        last_n: 3,
+        max_listed: 5,
+        tz_offset_s: Some(3600),
+        ..Default::default()
+    }
 }
 
 #[test]
@@ -71,9 +86,34 @@ fn hostile() -> w3triage::analyze::Analysis {
     let sys = b.file("System.xml", ArtifactKind::EventXml);
     let crash = at_min(30.0);
     b.crash(was_row(sys, crash, 5011, "Pool\"<b>x</b>", Some(7)));
-    b.httperr(herr, crash, &Err { uri: XSS_URI, queue: "Pool\"<b>x</b>", ..Default::default() });
-    b.request(log, crash + 1000, &Req { stem: "/a\"b<script>alert(1)</script>", user_agent: Some(XSS_UA), time_taken_ms: 5000, ..Default::default() });
-    b.request(log, crash - 1000, &Req { stem: "/ok", user_agent: Some(XSS_UA), ..Default::default() });
+    b.httperr(
+        herr,
+        crash,
+        &Err {
+            uri: XSS_URI,
+            queue: "Pool\"<b>x</b>",
+            ..Default::default()
+        },
+    );
+    b.request(
+        log,
+        crash + 1000,
+        &Req {
+            stem: "/a\"b<script>alert(1)</script>",
+            user_agent: Some(XSS_UA),
+            time_taken_ms: 5000,
+            ..Default::default()
+        },
+    );
+    b.request(
+        log,
+        crash - 1000,
+        &Req {
+            stem: "/ok",
+            user_agent: Some(XSS_UA),
+            ..Default::default()
+        },
+    );
     let mut t = b.build();
     t.crashes[0].detail = Some("\u{1b}[31mred\u{1b}[0m </details><script>alert(2)</script>".into());
     analyze(&t, &AnalyzeOptions::default())
@@ -95,7 +135,14 @@ fn html_escapes_everything_from_logs_and_has_csp() {
     ));
     assert!(!html.contains("\u{1b}"));
     // Self-contained: no external reference of any kind (the SVG namespace is not a fetch).
-    for bad in ["src=\"http", "href=\"http", "url(", "@import", "<link", "<script"] {
+    for bad in [
+        "src=\"http",
+        "href=\"http",
+        "url(",
+        "@import",
+        "<link",
+        "<script",
+    ] {
         assert!(!html.contains(bad), "{bad}");
     }
     assert!(html.contains("<svg"));
@@ -109,7 +156,10 @@ fn markdown_and_terminal_neutralise_log_text() {
     assert!(md.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(!md.contains('\u{1b}'));
     let term = render(&a, Format::Terminal);
-    assert!(!term.contains('\u{1b}'), "escape sequence reached the terminal");
+    assert!(
+        !term.contains('\u{1b}'),
+        "escape sequence reached the terminal"
+    );
 }
 
 #[test]
@@ -117,11 +167,34 @@ fn json_has_the_documented_keys() {
     let a = analyze(&crate::analyze::outage(), &AnalyzeOptions::default());
     let v: serde_json::Value = serde_json::from_str(&render(&a, Format::Json)).unwrap();
     assert_eq!(v["schema_version"], "1.0");
-    for k in ["schema_version", "inputs", "summary", "incidents", "rapid_fail", "suspects", "recommendations", "modules", "timeline", "coverage"] {
+    for k in [
+        "schema_version",
+        "inputs",
+        "summary",
+        "incidents",
+        "rapid_fail",
+        "suspects",
+        "recommendations",
+        "modules",
+        "timeline",
+        "coverage",
+    ] {
         assert!(v.get(k).is_some(), "missing {k}");
     }
     let inc = &v["incidents"][0];
-    for k in ["id", "server", "app_pool", "pid", "time", "sources", "exception_code", "faulting_module", "verdict", "in_flight", "suspects"] {
+    for k in [
+        "id",
+        "server",
+        "app_pool",
+        "pid",
+        "time",
+        "sources",
+        "exception_code",
+        "faulting_module",
+        "verdict",
+        "in_flight",
+        "suspects",
+    ] {
         assert!(inc.get(k).is_some(), "incident misses {k}");
     }
     assert!(inc["time"].as_str().unwrap().ends_with('Z'));
@@ -139,9 +212,16 @@ fn files_are_written() {
     let dir = tempfile::tempdir().unwrap();
     let a = analyze(&crate::analyze::outage(), &AnalyzeOptions::default());
     let files = w3triage::report::write_files(&a, dir.path()).unwrap();
-    let names: Vec<String> = files.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> = files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
     assert_eq!(names, ["report.md", "report.html", "report.json"]);
-    assert!(files.iter().all(|p| std::fs::metadata(p).unwrap().len() > 100));
+    assert!(
+        files
+            .iter()
+            .all(|p| std::fs::metadata(p).unwrap().len() > 100)
+    );
 }
 
 /// Writes the outage HTML report to `$W3TRIAGE_DUMP_HTML` for a human look (no-op otherwise).
