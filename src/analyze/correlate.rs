@@ -15,7 +15,7 @@
 //! pointer first (rows come in long runs per file), so the pass does no hashing and no
 //! allocation per row; incidents of a site are found by binary search on their times.
 
-use super::pattern::{KINDS, RequestView, feature_hash};
+use super::pattern::{HashIndex, KINDS, RequestView, feature_hashes};
 use super::timeline::{Timeline as Tl, eq_ci, norm, reason_class, server_ok};
 use super::{AnalyzeOptions, Timeline};
 use crate::knowledge::httperr_reasons::ReasonClass;
@@ -508,7 +508,7 @@ pub fn baseline_counts(
     t: &Tables,
     opts: &AnalyzeOptions,
     corr: &Correlation,
-    candidates: &[HashMap<u64, usize>],
+    candidates: &[HashIndex],
     needed: [bool; 7],
 ) -> (Vec<Vec<u64>>, Vec<[u64; 7]>) {
     let r = &t.requests;
@@ -519,7 +519,7 @@ pub fn baseline_counts(
             vec![[0u64; 7]; ng],
         );
     }
-    let sizes: Vec<usize> = candidates.iter().map(HashMap::len).collect();
+    let sizes: Vec<usize> = candidates.iter().map(HashIndex::len).collect();
     const CHUNK: usize = 1 << 16;
     let chunks = r.len().div_ceil(CHUNK);
     (0..chunks)
@@ -540,11 +540,9 @@ pub fn baseline_counts(
                     continue;
                 }
                 let view = w3c_view(t, i);
+                let hashes = feature_hashes(&view, &needed);
                 for k in KINDS {
-                    if !needed[k.index()] {
-                        continue;
-                    }
-                    let Some(hash) = feature_hash(k, &view) else {
+                    let Some(hash) = hashes[k.index()] else {
                         continue;
                     };
                     for &g in &tg.groups {

@@ -483,25 +483,132 @@ pub fn put_feature<S: Sink>(kind: FeatureKind, r: &RequestView<'_>, s: &mut S) -
     true
 }
 
-/// The hash of feature `kind` of `r` (kind mixed in), or `None` when undefined. No allocation.
-#[inline]
-pub fn feature_hash(kind: FeatureKind, r: &RequestView<'_>) -> Option<u64> {
-    let mut h = Fnv::default();
-    h.put(&[kind as u8 + 1]);
-    put_feature(kind, r, &mut h).then_some(h.0)
+/// A streaming 64-bit hash for the baseline pass: 8 bytes per step (FxHash-style rotate,
+/// xor, multiply), finished with a full avalanche and the feature kind. Equal byte sequences
+/// written in equal pieces give equal hashes; in-flight and baseline requests both go through
+/// [`feature_hashes`], so they always agree.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamHash(u64);
+
+const K: u64 = 0x517c_c1b7_2722_0a95;
+
+impl StreamHash {
+    fn new() -> Self {
+        StreamHash(0x243f_6a88_85a3_08d3)
+    }
+    #[inline]
+    fn word(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    fn finish(self, kind: FeatureKind) -> u64 {
+        // murmur3 fmix64 of the state mixed with the kind.
+        let mut h = self.0 ^ ((kind as u64 + 1) << 56);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
 }
 
-/// The hash and the display text of feature `kind` of `r`.
-pub fn feature_text(kind: FeatureKind, r: &RequestView<'_>) -> Option<(u64, String)> {
-    let mut buf = Vec::new();
-    if !put_feature(kind, r, &mut buf) {
-        return None;
+impl Sink for StreamHash {
+    #[inline]
+    fn put(&mut self, b: &[u8]) {
+        let mut chunks = b.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.word(u64::from_le_bytes(w));
+        }
+        for &x in chunks.remainder() {
+            self.word(u64::from(x) | 0x100);
+        }
+        // Piece boundaries count: `ab`+`c` ≠ `a`+`bc` is fine (both sides write the same pieces),
+        // but a separator keeps `put(b"")` from being a no-op that could merge fields.
+        self.word(0x1_0000 | b.len() as u64);
     }
-    let mut h = Fnv::default();
-    h.put(&[kind as u8 + 1]);
-    h.put(&buf);
-    Some((h.0, String::from_utf8_lossy(&buf).into_owned()))
 }
+
+/// The hashes of the features of `r` that `needed` asks for (`None` where undefined or not
+/// needed). The path template is folded once and its hash state shared by path, route and query.
+/// No allocation: this runs on every baseline request.
+pub fn feature_hashes(r: &RequestView<'_>, needed: &[bool; 7]) -> [Option<u64>; 7] {
+    let mut out = [None; 7];
+    let need = |k: FeatureKind| needed[k.index()];
+    if need(FeatureKind::Path) || need(FeatureKind::Route) || need(FeatureKind::Query) {
+        let mut t = StreamHash::new();
+        put_template(r.stem, &mut t);
+        if need(FeatureKind::Path) {
+            out[FeatureKind::Path.index()] = Some(t.finish(FeatureKind::Path));
+        }
+        if need(FeatureKind::Route)
+            && let Some(m) = r.method
+        {
+            let mut h = t;
+            h.put(b" ");
+            put_method(m, &mut h);
+            out[FeatureKind::Route.index()] = Some(h.finish(FeatureKind::Route));
+        }
+        if need(FeatureKind::Query)
+            && let Some(q) = r.query.filter(|q| !q.is_empty() && *q != "-")
+        {
+            let mut h = t;
+            h.put(b"?");
+            put_query_shape(q, &mut h);
+            out[FeatureKind::Query.index()] = Some(h.finish(FeatureKind::Query));
+        }
+    }
+    for k in [
+        FeatureKind::UserAgent,
+        FeatureKind::Client,
+        FeatureKind::Size,
+        FeatureKind::Method,
+    ] {
+        if need(k) {
+            let mut h = StreamHash::new();
+            if put_feature(k, r, &mut h) {
+                out[k.index()] = Some(h.finish(k));
+            }
+        }
+    }
+    out
+}
+
+/// The hash of feature `kind` of `r`, or `None` when undefined.
+pub fn feature_hash(kind: FeatureKind, r: &RequestView<'_>) -> Option<u64> {
+    let mut needed = [false; 7];
+    needed[kind.index()] = true;
+    feature_hashes(r, &needed)[kind.index()]
+}
+
+/// The hash and the display text of feature `kind` of `r` (for the few in-flight requests).
+pub fn feature_text(kind: FeatureKind, r: &RequestView<'_>) -> Option<(u64, String)> {
+    let hash = feature_hash(kind, r)?;
+    let mut buf = Vec::new();
+    put_feature(kind, r, &mut buf);
+    Some((hash, String::from_utf8_lossy(&buf).into_owned()))
+}
+
+/// A `HashMap` hasher for keys that are already good 64-bit hashes.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+/// Map from feature hash to candidate index.
+pub type HashIndex = std::collections::HashMap<u64, usize, std::hash::BuildHasherDefault<IdHasher>>;
 
 #[cfg(test)]
 mod tests {

@@ -16,7 +16,7 @@
 //!   those incidents back each other.
 
 use super::correlate::{Correlation, baseline_counts, httperr_view, w3c_view};
-use super::pattern::{FeatureKind, KINDS, feature_text, flag_labels, flags, unusual};
+use super::pattern::{FeatureKind, HashIndex, KINDS, feature_text, flag_labels, flags, unusual};
 use super::stats;
 use super::time::{fmt_duration, fmt_utc};
 use super::timeline::{Timeline as Tl, crash_evidence, norm, source_name};
@@ -771,7 +771,7 @@ fn find_patterns(
     let mut notes = Vec::new();
     // Candidates per group, keyed by feature hash.
     let mut cands: Vec<Vec<Cand>> = (0..ng).map(|_| Vec::new()).collect();
-    let mut index: Vec<HashMap<u64, usize>> = vec![HashMap::new(); ng];
+    let mut index: Vec<HashIndex> = vec![HashIndex::default(); ng];
     // In-flight rows per group and, per kind, how many define the feature (all / W3C only).
     let mut n_def = vec![[0u64; 7]; ng];
     let mut w3c_def = vec![[0u64; 7]; ng];

@@ -664,3 +664,25 @@ fn clr_exception_blames_managed_code_not_kernelbase() {
     assert_eq!(a.suspects[0].name, suspects::MANAGED);
     assert_eq!(a.suspects[0].incidents.len(), 2);
 }
+
+/// Scale check (run with `--ignored --nocapture`): analysis time on 1 M requests with crashes,
+/// so that the baseline pass runs over every row.
+#[test]
+#[ignore]
+fn scale_one_million_requests() {
+    let mut t = bad_pattern_tables();
+    let base = t.requests.clone();
+    while t.requests.len() < 1_000_000 {
+        t.requests.append(&base);
+    }
+    let start = std::time::Instant::now();
+    let a = analyze(&t, &opts());
+    let el = start.elapsed();
+    eprintln!(
+        "{} requests: analyze {:?} ({:.0} ns/row)",
+        t.requests.len(),
+        el,
+        el.as_nanos() as f64 / t.requests.len() as f64
+    );
+    assert_eq!(a.incidents.len(), 3);
+}
