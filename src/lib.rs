@@ -8,9 +8,11 @@
 //! println!("{} requests, {} issues", tables.requests.len(), tables.issues.len());
 //! ```
 
+pub mod analyze;
 pub mod discover;
 pub mod export;
 pub mod ingest;
 pub mod knowledge;
+pub mod report;
 pub mod summary;
 pub mod tables;

@@ -31,6 +31,48 @@ enum Command {
     Parse(ParseArgs),
     /// Triage crash dumps: what crashed, where, the suspect module and what to do.
     Dump(DumpArgs),
+    /// Rebuild the crash timeline, match crashes to requests and modules, name the suspects.
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum ReportFormat {
+    /// A plain-text summary.
+    Terminal,
+    Md,
+    Html,
+    Json,
+}
+
+#[derive(clap::Args)]
+struct AnalyzeArgs {
+    /// Files or folders (searched recursively): W3C and HTTPERR logs, dumps, event exports.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Write report.md, report.html and report.json into this folder.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// What to print on standard output.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Terminal)]
+    format: ReportFormat,
+    /// How far before each crash to list the last requests (e.g. 90s, 5m, 1h).
+    #[arg(long, default_value = "5m")]
+    window: String,
+    /// Ignore evidence and requests before this time (RFC 3339, or YYYY-MM-DD[ HH:MM[:SS]] at --tz).
+    #[arg(long)]
+    since: Option<String>,
+    /// Ignore evidence and requests after this time.
+    #[arg(long)]
+    until: Option<String>,
+    /// Also show local times at this fixed offset (e.g. +02:00, -0500, UTC).
+    #[arg(long)]
+    tz: Option<String>,
+    /// Worker threads (default: one per core). Output is identical for any value.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// A Breakpad symbol tree (`module.pdb/ID/module.sym`) for function names in dumps.
+    #[arg(long)]
+    symbols: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -92,6 +134,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Parse(args) => parse(args),
         Command::Dump(args) => dump(args),
+        Command::Analyze(args) => analyze(args),
     };
     match result {
         Ok(code) => code,
@@ -233,6 +276,88 @@ fn dump(args: DumpArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
+    use w3triage::analyze::{AnalyzeOptions, time};
+    use w3triage::report::{Format, render, write_files};
+    let tz = args
+        .tz
+        .as_deref()
+        .map(time::parse_tz)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let window_ms = time::parse_duration(&args.window).map_err(anyhow::Error::msg)?;
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| time::parse_time(s, tz))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let until = args
+        .until
+        .as_deref()
+        .map(|s| time::parse_time(s, tz))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    if let (Some(a), Some(b)) = (since, until)
+        && a > b
+    {
+        bail!("--since is after --until");
+    }
+    let opts = IngestOptions {
+        threads: args.threads,
+        dump: w3triage::ingest::dump::DumpOptions {
+            symbols: args.symbols.clone(),
+        },
+    };
+    let tables = ingest(&args.paths, &opts);
+    if tables.files.is_empty() {
+        bail!(
+            "no files found under {}",
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let aopts = AnalyzeOptions {
+        window_ms,
+        since,
+        until,
+        tz_offset_s: tz,
+        ..Default::default()
+    };
+    let analysis = match args.threads {
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build()
+            .map(|pool| pool.install(|| w3triage::analyze::analyze(&tables, &aopts)))
+            .unwrap_or_else(|_| w3triage::analyze::analyze(&tables, &aopts)),
+        None => w3triage::analyze::analyze(&tables, &aopts),
+    };
+    let format = match args.format {
+        ReportFormat::Terminal => Format::Terminal,
+        ReportFormat::Md => Format::Markdown,
+        ReportFormat::Html => Format::Html,
+        ReportFormat::Json => Format::Json,
+    };
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    out.write_all(render(&analysis, format).as_bytes())?;
+    if let Some(dir) = &args.out {
+        let written = write_files(&analysis, dir)
+            .with_context(|| format!("cannot write the reports into {}", dir.display()))?;
+        if format == Format::Terminal {
+            writeln!(out)?;
+            for p in written {
+                writeln!(out, "report: {}", p.display())?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(exit_code(&tables))
 }
 
 /// 1 when anything was rejected, skipped or failed; warnings about guesses alone keep 0.

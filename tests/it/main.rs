@@ -6,7 +6,9 @@
 #[path = "../support/w3wp_dump.rs"]
 mod w3wp_dump;
 
+mod analyze;
 mod cli;
 mod dump;
 mod events;
+mod report;
 mod samples;

@@ -1,0 +1,579 @@
+//! Step 5 of the data flow: one O(n) pass over the requests.
+//!
+//! For every incident: the W3C requests in flight at the crash (`ts − time-taken − slack ≤ crash ≤
+//! ts + slack`: W3C `time` is when the request *completed*), and the last N requests of the
+//! pool's sites that completed before it (within `--window`). For every rapid-fail episode: the
+//! first successful request started after it began (its end) and the 503s inside it. For the
+//! chart: requests, 5xx, HTTPERR rows and abandonments per time bucket.
+//!
+//! Site ↔ pool: HTTPERR rows carry `s-siteid` and `s-queuename` (the pool), so `W3SVC<id>` ↔ pool
+//! is learned from them. When a pool's sites are unknown, every site of the server that is not
+//! known to belong to another pool is taken (exact for a single-site server; a note says so
+//! otherwise).
+//!
+//! Cost: the categorical server and site of a row are compared with the previous row's by
+//! pointer first (rows come in long runs per file), so the pass does no hashing and no
+//! allocation per row; incidents of a site are found by binary search on their times.
+
+use super::pattern::{HashIndex, KINDS, RequestView, feature_hashes};
+use super::timeline::{Timeline as Tl, eq_ci, norm, reason_class, server_ok};
+use super::{AnalyzeOptions, Timeline};
+use crate::knowledge::httperr_reasons::ReasonClass;
+use crate::tables::{Millis, Tables};
+use rayon::prelude::*;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+const DAY_MS: u64 = 86_400_000;
+
+/// What a (server, site) pair of the requests table takes part in.
+#[derive(Debug, Clone, Default)]
+pub struct Targets {
+    /// Incidents (cluster indices) whose pool serves this site, and their times, sorted by time.
+    pub incidents: Vec<usize>,
+    pub times: Vec<Millis>,
+    /// Rapid-fail episodes of the site's pool.
+    pub episodes: Vec<usize>,
+    /// Pattern groups whose baseline this site belongs to.
+    pub groups: Vec<usize>,
+}
+
+/// Incidents grouped by app pool (case-insensitive, across servers): the unit of the
+/// request-pattern statistics, whose baseline is the group's sites.
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub pool: Option<String>,
+    pub incidents: Vec<usize>,
+    /// Baseline rows before subtracting in-flight rows.
+    pub rows: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct EpisodeEnd {
+    pub end: Option<Millis>,
+    pub reason: &'static str,
+    pub refused_httperr: u64,
+    pub refused_w3c: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Correlation {
+    pub first: Option<Millis>,
+    pub last: Option<Millis>,
+    pub chart: Timeline,
+    /// Per cluster: W3C row indices in flight, sorted by (ts, file, offset).
+    pub in_flight: Vec<Vec<usize>>,
+    /// Per cluster: W3C row indices before the crash, newest first.
+    pub recent: Vec<Vec<usize>>,
+    /// Per cluster: the sites of its pool.
+    pub sites: Vec<Vec<String>>,
+    pub notes: Vec<Vec<String>>,
+    pub episodes: Vec<EpisodeEnd>,
+    pub groups: Vec<Group>,
+    pub cluster_group: Vec<usize>,
+    /// Per (server lc, site lc) of the requests table.
+    pub targets: HashMap<(String, String), Targets>,
+    /// Per server lc: the distinct sites seen.
+    pub server_sites: HashMap<String, Vec<String>>,
+}
+
+/// Same value, by pointer first (same dictionary entry), then by content.
+#[inline]
+fn same(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => std::ptr::eq(x, y) || x == y,
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+fn key(server: Option<&str>, site: Option<&str>) -> (String, String) {
+    (
+        norm(server).unwrap_or("").to_ascii_lowercase(),
+        norm(site).unwrap_or("").to_ascii_lowercase(),
+    )
+}
+
+/// A per-thread cache of the previous row's (server, site) → targets.
+struct Cache<'a> {
+    prev: Option<(Option<&'a str>, Option<&'a str>, Option<&'a Targets>)>,
+}
+
+impl<'a> Cache<'a> {
+    #[inline]
+    fn get(
+        &mut self,
+        map: &'a HashMap<(String, String), Targets>,
+        server: Option<&'a str>,
+        site: Option<&'a str>,
+    ) -> Option<&'a Targets> {
+        if let Some((s, x, t)) = self.prev
+            && same(s, server)
+            && same(x, site)
+        {
+            return t;
+        }
+        let t = map.get(&key(server, site));
+        self.prev = Some((server, site, t));
+        t
+    }
+}
+
+/// Learned `(server lc, site lc, pool lc)` triples; an empty server matches any.
+struct SiteMap(Vec<(String, String, String)>);
+
+impl SiteMap {
+    fn learn(t: &Tables) -> SiteMap {
+        let h = &t.httperr;
+        let mut v: Vec<(String, String, String)> = Vec::new();
+        let mut prev: Option<(Option<&str>, u32, Option<&str>)> = None;
+        for i in 0..h.len() {
+            let (Some(id), queue) = (h.site_id[i], h.queue.get(i)) else {
+                continue;
+            };
+            let server = h.server.get(i);
+            if prev.is_some_and(|(s, p, q)| p == id && same(s, server) && same(q, queue)) {
+                continue;
+            }
+            prev = Some((server, id, queue));
+            let Some(q) = norm(queue) else { continue };
+            let (s, _) = key(server, None);
+            let e = (s, format!("w3svc{id}"), q.to_ascii_lowercase());
+            if !v.contains(&e) {
+                v.push(e);
+            }
+        }
+        v.sort();
+        SiteMap(v)
+    }
+    fn pool_sites(&self, server: &str, pool: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(s, _, p)| (s.is_empty() || server.is_empty() || s == server) && p == pool)
+            .map(|(_, x, _)| x.as_str())
+            .collect()
+    }
+    fn site_known(&self, server: &str, site: &str) -> bool {
+        self.0
+            .iter()
+            .any(|(s, x, _)| (s.is_empty() || server.is_empty() || s == server) && x == site)
+    }
+}
+
+/// Whether requests of (server, site) belong to the pool `pool` of server `cserver`.
+fn serves(
+    map: &SiteMap,
+    cserver: Option<&str>,
+    pool: Option<&str>,
+    server: &str,
+    site: &str,
+) -> bool {
+    if !server_ok(cserver, Some(server).filter(|s| !s.is_empty())) {
+        return false;
+    }
+    let Some(pool) = norm(pool) else { return true };
+    let pool = pool.to_ascii_lowercase();
+    let sites = map.pool_sites(server, &pool);
+    if !sites.is_empty() {
+        return sites.contains(&site);
+    }
+    // The pool's sites are unknown: take every site not known to belong to another pool.
+    !map.site_known(server, site)
+}
+
+/// Chart bucket width: the smallest of these giving at most 1,500 buckets.
+fn bucket_ms(span: i64) -> i64 {
+    const STEPS: [i64; 8] = [
+        60_000, 300_000, 900_000, 3_600_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000,
+    ];
+    STEPS
+        .iter()
+        .copied()
+        .find(|s| span / s < 1500)
+        .unwrap_or_else(|| (span / 1500).max(86_400_000))
+}
+
+pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
+    let r = &t.requests;
+    let h = &t.httperr;
+    let nc = tl.clusters.len();
+
+    // Pre-pass: time range and the distinct (server, site) pairs.
+    let mut first: Option<Millis> = None;
+    let mut last: Option<Millis> = None;
+    let mut see = |ts: Millis| {
+        if opts.in_range(ts) {
+            first = Some(first.map_or(ts, |f| f.min(ts)));
+            last = Some(last.map_or(ts, |l| l.max(ts)));
+        }
+    };
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut prev: Option<(Option<&str>, Option<&str>)> = None;
+    for i in 0..r.len() {
+        see(r.ts[i]);
+        let (s, x) = (r.server.get(i), r.site.get(i));
+        if prev.is_some_and(|(ps, px)| same(ps, s) && same(px, x)) {
+            continue;
+        }
+        prev = Some((s, x));
+        let k = key(s, x);
+        if !pairs.contains(&k) {
+            pairs.push(k);
+        }
+    }
+    h.ts.iter().for_each(|&ts| see(ts));
+    t.crashes.iter().filter_map(|c| c.ts).for_each(&mut see);
+    pairs.sort();
+    let mut server_sites: HashMap<String, Vec<String>> = HashMap::new();
+    for (s, x) in &pairs {
+        server_sites.entry(s.clone()).or_default().push(x.clone());
+    }
+
+    // Groups: incidents by pool name.
+    let mut groups: Vec<Group> = Vec::new();
+    let mut cluster_group = Vec::with_capacity(nc);
+    for (ci, c) in tl.clusters.iter().enumerate() {
+        let g = match groups.iter().position(|g| match (&g.pool, &c.pool) {
+            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+            (None, None) => true,
+            _ => false,
+        }) {
+            Some(g) => g,
+            None => {
+                groups.push(Group {
+                    pool: c.pool.clone(),
+                    incidents: Vec::new(),
+                    rows: 0,
+                });
+                groups.len() - 1
+            }
+        };
+        groups[g].incidents.push(ci);
+        cluster_group.push(g);
+    }
+
+    // Targets per pair.
+    let map = SiteMap::learn(t);
+    let mut targets: HashMap<(String, String), Targets> = HashMap::new();
+    let mut sites: Vec<Vec<String>> = vec![Vec::new(); nc];
+    for (s, x) in &pairs {
+        let mut tg = Targets::default();
+        for (ci, c) in tl.clusters.iter().enumerate() {
+            if serves(&map, c.server.as_deref(), c.pool.as_deref(), s, x) {
+                if let Some(ct) = c.time {
+                    tg.incidents.push(ci);
+                    tg.times.push(ct);
+                }
+                if !x.is_empty() && !sites[ci].contains(x) {
+                    sites[ci].push(x.clone());
+                }
+                if !tg.groups.contains(&cluster_group[ci]) {
+                    tg.groups.push(cluster_group[ci]);
+                }
+            }
+        }
+        for (ei, e) in tl.episodes.iter().enumerate() {
+            if serves(&map, e.server.as_deref(), e.pool.as_deref(), s, x) {
+                tg.episodes.push(ei);
+            }
+        }
+        // Clusters are sorted by time already; keep the invariant explicit.
+        let mut order: Vec<usize> = (0..tg.incidents.len()).collect();
+        order.sort_by_key(|&k| (tg.times[k], tg.incidents[k]));
+        tg.incidents = order.iter().map(|&k| tg.incidents[k]).collect();
+        tg.times = order.iter().map(|&k| tg.times[k]).collect();
+        tg.groups.sort_unstable();
+        targets.insert((s.clone(), x.clone()), tg);
+    }
+    let mut notes: Vec<Vec<String>> = vec![Vec::new(); nc];
+    for (ci, c) in tl.clusters.iter().enumerate() {
+        sites[ci].sort();
+        let server = norm(c.server.as_deref()).unwrap_or("").to_ascii_lowercase();
+        let known = c
+            .pool
+            .as_deref()
+            .is_some_and(|p| !map.pool_sites(&server, &p.to_ascii_lowercase()).is_empty());
+        if !known && sites[ci].len() > 1 {
+            notes[ci].push(format!(
+                "which sites app pool {} serves is unknown (no HTTPERR row links them): requests of all {} sites on the server were considered",
+                c.pool.as_deref().unwrap_or("(unknown)"),
+                sites[ci].len()
+            ));
+        }
+    }
+
+    // Chart.
+    let (start, step) = match (first, last) {
+        (Some(f), Some(l)) => {
+            let step = bucket_ms(l.saturating_sub(f));
+            (f - f.rem_euclid(step), step)
+        }
+        _ => (0, 60_000),
+    };
+    let nb = match last {
+        Some(l) => (l.saturating_sub(start) / step)
+            .saturating_add(1)
+            .clamp(0, 100_000) as usize,
+        None => 0,
+    };
+    let mut chart = Timeline {
+        start: first.map(|_| super::Ts(start)),
+        bucket_s: step / 1000,
+        requests: vec![0; nb],
+        status_5xx: vec![0; nb],
+        httperr: vec![0; nb],
+        abandoned: vec![0; nb],
+    };
+    let bucket = |ts: Millis| -> Option<usize> {
+        let b = ts.saturating_sub(start).div_euclid(step);
+        (b >= 0 && (b as usize) < nb).then_some(b as usize)
+    };
+
+    // The pass.
+    let mut in_flight: Vec<Vec<usize>> = vec![Vec::new(); nc];
+    let mut recent: Vec<BinaryHeap<Reverse<(Millis, usize)>>> = vec![BinaryHeap::new(); nc];
+    let mut first_ok: Vec<Option<Millis>> = vec![None; tl.episodes.len()];
+    let mut ep_503: Vec<Vec<Millis>> = vec![Vec::new(); tl.episodes.len()];
+    let slack = opts.in_flight_slack_ms.max(0);
+    let ahead = slack.max(opts.window_ms.max(0));
+    let mut cache = Cache { prev: None };
+    for i in 0..r.len() {
+        let ts = r.ts[i];
+        if !opts.in_range(ts) {
+            continue;
+        }
+        let status = r.status[i];
+        if let Some(b) = bucket(ts) {
+            chart.requests[b] += 1;
+            if status.is_some_and(|s| s >= 500) {
+                chart.status_5xx[b] += 1;
+            }
+        }
+        let Some(tg) = cache.get(&targets, r.server.get(i), r.site.get(i)) else {
+            continue;
+        };
+        for &g in &tg.groups {
+            groups[g].rows += 1;
+        }
+        let tt = r.time_taken_ms[i].unwrap_or(0).min(DAY_MS) as i64;
+        if !tg.times.is_empty() {
+            let lo = ts.saturating_sub(tt).saturating_sub(slack);
+            let hi = ts.saturating_add(ahead);
+            let mut k = tg.times.partition_point(|&c| c < lo);
+            while k < tg.times.len() && tg.times[k] <= hi {
+                let (c, ci) = (tg.times[k], tg.incidents[k]);
+                if c <= ts.saturating_add(slack) {
+                    in_flight[ci].push(i);
+                }
+                if c >= ts && c - ts <= opts.window_ms {
+                    let heap = &mut recent[ci];
+                    heap.push(Reverse((ts, i)));
+                    if heap.len() > opts.last_n {
+                        heap.pop();
+                    }
+                }
+                k += 1;
+            }
+        }
+        for &e in &tg.episodes {
+            let es = tl.episodes[e].start;
+            if ts < es {
+                continue;
+            }
+            match status {
+                Some(200..=399) if ts.saturating_sub(tt) > es => {
+                    first_ok[e] = Some(first_ok[e].map_or(ts, |f: Millis| f.min(ts)));
+                }
+                Some(503) => ep_503[e].push(ts),
+                _ => {}
+            }
+        }
+    }
+
+    let mut last_reason: Option<(&str, ReasonClass)> = None;
+    for i in 0..h.len() {
+        let ts = h.ts[i];
+        let Some(b) = bucket(ts).filter(|_| opts.in_range(ts)) else {
+            continue;
+        };
+        chart.httperr[b] += 1;
+        let Some(reason) = h.reason.get(i) else {
+            continue;
+        };
+        let class = match last_reason {
+            Some((s, c)) if std::ptr::eq(s, reason) => c,
+            _ => {
+                let c = reason_class(reason);
+                last_reason = Some((reason, c));
+                c
+            }
+        };
+        if class == ReasonClass::Abandoned {
+            chart.abandoned[b] += 1;
+        }
+    }
+
+    for v in &mut in_flight {
+        v.sort_by_key(|&i| (r.ts[i], r.file[i], r.offset[i], i));
+    }
+    let recent: Vec<Vec<usize>> = recent
+        .into_iter()
+        .map(|heap| {
+            let mut v: Vec<(Millis, usize)> = heap.into_iter().map(|Reverse(x)| x).collect();
+            v.sort_by_key(|&(ts, i)| Reverse((ts, r.file[i], r.offset[i], i)));
+            v.into_iter().map(|(_, i)| i).collect()
+        })
+        .collect();
+
+    let episodes = tl
+        .episodes
+        .iter()
+        .enumerate()
+        .map(|(e, ep)| {
+            let (end, reason) = match (first_ok[e], ep.next_worker) {
+                (Some(a), Some(b)) if b < a => (Some(b), "worker_start"),
+                (Some(a), _) => (Some(a), "first_success"),
+                (None, Some(b)) => (Some(b), "worker_start"),
+                (None, None) => (None, "end_of_data"),
+            };
+            let until = end.unwrap_or(i64::MAX);
+            let refused_httperr = tl
+                .offline_rows
+                .iter()
+                .filter(|&&i| {
+                    h.ts[i] >= ep.start
+                        && h.ts[i] <= until
+                        && server_ok(ep.server.as_deref(), h.server.get(i))
+                        && eq_ci(ep.pool.as_deref(), h.queue.get(i)).unwrap_or(true)
+                })
+                .count() as u64;
+            let refused_w3c = ep_503[e].iter().filter(|&&ts| ts <= until).count() as u64;
+            EpisodeEnd {
+                end,
+                reason,
+                refused_httperr,
+                refused_w3c,
+            }
+        })
+        .collect();
+
+    Correlation {
+        first,
+        last,
+        chart,
+        in_flight,
+        recent,
+        sites,
+        notes,
+        episodes,
+        groups,
+        cluster_group,
+        targets,
+        server_sites,
+    }
+}
+
+/// The request view of W3C row `i`.
+pub fn w3c_view(t: &Tables, i: usize) -> RequestView<'_> {
+    let r = &t.requests;
+    RequestView {
+        method: r.method.get(i),
+        stem: r.uri_stem.get(i).unwrap_or(""),
+        query: r.uri_query.get(i),
+        client: r.c_ip.get(i),
+        user_agent: r.user_agent.get(i),
+        bytes_in: r.cs_bytes[i],
+    }
+}
+
+/// The request view of HTTPERR row `i` (no user agent or size in HTTPERR).
+pub fn httperr_view(t: &Tables, i: usize) -> RequestView<'_> {
+    let h = &t.httperr;
+    let (stem, query) = RequestView::split_uri(h.uri.get(i).unwrap_or(""));
+    RequestView {
+        method: h.method.get(i),
+        stem,
+        query,
+        client: h.c_ip.get(i),
+        user_agent: None,
+        bytes_in: None,
+    }
+}
+
+/// Baseline counts of candidate patterns: `candidates[g]` maps a feature hash to its index in
+/// the group's candidate list. Returns per group the count per candidate and the number of rows
+/// where each feature kind is defined. Parallel over row chunks; integer sums, so the result
+/// does not depend on the thread count.
+pub fn baseline_counts(
+    t: &Tables,
+    opts: &AnalyzeOptions,
+    corr: &Correlation,
+    candidates: &[HashIndex],
+    needed: [bool; 7],
+) -> (Vec<Vec<u64>>, Vec<[u64; 7]>) {
+    let r = &t.requests;
+    let ng = candidates.len();
+    if !needed.iter().any(|&x| x) || r.is_empty() {
+        return (
+            candidates.iter().map(|c| vec![0; c.len()]).collect(),
+            vec![[0u64; 7]; ng],
+        );
+    }
+    let sizes: Vec<usize> = candidates.iter().map(HashIndex::len).collect();
+    const CHUNK: usize = 1 << 16;
+    let chunks = r.len().div_ceil(CHUNK);
+    (0..chunks)
+        .into_par_iter()
+        .map(|c| {
+            let mut counts: Vec<Vec<u64>> = sizes.iter().map(|&n| vec![0; n]).collect();
+            let mut totals = vec![[0u64; 7]; ng];
+            let mut cache = Cache { prev: None };
+            let end = ((c + 1) * CHUNK).min(r.len());
+            for i in c * CHUNK..end {
+                if !opts.in_range(r.ts[i]) {
+                    continue;
+                }
+                let Some(tg) = cache.get(&corr.targets, r.server.get(i), r.site.get(i)) else {
+                    continue;
+                };
+                if tg.groups.is_empty() {
+                    continue;
+                }
+                let view = w3c_view(t, i);
+                let hashes = feature_hashes(&view, &needed);
+                for k in KINDS {
+                    let Some(hash) = hashes[k.index()] else {
+                        continue;
+                    };
+                    for &g in &tg.groups {
+                        totals[g][k.index()] += 1;
+                        if let Some(&ci) = candidates[g].get(&hash) {
+                            counts[g][ci] += 1;
+                        }
+                    }
+                }
+            }
+            (counts, totals)
+        })
+        .reduce(
+            || {
+                (
+                    sizes.iter().map(|&n| vec![0; n]).collect(),
+                    vec![[0u64; 7]; ng],
+                )
+            },
+            |(mut a, mut at), (b, bt)| {
+                for (x, y) in a.iter_mut().zip(b) {
+                    for (p, q) in x.iter_mut().zip(y) {
+                        *p += q;
+                    }
+                }
+                for (x, y) in at.iter_mut().zip(bt) {
+                    for k in 0..7 {
+                        x[k] += y[k];
+                    }
+                }
+                (a, at)
+            },
+        )
+}

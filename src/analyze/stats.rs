@@ -1,0 +1,139 @@
+//! The statistics behind "over-represented among in-flight requests": a one-sided exact binomial
+//! test of the in-flight count against the baseline rate, with the lift and a Bonferroni
+//! correction for the number of patterns tested.
+//!
+//! Why binomial and not chi-square: in-flight sets are small (a handful of requests per crash), so
+//! only an exact test is honest; with a baseline of thousands of requests the binomial tail equals
+//! the one-sided Fisher exact test for all practical purposes and costs O(n) instead of O(n·N).
+
+/// `ln Γ(x)` for `x > 0` (Lanczos, g = 7, n = 9; relative error below 1e-13).
+pub fn ln_gamma(x: f64) -> f64 {
+    const G: f64 = 7.0;
+    const C: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        // Reflection keeps the approximation in its accurate range.
+        let pi = std::f64::consts::PI;
+        return (pi / (pi * x).sin()).ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let mut a = C[0];
+    let t = x + G + 0.5;
+    for (i, c) in C.iter().enumerate().skip(1) {
+        a += c / (x + i as f64);
+    }
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
+}
+
+/// `ln C(n, k)`.
+pub fn ln_choose(n: u64, k: u64) -> f64 {
+    if k > n {
+        return f64::NEG_INFINITY;
+    }
+    ln_gamma(n as f64 + 1.0) - ln_gamma(k as f64 + 1.0) - ln_gamma((n - k) as f64 + 1.0)
+}
+
+/// `P(X ≥ x)` for `X ~ Binomial(n, p)`: the one-sided p-value of seeing `x` or more of `n`
+/// in-flight requests with a pattern whose baseline rate is `p`.
+pub fn binom_sf(x: u64, n: u64, p: f64) -> f64 {
+    if x == 0 {
+        return 1.0;
+    }
+    if x > n || p <= 0.0 {
+        return 0.0;
+    }
+    if !p.is_finite() || p >= 1.0 {
+        return 1.0;
+    }
+    let (lp, lq) = (p.ln(), (1.0 - p).ln());
+    // Sum the tail in log space from its largest term (at k = x when x is above the mean).
+    let terms = (x..=n).map(|k| ln_choose(n, k) + k as f64 * lp + (n - k) as f64 * lq);
+    let max = terms.clone().fold(f64::NEG_INFINITY, f64::max);
+    if max == f64::NEG_INFINITY {
+        return 0.0;
+    }
+    let sum: f64 = terms.map(|t| (t - max).exp()).sum();
+    (max + sum.ln()).exp().clamp(0.0, 1.0)
+}
+
+/// The outcome of testing one pattern.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Test {
+    /// Share among in-flight requests divided by the (smoothed) baseline share.
+    pub lift: f64,
+    /// One-sided binomial p-value.
+    pub p_value: f64,
+    /// Bonferroni: `min(1, p · tests)`.
+    pub p_adjusted: f64,
+    /// The baseline rate used, smoothed: `(b + 0.5) / (N + 1)`.
+    pub baseline_rate: f64,
+}
+
+/// Tests `x` of `n` in-flight requests against `b` of `big_n` baseline requests, `tests` patterns
+/// tested in all. The baseline rate is smoothed (`+0.5`, Jeffreys-like) so a pattern never seen in
+/// the baseline gets a finite, conservative rate instead of zero.
+pub fn test(x: u64, n: u64, b: u64, big_n: u64, tests: usize) -> Test {
+    let rate = (b as f64 + 0.5) / (big_n as f64 + 1.0);
+    let rate = rate.min(1.0);
+    let share = if n == 0 { 0.0 } else { x as f64 / n as f64 };
+    let p_value = binom_sf(x, n, rate);
+    Test {
+        lift: share / rate,
+        p_value,
+        p_adjusted: (p_value * tests.max(1) as f64).min(1.0),
+        baseline_rate: rate,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-9 * b.abs().max(1e-300)
+    }
+
+    #[test]
+    fn gamma_matches_factorials() {
+        assert!(ln_gamma(1.0).abs() < 1e-12);
+        assert!(ln_gamma(2.0).abs() < 1e-12);
+        assert!(close(ln_gamma(6.0).exp(), 120.0));
+        assert!((ln_gamma(101.0) - 363.739_375_555_563_5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn binomial_tail() {
+        // P(X >= 1 | n = 1, p) = p
+        assert!(close(binom_sf(1, 1, 0.25), 0.25));
+        // P(X >= 2 | n = 3, p = 0.5) = 4/8
+        assert!(close(binom_sf(2, 3, 0.5), 0.5));
+        // P(X >= 3 | n = 3, p = 0.1) = 0.001
+        assert!(close(binom_sf(3, 3, 0.1), 0.001));
+        assert_eq!(binom_sf(0, 10, 0.3), 1.0);
+        assert_eq!(binom_sf(11, 10, 0.3), 0.0);
+        // Large n stays finite and small.
+        let p = binom_sf(50, 60, 0.001);
+        assert!(p > 0.0 && p < 1e-100);
+    }
+
+    #[test]
+    fn popular_url_is_not_significant() {
+        // Half the in-flight requests, half the baseline: lift 1, p large.
+        let t = test(5, 10, 5_000, 10_000, 20);
+        assert!((t.lift - 1.0).abs() < 0.01);
+        assert!(t.p_value > 0.3);
+        // Rare in baseline, in every crash: lift huge, p tiny.
+        let t = test(5, 10, 2, 10_000, 20);
+        assert!(t.lift > 1000.0);
+        assert!(t.p_adjusted < 1e-10);
+    }
+}

@@ -1,0 +1,1610 @@
+//! Step 6 of the data flow: who is to blame, with evidence, and what to do next.
+//!
+//! - **Module suspects**: per incident the dump's verdict module (`suspect_module`, after
+//!   walking past system code), else the dump's or Application Error 1000's faulting module.
+//!   Grouped by name across incidents; classified ISAPI filter / ISAPI extension / COM object /
+//!   native module / managed code (or a Windows module, usually the victim). Confidence grows
+//!   with the number of incidents it faults in (3+ high, 2 medium, 1 low), capped for Windows
+//!   modules and for evidence from events only.
+//! - **Request-pattern suspects**: per app pool, every feature of every in-flight request
+//!   (HTTPERR abandonments + W3C requests spanning a crash) is a candidate; its count among
+//!   in-flight requests is tested against its rate in the same sites' baseline traffic (whole
+//!   input, in-flight rows excluded) with a one-sided exact binomial test, Bonferroni-corrected
+//!   for the number of candidates. A pattern is blamed only when over-represented
+//!   (`p_adjusted < 0.01`, lift > 2), so a popular URL is not blamed for being popular.
+//! - **Corroboration**: a module faulting in 2+ incidents and a pattern in flight in every one of
+//!   those incidents back each other.
+
+use super::correlate::{Correlation, baseline_counts, httperr_view, w3c_view};
+use super::pattern::{FeatureKind, HashIndex, KINDS, feature_text, flag_labels, flags, unusual};
+use super::stats;
+use super::time::{fmt_duration, fmt_utc};
+use super::timeline::{Timeline as Tl, crash_evidence, norm, source_name};
+use super::{
+    AnalyzeOptions, EvidenceRef, Incident, ModuleEntry, ModuleFacts, PatternStats, RapidFail,
+    Recommendation, RequestRef, Summary, Suspect, Ts, cut, path_of,
+};
+use crate::tables::{CrashRow, EvidenceSource, Tables};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Below this many baseline requests a pattern is not tested (the rate would be noise).
+pub const MIN_BASELINE: u64 = 30;
+/// Significance threshold on the Bonferroni-adjusted p-value.
+pub const ALPHA: f64 = 0.01;
+/// Pattern suspects kept per app pool.
+const MAX_PATTERNS: usize = 5;
+
+pub struct Found {
+    pub incidents: Vec<Incident>,
+    pub rapid_fail: Vec<RapidFail>,
+    pub suspects: Vec<Suspect>,
+    pub recommendations: Vec<Recommendation>,
+    pub modules: Vec<ModuleEntry>,
+    pub summary: Summary,
+}
+
+fn uri_of(stem: Option<&str>, query: Option<&str>) -> String {
+    let stem = stem.unwrap_or("");
+    match norm(query) {
+        Some(q) => cut(&format!("{stem}?{q}"), 2000),
+        None => cut(stem, 2000),
+    }
+}
+
+fn opt_cut(s: Option<&str>, n: usize) -> Option<String> {
+    norm(s).map(|v| cut(v, n))
+}
+
+pub(crate) fn w3c_ref(t: &Tables, i: usize) -> RequestRef {
+    let r = &t.requests;
+    let tt = r.time_taken_ms[i];
+    RequestRef {
+        source: "w3c",
+        time: Ts(r.ts[i]),
+        start: tt.map(|v| Ts(r.ts[i].saturating_sub(v.min(i64::MAX as u64) as i64))),
+        method: opt_cut(r.method.get(i), 64),
+        uri: uri_of(r.uri_stem.get(i), r.uri_query.get(i)),
+        status: r.status[i],
+        substatus: r.substatus[i],
+        win32_status: r.win32_status[i],
+        time_taken_ms: tt,
+        bytes_in: r.cs_bytes[i],
+        client: opt_cut(r.c_ip.get(i), 128),
+        user_agent: opt_cut(r.user_agent.get(i), 500),
+        reason: None,
+        site: opt_cut(r.site.get(i), 128),
+        file: r.file[i],
+        path: path_of(t, r.file[i]),
+        offset: r.offset[i],
+    }
+}
+
+pub(crate) fn httperr_ref(t: &Tables, i: usize) -> RequestRef {
+    let h = &t.httperr;
+    RequestRef {
+        source: "httperr",
+        time: Ts(h.ts[i]),
+        start: None,
+        method: opt_cut(h.method.get(i), 64),
+        uri: cut(h.uri.get(i).unwrap_or(""), 2000),
+        status: h.status[i],
+        substatus: None,
+        win32_status: None,
+        time_taken_ms: None,
+        bytes_in: None,
+        client: opt_cut(h.c_ip.get(i), 128),
+        user_agent: None,
+        reason: opt_cut(h.reason.get(i), 128),
+        site: h.site_id[i].map(|id| format!("W3SVC{id}")),
+        file: h.file[i],
+        path: path_of(t, h.file[i]),
+        offset: h.offset[i],
+    }
+}
+
+/// Dumps first, then events, HTTPERR, W3C; then by file and offset.
+fn sort_evidence(v: &mut Vec<EvidenceRef>) {
+    let rank = |s: &str| match s {
+        "dump" => 0,
+        "event" => 1,
+        "httperr" => 2,
+        _ => 3,
+    };
+    v.sort_by(|a, b| {
+        (rank(&a.source), a.file, a.offset, &a.what).cmp(&(
+            rank(&b.source),
+            b.file,
+            b.offset,
+            &b.what,
+        ))
+    });
+    v.dedup();
+}
+
+fn req_evidence(r: &RequestRef) -> EvidenceRef {
+    let what = format!(
+        "{} {} {}{}",
+        fmt_utc(r.time.0),
+        r.method.as_deref().unwrap_or("-"),
+        cut(&r.uri, 200),
+        r.reason
+            .as_deref()
+            .map(|x| format!(" ({x})"))
+            .unwrap_or_default()
+    );
+    EvidenceRef {
+        file: r.file,
+        path: r.path.clone(),
+        offset: r.offset,
+        source: r.source.to_string(),
+        what,
+    }
+}
+
+fn basename(name: &str) -> &str {
+    name.rsplit(['\\', '/']).next().unwrap_or(name)
+}
+
+/// Suspect kind of a module, from (in order) the known third-party table
+/// (`knowledge::modules::known_vendor`: its role), the module class the dump gave
+/// (`knowledge::modules::ModuleClass` names) or, for event-only evidence, the class of the name,
+/// and the exception code (CLR codes mean managed code).
+pub fn module_kind(name: &str, class: Option<&str>, code: Option<u32>) -> &'static str {
+    use crate::knowledge::modules::{classify, known_vendor};
+    if let Some(k) = known_vendor(basename(name)) {
+        let role = k.role.to_ascii_lowercase();
+        if role.contains("filter") {
+            return "isapi_filter";
+        }
+        if role.contains("isapi") || role.contains("extension") {
+            return "isapi_extension";
+        }
+        if role.contains("com") {
+            return "com_object";
+        }
+        return "native_module";
+    }
+    let class = match class.map(str::to_ascii_lowercase) {
+        Some(c) if !c.is_empty() && c != "unknown" => c,
+        _ => classify(name).name().to_string(),
+    };
+    if matches!(code, Some(0xE043_4352 | 0xE043_4F4D)) {
+        return "managed_code";
+    }
+    match class.as_str() {
+        c if c.contains("filter") => "isapi_filter",
+        c if c.contains("extension") => "isapi_extension",
+        "com_object" | "classic_asp" => "com_object",
+        "clr" | "aspnet_host" | "dynamic_code" | "managed" => "managed_code",
+        "os_core" | "com_runtime" | "iis_core" | "isapi_host" | "windows_other" => "system_module",
+        _ => {
+            let n = basename(name).to_ascii_lowercase();
+            if n.ends_with(".ni.dll") {
+                "managed_code"
+            } else if n.contains("filter") {
+                "isapi_filter"
+            } else if n.contains("isapi") {
+                "isapi_extension"
+            } else {
+                "native_module"
+            }
+        }
+    }
+}
+
+pub fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "isapi_filter" => "ISAPI filter",
+        "isapi_extension" => "ISAPI extension",
+        "com_object" => "COM object",
+        "native_module" => "native module",
+        "managed_code" => "managed code",
+        "system_module" => "Windows module",
+        "request_pattern" => "request pattern",
+        _ => "suspect",
+    }
+}
+
+fn conf_rank(c: &str) -> u8 {
+    match c {
+        "high" => 0,
+        "medium" => 1,
+        _ => 2,
+    }
+}
+
+fn down(c: &'static str) -> &'static str {
+    match c {
+        "high" => "medium",
+        _ => "low",
+    }
+}
+
+/// Crash rows of an incident in order of preference for exception facts: dumps, Application
+/// Error, other events; then by time, file, offset.
+fn ranked_rows<'a>(t: &'a Tables, rows: &[usize]) -> Vec<(usize, &'a CrashRow)> {
+    let mut v: Vec<(usize, &CrashRow)> = rows.iter().map(|&i| (i, &t.crashes[i])).collect();
+    v.sort_by_key(|(i, r)| {
+        let rank = match r.source {
+            Some(EvidenceSource::Dump) => 0,
+            _ if r.event_id == Some(1000) => 1,
+            _ => 2,
+        };
+        (rank, r.ts, r.file, r.offset, *i)
+    });
+    v
+}
+
+struct ModuleHit {
+    name: String,
+    class: Option<String>,
+    version: Option<String>,
+    code: Option<u32>,
+    bucket: Option<String>,
+    from_dump: bool,
+    dump_confidence: Option<String>,
+    rows: Vec<usize>,
+}
+
+/// The module an incident blames, if any.
+fn module_hit(t: &Tables, rows: &[usize]) -> Option<ModuleHit> {
+    let ranked = ranked_rows(t, rows);
+    let pick = ranked
+        .iter()
+        .find_map(|(_, r)| {
+            norm(r.suspect_module.as_deref()).map(|m| (m, r.suspect_class.clone(), r))
+        })
+        .or_else(|| {
+            ranked
+                .iter()
+                .find_map(|(_, r)| norm(r.faulting_module.as_deref()).map(|m| (m, None, r)))
+        })?;
+    let (name, class, src) = pick;
+    let code = ranked.iter().find_map(|(_, r)| r.exception_code);
+    // A CLR exception is raised through KERNELBASE!RaiseException: the module is the messenger,
+    // the suspect is the managed code (its type and stack are in .NET 1026 / ASP.NET 1309).
+    if matches!(code, Some(0xE043_4352 | 0xE043_4F4D))
+        && matches!(
+            module_kind(name, class.as_deref(), None),
+            "system_module" | "managed_code"
+        )
+    {
+        return Some(ModuleHit {
+            name: MANAGED.to_string(),
+            class: Some("clr".into()),
+            version: None,
+            code,
+            bucket: ranked.iter().find_map(|(_, r)| r.bucket.clone()),
+            from_dump: ranked
+                .iter()
+                .any(|(_, r)| r.source == Some(EvidenceSource::Dump)),
+            dump_confidence: src.confidence.clone(),
+            rows: ranked.iter().map(|(i, _)| *i).collect(),
+        });
+    }
+    let lname = basename(name).to_ascii_lowercase();
+    let naming: Vec<usize> = ranked
+        .iter()
+        .filter(|(_, r)| {
+            [r.suspect_module.as_deref(), r.faulting_module.as_deref()]
+                .into_iter()
+                .flatten()
+                .any(|m| basename(m).eq_ignore_ascii_case(&lname))
+        })
+        .map(|(i, _)| *i)
+        .collect();
+    Some(ModuleHit {
+        name: basename(name).to_string(),
+        class,
+        version: ranked.iter().find_map(|(_, r)| {
+            norm(r.faulting_module.as_deref())
+                .filter(|m| basename(m).eq_ignore_ascii_case(&lname))
+                .and(r.faulting_module_version.clone())
+        }),
+        code: ranked.iter().find_map(|(_, r)| r.exception_code),
+        bucket: ranked.iter().find_map(|(_, r)| r.bucket.clone()),
+        from_dump: naming
+            .iter()
+            .any(|&i| t.crashes[i].source == Some(EvidenceSource::Dump)),
+        dump_confidence: src.confidence.clone(),
+        rows: naming,
+    })
+}
+
+/// The suspect name of crashes that are unhandled .NET exceptions.
+pub const MANAGED: &str = "unhandled .NET exception";
+
+/// One candidate request pattern of a group.
+struct Cand {
+    kind: FeatureKind,
+    text: String,
+    /// In-flight rows: (is_w3c, row index).
+    rows: BTreeSet<(bool, usize)>,
+    incidents: BTreeSet<usize>,
+}
+
+struct PatternFinding {
+    group: usize,
+    cand: Cand,
+    stats: PatternStats,
+    tested: bool,
+    incidents_considered: usize,
+}
+
+#[allow(clippy::too_many_lines)]
+pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> Found {
+    let nc = tl.clusters.len();
+    let ids: Vec<String> = (0..nc).map(|i| format!("I{}", i + 1)).collect();
+
+    // ---- incidents (facts) ----
+    let mut incidents: Vec<Incident> = Vec::with_capacity(nc);
+    for (ci, c) in tl.clusters.iter().enumerate() {
+        let ranked = ranked_rows(t, &c.crash_rows);
+        let first = |f: &dyn Fn(&CrashRow) -> Option<String>| ranked.iter().find_map(|(_, r)| f(r));
+        let mut sources: Vec<String> = ranked.iter().map(|(_, r)| source_name(r)).collect();
+        if !c.abandoned.is_empty() {
+            sources.push("httperr".into());
+        }
+        sources.sort();
+        sources.dedup();
+        let mut evidence: Vec<EvidenceRef> =
+            ranked.iter().map(|(i, _)| crash_evidence(t, *i)).collect();
+        let mut in_flight: Vec<RequestRef> =
+            c.abandoned.iter().map(|&i| httperr_ref(t, i)).collect();
+        if let Some(&h0) = c.abandoned.first() {
+            let mut e = req_evidence(&in_flight[0]);
+            e.what = format!(
+                "HTTPERR: {} request(s) abandoned by pool {} ({})",
+                c.abandoned.len(),
+                c.pool.as_deref().unwrap_or("?"),
+                e.what
+            );
+            e.file = t.httperr.file[h0];
+            evidence.push(e);
+        }
+        in_flight.extend(corr.in_flight[ci].iter().map(|&i| w3c_ref(t, i)));
+        let in_flight_total = in_flight.len();
+        in_flight.truncate(opts.max_listed);
+        let mut notes = corr.notes[ci].clone();
+        if c.crash_rows.is_empty() {
+            notes.push(
+                "known only from HTTPERR abandonments: no dump and no event for this crash".into(),
+            );
+        } else if !ranked
+            .iter()
+            .any(|(_, r)| r.source == Some(EvidenceSource::Dump))
+        {
+            notes.push("no dump for this crash".into());
+        }
+        if in_flight_total == 0 {
+            notes.push("no request in flight found in the logs (no HTTPERR abandonment, no W3C request spanning the crash)".into());
+        }
+        incidents.push(Incident {
+            id: ids[ci].clone(),
+            kind: c.kind.to_string(),
+            server: c.server.clone(),
+            app_pool: c.pool.clone(),
+            sites: corr.sites[ci]
+                .iter()
+                .map(|s| s.to_ascii_uppercase())
+                .collect(),
+            pid: c.pid,
+            time: c.time.map(Ts),
+            time_local: c.time.and_then(|ts| opts.local(ts)),
+            time_source: c.time_source.to_string(),
+            sources,
+            evidence,
+            exception_code: ranked
+                .iter()
+                .find_map(|(_, r)| r.exception_code)
+                .map(|x| format!("0x{x:08x}")),
+            exception_name: first(&|r| opt_cut(r.exception_name.as_deref(), 200)),
+            faulting_module: first(&|r| opt_cut(r.faulting_module.as_deref(), 260)),
+            faulting_module_version: first(&|r| opt_cut(r.faulting_module_version.as_deref(), 64)),
+            suspect_module: first(&|r| opt_cut(r.suspect_module.as_deref(), 260)),
+            suspect_class: first(&|r| opt_cut(r.suspect_class.as_deref(), 64)),
+            bucket: first(&|r| opt_cut(r.bucket.as_deref(), 300)),
+            verdict: first(&|r| opt_cut(r.verdict.as_deref(), 1000)),
+            confidence: first(&|r| opt_cut(r.confidence.as_deref(), 16)),
+            exit_code: ranked
+                .iter()
+                .find_map(|(_, r)| r.exit_code)
+                .map(|x| format!("0x{x:08x}")),
+            detail: first(&|r| opt_cut(r.detail.as_deref(), 1000)),
+            in_flight,
+            in_flight_total,
+            recent: corr.recent[ci].iter().map(|&i| w3c_ref(t, i)).collect(),
+            suspects: Vec::new(),
+            rapid_fail: None,
+            notes,
+        });
+    }
+    let crash_count = tl.clusters.iter().filter(|c| c.kind == "crash").count();
+
+    // ---- module suspects ----
+    let mut inventory_class: HashMap<String, (String, bool, String, Option<String>)> =
+        HashMap::new();
+    for m in &t.modules {
+        inventory_class
+            .entry(basename(&m.name).to_ascii_lowercase())
+            .or_insert_with(|| {
+                (
+                    m.class.clone(),
+                    m.third_party,
+                    m.path.clone(),
+                    m.version.clone(),
+                )
+            });
+    }
+    let mut by_module: BTreeMap<String, Vec<(usize, ModuleHit)>> = BTreeMap::new();
+    for (ci, c) in tl.clusters.iter().enumerate() {
+        if let Some(h) = module_hit(t, &c.crash_rows) {
+            by_module
+                .entry(h.name.to_ascii_lowercase())
+                .or_default()
+                .push((ci, h));
+        }
+    }
+    let mut suspects: Vec<Suspect> = Vec::new();
+    for (lname, hits) in &by_module {
+        let inv = inventory_class.get(lname);
+        let class = hits
+            .iter()
+            .find_map(|(_, h)| h.class.clone())
+            .or_else(|| inv.map(|i| i.0.clone()));
+        let code = hits.iter().find_map(|(_, h)| h.code);
+        let name = hits[0].1.name.clone();
+        let kind = module_kind(&name, class.as_deref(), code);
+        let k = hits.len();
+        let mut conf: &'static str = match k {
+            0 | 1 => "low",
+            2 => "medium",
+            _ => "high",
+        };
+        let from_dump = hits.iter().any(|(_, h)| h.from_dump);
+        if !from_dump {
+            conf = if conf == "high" { "medium" } else { conf };
+        }
+        if hits
+            .iter()
+            .all(|(_, h)| h.dump_confidence.as_deref() == Some("low"))
+        {
+            conf = down(conf);
+        }
+        if kind == "system_module" {
+            conf = "low";
+        }
+        let mut codes: Vec<String> = hits
+            .iter()
+            .filter_map(|(_, h)| h.code)
+            .map(|c| format!("0x{c:08x}"))
+            .collect();
+        codes.sort();
+        codes.dedup();
+        let mut buckets: Vec<String> = hits
+            .iter()
+            .filter_map(|(_, h)| h.bucket.clone())
+            .map(|b| cut(&b, 300))
+            .collect();
+        buckets.sort();
+        buckets.dedup();
+        let mut evidence: Vec<EvidenceRef> = hits
+            .iter()
+            .flat_map(|(_, h)| h.rows.iter().map(|&i| crash_evidence(t, i)))
+            .collect();
+        sort_evidence(&mut evidence);
+        let evidence_total = evidence.len();
+        evidence.truncate(opts.max_listed);
+        let considered = crash_count.max(k);
+        let mut reason = format!(
+            "{} ({}) is the faulting module in {} of {} crash{}{}",
+            cut(&name, 100),
+            kind_label(kind),
+            k,
+            considered,
+            if considered == 1 { "" } else { "es" },
+            if codes.is_empty() {
+                String::new()
+            } else {
+                format!(", exception {}", codes.join(", "))
+            }
+        );
+        if !from_dump {
+            reason.push_str("; named by Application Error events only (no dump)");
+        }
+        if kind == "system_module" {
+            reason.push_str("; a Windows module usually crashes because another module corrupted memory or passed a bad pointer: the culprit is elsewhere");
+        }
+        reason.push('.');
+        let version = hits
+            .iter()
+            .find_map(|(_, h)| h.version.clone())
+            .or_else(|| inv.and_then(|i| i.3.clone()));
+        suspects.push(Suspect {
+            id: String::new(),
+            kind: kind.to_string(),
+            name: cut(&name, 260),
+            confidence: conf.to_string(),
+            incidents: hits.iter().map(|(ci, _)| ids[*ci].clone()).collect(),
+            incidents_considered: considered,
+            reason,
+            evidence,
+            evidence_total,
+            module: Some(ModuleFacts {
+                vendor: crate::knowledge::modules::known_vendor(&name)
+                    .map(|k| format!("{} ({})", k.vendor, k.product)),
+                version: version.map(|v| cut(&v, 64)),
+                path: inv.map(|i| cut(&i.2, 260)),
+                class: class.map(|c| cut(&c, 64)),
+                third_party: inv.map(|i| i.1),
+                exception_codes: codes,
+                buckets,
+            }),
+            pattern: None,
+            corroborated_by: Vec::new(),
+        });
+    }
+
+    // ---- request-pattern suspects ----
+    let (patterns, pattern_notes) = find_patterns(t, opts, tl, corr);
+    for f in patterns {
+        let PatternFinding {
+            cand,
+            stats,
+            tested,
+            incidents_considered,
+            ..
+        } = f;
+        let k = cand.incidents.len();
+        let conf = if !tested {
+            "low"
+        } else if stats.p_adjusted < 1e-3 && k == incidents_considered && k >= 2 {
+            "high"
+        } else if k >= 2 {
+            "medium"
+        } else {
+            "low"
+        };
+        let mut evidence: Vec<EvidenceRef> = cand
+            .rows
+            .iter()
+            .map(|&(w3c, i)| {
+                req_evidence(&if w3c {
+                    w3c_ref(t, i)
+                } else {
+                    httperr_ref(t, i)
+                })
+            })
+            .collect();
+        sort_evidence(&mut evidence);
+        let evidence_total = evidence.len();
+        evidence.truncate(opts.max_listed);
+        let reason = if tested {
+            format!(
+                "{} {} was in flight at {} of {} crash{}: {} of {} in-flight requests vs {} of {} baseline requests (lift {}, p = {}, adjusted for {} patterns {}).",
+                cand.kind.name(),
+                cut(&cand.text, 300),
+                k,
+                incidents_considered,
+                if incidents_considered == 1 { "" } else { "es" },
+                stats.in_flight,
+                stats.in_flight_total,
+                stats.baseline,
+                stats.baseline_total,
+                fmt_lift(stats.lift),
+                fmt_p(stats.p_value),
+                stats.tests,
+                fmt_p(stats.p_adjusted)
+            )
+        } else {
+            format!(
+                "{} {} was in flight at {} of {} crashes; there is too little baseline traffic to test whether it is unusual.",
+                cand.kind.name(),
+                cut(&cand.text, 300),
+                k,
+                incidents_considered
+            )
+        };
+        suspects.push(Suspect {
+            id: String::new(),
+            kind: "request_pattern".into(),
+            name: format!("{}: {}", cand.kind.name(), cut(&cand.text, 300)),
+            confidence: conf.to_string(),
+            incidents: cand.incidents.iter().map(|&ci| ids[ci].clone()).collect(),
+            incidents_considered,
+            reason,
+            evidence,
+            evidence_total,
+            module: None,
+            pattern: Some(stats),
+            corroborated_by: Vec::new(),
+        });
+    }
+
+    // ---- rank, ids, corroboration ----
+    suspects.sort_by(|a, b| {
+        (
+            conf_rank(&a.confidence),
+            std::cmp::Reverse(a.incidents.len()),
+            a.kind == "request_pattern",
+            a.kind == "system_module",
+        )
+            .cmp(&(
+                conf_rank(&b.confidence),
+                std::cmp::Reverse(b.incidents.len()),
+                b.kind == "request_pattern",
+                b.kind == "system_module",
+            ))
+            .then_with(|| {
+                let pa = a.pattern.as_ref().map_or(1.0, |p| p.p_adjusted);
+                let pb = b.pattern.as_ref().map_or(1.0, |p| p.p_adjusted);
+                pa.total_cmp(&pb)
+            })
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    for (i, s) in suspects.iter_mut().enumerate() {
+        s.id = format!("S{}", i + 1);
+    }
+    let n = suspects.len();
+    for a in 0..n {
+        for b in 0..n {
+            let (sa, sb) = (&suspects[a], &suspects[b]);
+            if sa.kind == "request_pattern"
+                || sb.kind != "request_pattern"
+                || sa.incidents.len() < 2
+            {
+                continue;
+            }
+            if sb.pattern.as_ref().is_some_and(|p| p.p_adjusted < ALPHA)
+                && sa.incidents.iter().all(|i| sb.incidents.contains(i))
+            {
+                let (ida, idb) = (sa.id.clone(), sb.id.clone());
+                suspects[a].corroborated_by.push(idb);
+                suspects[b].corroborated_by.push(ida);
+            }
+        }
+    }
+    for s in &mut suspects {
+        s.corroborated_by.sort_by_key(|id| {
+            id.trim_start_matches('S')
+                .parse::<usize>()
+                .unwrap_or(usize::MAX)
+        });
+        s.corroborated_by.dedup();
+    }
+    for inc in &mut incidents {
+        inc.suspects = suspects
+            .iter()
+            .filter(|s| s.incidents.contains(&inc.id))
+            .map(|s| s.id.clone())
+            .collect();
+    }
+
+    // ---- rapid-fail ----
+    let mut rapid_fail = Vec::new();
+    for (e, ep) in tl.episodes.iter().enumerate() {
+        let end = &corr.episodes[e];
+        let id = format!("R{}", e + 1);
+        if let Some(ci) = ep.incident
+            && incidents[ci].rapid_fail.is_none()
+        {
+            incidents[ci].rapid_fail = Some(id.clone());
+        }
+        let mut evidence = Vec::new();
+        if let Some(row) = ep.disable_row {
+            evidence.push(crash_evidence(t, row));
+        }
+        if let Some(&row) = ep.offline_rows.first() {
+            let mut ev = req_evidence(&httperr_ref(t, row));
+            ev.what = format!("first 503 AppOffline: {}", ev.what);
+            evidence.push(ev);
+        }
+        rapid_fail.push(RapidFail {
+            id,
+            server: ep.server.clone(),
+            app_pool: ep.pool.clone(),
+            source: ep.source.to_string(),
+            start: Ts(ep.start),
+            start_local: opts.local(ep.start),
+            end: end.end.map(Ts),
+            end_local: end.end.and_then(|x| opts.local(x)),
+            end_reason: end.reason.to_string(),
+            duration_s: end.end.map(|x| (x - ep.start) / 1000),
+            refused_httperr: end.refused_httperr,
+            refused_w3c: end.refused_w3c,
+            incident: ep.incident.map(|ci| ids[ci].clone()),
+            evidence,
+        });
+    }
+
+    // ---- module inventory ----
+    let modules = inventory(t, &suspects);
+
+    // ---- summary, recommendations ----
+    let recommendations = recommend(t, &incidents, &suspects, &rapid_fail, corr);
+    let summary = summarize(
+        t,
+        opts,
+        tl,
+        corr,
+        &incidents,
+        &suspects,
+        &rapid_fail,
+        pattern_notes,
+    );
+
+    Found {
+        incidents,
+        rapid_fail,
+        suspects,
+        recommendations,
+        modules,
+        summary,
+    }
+}
+
+pub(crate) fn fmt_lift(l: f64) -> String {
+    if !l.is_finite() {
+        "∞".into()
+    } else if l >= 100.0 {
+        format!("{l:.0}")
+    } else {
+        format!("{l:.1}")
+    }
+}
+
+pub(crate) fn fmt_p(p: f64) -> String {
+    if p >= 0.001 {
+        format!("{p:.3}")
+    } else {
+        format!("{p:.1e}")
+    }
+}
+
+fn find_patterns(
+    t: &Tables,
+    opts: &AnalyzeOptions,
+    tl: &Tl,
+    corr: &Correlation,
+) -> (Vec<PatternFinding>, Vec<String>) {
+    let ng = corr.groups.len();
+    let mut notes = Vec::new();
+    // Candidates per group, keyed by feature hash.
+    let mut cands: Vec<Vec<Cand>> = (0..ng).map(|_| Vec::new()).collect();
+    let mut index: Vec<HashIndex> = vec![HashIndex::default(); ng];
+    // In-flight rows per group and, per kind, how many define the feature (all / W3C only).
+    let mut n_def = vec![[0u64; 7]; ng];
+    let mut w3c_def = vec![[0u64; 7]; ng];
+    let mut needed = [false; 7];
+    for (g, group) in corr.groups.iter().enumerate() {
+        let mut rows: BTreeMap<(bool, usize), BTreeSet<usize>> = BTreeMap::new();
+        for &ci in &group.incidents {
+            for &i in &tl.clusters[ci].abandoned {
+                rows.entry((false, i)).or_default().insert(ci);
+            }
+            for &i in &corr.in_flight[ci] {
+                rows.entry((true, i)).or_default().insert(ci);
+            }
+        }
+        for ((w3c, i), incs) in rows {
+            let view = if w3c {
+                w3c_view(t, i)
+            } else {
+                httperr_view(t, i)
+            };
+            for k in KINDS {
+                let text = feature_text(k, &view);
+                if text.is_some() || k.always_defined() {
+                    n_def[g][k.index()] += 1;
+                    if w3c {
+                        w3c_def[g][k.index()] += 1;
+                    }
+                }
+                let Some((hash, text)) = text else { continue };
+                needed[k.index()] = true;
+                let ix = *index[g].entry(hash).or_insert_with(|| {
+                    cands[g].push(Cand {
+                        kind: k,
+                        text,
+                        rows: BTreeSet::new(),
+                        incidents: BTreeSet::new(),
+                    });
+                    cands[g].len() - 1
+                });
+                let c = &mut cands[g][ix];
+                c.rows.insert((w3c, i));
+                c.incidents.extend(incs.iter().copied());
+            }
+        }
+    }
+    if cands.iter().all(Vec::is_empty) {
+        return (Vec::new(), notes);
+    }
+    let (counts, totals) = baseline_counts(t, opts, corr, &index, needed);
+
+    let mut out = Vec::new();
+    for (g, group_cands) in cands.into_iter().enumerate() {
+        if group_cands.is_empty() {
+            continue;
+        }
+        let group = &corr.groups[g];
+        let considered = group
+            .incidents
+            .iter()
+            .filter(|&&ci| tl.clusters[ci].kind == "crash")
+            .count()
+            .max(1);
+        let tests = group_cands.len();
+        let pool = group
+            .pool
+            .clone()
+            .unwrap_or_else(|| "(unknown pool)".into());
+        let mut findings: Vec<PatternFinding> = Vec::new();
+        let mut untested = false;
+        for (ci, cand) in group_cands.into_iter().enumerate() {
+            let k = cand.kind.index();
+            let x = cand.rows.len() as u64;
+            let w3c_in = cand.rows.iter().filter(|(w, _)| *w).count() as u64;
+            let b = counts[g]
+                .get(ci)
+                .copied()
+                .unwrap_or(0)
+                .saturating_sub(w3c_in);
+            let all = if cand.kind.always_defined() {
+                group.rows
+            } else {
+                totals[g][k]
+            };
+            let big_n = all.saturating_sub(w3c_def[g][k]);
+            let n = n_def[g][k];
+            let tested = big_n >= MIN_BASELINE;
+            let test = stats::test(x, n, b, big_n, tests);
+            let keep = if tested {
+                test.p_adjusted < ALPHA && test.lift > 2.0
+            } else {
+                untested = true;
+                // Without a baseline only repetition across crashes means anything.
+                cand.incidents.len() >= 2 && cand.incidents.len() == considered && x >= 2
+            };
+            if !keep {
+                continue;
+            }
+            findings.push(PatternFinding {
+                group: g,
+                stats: PatternStats {
+                    feature: cand.kind,
+                    in_flight: x,
+                    in_flight_total: n,
+                    baseline: b,
+                    baseline_total: big_n,
+                    lift: if tested { test.lift } else { 0.0 },
+                    p_value: if tested { test.p_value } else { 1.0 },
+                    p_adjusted: if tested { test.p_adjusted } else { 1.0 },
+                    tests,
+                    same_requests: Vec::new(),
+                },
+                cand,
+                tested,
+                incidents_considered: considered,
+            });
+        }
+        if untested {
+            notes.push(format!(
+                "app pool {pool}: fewer than {MIN_BASELINE} baseline requests for some features, so those request patterns were not tested against baseline traffic"
+            ));
+        }
+        // Patterns matching exactly the same in-flight requests say one thing: keep the most
+        // significant (then most specific), list the others as `same_requests`.
+        findings.sort_by(|a, b| {
+            a.stats
+                .p_adjusted
+                .total_cmp(&b.stats.p_adjusted)
+                .then(a.cand.kind.cmp(&b.cand.kind))
+                .then(a.cand.text.cmp(&b.cand.text))
+        });
+        let mut kept: Vec<PatternFinding> = Vec::new();
+        for f in findings {
+            if let Some(k) = kept.iter_mut().find(|k| k.cand.rows == f.cand.rows) {
+                k.stats.same_requests.push(format!(
+                    "{}: {}",
+                    f.cand.kind.name(),
+                    cut(&f.cand.text, 200)
+                ));
+                continue;
+            }
+            kept.push(f);
+        }
+        kept.sort_by(|a, b| {
+            b.cand
+                .incidents
+                .len()
+                .cmp(&a.cand.incidents.len())
+                .then(a.stats.p_adjusted.total_cmp(&b.stats.p_adjusted))
+                .then(b.stats.lift.total_cmp(&a.stats.lift))
+                .then(a.cand.kind.cmp(&b.cand.kind))
+                .then(a.cand.text.cmp(&b.cand.text))
+        });
+        kept.truncate(MAX_PATTERNS);
+        out.extend(kept);
+    }
+    out.sort_by_key(|f| f.group);
+    (out, notes)
+}
+
+fn inventory(t: &Tables, suspects: &[Suspect]) -> Vec<ModuleEntry> {
+    // (lowercase name, version, unloaded) → entry and the dumps listing it.
+    type Key = (String, Option<String>, bool);
+    let mut map: BTreeMap<Key, (ModuleEntry, BTreeSet<u32>)> = BTreeMap::new();
+    for m in &t.modules {
+        let name = basename(&m.name).to_string();
+        let key = (name.to_ascii_lowercase(), m.version.clone(), m.unloaded);
+        let e = map.entry(key).or_insert_with(|| {
+            (
+                ModuleEntry {
+                    name: cut(&name, 260),
+                    version: m.version.as_deref().map(|v| cut(v, 64)),
+                    path: cut(&m.path, 400),
+                    class: cut(&m.class, 64),
+                    third_party: m.third_party,
+                    unloaded: m.unloaded,
+                    dumps: 0,
+                    suspect: None,
+                },
+                BTreeSet::new(),
+            )
+        });
+        e.1.insert(m.file);
+    }
+    let mut v: Vec<ModuleEntry> = map
+        .into_values()
+        .map(|(mut e, files)| {
+            e.dumps = files.len();
+            e.suspect = suspects
+                .iter()
+                .find(|s| s.kind != "request_pattern" && s.name.eq_ignore_ascii_case(&e.name))
+                .map(|s| s.id.clone());
+            e
+        })
+        .collect();
+    v.sort_by(|a, b| {
+        (
+            b.suspect.is_some(),
+            b.third_party,
+            a.name.to_ascii_lowercase(),
+            &a.version,
+        )
+            .cmp(&(
+                a.suspect.is_some(),
+                a.third_party,
+                b.name.to_ascii_lowercase(),
+                &b.version,
+            ))
+    });
+    v
+}
+
+/// A value is put into a command or a config snippet only when every character is in `ok`;
+/// log text is attacker-controlled and must never become shell or XML syntax.
+fn safe<'a>(s: &'a str, ok: &dyn Fn(char) -> bool, max: usize) -> Option<&'a str> {
+    (!s.is_empty() && s.len() <= max && s.chars().all(ok)).then_some(s)
+}
+
+fn safe_name(s: &str) -> Option<&str> {
+    safe(s, &|c| c.is_ascii_alphanumeric() || " ._-".contains(c), 128)
+}
+
+const APPCMD: &str = r"%windir%\system32\inetsrv\appcmd.exe";
+
+/// The site name for `appcmd`: W3C logs name sites `W3SVC<id>`, appcmd wants the name.
+fn site_arg(sites: &[String]) -> (String, Option<String>) {
+    match sites {
+        [one] if !one.to_ascii_uppercase().starts_with("W3SVC") => match safe_name(one) {
+            Some(n) => (format!("\"{n}\""), None),
+            None => ("\"<site name>\"".into(), None),
+        },
+        [one] => {
+            let id = one[5..].to_string();
+            let hint = id
+                .chars()
+                .all(|c| c.is_ascii_digit())
+                .then(|| format!("{APPCMD} list site /id:{id}"));
+            ("\"<site name>\"".into(), hint)
+        }
+        _ => (
+            "\"<site name>\"".into(),
+            Some(format!("{APPCMD} list sites")),
+        ),
+    }
+}
+
+fn recommend(
+    t: &Tables,
+    incidents: &[Incident],
+    suspects: &[Suspect],
+    rapid: &[RapidFail],
+    corr: &Correlation,
+) -> Vec<Recommendation> {
+    let _ = corr;
+    let mut out: Vec<Recommendation> = Vec::new();
+    let crashed = incidents.iter().any(|i| i.kind == "crash");
+    if !crashed && incidents.is_empty() {
+        return out;
+    }
+    let pool_of = |s: &Suspect| -> Option<String> {
+        incidents
+            .iter()
+            .find(|i| s.incidents.contains(&i.id))
+            .and_then(|i| i.app_pool.clone())
+    };
+    let sites_of = |s: &Suspect| -> Vec<String> {
+        let mut v: Vec<String> = incidents
+            .iter()
+            .filter(|i| s.incidents.contains(&i.id))
+            .flat_map(|i| i.sites.clone())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let heap = incidents
+        .iter()
+        .any(|i| i.exception_code.as_deref() == Some("0xc0000374"));
+    for s in suspects
+        .iter()
+        .filter(|s| s.confidence != "low" || suspects.len() <= 3)
+        .take(4)
+    {
+        let m = s.module.as_ref();
+        let version = m
+            .and_then(|m| m.version.clone())
+            .map(|v| format!(" version {v}"))
+            .unwrap_or_default();
+        let third = m
+            .and_then(|m| m.third_party)
+            .unwrap_or(!matches!(s.kind.as_str(), "system_module" | "managed_code"));
+        let name = safe(
+            &s.name,
+            &|c| c.is_ascii_alphanumeric() || "._-".contains(c),
+            128,
+        );
+        match s.kind.as_str() {
+            "request_pattern" => out.extend(pattern_rules(t, s, &sites_of(s))),
+            "system_module" => out.push(Recommendation {
+                suspect: Some(s.id.clone()),
+                action: format!(
+                    "{} is a Windows module and usually the victim of memory corrupted by another module: enable full PageHeap for w3wp.exe on one server (it slows the process and raises memory use), reproduce, and capture full dumps; the next dump then names the corrupting module",
+                    s.name
+                ),
+                commands: vec!["gflags /p /enable w3wp.exe /full".into(), "gflags /p /disable w3wp.exe".into()],
+            }),
+            "managed_code" => out.push(Recommendation {
+                suspect: Some(s.id.clone()),
+                action: "The crash is in managed code: read the .NET Runtime 1026 and ASP.NET 1309 events for the exception type and stack, and capture a full dump to inspect it with SOS (!pe, !clrstack)".into(),
+                commands: vec![format!("procdump -accepteula -ma -e -n 3 <pid>")],
+            }),
+            kind => {
+                let mut commands = Vec::new();
+                let vendor = m.and_then(|m| m.vendor.clone()).map(|v| format!(", {v}")).unwrap_or_default();
+                let action = if third {
+                    format!(
+                        "Contact the vendor of {}{} ({}{}) with the dumps and this report, and ask for a fix or update; to confirm, remove it on one server and watch whether the crashes stop",
+                        s.name,
+                        version,
+                        kind_label(kind),
+                        vendor
+                    )
+                } else {
+                    format!("{}{} ({}) faults: check for a Windows / IIS update that contains a fix", s.name, version, kind_label(kind))
+                };
+                match kind {
+                    "isapi_filter" => {
+                        commands.push(format!("{APPCMD} list config -section:system.webServer/isapiFilters"));
+                        commands.push(format!("{APPCMD} set config -section:system.webServer/isapiFilters /-\"[name='<filter name from the list>']\""));
+                    }
+                    "isapi_extension" => {
+                        commands.push(format!("{APPCMD} list config -section:system.webServer/handlers"));
+                        commands.push(format!("{APPCMD} list config -section:system.webServer/security/isapiCgiRestriction"));
+                    }
+                    "com_object" => {
+                        if let Some(n) = name {
+                            commands.push(format!("reg query HKCR\\CLSID /s /f {n}"));
+                        }
+                    }
+                    _ => {
+                        commands.push(format!("{APPCMD} list config -section:system.webServer/globalModules"));
+                        commands.push(format!("{APPCMD} list modules"));
+                    }
+                }
+                out.push(Recommendation { suspect: Some(s.id.clone()), action, commands });
+            }
+        }
+        let _ = pool_of(s);
+    }
+    if heap
+        && !out
+            .iter()
+            .any(|r| r.commands.iter().any(|c| c.starts_with("gflags")))
+    {
+        out.push(Recommendation {
+            suspect: None,
+            action: "A crash is a heap corruption (0xc0000374): the faulting stack is the victim. Enable full PageHeap for w3wp.exe on one server and capture full dumps: the next crash then stops in the module that corrupts the heap".into(),
+            commands: vec!["gflags /p /enable w3wp.exe /full".into()],
+        });
+    }
+    for r in rapid {
+        let pool = r
+            .app_pool
+            .as_deref()
+            .and_then(safe_name)
+            .map_or_else(|| "<pool>".to_string(), str::to_string);
+        let still = r.end.is_none();
+        out.push(Recommendation {
+            suspect: None,
+            action: format!(
+                "Rapid-fail protection disabled app pool {}{}: after removing the cause, start it again; keep rapid-fail on (it protects the server), and capture dumps instead of disabling it",
+                r.app_pool.as_deref().unwrap_or("(unknown)"),
+                if still { " and it was still down when the logs end" } else { "" }
+            ),
+            commands: vec![format!("{APPCMD} start apppool /apppool.name:\"{pool}\"")],
+        });
+    }
+    if crashed {
+        let pools: BTreeSet<String> = incidents
+            .iter()
+            .filter_map(|i| i.app_pool.as_deref().and_then(safe_name))
+            .map(str::to_string)
+            .collect();
+        let pool = match pools.len() {
+            0 => "<pool>".to_string(),
+            1 => pools.iter().next().cloned().unwrap_or_default(),
+            _ => pools.iter().take(4).cloned().collect::<Vec<_>>().join(", "),
+        };
+        let no_dump = incidents
+            .iter()
+            .any(|i| i.kind == "crash" && !i.sources.iter().any(|s| s == "dump"));
+        out.push(Recommendation {
+            suspect: None,
+            action: format!(
+                "{}apture full dumps at the next crash (3 of them, to compare): attach ProcDump to the worker of app pool {} (find its pid with appcmd list wp), or add a DebugDiag 2 crash rule for the pool (full userdump on second-chance exceptions)",
+                if no_dump { "Some crashes have no dump: c" } else { "C" },
+                pool
+            ),
+            commands: vec![
+                if pools.len() == 1 { format!("{APPCMD} list wp /apppool.name:\"{pool}\"") } else { format!("{APPCMD} list wp") },
+                "procdump -accepteula -ma -e -n 3 <pid>".into(),
+            ],
+        });
+    }
+    out
+}
+
+/// Request-filtering rules for a pattern suspect, built only from values that are safe to
+/// paste into XML and a shell (see [`safe`]).
+fn pattern_rules(t: &Tables, s: &Suspect, sites: &[String]) -> Vec<Recommendation> {
+    let Some(p) = &s.pattern else {
+        return Vec::new();
+    };
+    // Facts from the matching in-flight requests.
+    let mut qmin = usize::MAX;
+    let mut fl = 0u8;
+    let mut stems: BTreeSet<String> = BTreeSet::new();
+    let mut clients: BTreeSet<String> = BTreeSet::new();
+    let mut uas: BTreeSet<String> = BTreeSet::new();
+    let mut methods: BTreeSet<String> = BTreeSet::new();
+    let mut sizes: Vec<u64> = Vec::new();
+    for e in &s.evidence {
+        let req = find_request(t, e);
+        let Some(req) = req else { continue };
+        let (stem, query) = super::pattern::RequestView::split_uri(&req.uri);
+        stems.insert(stem.to_ascii_lowercase());
+        if let Some(q) = query {
+            qmin = qmin.min(q.len());
+            fl |= unusual(q.as_bytes());
+        }
+        fl |= unusual(stem.as_bytes());
+        clients.extend(req.client);
+        uas.extend(req.user_agent);
+        methods.extend(req.method);
+        sizes.extend(req.bytes_in);
+    }
+    let (site, hint) = site_arg(sites);
+    let mut commands: Vec<String> = Vec::new();
+    if let Some(h) = hint {
+        commands.push(h);
+    }
+    let section =
+        format!("{APPCMD} set config {site} -section:system.webServer/security/requestFiltering");
+    let rule = format!("w3triage-{}", s.id);
+    let mut xml = String::new();
+    let mut action = String::new();
+    match p.feature {
+        FeatureKind::Query | FeatureKind::Path | FeatureKind::Route => {
+            let deny: Vec<(&str, &str)> = [
+                (flags::U_ENCODING, "%u"),
+                (flags::NUL, "%00"),
+                (flags::ANGLE, "<"),
+                (flags::QUOTE, "'"),
+                (flags::DOTDOT, ".."),
+                (flags::DOUBLE_ENCODING, "%25"),
+                (flags::CRLF, "%0d"),
+            ]
+            .into_iter()
+            .filter(|(f, _)| fl & f != 0)
+            .map(|(f, d)| (d, flags::ALL.iter().find(|a| a.0 == f).map_or("", |a| a.2)))
+            .collect();
+            let ext = stems
+                .iter()
+                .filter_map(|st| {
+                    st.rsplit('/')
+                        .next()
+                        .and_then(|last| last.rsplit_once('.'))
+                        .map(|(_, e)| e.to_string())
+                })
+                .find(|e| safe(e, &|c| c.is_ascii_alphanumeric(), 10).is_some());
+            if !deny.is_empty() && p.feature == FeatureKind::Query {
+                action = format!(
+                    "Block the pattern with request filtering: deny query strings containing {}{}",
+                    deny.iter()
+                        .map(|(d, m)| format!("{d} ({m})"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    ext.as_ref()
+                        .map(|e| format!(" on .{e} URLs"))
+                        .unwrap_or_default()
+                );
+                xml.push_str(&format!("          <filteringRule name=\"{rule}\" scanUrl=\"false\" scanQueryString=\"true\">\n"));
+                if let Some(e) = &ext {
+                    xml.push_str(&format!("            <appliesTo>\n              <add fileExtension=\".{e}\" />\n            </appliesTo>\n"));
+                }
+                xml.push_str("            <denyStrings>\n");
+                for (d, _) in &deny {
+                    let d = d
+                        .replace('&', "&amp;")
+                        .replace('<', "&lt;")
+                        .replace('\'', "&apos;");
+                    xml.push_str(&format!("              <add string=\"{d}\" />\n"));
+                }
+                xml.push_str("            </denyStrings>\n          </filteringRule>\n");
+                xml = format!(
+                    "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <filteringRules>\n{xml}        </filteringRules>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
+                );
+                commands.push(format!("{section} /+\"filteringRules.[name='{rule}',scanUrl='False',scanQueryString='True']\""));
+                if let Some(e) = &ext {
+                    commands.push(format!("{section} /+\"filteringRules.[name='{rule}'].appliesTo.[fileExtension='.{e}']\""));
+                }
+                for (d, _) in &deny {
+                    if *d != "'" && *d != "<" {
+                        commands.push(format!("{section} /+\"filteringRules.[name='{rule}'].denyStrings.[string='{d}']\""));
+                    } else {
+                        commands.push(format!("(add the deny string {d} in the XML above: it cannot be quoted safely on an appcmd line)"));
+                    }
+                }
+            } else if qmin != usize::MAX && qmin > 256 {
+                let limit = ((qmin - 1) / 64 * 64).max(256);
+                action = format!(
+                    "Cap the query string below the crashing requests' length ({qmin}+ bytes): requestLimits maxQueryString={limit} (check first that legitimate queries are shorter; the baseline has {} requests of this shape)",
+                    p.baseline
+                );
+                xml = format!(
+                    "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <requestLimits maxQueryString=\"{limit}\" />\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
+                );
+                commands.push(format!("{section} /requestLimits.maxQueryString:{limit}"));
+            } else if let [stem] = stems.iter().collect::<Vec<_>>().as_slice()
+                && let Some(stem) = safe(
+                    stem,
+                    &|c| c.is_ascii_alphanumeric() || "/._-".contains(c),
+                    200,
+                )
+            {
+                action = format!(
+                    "If the page can be taken offline until it is fixed, deny the URL {stem} with request filtering"
+                );
+                xml = format!(
+                    "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <denyUrlSequences>\n          <add sequence=\"{stem}\" />\n        </denyUrlSequences>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
+                );
+                commands.push(format!(
+                    "{section} /+\"denyUrlSequences.[sequence='{stem}']\""
+                ));
+            }
+        }
+        FeatureKind::Client => {
+            if let [ip] = clients.iter().collect::<Vec<_>>().as_slice()
+                && let Some(ip) = safe(ip, &|c| c.is_ascii_hexdigit() || ".:".contains(c), 45)
+            {
+                action = format!(
+                    "Block the client {ip} (check it is not a proxy or load balancer first: then block by X-Forwarded-For at the edge)"
+                );
+                xml = format!(
+                    "<configuration>\n  <system.webServer>\n    <security>\n      <ipSecurity allowUnlisted=\"true\">\n        <add ipAddress=\"{ip}\" allowed=\"false\" />\n      </ipSecurity>\n    </security>\n  </system.webServer>\n</configuration>"
+                );
+                commands.push(format!("{APPCMD} set config {site} -section:system.webServer/security/ipSecurity /+\"[ipAddress='{ip}',allowed='False']\" /commit:apphost"));
+            }
+        }
+        FeatureKind::UserAgent => {
+            let token = uas.iter().next().and_then(|ua| {
+                let prefix: String = ua
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || " ./;()_-".contains(*c))
+                    .take(60)
+                    .collect();
+                (prefix.trim().len() >= 8).then(|| prefix.trim().to_string())
+            });
+            if let Some(tok) = token {
+                action = format!(
+                    "Deny requests whose User-Agent contains \"{tok}\" with a request-filtering rule"
+                );
+                xml = format!(
+                    "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <filteringRules>\n          <filteringRule name=\"{rule}\" scanUrl=\"false\" scanQueryString=\"false\">\n            <scanHeaders>\n              <add requestHeader=\"User-Agent\" />\n            </scanHeaders>\n            <denyStrings>\n              <add string=\"{tok}\" />\n            </denyStrings>\n          </filteringRule>\n        </filteringRules>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
+                );
+                commands.push(format!("{section} /+\"filteringRules.[name='{rule}',scanUrl='False',scanQueryString='False']\""));
+                commands.push(format!("{section} /+\"filteringRules.[name='{rule}'].scanHeaders.[requestHeader='User-Agent']\""));
+                commands.push(format!(
+                    "{section} /+\"filteringRules.[name='{rule}'].denyStrings.[string='{tok}']\""
+                ));
+            }
+        }
+        FeatureKind::Size => {
+            if let Some(&min) = sizes.iter().min()
+                && min > 1024
+            {
+                let limit = (min - 1) / 1024 * 1024;
+                action = format!(
+                    "Cap the request size below the crashing requests' size ({min}+ bytes): requestLimits maxAllowedContentLength={limit}"
+                );
+                xml = format!(
+                    "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <requestLimits maxAllowedContentLength=\"{limit}\" />\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
+                );
+                commands.push(format!(
+                    "{section} /requestLimits.maxAllowedContentLength:{limit}"
+                ));
+            }
+        }
+        FeatureKind::Method => {
+            if let [m] = methods.iter().collect::<Vec<_>>().as_slice()
+                && let Some(m) = safe(m, &|c| c.is_ascii_uppercase() || c == '_' || c == '-', 32)
+                && !matches!(m, "GET" | "POST" | "HEAD")
+            {
+                action = format!("Deny the {m} verb if the site does not need it");
+                xml = format!(
+                    "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <verbs allowUnlisted=\"true\">\n          <add verb=\"{m}\" allowed=\"false\" />\n        </verbs>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
+                );
+                commands.push(format!(
+                    "{section} /+\"verbs.[verb='{m}',allowed='False']\""
+                ));
+            }
+        }
+    }
+    if action.is_empty() {
+        return vec![Recommendation {
+            suspect: Some(s.id.clone()),
+            action: format!(
+                "Find which code path serves {} and test it with the in-flight requests listed in the evidence (replay them on a test server with a debugger attached)",
+                s.name
+            ),
+            commands,
+        }];
+    }
+    if !fl.eq(&0) && p.feature != FeatureKind::Query {
+        action.push_str(&format!(" (the requests also carry {})", flag_labels(fl)));
+    }
+    let mut cmds = Vec::new();
+    if !xml.is_empty() {
+        cmds.push(xml);
+    }
+    cmds.extend(commands);
+    vec![Recommendation {
+        suspect: Some(s.id.clone()),
+        action,
+        commands: cmds,
+    }]
+}
+
+/// The request an evidence row points to (for pattern facts).
+fn find_request(t: &Tables, e: &EvidenceRef) -> Option<RequestRef> {
+    match e.source.as_str() {
+        "w3c" => (0..t.requests.len())
+            .find(|&i| t.requests.file[i] == e.file && t.requests.offset[i] == e.offset)
+            .map(|i| w3c_ref(t, i)),
+        "httperr" => (0..t.httperr.len())
+            .find(|&i| t.httperr.file[i] == e.file && t.httperr.offset[i] == e.offset)
+            .map(|i| httperr_ref(t, i)),
+        _ => None,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn summarize(
+    t: &Tables,
+    opts: &AnalyzeOptions,
+    tl: &Tl,
+    corr: &Correlation,
+    incidents: &[Incident],
+    suspects: &[Suspect],
+    rapid: &[RapidFail],
+    pattern_notes: Vec<String>,
+) -> Summary {
+    let _ = (opts, tl);
+    let crashes: Vec<&Incident> = incidents.iter().filter(|i| i.kind == "crash").collect();
+    let mut thin = Vec::new();
+    let mut notes = pattern_notes;
+    let range = match (corr.first, corr.last) {
+        (Some(a), Some(b)) => format!(" from {} to {}", fmt_utc(a), fmt_utc(b)),
+        _ => String::new(),
+    };
+    let headline;
+    if crashes.is_empty() {
+        let others = if incidents.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({} other incident{}: hang or dump without an exception, listed below)",
+                incidents.len(),
+                if incidents.len() == 1 { "" } else { "s" }
+            )
+        };
+        headline = format!(
+            "No crash found in {} input file{} ({} requests, {} HTTPERR rows{}): no worker-process crash event, crash dump or HTTPERR abandonment{}.",
+            t.files.len(),
+            if t.files.len() == 1 { "" } else { "s" },
+            t.requests.len(),
+            t.httperr.len(),
+            range,
+            others
+        );
+        if t.files.is_empty() {
+            thin.push("no input files".into());
+        }
+    } else {
+        let mut pools: Vec<String> = crashes
+            .iter()
+            .map(|i| {
+                i.app_pool
+                    .clone()
+                    .unwrap_or_else(|| "(unknown pool)".into())
+            })
+            .collect();
+        pools.sort();
+        pools.dedup();
+        let mut servers: Vec<String> = crashes.iter().filter_map(|i| i.server.clone()).collect();
+        servers.sort();
+        servers.dedup();
+        let times: Vec<i64> = crashes.iter().filter_map(|i| i.time.map(|t| t.0)).collect();
+        let when = match (times.iter().min(), times.iter().max()) {
+            (Some(a), Some(b)) if a == b => format!(" at {}", fmt_utc(*a)),
+            (Some(a), Some(b)) => format!(" between {} and {}", fmt_utc(*a), fmt_utc(*b)),
+            _ => String::new(),
+        };
+        let mut h = format!(
+            "{} crash{} of app pool {}{}{}.",
+            crashes.len(),
+            if crashes.len() == 1 { "" } else { "es" },
+            pools.join(", "),
+            if servers.is_empty() {
+                String::new()
+            } else {
+                format!(" on {}", servers.join(", "))
+            },
+            when
+        );
+        if let Some(m) = suspects
+            .iter()
+            .find(|s| s.kind != "request_pattern" && s.kind != "system_module")
+        {
+            h.push_str(&format!(
+                " Faulting module: {} ({}) in {} of {} crashes ({} confidence).",
+                m.name,
+                kind_label(&m.kind),
+                m.incidents.len(),
+                m.incidents_considered,
+                m.confidence
+            ));
+        } else if let Some(m) = suspects.iter().find(|s| s.kind == "system_module") {
+            h.push_str(&format!(
+                " Faulting module: {} (a Windows module: likely a victim of memory corruption).",
+                m.name
+            ));
+        }
+        if let Some(p) = suspects.iter().find(|s| s.kind == "request_pattern") {
+            let st = p.pattern.as_ref();
+            h.push_str(&format!(
+                " In flight at {} of {} crashes: {}{}.",
+                p.incidents.len(),
+                p.incidents_considered,
+                p.name,
+                st.filter(|s| s.lift > 0.0)
+                    .map(|s| format!(
+                        " (lift {}, adjusted p = {})",
+                        fmt_lift(s.lift),
+                        fmt_p(s.p_adjusted)
+                    ))
+                    .unwrap_or_default()
+            ));
+        }
+        let corroborated = suspects
+            .iter()
+            .find(|s| s.kind != "request_pattern" && !s.corroborated_by.is_empty());
+        if let Some(c) = corroborated {
+            h.push_str(&format!(
+                " {} is corroborated by {} (in flight at every crash where the module faults).",
+                c.id,
+                c.corroborated_by.join(", ")
+            ));
+        }
+        for r in rapid {
+            let refused = r.refused_httperr + r.refused_w3c;
+            match r.duration_s {
+                Some(d) => h.push_str(&format!(
+                    " Rapid-fail protection took app pool {} offline at {} for {} ({} requests refused).",
+                    r.app_pool.as_deref().unwrap_or("?"),
+                    fmt_utc(r.start.0),
+                    fmt_duration(d * 1000),
+                    refused
+                )),
+                None => h.push_str(&format!(
+                    " Rapid-fail protection took app pool {} offline at {}; it was still offline when the logs end ({} requests refused).",
+                    r.app_pool.as_deref().unwrap_or("?"),
+                    fmt_utc(r.start.0),
+                    refused
+                )),
+            }
+        }
+        headline = h;
+        if crashes.len() == 1 {
+            thin.push("only one crash: nothing to compare across crashes, so no suspect can be confirmed by repetition".into());
+        }
+        let no_dump = crashes
+            .iter()
+            .filter(|i| !i.sources.iter().any(|s| s == "dump"))
+            .count();
+        if no_dump > 0 {
+            thin.push(format!(
+                "{no_dump} of {} crashes have no dump",
+                crashes.len()
+            ));
+        }
+        let httperr_only = crashes
+            .iter()
+            .filter(|i| i.sources.iter().all(|s| s == "httperr"))
+            .count();
+        if httperr_only > 0 {
+            thin.push(format!(
+                "{httperr_only} crash{} known only from HTTPERR abandonments (no dump, no event)",
+                if httperr_only == 1 { " is" } else { "es are" }
+            ));
+        }
+        if !suspects.iter().any(|s| s.kind != "request_pattern") {
+            thin.push("no faulting module known: no dump and no Application Error 1000 event for any crash".into());
+        }
+        let no_req = crashes.iter().filter(|i| i.in_flight_total == 0).count();
+        if no_req > 0 {
+            thin.push(format!(
+                "{no_req} of {} crashes have no request in flight in the logs",
+                crashes.len()
+            ));
+        }
+        if t.requests.is_empty() {
+            thin.push(
+                "no W3C access logs: no baseline traffic, request patterns cannot be tested".into(),
+            );
+        }
+    }
+    if !tl.unattached.is_empty() {
+        notes.push(format!(
+            "{} crash-related event(s) matched no incident (see other evidence)",
+            tl.unattached.len()
+        ));
+    }
+    let issues = t.issues.len();
+    if issues > 0 {
+        notes.push(format!("{issues} input issue(s): see coverage"));
+    }
+    Summary {
+        crashed: !crashes.is_empty(),
+        headline,
+        incidents: incidents.len(),
+        crashes: crashes.len(),
+        rapid_fail_episodes: rapid.len(),
+        thin_evidence: thin,
+        notes,
+    }
+}

@@ -1,0 +1,557 @@
+//! Step 4 of the data flow: merge crash evidence into incidents, detect rapid-fail episodes.
+//!
+//! Matching rules (also in `docs/report-schema.md`):
+//! - Evidence is a crash row (a dump, or one event) or an HTTPERR **abandonment burst**:
+//!   `Connection_Abandoned_By_AppPool` / `_ReqQueue` rows of one server and queue (app pool)
+//!   whose consecutive timestamps are at most `burst_gap_ms` (5 s) apart. Each row of a burst is
+//!   a request that was in flight when the worker died.
+//! - Crash rows of kind `crash`, `hang` or `dump` (a dump without an exception stream) can start
+//!   an incident. `report` (WER 1001), `unhandled_exception` (ASP.NET 1309: the process lived)
+//!   and `shutdown_timeout` (5013) only join one; if none matches they are listed apart.
+//!   `disabled` (WAS 5002) starts a rapid-fail episode.
+//! - Two pieces of evidence are the same crash when the server matches (an unknown server matches
+//!   any) and: both pids are known and equal and `|Δt| ≤ pid_tolerance` (10 min: pids are reused
+//!   over a day); or one pid is unknown, both pools are known and equal (case-insensitive) and
+//!   `|Δt| ≤ tolerance` (120 s); or one side knows neither pid nor pool and `|Δt| ≤ tolerance`
+//!   (a .NET 1026 without pid). Different known pids never match. The best match wins: pid
+//!   over pool over weak, then the smallest `|Δt|`.
+//! - Dump times are the dump header's (UTC); dump *file names* may carry server local time and
+//!   are never used for matching. Event pids are numbers whatever the event wrote (hex in
+//!   Application Error 1000, decimal in WAS): the events parser normalises them.
+//! - A burst joins the nearest incident of its pool within the tolerance (an incident whose pool
+//!   is still unknown, e.g. a lone dump, is a second choice); an incident takes at most one
+//!   burst, so a crash loop's bursts land on their own crashes. A burst that matches nothing is
+//!   an incident of its own: a crash without a dump or event is still a crash.
+//! - Incident time: the dump's time, else Application Error 1000's, else the burst's first row,
+//!   else the earliest event.
+//! - Rapid-fail: a 5002 joins the latest incident of its pool at or before it (+ tolerance) and
+//!   starts an episode; the episode ends at the first later successful W3C request of the pool's
+//!   sites or the next evidence of a running worker (see `correlate`). 503 `AppOffline` rows of a
+//!   pool with no 5002 at all give an inferred episode (rows more than 10 min apart split it).
+
+use super::{AnalyzeOptions, EvidenceRef, path_of};
+use crate::knowledge::httperr_reasons::{ReasonClass, class_of};
+
+use crate::tables::{CrashRow, EvidenceSource, Millis, Tables};
+
+/// One incident before it is correlated with requests.
+#[derive(Debug, Clone, Default)]
+pub struct Cluster {
+    /// Indices into `tables.crashes`.
+    pub crash_rows: Vec<usize>,
+    /// Indices into `tables.httperr` (one burst of abandonments).
+    pub abandoned: Vec<usize>,
+    pub server: Option<String>,
+    pub pool: Option<String>,
+    pub pid: Option<u32>,
+    /// Time of the first evidence (used for matching).
+    pub anchor: Option<Millis>,
+    /// Final crash time (see module docs).
+    pub time: Option<Millis>,
+    pub time_source: &'static str,
+    pub kind: &'static str,
+}
+
+/// A rapid-fail episode before its end is known.
+#[derive(Debug, Clone)]
+pub struct Episode {
+    pub server: Option<String>,
+    pub pool: Option<String>,
+    pub start: Millis,
+    /// The 5002 row, when the episode comes from one.
+    pub disable_row: Option<usize>,
+    /// For inferred episodes: the AppOffline rows that define it.
+    pub offline_rows: Vec<usize>,
+    /// Index into `clusters`.
+    pub incident: Option<usize>,
+    /// Earliest evidence of a running worker after `start`.
+    pub next_worker: Option<Millis>,
+    pub source: &'static str,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Timeline {
+    /// Sorted by time, server, pool, pid.
+    pub clusters: Vec<Cluster>,
+    pub episodes: Vec<Episode>,
+    /// Crash rows that joined no incident.
+    pub unattached: Vec<usize>,
+    /// Every 503 `AppOffline` row (HTTPERR index), in range.
+    pub offline_rows: Vec<usize>,
+}
+
+/// The class of an HTTPERR reason. The phrases the timeline depends on are matched here
+/// (case-insensitively) before asking the knowledge table, so a crash is never missed because of
+/// a lookup problem or an odd spelling.
+pub fn reason_class(reason: &str) -> ReasonClass {
+    let r = reason.trim();
+    if r.eq_ignore_ascii_case("Connection_Abandoned_By_AppPool")
+        || r.eq_ignore_ascii_case("Connection_Abandoned_By_ReqQueue")
+    {
+        ReasonClass::Abandoned
+    } else if r.eq_ignore_ascii_case("AppOffline") {
+        ReasonClass::PoolOffline
+    } else {
+        class_of(r)
+    }
+}
+
+pub(crate) fn norm(s: Option<&str>) -> Option<&str> {
+    s.map(str::trim).filter(|v| !v.is_empty() && *v != "-")
+}
+
+/// `None` when either side is unknown.
+pub(crate) fn eq_ci(a: Option<&str>, b: Option<&str>) -> Option<bool> {
+    match (norm(a), norm(b)) {
+        (Some(x), Some(y)) => Some(x.eq_ignore_ascii_case(y)),
+        _ => None,
+    }
+}
+
+/// Servers match when equal or when either is unknown.
+pub(crate) fn server_ok(a: Option<&str>, b: Option<&str>) -> bool {
+    eq_ci(a, b).unwrap_or(true)
+}
+
+fn lc(s: Option<&str>) -> String {
+    norm(s).unwrap_or("").to_ascii_lowercase()
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Incident,
+    Attach,
+    Disabled,
+}
+
+fn role(r: &CrashRow) -> Role {
+    match r.kind.as_str() {
+        "disabled" => Role::Disabled,
+        "crash" | "hang" | "dump" => Role::Incident,
+        _ if r.source == Some(EvidenceSource::Dump) => Role::Incident,
+        _ => Role::Attach,
+    }
+}
+
+fn is_app_error(r: &CrashRow) -> bool {
+    r.source == Some(EvidenceSource::Event)
+        && (r
+            .provider
+            .as_deref()
+            .is_some_and(|p| p.eq_ignore_ascii_case("Application Error"))
+            || r.event_id == Some(1000))
+}
+
+/// Match quality of crash row `r` against cluster `c`: (tier, |Δt|), lower is better.
+fn score(c: &Cluster, r: &CrashRow, opts: &AnalyzeOptions) -> Option<(u8, i64)> {
+    if !server_ok(c.server.as_deref(), r.server.as_deref()) {
+        return None;
+    }
+    let dt = match (c.anchor, r.ts) {
+        (Some(a), Some(b)) => Some(a.abs_diff(b).min(i64::MAX as u64) as i64),
+        _ => None,
+    };
+    match (c.pid, r.pid) {
+        (Some(a), Some(b)) => (a == b && dt.is_none_or(|d| d <= opts.pid_tolerance_ms))
+            .then_some((0, dt.unwrap_or(0))),
+        _ => {
+            let d = dt?;
+            match eq_ci(c.pool.as_deref(), r.app_pool.as_deref()) {
+                Some(true) => (d <= opts.tolerance_ms).then_some((1, d)),
+                Some(false) => None,
+                None => {
+                    let weak = (r.pid.is_none() && norm(r.app_pool.as_deref()).is_none())
+                        || (c.pid.is_none() && c.pool.is_none());
+                    (weak && d <= opts.tolerance_ms).then_some((2, d))
+                }
+            }
+        }
+    }
+}
+
+fn best_cluster(clusters: &[Cluster], r: &CrashRow, opts: &AnalyzeOptions) -> Option<usize> {
+    clusters
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| score(c, r, opts).map(|s| (s, i)))
+        .min()
+        .map(|(_, i)| i)
+}
+
+fn join(c: &mut Cluster, r: &CrashRow, idx: usize) {
+    c.crash_rows.push(idx);
+    if c.pid.is_none() {
+        c.pid = r.pid;
+    }
+    if c.pool.is_none() {
+        c.pool = norm(r.app_pool.as_deref()).map(str::to_owned);
+    }
+    if c.server.is_none() {
+        c.server = norm(r.server.as_deref()).map(str::to_owned);
+    }
+    if c.anchor.is_none() {
+        c.anchor = r.ts;
+    }
+}
+
+/// Builds incidents and rapid-fail episodes.
+pub fn build(t: &Tables, opts: &AnalyzeOptions) -> Timeline {
+    let h = &t.httperr;
+    // HTTPERR rows that matter for crashes. The reason is categorical: classify each distinct
+    // value once (pointer-equal strings come from the same dictionary entry).
+    let mut abandoned = Vec::new();
+    let mut offline = Vec::new();
+    let mut last: Option<(&str, ReasonClass)> = None;
+    for i in 0..h.len() {
+        let ts = h.ts[i];
+        if !opts.in_range(ts) {
+            continue;
+        }
+        let Some(reason) = h.reason.get(i) else {
+            continue;
+        };
+        let class = match last {
+            Some((s, c)) if std::ptr::eq(s, reason) => c,
+            _ => {
+                let c = reason_class(reason);
+                last = Some((reason, c));
+                c
+            }
+        };
+        match class {
+            ReasonClass::Abandoned => abandoned.push(i),
+            ReasonClass::PoolOffline => offline.push(i),
+            _ => {}
+        }
+    }
+    abandoned.sort_by_cached_key(|&i| (lc(h.server.get(i)), lc(h.queue.get(i)), h.ts[i], i));
+    let mut bursts: Vec<Vec<usize>> = Vec::new();
+    for &i in &abandoned {
+        match bursts.last_mut() {
+            Some(b)
+                if b.last().is_some_and(|&p| {
+                    lc(h.server.get(p)) == lc(h.server.get(i))
+                        && lc(h.queue.get(p)) == lc(h.queue.get(i))
+                        && h.ts[i] - h.ts[p] <= opts.burst_gap_ms
+                }) =>
+            {
+                b.push(i)
+            }
+            _ => bursts.push(vec![i]),
+        }
+    }
+
+    // Crash rows, in time order (dumps first at equal times: they carry the most).
+    let mut rows: Vec<usize> = (0..t.crashes.len())
+        .filter(|&i| t.crashes[i].ts.is_none_or(|ts| opts.in_range(ts)))
+        .collect();
+    rows.sort_by_key(|&i| {
+        let r = &t.crashes[i];
+        (
+            r.ts.unwrap_or(i64::MAX),
+            r.source != Some(EvidenceSource::Dump),
+            r.file,
+            r.offset,
+            i,
+        )
+    });
+
+    let mut clusters: Vec<Cluster> = Vec::new();
+    for &i in rows
+        .iter()
+        .filter(|&&i| role(&t.crashes[i]) == Role::Incident)
+    {
+        let r = &t.crashes[i];
+        match best_cluster(&clusters, r, opts) {
+            Some(c) => join(&mut clusters[c], r, i),
+            None => {
+                let mut c = Cluster::default();
+                join(&mut c, r, i);
+                clusters.push(c);
+            }
+        }
+    }
+    let mut unattached = Vec::new();
+    for &i in rows
+        .iter()
+        .filter(|&&i| role(&t.crashes[i]) == Role::Attach)
+    {
+        match best_cluster(&clusters, &t.crashes[i], opts) {
+            Some(c) => clusters[c].crash_rows.push(i),
+            None => unattached.push(i),
+        }
+    }
+
+    // Bursts → incidents: global greedy on (tier, |Δt|) so each crash gets its own burst.
+    let mut pairs = Vec::new();
+    for (b, rows) in bursts.iter().enumerate() {
+        let first = rows[0];
+        let (ts, server, queue) = (h.ts[first], h.server.get(first), h.queue.get(first));
+        for (ci, c) in clusters.iter().enumerate() {
+            let Some(anchor) = c.anchor else { continue };
+            let d = anchor.abs_diff(ts).min(i64::MAX as u64) as i64;
+            if d > opts.tolerance_ms || !server_ok(c.server.as_deref(), server) {
+                continue;
+            }
+            let tier = match eq_ci(c.pool.as_deref(), queue) {
+                Some(true) => 0u8,
+                Some(false) => continue,
+                None if c.pool.is_none() => 1,
+                None => continue,
+            };
+            pairs.push((tier, d, b, ci));
+        }
+    }
+    pairs.sort_unstable();
+    let mut burst_taken = vec![false; bursts.len()];
+    let mut cluster_taken = vec![false; clusters.len()];
+    for (_, _, b, ci) in pairs {
+        if burst_taken[b] || cluster_taken[ci] {
+            continue;
+        }
+        burst_taken[b] = true;
+        cluster_taken[ci] = true;
+        let first = bursts[b][0];
+        let c = &mut clusters[ci];
+        c.abandoned = bursts[b].clone();
+        if c.pool.is_none() {
+            c.pool = norm(h.queue.get(first)).map(str::to_owned);
+        }
+        if c.server.is_none() {
+            c.server = norm(h.server.get(first)).map(str::to_owned);
+        }
+    }
+    for (b, rows) in bursts.iter().enumerate() {
+        if burst_taken[b] {
+            continue;
+        }
+        let first = rows[0];
+        clusters.push(Cluster {
+            abandoned: rows.clone(),
+            server: norm(h.server.get(first)).map(str::to_owned),
+            pool: norm(h.queue.get(first)).map(str::to_owned),
+            anchor: Some(h.ts[first]),
+            ..Default::default()
+        });
+    }
+
+    for c in &mut clusters {
+        finish(c, t);
+    }
+    clusters.sort_by_cached_key(|c| {
+        (
+            c.time.unwrap_or(i64::MAX),
+            lc(c.server.as_deref()),
+            lc(c.pool.as_deref()),
+            c.pid,
+            c.crash_rows.first().copied(),
+            c.abandoned.first().copied(),
+        )
+    });
+
+    let episodes = episodes(t, opts, &rows, &clusters, &offline);
+    Timeline {
+        clusters,
+        episodes,
+        unattached,
+        offline_rows: offline,
+    }
+}
+
+/// Decides the incident's kind and time.
+fn finish(c: &mut Cluster, t: &Tables) {
+    let rows = || c.crash_rows.iter().map(|&i| &t.crashes[i]);
+    let min_ts = |f: &dyn Fn(&CrashRow) -> bool| rows().filter(|r| f(r)).filter_map(|r| r.ts).min();
+    c.kind = if !c.abandoned.is_empty() || rows().any(|r| r.kind == "crash") {
+        "crash"
+    } else if rows().any(|r| r.kind == "hang") {
+        "hang"
+    } else if rows().any(|r| r.kind == "dump") {
+        "dump"
+    } else {
+        // Only join-only evidence cannot make an incident; keep a neutral name if it ever does.
+        "crash"
+    };
+    let burst = c.abandoned.first().map(|&i| t.httperr.ts[i]);
+    (c.time, c.time_source) = if let Some(ts) = min_ts(&|r| r.source == Some(EvidenceSource::Dump))
+    {
+        (Some(ts), "dump")
+    } else if let Some(ts) = min_ts(&is_app_error) {
+        (Some(ts), "event")
+    } else if let Some(ts) = burst {
+        (Some(ts), "httperr")
+    } else if let Some(ts) = min_ts(&|_| true) {
+        (Some(ts), "event")
+    } else {
+        (None, "none")
+    };
+}
+
+fn episodes(
+    t: &Tables,
+    opts: &AnalyzeOptions,
+    rows: &[usize],
+    clusters: &[Cluster],
+    offline: &[usize],
+) -> Vec<Episode> {
+    let h = &t.httperr;
+    let latest_incident = |server: Option<&str>, pool: Option<&str>, at: Millis| -> Option<usize> {
+        clusters
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                server_ok(c.server.as_deref(), server)
+                    && eq_ci(c.pool.as_deref(), pool) == Some(true)
+                    && c.time.is_some_and(|ct| ct <= at + opts.tolerance_ms)
+            })
+            .max_by_key(|(i, c)| (c.time, *i))
+            .map(|(i, _)| i)
+    };
+    let next_worker = |server: Option<&str>, pool: Option<&str>, start: Millis| -> Option<Millis> {
+        let later_crash = clusters
+            .iter()
+            .filter(|c| {
+                server_ok(c.server.as_deref(), server)
+                    && eq_ci(c.pool.as_deref(), pool) == Some(true)
+            })
+            .filter_map(|c| c.time)
+            .filter(|&ct| ct > start + 1000)
+            .min();
+        let started = rows
+            .iter()
+            .map(|&i| &t.crashes[i])
+            .filter(|r| {
+                server_ok(r.server.as_deref(), server)
+                    && eq_ci(r.app_pool.as_deref(), pool) != Some(false)
+            })
+            .filter_map(|r| r.process_start)
+            .filter(|&ps| ps > start)
+            .min();
+        [later_crash, started].into_iter().flatten().min()
+    };
+
+    let mut out: Vec<Episode> = Vec::new();
+    for &i in rows
+        .iter()
+        .filter(|&&i| role(&t.crashes[i]) == Role::Disabled)
+    {
+        let r = &t.crashes[i];
+        let Some(start) = r.ts else { continue };
+        let (server, pool) = (norm(r.server.as_deref()), norm(r.app_pool.as_deref()));
+        // The same 5002 exported twice (or logged per site) is one episode.
+        if out.iter().any(|e| {
+            e.source == "event_5002"
+                && server_ok(e.server.as_deref(), server)
+                && eq_ci(e.pool.as_deref(), pool).unwrap_or(true)
+                && (e.start - start).abs() <= opts.tolerance_ms
+        }) {
+            continue;
+        }
+        out.push(Episode {
+            server: server.map(str::to_owned),
+            pool: pool.map(str::to_owned),
+            start,
+            disable_row: Some(i),
+            offline_rows: Vec::new(),
+            incident: latest_incident(server, pool, start),
+            next_worker: next_worker(server, pool, start),
+            source: "event_5002",
+        });
+    }
+
+    // 503 AppOffline without any 5002 for that pool: infer the episode from HTTPERR.
+    let mut off: Vec<usize> = offline.to_vec();
+    off.sort_by_cached_key(|&i| (lc(h.server.get(i)), lc(h.queue.get(i)), h.ts[i], i));
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for i in off {
+        let (server, pool) = (h.server.get(i), h.queue.get(i));
+        if out.iter().any(|e| {
+            e.source == "event_5002"
+                && server_ok(e.server.as_deref(), server)
+                && eq_ci(e.pool.as_deref(), pool).unwrap_or(true)
+        }) {
+            continue;
+        }
+        match groups.last_mut() {
+            Some(g)
+                if g.last().is_some_and(|&p| {
+                    lc(h.server.get(p)) == lc(server)
+                        && lc(h.queue.get(p)) == lc(pool)
+                        && h.ts[i] - h.ts[p] <= 600_000
+                }) =>
+            {
+                g.push(i)
+            }
+            _ => groups.push(vec![i]),
+        }
+    }
+    for g in groups {
+        let first = g[0];
+        let (server, pool, start) = (
+            norm(h.server.get(first)),
+            norm(h.queue.get(first)),
+            h.ts[first],
+        );
+        out.push(Episode {
+            server: server.map(str::to_owned),
+            pool: pool.map(str::to_owned),
+            start,
+            disable_row: None,
+            offline_rows: g,
+            incident: latest_incident(server, pool, start),
+            next_worker: next_worker(server, pool, start),
+            source: "httperr_app_offline",
+        });
+    }
+    out.sort_by_cached_key(|e| (e.start, lc(e.server.as_deref()), lc(e.pool.as_deref())));
+    out
+}
+
+/// The evidence reference of crash row `i`.
+pub fn crash_evidence(t: &Tables, i: usize) -> EvidenceRef {
+    let r = &t.crashes[i];
+    let what = describe(r);
+    EvidenceRef {
+        file: r.file,
+        path: path_of(t, r.file),
+        offset: r.offset,
+        source: match r.source {
+            Some(EvidenceSource::Dump) => "dump".into(),
+            _ => "event".into(),
+        },
+        what,
+    }
+}
+
+/// `event:<provider>/<id>` or `dump`: the names listed in `Incident.sources`.
+pub fn source_name(r: &CrashRow) -> String {
+    match r.source {
+        Some(EvidenceSource::Dump) => "dump".into(),
+        _ => match (r.provider.as_deref(), r.event_id) {
+            (Some(p), Some(id)) => format!("event:{}/{id}", super::cut(p, 60)),
+            (Some(p), None) => format!("event:{}", super::cut(p, 60)),
+            (None, Some(id)) => format!("event:{id}"),
+            (None, None) => format!("event:{}", super::cut(&r.kind, 40)),
+        },
+    }
+}
+
+fn describe(r: &CrashRow) -> String {
+    let mut parts = vec![source_name(r), r.kind.clone()];
+    if let Some(p) = norm(r.app_pool.as_deref()) {
+        parts.push(format!("pool {}", super::cut(p, 80)));
+    }
+    if let Some(pid) = r.pid {
+        parts.push(format!("pid {pid}"));
+    }
+    if let Some(c) = r.exception_code {
+        parts.push(format!("code 0x{c:08x}"));
+    }
+    if let Some(m) = norm(r.faulting_module.as_deref()) {
+        parts.push(format!("module {}", super::cut(m, 80)));
+    }
+    if let Some(ts) = r.ts {
+        parts.push(super::time::fmt_utc(ts));
+    }
+    parts.join(", ")
+}

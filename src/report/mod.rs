@@ -1,0 +1,137 @@
+//! Step 7 of the data flow: render an [`Analysis`] as a terminal summary, Markdown, a
+//! self-contained HTML page, or JSON (`docs/report-schema.md`).
+//!
+//! Every string that came from a log or a dump is attacker-controlled: the HTML escapes it, the
+//! Markdown escapes its syntax and HTML, the terminal strips control characters (no escape
+//! sequences reach the admin's terminal). Output is deterministic: no clock, no randomness.
+
+pub mod html;
+pub mod json;
+pub mod markdown;
+pub mod terminal;
+
+use crate::analyze::Analysis;
+use std::path::{Path, PathBuf};
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Terminal,
+    Markdown,
+    Html,
+    Json,
+}
+
+impl Format {
+    /// Parses `terminal|md|markdown|html|json`.
+    pub fn parse(s: &str) -> Option<Format> {
+        match s.to_ascii_lowercase().as_str() {
+            "terminal" | "text" | "txt" => Some(Format::Terminal),
+            "md" | "markdown" => Some(Format::Markdown),
+            "html" => Some(Format::Html),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+    /// File name inside `--out`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Format::Terminal => "report.txt",
+            Format::Markdown => "report.md",
+            Format::Html => "report.html",
+            Format::Json => "report.json",
+        }
+    }
+}
+
+/// Renders `a` in `format`.
+pub fn render(a: &Analysis, format: Format) -> String {
+    match format {
+        Format::Terminal => terminal::render(a),
+        Format::Markdown => markdown::render(a),
+        Format::Html => html::render(a),
+        Format::Json => json::render(a),
+    }
+}
+
+/// Writes `report.md`, `report.html` and `report.json` into `dir` (created if missing).
+pub fn write_files(a: &Analysis, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut out = Vec::new();
+    for f in [Format::Markdown, Format::Html, Format::Json] {
+        let p = dir.join(f.file_name());
+        std::fs::write(&p, render(a, f))?;
+        out.push(p);
+    }
+    Ok(out)
+}
+
+/// `1234567` → `1,234,567`.
+pub(crate) fn num(n: impl Into<u128>) -> String {
+    let s = n.into().to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Human size.
+pub(crate) fn bytes(n: u64) -> String {
+    const U: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < U.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", U[u])
+    }
+}
+
+/// Characters that could reorder or hide text (bidirectional overrides, zero-width marks).
+pub(crate) fn is_sneaky(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// For a terminal: control characters (ESC, CR, C1 …) and bidi overrides become `?`.
+pub(crate) fn plain(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() || is_sneaky(c) {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Time of an incident for display.
+pub(crate) fn when(t: Option<crate::analyze::Ts>) -> String {
+    t.map_or_else(
+        || "(time unknown)".into(),
+        |t| crate::analyze::time::fmt_utc(t.0),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helpers() {
+        assert_eq!(num(1234567u64), "1,234,567");
+        assert_eq!(num(12u64), "12");
+        assert_eq!(bytes(2048), "2.0 KB");
+        assert_eq!(plain("a\u{1b}[31mb\u{202e}c\r"), "a?[31mb?c?");
+        assert_eq!(Format::parse("MD"), Some(Format::Markdown));
+        assert_eq!(Format::parse("pdf"), None);
+    }
+}

@@ -1,0 +1,266 @@
+//! The analysis through the public API, on hand-built tables.
+
+use w3triage::analyze::testkit::*;
+use w3triage::analyze::{AnalyzeOptions, analyze};
+use w3triage::tables::{ArtifactKind, Tables};
+
+/// An outage: three crashes of DefaultAppPool with the same ISAPI filter, the same bad search
+/// request in flight each time (next to a popular page), then rapid-fail protection and recovery.
+pub fn outage() -> Tables {
+    let mut b = TableBuilder::new();
+    let log = b.file("WEB01/W3SVC1/u_ex240301.log", ArtifactKind::W3c);
+    let herr = b.file("WEB01/HTTPERR/httperr1.log", ArtifactKind::HttpErr);
+    let sys = b.file("WEB01/events/System.xml", ArtifactKind::EventXml);
+    let app = b.file("WEB01/events/Application.xml", ArtifactKind::EventXml);
+    for i in 0..600usize {
+        let ts = at_min(240.0 * i as f64 / 600.0) + 3_300;
+        // While rapid-fail protection holds the pool down, HTTP.sys answers 503 itself.
+        if (at_min(90.0)..at_min(103.0)).contains(&ts) {
+            continue;
+        }
+        let client = format!("198.51.100.{}", i % 40);
+        let stem = if i % 2 == 0 {
+            "/default.aspx".to_string()
+        } else {
+            format!("/products/{}", 2000 + i % 90)
+        };
+        b.request(
+            log,
+            ts,
+            &Req {
+                stem: &stem,
+                client: &client,
+                ..Default::default()
+            },
+        );
+    }
+    b.request(
+        log,
+        at_min(15.0),
+        &Req {
+            stem: "/search.aspx",
+            query: Some("q=tea"),
+            ..Default::default()
+        },
+    );
+    let bad_uri = format!("/search.aspx?q={}", "%u0041%u0042".repeat(26));
+    let crashes = [60.0, 75.0, 90.0];
+    for (k, m) in crashes.into_iter().enumerate() {
+        let pid = 4100 + k as u32;
+        let crash = at_min(m);
+        let dump = b.file(
+            &format!("WEB01/dumps/w3wp.exe.{pid}.dmp"),
+            ArtifactKind::Minidump,
+        );
+        b.crash(dump_row(dump, crash, pid, "BadFilter.dll", "isapi_filter"));
+        b.module(dump, "BadFilter.dll", "isapi_filter", true);
+        b.module(dump, "ntdll.dll", "os_core", false);
+        b.crash(app_error_row(
+            app,
+            crash + 1_000,
+            pid,
+            "BadFilter.dll",
+            0xC000_0005,
+        ));
+        b.crash(was_row(
+            sys,
+            crash + 2_000,
+            5011,
+            "DefaultAppPool",
+            Some(pid),
+        ));
+        b.httperr(
+            herr,
+            crash,
+            &Err {
+                uri: &bad_uri,
+                client: "203.0.113.66",
+                ..Default::default()
+            },
+        );
+        let client = format!("198.51.100.{}", 3 + 11 * k);
+        b.httperr(
+            herr,
+            crash,
+            &Err {
+                uri: "/default.aspx",
+                client: &client,
+                ..Default::default()
+            },
+        );
+    }
+    let disabled = at_min(90.0) + 3_000;
+    b.crash(was_row(sys, disabled, 5002, "DefaultAppPool", None));
+    for k in 0..12 {
+        b.httperr(
+            herr,
+            at_min(91.0 + k as f64),
+            &Err {
+                status: Some(503),
+                reason: "AppOffline",
+                uri: "/default.aspx",
+                ..Default::default()
+            },
+        );
+    }
+    b.build()
+}
+
+#[test]
+fn outage_is_explained() {
+    let a = analyze(&outage(), &AnalyzeOptions::default());
+    assert_eq!(a.incidents.len(), 3);
+    for inc in &a.incidents {
+        assert_eq!(
+            inc.sources,
+            [
+                "dump",
+                "event:Application Error/1000",
+                "event:Microsoft-Windows-WAS/5011",
+                "httperr"
+            ]
+        );
+        assert_eq!(inc.app_pool.as_deref(), Some("DefaultAppPool"));
+        assert_eq!(
+            inc.in_flight
+                .iter()
+                .filter(|r| r.source == "httperr")
+                .count(),
+            2
+        );
+    }
+    let s1 = &a.suspects[0];
+    assert_eq!(
+        (s1.kind.as_str(), s1.name.as_str(), s1.confidence.as_str()),
+        ("isapi_filter", "BadFilter.dll", "high")
+    );
+    let p = a
+        .suspects
+        .iter()
+        .find(|s| s.kind == "request_pattern")
+        .unwrap();
+    assert!(
+        p.name.contains("/search.aspx?q={257-1024,%u}"),
+        "{}",
+        p.name
+    );
+    assert!(p.pattern.as_ref().unwrap().p_adjusted < 0.01);
+    assert!(!a.suspects.iter().any(|s| s.name.contains("default.aspx")));
+    assert_eq!(a.rapid_fail.len(), 1);
+    let r = &a.rapid_fail[0];
+    assert_eq!(r.incident.as_deref(), Some("I3"));
+    assert_eq!(r.refused_httperr, 12);
+    // The first successful request that started after the pool was disabled ends the episode.
+    assert!(
+        r.end
+            .is_some_and(|e| e.0 >= at_min(103.0) && e.0 < at_min(104.0)),
+        "{r:?}"
+    );
+    assert_eq!(r.end_reason, "first_success");
+    assert!(a.summary.crashed);
+    assert!(
+        a.summary
+            .headline
+            .contains("3 crashes of app pool DefaultAppPool"),
+        "{}",
+        a.summary.headline
+    );
+}
+
+#[test]
+fn output_is_deterministic() {
+    let t = outage();
+    let o = AnalyzeOptions::default();
+    let a = serde_json::to_string(&analyze(&t, &o)).unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let b = pool.install(|| serde_json::to_string(&analyze(&t, &o)).unwrap());
+    assert_eq!(a, b);
+}
+
+#[test]
+fn empty_input_is_no_crash() {
+    let a = analyze(&Tables::default(), &AnalyzeOptions::default());
+    assert!(a.incidents.is_empty());
+    assert!(!a.summary.crashed);
+    assert!(a.summary.headline.starts_with("No crash found"));
+    assert!(a.timeline.requests.is_empty());
+}
+
+#[test]
+fn one_crash_without_dump_says_evidence_is_thin() {
+    let mut b = TableBuilder::new();
+    let sys = b.file("System.xml", ArtifactKind::EventXml);
+    b.crash(was_row(sys, at_min(1.0), 5011, "Shop", Some(9)));
+    let a = analyze(&b.build(), &AnalyzeOptions::default());
+    let thin = a.summary.thin_evidence.join("\n");
+    assert!(thin.contains("only one crash"), "{thin}");
+    assert!(thin.contains("no dump"), "{thin}");
+    assert!(thin.contains("no faulting module known"), "{thin}");
+}
+
+fn w3triage(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_w3triage"))
+        .args(args)
+        .output()
+        .expect("run w3triage");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn cli_analyze_writes_the_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/events");
+    let (code, stdout, stderr) = w3triage(&[
+        "analyze",
+        fixtures,
+        "--out",
+        out.to_str().unwrap(),
+        "--format",
+        "json",
+        "--tz",
+        "+02:00",
+    ]);
+    assert!(code == 0 || code == 1, "exit {code}: {stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("JSON on stdout");
+    assert_eq!(v["schema_version"], "1.0");
+    assert_eq!(v["options"]["tz"], "+02:00");
+    assert!(
+        v["summary"]["crashed"].as_bool().unwrap(),
+        "the event fixtures hold WAS 5009/5011 crashes"
+    );
+    for f in ["report.md", "report.html", "report.json"] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("Content-Security-Policy"));
+    // The terminal summary is the default.
+    let (_, text, _) = w3triage(&["analyze", fixtures]);
+    assert!(text.contains("WHAT HAPPENED"), "{text}");
+}
+
+#[test]
+fn cli_analyze_rejects_bad_options() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/events");
+    let (code, _, stderr) = w3triage(&["analyze", fixtures, "--tz", "Europe/Paris"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("fixed offset"), "{stderr}");
+    let (code, _, _) = w3triage(&["analyze", fixtures, "--window", "5 parsecs"]);
+    assert_eq!(code, 2);
+    let (code, _, stderr) = w3triage(&[
+        "analyze",
+        fixtures,
+        "--since",
+        "2024-03-02",
+        "--until",
+        "2024-03-01",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+}
