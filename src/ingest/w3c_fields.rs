@@ -228,7 +228,7 @@ pub fn value<'a>(line: &'a [u8], t: Tok, scratch: &'a mut Vec<u8>) -> Option<&'a
 
 /// The raw bytes of a token (no null mapping, no unescaping), for shape checks.
 #[inline]
-pub fn raw<'a>(line: &'a [u8], t: Tok) -> &'a [u8] {
+pub fn raw(line: &[u8], t: Tok) -> &[u8] {
     line.get(t.start as usize..t.end as usize).unwrap_or(&[])
 }
 

@@ -520,3 +520,30 @@ fn w3c_lnav_fuzz_inputs_do_not_crash() {
         }
     }
 }
+
+/// Throughput on an IIS 10 default-layout log, one thread (GB per CPU-second).
+/// `cargo test --release --test it -- --ignored w3c_throughput --nocapture`
+#[test]
+#[ignore]
+fn w3c_throughput() {
+    let header = "#Software: Microsoft Internet Information Services 10.0\r\n#Version: 1.0\r\n#Date: 2024-05-01 00:00:00\r\n#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\r\n";
+    let mut log = String::from(header);
+    let mut i = 0u64;
+    while log.len() < 128 << 20 {
+        log.push_str(&format!(
+            "2024-05-01 {:02}:{:02}:{:02} 10.0.0.5 GET /api/orders/{} id={}&x=1 443 - 203.0.113.{} Mozilla/5.0+(Windows+NT+10.0;+Win64;+x64)+AppleWebKit/537.36+(KHTML,+like+Gecko)+Chrome/124.0+Safari/537.36 https://shop.example.com/cart 200 0 0 {}\r\n",
+            (i / 3600) % 24, (i / 60) % 60, i % 60, i % 977, i, i % 250, i % 900
+        ));
+        i += 1;
+    }
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let mut best = f64::MAX;
+    for _ in 0..3 {
+        let t = std::time::Instant::now();
+        let p = pool.install(|| parse(&FileCtx::default(), log.as_bytes()));
+        let dt = t.elapsed().as_secs_f64();
+        assert_eq!(p.requests.len() as u64, i);
+        best = best.min(dt);
+    }
+    println!("w3c: {} MB, {} lines, 1 thread: {:.3} s = {:.2} GB/s", log.len() >> 20, i, best, log.len() as f64 / best / 1e9);
+}

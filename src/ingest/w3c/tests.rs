@@ -132,8 +132,7 @@ fn crlf_no_final_newline_and_runs_of_spaces() {
 
 #[test]
 fn windows_1252_bytes_kept() {
-    let s = format!("{F15}").into_bytes();
-    let mut s = s;
+    let mut s = F15.as_bytes().to_vec();
     s.extend_from_slice(
         b"2018-01-01 08:09:10 127.0.0.1 GET /caf\xe9 - 80 - ::1%0 UA - 200 0 0 1\n",
     );
