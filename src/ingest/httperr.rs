@@ -21,10 +21,15 @@ pub fn parse(ctx: &FileCtx, bytes: &[u8]) -> Parsed {
 pub fn parse_chunked(ctx: &FileCtx, bytes: &[u8], chunk: usize) -> Parsed {
     let chunks = wf::split_chunks(bytes, chunk);
     let last = chunks.len().saturating_sub(1);
+    let dirs = if chunks.len() > 1 {
+        wf::Directives::scan(bytes)
+    } else {
+        wf::Directives::default()
+    };
     let outs: Vec<(HttpErr, ChunkIssues)> = chunks
         .par_iter()
         .enumerate()
-        .map(|(i, &(s, e))| parse_chunk(ctx, bytes, s, e, i == last))
+        .map(|(i, &(s, e))| parse_chunk(ctx, &dirs, bytes, s, e, i == last))
         .collect();
     let mut parsed = Parsed::default();
     let mut issue_chunks = Vec::with_capacity(outs.len());
@@ -140,6 +145,7 @@ fn layout_of(names: &[u8]) -> (Vec<H>, Vec<String>) {
 
 fn parse_chunk(
     ctx: &FileCtx,
+    dirs: &wf::Directives,
     bytes: &[u8],
     start: usize,
     end: usize,
@@ -148,7 +154,7 @@ fn parse_chunk(
     let mut layout: Option<Vec<H>> = None;
     let mut seg = u64::MAX;
     if start > 0 {
-        if let Some((off, names)) = wf::last_directive_before(bytes, start, b"#Fields:") {
+        if let Some((off, names)) = dirs.fields_before(bytes, start) {
             layout = Some(layout_of(names).0);
             seg = off as u64;
         }

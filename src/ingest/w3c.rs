@@ -29,10 +29,15 @@ pub fn parse_chunked(ctx: &FileCtx, bytes: &[u8], chunk: usize) -> Parsed {
         wf::split_chunks(bytes, chunk)
     };
     let last = chunks.len().saturating_sub(1);
+    let dirs = if chunks.len() > 1 {
+        wf::Directives::scan(bytes)
+    } else {
+        wf::Directives::default()
+    };
     let outs: Vec<ChunkOut> = chunks
         .par_iter()
         .enumerate()
-        .map(|(i, &(s, e))| parse_chunk(ctx, bytes, s, e, i == last))
+        .map(|(i, &(s, e))| parse_chunk(ctx, bytes, &dirs, s, e, i == last))
         .collect();
     let mut parsed = Parsed::default();
     let mut issue_chunks = Vec::with_capacity(outs.len());
@@ -263,6 +268,7 @@ struct ChunkParser<'c> {
     toks: Vec<Tok>,
     scratch: Vec<u8>,
     extra: String,
+    plus_buf: Vec<u8>,
     out: ChunkOut,
 }
 
@@ -270,7 +276,14 @@ struct ChunkParser<'c> {
 /// the usual buffering disorder of HTTP.sys.
 const ROLLOVER_BACKSTEP_MS: i64 = 12 * 3_600_000;
 
-fn parse_chunk(ctx: &FileCtx, bytes: &[u8], start: usize, end: usize, is_last: bool) -> ChunkOut {
+fn parse_chunk(
+    ctx: &FileCtx,
+    bytes: &[u8],
+    dirs: &wf::Directives,
+    start: usize,
+    end: usize,
+    is_last: bool,
+) -> ChunkOut {
     let mut p = ChunkParser {
         ctx,
         layout: None,
@@ -286,6 +299,7 @@ fn parse_chunk(ctx: &FileCtx, bytes: &[u8], start: usize, end: usize, is_last: b
         toks: Vec::with_capacity(32),
         scratch: Vec::new(),
         extra: String::new(),
+        plus_buf: Vec::new(),
         out: ChunkOut {
             requests: Requests::default(),
             issues: Vec::new(),
@@ -295,17 +309,13 @@ fn parse_chunk(ctx: &FileCtx, bytes: &[u8], start: usize, end: usize, is_last: b
         },
     };
     if start > 0 {
-        if let Some((off, names)) = wf::last_directive_before(bytes, start, b"#Fields:") {
+        if let Some((off, names)) = dirs.fields_before(bytes, start) {
             p.layout = Some(Layout::from_names(names));
             p.seg = off as u64;
         }
-        let date = wf::last_directive_before(bytes, start, b"#Date:");
-        let sdate = wf::last_directive_before(bytes, start, b"#Start-Date:");
-        let newest = match (date, sdate) {
-            (Some(a), Some(b)) => Some(if a.0 > b.0 { a } else { b }),
-            (a, b) => a.or(b),
-        };
-        p.directive_day = newest.and_then(|(_, v)| wf::parse_directive_date(v));
+        p.directive_day = dirs
+            .date_before(bytes, start)
+            .and_then(|(_, v)| wf::parse_directive_date(v));
     }
     let mut line_no = 0u64;
     for line in Lines::new(bytes, start, end) {
@@ -466,6 +476,19 @@ impl ChunkParser<'_> {
             }
             return false;
         };
+        if fb.is_none() && tail {
+            let msg = format!(
+                "lines with one value more than #Fields names: the last value read as {TAIL_NAME}"
+            );
+            self.issue(
+                Severity::Warning,
+                "layout_mismatch",
+                line_no,
+                off,
+                msg,
+                true,
+            );
+        }
         if let Some(i) = fb {
             let name = self.fallbacks[i].0;
             let tail_note = if tail {
@@ -591,9 +614,9 @@ impl ChunkParser<'_> {
         push_str(&mut r.uri_query, val!(F::Query));
         push_str(&mut r.username, val!(F::User));
         push_str(&mut r.c_ip, val!(F::CIp).map(wf::unmarkdown));
-        push_plus(&mut r.user_agent, val!(F::Ua));
-        push_plus(&mut r.referer, val!(F::Referer));
-        push_plus(&mut r.cookie, val!(F::Cookie));
+        push_plus(&mut r.user_agent, val!(F::Ua), &mut self.plus_buf);
+        push_plus(&mut r.referer, val!(F::Referer), &mut self.plus_buf);
+        push_plus(&mut r.cookie, val!(F::Cookie), &mut self.plus_buf);
         push_str(&mut r.host, val!(F::Host));
         r.status.push(
             val!(F::Status)
@@ -658,10 +681,16 @@ fn push_str(c: &mut crate::tables::StrCol, v: Option<&[u8]>) {
     }
 }
 
+/// `+` → space through a reused buffer (`StrCol::push_bytes_plus_decoded` allocates per value).
 #[inline]
-fn push_plus(c: &mut crate::tables::StrCol, v: Option<&[u8]>) {
+fn push_plus(c: &mut crate::tables::StrCol, v: Option<&[u8]>, buf: &mut Vec<u8>) {
     match v {
-        Some(v) => c.push_bytes_plus_decoded(v),
+        Some(v) if memchr::memchr(b'+', v).is_some() => {
+            buf.clear();
+            buf.extend(v.iter().map(|&b| if b == b'+' { b' ' } else { b }));
+            c.push_bytes(buf);
+        }
+        Some(v) => c.push_bytes(v),
         None => c.push_null(),
     }
 }

@@ -44,24 +44,49 @@ fn at_line_start(bytes: &[u8], pos: usize) -> bool {
     p == 0 || bytes[p - 1] == b'\n' || (p == 3 && bytes.starts_with(b"\xEF\xBB\xBF"))
 }
 
-/// The last directive line starting with `tag` strictly before `pos`: its offset and the text
-/// after the tag (up to the end of line, `\r` and trailing NULs stripped).
-pub fn last_directive_before<'a>(
-    bytes: &'a [u8],
-    pos: usize,
-    tag: &[u8],
-) -> Option<(usize, &'a [u8])> {
-    let finder = memmem::FinderRev::new(tag);
-    let mut hay_end = pos.min(bytes.len());
-    while let Some(i) = finder.rfind(&bytes[..hay_end]) {
-        if at_line_start(bytes, i) {
-            let rest = &bytes[i + tag.len()..];
-            let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
-            return Some((i, trim_eol(&rest[..end])));
+/// Offsets of the directive lines of a file, found in one forward pass, so each chunk finds the
+/// state in force before it by binary search instead of scanning back over the whole file.
+#[derive(Debug, Default)]
+pub struct Directives {
+    fields: Vec<usize>,
+    dates: Vec<usize>,
+}
+
+impl Directives {
+    pub fn scan(bytes: &[u8]) -> Directives {
+        let mut d = Directives::default();
+        for i in memchr::memchr_iter(b'#', bytes) {
+            if !at_line_start(bytes, i) {
+                continue;
+            }
+            let rest = &bytes[i..];
+            if rest.starts_with(b"#Fields:") {
+                d.fields.push(i);
+            } else if rest.starts_with(b"#Date:") || rest.starts_with(b"#Start-Date:") {
+                d.dates.push(i);
+            }
         }
-        hay_end = i;
+        d
     }
-    None
+
+    fn last<'a>(bytes: &'a [u8], list: &[usize], pos: usize) -> Option<(usize, &'a [u8])> {
+        let k = list.partition_point(|&o| o < pos);
+        let off = *list.get(k.checked_sub(1)?)?;
+        let rest = bytes.get(off..)?;
+        let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
+        let colon = memchr::memchr(b':', line)?;
+        Some((off, trim_eol(&line[colon + 1..])))
+    }
+
+    /// The last `#Fields:` line before `pos`: its offset and the names after the colon.
+    pub fn fields_before<'a>(&self, bytes: &'a [u8], pos: usize) -> Option<(usize, &'a [u8])> {
+        Self::last(bytes, &self.fields, pos)
+    }
+
+    /// The last `#Date:` or `#Start-Date:` line before `pos`: its offset and value.
+    pub fn date_before<'a>(&self, bytes: &'a [u8], pos: usize) -> Option<(usize, &'a [u8])> {
+        Self::last(bytes, &self.dates, pos)
+    }
 }
 
 /// Strips one trailing `\r` and trailing NUL padding.
@@ -587,9 +612,9 @@ mod tests {
     #[test]
     fn backward_directive_search() {
         let b = b"#Fields: a\nx #Fields: no\n\0\0#Fields: b c\r\nrow\n";
-        let (off, v) = last_directive_before(b, b.len(), b"#Fields:").unwrap();
-        assert_eq!((off, v), (27, &b" b c"[..]));
-        assert!(last_directive_before(b, 10, b"#Fields:").is_some());
-        assert!(last_directive_before(b, 0, b"#Fields:").is_none());
+        let d = Directives::scan(b);
+        assert_eq!(d.fields_before(b, b.len()), Some((27, &b" b c"[..])));
+        assert_eq!(d.fields_before(b, 27), Some((0, &b" a"[..])));
+        assert_eq!(d.fields_before(b, 0), None);
     }
 }

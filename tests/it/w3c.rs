@@ -536,7 +536,10 @@ fn w3c_throughput() {
         ));
         i += 1;
     }
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
     let mut best = f64::MAX;
     for _ in 0..3 {
         let t = std::time::Instant::now();
@@ -545,5 +548,11 @@ fn w3c_throughput() {
         assert_eq!(p.requests.len() as u64, i);
         best = best.min(dt);
     }
-    println!("w3c: {} MB, {} lines, 1 thread: {:.3} s = {:.2} GB/s", log.len() >> 20, i, best, log.len() as f64 / best / 1e9);
+    println!(
+        "w3c: {} MB, {} lines, 1 thread: {:.3} s = {:.2} GB/s",
+        log.len() >> 20,
+        i,
+        best,
+        log.len() as f64 / best / 1e9
+    );
 }

@@ -378,3 +378,19 @@ mod props {
         }
     }
 }
+
+#[test]
+fn header_plus_one_value_is_forwarded_for_with_one_warning() {
+    let s = format!(
+        "{F15}{}{}",
+        L15.replace(" 123\n", " 123 10.9.9.9\n"),
+        L15.replace(" 123\n", " 5 10.9.9.8\n")
+    );
+    let r = p(s.as_bytes());
+    assert_eq!(
+        r.requests.extra.get(1),
+        Some(r#"{"X-Forwarded-For":"10.9.9.8"}"#)
+    );
+    assert_eq!(codes(&r), vec!["layout_mismatch"]);
+    assert_eq!(r.issues[0].line, Some(2));
+}
