@@ -540,19 +540,30 @@ fn w3c_throughput() {
         .num_threads(1)
         .build()
         .unwrap();
+    // Process CPU time (utime + stime from /proc, in clock ticks of 10 ms): the machine is shared.
+    let cpu = || -> f64 {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        let after = stat.rsplit(')').next().unwrap_or("");
+        // Fields after the command name: state, ppid, …; utime and stime are the 12th and 13th.
+        let f: Vec<&str> = after.split_whitespace().collect();
+        let tick = |k: usize| f.get(k).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+        (tick(11) + tick(12)) / 100.0
+    };
     let mut best = f64::MAX;
-    for _ in 0..3 {
-        let t = std::time::Instant::now();
+    let mut best_cpu = f64::MAX;
+    for _ in 0..5 {
+        let (t, c) = (std::time::Instant::now(), cpu());
         let p = pool.install(|| parse(&FileCtx::default(), log.as_bytes()));
-        let dt = t.elapsed().as_secs_f64();
+        let (dt, dc) = (t.elapsed().as_secs_f64(), cpu() - c);
         assert_eq!(p.requests.len() as u64, i);
         best = best.min(dt);
+        best_cpu = best_cpu.min(dc);
     }
+    let mb = log.len() as f64;
     println!(
-        "w3c: {} MB, {} lines, 1 thread: {:.3} s = {:.2} GB/s",
+        "w3c: {} MB, {i} lines, 1 thread: wall {best:.3} s = {:.2} GB/s; cpu {best_cpu:.2} s = {:.2} GB/cpu-s",
         log.len() >> 20,
-        i,
-        best,
-        log.len() as f64 / best / 1e9
+        mb / best / 1e9,
+        mb / best_cpu.max(0.01) / 1e9
     );
 }
