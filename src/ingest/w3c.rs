@@ -274,6 +274,7 @@ struct ChunkParser<'c> {
     scratch: Vec<u8>,
     extra: String,
     plus_buf: Vec<u8>,
+    plus_str: String,
     out: ChunkOut,
 }
 
@@ -305,6 +306,7 @@ fn parse_chunk(
         scratch: Vec::new(),
         extra: String::new(),
         plus_buf: Vec::new(),
+        plus_str: String::new(),
         out: ChunkOut {
             requests: presized(end.saturating_sub(start)),
             issues: Vec::new(),
@@ -579,6 +581,41 @@ impl ChunkParser<'_> {
         let r = &mut self.out.requests;
         r.ts.push(wf::to_millis(day, time));
         let sc = &mut self.scratch;
+        // One UTF-8 check per line instead of one per field: token bounds sit on ASCII
+        // separators, so slicing the checked line at them is always on char boundaries.
+        let line_str = std::str::from_utf8(line).ok();
+        let sbuf = &mut self.plus_str;
+        macro_rules! text {
+            ($col:expr, $f:expr, $plus:expr) => {
+                match (slots[$f.ix()], line_str) {
+                    (None, _) => $col.push_null(),
+                    (Some(t), Some(ls)) if !t.escaped => {
+                        match ls.get(t.start as usize..t.end as usize) {
+                            None | Some("") | Some("-") => $col.push_null(),
+                            Some(v) if $plus && v.as_bytes().contains(&b'+') => {
+                                sbuf.clear();
+                                let mut last = 0;
+                                for i in memchr::memchr_iter(b'+', v.as_bytes()) {
+                                    sbuf.push_str(v.get(last..i).unwrap_or(""));
+                                    sbuf.push(' ');
+                                    last = i + 1;
+                                }
+                                sbuf.push_str(v.get(last..).unwrap_or(""));
+                                $col.push(Some(sbuf.as_str()));
+                            }
+                            Some(v) => $col.push(Some(v)),
+                        }
+                    }
+                    (Some(t), _) => {
+                        if $plus {
+                            push_plus(&mut $col, wf::value(line, t, sc), &mut self.plus_buf)
+                        } else {
+                            push_str(&mut $col, wf::value(line, t, sc))
+                        }
+                    }
+                }
+            };
+        }
         macro_rules! val {
             ($f:expr) => {
                 match slots[$f.ix()] {
@@ -615,14 +652,14 @@ impl ChunkParser<'_> {
             Some(v) => r.method.push_bytes(v),
             None => r.method.push(None),
         }
-        push_str(&mut r.uri_stem, val!(F::Stem));
-        push_str(&mut r.uri_query, val!(F::Query));
-        push_str(&mut r.username, val!(F::User));
+        text!(r.uri_stem, F::Stem, false);
+        text!(r.uri_query, F::Query, false);
+        text!(r.username, F::User, false);
         push_str(&mut r.c_ip, val!(F::CIp).map(wf::unmarkdown));
-        push_plus(&mut r.user_agent, val!(F::Ua), &mut self.plus_buf);
-        push_plus(&mut r.referer, val!(F::Referer), &mut self.plus_buf);
-        push_plus(&mut r.cookie, val!(F::Cookie), &mut self.plus_buf);
-        push_str(&mut r.host, val!(F::Host));
+        text!(r.user_agent, F::Ua, true);
+        text!(r.referer, F::Referer, true);
+        text!(r.cookie, F::Cookie, true);
+        text!(r.host, F::Host, false);
         r.status.push(
             val!(F::Status)
                 .and_then(wf::parse_u64)

@@ -566,4 +566,11 @@ fn w3c_throughput() {
         mb / best / 1e9,
         mb / best_cpu.max(0.01) / 1e9
     );
+    let t = std::time::Instant::now();
+    let one = parse_chunked(&FileCtx::default(), log.as_bytes(), usize::MAX);
+    println!(
+        "w3c: same log as one chunk: {:.3} s",
+        t.elapsed().as_secs_f64()
+    );
+    assert_eq!(one.requests.len() as u64, i);
 }
