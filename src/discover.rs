@@ -30,9 +30,7 @@ const SNIFF: usize = 8192;
 pub fn discover(paths: &[PathBuf]) -> Vec<Artifact> {
     let mut found: Vec<(PathBuf, Option<String>, Option<String>, Option<String>)> = Vec::new();
     for root in paths {
-        let walker = walkdir::WalkDir::new(root)
-            .follow_links(true)
-            .sort_by_file_name();
+        let walker = walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name();
         for entry in walker {
             match entry {
                 Ok(e) if e.file_type().is_file() => {
@@ -42,15 +40,9 @@ pub fn discover(paths: &[PathBuf]) -> Vec<Artifact> {
                 Ok(_) => {}
                 Err(err) => {
                     // Loops, permission errors on folders, dangling links: listed with the reason.
-                    let path = err
-                        .path()
-                        .map(Path::to_path_buf)
-                        .unwrap_or_else(|| root.clone());
+                    let path = err.path().map(Path::to_path_buf).unwrap_or_else(|| root.clone());
                     let why = if err.loop_ancestor().is_some() {
-                        format!(
-                            "symbolic link loop back to {}",
-                            err.loop_ancestor().unwrap().display()
-                        )
+                        format!("symbolic link loop back to {}", err.loop_ancestor().unwrap().display())
                     } else if let Some(io) = err.io_error() {
                         format!("cannot read: {io}")
                     } else {
@@ -72,15 +64,7 @@ pub fn discover(paths: &[PathBuf]) -> Vec<Artifact> {
                 Some(p) => (ArtifactKind::Unknown, 0, Some(p)),
                 None => classify_file(&path),
             };
-            Artifact {
-                id: i as FileId,
-                path,
-                kind,
-                bytes,
-                server,
-                site,
-                problem,
-            }
+            Artifact { id: i as FileId, path, kind, bytes, server, site, problem }
         })
         .collect()
 }
@@ -93,18 +77,10 @@ fn classify_file(path: &Path) -> (ArtifactKind, u64, Option<String>) {
     let bytes = f.metadata().map(|m| m.len()).unwrap_or(0);
     let mut head = vec![0u8; SNIFF.min(bytes as usize)];
     if let Err(e) = f.read_exact(&mut head) {
-        return (
-            ArtifactKind::Unknown,
-            bytes,
-            Some(format!("cannot read: {e}")),
-        );
+        return (ArtifactKind::Unknown, bytes, Some(format!("cannot read: {e}")));
     }
     if bytes == 0 {
-        return (
-            name_hint(path).unwrap_or(ArtifactKind::Unknown),
-            0,
-            Some("empty file".into()),
-        );
+        return (name_hint(path).unwrap_or(ArtifactKind::Unknown), 0, Some("empty file".into()));
     }
     (classify(&head, path), bytes, None)
 }
@@ -146,9 +122,7 @@ pub fn classify(head: &[u8], path: &Path) -> ArtifactKind {
         }
         return ArtifactKind::W3c;
     }
-    if has("#software: microsoft internet information services")
-        || has("#software: iis advanced logging")
-    {
+    if has("#software: microsoft internet information services") || has("#software: iis advanced logging") {
         return ArtifactKind::W3c;
     }
     // No header: look at the first data line.
@@ -173,10 +147,7 @@ pub fn classify(head: &[u8], path: &Path) -> ArtifactKind {
         }
         // HTTPERR default: 13 values, the 11th a site id or `-`, the 12th a reason phrase.
         if n == 13 || n == 14 {
-            let toks: Vec<&[u8]> = line
-                .split(|&b| b == b' ')
-                .filter(|t| !t.is_empty())
-                .collect();
+            let toks: Vec<&[u8]> = line.split(|&b| b == b' ').filter(|t| !t.is_empty()).collect();
             let reason = toks[n - 2];
             if crate::knowledge::httperr_reasons::is_known_reason(reason) {
                 return ArtifactKind::HttpErr;
@@ -206,26 +177,18 @@ fn looks_binary(b: &[u8]) -> bool {
     // NUL-padded tails are normal after a crash, so judge by the start of the file only.
     let probe = &b[..b.len().min(512)];
     let nul = probe.iter().filter(|&&c| c == 0).count();
-    let ctrl = probe
-        .iter()
-        .filter(|&&c| c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r' | 0x0c))
-        .count();
+    let ctrl = probe.iter().filter(|&&c| c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r' | 0x0c)).count();
     nul > 0 && nul * 4 >= probe.len().min(64) || ctrl * 10 > probe.len()
 }
 
 fn trim_start(b: &[u8]) -> &[u8] {
-    let i = b
-        .iter()
-        .position(|c| !c.is_ascii_whitespace())
-        .unwrap_or(b.len());
+    let i = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
     &b[i..]
 }
 
 /// The rest of the first line starting with `name` (lower-cased input).
 fn directive<'a>(lower: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
-    lower
-        .split(|&b| b == b'\n')
-        .find_map(|l| l.strip_prefix(name))
+    lower.split(|&b| b == b'\n').find_map(|l| l.strip_prefix(name))
 }
 
 fn starts_with_w3c_datetime(l: &[u8]) -> bool {
@@ -265,13 +228,10 @@ fn is_iis_native(l: &[u8]) -> bool {
 /// `host ident user [dd/Mon/yyyy:HH:MM:SS ±zzzz] "GET / HTTP/1.1" 200 123`
 fn is_ncsa(l: &[u8]) -> bool {
     let mut it = l.splitn(4, |&b| b == b' ');
-    let (Some(_), Some(_), Some(_), Some(rest)) = (it.next(), it.next(), it.next(), it.next())
-    else {
+    let (Some(_), Some(_), Some(_), Some(rest)) = (it.next(), it.next(), it.next(), it.next()) else {
         return false;
     };
-    rest.starts_with(b"[")
-        && memchr::memchr(b']', rest).is_some()
-        && memchr::memchr(b'"', rest).is_some()
+    rest.starts_with(b"[") && memchr::memchr(b']', rest).is_some() && memchr::memchr(b'"', rest).is_some()
 }
 
 /// Folder names of the IIS/Windows layout that say nothing about which server a file is from.
@@ -323,10 +283,7 @@ pub fn infer_location(root: &Path, path: &Path) -> (Option<String>, Option<Strin
     let mut server = None;
     for n in names.iter().rev() {
         let lower = n.to_ascii_lowercase();
-        if lower.starts_with("w3svc")
-            && lower[5..].chars().all(|c| c.is_ascii_digit())
-            && lower.len() > 5
-        {
+        if lower.starts_with("w3svc") && lower[5..].chars().all(|c| c.is_ascii_digit()) && lower.len() > 5 {
             site.get_or_insert_with(|| n.to_uppercase());
             continue;
         }
@@ -350,69 +307,21 @@ mod tests {
     #[test]
     fn classifies_by_content_not_name() {
         assert_eq!(k("MDMP\x13\x27", "x.log"), ArtifactKind::Minidump);
+        assert_eq!(k("#Software: Microsoft HTTP API 2.0\r\n#Version: 1.0\r\n", "a.txt"), ArtifactKind::HttpErr);
         assert_eq!(
-            k(
-                "#Software: Microsoft HTTP API 2.0\r\n#Version: 1.0\r\n",
-                "a.txt"
-            ),
-            ArtifactKind::HttpErr
-        );
-        assert_eq!(
-            k(
-                "#Software: Microsoft Internet Information Services 10.0\n#Fields: date time cs-uri-stem\n",
-                "x"
-            ),
+            k("#Software: Microsoft Internet Information Services 10.0\n#Fields: date time cs-uri-stem\n", "x"),
             ArtifactKind::W3c
         );
+        assert_eq!(k("#Fields: date time c-ip c-port s-ip s-port cs-version cs-method cs-uri sc-status s-siteid s-reason s-queuename\n", "x.log"), ArtifactKind::HttpErr);
+        assert_eq!(k("2024-01-01 00:00:01 10.0.0.1 GET / - 80 - 10.0.0.2 UA - 200 0 0 15\n", "x.log"), ArtifactKind::W3c);
         assert_eq!(
-            k(
-                "#Fields: date time c-ip c-port s-ip s-port cs-version cs-method cs-uri sc-status s-siteid s-reason s-queuename\n",
-                "x.log"
-            ),
-            ArtifactKind::HttpErr
-        );
-        assert_eq!(
-            k(
-                "2024-01-01 00:00:01 10.0.0.1 GET / - 80 - 10.0.0.2 UA - 200 0 0 15\n",
-                "x.log"
-            ),
-            ArtifactKind::W3c
-        );
-        assert_eq!(
-            k(
-                "192.168.114.201, -, 03/20/01, 7:55:20, W3SVC2, SALES1, 172.21.13.45, 4502, 163, 3223, 200, 0, GET, /DeptLogo.gif, -,\n",
-                "in0101.log"
-            ),
+            k("192.168.114.201, -, 03/20/01, 7:55:20, W3SVC2, SALES1, 172.21.13.45, 4502, 163, 3223, 200, 0, GET, /DeptLogo.gif, -,\n", "in0101.log"),
             ArtifactKind::IisNative
         );
-        assert_eq!(
-            k(
-                "10.0.0.1 - - [01/Jan/2024:00:00:01 +0000] \"GET / HTTP/1.1\" 200 12\n",
-                "nc.log"
-            ),
-            ArtifactKind::Ncsa
-        );
-        assert_eq!(
-            k(
-                "<Events><Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'>",
-                "e.xml"
-            ),
-            ArtifactKind::EventXml
-        );
-        assert_eq!(
-            k(
-                "<?xml version=\"1.0\"?><failedRequest url=\"http://x/\">",
-                "fr000001.xml"
-            ),
-            ArtifactKind::Freb
-        );
-        assert_eq!(
-            k(
-                "\0\0\0\x01\x02junk\0\0\0\0\0\0\0\0\0\0\0\0",
-                "u_ex240101.log"
-            ),
-            ArtifactKind::Unknown
-        );
+        assert_eq!(k("10.0.0.1 - - [01/Jan/2024:00:00:01 +0000] \"GET / HTTP/1.1\" 200 12\n", "nc.log"), ArtifactKind::Ncsa);
+        assert_eq!(k("<Events><Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'>", "e.xml"), ArtifactKind::EventXml);
+        assert_eq!(k("<?xml version=\"1.0\"?><failedRequest url=\"http://x/\">", "fr000001.xml"), ArtifactKind::Freb);
+        assert_eq!(k("\0\0\0\x01\x02junk\0\0\0\0\0\0\0\0\0\0\0\0", "u_ex240101.log"), ArtifactKind::Unknown);
         assert_eq!(k("hello world\n", "notes.txt"), ArtifactKind::Unknown);
     }
 
@@ -420,10 +329,7 @@ mod tests {
     fn infers_server_and_site_from_layout() {
         let root = Path::new("/case/farm");
         assert_eq!(
-            infer_location(
-                root,
-                Path::new("/case/farm/WEB01/inetpub/logs/LogFiles/W3SVC2/u_ex240101.log")
-            ),
+            infer_location(root, Path::new("/case/farm/WEB01/inetpub/logs/LogFiles/W3SVC2/u_ex240101.log")),
             (Some("WEB01".into()), Some("W3SVC2".into()))
         );
         assert_eq!(

@@ -174,12 +174,7 @@ impl CatCol {
         }));
     }
     pub fn heap_bytes(&self) -> usize {
-        self.codes.capacity() * 4
-            + self
-                .dict
-                .iter()
-                .map(|s| s.capacity() * 2 + 48)
-                .sum::<usize>()
+        self.codes.capacity() * 4 + self.dict.iter().map(|s| s.capacity() * 2 + 48).sum::<usize>()
     }
 }
 
@@ -509,20 +504,8 @@ pub struct IssueRow {
 }
 
 impl IssueRow {
-    pub fn new(
-        file: FileId,
-        severity: Severity,
-        code: &'static str,
-        message: impl Into<String>,
-    ) -> Self {
-        IssueRow {
-            file,
-            line: None,
-            offset: None,
-            severity,
-            code,
-            message: message.into(),
-        }
+    pub fn new(file: FileId, severity: Severity, code: &'static str, message: impl Into<String>) -> Self {
+        IssueRow { file, line: None, offset: None, severity, code, message: message.into() }
     }
     pub fn at(mut self, line: Option<u64>, offset: Option<u64>) -> Self {
         self.line = line;
@@ -671,12 +654,7 @@ mod tests {
         a.append(&b);
         assert_eq!(
             a.iter().collect::<Vec<_>>(),
-            vec![
-                Some("/a"),
-                None,
-                Some("café"),
-                Some("Mozilla/5.0 (Windows)")
-            ]
+            vec![Some("/a"), None, Some("café"), Some("Mozilla/5.0 (Windows)")]
         );
     }
 

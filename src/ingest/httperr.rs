@@ -8,7 +8,7 @@ use super::w3c_fields::{
     self as wf, ChunkIssues, DEFAULT_CHUNK, DateCache, Issue, LineKind, Lines, Tok, classify, raw,
     tokenize,
 };
-use crate::knowledge::httperr_reasons::is_known_reason;
+use crate::knowledge::httperr_reasons::REASONS;
 use crate::tables::{FileCtx, HttpErr, IssueRow, LineCounts, Parsed, Severity};
 use rayon::prelude::*;
 
@@ -314,7 +314,9 @@ fn parse_chunk(
         }
         let reason = val!(13);
         if let Some(r) = reason {
-            if !is_known_reason(r) {
+            // A linear scan, not `is_known_reason`: that binary search relies on the table order,
+            // which is not byte order at `Connection_*` vs `ConnectionRefused`.
+            if !REASONS.iter().any(|(name, _, _)| name.as_bytes() == r) {
                 // An unknown phrase usually means the values are shifted against the layout.
                 let msg = format!(
                     "unknown s-reason {:?}: check the layout",
@@ -468,6 +470,26 @@ mod tests {
         let codes: Vec<_> = r.issues.iter().map(|i| i.code).collect();
         assert_eq!(codes, vec!["field_count", "truncated_line"]);
         assert!(r.counts.balanced());
+    }
+
+    #[test]
+    fn abandoned_requests_are_known_reasons() {
+        let mut b = HEADER.to_vec();
+        b.extend_from_slice(
+            b"2025-03-14 08:00:01 192.0.2.10 50123 192.0.2.1 80 HTTP/1.1 GET /crash.aspx - 1 Connection_Abandoned_By_AppPool Pool\r\n\
+2025-03-14 08:00:01 192.0.2.10 50124 192.0.2.1 80 HTTP/1.1 GET /x - 1 Made_Up_Reason Pool\r\n",
+        );
+        let r = p(&b);
+        assert_eq!(
+            r.httperr.reason.get(0),
+            Some("Connection_Abandoned_By_AppPool")
+        );
+        assert_eq!(r.httperr.status[0], None);
+        let codes: Vec<_> = r.issues.iter().map(|i| (i.code, i.line)).collect();
+        assert_eq!(
+            codes,
+            vec![("no_header", Some(4)), ("unknown_reason", Some(5))]
+        );
     }
 
     #[test]

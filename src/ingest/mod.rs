@@ -37,29 +37,14 @@ pub fn ingest_artifacts(artifacts: &[Artifact], opts: &IngestOptions) -> Tables 
     let run = || {
         // Crash evidence is small: read it first so a large log set cannot starve it.
         let mut order: Vec<&Artifact> = artifacts.iter().collect();
-        order.sort_by_key(|a| {
-            (
-                !matches!(
-                    a.kind,
-                    ArtifactKind::Minidump
-                        | ArtifactKind::Evtx
-                        | ArtifactKind::EventXml
-                        | ArtifactKind::EventJson
-                        | ArtifactKind::HttpErr
-                ),
-                a.id,
-            )
-        });
+        order.sort_by_key(|a| (!matches!(a.kind, ArtifactKind::Minidump | ArtifactKind::Evtx | ArtifactKind::EventXml | ArtifactKind::EventJson | ArtifactKind::HttpErr), a.id));
         let mut results: Vec<(FileRow, Parsed)> =
             order.par_iter().map(|a| ingest_one(a, opts)).collect();
         results.sort_by_key(|(f, _)| f.id);
         merge(results)
     };
     match opts.threads {
-        Some(n) => match rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build()
-        {
+        Some(n) => match rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build() {
             Ok(pool) => pool.install(run),
             Err(_) => run(),
         },
@@ -107,31 +92,20 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
         };
         row.status = status;
         row.reason = Some(problem.clone());
-        parsed
-            .issues
-            .push(IssueRow::new(a.id, sev, code, problem.clone()));
+        parsed.issues.push(IssueRow::new(a.id, sev, code, problem.clone()));
         return (row, parsed);
     }
     let unsupported = match a.kind {
-        ArtifactKind::IisNative => {
-            Some("IIS native log format (comma separated, local time): detected, not parsed yet")
-        }
+        ArtifactKind::IisNative => Some("IIS native log format (comma separated, local time): detected, not parsed yet"),
         ArtifactKind::Ncsa => Some("NCSA common log format: detected, not parsed yet"),
         ArtifactKind::Freb => Some("Failed Request Tracing (FREB) XML: detected, not parsed yet"),
-        ArtifactKind::Unknown => {
-            Some("not an artifact w3triage knows (no W3C/HTTPERR header, dump or event signature)")
-        }
+        ArtifactKind::Unknown => Some("not an artifact w3triage knows (no W3C/HTTPERR header, dump or event signature)"),
         _ => None,
     };
     if let Some(why) = unsupported {
         row.status = FileStatus::Skipped;
         row.reason = Some(why.into());
-        parsed.issues.push(IssueRow::new(
-            a.id,
-            Severity::Warning,
-            "unsupported_format",
-            why,
-        ));
+        parsed.issues.push(IssueRow::new(a.id, Severity::Warning, "unsupported_format", why));
         return (row, parsed);
     }
     let file = match std::fs::File::open(&a.path) {
@@ -144,31 +118,19 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
         Ok(m) => m,
         Err(e) => return failed(row, parsed, format!("cannot map: {e}")),
     };
-    let ctx = FileCtx {
-        id: a.id,
-        path: a.path.clone(),
-        server: a.server.clone(),
-        site: a.site.clone(),
-    };
+    let ctx = FileCtx { id: a.id, path: a.path.clone(), server: a.server.clone(), site: a.site.clone() };
     let bytes: &[u8] = &map;
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match a.kind {
         ArtifactKind::W3c => w3c::parse(&ctx, bytes),
         ArtifactKind::HttpErr => httperr::parse(&ctx, bytes),
         ArtifactKind::Minidump => dump::parse(&ctx, bytes, &opts.dump),
-        ArtifactKind::Evtx | ArtifactKind::EventXml | ArtifactKind::EventJson => {
-            events::parse(&ctx, a.kind, bytes)
-        }
+        ArtifactKind::Evtx | ArtifactKind::EventXml | ArtifactKind::EventJson => events::parse(&ctx, a.kind, bytes),
         _ => Parsed::default(),
     }));
     parsed = match result {
         Ok(p) => p,
         Err(_) => {
-            return failed(
-                row,
-                parsed,
-                "internal error while parsing (a bug in w3triage; please report it with this file)"
-                    .into(),
-            );
+            return failed(row, parsed, "internal error while parsing (a bug in w3triage; please report it with this file)".into());
         }
     };
     if parsed.server.is_some() && row.server.is_none() {
@@ -180,28 +142,16 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
     row.counts = parsed.counts;
     row.rows = (parsed.requests.len() + parsed.httperr.len() + parsed.crashes.len()) as u64;
     row.elapsed_ms = start.elapsed().as_secs_f64() * 1000.0;
-    if row.rows == 0
-        && parsed.issues.iter().any(|i| i.severity == Severity::Error)
-        && row.counts.lines == 0
-    {
+    if row.rows == 0 && parsed.issues.iter().any(|i| i.severity == Severity::Error) && row.counts.lines == 0 {
         row.status = FileStatus::Failed;
-        row.reason = parsed
-            .issues
-            .iter()
-            .find(|i| i.severity == Severity::Error)
-            .map(|i| i.message.clone());
+        row.reason = parsed.issues.iter().find(|i| i.severity == Severity::Error).map(|i| i.message.clone());
     }
     (row, parsed)
 }
 
 fn failed(mut row: FileRow, mut parsed: Parsed, why: String) -> (FileRow, Parsed) {
     row.status = FileStatus::Failed;
-    parsed.issues.push(IssueRow::new(
-        row.id,
-        Severity::Error,
-        "unreadable",
-        why.clone(),
-    ));
+    parsed.issues.push(IssueRow::new(row.id, Severity::Error, "unreadable", why.clone()));
     row.reason = Some(why);
     (row, parsed)
 }
