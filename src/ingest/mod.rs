@@ -8,6 +8,7 @@ pub mod dump;
 pub mod events;
 pub mod httperr;
 pub mod w3c;
+pub mod w3c_fields;
 
 use crate::discover::{Artifact, discover};
 use crate::tables::{

@@ -1,5 +1,796 @@
-//! W3C extended access logs (IIS). Owner: parsers.
-use crate::tables::{FileCtx, Parsed};
-pub fn parse(_ctx: &FileCtx, _bytes: &[u8]) -> Parsed {
-    Parsed::default()
+//! W3C extended access logs (IIS, plus the W3C variants of the IIS Advanced Logging module,
+//! Oracle Web Cache and Incapsula). Owner: parsers.
+//!
+//! The parser follows every `#Fields` line; lines that do not match the layout in force, and
+//! files without a header, fall back to the known IIS layouts by value count (validated before
+//! use, reported once per layout segment). Large files are cut at newline boundaries and the
+//! chunks parsed in parallel; each chunk recovers the `#Fields`/`#Date` in force before it by a
+//! backward search, so the result is the same for any chunk size and thread count.
+
+use super::w3c_fields::{
+    self as wf, ChunkIssues, DEFAULT_CHUNK, DateCache, Issue, LineKind, Lines, Tok, classify, raw,
+    tokenize,
+};
+use crate::tables::{FileCtx, IssueRow, LineCounts, Parsed, Requests, Severity};
+use rayon::prelude::*;
+
+/// Parses a W3C access log. See the module docs.
+pub fn parse(ctx: &FileCtx, bytes: &[u8]) -> Parsed {
+    parse_chunked(ctx, bytes, DEFAULT_CHUNK)
 }
+
+/// [`parse`] with an explicit chunk size (tests force tiny chunks to exercise the merge).
+pub fn parse_chunked(ctx: &FileCtx, bytes: &[u8], chunk: usize) -> Parsed {
+    // Date-less layouts (FTP, IIS 4) take the day from `#Date` and roll it over when the time
+    // goes backwards: that needs every earlier line, so such files are read in one piece.
+    let chunks = if has_dateless_fields(bytes) {
+        vec![(0, bytes.len())]
+    } else {
+        wf::split_chunks(bytes, chunk)
+    };
+    let last = chunks.len().saturating_sub(1);
+    let dirs = if chunks.len() > 1 {
+        wf::Directives::scan(bytes)
+    } else {
+        wf::Directives::default()
+    };
+    let outs: Vec<ChunkOut> = chunks
+        .par_iter()
+        .enumerate()
+        .map(|(i, &(s, e))| parse_chunk(ctx, bytes, &dirs, s, e, i == last))
+        .collect();
+    let mut parsed = Parsed::default();
+    let mut issue_chunks = Vec::with_capacity(outs.len());
+    for (i, o) in outs.into_iter().enumerate() {
+        // The first chunk's columns are moved, not copied: a file of one chunk is never copied.
+        if i == 0 {
+            parsed.requests = o.requests;
+        } else {
+            parsed.requests.append(&o.requests);
+        }
+        if parsed.server.is_none() {
+            parsed.server = o.server;
+        }
+        if parsed.site.is_none() {
+            parsed.site = o.site;
+        }
+        issue_chunks.push(ChunkIssues {
+            issues: o.issues,
+            counts: o.counts,
+        });
+    }
+    let (issues, counts) = wf::merge_issues(issue_chunks);
+    parsed.issues = issues;
+    parsed.counts = counts;
+    parsed
+}
+
+fn has_dateless_fields(bytes: &[u8]) -> bool {
+    memchr::memmem::find_iter(bytes, b"#Fields:").any(|i| {
+        let rest = &bytes[i + 8..];
+        let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
+        !Layout::from_names(line).has_date
+    })
+}
+
+/// Where a field's value goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum F {
+    Date,
+    Time,
+    Site,
+    Server,
+    SIp,
+    Method,
+    Stem,
+    Query,
+    SPort,
+    User,
+    CIp,
+    Ua,
+    Cookie,
+    Referer,
+    Host,
+    Status,
+    Sub,
+    Win32,
+    ScBytes,
+    CsBytes,
+    Taken,
+    /// A custom or unknown field: index into `Layout::extra_names`.
+    Extra(u16),
+}
+
+const SLOTS: usize = 21;
+
+impl F {
+    fn slot(self) -> Option<usize> {
+        Some(match self {
+            F::Date => 0,
+            F::Time => 1,
+            F::Site => 2,
+            F::Server => 3,
+            F::SIp => 4,
+            F::Method => 5,
+            F::Stem => 6,
+            F::Query => 7,
+            F::SPort => 8,
+            F::User => 9,
+            F::CIp => 10,
+            F::Ua => 11,
+            F::Cookie => 12,
+            F::Referer => 13,
+            F::Host => 14,
+            F::Status => 15,
+            F::Sub => 16,
+            F::Win32 => 17,
+            F::ScBytes => 18,
+            F::CsBytes => 19,
+            F::Taken => 20,
+            F::Extra(_) => return None,
+        })
+    }
+    /// Slot of a fixed field (always below [`SLOTS`]).
+    fn ix(self) -> usize {
+        self.slot().unwrap_or(0)
+    }
+}
+
+fn field_of(name: &[u8]) -> Option<F> {
+    const MAP: &[(&str, F)] = &[
+        ("date", F::Date),
+        ("date-local", F::Date),
+        ("time", F::Time),
+        ("time-local", F::Time),
+        ("s-sitename", F::Site),
+        ("s-computername", F::Server),
+        ("s-ip", F::SIp),
+        ("cs-method", F::Method),
+        ("cs-uri-stem", F::Stem),
+        ("cs-uri-query", F::Query),
+        ("s-port", F::SPort),
+        ("cs-username", F::User),
+        ("c-ip", F::CIp),
+        ("cs(user-agent)", F::Ua),
+        ("cs(useragent)", F::Ua),
+        ("cs(cookie)", F::Cookie),
+        ("cs(referer)", F::Referer),
+        ("cs(referrer)", F::Referer),
+        ("cs-host", F::Host),
+        ("cs(host)", F::Host),
+        ("sc-status", F::Status),
+        ("sc-substatus", F::Sub),
+        ("sc-win32-status", F::Win32),
+        ("sc-bytes", F::ScBytes),
+        ("cs-bytes", F::CsBytes),
+        ("time-taken", F::Taken),
+        ("timetakenms", F::Taken),
+    ];
+    MAP.iter()
+        .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
+        .map(|&(_, f)| f)
+}
+
+/// A `#Fields` layout, resolved once per directive.
+#[derive(Debug, Clone)]
+struct Layout {
+    fields: Vec<F>,
+    /// Names of the extra fields, already JSON-escaped (they are written once per row).
+    extra_names: Vec<String>,
+    has_date: bool,
+    /// `date-local`/`time-local` (Advanced Logging): not UTC.
+    local_time: bool,
+    /// The names, for issue messages.
+    desc: String,
+}
+
+impl Layout {
+    fn from_names(names: &[u8]) -> Layout {
+        let mut l = Layout {
+            fields: Vec::new(),
+            extra_names: Vec::new(),
+            has_date: false,
+            local_time: false,
+            desc: String::new(),
+        };
+        for n in names
+            .split(|c| matches!(c, b' ' | b'\t' | b'\r' | 0))
+            .filter(|n| !n.is_empty())
+        {
+            if l.fields.len() >= wf::MAX_TOKENS {
+                break;
+            }
+            let f = field_of(n).unwrap_or_else(|| {
+                let mut s = String::new();
+                json_escape_bytes(&mut s, n);
+                l.extra_names.push(s);
+                F::Extra((l.extra_names.len() - 1) as u16)
+            });
+            l.has_date |= f == F::Date;
+            l.local_time |=
+                n.eq_ignore_ascii_case(b"date-local") || n.eq_ignore_ascii_case(b"time-local");
+            l.fields.push(f);
+            if !l.desc.is_empty() {
+                l.desc.push(' ');
+            }
+            l.desc.push_str(&String::from_utf8_lossy(n));
+        }
+        l
+    }
+}
+
+/// The known IIS layouts a header-less or mismatched line is tried against (notes §1.4).
+const FALLBACKS: &[(&str, &str)] = &[
+    (
+        "IIS 7+ default",
+        "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken",
+    ),
+    (
+        "IIS 7+ default without cs(Referer)",
+        "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) sc-status sc-substatus sc-win32-status time-taken",
+    ),
+    (
+        "IIS 6 default",
+        "date time s-sitename s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) sc-status sc-substatus sc-win32-status",
+    ),
+    (
+        "IIS 7+ default with sc-bytes cs-bytes",
+        "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status sc-bytes cs-bytes time-taken",
+    ),
+    (
+        "IIS site/cookie/host/bytes layout",
+        "date time s-sitename cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Cookie) cs(Referer) cs-host sc-status sc-substatus sc-win32-status sc-bytes cs-bytes time-taken",
+    ),
+    (
+        "IIS all standard fields",
+        "date time s-sitename s-computername s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs-version cs(User-Agent) cs(Cookie) cs(Referer) cs-host sc-status sc-substatus sc-win32-status sc-bytes cs-bytes time-taken",
+    ),
+];
+
+/// Name of the positional value that follows a full layout (filebeat's `network.forwarded_ip`).
+const TAIL_NAME: &str = "X-Forwarded-For";
+
+struct ChunkOut {
+    requests: Requests,
+    issues: Vec<Issue>,
+    counts: LineCounts,
+    server: Option<String>,
+    site: Option<String>,
+}
+
+struct ChunkParser<'c> {
+    ctx: &'c FileCtx,
+    layout: Option<Layout>,
+    /// Offset of the `#Fields` line in force (`u64::MAX` before any): keys once-per-segment issues.
+    seg: u64,
+    fallbacks: Vec<(&'static str, Layout)>,
+    /// Day of the last `#Date`/`#Start-Date` (for date-less layouts).
+    directive_day: Option<i64>,
+    /// Date-less rollover: days added since the `#Date`, and the previous time of day.
+    roll_days: i64,
+    roll_prev: Option<i64>,
+    dates: DateCache,
+    toks: Vec<Tok>,
+    scratch: Vec<u8>,
+    extra: String,
+    plus_buf: Vec<u8>,
+    plus_str: String,
+    out: ChunkOut,
+}
+
+/// Time going back by more than this in a date-less log means the next day; smaller steps are
+/// the usual buffering disorder of HTTP.sys.
+const ROLLOVER_BACKSTEP_MS: i64 = 12 * 3_600_000;
+
+fn parse_chunk(
+    ctx: &FileCtx,
+    bytes: &[u8],
+    dirs: &wf::Directives,
+    start: usize,
+    end: usize,
+    is_last: bool,
+) -> ChunkOut {
+    let mut p = ChunkParser {
+        ctx,
+        layout: None,
+        seg: u64::MAX,
+        fallbacks: FALLBACKS
+            .iter()
+            .map(|&(n, f)| (n, Layout::from_names(f.as_bytes())))
+            .collect(),
+        directive_day: None,
+        roll_days: 0,
+        roll_prev: None,
+        dates: DateCache::default(),
+        toks: Vec::with_capacity(32),
+        scratch: Vec::new(),
+        extra: String::new(),
+        plus_buf: Vec::new(),
+        plus_str: String::new(),
+        out: ChunkOut {
+            requests: presized(end.saturating_sub(start)),
+            issues: Vec::new(),
+            counts: LineCounts::default(),
+            server: None,
+            site: None,
+        },
+    };
+    if start > 0 {
+        if let Some((off, names)) = dirs.fields_before(bytes, start) {
+            p.layout = Some(Layout::from_names(names));
+            p.seg = off as u64;
+        }
+        p.directive_day = dirs
+            .date_before(bytes, start)
+            .and_then(|(_, v)| wf::parse_directive_date(v));
+    }
+    let mut line_no = 0u64;
+    for line in Lines::new(bytes, start, end) {
+        line_no += 1;
+        p.out.counts.lines += 1;
+        match classify(ctx.id, &line, line_no, &mut p.out.issues) {
+            LineKind::Blank => p.out.counts.blank += 1,
+            // Padding is not a record; it is counted with the rejects and reported as one range.
+            LineKind::Nul => p.out.counts.rejected += 1,
+            LineKind::Directive(d) => {
+                p.out.counts.directives += 1;
+                p.directive(d, line.offset, line_no);
+            }
+            LineKind::Data(d, off) => {
+                if p.record(d, off, line_no, line.unterminated && is_last) {
+                    p.out.counts.records += 1;
+                } else {
+                    p.out.counts.rejected += 1;
+                }
+            }
+        }
+    }
+    p.out
+}
+
+impl ChunkParser<'_> {
+    fn issue(
+        &mut self,
+        sev: Severity,
+        code: &'static str,
+        line: u64,
+        off: u64,
+        msg: String,
+        once: bool,
+    ) {
+        self.out.issues.push(Issue {
+            row: IssueRow::new(self.ctx.id, sev, code, msg).at(Some(line), Some(off)),
+            once_per: once.then_some(self.seg),
+            nul_end: None,
+        });
+    }
+
+    fn directive(&mut self, d: &[u8], off: u64, line_no: u64) {
+        if let Some(names) = d.strip_prefix(b"#Fields:") {
+            let l = Layout::from_names(names);
+            self.seg = off;
+            if l.local_time {
+                self.issue(
+                    Severity::Warning,
+                    "local_time",
+                    line_no,
+                    off,
+                    "date-local/time-local fields: times are the server's local time, read as UTC"
+                        .into(),
+                    true,
+                );
+            }
+            self.layout = Some(l);
+        } else if let Some(v) = d
+            .strip_prefix(b"#Date:")
+            .or_else(|| d.strip_prefix(b"#Start-Date:"))
+        {
+            self.directive_day = wf::parse_directive_date(v);
+            self.roll_days = 0;
+            self.roll_prev = None;
+            if self.directive_day.is_none() {
+                self.issue(
+                    Severity::Warning,
+                    "bad_directive",
+                    line_no,
+                    off,
+                    format!("unreadable date directive {:?}", String::from_utf8_lossy(d)),
+                    false,
+                );
+            }
+        }
+    }
+
+    /// Whether `toks` look like a line of `l` (date/time shape, IPs, a 3-digit status).
+    fn plausible(line: &[u8], toks: &[Tok], l: &Layout) -> bool {
+        for (f, &t) in l.fields.iter().zip(toks) {
+            let v = raw(line, t);
+            let ok = match f {
+                F::Date => wf::parse_date(v).is_some(),
+                F::Time => wf::parse_time(v).is_some(),
+                F::SIp | F::CIp => {
+                    let v = wf::unmarkdown(v);
+                    v == b"-"
+                        || (v.iter().any(|c| *c == b'.' || *c == b':')
+                            && v.iter()
+                                .all(|c| c.is_ascii_hexdigit() || b".:%[]".contains(c))
+                            || v.iter()
+                                .all(|c| c.is_ascii_alphanumeric() || b".:%-_".contains(c))
+                                && v.contains(&b'.'))
+                }
+                F::Status => v.len() == 3 && v.iter().all(u8::is_ascii_digit),
+                F::SPort | F::Sub | F::Win32 | F::Taken | F::ScBytes | F::CsBytes => {
+                    v == b"-" || v.iter().all(u8::is_ascii_digit)
+                }
+                _ => true,
+            };
+            if !ok {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Picks the layout for a line of `n` values: the `#Fields` in force, that layout plus one
+    /// trailing positional value, or a validated fallback. Returns (fallback index or None for
+    /// the header layout, has a trailing value).
+    fn choose(&self, line: &[u8]) -> Option<(Option<usize>, bool)> {
+        let n = self.toks.len();
+        if let Some(l) = &self.layout {
+            if l.fields.len() == n {
+                return Some((None, false));
+            }
+            if l.fields.len() + 1 == n && Self::plausible(line, &self.toks, l) {
+                return Some((None, true));
+            }
+        }
+        for tail in [false, true] {
+            for (i, (_, l)) in self.fallbacks.iter().enumerate() {
+                if l.fields.len() + tail as usize == n && Self::plausible(line, &self.toks, l) {
+                    return Some((Some(i), tail));
+                }
+            }
+        }
+        None
+    }
+
+    fn record(&mut self, line: &[u8], off: u64, line_no: u64, unterminated: bool) -> bool {
+        if !tokenize(line, &mut self.toks) {
+            let msg = format!("more than {} values on one line", wf::MAX_TOKENS);
+            self.issue(Severity::Error, "field_count", line_no, off, msg, false);
+            return false;
+        }
+        let n = self.toks.len();
+        let Some((fb, tail)) = self.choose(line) else {
+            let expected = self.layout.as_ref().map(|l| l.fields.len());
+            if unterminated && expected.is_none_or(|e| n < e) {
+                let msg = format!(
+                    "last line cut short: {n} values{}, no final newline (the writer stopped mid-line)",
+                    expected.map(|e| format!(" of {e}")).unwrap_or_default()
+                );
+                self.issue(Severity::Error, "truncated_line", line_no, off, msg, false);
+            } else {
+                let msg = match &self.layout {
+                    Some(l) => format!(
+                        "{n} values, but #Fields names {} and no known IIS layout has {n} values",
+                        l.fields.len()
+                    ),
+                    None => format!(
+                        "{n} values, no #Fields header and no known IIS layout has {n} values"
+                    ),
+                };
+                self.issue(Severity::Error, "field_count", line_no, off, msg, false);
+            }
+            return false;
+        };
+        if fb.is_none() && tail {
+            let msg = format!(
+                "lines with one value more than #Fields names: the last value read as {TAIL_NAME}"
+            );
+            self.issue(
+                Severity::Warning,
+                "layout_mismatch",
+                line_no,
+                off,
+                msg,
+                true,
+            );
+        }
+        if let Some(i) = fb {
+            let name = self.fallbacks[i].0;
+            let tail_note = if tail {
+                " plus a trailing X-Forwarded-For value"
+            } else {
+                ""
+            };
+            let (code, msg) = match &self.layout {
+                None => (
+                    "no_header",
+                    format!(
+                        "no #Fields header: lines read as the {name} layout{tail_note} ({n} values)"
+                    ),
+                ),
+                Some(l) => (
+                    "layout_mismatch",
+                    format!(
+                        "lines with {n} values under a #Fields of {} names: read as the {name} layout{tail_note}",
+                        l.fields.len()
+                    ),
+                ),
+            };
+            self.issue(Severity::Warning, code, line_no, off, msg, true);
+        }
+        let layout = match fb {
+            Some(i) => &self.fallbacks[i].1,
+            None => match &self.layout {
+                Some(l) => l,
+                None => return false,
+            },
+        };
+
+        let mut slots: [Option<Tok>; SLOTS] = [None; SLOTS];
+        let mut has_extra = tail;
+        for (f, &t) in layout.fields.iter().zip(&self.toks) {
+            match f.slot() {
+                Some(s) => slots[s] = Some(t),
+                None => has_extra = true,
+            }
+        }
+
+        // Timestamp first: a line without one is rejected before anything is pushed.
+        let time = slots[F::Time.ix()]
+            .map(|t| raw(line, t))
+            .and_then(wf::parse_time);
+        let day = if layout.has_date {
+            slots[F::Date.ix()]
+                .map(|t| raw(line, t))
+                .and_then(|d| self.dates.get(d))
+        } else {
+            self.directive_day
+        };
+        let (Some(day), Some(time)) = (day, time) else {
+            let d = slots[F::Date.ix()].map(|t| String::from_utf8_lossy(raw(line, t)).into_owned());
+            let t = slots[F::Time.ix()].map(|t| String::from_utf8_lossy(raw(line, t)).into_owned());
+            let msg = match (layout.has_date, d, t) {
+                (false, _, t) => {
+                    format!("no date field and no usable #Date directive (time {t:?})")
+                }
+                (true, d, t) => format!("unreadable date/time {d:?} {t:?}"),
+            };
+            let row = IssueRow::new(self.ctx.id, Severity::Error, "bad_timestamp", msg)
+                .at(Some(line_no), Some(off));
+            self.out.issues.push(Issue {
+                row,
+                once_per: None,
+                nul_end: None,
+            });
+            return false;
+        };
+        let day = if layout.has_date {
+            day
+        } else {
+            if let Some(prev) = self.roll_prev {
+                if time + ROLLOVER_BACKSTEP_MS < prev {
+                    self.roll_days += 1;
+                }
+            }
+            self.roll_prev = Some(time);
+            day + self.roll_days
+        };
+
+        let r = &mut self.out.requests;
+        r.ts.push(wf::to_millis(day, time));
+        let sc = &mut self.scratch;
+        // One UTF-8 check per line instead of one per field: token bounds sit on ASCII
+        // separators, so slicing the checked line at them is always on char boundaries.
+        let line_str = std::str::from_utf8(line).ok();
+        let sbuf = &mut self.plus_str;
+        macro_rules! text {
+            ($col:expr, $f:expr, $plus:expr) => {
+                match (slots[$f.ix()], line_str) {
+                    (None, _) => $col.push_null(),
+                    (Some(t), Some(ls)) if !t.escaped => {
+                        match ls.get(t.start as usize..t.end as usize) {
+                            None | Some("") | Some("-") => $col.push_null(),
+                            Some(v) if $plus && v.as_bytes().contains(&b'+') => {
+                                sbuf.clear();
+                                let mut last = 0;
+                                for i in memchr::memchr_iter(b'+', v.as_bytes()) {
+                                    sbuf.push_str(v.get(last..i).unwrap_or(""));
+                                    sbuf.push(' ');
+                                    last = i + 1;
+                                }
+                                sbuf.push_str(v.get(last..).unwrap_or(""));
+                                $col.push(Some(sbuf.as_str()));
+                            }
+                            Some(v) => $col.push(Some(v)),
+                        }
+                    }
+                    (Some(t), _) => {
+                        if $plus {
+                            push_plus(&mut $col, wf::value(line, t, sc), &mut self.plus_buf)
+                        } else {
+                            push_str(&mut $col, wf::value(line, t, sc))
+                        }
+                    }
+                }
+            };
+        }
+        macro_rules! val {
+            ($f:expr) => {
+                match slots[$f.ix()] {
+                    Some(t) => wf::value(line, t, sc),
+                    None => None,
+                }
+            };
+        }
+        match val!(F::Server) {
+            Some(v) => {
+                r.server.push_bytes(v);
+                if self.out.server.is_none() {
+                    self.out.server = Some(String::from_utf8_lossy(v).into_owned());
+                }
+            }
+            None => r.server.push(self.ctx.server.as_deref()),
+        }
+        match val!(F::Site) {
+            Some(v) => {
+                r.site.push_bytes(v);
+                if self.out.site.is_none() {
+                    self.out.site = Some(String::from_utf8_lossy(v).into_owned());
+                }
+            }
+            None => r.site.push(self.ctx.site.as_deref()),
+        }
+        push_str(&mut r.s_ip, val!(F::SIp).map(wf::unmarkdown));
+        r.s_port.push(
+            val!(F::SPort)
+                .and_then(wf::parse_u64)
+                .and_then(|v| u16::try_from(v).ok()),
+        );
+        match val!(F::Method) {
+            Some(v) => r.method.push_bytes(v),
+            None => r.method.push(None),
+        }
+        text!(r.uri_stem, F::Stem, false);
+        text!(r.uri_query, F::Query, false);
+        text!(r.username, F::User, false);
+        push_str(&mut r.c_ip, val!(F::CIp).map(wf::unmarkdown));
+        text!(r.user_agent, F::Ua, true);
+        text!(r.referer, F::Referer, true);
+        text!(r.cookie, F::Cookie, true);
+        text!(r.host, F::Host, false);
+        r.status.push(
+            val!(F::Status)
+                .and_then(wf::parse_u64)
+                .and_then(|v| u16::try_from(v).ok()),
+        );
+        r.substatus.push(
+            val!(F::Sub)
+                .and_then(wf::parse_u64)
+                .and_then(|v| u32::try_from(v).ok()),
+        );
+        r.win32_status.push(val!(F::Win32).and_then(wf::parse_u64));
+        r.sc_bytes.push(val!(F::ScBytes).and_then(wf::parse_u64));
+        r.cs_bytes.push(val!(F::CsBytes).and_then(wf::parse_u64));
+        r.time_taken_ms.push(val!(F::Taken).and_then(wf::parse_u64));
+        r.file.push(self.ctx.id);
+        r.offset.push(off);
+
+        if !has_extra {
+            r.extra.push_null();
+            return true;
+        }
+        let e = &mut self.extra;
+        e.clear();
+        let write = |e: &mut String, name: &str, v: Option<&[u8]>| {
+            if let Some(v) = v {
+                e.push(if e.is_empty() { '{' } else { ',' });
+                e.push('"');
+                e.push_str(name);
+                e.push_str("\":\"");
+                json_escape_bytes(e, v);
+                e.push('"');
+            }
+        };
+        for (f, &t) in layout.fields.iter().zip(&self.toks) {
+            if let F::Extra(k) = f {
+                if let Some(name) = layout.extra_names.get(*k as usize) {
+                    write(e, name, wf::value(line, t, sc));
+                }
+            }
+        }
+        if tail {
+            if let Some(&t) = self.toks.last() {
+                write(e, TAIL_NAME, wf::value(line, t, sc));
+            }
+        }
+        if e.is_empty() {
+            r.extra.push_null();
+        } else {
+            e.push('}');
+            r.extra.push(Some(e));
+        }
+        true
+    }
+}
+
+#[inline]
+fn push_str(c: &mut crate::tables::StrCol, v: Option<&[u8]>) {
+    match v {
+        Some(v) => c.push_bytes(v),
+        None => c.push_null(),
+    }
+}
+
+/// Columns sized for a chunk of `bytes` of typical IIS lines (~200 bytes each), so the hot loop
+/// does not spend its time regrowing and copying them. Bounded by the chunk size.
+fn presized(bytes: usize) -> Requests {
+    let rows = bytes / 200 + 1;
+    let s = |per_row: usize| crate::tables::StrCol::with_capacity(rows, rows * per_row);
+    Requests {
+        ts: Vec::with_capacity(rows),
+        s_ip: s(12),
+        s_port: Vec::with_capacity(rows),
+        uri_stem: s(32),
+        uri_query: s(16),
+        username: crate::tables::StrCol::with_capacity(rows, 0),
+        c_ip: s(14),
+        user_agent: s(80),
+        referer: s(16),
+        cookie: crate::tables::StrCol::with_capacity(rows, 0),
+        host: crate::tables::StrCol::with_capacity(rows, 0),
+        status: Vec::with_capacity(rows),
+        substatus: Vec::with_capacity(rows),
+        win32_status: Vec::with_capacity(rows),
+        sc_bytes: Vec::with_capacity(rows),
+        cs_bytes: Vec::with_capacity(rows),
+        time_taken_ms: Vec::with_capacity(rows),
+        file: Vec::with_capacity(rows),
+        offset: Vec::with_capacity(rows),
+        extra: crate::tables::StrCol::with_capacity(rows, 0),
+        ..Requests::default()
+    }
+}
+
+/// `+` → space through a reused buffer (`StrCol::push_bytes_plus_decoded` allocates per value).
+#[inline]
+fn push_plus(c: &mut crate::tables::StrCol, v: Option<&[u8]>, buf: &mut Vec<u8>) {
+    match v {
+        Some(v) if memchr::memchr(b'+', v).is_some() => {
+            buf.clear();
+            buf.extend(v.iter().map(|&b| if b == b'+' { b' ' } else { b }));
+            c.push_bytes(buf);
+        }
+        Some(v) => c.push_bytes(v),
+        None => c.push_null(),
+    }
+}
+
+/// Appends `v` (UTF-8, else Windows-1252) to `out` escaped for a JSON string.
+fn json_escape_bytes(out: &mut String, v: &[u8]) {
+    let decoded;
+    let s = match std::str::from_utf8(v) {
+        Ok(s) => s,
+        Err(_) => {
+            let mut d = String::new();
+            crate::tables::push_cp1252(&mut d, v);
+            decoded = d;
+            &decoded
+        }
+    };
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                use std::fmt::Write;
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -10,5 +10,7 @@ mod analyze;
 mod cli;
 mod dump;
 mod events;
+mod httperr;
 mod report;
 mod samples;
+mod w3c;

@@ -1,0 +1,620 @@
+//! Shared machinery of the two W3C-framed text formats (access logs and HTTPERR): line walking,
+//! tokenizing, timestamps, numbers, chunking at newline boundaries, and the merge of chunk issues.
+//!
+//! Everything here works on borrowed slices of the mapped file; nothing allocates per line.
+
+use crate::tables::{FileId, IssueRow, LineCounts, Millis, Severity};
+use memchr::memmem;
+
+/// Files above this size are cut into chunks parsed in parallel.
+pub const DEFAULT_CHUNK: usize = 4 << 20;
+
+/// Tokens beyond this on one line make the line a `field_count` reject: it bounds the token
+/// buffer whatever the input (the widest IIS layout with custom fields is well under 100).
+pub const MAX_TOKENS: usize = 1024;
+
+/// Cuts `bytes` into ranges of about `chunk` bytes, each ending just after a newline (or at EOF).
+pub fn split_chunks(bytes: &[u8], chunk: usize) -> Vec<(usize, usize)> {
+    let chunk = chunk.max(1);
+    let mut out = Vec::with_capacity(bytes.len() / chunk + 1);
+    let mut start = 0;
+    while start < bytes.len() {
+        let want = start.saturating_add(chunk).min(bytes.len());
+        let end = if want >= bytes.len() {
+            bytes.len()
+        } else {
+            match memchr::memchr(b'\n', &bytes[want - 1..]) {
+                Some(i) => want + i,
+                None => bytes.len(),
+            }
+        };
+        out.push((start, end));
+        start = end;
+    }
+    out
+}
+
+/// Whether `pos` is where a line's content starts, the way the sequential walk sees it: after a
+/// newline (or the file start, or a BOM), skipping NUL padding that a crash left before it.
+fn at_line_start(bytes: &[u8], pos: usize) -> bool {
+    let mut p = pos;
+    while p > 0 && bytes[p - 1] == 0 {
+        p -= 1;
+    }
+    p == 0 || bytes[p - 1] == b'\n' || (p == 3 && bytes.starts_with(b"\xEF\xBB\xBF"))
+}
+
+/// Offsets of the directive lines of a file, found in one forward pass, so each chunk finds the
+/// state in force before it by binary search instead of scanning back over the whole file.
+#[derive(Debug, Default)]
+pub struct Directives {
+    fields: Vec<usize>,
+    dates: Vec<usize>,
+}
+
+impl Directives {
+    pub fn scan(bytes: &[u8]) -> Directives {
+        let mut d = Directives::default();
+        for i in memchr::memchr_iter(b'#', bytes) {
+            if !at_line_start(bytes, i) {
+                continue;
+            }
+            let rest = &bytes[i..];
+            if rest.starts_with(b"#Fields:") {
+                d.fields.push(i);
+            } else if rest.starts_with(b"#Date:") || rest.starts_with(b"#Start-Date:") {
+                d.dates.push(i);
+            }
+        }
+        d
+    }
+
+    fn last<'a>(bytes: &'a [u8], list: &[usize], pos: usize) -> Option<(usize, &'a [u8])> {
+        let k = list.partition_point(|&o| o < pos);
+        let off = *list.get(k.checked_sub(1)?)?;
+        let rest = bytes.get(off..)?;
+        let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
+        let colon = memchr::memchr(b':', line)?;
+        Some((off, trim_eol(&line[colon + 1..])))
+    }
+
+    /// The last `#Fields:` line before `pos`: its offset and the names after the colon.
+    pub fn fields_before<'a>(&self, bytes: &'a [u8], pos: usize) -> Option<(usize, &'a [u8])> {
+        Self::last(bytes, &self.fields, pos)
+    }
+
+    /// The last `#Date:` or `#Start-Date:` line before `pos`: its offset and value.
+    pub fn date_before<'a>(&self, bytes: &'a [u8], pos: usize) -> Option<(usize, &'a [u8])> {
+        Self::last(bytes, &self.dates, pos)
+    }
+}
+
+/// Strips one trailing `\r` and trailing NUL padding.
+pub fn trim_eol(mut line: &[u8]) -> &[u8] {
+    while let [rest @ .., b'\r' | 0] = line {
+        line = rest;
+    }
+    line
+}
+
+/// One line of a chunk.
+pub struct Line<'a> {
+    /// Offset in the file of the line start.
+    pub offset: u64,
+    /// Content without the line terminator.
+    pub bytes: &'a [u8],
+    /// True for the last line of the file when it has no final newline.
+    pub unterminated: bool,
+}
+
+/// Walks the lines of `bytes[start..end]`. The caller guarantees `start` is a line start.
+pub struct Lines<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    end: usize,
+}
+
+impl<'a> Lines<'a> {
+    pub fn new(bytes: &'a [u8], start: usize, end: usize) -> Self {
+        Lines {
+            bytes,
+            pos: start,
+            end: end.min(bytes.len()),
+        }
+    }
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = Line<'a>;
+    #[inline]
+    fn next(&mut self) -> Option<Line<'a>> {
+        if self.pos >= self.end {
+            return None;
+        }
+        let start = self.pos;
+        let rest = &self.bytes[start..self.end];
+        let (content, unterminated) = match memchr::memchr(b'\n', rest) {
+            Some(i) => {
+                self.pos = start + i + 1;
+                (&rest[..i], false)
+            }
+            None => {
+                self.pos = self.end;
+                (rest, self.end == self.bytes.len())
+            }
+        };
+        let content = match content {
+            [rest @ .., b'\r'] => rest,
+            c => c,
+        };
+        Some(Line {
+            offset: start as u64,
+            bytes: content,
+            unterminated,
+        })
+    }
+}
+
+/// A token of a data line: a range of the line, quoted (`"…"`, `""` escapes) or bare.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tok {
+    pub start: u32,
+    pub end: u32,
+    /// Quoted with at least one `""` escape inside (needs unescaping when read).
+    pub escaped: bool,
+}
+
+/// Splits `line` on runs of spaces and tabs into `toks` (cleared first). A token starting with
+/// `"` runs to the matching close quote (`""` is an escaped quote), as the IIS Advanced Logging
+/// module and other W3C writers quote values holding spaces; an unclosed quote runs to the end
+/// of the line. Returns false when the line holds more than [`MAX_TOKENS`] tokens.
+#[inline]
+pub fn tokenize(line: &[u8], toks: &mut Vec<Tok>) -> bool {
+    toks.clear();
+    // Lines longer than u32 cannot be addressed by a Tok; they are no W3C record anyway.
+    if line.len() > u32::MAX as usize {
+        return false;
+    }
+    let n = line.len();
+    let mut i = 0;
+    loop {
+        while i < n && (line[i] == b' ' || line[i] == b'\t') {
+            i += 1;
+        }
+        if i >= n {
+            return true;
+        }
+        if toks.len() >= MAX_TOKENS {
+            return false;
+        }
+        if line[i] == b'"' {
+            let start = i + 1;
+            let mut j = start;
+            let mut escaped = false;
+            let mut end = n;
+            while let Some(k) = memchr::memchr(b'"', &line[j..]) {
+                let q = j + k;
+                if line.get(q + 1) == Some(&b'"') {
+                    escaped = true;
+                    j = q + 2;
+                } else {
+                    end = q;
+                    break;
+                }
+            }
+            toks.push(Tok {
+                start: start as u32,
+                end: end as u32,
+                escaped,
+            });
+            // A close quote glued to more text (`"a"b`) ends the token at the next separator.
+            i = end + 1;
+            while i < n && line[i] != b' ' && line[i] != b'\t' {
+                i += 1;
+            }
+        } else {
+            let start = i;
+            let end = match memchr::memchr2(b' ', b'\t', &line[i..]) {
+                Some(k) => i + k,
+                None => n,
+            };
+            toks.push(Tok {
+                start: start as u32,
+                end: end as u32,
+                escaped: false,
+            });
+            i = end;
+        }
+    }
+}
+
+/// The bytes of a token, `None` for the W3C null `-` (and an empty quoted value).
+#[inline]
+pub fn value<'a>(line: &'a [u8], t: Tok, scratch: &'a mut Vec<u8>) -> Option<&'a [u8]> {
+    let raw = line.get(t.start as usize..t.end as usize).unwrap_or(&[]);
+    if raw.is_empty() || raw == b"-" {
+        return None;
+    }
+    if !t.escaped {
+        return Some(raw);
+    }
+    scratch.clear();
+    let mut i = 0;
+    while i < raw.len() {
+        scratch.push(raw[i]);
+        i += if raw[i] == b'"' && raw.get(i + 1) == Some(&b'"') {
+            2
+        } else {
+            1
+        };
+    }
+    Some(&scratch[..])
+}
+
+/// The raw bytes of a token (no null mapping, no unescaping), for shape checks.
+#[inline]
+pub fn raw(line: &[u8], t: Tok) -> &[u8] {
+    line.get(t.start as usize..t.end as usize).unwrap_or(&[])
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+#[inline]
+fn digits(b: &[u8]) -> Option<u32> {
+    let mut v: u32 = 0;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + (c - b'0') as u32;
+    }
+    Some(v)
+}
+
+/// `YYYY-MM-DD` → days since the epoch; month and day are range-checked.
+#[inline]
+pub fn parse_date(b: &[u8]) -> Option<i64> {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let y = digits(&b[0..4])? as i64;
+    let m = digits(&b[5..7])?;
+    let d = digits(&b[8..10])?;
+    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+        return None;
+    }
+    Some(days_from_civil(y, m, d))
+}
+
+/// `dd/Mon/yyyy` (Incapsula's `#Date`) → days since the epoch.
+pub fn parse_date_dmy(b: &[u8]) -> Option<i64> {
+    if b.len() != 11 || b[2] != b'/' || b[6] != b'/' {
+        return None;
+    }
+    const MONTHS: [&[u8]; 12] = [
+        b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov",
+        b"dec",
+    ];
+    let d = digits(&b[0..2])?;
+    let mon = &b[3..6];
+    let m = MONTHS.iter().position(|x| x.eq_ignore_ascii_case(mon))? as u32 + 1;
+    let y = digits(&b[7..11])? as i64;
+    if d == 0 || d > days_in_month(y, m) {
+        return None;
+    }
+    Some(days_from_civil(y, m, d))
+}
+
+/// The date of a `#Date:` / `#Start-Date:` directive value (`2000-10-09 16:44:49`,
+/// `2014-11-18 00:00:00.128`, `28/Jun/2017 07:28:59`, junk after it tolerated).
+pub fn parse_directive_date(v: &[u8]) -> Option<i64> {
+    let v = trim_ws(v);
+    let first = v.split(|&c| c == b' ' || c == b'\t').next().unwrap_or(&[]);
+    parse_date(first).or_else(|| parse_date_dmy(first))
+}
+
+/// `HH:MM:SS` with an optional fraction (`.363`) → milliseconds of the day.
+#[inline]
+pub fn parse_time(b: &[u8]) -> Option<i64> {
+    if b.len() < 8 || b[2] != b':' || b[5] != b':' {
+        return None;
+    }
+    let h = digits(&b[0..2])?;
+    let m = digits(&b[3..5])?;
+    let s = digits(&b[6..8])?;
+    // 60 is a leap second: IIS takes time from the Windows clock, which can report it.
+    if h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    let mut ms = 0i64;
+    if b.len() > 8 {
+        let frac = &b[9..];
+        if b[8] != b'.' || frac.is_empty() || frac.len() > 9 {
+            return None;
+        }
+        let f = digits(frac)? as i64;
+        ms = match frac.len() {
+            1 => f * 100,
+            2 => f * 10,
+            3 => f,
+            n => f / 10i64.pow(n as u32 - 3),
+        };
+    }
+    Some(((h as i64 * 60 + m as i64) * 60 + s as i64) * 1000 + ms)
+}
+
+/// Decimal `u64`; `None` for anything else (sign, junk, overflow).
+#[inline]
+pub fn parse_u64(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 20 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    Some(v)
+}
+
+pub fn trim_ws(mut b: &[u8]) -> &[u8] {
+    while let [c, rest @ ..] = b {
+        if c.is_ascii_whitespace() {
+            b = rest;
+        } else {
+            break;
+        }
+    }
+    while let [rest @ .., c] = b {
+        if c.is_ascii_whitespace() {
+            b = rest;
+        } else {
+            break;
+        }
+    }
+    b
+}
+
+/// Repairs an address that a copy through a chat or wiki tool turned into markdown
+/// (`[10.0.0.1](http://10.0.0.1)`, seen in filebeat's IIS 7.5 test): the text in brackets.
+#[inline]
+pub fn unmarkdown(v: &[u8]) -> &[u8] {
+    if v.first() == Some(&b'[') && v.last() == Some(&b')') {
+        if let Some(i) = memmem::find(v, b"](") {
+            return &v[1..i];
+        }
+    }
+    v
+}
+
+/// Caches the day number of the last date string (logs repeat the same date for a whole file).
+#[derive(Default)]
+pub struct DateCache {
+    key: [u8; 10],
+    day: Option<i64>,
+}
+
+impl DateCache {
+    #[inline]
+    pub fn get(&mut self, b: &[u8]) -> Option<i64> {
+        if b.len() == 10 && self.day.is_some() && b == self.key {
+            return self.day;
+        }
+        let d = parse_date(b)?;
+        self.key.copy_from_slice(b);
+        self.day = Some(d);
+        Some(d)
+    }
+}
+
+pub fn to_millis(day: i64, ms_of_day: i64) -> Millis {
+    day * 86_400_000 + ms_of_day
+}
+
+/// An issue as a chunk sees it: line numbers are chunk-local until the merge.
+#[derive(Debug, Clone)]
+pub struct Issue {
+    pub row: IssueRow,
+    /// Issues reported once per (code, layout segment): the merge keeps the first.
+    pub once_per: Option<u64>,
+    /// For `nul_padding`: the end of the NUL range, so adjacent ranges merge into one issue.
+    pub nul_end: Option<u64>,
+}
+
+/// Output of one chunk, before the merge.
+pub struct ChunkIssues {
+    pub issues: Vec<Issue>,
+    pub counts: LineCounts,
+}
+
+/// Line bookkeeping shared by both parsers: NUL padding, blank lines, directive detection.
+pub enum LineKind<'a> {
+    Blank,
+    /// NUL bytes only: the padding a crash leaves where a log was preallocated.
+    Nul,
+    Directive(&'a [u8]),
+    Data(&'a [u8], u64),
+}
+
+/// Classifies a line, stripping NUL padding around its content. Reports NUL ranges in `issues`.
+#[inline]
+pub fn classify<'a>(
+    file: FileId,
+    line: &Line<'a>,
+    line_no: u64,
+    issues: &mut Vec<Issue>,
+) -> LineKind<'a> {
+    let mut b = line.bytes;
+    let mut off = line.offset;
+    if b.first() == Some(&0) || b.last() == Some(&0) {
+        let lead = b.iter().take_while(|&&c| c == 0).count();
+        let lead_range = (off, off + lead as u64);
+        b = &b[lead..];
+        off += lead as u64;
+        let trail = b.iter().rev().take_while(|&&c| c == 0).count();
+        let trail_range = (off + (b.len() - trail) as u64, off + b.len() as u64);
+        b = &b[..b.len() - trail];
+        for (s, e) in [lead_range, trail_range] {
+            if e > s {
+                push_nul(file, issues, line_no, s, e);
+            }
+        }
+        if b.is_empty() {
+            return LineKind::Nul;
+        }
+    }
+    if line.offset == 0 && b.starts_with(b"\xEF\xBB\xBF") {
+        b = &b[3..];
+        off += 3;
+    }
+    if b.first() == Some(&b'#') {
+        return LineKind::Directive(b);
+    }
+    if b.iter().all(|&c| c == b' ' || c == b'\t' || c == b'\r') {
+        return LineKind::Blank;
+    }
+    LineKind::Data(b, off)
+}
+
+fn push_nul(file: FileId, issues: &mut Vec<Issue>, line_no: u64, s: u64, e: u64) {
+    if let Some(last) = issues.last_mut() {
+        if last.nul_end == Some(s)
+            || (last.nul_end.is_some() && last.nul_end.map(|x| x + 2 >= s).unwrap_or(false))
+        {
+            last.nul_end = Some(e);
+            return;
+        }
+    }
+    issues.push(Issue {
+        row: IssueRow::new(file, Severity::Warning, "nul_padding", String::new())
+            .at(Some(line_no), Some(s)),
+        once_per: None,
+        nul_end: Some(e),
+    });
+}
+
+/// Merges chunk issues in order: local line numbers become file line numbers, once-per-segment
+/// issues keep their first occurrence, adjacent NUL ranges become one issue.
+pub fn merge_issues(chunks: Vec<ChunkIssues>) -> (Vec<IssueRow>, LineCounts) {
+    let mut out: Vec<Issue> = Vec::new();
+    let mut counts = LineCounts::default();
+    let mut seen: Vec<(&'static str, u64)> = Vec::new();
+    for c in chunks {
+        let base = counts.lines;
+        for mut i in c.issues {
+            i.row.line = i.row.line.map(|l| l + base);
+            if let Some(seg) = i.once_per {
+                if seen.contains(&(i.row.code, seg)) {
+                    continue;
+                }
+                seen.push((i.row.code, seg));
+            }
+            if let (Some(s), Some(last)) = (i.nul_end.and(i.row.offset), out.last_mut()) {
+                if let Some(le) = last.nul_end {
+                    if le + 2 >= s {
+                        last.nul_end = i.nul_end;
+                        continue;
+                    }
+                }
+            }
+            out.push(i);
+        }
+        counts.add(&c.counts);
+    }
+    let rows = out
+        .into_iter()
+        .map(|mut i| {
+            if let (Some(e), Some(s)) = (i.nul_end, i.row.offset) {
+                i.row.message = format!("NUL padding at bytes {s}..{e} ({} bytes): the log was cut by a crash or power loss", e - s);
+            }
+            i.row
+        })
+        .collect();
+    (rows, counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_times() {
+        assert_eq!(parse_date(b"1970-01-01"), Some(0));
+        assert_eq!(parse_date(b"2018-01-01"), Some(17532));
+        assert_eq!(parse_date(b"2025-13-14"), None);
+        assert_eq!(parse_date(b"2023-02-29"), None);
+        assert_eq!(
+            parse_date(b"2024-02-29"),
+            Some(days_from_civil(2024, 2, 29))
+        );
+        assert_eq!(parse_date_dmy(b"28/Jun/2017"), parse_date(b"2017-06-28"));
+        assert_eq!(parse_time(b"08:09:10"), Some(29_350_000));
+        assert_eq!(parse_time(b"17:00:00.363"), Some(61_200_363));
+        assert_eq!(parse_time(b"17:00:00.3"), Some(61_200_300));
+        assert_eq!(parse_time(b"24:00:00"), None);
+        assert_eq!(parse_time(b"00:00"), None);
+        assert_eq!(
+            parse_directive_date(b" 2014-11-18 00:00:00.128"),
+            parse_date(b"2014-11-18")
+        );
+    }
+
+    #[test]
+    fn tokenizer_runs_and_quotes() {
+        let line = b"a  b\t\"c d\" \"x \"\"y\"\" z\" -";
+        let mut t = Vec::new();
+        assert!(tokenize(line, &mut t));
+        let mut s = Vec::new();
+        let vals: Vec<Option<String>> = t
+            .iter()
+            .map(|&k| value(line, k, &mut s).map(|v| String::from_utf8_lossy(v).into_owned()))
+            .collect();
+        assert_eq!(
+            vals,
+            vec![
+                Some("a".into()),
+                Some("b".into()),
+                Some("c d".into()),
+                Some("x \"y\" z".into()),
+                None
+            ]
+        );
+    }
+
+    #[test]
+    fn chunks_end_at_newlines() {
+        let b = b"aa\nbbbb\ncc\nd";
+        let c = split_chunks(b, 3);
+        assert_eq!(c, vec![(0, 3), (3, 8), (8, 11), (11, 12)]);
+        assert_eq!(split_chunks(b"", 3), vec![]);
+    }
+
+    #[test]
+    fn backward_directive_search() {
+        let b = b"#Fields: a\nx #Fields: no\n\0\0#Fields: b c\r\nrow\n";
+        let d = Directives::scan(b);
+        assert_eq!(d.fields_before(b, b.len()), Some((27, &b" b c"[..])));
+        assert_eq!(d.fields_before(b, 27), Some((0, &b" a"[..])));
+        assert_eq!(d.fields_before(b, 0), None);
+    }
+}

@@ -1,0 +1,576 @@
+//! W3C access-log parser on real fixtures: filebeat expected documents, plaso assertions, lnav files.
+
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+use w3triage::ingest::w3c::{parse, parse_chunked};
+use w3triage::tables::{FileCtx, Parsed, Severity};
+
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/logs")
+        .join(rel)
+}
+
+pub fn read(rel: &str) -> Vec<u8> {
+    std::fs::read(fixture(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+pub fn parse_file(rel: &str) -> Parsed {
+    let bytes = read(rel);
+    let p = parse(&FileCtx::default(), &bytes);
+    assert!(p.counts.balanced(), "{rel}: {:?}", p.counts);
+    // Chunked at a tiny size, the result must not change.
+    let c = parse_chunked(&FileCtx::default(), &bytes, 64);
+    assert_eq!(c.requests, p.requests, "{rel}: chunked parse differs");
+    assert_eq!(c.issues, p.issues, "{rel}: chunked issues differ");
+    assert_eq!(c.counts, p.counts, "{rel}");
+    p
+}
+
+/// Filebeat's query decoding (Go `url.QueryUnescape`: `%23` → `#`, `+` → space).
+pub fn query_decode(s: &str) -> String {
+    percent_decode(&s.replace('+', " "))
+}
+
+/// Filebeat's percent-decoding (`%23` → `#`), lossy on invalid UTF-8.
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+pub fn expected(rel: &str) -> Vec<Map<String, Value>> {
+    let v: Value = serde_json::from_slice(&read(&format!("{rel}-expected.json"))).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_object().unwrap().clone())
+        .collect()
+}
+
+pub fn ts_of(doc: &Map<String, Value>) -> i64 {
+    let s = doc["@timestamp"].as_str().unwrap();
+    chrono::DateTime::parse_from_rfc3339(s)
+        .unwrap()
+        .timestamp_millis()
+}
+
+/// The expected string, with older ECS's `"-"` read as absent.
+pub fn s<'a>(doc: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
+    doc.get(k).and_then(Value::as_str).filter(|v| *v != "-")
+}
+
+pub fn n(doc: &Map<String, Value>, k: &str) -> Option<u64> {
+    doc.get(k).and_then(Value::as_u64)
+}
+
+pub fn strip_zone(a: &str) -> &str {
+    a.split('%').next().unwrap_or(a)
+}
+
+fn extra_key(extra: Option<&str>, key: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(extra?).expect("extra is a JSON object");
+    v.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn check_access(rel: &str) {
+    let p = parse_file(rel);
+    let docs = expected(rel);
+    let q = &p.requests;
+    assert_eq!(q.len(), docs.len(), "{rel}: records vs documents");
+    assert_eq!(p.counts.records as usize, docs.len());
+    assert!(
+        p.issues.iter().all(|i| i.severity != Severity::Error),
+        "{rel}: {:?}",
+        p.issues
+    );
+    for (i, d) in docs.iter().enumerate() {
+        let ctx = format!("{rel} doc {i}");
+        assert_eq!(q.ts[i], ts_of(d), "{ctx} ts");
+        assert_eq!(q.offset[i], n(d, "log.offset").unwrap(), "{ctx} offset");
+        assert_eq!(q.s_ip.get(i), s(d, "destination.address"), "{ctx} s_ip");
+        assert_eq!(
+            q.s_ip.get(i).map(strip_zone),
+            s(d, "destination.ip"),
+            "{ctx} s_ip ip"
+        );
+        assert_eq!(q.c_ip.get(i), s(d, "source.address"), "{ctx} c_ip");
+        assert_eq!(
+            q.c_ip.get(i).map(strip_zone),
+            s(d, "source.ip"),
+            "{ctx} c_ip ip"
+        );
+        assert_eq!(
+            q.s_port[i].map(u64::from),
+            n(d, "destination.port"),
+            "{ctx} port"
+        );
+        assert_eq!(q.method.get(i), s(d, "http.request.method"), "{ctx} method");
+        if let Some(orig) = s(d, "url.original") {
+            assert_eq!(q.uri_stem.get(i), Some(orig), "{ctx} url.original");
+        }
+        if let Some(path) = s(d, "url.path") {
+            assert_eq!(q.uri_stem.get(i), Some(path), "{ctx} url.path");
+        }
+        assert_eq!(
+            q.uri_query.get(i).map(query_decode).as_deref(),
+            s(d, "url.query"),
+            "{ctx} query"
+        );
+        assert_eq!(q.username.get(i), s(d, "user.name"), "{ctx} user");
+        assert_eq!(
+            q.user_agent.get(i).map(percent_decode).as_deref(),
+            s(d, "user_agent.original"),
+            "{ctx} user agent"
+        );
+        // filebeat keeps the referer raw; we decode `+` (notes §0 rule 5).
+        assert_eq!(
+            q.referer.get(i),
+            s(d, "http.request.referrer")
+                .map(|r| r.replace('+', " "))
+                .as_deref(),
+            "{ctx} referer"
+        );
+        assert_eq!(
+            q.cookie.get(i),
+            s(d, "iis.access.cookie")
+                .map(|r| r.replace('+', " "))
+                .as_deref(),
+            "{ctx} cookie"
+        );
+        assert_eq!(
+            q.status[i].map(u64::from),
+            n(d, "http.response.status_code"),
+            "{ctx} status"
+        );
+        assert_eq!(
+            q.substatus[i].map(u64::from),
+            n(d, "iis.access.sub_status"),
+            "{ctx} substatus"
+        );
+        assert_eq!(
+            q.win32_status[i],
+            n(d, "iis.access.win32_status"),
+            "{ctx} win32"
+        );
+        assert_eq!(
+            q.time_taken_ms[i].map(|t| t * 1_000_000),
+            n(d, "event.duration"),
+            "{ctx} duration"
+        );
+        assert_eq!(q.site.get(i), s(d, "iis.access.site_name"), "{ctx} site");
+        assert_eq!(
+            q.server.get(i),
+            s(d, "iis.access.server_name"),
+            "{ctx} server"
+        );
+        assert_eq!(q.host.get(i), s(d, "destination.domain"), "{ctx} host");
+        if let Some(dom) = s(d, "url.domain") {
+            assert_eq!(q.host.get(i), Some(dom), "{ctx} url.domain");
+        }
+        assert_eq!(
+            q.sc_bytes[i],
+            n(d, "http.response.body.bytes"),
+            "{ctx} sc_bytes"
+        );
+        assert_eq!(
+            q.cs_bytes[i],
+            n(d, "http.request.body.bytes"),
+            "{ctx} cs_bytes"
+        );
+        let version = extra_key(q.extra.get(i), "cs-version");
+        assert_eq!(
+            version.as_deref().map(|v| v.trim_start_matches("HTTP/")),
+            s(d, "http.version"),
+            "{ctx} version"
+        );
+        assert_eq!(
+            extra_key(q.extra.get(i), "X-Forwarded-For").as_deref(),
+            s(d, "network.forwarded_ip"),
+            "{ctx} forwarded ip"
+        );
+        if let Some(orig) = s(d, "event.original") {
+            let line_end = orig.len() as u64;
+            let bytes = read(rel);
+            let at = q.offset[i] as usize;
+            assert_eq!(
+                &bytes[at..at + line_end as usize],
+                orig.as_bytes(),
+                "{ctx} event.original at offset"
+            );
+        }
+    }
+}
+
+#[test]
+fn w3c_filebeat_access_test_log() {
+    check_access("filebeat/access/test.log");
+    let p = parse_file("filebeat/access/test.log");
+    // The last 2 lines have 15 values under the 22-name #Fields: one fallback warning.
+    let codes: Vec<_> = p.issues.iter().map(|i| i.code).collect();
+    assert_eq!(codes, vec!["layout_mismatch"]);
+    assert_eq!(p.issues[0].line, Some(16));
+}
+
+#[test]
+fn w3c_filebeat_iis_7_2() {
+    check_access("filebeat/access/test-iis-7.2.log");
+}
+
+#[test]
+fn w3c_filebeat_iis_7_5_markdown_and_old_ecs() {
+    check_access("filebeat/access/test-iis-7.5.log");
+}
+
+#[test]
+fn w3c_filebeat_ipv6_zone() {
+    check_access("filebeat/access/test-ipv6zone.log");
+    let p = parse_file("filebeat/access/test-ipv6zone.log");
+    assert!(p.requests.c_ip.iter().any(|c| c == Some("::1%0")));
+}
+
+#[test]
+fn w3c_filebeat_x_forward_for() {
+    check_access("filebeat/access/test-x-forward-for.log");
+}
+
+#[test]
+fn w3c_filebeat_x_forward_for_extended_crlf() {
+    check_access("filebeat/access/test-x-forward-for-extended.log");
+    let p = parse_file("filebeat/access/test-x-forward-for-extended.log");
+    assert_eq!(p.requests.offset, vec![0, 385, 562, 1035, 1510, 2265]);
+}
+
+#[test]
+fn w3c_filebeat_input_only_files() {
+    for (rel, records) in [
+        ("filebeat/access/access.log", 1),
+        ("filebeat/access/access-full.log", 1),
+        ("filebeat/access/access-azure.log", 1),
+        ("filebeat/w3svc/test.log", 2),
+    ] {
+        let p = parse_file(rel);
+        assert_eq!(p.counts.records, records, "{rel}: {:?}", p.issues);
+        assert!(p.issues.is_empty(), "{rel}: {:?}", p.issues);
+    }
+    let p = parse_file("filebeat/access/access-full.log");
+    assert!(p.server.is_some() && p.site.is_some());
+}
+
+fn iso(p: &Parsed, i: usize) -> String {
+    chrono::DateTime::from_timestamp_millis(p.requests.ts[i])
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
+}
+
+#[test]
+fn w3c_plaso_counts_and_no_errors() {
+    for (f, events) in [
+        ("iis6.log", 12),
+        ("iis7_sqli.log", 2),
+        ("iis7_owa.log", 3),
+        ("iis_without_date.log", 11),
+        ("iis10.log", 1),
+        ("iis10_edge_cases.log", 15),
+        ("iis10_cookies.log", 3),
+    ] {
+        let p = parse_file(&format!("plaso/{f}"));
+        assert_eq!(p.requests.len(), events, "{f}");
+        assert!(p.issues.is_empty(), "{f}: {:?}", p.issues);
+    }
+}
+
+/// plaso's `CheckEventData` values (user agents are raw there; we decode `+`).
+#[test]
+fn w3c_plaso_event_values() {
+    struct E {
+        file: &'static str,
+        idx: usize,
+        dest: &'static str,
+        port: u16,
+        method: &'static str,
+        status: u16,
+        time: &'static str,
+        stem: &'static str,
+        src: &'static str,
+        ua: &'static str,
+    }
+    let cases = [
+        E {
+            file: "iis6.log",
+            idx: 0,
+            dest: "10.10.10.100",
+            port: 80,
+            method: "GET",
+            status: 200,
+            time: "2013-07-30T00:00:00+00:00",
+            stem: "/some/image/path/something.jpg",
+            src: "10.10.10.100",
+            ua: "Mozilla/4.0+(compatible;+Win32;+WinHttp.WinHttpRequest.5)",
+        },
+        E {
+            file: "iis7_sqli.log",
+            idx: 0,
+            dest: "111.111.111.111",
+            port: 443,
+            method: "GET",
+            status: 500,
+            time: "2015-10-16T13:01:02+00:00",
+            stem: "/foo/bar/baz.asp",
+            src: "222.222.222.222",
+            ua: "Mozilla/5.0+(Macintosh;+Intel+Mac+OS+X+10_9_2)+AppleWebKit/537.36+(KHTML,+like+Gecko)+Chrome/34.0.1847.131+Safari/537.36",
+        },
+        E {
+            file: "iis7_owa.log",
+            idx: 0,
+            dest: "10.11.2.3",
+            port: 443,
+            method: "GET",
+            status: 200,
+            time: "2015-12-31T00:19:48+00:00",
+            stem: "/owa/",
+            src: "77.123.22.98",
+            ua: "Mozilla/5.0+(Windows+NT+6.1;+WOW64)+AppleWebKit/537.36+(KHTML,+like+Gecko)+Chrome/39.0.2171.95+Safari/537.36",
+        },
+        E {
+            file: "iis10.log",
+            idx: 0,
+            dest: "111.111.111.111",
+            port: 80,
+            method: "GET",
+            status: 200,
+            time: "2021-04-01T00:00:21+00:00",
+            stem: "/foo/bar/baz.asp",
+            src: "222.222.222.222",
+            ua: "Mozilla/5.0+(Windows+NT+5.1)+AppleWebKit/537.36+(KHTML,+like+Gecko)+Chrome/35.0.2309.372+Safari/537.36",
+        },
+    ];
+    for e in cases {
+        let p = parse_file(&format!("plaso/{}", e.file));
+        let q = &p.requests;
+        let i = e.idx;
+        assert_eq!(q.s_ip.get(i), Some(e.dest), "{}", e.file);
+        assert_eq!(q.s_port[i], Some(e.port), "{}", e.file);
+        assert_eq!(q.method.get(i), Some(e.method), "{}", e.file);
+        assert_eq!(q.status[i], Some(e.status), "{}", e.file);
+        assert_eq!(iso(&p, i), e.time, "{}", e.file);
+        assert_eq!(q.uri_stem.get(i), Some(e.stem), "{}", e.file);
+        assert_eq!(q.c_ip.get(i), Some(e.src), "{}", e.file);
+        assert_eq!(
+            q.user_agent.get(i),
+            Some(e.ua.replace('+', " ").as_str()),
+            "{}",
+            e.file
+        );
+    }
+    let p = parse_file("plaso/iis_without_date.log");
+    assert_eq!(iso(&p, 1), "2013-07-30T00:00:03+00:00");
+    assert_eq!(
+        extra_key(p.requests.extra.get(1), "cs-version").as_deref(),
+        Some("HTTP/1.1")
+    );
+    let p = parse_file("plaso/iis10_edge_cases.log");
+    assert!(p.requests.win32_status.contains(&Some(214_784_354_254)));
+    assert!(p.requests.time_taken_ms.contains(&Some(886_786)));
+    assert!(p.requests.method.iter().any(|m| m == Some("RPC_IN_DATA")));
+}
+
+#[test]
+fn w3c_lnav_every_line_accounted() {
+    for f in [
+        "logfile_w3c.0",
+        "logfile_w3c.1",
+        "logfile_w3c.2",
+        "logfile_w3c.3",
+        "logfile_w3c.4",
+        "logfile_w3c.5",
+        "logfile_w3c.6",
+        "logfile_w3c_big.0",
+    ] {
+        let bytes = read(&format!("lnav/{f}"));
+        let p = parse_file(&format!("lnav/{f}"));
+        let nl = bytes.iter().filter(|&&b| b == b'\n').count() as u64
+            + u64::from(!bytes.ends_with(b"\n"));
+        assert_eq!(p.counts.lines, nl, "{f}");
+        assert!(p.counts.records > 0, "{f}");
+        assert_eq!(p.counts.rejected, 0, "{f}: {:?}", p.issues);
+        assert!(
+            p.issues.iter().all(|i| i.severity != Severity::Error),
+            "{f}: {:?}",
+            p.issues
+        );
+    }
+}
+
+#[test]
+fn w3c_lnav_3_substatus_and_quoted() {
+    let p = parse_file("lnav/logfile_w3c.3");
+    let exp: Value =
+        serde_json::from_slice(&read("lnav/logfile_w3c.3.sc_substatus-expected.json")).unwrap();
+    let exp: Vec<Option<u32>> = exp
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["sc_substatus"].as_u64().map(|v| v as u32))
+        .collect();
+    assert_eq!(p.requests.substatus, exp);
+    assert_eq!(p.requests.c_ip.get(0), Some("70.95.0.0"));
+    assert_eq!(p.requests.host.get(0), Some("xzy.example.com"));
+    assert_eq!(
+        p.requests.time_taken_ms,
+        vec![Some(109), Some(0), Some(359)]
+    );
+    assert_eq!(iso(&p, 0), "2012-08-15T17:00:00+00:00");
+    assert_eq!(p.requests.ts[0] % 1000, 363);
+}
+
+/// The `.2` and `.4` timestamps of lnav's `test_logfile.sh` (excerpts file).
+#[test]
+fn w3c_lnav_2_and_4_timestamps() {
+    let excerpts = String::from_utf8(read("lnav/test_logfile.sh.w3c-excerpts.expected")).unwrap();
+    let block = |after: &str| -> Vec<String> {
+        let start = excerpts.find(after).unwrap();
+        let body = &excerpts[start..];
+        let body = &body[body.find("<<EOF\n").unwrap() + 6..];
+        body[..body.find("\nEOF").unwrap()]
+            .lines()
+            .map(|l| l.trim_end_matches(" -- 000").to_owned())
+            .collect()
+    };
+    for (file, anchor) in [
+        (
+            "lnav/logfile_w3c.2",
+            "w3c timestamp interpreted incorrectly?",
+        ),
+        (
+            "lnav/logfile_w3c.4",
+            "quoted w3c timestamp interpreted incorrectly?",
+        ),
+    ] {
+        let want = block(anchor);
+        let p = parse_file(file);
+        let got: Vec<String> = p
+            .requests
+            .ts
+            .iter()
+            .map(|&t| {
+                chrono::DateTime::from_timestamp_millis(t)
+                    .unwrap()
+                    .format("%b %d %H:%M:%S %Y")
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(got, want, "{file}");
+    }
+    let p = parse_file("lnav/logfile_w3c.4");
+    assert_eq!(p.requests.status, vec![Some(200), None]);
+    assert_eq!(p.requests.uri_query.get(0), Some("variable=test"));
+    let x: Value = serde_json::from_str(p.requests.extra.get(0).unwrap()).unwrap();
+    assert_eq!(x["s-xff"], "123.123.123.123");
+    assert_eq!(x["cs-uri"], "www.example.com/page.php");
+}
+
+#[test]
+fn w3c_lnav_6_unicode() {
+    let p = parse_file("lnav/logfile_w3c.6");
+    assert!(
+        p.requests
+            .user_agent
+            .iter()
+            .any(|u| u.is_some_and(|u| u.starts_with("ÄÖÜäöü\\ßßßMözillä/5.0 (compatible;")))
+    );
+}
+
+#[test]
+fn w3c_lnav_fuzz_inputs_do_not_crash() {
+    let inputs: [&[u8]; 7] = [
+        b"#Date:\t20\x800-2-02\n0\n",
+        b"000\n000\n#Fields: 0\n0\n#Fields: 0\n0",
+        b"#Date:\t3/9/3/0\x85 2\n0\n",
+        b"#Fields: date time 0 date\n2000/2 00:00 0 2000/80",
+        b"#Fields: 0\tcs-bytes\n#Fields: 0\n\t0 #\n0",
+        b"#Fields: \xf9\t)\n0\n",
+        b"#Fields: 0 time\n 00:00\n#Date:\n",
+    ];
+    for b in inputs {
+        for chunk in [1, 3, 1 << 20] {
+            let p = parse_chunked(&FileCtx::default(), b, chunk);
+            assert!(p.counts.balanced(), "{:?}", String::from_utf8_lossy(b));
+            assert_eq!(p.requests.len(), 0, "{:?}", String::from_utf8_lossy(b));
+            assert_eq!(
+                p.counts.rejected as usize,
+                p.issues
+                    .iter()
+                    .filter(|i| i.severity == Severity::Error)
+                    .count()
+            );
+        }
+    }
+}
+
+/// Throughput on an IIS 10 default-layout log, one thread (GB per CPU-second).
+/// `cargo test --release --test it -- --ignored w3c_throughput --nocapture`
+#[test]
+#[ignore]
+fn w3c_throughput() {
+    let header = "#Software: Microsoft Internet Information Services 10.0\r\n#Version: 1.0\r\n#Date: 2024-05-01 00:00:00\r\n#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\r\n";
+    let mut log = String::from(header);
+    let mut i = 0u64;
+    while log.len() < 128 << 20 {
+        log.push_str(&format!(
+            "2024-05-01 {:02}:{:02}:{:02} 10.0.0.5 GET /api/orders/{} id={}&x=1 443 - 203.0.113.{} Mozilla/5.0+(Windows+NT+10.0;+Win64;+x64)+AppleWebKit/537.36+(KHTML,+like+Gecko)+Chrome/124.0+Safari/537.36 https://shop.example.com/cart 200 0 0 {}\r\n",
+            (i / 3600) % 24, (i / 60) % 60, i % 60, i % 977, i, i % 250, i % 900
+        ));
+        i += 1;
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    // Process CPU time (utime + stime from /proc, in clock ticks of 10 ms): the machine is shared.
+    let cpu = || -> f64 {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        let after = stat.rsplit(')').next().unwrap_or("");
+        // Fields after the command name: state, ppid, …; utime and stime are the 12th and 13th.
+        let f: Vec<&str> = after.split_whitespace().collect();
+        let tick = |k: usize| f.get(k).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+        (tick(11) + tick(12)) / 100.0
+    };
+    let mut best = f64::MAX;
+    let mut best_cpu = f64::MAX;
+    for _ in 0..5 {
+        let (t, c) = (std::time::Instant::now(), cpu());
+        let p = pool.install(|| parse(&FileCtx::default(), log.as_bytes()));
+        let (dt, dc) = (t.elapsed().as_secs_f64(), cpu() - c);
+        assert_eq!(p.requests.len() as u64, i);
+        best = best.min(dt);
+        best_cpu = best_cpu.min(dc);
+    }
+    let mb = log.len() as f64;
+    println!(
+        "w3c: {} MB, {i} lines, 1 thread: wall {best:.3} s = {:.2} GB/s; cpu {best_cpu:.2} s = {:.2} GB/cpu-s",
+        log.len() >> 20,
+        mb / best / 1e9,
+        mb / best_cpu.max(0.01) / 1e9
+    );
+    let t = std::time::Instant::now();
+    let one = parse_chunked(&FileCtx::default(), log.as_bytes(), usize::MAX);
+    println!(
+        "w3c: same log as one chunk: {:.3} s",
+        t.elapsed().as_secs_f64()
+    );
+    assert_eq!(one.requests.len() as u64, i);
+}
