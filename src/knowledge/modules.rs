@@ -686,4 +686,63 @@ mod tests {
         assert!(ModuleClass::ThirdPartyKnown.is_third_party());
         assert!(!ModuleClass::OsCore.is_third_party());
     }
+
+    #[test]
+    fn roles_by_caller_and_by_name() {
+        let role = |n: &str| caller_role(n, classify(n)).map(|r| r.0);
+        assert_eq!(
+            role(r"C:\Windows\System32\inetsrv\filter.dll"),
+            Some(SuspectRole::IsapiFilter)
+        );
+        assert_eq!(role("isapi.dll"), Some(SuspectRole::IsapiExtension));
+        assert_eq!(role("OLEAUT32.dll"), Some(SuspectRole::ComObject));
+        assert_eq!(role("vbscript.dll"), Some(SuspectRole::ComObject));
+        assert_eq!(role("coreclr.dll"), Some(SuspectRole::ManagedPinvoke));
+        assert_eq!(role("mscorlib.ni.dll"), Some(SuspectRole::ManagedPinvoke));
+        assert_eq!(role("iiscore.dll"), Some(SuspectRole::NativeModule));
+        assert_eq!(
+            role("aspnetcorev2_inprocess.dll"),
+            Some(SuspectRole::Ancm)
+        );
+        assert_eq!(role("w3dt.dll"), None);
+        assert_eq!(role("kernel32.dll"), None);
+        // A host's name outside Windows is a third-party DLL, not the host.
+        assert_eq!(role(r"C:\inetpub\bin\filter.dll"), None);
+        assert_eq!(
+            caller_role("filter.dll", ModuleClass::IisBuiltin).map(|r| r.1),
+            Some("IIS's ISAPI filter host filter.dll".to_string())
+        );
+        assert!(is_transit("msvcr120.dll", classify("msvcr120.dll")));
+        assert!(is_transit("rpcrt4.dll", classify("rpcrt4.dll")));
+        assert!(!is_transit("ntdll.dll", classify("ntdll.dll")));
+
+        assert_eq!(
+            SuspectRole::from_known("ISAPI_Rewrite64.dll"),
+            Some(SuspectRole::IsapiFilter)
+        );
+        assert_eq!(
+            SuspectRole::from_known("php5isapi.dll"),
+            Some(SuspectRole::IsapiExtension)
+        );
+        assert_eq!(
+            SuspectRole::from_known("AspUpload.dll"),
+            Some(SuspectRole::ComObject)
+        );
+        assert_eq!(
+            SuspectRole::from_known("iisnode.dll"),
+            Some(SuspectRole::NativeModule)
+        );
+        assert_eq!(SuspectRole::from_known("ctsgate.dll"), None);
+        for r in [
+            SuspectRole::IsapiFilter,
+            SuspectRole::IsapiExtension,
+            SuspectRole::ComObject,
+            SuspectRole::NativeModule,
+            SuspectRole::ManagedPinvoke,
+            SuspectRole::ManagedCode,
+            SuspectRole::Ancm,
+        ] {
+            assert_eq!(SuspectRole::from_name(r.name()), Some(r));
+        }
+    }
 }
