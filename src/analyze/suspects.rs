@@ -332,7 +332,8 @@ fn module_hit(t: &Tables, rows: &[usize]) -> Option<ModuleHit> {
             .map(|&i| &t.crashes[i])
             .filter(|r| r.source == Some(EvidenceSource::Dump))
             .filter(|r| {
-                norm(r.suspect_module.as_deref()).is_some_and(|m| basename(m).eq_ignore_ascii_case(&lname))
+                norm(r.suspect_module.as_deref())
+                    .is_some_and(|m| basename(m).eq_ignore_ascii_case(&lname))
             })
             .filter_map(|r| r.suspect_role.clone())
             .collect(),

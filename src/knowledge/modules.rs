@@ -700,10 +700,7 @@ mod tests {
         assert_eq!(role("coreclr.dll"), Some(SuspectRole::ManagedPinvoke));
         assert_eq!(role("mscorlib.ni.dll"), Some(SuspectRole::ManagedPinvoke));
         assert_eq!(role("iiscore.dll"), Some(SuspectRole::NativeModule));
-        assert_eq!(
-            role("aspnetcorev2_inprocess.dll"),
-            Some(SuspectRole::Ancm)
-        );
+        assert_eq!(role("aspnetcorev2_inprocess.dll"), Some(SuspectRole::Ancm));
         assert_eq!(role("w3dt.dll"), None);
         assert_eq!(role("kernel32.dll"), None);
         // A host's name outside Windows is a third-party DLL, not the host.

@@ -188,12 +188,7 @@ pub fn infer_role(frames: &[FrameFact], suspect: &str) -> RoleFinding {
         );
     }
     let mut via: Vec<String> = Vec::new();
-    for (j, fr) in frames
-        .iter()
-        .enumerate()
-        .skip(below)
-        .take(MAX_ROLE_HOPS)
-    {
+    for (j, fr) in frames.iter().enumerate().skip(below).take(MAX_ROLE_HOPS) {
         if is_suspect_frame(fr, suspect) {
             continue; // re-entered through a runtime (callbacks, C++ EH)
         }
@@ -248,7 +243,11 @@ pub fn infer_role(frames: &[FrameFact], suspect: &str) -> RoleFinding {
 }
 
 /// The role of the verdict's suspect: none for Microsoft code and for the process's own image.
-fn role_for(f: &CrashFacts, suspect: Option<&str>, class: Option<ModuleClass>) -> Option<RoleFinding> {
+fn role_for(
+    f: &CrashFacts,
+    suspect: Option<&str>,
+    class: Option<ModuleClass>,
+) -> Option<RoleFinding> {
     let (suspect, class) = (suspect?, class?);
     if class == ModuleClass::DynamicCode {
         return Some(RoleFinding {
@@ -1029,7 +1028,10 @@ mod tests {
         assert!(role_why("acme.dll", &r).contains("weak evidence"));
         // Unloaded suspects are matched by their old name.
         let r = infer_role(
-            &[unloaded("acme.dll"), fr("w3isapi.dll", 0x10, "frame_pointer")],
+            &[
+                unloaded("acme.dll"),
+                fr("w3isapi.dll", 0x10, "frame_pointer"),
+            ],
             "acme.dll",
         );
         assert_eq!(r.role, SuspectRole::IsapiExtension);

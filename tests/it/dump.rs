@@ -1076,7 +1076,7 @@ fn role_from_the_caller_of_a_third_party_dll() {
             why(c)
         );
         let text = render_triage(&p, Path::new("w3wp.dmp"));
-        assert!(text.contains(&format!("  role    : ")), "{text}");
+        assert!(text.contains("  role    : "), "{text}");
         assert!(text.contains(&format!(" [{role}]\n")), "{text}");
     }
 }
@@ -1122,7 +1122,10 @@ fn role_from_jit_caller_is_pinvoke_not_managed_code() {
 fn role_unknown_without_a_host_caller_lowers_confidence() {
     // Its own thread: kernel32!BaseThreadInitThunk → ntdll.
     let p = vendor_crash(Vec::new(), |d| {
-        vec![d.addr("kernel32.dll", 0x1_8c34), d.addr("ntdll.dll", 0x6_7a2b)]
+        vec![
+            d.addr("kernel32.dll", 0x1_8c34),
+            d.addr("ntdll.dll", 0x6_7a2b),
+        ]
     });
     let c = one_crash(&p);
     assert_eq!(c.suspect_module.as_deref(), Some("Vendor.dll"));
@@ -1140,7 +1143,11 @@ fn role_unknown_without_a_host_caller_lowers_confidence() {
     let c = one_crash(&p);
     assert_eq!(c.suspect_role.as_deref(), Some("native_module"));
     assert_eq!(c.confidence.as_deref(), Some("medium"));
-    assert!(why(c).contains("its caller is not in the dump"), "{}", why(c));
+    assert!(
+        why(c).contains("its caller is not in the dump"),
+        "{}",
+        why(c)
+    );
 
     // A known filter keeps its role by name, at full confidence.
     let mut d = W3wpDump::new(false);
@@ -1150,12 +1157,22 @@ fn role_unknown_without_a_host_caller_lowers_confidence() {
         0x6_0000,
     ));
     let ip = d.addr("ISAPI_Rewrite.dll", 0x1_2345);
-    let callers = [d.addr("kernel32.dll", 0x1_8c34), d.addr("ntdll.dll", 0x6_7a2b)];
-    let p = parse_bytes("w3wp.dmp", &d.crash(0xC000_0005, ip, &[0, 0x10], &callers).build());
+    let callers = [
+        d.addr("kernel32.dll", 0x1_8c34),
+        d.addr("ntdll.dll", 0x6_7a2b),
+    ];
+    let p = parse_bytes(
+        "w3wp.dmp",
+        &d.crash(0xC000_0005, ip, &[0, 0x10], &callers).build(),
+    );
     let c = one_crash(&p);
     assert_eq!(c.suspect_role.as_deref(), Some("isapi_filter"));
     assert_eq!(c.confidence.as_deref(), Some("high"));
-    assert!(why(c).contains("role isapi_filter from the known-module table"), "{}", why(c));
+    assert!(
+        why(c).contains("role isapi_filter from the known-module table"),
+        "{}",
+        why(c)
+    );
     assert!(
         c.verdict.as_deref().unwrap().contains(
             "in ISAPI_Rewrite.dll (Helicon Tech ISAPI_Rewrite), a third-party ISAPI filter."
@@ -1226,7 +1243,10 @@ fn role_of_a_suspect_reached_by_walking_past_windows() {
         d.addr("oleaut32.dll", 0x4a10),
         d.addr("w3isapi.dll", 0x3000),
     ];
-    let p = parse_bytes("w3wp.dmp", &d.crash(0xC000_0005, ip, &[1, 0x0], &callers).build());
+    let p = parse_bytes(
+        "w3wp.dmp",
+        &d.crash(0xC000_0005, ip, &[1, 0x0], &callers).build(),
+    );
     let c = one_crash(&p);
     assert_eq!(c.suspect_module.as_deref(), Some("Vendor.dll"));
     assert_eq!(c.suspect_role.as_deref(), Some("com_object"));
@@ -1264,7 +1284,10 @@ fn detail_parts_never_split_inside_a_value() {
         c.detail
     );
     assert!(
-        detail_has(c, "comment: procdump -ma w3wp.exe, taken by ops, AppPool: Reports"),
+        detail_has(
+            c,
+            "comment: procdump -ma w3wp.exe, taken by ops, AppPool: Reports"
+        ),
         "{:?}",
         c.detail
     );
@@ -1295,7 +1318,10 @@ fn sample_outage_names_an_isapi_filter() {
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("  role    : ISAPI filter [isapi_filter]\n"), "{text}");
+    assert!(
+        text.contains("  role    : ISAPI filter [isapi_filter]\n"),
+        "{text}"
+    );
     assert!(
         text.contains("verdict : An access violation (read) at ctsgate.dll+0x1b4c7 in ctsgate.dll, a third-party ISAPI filter (called by IIS's ISAPI filter host filter.dll)."),
         "{text}"
@@ -1323,7 +1349,10 @@ fn sample_outage_names_an_isapi_filter() {
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("] ISAPI filter: ctsgate.dll  (incidents I1 "), "{text}");
+    assert!(
+        text.contains("] ISAPI filter: ctsgate.dll  (incidents I1 "),
+        "{text}"
+    );
 }
 
 #[test]
@@ -1336,12 +1365,24 @@ fn analysis_kind_is_the_majority_role_of_the_dumps() {
         let app = b.file("Application.xml", ArtifactKind::EventXml);
         for (k, r) in roles.iter().enumerate() {
             let f = b.file(&format!("w3wp.exe.{k}.dmp"), ArtifactKind::Minidump);
-            let mut row = dump_row(f, at_min(20.0 * k as f64), 100 + k as u32, "Vendor.dll", "third_party");
+            let mut row = dump_row(
+                f,
+                at_min(20.0 * k as f64),
+                100 + k as u32,
+                "Vendor.dll",
+                "third_party",
+            );
             row.suspect_role = r.map(str::to_string);
             b.crash(row);
         }
         for (k, m) in events_only.iter().enumerate() {
-            b.crash(app_error_row(app, at_min(500.0 + 20.0 * k as f64), 900 + k as u32, m, 0xC000_0005));
+            b.crash(app_error_row(
+                app,
+                at_min(500.0 + 20.0 * k as f64),
+                900 + k as u32,
+                m,
+                0xC000_0005,
+            ));
         }
         let a = analyze(&b.build(), &AnalyzeOptions::default());
         a.suspects
@@ -1352,7 +1393,14 @@ fn analysis_kind_is_the_majority_role_of_the_dumps() {
     };
     let vendor = |k: &str| vec![("Vendor.dll".to_string(), k.to_string())];
     assert_eq!(
-        kind_of(&[Some("com_object"), Some("native_module"), Some("com_object")], &[]),
+        kind_of(
+            &[
+                Some("com_object"),
+                Some("native_module"),
+                Some("com_object")
+            ],
+            &[]
+        ),
         vendor("com_object")
     );
     // A tie: the specific role beats native_module (also the "stack does not say" answer).
@@ -1360,7 +1408,10 @@ fn analysis_kind_is_the_majority_role_of_the_dumps() {
         kind_of(&[Some("native_module"), Some("isapi_extension")], &[]),
         vendor("isapi_extension")
     );
-    assert_eq!(kind_of(&[Some("managed_pinvoke")], &[]), vendor("managed_pinvoke"));
+    assert_eq!(
+        kind_of(&[Some("managed_pinvoke")], &[]),
+        vendor("managed_pinvoke")
+    );
     // Dumps without a role: the name decides, as for events-only crashes.
     assert_eq!(kind_of(&[None], &[]), vendor("native_module"));
     // Events only: known filters by name, else native module.

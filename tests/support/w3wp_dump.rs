@@ -201,7 +201,11 @@ pub fn host_modules_x86() -> Vec<ModSpec> {
             0x6c50_0000,
             0x000c_0000,
         ),
-        ModSpec::new(r"C:\Windows\SysWOW64\vbscript.dll", 0x6c60_0000, 0x0008_0000),
+        ModSpec::new(
+            r"C:\Windows\SysWOW64\vbscript.dll",
+            0x6c60_0000,
+            0x0008_0000,
+        ),
         ModSpec::new(r"C:\Windows\SysWOW64\comsvcs.dll", 0x6c70_0000, 0x0018_0000),
         ModSpec::new(
             r"C:\Windows\Microsoft.NET\Framework\v4.0.30319\clr.dll",
@@ -213,7 +217,11 @@ pub fn host_modules_x86() -> Vec<ModSpec> {
             0x6e00_0000,
             0x0004_0000,
         ),
-        ModSpec::new(r"C:\Windows\SysWOW64\msvcr120.dll", 0x6f00_0000, 0x000e_0000),
+        ModSpec::new(
+            r"C:\Windows\SysWOW64\msvcr120.dll",
+            0x6f00_0000,
+            0x000e_0000,
+        ),
     ]
 }
 
