@@ -258,6 +258,7 @@ pub const CRASH_COLUMNS: &[&str] = &[
     "exit_code",
     "suspect_module",
     "suspect_class",
+    "suspect_role",
     "bucket",
     "verdict",
     "confidence",

@@ -436,6 +436,11 @@ pub struct CrashRow {
     pub suspect_module: Option<String>,
     /// Class of the suspect module (`knowledge::modules::ModuleClass` name).
     pub suspect_class: Option<String>,
+    /// What the suspect is to IIS (`knowledge::modules::SuspectRole` name: `isapi_filter`,
+    /// `isapi_extension`, `com_object`, `native_module`, `managed_pinvoke`, `managed_code`, `ancm`),
+    /// from its caller on the crashing stack, else from the known-module table by name; null for
+    /// Microsoft suspects and for event rows.
+    pub suspect_role: Option<String>,
     /// Grouping key: `CODE_module+offset` style, like WinDbg's failure bucket.
     pub bucket: Option<String>,
     /// One or two sentences: what happened and what to do.

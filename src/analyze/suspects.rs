@@ -198,6 +198,8 @@ pub fn kind_label(kind: &str) -> &'static str {
         "isapi_extension" => "ISAPI extension",
         "com_object" => "COM object",
         "native_module" => "native module",
+        "managed_pinvoke" => "native library called from managed code",
+        "ancm" => "ASP.NET Core Module component",
         "managed_code" => "managed code",
         "system_module" => "Windows module",
         "request_pattern" => "request pattern",
@@ -244,6 +246,23 @@ struct ModuleHit {
     from_dump: bool,
     dump_confidence: Option<String>,
     rows: Vec<usize>,
+    /// `suspect_role` of the dumps naming the module, in rank order.
+    roles: Vec<String>,
+}
+
+/// The suspect kind the dumps' roles give (`CrashRow.suspect_role`): the most frequent; on a tie
+/// a specific role beats `native_module` (also the "stack does not say" answer), then first seen.
+fn role_kind(roles: &[&str]) -> Option<&'static str> {
+    let mut best: Option<(usize, bool, usize, &str)> = None;
+    for (i, r) in roles.iter().enumerate() {
+        let n = roles.iter().filter(|x| *x == r).count();
+        let key = (n, *r != "native_module", usize::MAX - i, *r);
+        if best.is_none_or(|b| (key.0, key.1, key.2) > (b.0, b.1, b.2)) {
+            best = Some(key);
+        }
+    }
+    let r = crate::knowledge::modules::SuspectRole::from_name(best?.3)?;
+    Some(r.name())
 }
 
 /// The module an incident blames, if any.
@@ -280,6 +299,7 @@ fn module_hit(t: &Tables, rows: &[usize]) -> Option<ModuleHit> {
                 .any(|(_, r)| r.source == Some(EvidenceSource::Dump)),
             dump_confidence: src.confidence.clone(),
             rows: ranked.iter().map(|(i, _)| *i).collect(),
+            roles: Vec::new(),
         });
     }
     let lname = basename(name).to_ascii_lowercase();
@@ -307,6 +327,16 @@ fn module_hit(t: &Tables, rows: &[usize]) -> Option<ModuleHit> {
             .iter()
             .any(|&i| t.crashes[i].source == Some(EvidenceSource::Dump)),
         dump_confidence: src.confidence.clone(),
+        roles: naming
+            .iter()
+            .map(|&i| &t.crashes[i])
+            .filter(|r| r.source == Some(EvidenceSource::Dump))
+            .filter(|r| {
+                norm(r.suspect_module.as_deref())
+                    .is_some_and(|m| basename(m).eq_ignore_ascii_case(&lname))
+            })
+            .filter_map(|r| r.suspect_role.clone())
+            .collect(),
         rows: naming,
     })
 }
@@ -454,7 +484,12 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
             .or_else(|| inv.map(|i| i.0.clone()));
         let code = hits.iter().find_map(|(_, h)| h.code);
         let name = hits[0].1.name.clone();
-        let kind = module_kind(&name, class.as_deref(), code);
+        // What the dumps' crashing stacks say the module is; events only: by name and class.
+        let roles: Vec<&str> = hits
+            .iter()
+            .flat_map(|(_, h)| h.roles.iter().map(String::as_str))
+            .collect();
+        let kind = role_kind(&roles).unwrap_or_else(|| module_kind(&name, class.as_deref(), code));
         let k = hits.len();
         let mut conf: &'static str = match k {
             0 | 1 => "low",
@@ -1110,6 +1145,7 @@ fn recommend(
                             commands.push(format!("reg query HKCR\\CLSID /s /f {n}"));
                         }
                     }
+                    "managed_pinvoke" => {}
                     _ => {
                         commands.push(format!("{APPCMD} list config -section:system.webServer/globalModules"));
                         commands.push(format!("{APPCMD} list modules"));

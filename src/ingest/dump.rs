@@ -10,7 +10,7 @@
 //! specific `corrupt_dump` issue, and every string taken from it is length-capped and cleaned.
 
 use crate::knowledge::exceptions;
-use crate::knowledge::modules::{ModuleClass, basename, classify};
+use crate::knowledge::modules::{ModuleClass, SuspectRole, basename, classify};
 use crate::knowledge::verdict::{self, CrashFacts, FaultSite, FrameFact, MemoryStats, ThreadStats};
 use crate::tables::{
     CrashRow, EvidenceSource, FileCtx, FrameRow, IssueRow, ModuleRow, Parsed, Severity,
@@ -383,18 +383,23 @@ pub fn parse(ctx: &FileCtx, bytes: &[u8], opts: &DumpOptions) -> Parsed {
     p
 }
 
-/// Per-dump facts that go into `detail`.
+/// Per-dump facts that go into `detail`: `key: value` parts joined by [`DETAIL_SEP`].
 #[derive(Default)]
 struct Detail {
     parts: Vec<String>,
 }
 
+/// Separates the parts of a dump's `detail`; [`render_triage`] splits on it, so no value may
+/// contain it (values are rewritten with `, `).
+pub const DETAIL_SEP: &str = "; ";
+
 impl Detail {
     fn add(&mut self, k: &str, v: impl AsRef<str>) {
-        self.parts.push(format!("{k}: {}", v.as_ref()));
+        let v = v.as_ref().replace(DETAIL_SEP, ", ");
+        self.parts.push(format!("{k}: {v}"));
     }
     fn text(&self) -> Option<String> {
-        (!self.parts.is_empty()).then(|| self.parts.join("; "))
+        (!self.parts.is_empty()).then(|| self.parts.join(DETAIL_SEP))
     }
 }
 
@@ -733,6 +738,7 @@ fn from_state(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, state: &ProcessState, p
     }
     row.suspect_module = v.suspect_module.clone();
     row.suspect_class = v.suspect_class.map(|c| c.name().to_string());
+    row.suspect_role = v.suspect_role.map(|r| r.name().to_string());
     row.bucket = Some(v.bucket.clone());
     row.verdict = Some(v.text.clone());
     row.confidence = Some(v.confidence.name().to_string());
@@ -800,7 +806,7 @@ fn from_state(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, state: &ProcessState, p
             };
             let _ = write!(
                 t,
-                " (user CPU {:.1} s in all; top thread 0x{:x} {:.1} s, {share:.0}%)",
+                " (user CPU {:.1} s in all, top thread 0x{:x} {:.1} s, {share:.0}%)",
                 total as f64 / 1e7,
                 top.0,
                 top.1 as f64 / 1e7
@@ -938,6 +944,7 @@ fn from_raw(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, p: &mut Parsed) {
     });
     row.suspect_module = v.suspect_module;
     row.suspect_class = v.suspect_class.map(|c: ModuleClass| c.name().to_string());
+    row.suspect_role = v.suspect_role.map(|r| r.name().to_string());
     row.bucket = Some(v.bucket);
     row.verdict = Some(v.text);
     // Without stacks nothing can be walked: never more than medium.
@@ -999,6 +1006,13 @@ pub fn render_triage(parsed: &Parsed, path: &Path) -> String {
                 c.confidence.as_deref().unwrap_or("?")
             );
         }
+        if let Some(r) = &c.suspect_role {
+            let label: &str = match SuspectRole::from_name(r) {
+                Some(x) => x.label(),
+                None => r,
+            };
+            let _ = writeln!(s, "  role    : {label} [{r}]");
+        }
         if let Some(b) = &c.bucket {
             let _ = writeln!(s, "  bucket  : {b}");
         }
@@ -1006,7 +1020,7 @@ pub fn render_triage(parsed: &Parsed, path: &Path) -> String {
             let _ = writeln!(s, "  verdict : {v}");
         }
         if let Some(d) = &c.detail {
-            for part in d.split("; ") {
+            for part in d.split(DETAIL_SEP) {
                 let _ = writeln!(s, "    {part}");
             }
         }

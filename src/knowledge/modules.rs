@@ -108,6 +108,135 @@ impl ModuleClass {
     }
 }
 
+/// What a (third-party) suspect is to IIS: how IIS, COM or the CLR came to call it. Inferred from
+/// the crashing stack (who called the module), else from [`KNOWN_THIRD_PARTY`] by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuspectRole {
+    /// Called by IIS's ISAPI filter host (`filter.dll`, the IsapiFilterModule).
+    IsapiFilter,
+    /// Called by IIS's ISAPI extension host (`isapi.dll` / `w3isapi.dll`, the IsapiModule).
+    IsapiExtension,
+    /// Called through COM dispatch (`oleaut32`, `ole32`, `combase`, `comsvcs`) or a classic ASP
+    /// script engine (`asp.dll`, `vbscript.dll`, `jscript.dll`).
+    ComObject,
+    /// Called by the IIS pipeline (`iiscore.dll`): a native module (`RegisterModule`). Also the
+    /// answer when the stack does not say (see `CrashRow.suspect_role`).
+    NativeModule,
+    /// Native code called from managed code (P/Invoke): the caller is the CLR or JIT code.
+    ManagedPinvoke,
+    /// The fault is in managed (JIT-compiled) code itself.
+    ManagedCode,
+    /// Called by the ASP.NET Core Module (`aspnetcorev2*.dll`, `aspnetcore.dll`).
+    Ancm,
+}
+
+impl SuspectRole {
+    /// The stable name used in `CrashRow.suspect_role` (and as the analysis suspect kind).
+    pub fn name(self) -> &'static str {
+        match self {
+            SuspectRole::IsapiFilter => "isapi_filter",
+            SuspectRole::IsapiExtension => "isapi_extension",
+            SuspectRole::ComObject => "com_object",
+            SuspectRole::NativeModule => "native_module",
+            SuspectRole::ManagedPinvoke => "managed_pinvoke",
+            SuspectRole::ManagedCode => "managed_code",
+            SuspectRole::Ancm => "ancm",
+        }
+    }
+
+    /// The role named by [`SuspectRole::name`].
+    pub fn from_name(name: &str) -> Option<SuspectRole> {
+        [
+            SuspectRole::IsapiFilter,
+            SuspectRole::IsapiExtension,
+            SuspectRole::ComObject,
+            SuspectRole::NativeModule,
+            SuspectRole::ManagedPinvoke,
+            SuspectRole::ManagedCode,
+            SuspectRole::Ancm,
+        ]
+        .into_iter()
+        .find(|r| r.name() == name)
+    }
+
+    /// A human label, to follow "a third-party …".
+    pub fn label(self) -> &'static str {
+        match self {
+            SuspectRole::IsapiFilter => "ISAPI filter",
+            SuspectRole::IsapiExtension => "ISAPI extension",
+            SuspectRole::ComObject => "COM object",
+            SuspectRole::NativeModule => "native IIS module",
+            SuspectRole::ManagedPinvoke => "native library called from managed code (P/Invoke)",
+            SuspectRole::ManagedCode => "managed code",
+            SuspectRole::Ancm => "component of the ASP.NET Core Module (ANCM)",
+        }
+    }
+
+    /// The role of a module known by name ([`KNOWN_THIRD_PARTY`]), for evidence without a stack.
+    /// `ISAPI filter/extension` products count as filters (they register as both, the filter
+    /// sees every request first).
+    pub fn from_known(name_or_path: &str) -> Option<SuspectRole> {
+        let role = known_vendor(name_or_path)?.role.to_ascii_lowercase();
+        Some(if role.contains("filter") {
+            SuspectRole::IsapiFilter
+        } else if role.contains("isapi") || role.contains("extension") {
+            SuspectRole::IsapiExtension
+        } else if role.contains("com") {
+            SuspectRole::ComObject
+        } else {
+            SuspectRole::NativeModule
+        })
+    }
+}
+
+/// The role a *caller* gives the module it calls: `Some((role, who))` when `caller` (a module file
+/// name of class `class`) is a Microsoft host that calls add-ons, with `who` describing it for the
+/// verdict ("IIS's ISAPI filter host filter.dll"). A third-party copy of a host's name is no host.
+pub fn caller_role(caller: &str, class: ModuleClass) -> Option<(SuspectRole, String)> {
+    if class.is_third_party() || class == ModuleClass::Unknown {
+        return None;
+    }
+    let b = basename(caller).to_ascii_lowercase();
+    let (role, who) = match b.as_str() {
+        "filter.dll" => (SuspectRole::IsapiFilter, "IIS's ISAPI filter host"),
+        "isapi.dll" | "w3isapi.dll" => (SuspectRole::IsapiExtension, "IIS's ISAPI extension host"),
+        "asp.dll" => (SuspectRole::ComObject, "classic ASP"),
+        "vbscript.dll" | "jscript.dll" | "jscript9.dll" => {
+            (SuspectRole::ComObject, "the classic ASP script engine")
+        }
+        "oleaut32.dll" | "ole32.dll" | "combase.dll" | "comsvcs.dll" => {
+            (SuspectRole::ComObject, "COM dispatch in")
+        }
+        "clr.dll" | "coreclr.dll" | "mscorwks.dll" | "system.private.corelib.dll" => {
+            (SuspectRole::ManagedPinvoke, "the .NET runtime")
+        }
+        "iiscore.dll" => (SuspectRole::NativeModule, "the IIS pipeline"),
+        "aspnetcore.dll" => (SuspectRole::Ancm, "the ASP.NET Core Module"),
+        n if n.starts_with("aspnetcorev2") && n.ends_with(".dll") => {
+            (SuspectRole::Ancm, "the ASP.NET Core Module")
+        }
+        // Framework NGEN images are managed code calling out.
+        n if n.ends_with(".ni.dll") => (SuspectRole::ManagedPinvoke, "precompiled managed code in"),
+        _ => return None,
+    };
+    Some((role, format!("{who} {}", basename(caller))))
+}
+
+/// Modules a call into a suspect may pass through on its way from the host: C/C++ runtimes and
+/// the RPC/COM marshalling layer (stubs between COM dispatch and the object).
+pub fn is_transit(name: &str, class: ModuleClass) -> bool {
+    let b = basename(name).to_ascii_lowercase();
+    class.is_third_party()
+        || (class == ModuleClass::OsCore
+            && (b.starts_with("msvcr")
+                || b.starts_with("msvcp")
+                || b.starts_with("vcruntime")
+                || b.starts_with("ucrtbase")
+                || b.starts_with("api-ms-win-crt")))
+        || b == "rpcrt4.dll"
+}
+
 /// A third-party module known to run inside w3wp, with who to call about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KnownModule {
@@ -556,5 +685,61 @@ mod tests {
         assert_eq!(classify(""), ModuleClass::Unknown);
         assert!(ModuleClass::ThirdPartyKnown.is_third_party());
         assert!(!ModuleClass::OsCore.is_third_party());
+    }
+
+    #[test]
+    fn roles_by_caller_and_by_name() {
+        let role = |n: &str| caller_role(n, classify(n)).map(|r| r.0);
+        assert_eq!(
+            role(r"C:\Windows\System32\inetsrv\filter.dll"),
+            Some(SuspectRole::IsapiFilter)
+        );
+        assert_eq!(role("isapi.dll"), Some(SuspectRole::IsapiExtension));
+        assert_eq!(role("OLEAUT32.dll"), Some(SuspectRole::ComObject));
+        assert_eq!(role("vbscript.dll"), Some(SuspectRole::ComObject));
+        assert_eq!(role("coreclr.dll"), Some(SuspectRole::ManagedPinvoke));
+        assert_eq!(role("mscorlib.ni.dll"), Some(SuspectRole::ManagedPinvoke));
+        assert_eq!(role("iiscore.dll"), Some(SuspectRole::NativeModule));
+        assert_eq!(role("aspnetcorev2_inprocess.dll"), Some(SuspectRole::Ancm));
+        assert_eq!(role("w3dt.dll"), None);
+        assert_eq!(role("kernel32.dll"), None);
+        // A host's name outside Windows is a third-party DLL, not the host.
+        assert_eq!(role(r"C:\inetpub\bin\filter.dll"), None);
+        assert_eq!(
+            caller_role("filter.dll", ModuleClass::IisBuiltin).map(|r| r.1),
+            Some("IIS's ISAPI filter host filter.dll".to_string())
+        );
+        assert!(is_transit("msvcr120.dll", classify("msvcr120.dll")));
+        assert!(is_transit("rpcrt4.dll", classify("rpcrt4.dll")));
+        assert!(!is_transit("ntdll.dll", classify("ntdll.dll")));
+
+        assert_eq!(
+            SuspectRole::from_known("ISAPI_Rewrite64.dll"),
+            Some(SuspectRole::IsapiFilter)
+        );
+        assert_eq!(
+            SuspectRole::from_known("php5isapi.dll"),
+            Some(SuspectRole::IsapiExtension)
+        );
+        assert_eq!(
+            SuspectRole::from_known("AspUpload.dll"),
+            Some(SuspectRole::ComObject)
+        );
+        assert_eq!(
+            SuspectRole::from_known("iisnode.dll"),
+            Some(SuspectRole::NativeModule)
+        );
+        assert_eq!(SuspectRole::from_known("ctsgate.dll"), None);
+        for r in [
+            SuspectRole::IsapiFilter,
+            SuspectRole::IsapiExtension,
+            SuspectRole::ComObject,
+            SuspectRole::NativeModule,
+            SuspectRole::ManagedPinvoke,
+            SuspectRole::ManagedCode,
+            SuspectRole::Ancm,
+        ] {
+            assert_eq!(SuspectRole::from_name(r.name()), Some(r));
+        }
     }
 }

@@ -6,7 +6,7 @@
 //! rust-minidump types, so the rules are testable and reusable for event-log evidence.
 
 use super::exceptions::{self, ExceptionKind};
-use super::modules::{ModuleClass, known_vendor};
+use super::modules::{ModuleClass, SuspectRole, caller_role, is_transit, known_vendor};
 use serde::Serialize;
 
 /// How sure the verdict is.
@@ -116,11 +116,231 @@ pub struct CrashFacts {
     pub process: Option<String>,
 }
 
+/// How the suspect's role was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleSource {
+    /// The first host frame below the suspect's own frames (`frame`), described by `who`
+    /// ("IIS's ISAPI filter host filter.dll"); `via` lists third-party / runtime modules passed on
+    /// the way; `weak` when that frame was found by stack scanning.
+    Caller {
+        frame: usize,
+        who: String,
+        via: Vec<String>,
+        weak: bool,
+    },
+    /// The fault is in JIT-compiled code.
+    Jit,
+    /// Known by name ([`super::modules::KNOWN_THIRD_PARTY`]); `note` says why the stack did not tell.
+    KnownName { note: String },
+    /// Nothing tells: `native_module` by default. `on_stack`: a stack was there but shows no host
+    /// (the verdict is less sure); otherwise the dump has no crashing stack at all.
+    Unknown { note: String, on_stack: bool },
+}
+
+/// The suspect's role and how it was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleFinding {
+    pub role: SuspectRole,
+    pub source: RoleSource,
+}
+
+/// Frames searched below the suspect for a host, past runtimes and other add-ons.
+const MAX_ROLE_HOPS: usize = 8;
+
+fn is_suspect_frame(fr: &FrameFact, suspect: &str) -> bool {
+    fr.module
+        .as_deref()
+        .or(fr.unloaded.as_deref())
+        .is_some_and(|m| m.eq_ignore_ascii_case(suspect))
+}
+
+/// Infers what `suspect` (a third-party or unknown module) is to IIS from who calls it on the
+/// crashing stack: the first frame below its own frames, read like an admin reads `kb` —
+/// `filter.dll` → ISAPI filter, `isapi.dll` → ISAPI extension, COM dispatch or a classic ASP
+/// engine → COM object, the CLR or JIT code → P/Invoke from managed code, `iiscore.dll` → native
+/// module, ANCM → ANCM-hosted. C runtimes, RPC stubs and other add-ons between are passed. Without
+/// a host on the stack, the known-module table decides by name, else `native_module`.
+pub fn infer_role(frames: &[FrameFact], suspect: &str) -> RoleFinding {
+    let fallback = |note: String, on_stack: bool| match SuspectRole::from_known(suspect) {
+        Some(role) => RoleFinding {
+            role,
+            source: RoleSource::KnownName { note },
+        },
+        None => RoleFinding {
+            role: SuspectRole::NativeModule,
+            source: RoleSource::Unknown { note, on_stack },
+        },
+    };
+    if frames.is_empty() {
+        return fallback("the dump has no crashing stack".into(), false);
+    }
+    let Some(first) = frames.iter().position(|fr| is_suspect_frame(fr, suspect)) else {
+        return fallback(format!("{suspect} is not on the crashing stack"), true);
+    };
+    let mut below = first;
+    while below < frames.len() && is_suspect_frame(&frames[below], suspect) {
+        below += 1;
+    }
+    if below == frames.len() {
+        return fallback(
+            format!("the crashing stack ends inside {suspect}: its caller is not in the dump"),
+            true,
+        );
+    }
+    let mut via: Vec<String> = Vec::new();
+    for (j, fr) in frames.iter().enumerate().skip(below).take(MAX_ROLE_HOPS) {
+        if is_suspect_frame(fr, suspect) {
+            continue; // re-entered through a runtime (callbacks, C++ EH)
+        }
+        if fr.dynamic {
+            return RoleFinding {
+                role: SuspectRole::ManagedPinvoke,
+                source: RoleSource::Caller {
+                    frame: j,
+                    who: "JIT-compiled managed code".into(),
+                    via,
+                    weak: fr.weak(),
+                },
+            };
+        }
+        let (Some(m), Some(c)) = (fr.module.as_deref(), fr.class) else {
+            break;
+        };
+        if let Some((role, who)) = caller_role(m, c) {
+            return RoleFinding {
+                role,
+                source: RoleSource::Caller {
+                    frame: j,
+                    who,
+                    via,
+                    weak: fr.weak(),
+                },
+            };
+        }
+        if !is_transit(m, c) {
+            break;
+        }
+        if !via.iter().any(|v| v.eq_ignore_ascii_case(m)) {
+            via.push(m.to_string());
+        }
+    }
+    let caller = &frames[below];
+    let note = match (caller.module.as_deref(), caller.class) {
+        _ if !via.is_empty() => format!(
+            "{suspect} is called through {}, and no IIS, COM or .NET host follows on the stack",
+            via.join(", ")
+        ),
+        (Some(m), Some(ModuleClass::OsCore)) => format!(
+            "the frame below {suspect} is {m} (Windows core): {suspect} runs on a thread it started or a Windows callback, which does not show how IIS loaded it"
+        ),
+        (Some(m), Some(c)) => format!(
+            "the frame below {suspect} is {m} ({}), not an IIS, COM or .NET host that calls add-ons",
+            c.label()
+        ),
+        _ => format!("the frame below {suspect} lies in no module"),
+    };
+    fallback(note, true)
+}
+
+/// The role of the verdict's suspect: none for Microsoft code and for the process's own image.
+fn role_for(
+    f: &CrashFacts,
+    suspect: Option<&str>,
+    class: Option<ModuleClass>,
+) -> Option<RoleFinding> {
+    let (suspect, class) = (suspect?, class?);
+    if class == ModuleClass::DynamicCode {
+        return Some(RoleFinding {
+            role: SuspectRole::ManagedCode,
+            source: RoleSource::Jit,
+        });
+    }
+    if !(class.is_third_party() || class == ModuleClass::Unknown)
+        || f.process
+            .as_deref()
+            .is_some_and(|p| p.eq_ignore_ascii_case(suspect))
+    {
+        return None;
+    }
+    Some(infer_role(&f.frames, suspect))
+}
+
+/// The `why` entry for a role finding.
+fn role_why(name: &str, r: &RoleFinding) -> String {
+    match &r.source {
+        RoleSource::Caller {
+            frame,
+            who,
+            via,
+            weak,
+        } => format!(
+            "role {}: frame {frame} ({who}) calls {name}{}{}",
+            r.role.name(),
+            if via.is_empty() {
+                String::new()
+            } else {
+                format!(" through {}", via.join(", "))
+            },
+            if *weak {
+                " (that frame was found by stack scanning: weak evidence)"
+            } else {
+                ""
+            }
+        ),
+        RoleSource::Jit => format!("role {}: the fault is in JIT code", r.role.name()),
+        RoleSource::KnownName { note } => format!(
+            "role {} from the known-module table ({note})",
+            r.role.name()
+        ),
+        RoleSource::Unknown { note, .. } => {
+            format!("role unknown, native_module assumed: {note}")
+        }
+    }
+}
+
+fn article(label: &str) -> &'static str {
+    if label.starts_with(['A', 'E', 'I', 'O', 'U', 'a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
+/// "ctsgate.dll, a third-party ISAPI filter (called by IIS's ISAPI filter host filter.dll)".
+fn describe_role(name: &str, class: ModuleClass, r: &RoleFinding) -> String {
+    let base = match known_vendor(name) {
+        Some(k) => format!("{name} ({} {})", k.vendor, k.product),
+        None => name.to_string(),
+    };
+    let a = if class.is_third_party() {
+        "a third-party"
+    } else {
+        article(r.role.label())
+    };
+    match &r.source {
+        RoleSource::Caller { who, via, .. } => format!(
+            "{base}, {a} {} (called {}by {who})",
+            r.role.label(),
+            if via.is_empty() {
+                String::new()
+            } else {
+                format!("through {} ", via.join(", "))
+            }
+        ),
+        RoleSource::Jit | RoleSource::KnownName { .. } => format!("{base}, {a} {}", r.role.label()),
+        RoleSource::Unknown { .. } => format!(
+            "{base}, {a} native module (the crashing stack does not show which host calls it)"
+        ),
+    }
+}
+
 /// The outcome.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verdict {
     pub suspect_module: Option<String>,
     pub suspect_class: Option<ModuleClass>,
+    /// What the suspect is to IIS (third-party and JIT suspects only), see [`infer_role`].
+    pub suspect_role: Option<SuspectRole>,
     pub bucket: String,
     /// One or two sentences: what happened and what to do.
     pub text: String,
@@ -296,15 +516,33 @@ pub fn decide(f: &CrashFacts) -> Verdict {
         why.push(format!(
             "the faulting instruction lies in the old range of unloaded {name}"
         ));
+        let role = role_for(f, Some(&name), Some(ModuleClass::ThirdParty));
+        let mut conf = Confidence::High;
+        let what_it_was = match role.as_ref().map(|r| (r.role, &r.source)) {
+            Some((r, RoleSource::Caller { who, .. })) => {
+                format!("{} {}, called by {who}", article(r.label()), r.label())
+            }
+            Some((r, RoleSource::KnownName { .. })) => {
+                format!("{} {}", article(r.label()), r.label())
+            }
+            _ => "ISAPI filter/extension or COM component".to_string(),
+        };
+        if let Some(r) = &role {
+            why.push(role_why(&name, r));
+            if matches!(r.source, RoleSource::Unknown { on_stack: true, .. }) {
+                conf = conf.lower();
+            }
+        }
         return finish(Verdict {
             suspect_module: Some(name.clone()),
             suspect_class: Some(ModuleClass::ThirdParty),
+            suspect_role: role.map(|r| r.role),
             bucket: bucket(code, f.info0, Some(&format!("unloaded_{name}")), off),
             text: format!(
                 "{what} calling into {name} after it was unloaded: something kept a pointer (callback, COM object, filter) into the DLL. \
-                 Find who loads and frees {name} (ISAPI filter/extension or COM component) and send the dump to its vendor."
+                 Find who loads and frees {name} ({what_it_was}) and send the dump to its vendor."
             ),
-            confidence: Confidence::High,
+            confidence: conf,
             why,
             findings,
         });
@@ -343,10 +581,15 @@ pub fn decide(f: &CrashFacts) -> Verdict {
                 others.join(", ")
             )
         };
+        let role = role_for(f, sm.as_deref(), sc);
+        if let (Some(r), Some(s)) = (&role, &sm) {
+            why.push(role_why(s, r));
+        }
         return finish(Verdict {
             bucket: bucket(code, f.info0, sm.as_deref().or(m0.as_deref()), None),
             suspect_module: sm,
             suspect_class: sc,
+            suspect_role: role.map(|r| r.role),
             text: format!(
                 "Heap corruption detected{}; the crashing stack only shows the victim.{on_stack} To catch the code that corrupts the heap, {PAGEHEAP}.",
                 m0.as_deref()
@@ -398,10 +641,16 @@ pub fn decide(f: &CrashFacts) -> Verdict {
             "{} repeats {n} times on the crashing stack",
             sm.as_deref().unwrap_or("no frame")
         ));
+        // The recursion's caller is often cut off (MAX_FRAMES): an unknown role lowers nothing here.
+        let role = role_for(f, sm.as_deref(), sc);
+        if let (Some(r), Some(s)) = (&role, &sm) {
+            why.push(role_why(s, r));
+        }
         let name = sm.clone().unwrap_or_else(|| "an unknown module".into());
         return finish(Verdict {
             bucket: bucket(code, f.info0, sm.as_deref(), so),
             suspect_class: sc,
+            suspect_role: role.map(|r| r.role),
             text: format!(
                 "Stack overflow: {} repeats {n} times on the crashing stack (unbounded recursion or large stack buffers). {}.",
                 sm.as_deref()
@@ -422,6 +671,7 @@ pub fn decide(f: &CrashFacts) -> Verdict {
         return finish(Verdict {
             suspect_module: Some("JIT/dynamic code".into()),
             suspect_class: Some(ModuleClass::DynamicCode),
+            suspect_role: Some(SuspectRole::ManagedCode),
             bucket: bucket(code, f.info0, Some("JIT"), None),
             text: format!(
                 "{} in JIT-compiled (managed) or generated code. Inspect the managed stack with SOS (!pe, !clrstack) on a full dump (procdump -ma -e w3wp.exe) and check the .NET Runtime 1026 event at the same time.",
@@ -503,8 +753,19 @@ pub fn decide(f: &CrashFacts) -> Verdict {
     if kind == ExceptionKind::FailFast && conf == Confidence::High {
         conf = Confidence::Medium;
     }
+    let role = role_for(f, sm.as_deref(), sc);
+    if let (Some(r), Some(s)) = (&role, &sm) {
+        why.push(role_why(s, r));
+        if matches!(r.source, RoleSource::Unknown { on_stack: true, .. }) {
+            conf = conf.lower();
+        }
+    }
     let name = sm.clone().unwrap_or_else(|| "an unknown module".into());
     let class = sc.unwrap_or(ModuleClass::Unknown);
+    let described = |s: &str| match &role {
+        Some(r) => describe_role(s, class, r),
+        None => describe(s, class),
+    };
     let place = match (&m0, off0) {
         (Some(m), Some(o)) => format!("{m}+0x{o:x}"),
         _ => match &fault {
@@ -515,12 +776,9 @@ pub fn decide(f: &CrashFacts) -> Verdict {
     let mut text = format!("{} at {place}", capitalise(&what));
     match (frame_used, &sm) {
         (Some(i), Some(s)) if Some(s) != m0.as_ref() => {
-            text.push_str(&format!(
-                ", reached from {} (frame {i})",
-                describe(s, class)
-            ));
+            text.push_str(&format!(", reached from frame {i}: {}", described(s)));
         }
-        (None, Some(s)) => text.push_str(&format!(" in {}", describe(s, class))),
+        (None, Some(s)) => text.push_str(&format!(" in {}", described(s))),
         _ => {}
     }
     text.push('.');
@@ -548,6 +806,7 @@ pub fn decide(f: &CrashFacts) -> Verdict {
         bucket: bucket(code, f.info0, sm.as_deref(), so),
         suspect_module: sm,
         suspect_class: sc,
+        suspect_role: role.map(|r| r.role),
         text,
         confidence: conf,
         why,
@@ -595,8 +854,15 @@ fn no_exception(f: &CrashFacts, findings: Vec<String>) -> Verdict {
         )
     };
     let suspect = runaway_module.clone();
+    let class = suspect.as_deref().map(super::modules::classify);
+    // No crashing stack: the role comes from the module's name, if anything.
+    let role = role_for(f, suspect.as_deref(), class);
+    if let (Some(r), Some(s)) = (&role, &suspect) {
+        why.push(role_why(s, r));
+    }
     Verdict {
-        suspect_class: suspect.as_deref().map(super::modules::classify),
+        suspect_class: class,
+        suspect_role: role.map(|r| r.role),
         bucket: format!("{tag}_{}", suspect.as_deref().unwrap_or(&process)),
         suspect_module: suspect,
         text,
@@ -663,10 +929,12 @@ mod tests {
                 fr("KERNELBASE.dll", 0x3a8c, "context"),
                 fr("msvcr90.dll", 0x100, "frame_pointer"),
                 fr("acme.dll", 0x2000, "frame_pointer"),
+                fr("isapi.dll", 0x3000, "frame_pointer"),
             ],
             ..Default::default()
         });
         assert_eq!(v.suspect_module.as_deref(), Some("acme.dll"));
+        assert_eq!(v.suspect_role, Some(SuspectRole::IsapiExtension));
         assert_eq!(v.confidence, Confidence::Medium);
         assert_eq!(v.bucket, "e06d7363_CPP_EXCEPTION_acme.dll+0x2000");
     }
@@ -728,5 +996,120 @@ mod tests {
             v.findings
         );
         assert!(v.text.contains("Also:"));
+    }
+
+    fn unloaded(m: &str) -> FrameFact {
+        FrameFact {
+            unloaded: Some(m.into()),
+            trust: "context".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn role_from_the_first_host_below_the_suspect() {
+        let role = |frames: Vec<FrameFact>| infer_role(&frames, "acme.dll");
+        let r = role(vec![
+            fr("acme.dll", 0x10, "context"),
+            fr("ACME.DLL", 0x20, "frame_pointer"),
+            fr("filter.dll", 0x3b1d, "scan"),
+            fr("iiscore.dll", 0x10, "scan"),
+        ]);
+        assert_eq!(r.role, SuspectRole::IsapiFilter);
+        assert_eq!(
+            r.source,
+            RoleSource::Caller {
+                frame: 2,
+                who: "IIS's ISAPI filter host filter.dll".into(),
+                via: vec![],
+                weak: true
+            }
+        );
+        assert!(role_why("acme.dll", &r).contains("weak evidence"));
+        // Unloaded suspects are matched by their old name.
+        let r = infer_role(
+            &[
+                unloaded("acme.dll"),
+                fr("w3isapi.dll", 0x10, "frame_pointer"),
+            ],
+            "acme.dll",
+        );
+        assert_eq!(r.role, SuspectRole::IsapiExtension);
+        // JIT code calling native code is a P/Invoke.
+        let jit = FrameFact {
+            dynamic: true,
+            trust: "frame_pointer".into(),
+            ..Default::default()
+        };
+        let r = role(vec![fr("acme.dll", 0x10, "context"), jit]);
+        assert_eq!(r.role, SuspectRole::ManagedPinvoke);
+        // A frame in no module stops the search.
+        let r = role(vec![
+            fr("acme.dll", 0x10, "context"),
+            FrameFact::default(),
+            fr("filter.dll", 0x10, "scan"),
+        ]);
+        assert_eq!(r.role, SuspectRole::NativeModule);
+        assert!(matches!(
+            r.source,
+            RoleSource::Unknown { on_stack: true, .. }
+        ));
+        // No stack at all: by name.
+        assert_eq!(
+            infer_role(&[], "isapi_redirect.dll").source,
+            RoleSource::KnownName {
+                note: "the dump has no crashing stack".into()
+            }
+        );
+        assert!(matches!(
+            infer_role(&[], "acme.dll").source,
+            RoleSource::Unknown {
+                on_stack: false,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn role_only_for_third_party_suspects_and_not_the_process_image() {
+        // The process's own image (a non-IIS host like crashme.exe) gets no role.
+        let v = decide(&CrashFacts {
+            code: Some(0xC000_0005),
+            info0: Some(0),
+            fault: site("crashme.exe", 0x10),
+            frames: vec![
+                fr("crashme.exe", 0x10, "context"),
+                fr("kernel32.dll", 0x10, "frame_pointer"),
+            ],
+            process: Some("crashme.exe".into()),
+            ..Default::default()
+        });
+        assert_eq!(v.suspect_role, None);
+        assert_eq!(v.confidence, Confidence::High);
+        // Third party with no host below: native module, one step less sure.
+        let v = decide(&CrashFacts {
+            code: Some(0xC000_0005),
+            info0: Some(0),
+            fault: site("acme.dll", 0x10),
+            frames: vec![
+                fr("acme.dll", 0x10, "context"),
+                fr("kernel32.dll", 0x10, "frame_pointer"),
+            ],
+            process: Some("w3wp.exe".into()),
+            ..Default::default()
+        });
+        assert_eq!(v.suspect_role, Some(SuspectRole::NativeModule));
+        assert_eq!(v.confidence, Confidence::Medium);
+        // Stack overflows keep their confidence (the caller is often cut off).
+        let mut frames = vec![fr("acme.dll", 0x1a2b, "frame_pointer"); 20];
+        frames.insert(0, fr("ntdll.dll", 0x10, "context"));
+        let v = decide(&CrashFacts {
+            code: Some(0xC000_00FD),
+            fault: site("ntdll.dll", 0x10),
+            frames,
+            ..Default::default()
+        });
+        assert_eq!(v.suspect_role, Some(SuspectRole::NativeModule));
+        assert_eq!(v.confidence, Confidence::High);
     }
 }

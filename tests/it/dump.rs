@@ -439,6 +439,7 @@ fn third_party_isapi_filter_av() {
     assert_eq!(c.fault_offset, Some(0x1_2345));
     assert_eq!(c.suspect_module.as_deref(), Some("ISAPI_Rewrite.dll"));
     assert_eq!(c.suspect_class.as_deref(), Some("third_party_known"));
+    assert_eq!(c.suspect_role.as_deref(), Some("isapi_filter"));
     assert_eq!(c.confidence.as_deref(), Some("high"));
     assert_eq!(
         c.bucket.as_deref(),
@@ -477,7 +478,11 @@ fn third_party_isapi_filter_av() {
     assert!(m.third_party && m.class == "third_party_known" && m.pid == Some(5120));
     let text = render_triage(&p, Path::new(name));
     assert!(
-        text.contains("suspect : ISAPI_Rewrite.dll [third_party_known] confidence high"),
+        text.contains("suspect : ISAPI_Rewrite.dll [third_party_known] confidence high\n  role    : ISAPI filter [isapi_filter]\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("in ISAPI_Rewrite.dll (Helicon Tech ISAPI_Rewrite), a third-party ISAPI filter (called by IIS's ISAPI filter host filter.dll)."),
         "{text}"
     );
     assert!(text.contains("third-party modules:"), "{text}");
@@ -574,7 +579,15 @@ fn call_into_unloaded_dll() {
     );
     assert_eq!(c.fault_offset, Some(0x1234));
     assert_eq!(c.suspect_module.as_deref(), Some("OldAuthFilter.dll"));
+    assert_eq!(c.suspect_role.as_deref(), Some("isapi_filter"));
     assert_eq!(c.confidence.as_deref(), Some("high"));
+    assert!(
+        c.verdict.as_deref().unwrap().contains(
+            "Find who loads and frees OldAuthFilter.dll (an ISAPI filter, called by IIS's ISAPI filter host filter.dll)"
+        ),
+        "{:?}",
+        c.verdict
+    );
     assert_eq!(
         c.bucket.as_deref(),
         Some("c0000005_AV_EXEC_unloaded_OldAuthFilter.dll+0x1234")
@@ -635,6 +648,7 @@ fn clr_exception_through_jit_code() {
         p.frames
     );
     assert_eq!(c.suspect_module.as_deref(), Some("JIT/dynamic code"));
+    assert_eq!(c.suspect_role.as_deref(), Some("managed_code"));
     assert!(
         c.verdict.as_deref().unwrap().contains("SOS"),
         "{:?}",
@@ -940,5 +954,474 @@ fn cli_dump_text_and_json() {
     assert!(
         text.contains("c0000005_AV_WRITE_test_app.exe+0x429e"),
         "{text}"
+    );
+}
+
+// ---- the suspect's role, from its caller on the crashing stack ----
+
+/// A read AV in third-party `C:\Program Files\Vendor\Vendor.dll` (x86), two frames of its own,
+/// then `callers`; the dump also has the hosts of [`host_modules_x86`] and the `extra` modules.
+fn vendor_crash(extra: Vec<ModSpec>, callers: impl Fn(&W3wpDump) -> Vec<u64>) -> Parsed {
+    let mut d = W3wpDump::new(false);
+    d.modules.extend(host_modules_x86());
+    d.modules.push(ModSpec::new(
+        r"C:\Program Files\Vendor\Vendor.dll",
+        0x1000_0000,
+        0x5_0000,
+    ));
+    d.modules.extend(extra);
+    let ip = d.addr("Vendor.dll", 0x1_b4c7);
+    let mut all = vec![d.addr("Vendor.dll", 0x9e16)];
+    all.extend(callers(&d));
+    let bytes = d.crash(0xC000_0005, ip, &[0, 0x4e_004e], &all).build();
+    parse_bytes("w3wp.dmp", &bytes)
+}
+
+fn why(c: &CrashRow) -> &str {
+    c.detail
+        .as_deref()
+        .and_then(|d| d.split("; ").find(|p| p.starts_with("why: ")))
+        .unwrap_or("")
+}
+
+#[test]
+fn role_from_the_caller_of_a_third_party_dll() {
+    // (caller, offset in it, role, how the verdict names the caller)
+    let cases: &[(&str, u64, &str, &str)] = &[
+        (
+            "filter.dll",
+            0x3b1d,
+            "isapi_filter",
+            "a third-party ISAPI filter (called by IIS's ISAPI filter host filter.dll)",
+        ),
+        (
+            "isapi.dll",
+            0x2a10,
+            "isapi_extension",
+            "a third-party ISAPI extension (called by IIS's ISAPI extension host isapi.dll)",
+        ),
+        (
+            "w3isapi.dll",
+            0x3000,
+            "isapi_extension",
+            "(called by IIS's ISAPI extension host w3isapi.dll)",
+        ),
+        (
+            "oleaut32.dll",
+            0x4a10,
+            "com_object",
+            "a third-party COM object (called by COM dispatch in oleaut32.dll)",
+        ),
+        (
+            "combase.dll",
+            0x1_1220,
+            "com_object",
+            "(called by COM dispatch in combase.dll)",
+        ),
+        (
+            "comsvcs.dll",
+            0x2_0400,
+            "com_object",
+            "(called by COM dispatch in comsvcs.dll)",
+        ),
+        (
+            "asp.dll",
+            0x1_2000,
+            "com_object",
+            "(called by classic ASP asp.dll)",
+        ),
+        (
+            "vbscript.dll",
+            0x2_1000,
+            "com_object",
+            "(called by the classic ASP script engine vbscript.dll)",
+        ),
+        (
+            "clr.dll",
+            0x1_0f2c,
+            "managed_pinvoke",
+            "a third-party native library called from managed code (P/Invoke) (called by the .NET runtime clr.dll)",
+        ),
+        (
+            "iiscore.dll",
+            0x2_a6f0,
+            "native_module",
+            "a third-party native IIS module (called by the IIS pipeline iiscore.dll)",
+        ),
+        (
+            "aspnetcorev2.dll",
+            0x1_1000,
+            "ancm",
+            "(called by the ASP.NET Core Module aspnetcorev2.dll)",
+        ),
+    ];
+    for &(caller, off, role, said) in cases {
+        let p = vendor_crash(Vec::new(), |d| {
+            vec![d.addr(caller, off), d.addr("ntdll.dll", 0x6_7a2b)]
+        });
+        let c = one_crash(&p);
+        assert_eq!(c.suspect_module.as_deref(), Some("Vendor.dll"), "{caller}");
+        assert_eq!(c.suspect_class.as_deref(), Some("third_party"), "{caller}");
+        assert_eq!(c.suspect_role.as_deref(), Some(role), "{caller}: {c:?}");
+        assert_eq!(c.confidence.as_deref(), Some("high"), "{caller}");
+        let v = c.verdict.as_deref().unwrap();
+        assert!(
+            v.starts_with("An access violation (read) at Vendor.dll+0x1b4c7 in Vendor.dll, "),
+            "{v}"
+        );
+        assert!(v.contains(said), "{caller}: {v}");
+        assert!(
+            why(c).contains(&format!("role {role}: frame 2 (")),
+            "{caller}: {}",
+            why(c)
+        );
+        let text = render_triage(&p, Path::new("w3wp.dmp"));
+        assert!(text.contains("  role    : "), "{text}");
+        assert!(text.contains(&format!(" [{role}]\n")), "{text}");
+    }
+}
+
+#[test]
+fn role_from_jit_caller_is_pinvoke_not_managed_code() {
+    let mut d = W3wpDump::new(true);
+    let jit = 0x7ffc_0010_0000u64;
+    d.regions.push(RegionSpec {
+        base: jit,
+        size: 0x10_0000,
+        state: MEM_COMMIT,
+        protect: PAGE_EXECUTE_READWRITE,
+        ty: MEM_PRIVATE,
+    });
+    d.modules.push(ModSpec::new(
+        r"D:\sites\shop\bin\x64\libsodium.dll",
+        0x7ffc_1000_0000,
+        0x6_0000,
+    ));
+    let ip = d.addr("libsodium.dll", 0x2_0a10);
+    let callers = [
+        jit + 0x1234,
+        d.addr("clr.dll", 0x2_0100),
+        d.addr("webengine4.dll", 0x1_1d0c),
+    ];
+    let p = parse_bytes(
+        "w3wp.dmp",
+        &d.crash(0xC000_0005, ip, &[1, 0x18], &callers).build(),
+    );
+    let c = one_crash(&p);
+    assert_eq!(c.suspect_module.as_deref(), Some("libsodium.dll"));
+    assert_eq!(c.suspect_role.as_deref(), Some("managed_pinvoke"), "{c:?}");
+    let v = c.verdict.as_deref().unwrap();
+    assert!(
+        v.contains("(called by JIT-compiled managed code)"),
+        "{v} {:?}",
+        p.frames
+    );
+}
+
+#[test]
+fn role_unknown_without_a_host_caller_lowers_confidence() {
+    // Its own thread: kernel32!BaseThreadInitThunk → ntdll.
+    let p = vendor_crash(Vec::new(), |d| {
+        vec![
+            d.addr("kernel32.dll", 0x1_8c34),
+            d.addr("ntdll.dll", 0x6_7a2b),
+        ]
+    });
+    let c = one_crash(&p);
+    assert_eq!(c.suspect_module.as_deref(), Some("Vendor.dll"));
+    assert_eq!(c.suspect_role.as_deref(), Some("native_module"));
+    assert_eq!(c.confidence.as_deref(), Some("medium"), "{c:?}");
+    let v = c.verdict.as_deref().unwrap();
+    assert!(
+        v.contains("in Vendor.dll, a third-party native module (the crashing stack does not show which host calls it)"),
+        "{v}"
+    );
+    assert!(why(c).contains("role unknown, native_module assumed: the frame below Vendor.dll is kernel32.dll (Windows core)"), "{}", why(c));
+
+    // The stack ends in the DLL: nothing below it.
+    let p = vendor_crash(Vec::new(), |_| Vec::new());
+    let c = one_crash(&p);
+    assert_eq!(c.suspect_role.as_deref(), Some("native_module"));
+    assert_eq!(c.confidence.as_deref(), Some("medium"));
+    assert!(
+        why(c).contains("its caller is not in the dump"),
+        "{}",
+        why(c)
+    );
+
+    // A known filter keeps its role by name, at full confidence.
+    let mut d = W3wpDump::new(false);
+    d.modules.push(ModSpec::new(
+        r"C:\Program Files\Helicon\ISAPI_Rewrite3\ISAPI_Rewrite.dll",
+        0x1200_0000,
+        0x6_0000,
+    ));
+    let ip = d.addr("ISAPI_Rewrite.dll", 0x1_2345);
+    let callers = [
+        d.addr("kernel32.dll", 0x1_8c34),
+        d.addr("ntdll.dll", 0x6_7a2b),
+    ];
+    let p = parse_bytes(
+        "w3wp.dmp",
+        &d.crash(0xC000_0005, ip, &[0, 0x10], &callers).build(),
+    );
+    let c = one_crash(&p);
+    assert_eq!(c.suspect_role.as_deref(), Some("isapi_filter"));
+    assert_eq!(c.confidence.as_deref(), Some("high"));
+    assert!(
+        why(c).contains("role isapi_filter from the known-module table"),
+        "{}",
+        why(c)
+    );
+    assert!(
+        c.verdict.as_deref().unwrap().contains(
+            "in ISAPI_Rewrite.dll (Helicon Tech ISAPI_Rewrite), a third-party ISAPI filter."
+        ),
+        "{:?}",
+        c.verdict
+    );
+}
+
+#[test]
+fn role_through_runtimes_and_add_ons_and_not_by_a_decoy_name() {
+    // Vendor.dll ← the CRT ← VendorCore.dll ← filter.dll: still an ISAPI filter.
+    let p = vendor_crash(
+        vec![ModSpec::new(
+            r"C:\Program Files\Vendor\VendorCore.dll",
+            0x1100_0000,
+            0x3_0000,
+        )],
+        |d| {
+            vec![
+                d.addr("msvcr120.dll", 0x2_3456),
+                d.addr("VendorCore.dll", 0x1a40),
+                d.addr("filter.dll", 0x3b1d),
+                d.addr("iiscore.dll", 0x2_a6f0),
+            ]
+        },
+    );
+    let c = one_crash(&p);
+    assert_eq!(c.suspect_role.as_deref(), Some("isapi_filter"), "{c:?}");
+    assert_eq!(c.confidence.as_deref(), Some("high"));
+    assert!(
+        c.verdict.as_deref().unwrap().contains(
+            "(called through msvcr120.dll, VendorCore.dll by IIS's ISAPI filter host filter.dll)"
+        ),
+        "{:?}",
+        c.verdict
+    );
+    // A third-party DLL named filter.dll outside Windows is no ISAPI filter host.
+    let decoy = ModSpec::new(r"C:\inetpub\wwwroot\bin\filter.dll", 0x1300_0000, 0x1_0000);
+    let p = vendor_crash(vec![decoy], |d| {
+        vec![0x1300_0000 + 0x120, d.addr("iiscore.dll", 0x2_a6f0)]
+    });
+    let c = one_crash(&p);
+    assert_eq!(c.suspect_role.as_deref(), Some("native_module"), "{c:?}");
+    assert_eq!(c.confidence.as_deref(), Some("high"));
+    assert!(
+        c.verdict
+            .as_deref()
+            .unwrap()
+            .contains("(called through filter.dll by the IIS pipeline iiscore.dll)"),
+        "{:?}",
+        c.verdict
+    );
+}
+
+#[test]
+fn role_of_a_suspect_reached_by_walking_past_windows() {
+    // The AV is in ntdll; the first non-system frame is Vendor.dll, called by COM dispatch.
+    let mut d = W3wpDump::new(false);
+    d.modules.push(ModSpec::new(
+        r"C:\Program Files\Vendor\Vendor.dll",
+        0x1000_0000,
+        0x5_0000,
+    ));
+    let ip = d.addr("ntdll.dll", 0x4_5a10);
+    let callers = [
+        d.addr("Vendor.dll", 0x2b7c),
+        d.addr("oleaut32.dll", 0x4a10),
+        d.addr("w3isapi.dll", 0x3000),
+    ];
+    let p = parse_bytes(
+        "w3wp.dmp",
+        &d.crash(0xC000_0005, ip, &[1, 0x0], &callers).build(),
+    );
+    let c = one_crash(&p);
+    assert_eq!(c.suspect_module.as_deref(), Some("Vendor.dll"));
+    assert_eq!(c.suspect_role.as_deref(), Some("com_object"));
+    assert!(
+        c.verdict.as_deref().unwrap().contains(
+            ", reached from frame 1: Vendor.dll, a third-party COM object (called by COM dispatch in oleaut32.dll)."
+        ),
+        "{:?}",
+        c.verdict
+    );
+    // Microsoft suspects have no role.
+    let mut d = W3wpDump::new(true);
+    let ip = d.addr("webengine4.dll", 0x1_1d0c);
+    let callers = [d.addr("iiscore.dll", 0x2_a6f0)];
+    d = d.crash(0xC000_0005, ip, &[0, 0x0], &callers);
+    let p = parse_bytes("w3wp.dmp", &d.build());
+    let c = one_crash(&p);
+    assert_eq!(c.suspect_module.as_deref(), Some("webengine4.dll"));
+    assert_eq!(c.suspect_role, None);
+}
+
+#[test]
+fn detail_parts_never_split_inside_a_value() {
+    let mut d = W3wpDump::new(false).idle_threads(3);
+    d.thread_info = true;
+    d.comment = Some("procdump -ma w3wp.exe; taken by ops; AppPool: Reports".into());
+    let ip = d.addr("ntdll.dll", 0x4_5a10);
+    let callers = [d.addr("iiscore.dll", 0x2_a6f0)];
+    let d = d.crash(0xC000_0005, ip, &[0, 0x0], &callers);
+    let p = parse_bytes("w3wp.dmp", &d.build());
+    let c = one_crash(&p);
+    assert!(
+        detail_has(c, "threads: 4 (user CPU 0.0 s in all, top thread 0x"),
+        "{:?}",
+        c.detail
+    );
+    assert!(
+        detail_has(
+            c,
+            "comment: procdump -ma w3wp.exe, taken by ops, AppPool: Reports"
+        ),
+        "{:?}",
+        c.detail
+    );
+    let text = render_triage(&p, Path::new("w3wp.dmp"));
+    for line in text.lines() {
+        let l = line.trim_start();
+        assert!(
+            !l.starts_with("top thread") && !l.starts_with("taken by") && !l.starts_with("walked"),
+            "broken detail line {line:?} in\n{text}"
+        );
+    }
+}
+
+#[test]
+fn sample_outage_names_an_isapi_filter() {
+    let exe = env!("CARGO_BIN_EXE_w3triage");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/outage");
+    let dumps = root.join("WEB01/dumps");
+    let d7344 = std::fs::read_dir(&dumps)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("__PID__7344__"))
+        .unwrap();
+    let out = std::process::Command::new(exe)
+        .arg("dump")
+        .arg(&d7344)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("  role    : ISAPI filter [isapi_filter]\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("verdict : An access violation (read) at ctsgate.dll+0x1b4c7 in ctsgate.dll, a third-party ISAPI filter (called by IIS's ISAPI filter host filter.dll)."),
+        "{text}"
+    );
+    assert!(
+        text.contains("    threads: 43 (user CPU 6.6 s in all, top thread 0x10e0 0.6 s, 10%)\n"),
+        "{text}"
+    );
+    let out = std::process::Command::new(exe)
+        .args(["analyze", "--format", "json"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s1 = &v["suspects"][0];
+    assert_eq!(
+        (s1["kind"].as_str(), s1["name"].as_str()),
+        (Some("isapi_filter"), Some("ctsgate.dll")),
+        "{s1}"
+    );
+    let out = std::process::Command::new(exe)
+        .arg("analyze")
+        .arg(&root)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("] ISAPI filter: ctsgate.dll  (incidents I1 "),
+        "{text}"
+    );
+}
+
+#[test]
+fn analysis_kind_is_the_majority_role_of_the_dumps() {
+    use w3triage::analyze::testkit::*;
+    use w3triage::analyze::{AnalyzeOptions, analyze};
+    use w3triage::tables::ArtifactKind;
+    let kind_of = |roles: &[Option<&str>], events_only: &[&str]| {
+        let mut b = TableBuilder::new();
+        let app = b.file("Application.xml", ArtifactKind::EventXml);
+        for (k, r) in roles.iter().enumerate() {
+            let f = b.file(&format!("w3wp.exe.{k}.dmp"), ArtifactKind::Minidump);
+            let mut row = dump_row(
+                f,
+                at_min(20.0 * k as f64),
+                100 + k as u32,
+                "Vendor.dll",
+                "third_party",
+            );
+            row.suspect_role = r.map(str::to_string);
+            b.crash(row);
+        }
+        for (k, m) in events_only.iter().enumerate() {
+            b.crash(app_error_row(
+                app,
+                at_min(500.0 + 20.0 * k as f64),
+                900 + k as u32,
+                m,
+                0xC000_0005,
+            ));
+        }
+        let a = analyze(&b.build(), &AnalyzeOptions::default());
+        a.suspects
+            .iter()
+            .filter(|s| s.kind != "request_pattern")
+            .map(|s| (s.name.clone(), s.kind.clone()))
+            .collect::<Vec<_>>()
+    };
+    let vendor = |k: &str| vec![("Vendor.dll".to_string(), k.to_string())];
+    assert_eq!(
+        kind_of(
+            &[
+                Some("com_object"),
+                Some("native_module"),
+                Some("com_object")
+            ],
+            &[]
+        ),
+        vendor("com_object")
+    );
+    // A tie: the specific role beats native_module (also the "stack does not say" answer).
+    assert_eq!(
+        kind_of(&[Some("native_module"), Some("isapi_extension")], &[]),
+        vendor("isapi_extension")
+    );
+    assert_eq!(
+        kind_of(&[Some("managed_pinvoke")], &[]),
+        vendor("managed_pinvoke")
+    );
+    // Dumps without a role: the name decides, as for events-only crashes.
+    assert_eq!(kind_of(&[None], &[]), vendor("native_module"));
+    // Events only: known filters by name, else native module.
+    let mut ev = kind_of(&[], &["ISAPI_Rewrite.dll", "ctsgate.dll"]);
+    ev.sort();
+    assert_eq!(
+        ev,
+        [
+            ("ISAPI_Rewrite.dll".to_string(), "isapi_filter".to_string()),
+            ("ctsgate.dll".to_string(), "native_module".to_string())
+        ]
     );
 }

@@ -186,6 +186,45 @@ pub fn iis_modules_x86() -> Vec<ModSpec> {
     ]
 }
 
+/// Hosts that call add-ons in a 32-bit w3wp, beside [`iis_modules_x86`] (which has `filter.dll`,
+/// `w3isapi.dll`, `iiscore.dll`, `combase.dll`, `oleaut32.dll`): the ISAPI extension host,
+/// classic ASP and VBScript, COM+ services, the CLR, the ASP.NET Core Module and a C runtime.
+pub fn host_modules_x86() -> Vec<ModSpec> {
+    vec![
+        ModSpec::new(
+            r"C:\Windows\SysWOW64\inetsrv\isapi.dll",
+            0x6c40_0000,
+            0x0001_0000,
+        ),
+        ModSpec::new(
+            r"C:\Windows\SysWOW64\inetsrv\asp.dll",
+            0x6c50_0000,
+            0x000c_0000,
+        ),
+        ModSpec::new(
+            r"C:\Windows\SysWOW64\vbscript.dll",
+            0x6c60_0000,
+            0x0008_0000,
+        ),
+        ModSpec::new(r"C:\Windows\SysWOW64\comsvcs.dll", 0x6c70_0000, 0x0018_0000),
+        ModSpec::new(
+            r"C:\Windows\Microsoft.NET\Framework\v4.0.30319\clr.dll",
+            0x6d00_0000,
+            0x0080_0000,
+        ),
+        ModSpec::new(
+            r"C:\Program Files (x86)\IIS\Asp.Net Core Module\V2\aspnetcorev2.dll",
+            0x6e00_0000,
+            0x0004_0000,
+        ),
+        ModSpec::new(
+            r"C:\Windows\SysWOW64\msvcr120.dll",
+            0x6f00_0000,
+            0x000e_0000,
+        ),
+    ]
+}
+
 /// The usual modules of a 64-bit w3wp (IIS 10 on Server 2019) with ASP.NET 4 loaded.
 pub fn iis_modules_amd64() -> Vec<ModSpec> {
     vec![
