@@ -312,7 +312,8 @@ pub struct Suspect {
     /// `S1`, `S2`, … in rank order.
     pub id: String,
     /// `isapi_filter`, `isapi_extension`, `com_object`, `native_module`, `managed_code`,
-    /// `system_module` (a Windows module: usually the victim), `request_pattern`.
+    /// `managed_pinvoke` (native code called from managed code), `ancm` (hosted by the ASP.NET
+    /// Core Module), `system_module` (a Windows module: usually the victim), `request_pattern`.
     pub kind: String,
     pub name: String,
     /// `high`, `medium`, `low`.
