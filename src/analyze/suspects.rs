@@ -8,10 +8,13 @@
 //!   modules and for evidence from events only.
 //! - **Request-pattern suspects**: per app pool, every feature of every in-flight request
 //!   (HTTPERR abandonments + W3C requests spanning a crash) is a candidate; its count among
-//!   in-flight requests is tested against its rate in the same sites' baseline traffic (whole
-//!   input, in-flight rows excluded) with a one-sided exact binomial test, Bonferroni-corrected
-//!   for the number of candidates. A pattern is blamed only when over-represented
-//!   (`p_adjusted < 0.01`, lift > 2), so a popular URL is not blamed for being popular.
+//!   in-flight requests is tested against its share of the *busy time* of the same sites'
+//!   baseline traffic (whole input, in-flight rows excluded; see [`stats`]: a request is caught
+//!   in flight in proportion to how long it runs) with a one-sided exact binomial test,
+//!   Bonferroni-corrected for the number of candidates. A pattern is blamed only when
+//!   over-represented (`p_adjusted < 0.01`, lift > 2), so a URL is not blamed for being popular
+//!   or slow.
+//! - **In-flight lists**: requests matching a pattern suspect first (by rank), then by start.
 //! - **Corroboration**: a module faulting in 2+ incidents and a pattern in flight in every one of
 //!   those incidents back each other.
 
