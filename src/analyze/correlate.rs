@@ -16,6 +16,7 @@
 //! allocation per row; incidents of a site are found by binary search on their times.
 
 use super::pattern::{HashIndex, KINDS, RequestView, feature_hashes};
+use super::stats::Busy;
 use super::timeline::{Timeline as Tl, eq_ci, norm, reason_class, server_ok};
 use super::{AnalyzeOptions, Timeline};
 use crate::knowledge::httperr_reasons::ReasonClass;
@@ -500,33 +501,66 @@ pub fn httperr_view(t: &Tables, i: usize) -> RequestView<'_> {
     }
 }
 
-/// Baseline counts of candidate patterns: `candidates[g]` maps a feature hash to its index in
-/// the group's candidate list. Returns per group the count per candidate and the number of rows
-/// where each feature kind is defined. Parallel over row chunks; integer sums, so the result
-/// does not depend on the thread count.
+/// Baseline sums of the candidate patterns of every pattern group (see [`baseline_counts`]).
+#[derive(Debug, Clone, Default)]
+pub struct Baseline {
+    /// Per group, per candidate (index in the group's candidate list).
+    pub cands: Vec<Vec<Busy>>,
+    /// Per group, per feature kind: the requests where the feature is defined.
+    pub kinds: Vec<[Busy; 7]>,
+    /// Per group: every baseline request (the denominator of the always-defined kinds).
+    pub all: Vec<Busy>,
+}
+
+impl Baseline {
+    fn zero(sizes: &[usize]) -> Baseline {
+        Baseline {
+            cands: sizes.iter().map(|&n| vec![Busy::default(); n]).collect(),
+            kinds: vec![[Busy::default(); 7]; sizes.len()],
+            all: vec![Busy::default(); sizes.len()],
+        }
+    }
+    fn merge(mut self, o: Baseline) -> Baseline {
+        for (x, y) in self.cands.iter_mut().zip(&o.cands) {
+            for (p, q) in x.iter_mut().zip(y) {
+                p.merge(q);
+            }
+        }
+        for (x, y) in self.kinds.iter_mut().zip(&o.kinds) {
+            for (p, q) in x.iter_mut().zip(y) {
+                p.merge(q);
+            }
+        }
+        for (p, q) in self.all.iter_mut().zip(&o.all) {
+            p.merge(q);
+        }
+        self
+    }
+}
+
+/// Baseline sums of candidate patterns: `candidates[g]` maps a feature hash to its index in the
+/// group's candidate list. Per group: per candidate, per feature kind and over all rows, the
+/// number of requests, how many logged `time-taken` and the sum of those time-takens ([`Busy`]:
+/// the busy time the null rate is computed from). One pass, parallel over row chunks, no
+/// allocation per row; integer sums, so the result does not depend on the thread count.
 pub fn baseline_counts(
     t: &Tables,
     opts: &AnalyzeOptions,
     corr: &Correlation,
     candidates: &[HashIndex],
     needed: [bool; 7],
-) -> (Vec<Vec<u64>>, Vec<[u64; 7]>) {
+) -> Baseline {
     let r = &t.requests;
-    let ng = candidates.len();
-    if !needed.iter().any(|&x| x) || r.is_empty() {
-        return (
-            candidates.iter().map(|c| vec![0; c.len()]).collect(),
-            vec![[0u64; 7]; ng],
-        );
-    }
     let sizes: Vec<usize> = candidates.iter().map(HashIndex::len).collect();
+    if !needed.iter().any(|&x| x) || r.is_empty() {
+        return Baseline::zero(&sizes);
+    }
     const CHUNK: usize = 1 << 16;
     let chunks = r.len().div_ceil(CHUNK);
     (0..chunks)
         .into_par_iter()
         .map(|c| {
-            let mut counts: Vec<Vec<u64>> = sizes.iter().map(|&n| vec![0; n]).collect();
-            let mut totals = vec![[0u64; 7]; ng];
+            let mut acc = Baseline::zero(&sizes);
             let mut cache = Cache { prev: None };
             let end = ((c + 1) * CHUNK).min(r.len());
             for i in c * CHUNK..end {
@@ -539,6 +573,10 @@ pub fn baseline_counts(
                 if tg.groups.is_empty() {
                     continue;
                 }
+                let tt = r.time_taken_ms[i];
+                for &g in &tg.groups {
+                    acc.all[g].add(tt);
+                }
                 let view = w3c_view(t, i);
                 let hashes = feature_hashes(&view, &needed);
                 for k in KINDS {
@@ -546,34 +584,14 @@ pub fn baseline_counts(
                         continue;
                     };
                     for &g in &tg.groups {
-                        totals[g][k.index()] += 1;
+                        acc.kinds[g][k.index()].add(tt);
                         if let Some(&ci) = candidates[g].get(&hash) {
-                            counts[g][ci] += 1;
+                            acc.cands[g][ci].add(tt);
                         }
                     }
                 }
             }
-            (counts, totals)
+            acc
         })
-        .reduce(
-            || {
-                (
-                    sizes.iter().map(|&n| vec![0; n]).collect(),
-                    vec![[0u64; 7]; ng],
-                )
-            },
-            |(mut a, mut at), (b, bt)| {
-                for (x, y) in a.iter_mut().zip(b) {
-                    for (p, q) in x.iter_mut().zip(y) {
-                        *p += q;
-                    }
-                }
-                for (x, y) in at.iter_mut().zip(bt) {
-                    for k in 0..7 {
-                        x[k] += y[k];
-                    }
-                }
-                (a, at)
-            },
-        )
+        .reduce(|| Baseline::zero(&sizes), Baseline::merge)
 }

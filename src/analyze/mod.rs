@@ -30,7 +30,7 @@ use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 
 /// Version of the JSON report schema (`docs/report-schema.md`).
-pub const SCHEMA_VERSION: &str = "1.0";
+pub const SCHEMA_VERSION: &str = "1.1";
 
 /// Knobs of the analysis. `Default` gives the documented defaults.
 #[derive(Debug, Clone)]
@@ -203,6 +203,9 @@ pub struct RequestRef {
     pub file: FileId,
     pub path: String,
     pub offset: u64,
+    /// In `Incident::in_flight`: ids of the request-pattern suspects this request matches, best
+    /// rank first (such requests are listed first). Empty elsewhere. Since 1.1.
+    pub suspects: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -284,8 +287,27 @@ pub struct PatternStats {
     /// Baseline requests (same sites, whole input, in-flight excluded) with the pattern / in all.
     pub baseline: u64,
     pub baseline_total: u64,
+    /// `baseline / baseline_total` (the request-count share; not what is tested). Since 1.1.
+    pub baseline_share: f64,
+    /// Busy time of the baseline requests with the pattern / of all of them, in ms: each request
+    /// weighs its `time-taken` + 1 ms; one without a `time-taken` weighs the group's mean
+    /// `time-taken` + 1 ms. Since 1.1.
+    pub baseline_busy_ms: f64,
+    pub baseline_busy_total_ms: f64,
+    /// `baseline_busy_ms / baseline_busy_total_ms`: the chance that a request caught in flight at
+    /// a random instant has the pattern. Since 1.1.
+    pub baseline_busy_share: f64,
+    /// Baseline requests with the pattern that logged no `time-taken` (weighed at the mean).
+    /// Since 1.1.
+    pub baseline_untimed: u64,
+    /// The rate tested against: the smoothed busy-time share, mixed with the slack-widened share
+    /// for the in-flight W3C rows (`suspects::null_rate`). Since 1.1.
+    pub null_rate: f64,
+    /// In-flight W3C rows among `in_flight_total` (the rest are HTTPERR abandonments). Since 1.1.
+    pub in_flight_w3c: u64,
+    /// `(in_flight / in_flight_total) / null_rate`.
     pub lift: f64,
-    /// One-sided exact binomial test of `in_flight` against the smoothed baseline rate.
+    /// One-sided exact binomial test of `in_flight` against `null_rate`.
     pub p_value: f64,
     /// Bonferroni-corrected for `tests` patterns tested.
     pub p_adjusted: f64,

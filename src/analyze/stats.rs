@@ -2,6 +2,15 @@
 //! test of the in-flight count against the baseline rate, with the lift and a Bonferroni
 //! correction for the number of patterns tested.
 //!
+//! **The null rate is a share of busy time, not of requests.** A crash at a random instant
+//! catches a request in flight iff the request started before and ended after it, so the chance
+//! that a given request is caught is proportional to its duration (length-biased sampling). Under
+//! "the pattern has nothing to do with the crash", the share of in-flight requests with the
+//! pattern is therefore its share of baseline *busy time* (Σ durations), not its share of
+//! baseline requests: a slow page is in flight far more often than a fast static file requested
+//! as often. Comparing with the request-count share would blame every slow popular page. The
+//! sums are kept in [`Busy`]; [`busy_rate`] turns them into the smoothed null rate.
+//!
 //! Why binomial and not chi-square: in-flight sets are small (a handful of requests per crash), so
 //! only an exact test is honest; with a baseline of thousands of requests the binomial tail equals
 //! the one-sided Fisher exact test for all practical purposes and costs O(n) instead of O(n·N).
@@ -80,10 +89,20 @@ pub struct Test {
 
 /// Tests `x` of `n` in-flight requests against `b` of `big_n` baseline requests, `tests` patterns
 /// tested in all. The baseline rate is smoothed (`+0.5`, Jeffreys-like) so a pattern never seen in
-/// the baseline gets a finite, conservative rate instead of zero.
+/// the baseline gets a finite, conservative rate instead of zero. This is the request-count null;
+/// the analysis uses [`test_rate`] with a busy-time rate ([`busy_rate`]).
 pub fn test(x: u64, n: u64, b: u64, big_n: u64, tests: usize) -> Test {
-    let rate = (b as f64 + 0.5) / (big_n as f64 + 1.0);
-    let rate = rate.min(1.0);
+    test_rate(x, n, (b as f64 + 0.5) / (big_n as f64 + 1.0), tests)
+}
+
+/// Tests `x` of `n` in-flight requests against the null rate `rate` (already smoothed), `tests`
+/// patterns tested in all.
+pub fn test_rate(x: u64, n: u64, rate: f64, tests: usize) -> Test {
+    let rate = if rate.is_finite() {
+        rate.clamp(f64::MIN_POSITIVE, 1.0)
+    } else {
+        1.0
+    };
     let share = if n == 0 { 0.0 } else { x as f64 / n as f64 };
     let p_value = binom_sf(x, n, rate);
     Test {
@@ -92,6 +111,80 @@ pub fn test(x: u64, n: u64, b: u64, big_n: u64, tests: usize) -> Test {
         p_adjusted: (p_value * tests.max(1) as f64).min(1.0),
         baseline_rate: rate,
     }
+}
+
+/// How long a request with a logged `time-taken` of `t` ms is counted as busy: `t + 1` ms.
+/// `time-taken` is whole milliseconds, truncated, so the request lasted somewhere in `[t, t + 1)`;
+/// adding the logging granularity keeps a `0` (a kernel-cache hit) from weighing nothing, and can
+/// shift any one request's weight by at most 1 ms.
+pub const BUSY_FLOOR_MS: f64 = 1.0;
+
+/// Time-takens above this are capped (a day: longer values are logging garbage, and the cap keeps
+/// the integer sums far from overflow).
+pub const MAX_TIME_TAKEN_MS: u64 = 86_400_000;
+
+/// Baseline sums of one pattern (or of all requests of a group): how many requests, how many of
+/// them logged `time-taken`, and the sum of those time-takens. Integer sums, so adding them up in
+/// any order (any thread count) gives the same result.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Busy {
+    pub count: u64,
+    pub timed: u64,
+    pub time_ms: u64,
+}
+
+impl Busy {
+    #[inline]
+    pub fn add(&mut self, time_taken_ms: Option<u64>) {
+        self.count += 1;
+        if let Some(t) = time_taken_ms {
+            self.timed += 1;
+            self.time_ms += t.min(MAX_TIME_TAKEN_MS);
+        }
+    }
+    #[inline]
+    pub fn merge(&mut self, o: &Busy) {
+        self.count += o.count;
+        self.timed += o.timed;
+        self.time_ms += o.time_ms;
+    }
+    /// `self − o`, saturating (to take the in-flight rows out of the baseline).
+    pub fn minus(&self, o: &Busy) -> Busy {
+        Busy {
+            count: self.count.saturating_sub(o.count),
+            timed: self.timed.saturating_sub(o.timed),
+            time_ms: self.time_ms.saturating_sub(o.time_ms),
+        }
+    }
+    /// Requests without a `time-taken`.
+    pub fn untimed(&self) -> u64 {
+        self.count.saturating_sub(self.timed)
+    }
+    /// Mean logged `time-taken` (0 when none was logged).
+    pub fn mean_ms(&self) -> f64 {
+        if self.timed == 0 {
+            0.0
+        } else {
+            self.time_ms as f64 / self.timed as f64
+        }
+    }
+    /// Busy time in ms: each request weighs its `time-taken + extra_ms`; a request without a
+    /// `time-taken` weighs `impute_ms + extra_ms`.
+    pub fn weight(&self, extra_ms: f64, impute_ms: f64) -> f64 {
+        self.time_ms as f64 + self.untimed() as f64 * impute_ms + self.count as f64 * extra_ms
+    }
+}
+
+/// The smoothed null rate of a pattern whose baseline requests weigh `w` out of `big_w` over
+/// `big_n` requests: `(w + ½·w̄) / (W + w̄)` with `w̄ = W / N` the mean weight of a request. With
+/// equal weights this is the request-count rate `(b + 0.5) / (N + 1)`; a pattern never seen in the
+/// baseline gets half a typical request, not zero.
+pub fn busy_rate(w: f64, big_w: f64, big_n: u64) -> f64 {
+    if big_n == 0 || big_w <= 0.0 || !big_w.is_finite() {
+        return 1.0;
+    }
+    let mean = big_w / big_n as f64;
+    ((w.max(0.0) + 0.5 * mean) / (big_w + mean)).min(1.0)
 }
 
 #[cfg(test)]
@@ -135,5 +228,50 @@ mod tests {
         let t = test(5, 10, 2, 10_000, 20);
         assert!(t.lift > 1000.0);
         assert!(t.p_adjusted < 1e-10);
+    }
+
+    #[test]
+    fn busy_sums() {
+        let mut a = Busy::default();
+        a.add(Some(10));
+        a.add(None);
+        a.add(Some(u64::MAX));
+        assert_eq!(
+            a,
+            Busy {
+                count: 3,
+                timed: 2,
+                time_ms: 10 + MAX_TIME_TAKEN_MS
+            }
+        );
+        assert_eq!(a.untimed(), 1);
+        let mut b = Busy::default();
+        b.add(Some(4));
+        assert!((b.weight(BUSY_FLOOR_MS, 0.0) - 5.0).abs() < 1e-12);
+        // The untimed request weighs the imputed value plus the floor.
+        let c = Busy {
+            count: 2,
+            timed: 1,
+            time_ms: 10,
+        };
+        assert!((c.weight(1.0, 7.0) - (10.0 + 7.0 + 2.0)).abs() < 1e-12);
+        assert!((c.mean_ms() - 10.0).abs() < 1e-12);
+        let mut m = a;
+        m.merge(&b);
+        assert_eq!(m.minus(&b), a);
+        assert_eq!(b.minus(&a), Busy::default());
+    }
+
+    #[test]
+    fn busy_rate_reduces_to_count_rate_with_equal_weights() {
+        // 5 of 100 requests, every request weighing 3 ms.
+        let r = busy_rate(15.0, 300.0, 100);
+        assert!(close(r, 5.5 / 101.0), "{r}");
+        // Never seen: half a typical request.
+        assert!(close(busy_rate(0.0, 300.0, 100), 0.5 / 101.0));
+        assert_eq!(busy_rate(0.0, 0.0, 0), 1.0);
+        let t = test_rate(3, 10, busy_rate(15.0, 300.0, 100), 1);
+        let u = test(3, 10, 5, 100, 1);
+        assert!(close(t.p_value, u.p_value) && close(t.lift, u.lift));
     }
 }

@@ -8,16 +8,19 @@
 //!   modules and for evidence from events only.
 //! - **Request-pattern suspects**: per app pool, every feature of every in-flight request
 //!   (HTTPERR abandonments + W3C requests spanning a crash) is a candidate; its count among
-//!   in-flight requests is tested against its rate in the same sites' baseline traffic (whole
-//!   input, in-flight rows excluded) with a one-sided exact binomial test, Bonferroni-corrected
-//!   for the number of candidates. A pattern is blamed only when over-represented
-//!   (`p_adjusted < 0.01`, lift > 2), so a popular URL is not blamed for being popular.
+//!   in-flight requests is tested against its share of the *busy time* of the same sites'
+//!   baseline traffic (whole input, in-flight rows excluded; see [`stats`]: a request is caught
+//!   in flight in proportion to how long it runs) with a one-sided exact binomial test,
+//!   Bonferroni-corrected for the number of candidates. A pattern is blamed only when
+//!   over-represented (`p_adjusted < 0.01`, lift > 2), so a URL is not blamed for being popular
+//!   or slow.
+//! - **In-flight lists**: requests matching a pattern suspect first (by rank), then by start.
 //! - **Corroboration**: a module faulting in 2+ incidents and a pattern in flight in every one of
 //!   those incidents back each other.
 
 use super::correlate::{Correlation, baseline_counts, httperr_view, w3c_view};
 use super::pattern::{FeatureKind, HashIndex, KINDS, feature_text, flag_labels, flags, unusual};
-use super::stats;
+use super::stats::{self, BUSY_FLOOR_MS, Busy};
 use super::time::{fmt_duration, fmt_utc};
 use super::timeline::{Timeline as Tl, crash_evidence, norm, source_name};
 use super::{
@@ -76,6 +79,7 @@ pub(crate) fn w3c_ref(t: &Tables, i: usize) -> RequestRef {
         file: r.file[i],
         path: path_of(t, r.file[i]),
         offset: r.offset[i],
+        suspects: Vec::new(),
     }
 }
 
@@ -99,6 +103,7 @@ pub(crate) fn httperr_ref(t: &Tables, i: usize) -> RequestRef {
         file: h.file[i],
         path: path_of(t, h.file[i]),
         offset: h.offset[i],
+        suspects: Vec::new(),
     }
 }
 
@@ -368,6 +373,7 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
 
     // ---- incidents (facts) ----
     let mut incidents: Vec<Incident> = Vec::with_capacity(nc);
+    let mut in_flight_rows: Vec<Vec<(bool, usize)>> = Vec::with_capacity(nc);
     for (ci, c) in tl.clusters.iter().enumerate() {
         let ranked = ranked_rows(t, &c.crash_rows);
         let first = |f: &dyn Fn(&CrashRow) -> Option<String>| ranked.iter().find_map(|(_, r)| f(r));
@@ -379,10 +385,15 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
         sources.dedup();
         let mut evidence: Vec<EvidenceRef> =
             ranked.iter().map(|(i, _)| crash_evidence(t, *i)).collect();
-        let mut in_flight: Vec<RequestRef> =
-            c.abandoned.iter().map(|&i| httperr_ref(t, i)).collect();
+        // Listed once the suspects are known (matching requests first): see `order_in_flight`.
+        let rows: Vec<(bool, usize)> = c
+            .abandoned
+            .iter()
+            .map(|&i| (false, i))
+            .chain(corr.in_flight[ci].iter().map(|&i| (true, i)))
+            .collect();
         if let Some(&h0) = c.abandoned.first() {
-            let mut e = req_evidence(&in_flight[0]);
+            let mut e = req_evidence(&httperr_ref(t, h0));
             e.what = format!(
                 "HTTPERR: {} request(s) abandoned by pool {} ({})",
                 c.abandoned.len(),
@@ -392,9 +403,8 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
             e.file = t.httperr.file[h0];
             evidence.push(e);
         }
-        in_flight.extend(corr.in_flight[ci].iter().map(|&i| w3c_ref(t, i)));
-        let in_flight_total = in_flight.len();
-        in_flight.truncate(opts.max_listed);
+        let in_flight_total = rows.len();
+        in_flight_rows.push(rows);
         let mut notes = corr.notes[ci].clone();
         if c.crash_rows.is_empty() {
             notes.push(
@@ -441,7 +451,7 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
                 .find_map(|(_, r)| r.exit_code)
                 .map(|x| format!("0x{x:08x}")),
             detail: first(&|r| opt_cut(r.detail.as_deref(), 1000)),
-            in_flight,
+            in_flight: Vec::new(),
             in_flight_total,
             recent: corr.recent[ci].iter().map(|&i| w3c_ref(t, i)).collect(),
             suspects: Vec::new(),
@@ -476,6 +486,8 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
         }
     }
     let mut suspects: Vec<Suspect> = Vec::new();
+    // Per suspect: the in-flight rows a pattern suspect matches (empty for modules).
+    let mut matched: Vec<BTreeSet<(bool, usize)>> = Vec::new();
     for (lname, hits) in &by_module {
         let inv = inventory_class.get(lname);
         let class = hits
@@ -578,6 +590,7 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
             pattern: None,
             corroborated_by: Vec::new(),
         });
+        matched.push(BTreeSet::new());
     }
 
     // ---- request-pattern suspects ----
@@ -615,8 +628,23 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
         let evidence_total = evidence.len();
         evidence.truncate(opts.max_listed);
         let reason = if tested {
+            let mut caveats = String::new();
+            if stats.baseline_untimed > 0 {
+                caveats.push_str(&format!(
+                    "; {} of its baseline requests logged no time-taken and count at the pool's mean",
+                    stats.baseline_untimed
+                ));
+            }
+            if stats.in_flight_w3c > 0 {
+                caveats.push_str(&format!(
+                    "; {} of the in-flight requests are W3C rows matched within ±{} s of the crash, so the null rate is {}",
+                    stats.in_flight_w3c,
+                    opts.in_flight_slack_ms.max(0) as f64 / 1000.0,
+                    fmt_pct(stats.null_rate)
+                ));
+            }
             format!(
-                "{} {} was in flight at {} of {} crash{}: {} of {} in-flight requests vs {} of {} baseline requests (lift {}, p = {}, adjusted for {} patterns {}).",
+                "{} {} was in flight at {} of {} crash{}: {} of {} in-flight requests vs {} of baseline requests ({} of {}) / {} of baseline busy time (lift {}, p = {}, adjusted for {} patterns {}){}.",
                 cand.kind.name(),
                 cut(&cand.text, 300),
                 k,
@@ -624,12 +652,15 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
                 if incidents_considered == 1 { "" } else { "es" },
                 stats.in_flight,
                 stats.in_flight_total,
+                fmt_pct(stats.baseline_share),
                 stats.baseline,
                 stats.baseline_total,
+                fmt_pct(stats.baseline_busy_share),
                 fmt_lift(stats.lift),
                 fmt_p(stats.p_value),
                 stats.tests,
-                fmt_p(stats.p_adjusted)
+                fmt_p(stats.p_adjusted),
+                caveats
             )
         } else {
             format!(
@@ -654,10 +685,13 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
             pattern: Some(stats),
             corroborated_by: Vec::new(),
         });
+        matched.push(cand.rows);
     }
 
     // ---- rank, ids, corroboration ----
-    suspects.sort_by(|a, b| {
+    let mut ranked: Vec<(Suspect, BTreeSet<(bool, usize)>)> =
+        suspects.into_iter().zip(matched).collect();
+    ranked.sort_by(|(a, _), (b, _)| {
         (
             conf_rank(&a.confidence),
             std::cmp::Reverse(a.incidents.len()),
@@ -677,8 +711,13 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
             })
             .then_with(|| a.name.cmp(&b.name))
     });
+    let (mut suspects, matched): (Vec<Suspect>, Vec<BTreeSet<(bool, usize)>>) =
+        ranked.into_iter().unzip();
     for (i, s) in suspects.iter_mut().enumerate() {
         s.id = format!("S{}", i + 1);
+    }
+    for (inc, rows) in incidents.iter_mut().zip(&in_flight_rows) {
+        inc.in_flight = order_in_flight(t, rows, &suspects, &matched, opts.max_listed);
     }
     let n = suspects.len();
     for a in 0..n {
@@ -778,6 +817,60 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
     }
 }
 
+/// The in-flight requests of an incident as listed: those matching a request-pattern suspect
+/// first (best-ranked suspect first), then by start time (an HTTPERR abandonment, whose start is
+/// unknown, counts as starting when HTTP.sys logged it), HTTPERR before W3C, file, offset; at most
+/// `max` of them. Each carries the ids of the pattern suspects it matches, in rank order.
+fn order_in_flight(
+    t: &Tables,
+    rows: &[(bool, usize)],
+    suspects: &[Suspect],
+    matched: &[BTreeSet<(bool, usize)>],
+    max: usize,
+) -> Vec<RequestRef> {
+    let ids = |row: &(bool, usize)| -> Vec<usize> {
+        matched
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.contains(row))
+            .map(|(k, _)| k)
+            .collect()
+    };
+    /// Sort key: best suspect rank, start, W3C after HTTPERR, file, offset, row; then the ranks.
+    type Key = (usize, i64, bool, u32, u64, usize);
+    let mut keyed: Vec<(Key, Vec<usize>)> = rows
+        .iter()
+        .map(|row| {
+            let (w3c, i) = *row;
+            let m = ids(row);
+            let (start, file, offset) = if w3c {
+                let r = &t.requests;
+                let tt = r.time_taken_ms[i].map_or(0, |v| v.min(i64::MAX as u64) as i64);
+                (r.ts[i].saturating_sub(tt), r.file[i], r.offset[i])
+            } else {
+                let h = &t.httperr;
+                (h.ts[i], h.file[i], h.offset[i])
+            };
+            let best = m.first().copied().unwrap_or(usize::MAX);
+            ((best, start, w3c, file, offset, i), m)
+        })
+        .collect();
+    keyed.sort_by_key(|(k, _)| *k);
+    keyed
+        .into_iter()
+        .take(max)
+        .map(|((_, _, w3c, _, _, i), m)| {
+            let mut r = if w3c {
+                w3c_ref(t, i)
+            } else {
+                httperr_ref(t, i)
+            };
+            r.suspects = m.into_iter().map(|k| suspects[k].id.clone()).collect();
+            r
+        })
+        .collect()
+}
+
 pub(crate) fn fmt_lift(l: f64) -> String {
     if !l.is_finite() {
         "∞".into()
@@ -788,12 +881,45 @@ pub(crate) fn fmt_lift(l: f64) -> String {
     }
 }
 
+/// A share as a percentage: `9.1 %`, `0.44 %`, `< 0.01 %`, `0 %`.
+pub(crate) fn fmt_pct(share: f64) -> String {
+    let pct = share * 100.0;
+    if !pct.is_finite() || pct <= 0.0 {
+        "0 %".into()
+    } else if pct >= 1.0 {
+        format!("{pct:.1} %")
+    } else if pct >= 0.01 {
+        format!("{pct:.2} %")
+    } else {
+        "< 0.01 %".into()
+    }
+}
+
 pub(crate) fn fmt_p(p: f64) -> String {
     if p >= 0.001 {
         format!("{p:.3}")
     } else {
         format!("{p:.1e}")
     }
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 { a / b } else { 0.0 }
+}
+
+/// The null rate of a pattern among `n` in-flight requests of which `n_w3c` are W3C rows: each
+/// HTTPERR abandonment was truly in flight, so it has the pattern with probability `busy` (the
+/// pattern's share of baseline busy time); a W3C row was matched with the slack window, so with
+/// probability `slack` (the share of busy time widened by twice the slack per request). The test
+/// uses the mean of the two, weighted by how many in-flight rows of each kind there are: the sum of
+/// the two binomials is a Poisson-binomial, whose upper tail above its mean + 1 is bounded by the
+/// binomial's with the same mean (Hoeffding 1956), so the exact binomial test stays conservative.
+pub(crate) fn null_rate(busy: f64, slack: f64, n: u64, n_w3c: u64) -> f64 {
+    if n == 0 {
+        return busy;
+    }
+    let n_w3c = n_w3c.min(n);
+    ((n - n_w3c) as f64 * busy + n_w3c as f64 * slack) / n as f64
 }
 
 fn find_patterns(
@@ -809,7 +935,9 @@ fn find_patterns(
     let mut index: Vec<HashIndex> = vec![HashIndex::default(); ng];
     // In-flight rows per group and, per kind, how many define the feature (all / W3C only).
     let mut n_def = vec![[0u64; 7]; ng];
-    let mut w3c_def = vec![[0u64; 7]; ng];
+    // The W3C in-flight rows, to take out of the baseline: per kind where defined, and all.
+    let mut w3c_def = vec![[Busy::default(); 7]; ng];
+    let mut w3c_all = vec![Busy::default(); ng];
     let mut needed = [false; 7];
     for (g, group) in corr.groups.iter().enumerate() {
         let mut rows: BTreeMap<(bool, usize), BTreeSet<usize>> = BTreeMap::new();
@@ -823,6 +951,7 @@ fn find_patterns(
         }
         for ((w3c, i), incs) in rows {
             let view = if w3c {
+                w3c_all[g].add(t.requests.time_taken_ms[i]);
                 w3c_view(t, i)
             } else {
                 httperr_view(t, i)
@@ -832,7 +961,7 @@ fn find_patterns(
                 if text.is_some() || k.always_defined() {
                     n_def[g][k.index()] += 1;
                     if w3c {
-                        w3c_def[g][k.index()] += 1;
+                        w3c_def[g][k.index()].add(t.requests.time_taken_ms[i]);
                     }
                 }
                 let Some((hash, text)) = text else { continue };
@@ -855,7 +984,10 @@ fn find_patterns(
     if cands.iter().all(Vec::is_empty) {
         return (Vec::new(), notes);
     }
-    let (counts, totals) = baseline_counts(t, opts, corr, &index, needed);
+    let base = baseline_counts(t, opts, corr, &index, needed);
+    // A W3C row is "in flight" when `[time − time-taken − slack, time + slack]` holds the crash:
+    // its chance of being caught is proportional to its duration plus twice the slack.
+    let w3c_extra = BUSY_FLOOR_MS + 2.0 * opts.in_flight_slack_ms.max(0) as f64;
 
     let mut out = Vec::new();
     for (g, group_cands) in cands.into_iter().enumerate() {
@@ -875,25 +1007,48 @@ fn find_patterns(
             .clone()
             .unwrap_or_else(|| "(unknown pool)".into());
         let mut findings: Vec<PatternFinding> = Vec::new();
+        let mut explained: Vec<(f64, Cand)> = Vec::new();
         let mut untested = false;
+        // Requests without a time-taken weigh the group's mean time-taken (see `null_rate`).
+        let all_base = base.all[g].minus(&w3c_all[g]);
+        let impute = all_base.mean_ms();
         for (ci, cand) in group_cands.into_iter().enumerate() {
             let k = cand.kind.index();
             let x = cand.rows.len() as u64;
-            let w3c_in = cand.rows.iter().filter(|(w, _)| *w).count() as u64;
-            let b = counts[g]
+            let mut w3c_in = Busy::default();
+            for &(w, i) in &cand.rows {
+                if w {
+                    w3c_in.add(t.requests.time_taken_ms[i]);
+                }
+            }
+            let pat = base.cands[g]
                 .get(ci)
                 .copied()
-                .unwrap_or(0)
-                .saturating_sub(w3c_in);
+                .unwrap_or_default()
+                .minus(&w3c_in);
             let all = if cand.kind.always_defined() {
-                group.rows
+                base.all[g]
             } else {
-                totals[g][k]
-            };
-            let big_n = all.saturating_sub(w3c_def[g][k]);
+                base.kinds[g][k]
+            }
+            .minus(&w3c_def[g][k]);
+            let (b, big_n) = (pat.count, all.count);
             let n = n_def[g][k];
+            let n_w3c = w3c_def[g][k].count.min(n);
             let tested = big_n >= MIN_BASELINE;
-            let test = stats::test(x, n, b, big_n, tests);
+            let busy = pat.weight(BUSY_FLOOR_MS, impute);
+            let busy_total = all.weight(BUSY_FLOOR_MS, impute);
+            let null = null_rate(
+                stats::busy_rate(busy, busy_total, big_n),
+                stats::busy_rate(
+                    pat.weight(w3c_extra, impute),
+                    all.weight(w3c_extra, impute),
+                    big_n,
+                ),
+                n,
+                n_w3c,
+            );
+            let test = stats::test_rate(x, n, null, tests);
             let keep = if tested {
                 test.p_adjusted < ALPHA && test.lift > 2.0
             } else {
@@ -902,6 +1057,15 @@ fn find_patterns(
                 cand.incidents.len() >= 2 && cand.incidents.len() == considered && x >= 2
             };
             if !keep {
+                // Would the request-count share have blamed it? Then say why it is not blamed.
+                let by_count = stats::test(x, n, b, big_n, tests);
+                if tested
+                    && cand.incidents.len() >= 2
+                    && by_count.p_adjusted < ALPHA
+                    && by_count.lift > 2.0
+                {
+                    explained.push((by_count.p_adjusted, cand));
+                }
                 continue;
             }
             findings.push(PatternFinding {
@@ -912,6 +1076,13 @@ fn find_patterns(
                     in_flight_total: n,
                     baseline: b,
                     baseline_total: big_n,
+                    baseline_share: ratio(b as f64, big_n as f64),
+                    baseline_busy_ms: busy,
+                    baseline_busy_total_ms: busy_total,
+                    baseline_busy_share: ratio(busy, busy_total),
+                    baseline_untimed: pat.untimed(),
+                    null_rate: null,
+                    in_flight_w3c: n_w3c,
                     lift: if tested { test.lift } else { 0.0 },
                     p_value: if tested { test.p_value } else { 1.0 },
                     p_adjusted: if tested { test.p_adjusted } else { 1.0 },
@@ -922,6 +1093,41 @@ fn find_patterns(
                 tested,
                 incidents_considered: considered,
             });
+        }
+        explained.sort_by(|a, b| {
+            a.0.total_cmp(&b.0)
+                .then(a.1.kind.cmp(&b.1.kind))
+                .then(a.1.text.cmp(&b.1.text))
+        });
+        // Patterns sharing a request with a suspect are that suspect's business, not "explained".
+        let mut shown: Vec<&Cand> = Vec::new();
+        for (_, c) in &explained {
+            if !shown.iter().any(|s| s.rows == c.rows)
+                && !findings
+                    .iter()
+                    .any(|f| f.cand.rows.intersection(&c.rows).next().is_some())
+            {
+                shown.push(c);
+            }
+        }
+        if !shown.is_empty() {
+            let list: Vec<String> = shown
+                .iter()
+                .take(4)
+                .map(|c| format!("{} {}", c.kind.name(), cut(&c.text, 100)))
+                .collect();
+            notes.push(format!(
+                "app pool {pool}: {} pattern{} in flight at several crashes {} over-represented against {} share of baseline requests but not against {} share of baseline busy time (slow requests spend longer in flight), so {} not {}: {}{}",
+                shown.len(),
+                if shown.len() == 1 { "" } else { "s" },
+                if shown.len() == 1 { "is" } else { "are" },
+                if shown.len() == 1 { "its" } else { "their" },
+                if shown.len() == 1 { "its" } else { "their" },
+                if shown.len() == 1 { "it is" } else { "they are" },
+                if shown.len() == 1 { "a suspect" } else { "suspects" },
+                list.join("; "),
+                if shown.len() > 4 { "; …" } else { "" }
+            ));
         }
         if untested {
             notes.push(format!(

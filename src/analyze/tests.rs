@@ -686,3 +686,186 @@ fn scale_one_million_requests() {
     );
     assert_eq!(a.incidents.len(), 3);
 }
+
+/// Five crashes of DefaultAppPool over five hours. Baseline: 9,000 fast static files (5 ms),
+/// 1,000 slow report pages (400 ms, 10 % of the requests but 88 % of the busy time) and 40 fast
+/// `/ping.aspx` calls (2 ms). At every crash HTTP.sys abandons four report pages, one static file
+/// (the mix a random instant catches) and one `/ping.aspx`.
+fn busy_time_tables() -> crate::tables::Tables {
+    let mut b = TableBuilder::new();
+    let log = b.file("W3SVC1/u_ex240301.log", ArtifactKind::W3c);
+    let herr = b.file("HTTPERR/httperr1.log", ArtifactKind::HttpErr);
+    let sys = b.file("events/System.xml", ArtifactKind::EventXml);
+    let crashes = [40.0, 95.0, 150.0, 205.0, 260.0];
+    let n = 10_040usize;
+    for i in 0..n {
+        let mut ts = at_min(300.0 * i as f64 / n as f64) + 7_300;
+        // No W3C row in flight at a crash: only the HTTPERR abandonments are.
+        if crashes.iter().any(|&m| (ts - at_min(m)).abs() < 10_000) {
+            ts += 20_000;
+        }
+        let (stem, tt) = match i % 251 {
+            0 => ("/ping.aspx".to_string(), 2),
+            k if k % 10 == 1 => ("/report.aspx".to_string(), 400),
+            k => (format!("/img/{}.jpg", k % 40), 5),
+        };
+        b.request(
+            log,
+            ts,
+            &Req {
+                stem: &stem,
+                time_taken_ms: tt,
+                ..Default::default()
+            },
+        );
+    }
+    for (k, m) in crashes.into_iter().enumerate() {
+        let crash = at_min(m);
+        b.crash(was_row(
+            sys,
+            crash + 500,
+            5011,
+            "DefaultAppPool",
+            Some(700 + k as u32),
+        ));
+        for uri in [
+            "/report.aspx",
+            "/report.aspx",
+            "/report.aspx",
+            "/report.aspx",
+            "/img/7.jpg",
+            "/ping.aspx",
+        ] {
+            b.httperr(
+                herr,
+                crash,
+                &Err {
+                    uri,
+                    ..Default::default()
+                },
+            );
+        }
+    }
+    b.build()
+}
+
+#[test]
+fn slow_popular_page_in_flight_as_often_as_its_busy_time_is_not_blamed() {
+    let a = analyze(&busy_time_tables(), &opts());
+    assert_eq!(a.incidents.len(), 5);
+    let names: Vec<&str> = a.suspects.iter().map(|s| s.name.as_str()).collect();
+    // 20 of 30 in flight against 10 % of the requests would be a lift of 6.7; against 88 % of
+    // the busy time it is below 1.
+    assert!(
+        !names.iter().any(|n| n.contains("report.aspx")),
+        "slow popular page blamed: {names:?}"
+    );
+    assert!(!names.iter().any(|n| n.contains(".jpg")), "{names:?}");
+    // The report says why it is not blamed.
+    assert!(
+        a.summary
+            .notes
+            .iter()
+            .any(|n| n.contains("busy time") && n.contains("/report.aspx")),
+        "{:?}",
+        a.summary.notes
+    );
+}
+
+#[test]
+fn rare_fast_request_in_flight_at_every_crash_is_blamed() {
+    let a = analyze(&busy_time_tables(), &opts());
+    let s = a
+        .suspects
+        .iter()
+        .find(|s| s.kind == "request_pattern" && s.name.contains("/ping.aspx"))
+        .unwrap_or_else(|| panic!("{:#?}", a.suspects));
+    assert_eq!(s.confidence, "high");
+    assert_eq!(s.incidents, ["I1", "I2", "I3", "I4", "I5"]);
+    let p = s.pattern.as_ref().unwrap();
+    assert_eq!((p.in_flight, p.in_flight_total), (5, 30));
+    assert_eq!(p.baseline, 40);
+    assert_eq!(p.baseline_untimed, 0);
+    // 40 requests of 2 (+1) ms out of 9,000 × 6 + 1,000 × 401 + 40 × 3 ms.
+    assert_eq!(p.baseline_busy_ms, 120.0);
+    assert_eq!(
+        p.baseline_busy_total_ms,
+        9_000.0 * 6.0 + 1_000.0 * 401.0 + 120.0
+    );
+    assert!((p.baseline_share - 40.0 / 10_040.0).abs() < 1e-12);
+    assert!(p.baseline_busy_share < p.baseline_share / 10.0);
+    assert!(p.p_adjusted < 1e-6 && p.lift > 100.0, "{p:?}");
+    assert!(s.reason.contains("of baseline busy time"), "{}", s.reason);
+    // It is listed first among the requests in flight, marked with its suspect id.
+    for inc in &a.incidents {
+        let first = &inc.in_flight[0];
+        assert_eq!(first.uri, "/ping.aspx");
+        assert_eq!(first.suspects, std::slice::from_ref(&s.id));
+        assert!(inc.in_flight[1..].iter().all(|r| r.suspects.is_empty()));
+    }
+}
+
+#[test]
+fn fast_requests_matched_by_the_slack_window_are_not_blamed() {
+    // W3C rows are matched in flight within ±2 s of the crash: a 5 ms static file is caught by
+    // that window about as often as a 400 ms page, so for them the null is close to the count share.
+    let mut b = TableBuilder::new();
+    let log = b.file("W3SVC1/u_ex240301.log", ArtifactKind::W3c);
+    let sys = b.file("events/System.xml", ArtifactKind::EventXml);
+    for i in 0..6_000usize {
+        let ts = at_min(300.0 * i as f64 / 6_000.0) + 1_300;
+        let (stem, tt) = if i % 10 == 0 {
+            ("/report.aspx".to_string(), 400)
+        } else {
+            (format!("/img/{}.jpg", i % 40), 5)
+        };
+        b.request(
+            log,
+            ts,
+            &Req {
+                stem: &stem,
+                time_taken_ms: tt,
+                ..Default::default()
+            },
+        );
+    }
+    for (k, m) in [40.0, 95.0, 150.0, 205.0, 260.0].into_iter().enumerate() {
+        let crash = at_min(m);
+        b.crash(was_row(
+            sys,
+            crash,
+            5011,
+            "DefaultAppPool",
+            Some(700 + k as u32),
+        ));
+        // Two fast image requests completing just after the crash.
+        for d in [300, 900] {
+            b.request(
+                log,
+                crash + d,
+                &Req {
+                    stem: "/img/3.jpg",
+                    time_taken_ms: 5,
+                    ..Default::default()
+                },
+            );
+        }
+    }
+    let a = analyze(&b.build(), &opts());
+    assert_eq!(a.incidents.len(), 5);
+    assert!(a.incidents.iter().all(|i| i.in_flight_total >= 2));
+    let names: Vec<&str> = a.suspects.iter().map(|s| s.name.as_str()).collect();
+    assert!(
+        !names.iter().any(|n| n.contains(".jpg")),
+        "fast requests caught by the slack window blamed: {names:?}"
+    );
+}
+
+#[test]
+fn null_rate_mixes_httperr_and_w3c_rows() {
+    use super::suspects::null_rate;
+    assert_eq!(null_rate(0.1, 0.3, 0, 0), 0.1);
+    assert!((null_rate(0.1, 0.3, 4, 0) - 0.1).abs() < 1e-12);
+    assert!((null_rate(0.1, 0.3, 4, 4) - 0.3).abs() < 1e-12);
+    assert!((null_rate(0.1, 0.3, 4, 1) - 0.15).abs() < 1e-12);
+}

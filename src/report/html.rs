@@ -6,7 +6,7 @@
 //! img-src data:`), so even an escaping bug could not run code or leak data.
 
 use super::{bytes, num, when};
-use crate::analyze::suspects::{fmt_lift, fmt_p, kind_label};
+use crate::analyze::suspects::{fmt_lift, fmt_p, fmt_pct, kind_label};
 use crate::analyze::time::{fmt_duration, fmt_hm, fmt_short, fmt_utc};
 use crate::analyze::{Analysis, EvidenceRef, RequestRef};
 use std::fmt::Write;
@@ -47,7 +47,7 @@ h3{font-size:15px;margin:16px 0 6px}
 table{border-collapse:collapse;width:100%;background:#fff;margin:6px 0 12px;font-size:13px}
 th,td{border:1px solid #dde1e7;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:break-word}
 td code{word-break:break-all}td.t{white-space:nowrap}
-th{background:#eef1f5}td.n{text-align:right;white-space:nowrap}
+th{background:#eef1f5}td.n{text-align:right;white-space:nowrap}td.hit{font-weight:bold;color:#a4000f;white-space:nowrap}
 tr.tp td{background:#fff1e6}tr.sus td{background:#fde2e0;font-weight:600}
 .badge{display:inline-block;padding:0 6px;border-radius:8px;font-size:12px;color:#fff}
 .high{background:#c0392b}.medium{background:#d68910}.low{background:#7f8c8d}
@@ -59,8 +59,12 @@ code{font-family:ui-monospace,Consolas,monospace}
 svg{background:#fff;border:1px solid #dde1e7;max-width:100%;height:auto}
 "#;
 
-fn request_table(o: &mut String, rows: &[RequestRef]) {
-    o.push_str("<table><tr><th>time (UTC)</th><th>source</th><th>method</th><th>URI</th><th>status / reason</th><th>time-taken</th><th>client</th><th>user agent</th><th>file @ offset</th></tr>\n");
+fn request_table(o: &mut String, rows: &[RequestRef], marks: bool) {
+    o.push_str("<table><tr>");
+    if marks {
+        o.push_str("<th>suspect</th>");
+    }
+    o.push_str("<th>time (UTC)</th><th>source</th><th>method</th><th>URI</th><th>status / reason</th><th>time-taken</th><th>client</th><th>user agent</th><th>file @ offset</th></tr>\n");
     for r in rows {
         let status = match (&r.reason, r.status) {
             (Some(reason), Some(s)) => format!("{s} {}", esc(reason)),
@@ -70,7 +74,14 @@ fn request_table(o: &mut String, rows: &[RequestRef]) {
         };
         let _ = writeln!(
             o,
-            "<tr><td class=t>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td class=n>{}</td><td>{}</td><td>{}</td><td class=ev>{} @ {}</td></tr>",
+            "<tr>{}<td class=t>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td class=n>{}</td><td>{}</td><td>{}</td><td class=ev>{} @ {}</td></tr>",
+            if !marks {
+                String::new()
+            } else if r.suspects.is_empty() {
+                "<td></td>".into()
+            } else {
+                format!("<td class=hit>‼ {}</td>", esc(&r.suspects.join(", ")))
+            },
             fmt_utc(r.time.0),
             r.source,
             opt(&r.method),
@@ -441,8 +452,17 @@ pub fn render(a: &Analysis) -> String {
             o.push_str("</ul>\n<b>Evidence</b>\n");
             evidence_list(&mut o, &inc.evidence);
             if inc.in_flight_total > 0 {
-                let _ = writeln!(o, "<b>Requests in flight ({})</b>", inc.in_flight_total);
-                request_table(&mut o, &inc.in_flight);
+                let _ = writeln!(
+                    o,
+                    "<b>Requests in flight ({})</b>{}",
+                    inc.in_flight_total,
+                    if inc.in_flight.iter().any(|r| !r.suspects.is_empty()) {
+                        " <span class=muted>those matching a suspect request pattern first (‼)</span>"
+                    } else {
+                        ""
+                    }
+                );
+                request_table(&mut o, &inc.in_flight, true);
             }
             if !inc.recent.is_empty() {
                 let _ = writeln!(
@@ -450,7 +470,7 @@ pub fn render(a: &Analysis) -> String {
                     "<b>Last {} requests before the crash</b> (newest first)",
                     inc.recent.len()
                 );
-                request_table(&mut o, &inc.recent);
+                request_table(&mut o, &inc.recent, false);
             }
             o.push_str("</details>\n");
         }
@@ -519,11 +539,14 @@ pub fn render(a: &Analysis) -> String {
         if let Some(p) = &s.pattern {
             let _ = writeln!(
                 o,
-                "<li>statistics: {} of {} in flight vs {} of {} baseline; lift {}, p = {} (adjusted {} for {} patterns)</li>",
+                "<li>statistics: {} of {} in flight vs {} of baseline requests ({} of {}) / {} of baseline busy time (null rate {}); lift {}, p = {} (adjusted {} for {} patterns)</li>",
                 p.in_flight,
                 p.in_flight_total,
+                fmt_pct(p.baseline_share),
                 p.baseline,
                 p.baseline_total,
+                fmt_pct(p.baseline_busy_share),
+                fmt_pct(p.null_rate),
                 fmt_lift(p.lift),
                 fmt_p(p.p_value),
                 fmt_p(p.p_adjusted),

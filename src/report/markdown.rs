@@ -3,7 +3,7 @@
 //! reach the viewer), newlines and control characters become spaces or `?`.
 
 use super::{bytes, is_sneaky, num, when};
-use crate::analyze::suspects::{fmt_lift, fmt_p, kind_label};
+use crate::analyze::suspects::{fmt_lift, fmt_p, fmt_pct, kind_label};
 use crate::analyze::time::{fmt_duration, fmt_utc};
 use crate::analyze::{Analysis, EvidenceRef, RequestRef};
 use std::fmt::Write;
@@ -56,9 +56,14 @@ fn evidence_line(e: &EvidenceRef) -> String {
     format!("{} @ {} — {}", esc(&e.path), e.offset, esc(&e.what))
 }
 
-fn request_table(out: &mut String, rows: &[RequestRef]) {
-    out.push_str("| time (UTC) | source | method | URI | status / reason | time-taken | client | user agent | file @ offset |\n");
-    out.push_str("|---|---|---|---|---|---|---|---|---|\n");
+fn request_table(out: &mut String, rows: &[RequestRef], marks: bool) {
+    if marks {
+        out.push_str("| suspect | time (UTC) | source | method | URI | status / reason | time-taken | client | user agent | file @ offset |\n");
+        out.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
+    } else {
+        out.push_str("| time (UTC) | source | method | URI | status / reason | time-taken | client | user agent | file @ offset |\n");
+        out.push_str("|---|---|---|---|---|---|---|---|---|\n");
+    }
     for r in rows {
         let status = match (&r.reason, r.status) {
             (Some(reason), Some(s)) => format!("{s} {}", esc(reason)),
@@ -68,7 +73,14 @@ fn request_table(out: &mut String, rows: &[RequestRef]) {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} @ {} |",
+            "{}| {} | {} | {} | {} | {} | {} | {} | {} | {} @ {} |",
+            if !marks {
+                String::new()
+            } else if r.suspects.is_empty() {
+                "|  ".into()
+            } else {
+                format!("| **‼ {}** ", r.suspects.join(", "))
+            },
             fmt_utc(r.time.0),
             r.source,
             opt(&r.method),
@@ -220,15 +232,20 @@ pub fn render(a: &Analysis) -> String {
             if inc.in_flight_total > 0 {
                 let _ = writeln!(
                     o,
-                    "Requests in flight ({}{}):\n",
+                    "Requests in flight ({}{}){}:\n",
                     inc.in_flight_total,
                     if inc.in_flight.len() < inc.in_flight_total {
                         format!(", first {} listed", inc.in_flight.len())
                     } else {
                         String::new()
+                    },
+                    if inc.in_flight.iter().any(|r| !r.suspects.is_empty()) {
+                        ", those matching a suspect request pattern first (‼)"
+                    } else {
+                        ""
                     }
                 );
-                request_table(&mut o, &inc.in_flight);
+                request_table(&mut o, &inc.in_flight, true);
             }
             if !inc.recent.is_empty() {
                 let _ = writeln!(
@@ -236,7 +253,7 @@ pub fn render(a: &Analysis) -> String {
                     "Last {} requests before the crash (newest first):\n",
                     inc.recent.len()
                 );
-                request_table(&mut o, &inc.recent);
+                request_table(&mut o, &inc.recent, false);
             }
         }
     }
@@ -305,11 +322,14 @@ pub fn render(a: &Analysis) -> String {
         if let Some(p) = &s.pattern {
             let _ = writeln!(
                 o,
-                "- statistics: {} of {} in flight vs {} of {} baseline, lift {}, p = {} (adjusted {} for {} patterns)",
+                "- statistics: {} of {} in flight vs {} of baseline requests ({} of {}) / {} of baseline busy time (null rate {}), lift {}, p = {} (adjusted {} for {} patterns)",
                 p.in_flight,
                 p.in_flight_total,
+                fmt_pct(p.baseline_share),
                 p.baseline,
                 p.baseline_total,
+                fmt_pct(p.baseline_busy_share),
+                fmt_pct(p.null_rate),
                 fmt_lift(p.lift),
                 fmt_p(p.p_value),
                 fmt_p(p.p_adjusted),

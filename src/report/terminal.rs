@@ -4,7 +4,7 @@
 
 use super::{num, plain, when};
 use crate::analyze::Analysis;
-use crate::analyze::suspects::{fmt_lift, fmt_p, kind_label};
+use crate::analyze::suspects::{fmt_lift, fmt_p, fmt_pct, kind_label};
 use crate::analyze::time::{fmt_duration, fmt_utc};
 use std::fmt::Write;
 
@@ -100,7 +100,12 @@ pub fn render(a: &Analysis) -> String {
                 for r in inc.in_flight.iter().take(5) {
                     let _ = writeln!(
                         o,
-                        "         {} {} {}{}",
+                        "         {}{} {} {}{}",
+                        if r.suspects.is_empty() {
+                            String::new()
+                        } else {
+                            format!("‼ {} ", r.suspects.join(","))
+                        },
                         r.source,
                         cut(r.method.as_deref().unwrap_or("-"), 16),
                         cut(&r.uri, 120),
@@ -165,11 +170,17 @@ pub fn render(a: &Analysis) -> String {
             {
                 let _ = writeln!(
                     o,
-                    "       {} of {} in flight vs {} of {} baseline: lift {}, p = {} (adjusted {})",
+                    "       {} of {} in flight vs {} of baseline requests ({} of {}) / {} of baseline busy time,",
                     p.in_flight,
                     p.in_flight_total,
+                    fmt_pct(p.baseline_share),
                     p.baseline,
                     p.baseline_total,
+                    fmt_pct(p.baseline_busy_share),
+                );
+                let _ = writeln!(
+                    o,
+                    "       lift {}, p = {} (adjusted {})",
                     fmt_lift(p.lift),
                     fmt_p(p.p_value),
                     fmt_p(p.p_adjusted)

@@ -166,7 +166,7 @@ fn markdown_and_terminal_neutralise_log_text() {
 fn json_has_the_documented_keys() {
     let a = analyze(&crate::analyze::outage(), &AnalyzeOptions::default());
     let v: serde_json::Value = serde_json::from_str(&render(&a, Format::Json)).unwrap();
-    assert_eq!(v["schema_version"], "1.0");
+    assert_eq!(v["schema_version"], "1.1");
     for k in [
         "schema_version",
         "inputs",
@@ -204,6 +204,36 @@ fn json_has_the_documented_keys() {
     }
     let ev = &s["evidence"][0];
     assert!(ev["path"].is_string() && ev["offset"].is_u64());
+    // 1.1: busy-time statistics of pattern suspects, pattern matches of in-flight requests.
+    let p = v["suspects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "request_pattern")
+        .expect("a pattern suspect");
+    for k in [
+        "baseline",
+        "baseline_total",
+        "baseline_share",
+        "baseline_busy_ms",
+        "baseline_busy_total_ms",
+        "baseline_busy_share",
+        "baseline_untimed",
+        "null_rate",
+        "in_flight_w3c",
+        "lift",
+        "p_value",
+        "p_adjusted",
+    ] {
+        assert!(p["pattern"].get(k).is_some(), "pattern misses {k}");
+    }
+    let first = &inc["in_flight"][0];
+    assert_eq!(first["suspects"][0], p["id"], "{first}");
+    assert!(
+        inc["recent"][0]["suspects"]
+            .as_array()
+            .is_some_and(|v| v.is_empty())
+    );
     assert!(v["coverage"]["files"].as_array().unwrap().len() >= 4);
 }
 

@@ -253,3 +253,53 @@ fn healthy_day_has_no_crash_evidence() {
             .exists()
     );
 }
+
+/// The shipped outage, analysed: the killer query shape is the top request-pattern suspect; the
+/// popular, slow pages that were also in flight (`/default.aspx`, `/api/cart/{n}`) are not blamed
+/// once weighed by their busy time; the killer heads every incident's in-flight list.
+#[test]
+fn sample_outage_blames_the_killer_not_the_popular_pages() {
+    use w3triage::analyze::{AnalyzeOptions, analyze};
+    use w3triage::ingest::{IngestOptions, ingest_paths};
+    let t = ingest_paths(&[samples().join("outage")], &IngestOptions::default());
+    let a = analyze(&t, &AnalyzeOptions::default());
+    assert_eq!(a.incidents.len(), 10);
+    let patterns: Vec<_> = a
+        .suspects
+        .iter()
+        .filter(|s| s.kind == "request_pattern")
+        .collect();
+    let top = patterns[0];
+    assert_eq!(
+        top.name,
+        "query shape: /catalog/search.aspx?q={257-1024,%u}&lang={1-16}"
+    );
+    assert_eq!(top.confidence, "high");
+    assert_eq!(top.incidents.len(), 10);
+    for s in &patterns {
+        assert!(
+            !s.name.contains("/default.aspx") && !s.name.contains("/api/cart/"),
+            "popular page blamed: {} ({})",
+            s.name,
+            s.reason
+        );
+    }
+    assert!(
+        a.summary
+            .notes
+            .iter()
+            .any(|n| n.contains("busy time") && n.contains("/default.aspx")),
+        "{:?}",
+        a.summary.notes
+    );
+    for inc in &a.incidents {
+        let first = &inc.in_flight[0];
+        assert!(
+            first.uri.starts_with("/catalog/search.aspx?q=") && first.uri.contains("%u"),
+            "{}: {}",
+            inc.id,
+            first.uri
+        );
+        assert_eq!(first.suspects[0], top.id);
+    }
+}
