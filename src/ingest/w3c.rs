@@ -34,30 +34,68 @@ pub fn parse_chunked(ctx: &FileCtx, bytes: &[u8], chunk: usize) -> Parsed {
     } else {
         wf::Directives::default()
     };
-    let outs: Vec<ChunkOut> = chunks
-        .par_iter()
-        .enumerate()
-        .map(|(i, &(s, e))| parse_chunk(ctx, bytes, &dirs, s, e, i == last))
-        .collect();
+    // Chunks are parsed in waves of a few per thread; after each wave the chunk tables are
+    // appended to the result in input order, cleared and reused for the next wave. So only a
+    // wave's worth of chunk tables exists next to the result, and their memory is faulted in
+    // once, not once per chunk.
+    let wave = (rayon::current_num_threads().max(1) * 2).min(chunks.len().max(1));
+    let spare: std::sync::Mutex<Vec<Requests>> = std::sync::Mutex::new(Vec::new());
     let mut parsed = Parsed::default();
-    let mut issue_chunks = Vec::with_capacity(outs.len());
-    for (i, o) in outs.into_iter().enumerate() {
-        // The first chunk's columns are moved, not copied: a file of one chunk is never copied.
-        if i == 0 {
-            parsed.requests = o.requests;
-        } else {
+    let mut issue_chunks = Vec::with_capacity(chunks.len());
+    for (w, group) in chunks.chunks(wave).enumerate() {
+        let outs: Vec<ChunkOut> = group
+            .par_iter()
+            .enumerate()
+            .map(|(j, &(s, e))| {
+                let table = spare.lock().ok().and_then(|mut v| v.pop());
+                parse_chunk(ctx, bytes, &dirs, s, e, w * wave + j == last, table)
+            })
+            .collect();
+        if chunks.len() == 1 {
+            // A file of one chunk is moved, never copied.
+            for o in outs {
+                parsed.requests = o.requests;
+                parsed.server = o.server;
+                parsed.site = o.site;
+                issue_chunks.push(ChunkIssues {
+                    issues: o.issues,
+                    counts: o.counts,
+                });
+            }
+            break;
+        }
+        if w == 0 {
+            // Reserve the whole result once, extrapolated from the first wave (rows from its
+            // lines, string bytes from its columns; 10 % headroom). Unwritten capacity costs no
+            // memory, an underestimate only regrows (in place for buffers this large).
+            let covered = group.last().map_or(0, |c| c.1) - group.first().map_or(0, |c| c.0);
+            let scale = bytes.len() as f64 / covered.max(1) as f64 * 1.1;
+            let rows: usize = outs.iter().map(|o| o.counts.lines as usize).sum();
+            let sample: Vec<&Requests> = outs.iter().map(|o| &o.requests).collect();
+            parsed
+                .requests
+                .reserve_like((rows as f64 * scale) as usize, &sample, scale);
+        }
+        for mut o in outs {
             parsed.requests.append(&o.requests);
+            if parsed.server.is_none() {
+                parsed.server = o.server;
+            }
+            if parsed.site.is_none() {
+                parsed.site = o.site;
+            }
+            issue_chunks.push(ChunkIssues {
+                issues: o.issues,
+                counts: o.counts,
+            });
+            o.requests.clear();
+            if let Ok(mut v) = spare.lock() {
+                v.push(o.requests);
+            }
         }
-        if parsed.server.is_none() {
-            parsed.server = o.server;
-        }
-        if parsed.site.is_none() {
-            parsed.site = o.site;
-        }
-        issue_chunks.push(ChunkIssues {
-            issues: o.issues,
-            counts: o.counts,
-        });
+    }
+    if chunks.len() > 1 {
+        parsed.requests.shrink_to_fit();
     }
     let (issues, counts) = wf::merge_issues(issue_chunks);
     parsed.issues = issues;
@@ -289,6 +327,7 @@ fn parse_chunk(
     start: usize,
     end: usize,
     is_last: bool,
+    table: Option<Requests>,
 ) -> ChunkOut {
     let mut p = ChunkParser {
         ctx,
@@ -308,7 +347,7 @@ fn parse_chunk(
         plus_buf: Vec::new(),
         plus_str: String::new(),
         out: ChunkOut {
-            requests: presized(end.saturating_sub(start)),
+            requests: table.unwrap_or_else(|| presized(&bytes[start..end])),
             issues: Vec::new(),
             counts: LineCounts::default(),
             server: None,
@@ -723,21 +762,30 @@ fn push_str(c: &mut crate::tables::StrCol, v: Option<&[u8]>) {
     }
 }
 
-/// Columns sized for a chunk of `bytes` of typical IIS lines (~200 bytes each), so the hot loop
-/// does not spend its time regrowing and copying them. Bounded by the chunk size.
-fn presized(bytes: usize) -> Requests {
-    let rows = bytes / 200 + 1;
+/// Columns sized for a chunk: rows from its exact line count (a newline count runs at memory
+/// speed), string bytes generously per row (capacity never written costs no memory), so the hot
+/// loop does not regrow and copy them.
+fn presized(chunk: &[u8]) -> Requests {
+    let rows = memchr::memchr_iter(b'\n', chunk).count() + 1;
     let s = |per_row: usize| crate::tables::StrCol::with_capacity(rows, rows * per_row);
+    let cat = || {
+        let mut c = crate::tables::CatCol::default();
+        c.reserve(rows);
+        c
+    };
     Requests {
         ts: Vec::with_capacity(rows),
-        s_ip: s(12),
+        server: cat(),
+        site: cat(),
+        s_ip: s(16),
         s_port: Vec::with_capacity(rows),
-        uri_stem: s(32),
-        uri_query: s(16),
+        method: cat(),
+        uri_stem: s(48),
+        uri_query: s(32),
         username: crate::tables::StrCol::with_capacity(rows, 0),
-        c_ip: s(14),
-        user_agent: s(80),
-        referer: s(16),
+        c_ip: s(24),
+        user_agent: s(128),
+        referer: s(32),
         cookie: crate::tables::StrCol::with_capacity(rows, 0),
         host: crate::tables::StrCol::with_capacity(rows, 0),
         status: Vec::with_capacity(rows),
@@ -749,7 +797,6 @@ fn presized(bytes: usize) -> Requests {
         file: Vec::with_capacity(rows),
         offset: Vec::with_capacity(rows),
         extra: crate::tables::StrCol::with_capacity(rows, 0),
-        ..Requests::default()
     }
 }
 
