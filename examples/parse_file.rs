@@ -116,7 +116,10 @@ fn main() {
             println!("{n} {v:016x}");
         }
         println!("counts {:?}", p.counts);
-        println!("issues {:016x}", h(p.issues.iter().map(|i| format!("{i:?}"))));
+        println!(
+            "issues {:016x}",
+            h(p.issues.iter().map(|i| format!("{i:?}")))
+        );
         println!("server {:?} site {:?}", p.server, p.site);
     }
 }

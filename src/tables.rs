@@ -394,7 +394,9 @@ impl Requests {
                 self.$f.advise_huge_pages();
             )*};
         }
-        strs!(s_ip, uri_stem, uri_query, username, c_ip, user_agent, referer, cookie, host, extra);
+        strs!(
+            s_ip, uri_stem, uri_query, username, c_ip, user_agent, referer, cookie, host, extra
+        );
         advise_huge_pages(&self.ts, self.ts.capacity());
         advise_huge_pages(&self.s_port, self.s_port.capacity());
         advise_huge_pages(&self.status, self.status.capacity());

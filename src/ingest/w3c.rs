@@ -23,17 +23,18 @@ pub fn parse(ctx: &FileCtx, bytes: &[u8]) -> Parsed {
 pub fn parse_chunked(ctx: &FileCtx, bytes: &[u8], chunk: usize) -> Parsed {
     // Date-less layouts (FTP, IIS 4) take the day from `#Date` and roll it over when the time
     // goes backwards: that needs every earlier line, so such files are read in one piece.
-    let chunks = if has_dateless_fields(bytes) {
+    // (Only `#Fields` lines that are directives count: one inside a value changes nothing.)
+    let dirs = if bytes.len() > chunk {
+        wf::Directives::scan(bytes)
+    } else {
+        wf::Directives::default()
+    };
+    let chunks = if dirs.any_fields(bytes, |names| !Layout::from_names(names).has_date) {
         vec![(0, bytes.len())]
     } else {
         wf::split_chunks(bytes, chunk)
     };
     let last = chunks.len().saturating_sub(1);
-    let dirs = if chunks.len() > 1 {
-        wf::Directives::scan(bytes)
-    } else {
-        wf::Directives::default()
-    };
     // Chunks are parsed in waves of a few per thread; after each wave the chunk tables are
     // appended to the result in input order, cleared and reused for the next wave. So only a
     // wave's worth of chunk tables exists next to the result, and their memory is faulted in
@@ -101,14 +102,6 @@ pub fn parse_chunked(ctx: &FileCtx, bytes: &[u8], chunk: usize) -> Parsed {
     parsed.issues = issues;
     parsed.counts = counts;
     parsed
-}
-
-fn has_dateless_fields(bytes: &[u8]) -> bool {
-    memchr::memmem::find_iter(bytes, b"#Fields:").any(|i| {
-        let rest = &bytes[i + 8..];
-        let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
-        !Layout::from_names(line).has_date
-    })
 }
 
 /// Where a field's value goes.
@@ -663,38 +656,82 @@ impl ChunkParser<'_> {
                 }
             };
         }
-        match val!(F::Server) {
-            Some(v) => {
-                r.server.push_bytes(v);
+        // A token as checked text: the line is UTF-8 and the value needs no unescaping.
+        // `Some(None)` is the W3C null; `None` means take the byte path.
+        macro_rules! fast {
+            ($f:expr) => {
+                match (slots[$f.ix()], line_str) {
+                    (None, _) => Some(None),
+                    (Some(t), Some(ls)) if !t.escaped => {
+                        match ls.get(t.start as usize..t.end as usize) {
+                            Some("") | Some("-") => Some(None),
+                            Some(v) => Some(Some(v)),
+                            None => None,
+                        }
+                    }
+                    _ => None,
+                }
+            };
+        }
+        match fast!(F::Server) {
+            Some(Some(v)) => {
+                r.server.push(Some(v));
                 if self.out.server.is_none() {
-                    self.out.server = Some(String::from_utf8_lossy(v).into_owned());
+                    self.out.server = Some(v.to_owned());
                 }
             }
-            None => r.server.push(self.ctx.server.as_deref()),
+            Some(None) => r.server.push(self.ctx.server.as_deref()),
+            None => match val!(F::Server) {
+                Some(v) => {
+                    r.server.push_bytes(v);
+                    if self.out.server.is_none() {
+                        self.out.server = Some(String::from_utf8_lossy(v).into_owned());
+                    }
+                }
+                None => r.server.push(self.ctx.server.as_deref()),
+            },
         }
-        match val!(F::Site) {
-            Some(v) => {
-                r.site.push_bytes(v);
+        match fast!(F::Site) {
+            Some(Some(v)) => {
+                r.site.push(Some(v));
                 if self.out.site.is_none() {
-                    self.out.site = Some(String::from_utf8_lossy(v).into_owned());
+                    self.out.site = Some(v.to_owned());
                 }
             }
-            None => r.site.push(self.ctx.site.as_deref()),
+            Some(None) => r.site.push(self.ctx.site.as_deref()),
+            None => match val!(F::Site) {
+                Some(v) => {
+                    r.site.push_bytes(v);
+                    if self.out.site.is_none() {
+                        self.out.site = Some(String::from_utf8_lossy(v).into_owned());
+                    }
+                }
+                None => r.site.push(self.ctx.site.as_deref()),
+            },
         }
-        push_str(&mut r.s_ip, val!(F::SIp).map(wf::unmarkdown));
+        match fast!(F::SIp) {
+            Some(v) => r.s_ip.push(v.map(unmarkdown_str)),
+            None => push_str(&mut r.s_ip, val!(F::SIp).map(wf::unmarkdown)),
+        }
         r.s_port.push(
             val!(F::SPort)
                 .and_then(wf::parse_u64)
                 .and_then(|v| u16::try_from(v).ok()),
         );
-        match val!(F::Method) {
-            Some(v) => r.method.push_bytes(v),
-            None => r.method.push(None),
+        match fast!(F::Method) {
+            Some(v) => r.method.push(v),
+            None => match val!(F::Method) {
+                Some(v) => r.method.push_bytes(v),
+                None => r.method.push(None),
+            },
         }
         text!(r.uri_stem, F::Stem, false);
         text!(r.uri_query, F::Query, false);
         text!(r.username, F::User, false);
-        push_str(&mut r.c_ip, val!(F::CIp).map(wf::unmarkdown));
+        match fast!(F::CIp) {
+            Some(v) => r.c_ip.push(v.map(unmarkdown_str)),
+            None => push_str(&mut r.c_ip, val!(F::CIp).map(wf::unmarkdown)),
+        }
         text!(r.user_agent, F::Ua, true);
         text!(r.referer, F::Referer, true);
         text!(r.cookie, F::Cookie, true);
@@ -752,6 +789,17 @@ impl ChunkParser<'_> {
         }
         true
     }
+}
+
+/// [`wf::unmarkdown`] on checked text (it cuts at ASCII bytes, so the result stays text).
+#[inline]
+fn unmarkdown_str(v: &str) -> &str {
+    if v.starts_with('[') && v.ends_with(')') {
+        if let Some(i) = v.find("](") {
+            return &v[1..i];
+        }
+    }
+    v
 }
 
 #[inline]
