@@ -205,14 +205,24 @@ pub fn tokenize(line: &[u8], toks: &mut Vec<Tok>) -> bool {
     }
     let n = line.len();
     let sep_or_quote = |c: u8| matches!(c, b' ' | b'\t' | b'"');
-    // One vectorised pass over the separators and quotes of the line (a memchr per token costs
-    // more than the token); it restarts only after a quoted token.
-    let mut i = 0;
-    'scan: loop {
-        // The bare token in progress, if any.
-        let mut open = (i < n && !sep_or_quote(line[i])).then_some(i);
-        for k in memchr::memchr3_iter(b' ', b'\t', b'"', &line[i..]) {
-            let p = i + k;
+    // The separators and quotes of the line come from a 16-byte block mask (SSE2 on x86-64):
+    // one pass, no call per token. Positions before `skip` (inside a quoted token and the text
+    // glued to it) are ignored.
+    let mut open = (n > 0 && !sep_or_quote(line[0])).then_some(0);
+    let mut skip = 0;
+    let mut b = 0;
+    while b < n {
+        let mut mask = if b + 16 <= skip {
+            0
+        } else {
+            block_mask(line, b)
+        };
+        while mask != 0 {
+            let p = b + mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            if p < skip {
+                continue;
+            }
             if line[p] == b'"' {
                 if open.is_some() {
                     // A quote inside a bare token is just text.
@@ -222,8 +232,8 @@ pub fn tokenize(line: &[u8], toks: &mut Vec<Tok>) -> bool {
                 if toks.len() >= MAX_TOKENS {
                     return false;
                 }
-                i = quoted(line, p, toks);
-                continue 'scan;
+                skip = quoted(line, p, toks);
+                continue;
             }
             if let Some(s) = open.take() {
                 if toks.len() >= MAX_TOKENS {
@@ -239,17 +249,57 @@ pub fn tokenize(line: &[u8], toks: &mut Vec<Tok>) -> bool {
                 open = Some(p + 1);
             }
         }
-        if let Some(s) = open {
-            if toks.len() >= MAX_TOKENS {
-                return false;
-            }
-            toks.push(Tok {
-                start: s as u32,
-                end: n as u32,
-                escaped: false,
-            });
+        b += 16;
+    }
+    if let Some(s) = open {
+        if toks.len() >= MAX_TOKENS {
+            return false;
         }
-        return true;
+        toks.push(Tok {
+            start: s as u32,
+            end: n as u32,
+            escaped: false,
+        });
+    }
+    true
+}
+
+/// Bit `k` set when `line[b + k]` is a space, a tab or a double quote (bytes past the end are
+/// not).
+#[inline(always)]
+fn block_mask(line: &[u8], b: usize) -> u32 {
+    let mut buf = [0u8; 16];
+    let block: &[u8; 16] = match line.get(b..b + 16).and_then(|s| s.try_into().ok()) {
+        Some(a) => a,
+        None => {
+            let tail = line.get(b..).unwrap_or(&[]);
+            buf[..tail.len()].copy_from_slice(tail);
+            &buf
+        }
+    };
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is part of x86-64; the load reads the 16 bytes of `block`.
+        unsafe {
+            let v = _mm_loadu_si128(block.as_ptr().cast());
+            let m = _mm_or_si128(
+                _mm_or_si128(
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)),
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\t' as i8)),
+                ),
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8)),
+            );
+            _mm_movemask_epi8(m) as u32
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let mut m = 0u32;
+        for (k, &c) in block.iter().enumerate() {
+            m |= (matches!(c, b' ' | b'\t' | b'"') as u32) << k;
+        }
+        m
     }
 }
 
@@ -752,7 +802,7 @@ mod tests {
         for c in cases {
             same_tokens(c).unwrap();
         }
-        let many = vec![b'a', b' '].repeat(MAX_TOKENS + 3);
+        let many = [b'a', b' '].repeat(MAX_TOKENS + 3);
         same_tokens(&many).unwrap();
         same_tokens(&many[..2 * MAX_TOKENS]).unwrap();
         let quoted_many = b"\"q\" ".repeat(MAX_TOKENS + 1);
