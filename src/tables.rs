@@ -367,13 +367,16 @@ impl Requests {
         self.offset.extend_from_slice(&o.offset);
         self.extra.append(&o.extra);
     }
-    /// Reserves room for `rows` more rows, and for the string data of `like` scaled by `scale`
-    /// (`like` is a sample of the rows to come, e.g. the first chunks of a file), then asks for
-    /// huge pages on the large buffers. Capacity that is never written costs no memory.
-    pub fn reserve_like(&mut self, rows: usize, like: &[&Requests], scale: f64) {
-        let est = |f: fn(&Requests) -> &StrCol| {
-            (like.iter().map(|r| f(r).data_len()).sum::<usize>() as f64 * scale) as usize
+    /// Reserves room for `rows` rows in all, and for string data in all as in this table and
+    /// `like` together scaled by `scale` (they are a sample of the whole, e.g. the first chunks
+    /// of a file), then asks for huge pages on the large buffers. Capacity that is never
+    /// written costs no memory.
+    pub fn reserve_total_like(&mut self, rows: usize, like: &[&Requests], scale: f64) {
+        let est = |c: &StrCol, f: fn(&Requests) -> &StrCol| {
+            let sample = c.data_len() + like.iter().map(|r| f(r).data_len()).sum::<usize>();
+            ((sample as f64 * scale) as usize).saturating_sub(c.data_len())
         };
+        let rows = rows.saturating_sub(self.len());
         self.ts.reserve(rows);
         self.s_port.reserve(rows);
         self.status.reserve(rows);
@@ -390,7 +393,7 @@ impl Requests {
         }
         macro_rules! strs {
             ($($f:ident),*) => {$(
-                self.$f.reserve(rows, est(|r| &r.$f));
+                self.$f.reserve(rows, est(&self.$f, |r| &r.$f));
                 self.$f.advise_huge_pages();
             )*};
         }

@@ -39,46 +39,50 @@ pub fn parse_chunked(ctx: &FileCtx, bytes: &[u8], chunk: usize) -> Parsed {
     // appended to the result in input order, cleared and reused for the next wave. So only a
     // wave's worth of chunk tables exists next to the result, and their memory is faulted in
     // once, not once per chunk.
-    let wave = (rayon::current_num_threads().max(1) * 2).min(chunks.len().max(1));
+    // The first chunk of each wave is parsed straight into the result (it is the only task
+    // that holds it), so with one thread (waves of one chunk) nothing is ever copied.
+    let threads = rayon::current_num_threads().max(1);
+    let wave = if threads == 1 { 1 } else { threads * 2 }.min(chunks.len().max(1));
     let spare: std::sync::Mutex<Vec<Requests>> = std::sync::Mutex::new(Vec::new());
+    let mut result: Option<Requests> = None;
     let mut parsed = Parsed::default();
     let mut issue_chunks = Vec::with_capacity(chunks.len());
     for (w, group) in chunks.chunks(wave).enumerate() {
+        let head = std::sync::Mutex::new(result.take());
         let outs: Vec<ChunkOut> = group
             .par_iter()
             .enumerate()
             .map(|(j, &(s, e))| {
-                let table = spare.lock().ok().and_then(|mut v| v.pop());
+                let table = if j == 0 {
+                    head.lock().ok().and_then(|mut h| h.take())
+                } else {
+                    spare.lock().ok().and_then(|mut v| v.pop())
+                };
                 parse_chunk(ctx, bytes, &dirs, s, e, w * wave + j == last, table)
             })
             .collect();
-        if chunks.len() == 1 {
-            // A file of one chunk is moved, never copied.
-            for o in outs {
-                parsed.requests = o.requests;
-                parsed.server = o.server;
-                parsed.site = o.site;
-                issue_chunks.push(ChunkIssues {
-                    issues: o.issues,
-                    counts: o.counts,
-                });
-            }
+        let mut outs = outs.into_iter();
+        let Some(mut first) = outs.next() else {
             break;
-        }
-        if w == 0 {
+        };
+        let mut acc = std::mem::take(&mut first.requests);
+        let rest: Vec<ChunkOut> = outs.collect();
+        if w == 0 && chunks.len() > 1 {
             // Reserve the whole result once, extrapolated from the first wave (rows from its
             // lines, string bytes from its columns; 10 % headroom). Unwritten capacity costs no
             // memory, an underestimate only regrows (in place for buffers this large).
             let covered = group.last().map_or(0, |c| c.1) - group.first().map_or(0, |c| c.0);
             let scale = bytes.len() as f64 / covered.max(1) as f64 * 1.1;
-            let rows: usize = outs.iter().map(|o| o.counts.lines as usize).sum();
-            let sample: Vec<&Requests> = outs.iter().map(|o| &o.requests).collect();
-            parsed
-                .requests
-                .reserve_like((rows as f64 * scale) as usize, &sample, scale);
+            let rows: usize = rest.iter().map(|o| o.counts.lines as usize).sum::<usize>()
+                + first.counts.lines as usize;
+            let sample: Vec<&Requests> = rest.iter().map(|o| &o.requests).collect();
+            acc.reserve_total_like((rows as f64 * scale) as usize, &sample, scale);
         }
-        for mut o in outs {
-            parsed.requests.append(&o.requests);
+        for (k, mut o) in std::iter::once(first).chain(rest).enumerate() {
+            // (The first chunk's rows are in `acc` already.)
+            if k > 0 {
+                acc.append(&o.requests);
+            }
             if parsed.server.is_none() {
                 parsed.server = o.server;
             }
@@ -89,12 +93,16 @@ pub fn parse_chunked(ctx: &FileCtx, bytes: &[u8], chunk: usize) -> Parsed {
                 issues: o.issues,
                 counts: o.counts,
             });
-            o.requests.clear();
-            if let Ok(mut v) = spare.lock() {
-                v.push(o.requests);
+            if k > 0 {
+                o.requests.clear();
+                if let Ok(mut v) = spare.lock() {
+                    v.push(o.requests);
+                }
             }
         }
+        result = Some(acc);
     }
+    parsed.requests = result.unwrap_or_default();
     if chunks.len() > 1 {
         parsed.requests.shrink_to_fit();
     }
