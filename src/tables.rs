@@ -19,36 +19,52 @@ pub type FileId = u32;
 pub type Millis = i64;
 
 /// A nullable UTF-8 string column: one byte buffer and end offsets, no allocation per value.
+///
+/// A null is an end offset with [`NULL_END`] set; the nulls before the first value are only
+/// counted (`lead`), so a column that is null throughout (cookie, host, extra in most IIS
+/// layouts) holds no memory per row. The representation is canonical (`lead` is exactly the
+/// number of leading nulls), so the derived `PartialEq` compares values.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct StrCol {
     data: String,
     ends: Vec<u64>,
-    valid: Vec<bool>,
+    lead: usize,
 }
+
+/// Marks a null in [`StrCol`]'s end offsets (the data of one column stays below 2^63 bytes).
+const NULL_END: u64 = 1 << 63;
 
 impl StrCol {
     pub fn with_capacity(rows: usize, bytes: usize) -> Self {
         StrCol {
             data: String::with_capacity(bytes),
             ends: Vec::with_capacity(rows),
-            valid: Vec::with_capacity(rows),
+            lead: 0,
         }
     }
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.lead + self.ends.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.len() == 0
     }
+    #[inline]
     pub fn push(&mut self, v: Option<&str>) {
-        if let Some(s) = v {
-            self.data.push_str(s);
+        match v {
+            Some(s) => {
+                self.data.push_str(s);
+                self.ends.push(self.data.len() as u64);
+            }
+            None => self.push_null(),
         }
-        self.ends.push(self.data.len() as u64);
-        self.valid.push(v.is_some());
     }
+    #[inline]
     pub fn push_null(&mut self) {
-        self.push(None)
+        if self.ends.is_empty() {
+            self.lead += 1;
+        } else {
+            self.ends.push(self.data.len() as u64 | NULL_END);
+        }
     }
     /// Pushes raw log bytes: UTF-8 when valid, else decoded as Windows-1252 (never dropped).
     pub fn push_bytes(&mut self, v: &[u8]) {
@@ -57,7 +73,6 @@ impl StrCol {
             Err(_) => push_cp1252(&mut self.data, v),
         }
         self.ends.push(self.data.len() as u64);
-        self.valid.push(true);
     }
     /// Pushes raw bytes with `+` turned into spaces (user agent, referer, cookie).
     pub fn push_bytes_plus_decoded(&mut self, v: &[u8]) {
@@ -70,11 +85,17 @@ impl StrCol {
         }
     }
     pub fn get(&self, i: usize) -> Option<&str> {
-        if !self.valid[i] {
+        let j = i.checked_sub(self.lead)?;
+        let end = self.ends[j];
+        if end & NULL_END != 0 {
             return None;
         }
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        Some(&self.data[start..self.ends[i] as usize])
+        let start = if j == 0 {
+            0
+        } else {
+            (self.ends[j - 1] & !NULL_END) as usize
+        };
+        Some(&self.data[start..end as usize])
     }
     pub fn iter(&self) -> impl Iterator<Item = Option<&str>> + '_ {
         (0..self.len()).map(move |i| self.get(i))
@@ -82,9 +103,15 @@ impl StrCol {
     /// Appends another column (chunk results are concatenated in input order).
     pub fn append(&mut self, other: &StrCol) {
         let base = self.data.len() as u64;
+        if self.ends.is_empty() {
+            self.lead += other.lead;
+        } else {
+            self.ends
+                .extend(std::iter::repeat_n(base | NULL_END, other.lead));
+        }
         self.data.push_str(&other.data);
+        // Adding the base keeps the null flag: offsets stay far below it.
         self.ends.extend(other.ends.iter().map(|e| e + base));
-        self.valid.extend_from_slice(&other.valid);
     }
     /// Bytes of string data held (the sum of the value lengths).
     pub fn data_len(&self) -> usize {
@@ -94,28 +121,25 @@ impl StrCol {
     pub fn reserve(&mut self, rows: usize, bytes: usize) {
         self.data.reserve(bytes);
         self.ends.reserve(rows);
-        self.valid.reserve(rows);
     }
     /// Empties the column, keeping its buffers (a chunk table is reused for the next chunk).
     pub fn clear(&mut self) {
         self.data.clear();
         self.ends.clear();
-        self.valid.clear();
+        self.lead = 0;
     }
     pub fn shrink_to_fit(&mut self) {
         self.data.shrink_to_fit();
         self.ends.shrink_to_fit();
-        self.valid.shrink_to_fit();
     }
     /// Asks for transparent huge pages on the unused capacity (see [`advise_huge_pages`]).
     pub fn advise_huge_pages(&self) {
         advise_huge_pages(&self.data.as_bytes()[..0], self.data.capacity());
         advise_huge_pages(&self.ends, self.ends.capacity());
-        advise_huge_pages(&self.valid, self.valid.capacity());
     }
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
-        self.data.capacity() + self.ends.capacity() * 8 + self.valid.capacity()
+        self.data.capacity() + self.ends.capacity() * 8
     }
 }
 
@@ -863,6 +887,36 @@ mod tests {
                 Some("Mozilla/5.0 (Windows)")
             ]
         );
+    }
+
+    #[test]
+    fn str_col_leading_nulls_and_appends() {
+        let col = |vals: &[Option<&str>]| {
+            let mut c = StrCol::default();
+            for v in vals {
+                c.push(*v);
+            }
+            c
+        };
+        let parts: [&[Option<&str>]; 5] = [
+            &[None, None],
+            &[None, Some("a"), None],
+            &[],
+            &[Some(""), None, Some("bc")],
+            &[None],
+        ];
+        let all: Vec<Option<&str>> = parts.iter().flat_map(|p| p.iter().copied()).collect();
+        let mut a = StrCol::default();
+        for p in parts {
+            a.append(&col(p));
+        }
+        assert_eq!(a.iter().collect::<Vec<_>>(), all);
+        assert_eq!(a, col(&all));
+        assert_eq!(a.len(), all.len());
+        assert_eq!(col(&[None, None]).heap_bytes(), 0);
+        a.clear();
+        assert!(a.is_empty());
+        assert_eq!(a, StrCol::default());
     }
 
     #[test]
