@@ -132,41 +132,10 @@ impl StrCol {
         self.data.shrink_to_fit();
         self.ends.shrink_to_fit();
     }
-    /// Asks for transparent huge pages on the unused capacity (see [`advise_huge_pages`]).
-    pub fn advise_huge_pages(&self) {
-        advise_huge_pages(&self.data.as_bytes()[..0], self.data.capacity());
-        advise_huge_pages(&self.ends, self.ends.capacity());
-    }
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
         self.data.capacity() + self.ends.capacity() * 8
     }
-}
-
-/// Asks the kernel to back the 2 MiB-aligned part of a buffer of `cap` elements starting at
-/// `v`'s pointer with transparent huge pages (THP in `madvise` mode): a large column then takes
-/// one page fault per 2 MiB instead of one per 4 KiB. A hint only: contents are unchanged, errors
-/// are ignored, small buffers and other systems are left alone.
-pub fn advise_huge_pages<T>(v: &[T], cap: usize) {
-    #[cfg(target_os = "linux")]
-    {
-        const HUGE: usize = 2 << 20;
-        let len = cap.saturating_mul(std::mem::size_of::<T>());
-        if len < 2 * HUGE {
-            return;
-        }
-        let start = (v.as_ptr() as usize).next_multiple_of(HUGE);
-        let end = (v.as_ptr() as usize + len) & !(HUGE - 1);
-        if end > start {
-            // SAFETY: [start, end) lies inside the allocation of `cap` elements that `v` starts;
-            // MADV_HUGEPAGE changes how the pages are backed, never their contents.
-            unsafe {
-                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
-            }
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (v, cap);
 }
 
 /// Decodes Windows-1252 bytes (the usual ANSI code page of IIS hosts) into `out`.
@@ -261,9 +230,6 @@ impl CatCol {
     }
     pub fn shrink_to_fit(&mut self) {
         self.codes.shrink_to_fit();
-    }
-    pub fn advise_huge_pages(&self) {
-        advise_huge_pages(&self.codes, self.codes.capacity());
     }
     pub fn heap_bytes(&self) -> usize {
         self.codes.capacity() * 4
@@ -393,8 +359,7 @@ impl Requests {
     }
     /// Reserves room for `rows` rows in all, and for string data in all as in this table and
     /// `like` together scaled by `scale` (they are a sample of the whole, e.g. the first chunks
-    /// of a file), then asks for huge pages on the large buffers. Capacity that is never
-    /// written costs no memory.
+    /// of a file). Capacity that is never written costs no memory.
     pub fn reserve_total_like(&mut self, rows: usize, like: &[&Requests], scale: f64) {
         let est = |c: &StrCol, f: fn(&Requests) -> &StrCol| {
             let sample = c.data_len() + like.iter().map(|r| f(r).data_len()).sum::<usize>();
@@ -413,27 +378,15 @@ impl Requests {
         self.offset.reserve(rows);
         for c in [&mut self.server, &mut self.site, &mut self.method] {
             c.reserve(rows);
-            c.advise_huge_pages();
         }
         macro_rules! strs {
             ($($f:ident),*) => {$(
                 self.$f.reserve(rows, est(&self.$f, |r| &r.$f));
-                self.$f.advise_huge_pages();
             )*};
         }
         strs!(
             s_ip, uri_stem, uri_query, username, c_ip, user_agent, referer, cookie, host, extra
         );
-        advise_huge_pages(&self.ts, self.ts.capacity());
-        advise_huge_pages(&self.s_port, self.s_port.capacity());
-        advise_huge_pages(&self.status, self.status.capacity());
-        advise_huge_pages(&self.substatus, self.substatus.capacity());
-        advise_huge_pages(&self.win32_status, self.win32_status.capacity());
-        advise_huge_pages(&self.sc_bytes, self.sc_bytes.capacity());
-        advise_huge_pages(&self.cs_bytes, self.cs_bytes.capacity());
-        advise_huge_pages(&self.time_taken_ms, self.time_taken_ms.capacity());
-        advise_huge_pages(&self.file, self.file.capacity());
-        advise_huge_pages(&self.offset, self.offset.capacity());
     }
     /// Empties every column, keeping the buffers for reuse.
     pub fn clear(&mut self) {
