@@ -84,6 +84,20 @@ impl StrCol {
             self.data.push_str(&tail);
         }
     }
+    /// Pushes text with `+` turned into spaces, copying it once.
+    pub fn push_plus_decoded(&mut self, v: &str) {
+        let start = self.data.len();
+        self.data.push_str(v);
+        // SAFETY: `+` and space are both one-byte ASCII, so swapping one for the other inside
+        // the bytes just pushed leaves the string valid UTF-8.
+        let tail = unsafe { &mut self.data.as_mut_vec()[start..] };
+        for b in tail {
+            if *b == b'+' {
+                *b = b' ';
+            }
+        }
+        self.ends.push(self.data.len() as u64);
+    }
     pub fn get(&self, i: usize) -> Option<&str> {
         let j = i.checked_sub(self.lead)?;
         let end = self.ends[j];
@@ -830,6 +844,7 @@ mod tests {
         a.push_bytes(b"caf\xe9");
         let mut b = StrCol::default();
         b.push_bytes_plus_decoded(b"Mozilla/5.0+(Windows)");
+        b.push_plus_decoded("caf\u{e9}+au+lait");
         a.append(&b);
         assert_eq!(
             a.iter().collect::<Vec<_>>(),
@@ -837,7 +852,8 @@ mod tests {
                 Some("/a"),
                 None,
                 Some("café"),
-                Some("Mozilla/5.0 (Windows)")
+                Some("Mozilla/5.0 (Windows)"),
+                Some("caf\u{e9} au lait")
             ]
         );
     }

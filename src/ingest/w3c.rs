@@ -313,7 +313,6 @@ struct ChunkParser<'c> {
     scratch: Vec<u8>,
     extra: String,
     plus_buf: Vec<u8>,
-    plus_str: String,
     out: ChunkOut,
 }
 
@@ -346,7 +345,6 @@ fn parse_chunk(
         scratch: Vec::new(),
         extra: String::new(),
         plus_buf: Vec::new(),
-        plus_str: String::new(),
         out: ChunkOut {
             requests: table.unwrap_or_else(|| presized(&bytes[start..end])),
             issues: Vec::new(),
@@ -624,7 +622,6 @@ impl ChunkParser<'_> {
         // One UTF-8 check per line instead of one per field: token bounds sit on ASCII
         // separators, so slicing the checked line at them is always on char boundaries.
         let line_str = std::str::from_utf8(line).ok();
-        let sbuf = &mut self.plus_str;
         macro_rules! text {
             ($col:expr, $f:expr, $plus:expr) => {
                 match (slots[$f.ix()], line_str) {
@@ -632,17 +629,7 @@ impl ChunkParser<'_> {
                     (Some(t), Some(ls)) if !t.escaped => {
                         match ls.get(t.start as usize..t.end as usize) {
                             None | Some("") | Some("-") => $col.push_null(),
-                            Some(v) if $plus && v.as_bytes().contains(&b'+') => {
-                                sbuf.clear();
-                                let mut last = 0;
-                                for i in memchr::memchr_iter(b'+', v.as_bytes()) {
-                                    sbuf.push_str(v.get(last..i).unwrap_or(""));
-                                    sbuf.push(' ');
-                                    last = i + 1;
-                                }
-                                sbuf.push_str(v.get(last..).unwrap_or(""));
-                                $col.push(Some(sbuf.as_str()));
-                            }
+                            Some(v) if $plus => $col.push_plus_decoded(v),
                             Some(v) => $col.push(Some(v)),
                         }
                     }
