@@ -127,6 +127,13 @@ impl StrCol {
         // Adding the base keeps the null flag: offsets stay far below it.
         self.ends.extend(other.ends.iter().map(|e| e + base));
     }
+    /// Faults in the reserved capacity (see [`prefault`]); a column of nulls only has none.
+    pub fn prefault(&self) {
+        if !self.ends.is_empty() {
+            prefault(self.data.as_bytes(), self.data.capacity());
+            prefault(&self.ends, self.ends.capacity());
+        }
+    }
     /// Bytes of string data held (the sum of the value lengths).
     pub fn data_len(&self) -> usize {
         self.data.len()
@@ -150,6 +157,31 @@ impl StrCol {
     pub fn heap_bytes(&self) -> usize {
         self.data.capacity() + self.ends.capacity() * 8
     }
+}
+
+/// Faults in the unused capacity of a buffer in one system call (MADV_POPULATE_WRITE, Linux
+/// 5.14+), instead of one page fault per 4 KiB as it fills. A hint: errors are ignored.
+pub fn prefault<T>(v: &[T], cap: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        const PAGE: usize = 4096;
+        let size = std::mem::size_of::<T>();
+        let start = (v.as_ptr() as usize + std::mem::size_of_val(v)).next_multiple_of(PAGE);
+        let end = (v.as_ptr() as usize + cap * size) & !(PAGE - 1);
+        if end > start + (1 << 20) {
+            // SAFETY: [start, end) lies inside the allocation of `cap` elements that `v` starts
+            // and holds no initialised elements; populating pages changes no contents.
+            unsafe {
+                libc::madvise(
+                    start as *mut libc::c_void,
+                    end - start,
+                    libc::MADV_POPULATE_WRITE,
+                );
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (v, cap);
 }
 
 /// Decodes Windows-1252 bytes (the usual ANSI code page of IIS hosts) into `out`.
@@ -244,6 +276,9 @@ impl CatCol {
     }
     pub fn shrink_to_fit(&mut self) {
         self.codes.shrink_to_fit();
+    }
+    pub fn prefault(&self) {
+        prefault(&self.codes, self.codes.capacity());
     }
     pub fn heap_bytes(&self) -> usize {
         self.codes.capacity() * 4
@@ -399,6 +434,30 @@ impl Requests {
             )*};
         }
         strs!(
+            s_ip, uri_stem, uri_query, username, c_ip, user_agent, referer, cookie, host, extra
+        );
+        macro_rules! pre {
+            ($($f:ident),*) => {$( prefault(&self.$f, self.$f.capacity()); )*};
+        }
+        pre!(
+            ts,
+            s_port,
+            status,
+            substatus,
+            win32_status,
+            sc_bytes,
+            cs_bytes,
+            time_taken_ms,
+            file,
+            offset
+        );
+        for c in [&self.server, &self.site, &self.method] {
+            c.prefault();
+        }
+        macro_rules! pre_s {
+            ($($f:ident),*) => {$( self.$f.prefault(); )*};
+        }
+        pre_s!(
             s_ip, uri_stem, uri_query, username, c_ip, user_agent, referer, cookie, host, extra
         );
     }
