@@ -70,8 +70,18 @@ pub fn ingest_artifacts(artifacts: &[Artifact], opts: &IngestOptions) -> Tables 
 fn merge(results: Vec<(FileRow, Parsed)>) -> Tables {
     let mut t = Tables::default();
     for (row, p) in results {
-        t.requests.append(&p.requests);
-        t.httperr.append(&p.httperr);
+        // The first non-empty table is moved, not copied: for a single large log the copy was a
+        // second full table of fresh memory.
+        if t.requests.is_empty() {
+            t.requests = p.requests;
+        } else {
+            t.requests.append(&p.requests);
+        }
+        if t.httperr.is_empty() {
+            t.httperr = p.httperr;
+        } else {
+            t.httperr.append(&p.httperr);
+        }
         t.crashes.extend(p.crashes);
         t.modules.extend(p.modules);
         t.frames.extend(p.frames);

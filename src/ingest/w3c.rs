@@ -23,54 +23,93 @@ pub fn parse(ctx: &FileCtx, bytes: &[u8]) -> Parsed {
 pub fn parse_chunked(ctx: &FileCtx, bytes: &[u8], chunk: usize) -> Parsed {
     // Date-less layouts (FTP, IIS 4) take the day from `#Date` and roll it over when the time
     // goes backwards: that needs every earlier line, so such files are read in one piece.
-    let chunks = if has_dateless_fields(bytes) {
+    // (Only `#Fields` lines that are directives count: one inside a value changes nothing.)
+    let dirs = if bytes.len() > chunk {
+        wf::Directives::scan(bytes)
+    } else {
+        wf::Directives::default()
+    };
+    let chunks = if dirs.any_fields(bytes, |names| !Layout::from_names(names).has_date) {
         vec![(0, bytes.len())]
     } else {
         wf::split_chunks(bytes, chunk)
     };
     let last = chunks.len().saturating_sub(1);
-    let dirs = if chunks.len() > 1 {
-        wf::Directives::scan(bytes)
-    } else {
-        wf::Directives::default()
-    };
-    let outs: Vec<ChunkOut> = chunks
-        .par_iter()
-        .enumerate()
-        .map(|(i, &(s, e))| parse_chunk(ctx, bytes, &dirs, s, e, i == last))
-        .collect();
+    // Chunks are parsed in waves of a few per thread; after each wave the chunk tables are
+    // appended to the result in input order, cleared and reused for the next wave. So only a
+    // wave's worth of chunk tables exists next to the result, and their memory is faulted in
+    // once, not once per chunk.
+    // The first chunk of each wave is parsed straight into the result (it is the only task
+    // that holds it), so with one thread (waves of one chunk) nothing is ever copied.
+    let threads = rayon::current_num_threads().max(1);
+    let wave = if threads == 1 { 1 } else { threads * 2 }.min(chunks.len().max(1));
+    let spare: std::sync::Mutex<Vec<Requests>> = std::sync::Mutex::new(Vec::new());
+    let mut result: Option<Requests> = None;
     let mut parsed = Parsed::default();
-    let mut issue_chunks = Vec::with_capacity(outs.len());
-    for (i, o) in outs.into_iter().enumerate() {
-        // The first chunk's columns are moved, not copied: a file of one chunk is never copied.
-        if i == 0 {
-            parsed.requests = o.requests;
-        } else {
-            parsed.requests.append(&o.requests);
+    let mut issue_chunks = Vec::with_capacity(chunks.len());
+    for (w, group) in chunks.chunks(wave).enumerate() {
+        let head = std::sync::Mutex::new(result.take());
+        let outs: Vec<ChunkOut> = group
+            .par_iter()
+            .enumerate()
+            .map(|(j, &(s, e))| {
+                let table = if j == 0 {
+                    head.lock().ok().and_then(|mut h| h.take())
+                } else {
+                    spare.lock().ok().and_then(|mut v| v.pop())
+                };
+                parse_chunk(ctx, bytes, &dirs, s, e, w * wave + j == last, table)
+            })
+            .collect();
+        let mut outs = outs.into_iter();
+        let Some(mut first) = outs.next() else {
+            break;
+        };
+        let mut acc = std::mem::take(&mut first.requests);
+        let rest: Vec<ChunkOut> = outs.collect();
+        if w == 0 && chunks.len() > 1 {
+            // Reserve the whole result once, extrapolated from the first wave (rows from its
+            // lines, string bytes from its columns; 10 % headroom). Unwritten capacity costs no
+            // memory, an underestimate only regrows (in place for buffers this large).
+            let covered = group.last().map_or(0, |c| c.1) - group.first().map_or(0, |c| c.0);
+            let scale = bytes.len() as f64 / covered.max(1) as f64 * 1.1;
+            let rows: usize = rest.iter().map(|o| o.counts.lines as usize).sum::<usize>()
+                + first.counts.lines as usize;
+            let sample: Vec<&Requests> = rest.iter().map(|o| &o.requests).collect();
+            acc.reserve_total_like((rows as f64 * scale) as usize, &sample, scale);
         }
-        if parsed.server.is_none() {
-            parsed.server = o.server;
+        for (k, mut o) in std::iter::once(first).chain(rest).enumerate() {
+            // (The first chunk's rows are in `acc` already.)
+            if k > 0 {
+                acc.append(&o.requests);
+            }
+            if parsed.server.is_none() {
+                parsed.server = o.server;
+            }
+            if parsed.site.is_none() {
+                parsed.site = o.site;
+            }
+            issue_chunks.push(ChunkIssues {
+                issues: o.issues,
+                counts: o.counts,
+            });
+            if k > 0 {
+                o.requests.clear();
+                if let Ok(mut v) = spare.lock() {
+                    v.push(o.requests);
+                }
+            }
         }
-        if parsed.site.is_none() {
-            parsed.site = o.site;
-        }
-        issue_chunks.push(ChunkIssues {
-            issues: o.issues,
-            counts: o.counts,
-        });
+        result = Some(acc);
+    }
+    parsed.requests = result.unwrap_or_default();
+    if chunks.len() > 1 {
+        parsed.requests.shrink_to_fit();
     }
     let (issues, counts) = wf::merge_issues(issue_chunks);
     parsed.issues = issues;
     parsed.counts = counts;
     parsed
-}
-
-fn has_dateless_fields(bytes: &[u8]) -> bool {
-    memchr::memmem::find_iter(bytes, b"#Fields:").any(|i| {
-        let rest = &bytes[i + 8..];
-        let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
-        !Layout::from_names(line).has_date
-    })
 }
 
 /// Where a field's value goes.
@@ -274,7 +313,6 @@ struct ChunkParser<'c> {
     scratch: Vec<u8>,
     extra: String,
     plus_buf: Vec<u8>,
-    plus_str: String,
     out: ChunkOut,
 }
 
@@ -289,6 +327,7 @@ fn parse_chunk(
     start: usize,
     end: usize,
     is_last: bool,
+    table: Option<Requests>,
 ) -> ChunkOut {
     let mut p = ChunkParser {
         ctx,
@@ -306,9 +345,8 @@ fn parse_chunk(
         scratch: Vec::new(),
         extra: String::new(),
         plus_buf: Vec::new(),
-        plus_str: String::new(),
         out: ChunkOut {
-            requests: presized(end.saturating_sub(start)),
+            requests: table.unwrap_or_else(|| presized(&bytes[start..end])),
             issues: Vec::new(),
             counts: LineCounts::default(),
             server: None,
@@ -584,7 +622,6 @@ impl ChunkParser<'_> {
         // One UTF-8 check per line instead of one per field: token bounds sit on ASCII
         // separators, so slicing the checked line at them is always on char boundaries.
         let line_str = std::str::from_utf8(line).ok();
-        let sbuf = &mut self.plus_str;
         macro_rules! text {
             ($col:expr, $f:expr, $plus:expr) => {
                 match (slots[$f.ix()], line_str) {
@@ -592,17 +629,7 @@ impl ChunkParser<'_> {
                     (Some(t), Some(ls)) if !t.escaped => {
                         match ls.get(t.start as usize..t.end as usize) {
                             None | Some("") | Some("-") => $col.push_null(),
-                            Some(v) if $plus && v.as_bytes().contains(&b'+') => {
-                                sbuf.clear();
-                                let mut last = 0;
-                                for i in memchr::memchr_iter(b'+', v.as_bytes()) {
-                                    sbuf.push_str(v.get(last..i).unwrap_or(""));
-                                    sbuf.push(' ');
-                                    last = i + 1;
-                                }
-                                sbuf.push_str(v.get(last..).unwrap_or(""));
-                                $col.push(Some(sbuf.as_str()));
-                            }
+                            Some(v) if $plus => $col.push_plus_decoded(v),
                             Some(v) => $col.push(Some(v)),
                         }
                     }
@@ -624,38 +651,82 @@ impl ChunkParser<'_> {
                 }
             };
         }
-        match val!(F::Server) {
-            Some(v) => {
-                r.server.push_bytes(v);
+        // A token as checked text: the line is UTF-8 and the value needs no unescaping.
+        // `Some(None)` is the W3C null; `None` means take the byte path.
+        macro_rules! fast {
+            ($f:expr) => {
+                match (slots[$f.ix()], line_str) {
+                    (None, _) => Some(None),
+                    (Some(t), Some(ls)) if !t.escaped => {
+                        match ls.get(t.start as usize..t.end as usize) {
+                            Some("") | Some("-") => Some(None),
+                            Some(v) => Some(Some(v)),
+                            None => None,
+                        }
+                    }
+                    _ => None,
+                }
+            };
+        }
+        match fast!(F::Server) {
+            Some(Some(v)) => {
+                r.server.push(Some(v));
                 if self.out.server.is_none() {
-                    self.out.server = Some(String::from_utf8_lossy(v).into_owned());
+                    self.out.server = Some(v.to_owned());
                 }
             }
-            None => r.server.push(self.ctx.server.as_deref()),
+            Some(None) => r.server.push(self.ctx.server.as_deref()),
+            None => match val!(F::Server) {
+                Some(v) => {
+                    r.server.push_bytes(v);
+                    if self.out.server.is_none() {
+                        self.out.server = Some(String::from_utf8_lossy(v).into_owned());
+                    }
+                }
+                None => r.server.push(self.ctx.server.as_deref()),
+            },
         }
-        match val!(F::Site) {
-            Some(v) => {
-                r.site.push_bytes(v);
+        match fast!(F::Site) {
+            Some(Some(v)) => {
+                r.site.push(Some(v));
                 if self.out.site.is_none() {
-                    self.out.site = Some(String::from_utf8_lossy(v).into_owned());
+                    self.out.site = Some(v.to_owned());
                 }
             }
-            None => r.site.push(self.ctx.site.as_deref()),
+            Some(None) => r.site.push(self.ctx.site.as_deref()),
+            None => match val!(F::Site) {
+                Some(v) => {
+                    r.site.push_bytes(v);
+                    if self.out.site.is_none() {
+                        self.out.site = Some(String::from_utf8_lossy(v).into_owned());
+                    }
+                }
+                None => r.site.push(self.ctx.site.as_deref()),
+            },
         }
-        push_str(&mut r.s_ip, val!(F::SIp).map(wf::unmarkdown));
+        match fast!(F::SIp) {
+            Some(v) => r.s_ip.push(v.map(unmarkdown_str)),
+            None => push_str(&mut r.s_ip, val!(F::SIp).map(wf::unmarkdown)),
+        }
         r.s_port.push(
             val!(F::SPort)
                 .and_then(wf::parse_u64)
                 .and_then(|v| u16::try_from(v).ok()),
         );
-        match val!(F::Method) {
-            Some(v) => r.method.push_bytes(v),
-            None => r.method.push(None),
+        match fast!(F::Method) {
+            Some(v) => r.method.push(v),
+            None => match val!(F::Method) {
+                Some(v) => r.method.push_bytes(v),
+                None => r.method.push(None),
+            },
         }
         text!(r.uri_stem, F::Stem, false);
         text!(r.uri_query, F::Query, false);
         text!(r.username, F::User, false);
-        push_str(&mut r.c_ip, val!(F::CIp).map(wf::unmarkdown));
+        match fast!(F::CIp) {
+            Some(v) => r.c_ip.push(v.map(unmarkdown_str)),
+            None => push_str(&mut r.c_ip, val!(F::CIp).map(wf::unmarkdown)),
+        }
         text!(r.user_agent, F::Ua, true);
         text!(r.referer, F::Referer, true);
         text!(r.cookie, F::Cookie, true);
@@ -715,6 +786,17 @@ impl ChunkParser<'_> {
     }
 }
 
+/// [`wf::unmarkdown`] on checked text (it cuts at ASCII bytes, so the result stays text).
+#[inline]
+fn unmarkdown_str(v: &str) -> &str {
+    if v.starts_with('[') && v.ends_with(')') {
+        if let Some(i) = v.find("](") {
+            return &v[1..i];
+        }
+    }
+    v
+}
+
 #[inline]
 fn push_str(c: &mut crate::tables::StrCol, v: Option<&[u8]>) {
     match v {
@@ -723,21 +805,30 @@ fn push_str(c: &mut crate::tables::StrCol, v: Option<&[u8]>) {
     }
 }
 
-/// Columns sized for a chunk of `bytes` of typical IIS lines (~200 bytes each), so the hot loop
-/// does not spend its time regrowing and copying them. Bounded by the chunk size.
-fn presized(bytes: usize) -> Requests {
-    let rows = bytes / 200 + 1;
+/// Columns sized for a chunk: rows from its exact line count (a newline count runs at memory
+/// speed), string bytes generously per row (capacity never written costs no memory), so the hot
+/// loop does not regrow and copy them.
+fn presized(chunk: &[u8]) -> Requests {
+    let rows = memchr::memchr_iter(b'\n', chunk).count() + 1;
     let s = |per_row: usize| crate::tables::StrCol::with_capacity(rows, rows * per_row);
+    let cat = || {
+        let mut c = crate::tables::CatCol::default();
+        c.reserve(rows);
+        c
+    };
     Requests {
         ts: Vec::with_capacity(rows),
-        s_ip: s(12),
+        server: cat(),
+        site: cat(),
+        s_ip: s(16),
         s_port: Vec::with_capacity(rows),
-        uri_stem: s(32),
-        uri_query: s(16),
+        method: cat(),
+        uri_stem: s(48),
+        uri_query: s(32),
         username: crate::tables::StrCol::with_capacity(rows, 0),
-        c_ip: s(14),
-        user_agent: s(80),
-        referer: s(16),
+        c_ip: s(24),
+        user_agent: s(128),
+        referer: s(32),
         cookie: crate::tables::StrCol::with_capacity(rows, 0),
         host: crate::tables::StrCol::with_capacity(rows, 0),
         status: Vec::with_capacity(rows),
@@ -749,7 +840,6 @@ fn presized(bytes: usize) -> Requests {
         file: Vec::with_capacity(rows),
         offset: Vec::with_capacity(rows),
         extra: crate::tables::StrCol::with_capacity(rows, 0),
-        ..Requests::default()
     }
 }
 
