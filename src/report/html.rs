@@ -59,6 +59,32 @@ code{font-family:ui-monospace,Consolas,monospace}
 svg{background:#fff;border:1px solid #dde1e7;max-width:100%;height:auto}
 "#;
 
+/// Escaped `s`, cut to `max` characters with the whole value in a tooltip: attack URLs run to
+/// thousands of characters and would otherwise squeeze the table into an unreadable column.
+fn shortened(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max {
+        return esc(s);
+    }
+    let head: String = s.chars().take(max).collect();
+    format!(
+        "<span title=\"{}\">{}…</span> <small>({} characters)</small>",
+        esc(s),
+        esc(&head),
+        num(n as u64)
+    )
+}
+
+/// The file name, with the whole path in a tooltip.
+fn shortened_path(p: &str) -> String {
+    let name = p.rsplit(['/', '\\']).next().unwrap_or(p);
+    if name.len() == p.len() {
+        esc(p)
+    } else {
+        format!("<span title=\"{}\">{}</span>", esc(p), esc(name))
+    }
+}
+
 fn request_table(o: &mut String, rows: &[RequestRef], marks: bool) {
     o.push_str("<table><tr>");
     if marks {
@@ -85,13 +111,13 @@ fn request_table(o: &mut String, rows: &[RequestRef], marks: bool) {
             fmt_utc(r.time.0),
             r.source,
             opt(&r.method),
-            esc(&r.uri),
+            shortened(&r.uri, 120),
             status,
             r.time_taken_ms
                 .map_or_else(|| "–".into(), |t| format!("{} ms", num(t))),
             opt(&r.client),
             opt(&r.user_agent),
-            esc(&r.path),
+            shortened_path(&r.path),
             r.offset
         );
     }
@@ -685,4 +711,31 @@ pub fn render(a: &Analysis) -> String {
         esc(a.schema_version)
     );
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_uris_are_cut_and_stay_escaped() {
+        let uri = format!("/s.aspx?q=<script>\"{}", "A".repeat(500));
+        let cell = shortened(&uri, 120);
+        assert!(!cell.contains("<script>"), "{cell}");
+        assert!(
+            cell.contains("title=\"/s.aspx?q=&lt;script&gt;&quot;AAAA"),
+            "{cell}"
+        );
+        assert!(cell.contains("(519 characters)"), "{cell}");
+        assert_eq!(
+            cell.matches('A').count(),
+            500 + (120 - 19),
+            "whole value in the title, 120 characters shown"
+        );
+        assert_eq!(shortened("/short", 120), "/short");
+        assert_eq!(
+            shortened_path("samples/outage/WEB01/httperr1.log"),
+            "<span title=\"samples/outage/WEB01/httperr1.log\">httperr1.log</span>"
+        );
+    }
 }
