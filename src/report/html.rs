@@ -46,7 +46,7 @@ h3{font-size:15px;margin:16px 0 6px}
 .ok{border-left-color:#27ae60}.thin{background:#fff8e1;border:1px solid #f0d36b;padding:8px 14px;margin:8px 0}
 table{border-collapse:collapse;width:100%;background:#fff;margin:6px 0 12px;font-size:13px}
 th,td{border:1px solid #dde1e7;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:break-word}
-td code{word-break:break-all}td.t{white-space:nowrap}
+td code{word-break:break-all}td.u{min-width:20em}td.t{white-space:nowrap}
 th{background:#eef1f5}td.n{text-align:right;white-space:nowrap}td.hit{font-weight:bold;color:#a4000f;white-space:nowrap}
 tr.tp td{background:#fff1e6}tr.sus td{background:#fde2e0;font-weight:600}
 .badge{display:inline-block;padding:0 6px;border-radius:8px;font-size:12px;color:#fff}
@@ -100,7 +100,7 @@ fn request_table(o: &mut String, rows: &[RequestRef], marks: bool) {
         };
         let _ = writeln!(
             o,
-            "<tr>{}<td class=t>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td class=n>{}</td><td>{}</td><td>{}</td><td class=ev>{} @ {}</td></tr>",
+            "<tr>{}<td class=t>{}</td><td>{}</td><td>{}</td><td class=u><code>{}</code></td><td>{}</td><td class=n>{}</td><td>{}</td><td>{}</td><td class=ev>{} @ {}</td></tr>",
             if !marks {
                 String::new()
             } else if r.suspects.is_empty() {
