@@ -303,3 +303,26 @@ fn sample_outage_blames_the_killer_not_the_popular_pages() {
         assert_eq!(first.suspects[0], top.id);
     }
 }
+
+/// The healthy day through the real pipeline and the real binary: every file read, no incident,
+/// no suspect, and the report says so in words.
+#[test]
+fn healthy_day_analyzes_to_no_crash_found() {
+    use w3triage::analyze::{AnalyzeOptions, analyze};
+    use w3triage::ingest::{IngestOptions, ingest_paths};
+    let t = ingest_paths(&[samples().join("healthy")], &IngestOptions::default());
+    assert_eq!(t.files.len(), 4);
+    assert!(t.issues.is_empty(), "{:?}", t.issues);
+    assert_eq!(t.requests.len(), 8660);
+    let a = analyze(&t, &AnalyzeOptions::default());
+    assert!(a.incidents.is_empty());
+    assert!(a.suspects.is_empty());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_w3triage"))
+        .arg("analyze")
+        .arg(samples().join("healthy"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("No crash found in 4 input files"), "{text}");
+}
