@@ -86,16 +86,10 @@ impl StrCol {
     }
     /// Pushes text with `+` turned into spaces, copying it once.
     pub fn push_plus_decoded(&mut self, v: &str) {
-        let start = self.data.len();
-        self.data.push_str(v);
-        // SAFETY: `+` and space are both one-byte ASCII, so swapping one for the other inside
-        // the bytes just pushed leaves the string valid UTF-8.
-        let tail = unsafe { &mut self.data.as_mut_vec()[start..] };
-        for b in tail {
-            if *b == b'+' {
-                *b = b' ';
-            }
-        }
+        // SAFETY: `+` and space are both one-byte ASCII, so swapping one for the other in
+        // valid UTF-8 leaves it valid UTF-8 (one pass: copy and replace together).
+        let data = unsafe { self.data.as_mut_vec() };
+        data.extend(v.bytes().map(|b| if b == b'+' { b' ' } else { b }));
         self.ends.push(self.data.len() as u64);
     }
     pub fn get(&self, i: usize) -> Option<&str> {
@@ -223,6 +217,12 @@ impl CatCol {
             None => NULL_CODE,
             Some(s) => match self.codes.last() {
                 Some(&c) if c != NULL_CODE && self.dict[c as usize] == s => c,
+                // A handful of values (methods alternating): a scan beats hashing. Same code
+                // as `intern` would give.
+                _ if self.dict.len() <= 8 => match self.dict.iter().position(|d| d == s) {
+                    Some(c) => c as u32,
+                    None => self.intern(s),
+                },
                 _ => self.intern(s),
             },
         };
