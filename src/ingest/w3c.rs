@@ -72,11 +72,11 @@ pub fn parse_chunked(ctx: &FileCtx, bytes: &[u8], chunk: usize) -> Parsed {
             // lines, string bytes from its columns; 10 % headroom). Unwritten capacity costs no
             // memory, an underestimate only regrows (in place for buffers this large).
             let covered = group.last().map_or(0, |c| c.1) - group.first().map_or(0, |c| c.0);
-            let scale = bytes.len() as f64 / covered.max(1) as f64 * 1.1;
+            let scale = bytes.len() as f64 / covered.max(1) as f64;
             let rows: usize = rest.iter().map(|o| o.counts.lines as usize).sum::<usize>()
                 + first.counts.lines as usize;
             let sample: Vec<&Requests> = rest.iter().map(|o| &o.requests).collect();
-            acc.reserve_total_like((rows as f64 * scale) as usize, &sample, scale);
+            acc.reserve_total_like((rows as f64 * scale) as usize, &sample, scale, 1.1);
         }
         for (k, mut o) in std::iter::once(first).chain(rest).enumerate() {
             // (The first chunk's rows are in `acc` already.)
