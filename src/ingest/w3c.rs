@@ -9,7 +9,7 @@
 
 use super::w3c_fields::{
     self as wf, ChunkIssues, DEFAULT_CHUNK, DateCache, Issue, LineKind, Lines, Tok, classify, raw,
-    tokenize,
+    tokenize_ascii,
 };
 use crate::tables::{FileCtx, IssueRow, LineCounts, Parsed, Requests, Severity};
 use rayon::prelude::*;
@@ -508,11 +508,11 @@ impl ChunkParser<'_> {
     }
 
     fn record(&mut self, line: &[u8], off: u64, line_no: u64, unterminated: bool) -> bool {
-        if !tokenize(line, &mut self.toks) {
+        let Some(ascii) = tokenize_ascii(line, &mut self.toks) else {
             let msg = format!("more than {} values on one line", wf::MAX_TOKENS);
             self.issue(Severity::Error, "field_count", line_no, off, msg, false);
             return false;
-        }
+        };
         let n = self.toks.len();
         let Some((fb, tail)) = self.choose(line) else {
             let expected = self.layout.as_ref().map(|l| l.fields.len());
@@ -637,7 +637,13 @@ impl ChunkParser<'_> {
         let sc = &mut self.scratch;
         // One UTF-8 check per line instead of one per field: token bounds sit on ASCII
         // separators, so slicing the checked line at them is always on char boundaries.
-        let line_str = std::str::from_utf8(line).ok();
+        let line_str = if ascii {
+            // SAFETY: the tokenizer saw every byte of the line below 0x80 (`tokenize_ascii`
+            // returns true only then; tested against `is_ascii`), and ASCII is valid UTF-8.
+            Some(unsafe { std::str::from_utf8_unchecked(line) })
+        } else {
+            std::str::from_utf8(line).ok()
+        };
         macro_rules! text {
             ($col:expr, $f:expr, $plus:expr) => {
                 match (tok!($f), line_str) {
