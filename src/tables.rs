@@ -133,10 +133,7 @@ impl StrCol {
                 self.data.as_bytes(),
                 cap(self.data.len(), self.data.capacity(), bytes),
             );
-            prefault(
-                &self.ends,
-                cap(self.ends.len(), self.ends.capacity(), rows),
-            );
+            prefault(&self.ends, cap(self.ends.len(), self.ends.capacity(), rows));
         }
     }
     /// Bytes of string data held (the sum of the value lengths).

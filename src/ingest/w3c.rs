@@ -592,9 +592,7 @@ impl ChunkParser<'_> {
             };
         }
         // Timestamp first: a line without one is rejected before anything is pushed.
-        let time = tok!(F::Time)
-            .map(|t| raw(line, t))
-            .and_then(wf::parse_time);
+        let time = tok!(F::Time).map(|t| raw(line, t)).and_then(wf::parse_time);
         let day = if layout.has_date {
             tok!(F::Date)
                 .map(|t| raw(line, t))
