@@ -86,16 +86,10 @@ impl StrCol {
     }
     /// Pushes text with `+` turned into spaces, copying it once.
     pub fn push_plus_decoded(&mut self, v: &str) {
-        let start = self.data.len();
-        self.data.push_str(v);
-        // SAFETY: `+` and space are both one-byte ASCII, so swapping one for the other inside
-        // the bytes just pushed leaves the string valid UTF-8.
-        let tail = unsafe { &mut self.data.as_mut_vec()[start..] };
-        for b in tail {
-            if *b == b'+' {
-                *b = b' ';
-            }
-        }
+        // SAFETY: `+` and space are both one-byte ASCII, so swapping one for the other in
+        // valid UTF-8 leaves it valid UTF-8 (one pass: copy and replace together).
+        let data = unsafe { self.data.as_mut_vec() };
+        data.extend(v.bytes().map(|b| if b == b'+' { b' ' } else { b }));
         self.ends.push(self.data.len() as u64);
     }
     pub fn get(&self, i: usize) -> Option<&str> {
@@ -129,9 +123,17 @@ impl StrCol {
     }
     /// Faults in the reserved capacity (see [`prefault`]); a column of nulls only has none.
     pub fn prefault(&self) {
+        self.prefault_next(usize::MAX, usize::MAX);
+    }
+    /// [`StrCol::prefault`] of only the room for the next `rows` values and `bytes` bytes.
+    pub fn prefault_next(&self, rows: usize, bytes: usize) {
         if !self.ends.is_empty() {
-            prefault(self.data.as_bytes(), self.data.capacity());
-            prefault(&self.ends, self.ends.capacity());
+            let cap = |len: usize, cap: usize, n: usize| cap.min(len.saturating_add(n));
+            prefault(
+                self.data.as_bytes(),
+                cap(self.data.len(), self.data.capacity(), bytes),
+            );
+            prefault(&self.ends, cap(self.ends.len(), self.ends.capacity(), rows));
         }
     }
     /// Bytes of string data held (the sum of the value lengths).
@@ -223,6 +225,12 @@ impl CatCol {
             None => NULL_CODE,
             Some(s) => match self.codes.last() {
                 Some(&c) if c != NULL_CODE && self.dict[c as usize] == s => c,
+                // A handful of values (methods alternating): a scan beats hashing. Same code
+                // as `intern` would give.
+                _ if self.dict.len() <= 8 => match self.dict.iter().position(|d| d == s) {
+                    Some(c) => c as u32,
+                    None => self.intern(s),
+                },
                 _ => self.intern(s),
             },
         };
@@ -279,6 +287,11 @@ impl CatCol {
     }
     pub fn prefault(&self) {
         prefault(&self.codes, self.codes.capacity());
+    }
+    /// [`CatCol::prefault`] of only the room for the next `rows` values.
+    pub fn prefault_next(&self, rows: usize) {
+        let cap = self.codes.capacity();
+        prefault(&self.codes, cap.min(self.codes.len().saturating_add(rows)));
     }
     pub fn heap_bytes(&self) -> usize {
         self.codes.capacity() * 4
@@ -408,36 +421,49 @@ impl Requests {
     }
     /// Reserves room for `rows` rows in all, and for string data in all as in this table and
     /// `like` together scaled by `scale` (they are a sample of the whole, e.g. the first chunks
-    /// of a file). Capacity that is never written costs no memory.
-    pub fn reserve_total_like(&mut self, rows: usize, like: &[&Requests], scale: f64) {
+    /// of a file), both times `headroom`. Capacity that is never written costs no memory; the
+    /// expected part (without the headroom) is faulted in at once, the headroom only if used.
+    pub fn reserve_total_like(
+        &mut self,
+        rows: usize,
+        like: &[&Requests],
+        scale: f64,
+        headroom: f64,
+    ) {
         let est = |c: &StrCol, f: fn(&Requests) -> &StrCol| {
             let sample = c.data_len() + like.iter().map(|r| f(r).data_len()).sum::<usize>();
             ((sample as f64 * scale) as usize).saturating_sub(c.data_len())
         };
+        let room = |n: usize| (n as f64 * headroom) as usize;
         let rows = rows.saturating_sub(self.len());
-        self.ts.reserve(rows);
-        self.s_port.reserve(rows);
-        self.status.reserve(rows);
-        self.substatus.reserve(rows);
-        self.win32_status.reserve(rows);
-        self.sc_bytes.reserve(rows);
-        self.cs_bytes.reserve(rows);
-        self.time_taken_ms.reserve(rows);
-        self.file.reserve(rows);
-        self.offset.reserve(rows);
+        let rows_room = room(rows);
+        self.ts.reserve(rows_room);
+        self.s_port.reserve(rows_room);
+        self.status.reserve(rows_room);
+        self.substatus.reserve(rows_room);
+        self.win32_status.reserve(rows_room);
+        self.sc_bytes.reserve(rows_room);
+        self.cs_bytes.reserve(rows_room);
+        self.time_taken_ms.reserve(rows_room);
+        self.file.reserve(rows_room);
+        self.offset.reserve(rows_room);
         for c in [&mut self.server, &mut self.site, &mut self.method] {
-            c.reserve(rows);
+            c.reserve(rows_room);
         }
         macro_rules! strs {
             ($($f:ident),*) => {$(
-                self.$f.reserve(rows, est(&self.$f, |r| &r.$f));
+                let bytes = est(&self.$f, |r| &r.$f);
+                self.$f.reserve(rows_room, room(bytes));
+                self.$f.prefault_next(rows, bytes);
             )*};
         }
         strs!(
             s_ip, uri_stem, uri_query, username, c_ip, user_agent, referer, cookie, host, extra
         );
         macro_rules! pre {
-            ($($f:ident),*) => {$( prefault(&self.$f, self.$f.capacity()); )*};
+            ($($f:ident),*) => {$(
+                prefault(&self.$f, self.$f.capacity().min(self.$f.len() + rows));
+            )*};
         }
         pre!(
             ts,
@@ -452,14 +478,8 @@ impl Requests {
             offset
         );
         for c in [&self.server, &self.site, &self.method] {
-            c.prefault();
+            c.prefault_next(rows);
         }
-        macro_rules! pre_s {
-            ($($f:ident),*) => {$( self.$f.prefault(); )*};
-        }
-        pre_s!(
-            s_ip, uri_stem, uri_query, username, c_ip, user_agent, referer, cookie, host, extra
-        );
     }
     /// Empties every column, keeping the buffers for reuse.
     pub fn clear(&mut self) {

@@ -9,7 +9,7 @@
 
 use super::w3c_fields::{
     self as wf, ChunkIssues, DEFAULT_CHUNK, DateCache, Issue, LineKind, Lines, Tok, classify, raw,
-    tokenize,
+    tokenize_ascii,
 };
 use crate::tables::{FileCtx, IssueRow, LineCounts, Parsed, Requests, Severity};
 use rayon::prelude::*;
@@ -72,11 +72,11 @@ pub fn parse_chunked(ctx: &FileCtx, bytes: &[u8], chunk: usize) -> Parsed {
             // lines, string bytes from its columns; 10 % headroom). Unwritten capacity costs no
             // memory, an underestimate only regrows (in place for buffers this large).
             let covered = group.last().map_or(0, |c| c.1) - group.first().map_or(0, |c| c.0);
-            let scale = bytes.len() as f64 / covered.max(1) as f64 * 1.1;
+            let scale = bytes.len() as f64 / covered.max(1) as f64;
             let rows: usize = rest.iter().map(|o| o.counts.lines as usize).sum::<usize>()
                 + first.counts.lines as usize;
             let sample: Vec<&Requests> = rest.iter().map(|o| &o.requests).collect();
-            acc.reserve_total_like((rows as f64 * scale) as usize, &sample, scale);
+            acc.reserve_total_like((rows as f64 * scale) as usize, &sample, scale, 1.1);
         }
         for (k, mut o) in std::iter::once(first).chain(rest).enumerate() {
             // (The first chunk's rows are in `acc` already.)
@@ -141,6 +141,9 @@ enum F {
 }
 
 const SLOTS: usize = 21;
+
+/// No token for a slot ([`Layout::pos`]); past any token index, so `toks.get` gives `None`.
+const NO_TOK: u16 = u16::MAX;
 
 impl F {
     fn slot(self) -> Option<usize> {
@@ -214,6 +217,11 @@ fn field_of(name: &[u8]) -> Option<F> {
 #[derive(Debug, Clone)]
 struct Layout {
     fields: Vec<F>,
+    /// For each fixed field slot, the index of its token (the last field naming it), or
+    /// [`NO_TOK`]: `record` reads its values by index instead of sorting tokens per line.
+    pos: [u16; SLOTS],
+    /// Some field is custom or unknown (goes to `extra`).
+    any_extra: bool,
     /// Names of the extra fields, already JSON-escaped (they are written once per row).
     extra_names: Vec<String>,
     has_date: bool,
@@ -227,6 +235,8 @@ impl Layout {
     fn from_names(names: &[u8]) -> Layout {
         let mut l = Layout {
             fields: Vec::new(),
+            pos: [NO_TOK; SLOTS],
+            any_extra: false,
             extra_names: Vec::new(),
             has_date: false,
             local_time: false,
@@ -245,6 +255,11 @@ impl Layout {
                 l.extra_names.push(s);
                 F::Extra((l.extra_names.len() - 1) as u16)
             });
+            match f.slot() {
+                // Fewer than MAX_TOKENS (1024) fields, so the index fits.
+                Some(s) => l.pos[s] = l.fields.len() as u16,
+                None => l.any_extra = true,
+            }
             l.has_date |= f == F::Date;
             l.local_time |=
                 n.eq_ignore_ascii_case(b"date-local") || n.eq_ignore_ascii_case(b"time-local");
@@ -493,11 +508,11 @@ impl ChunkParser<'_> {
     }
 
     fn record(&mut self, line: &[u8], off: u64, line_no: u64, unterminated: bool) -> bool {
-        if !tokenize(line, &mut self.toks) {
+        let Some(ascii) = tokenize_ascii(line, &mut self.toks) else {
             let msg = format!("more than {} values on one line", wf::MAX_TOKENS);
             self.issue(Severity::Error, "field_count", line_no, off, msg, false);
             return false;
-        }
+        };
         let n = self.toks.len();
         let Some((fb, tail)) = self.choose(line) else {
             let expected = self.layout.as_ref().map(|l| l.fields.len());
@@ -566,29 +581,28 @@ impl ChunkParser<'_> {
             },
         };
 
-        let mut slots: [Option<Tok>; SLOTS] = [None; SLOTS];
-        let mut has_extra = tail;
-        for (f, &t) in layout.fields.iter().zip(&self.toks) {
-            match f.slot() {
-                Some(s) => slots[s] = Some(t),
-                None => has_extra = true,
-            }
+        let has_extra = tail || layout.any_extra;
+        // The token of a fixed field, through the layout's index (the line has a token for
+        // every field of the layout: `choose` checked the count).
+        let toks = &self.toks[..];
+        let pos = &layout.pos;
+        macro_rules! tok {
+            ($f:expr) => {
+                toks.get(pos[$f.ix()] as usize).copied()
+            };
         }
-
         // Timestamp first: a line without one is rejected before anything is pushed.
-        let time = slots[F::Time.ix()]
-            .map(|t| raw(line, t))
-            .and_then(wf::parse_time);
+        let time = tok!(F::Time).map(|t| raw(line, t)).and_then(wf::parse_time);
         let day = if layout.has_date {
-            slots[F::Date.ix()]
+            tok!(F::Date)
                 .map(|t| raw(line, t))
                 .and_then(|d| self.dates.get(d))
         } else {
             self.directive_day
         };
         let (Some(day), Some(time)) = (day, time) else {
-            let d = slots[F::Date.ix()].map(|t| String::from_utf8_lossy(raw(line, t)).into_owned());
-            let t = slots[F::Time.ix()].map(|t| String::from_utf8_lossy(raw(line, t)).into_owned());
+            let d = tok!(F::Date).map(|t| String::from_utf8_lossy(raw(line, t)).into_owned());
+            let t = tok!(F::Time).map(|t| String::from_utf8_lossy(raw(line, t)).into_owned());
             let msg = match (layout.has_date, d, t) {
                 (false, _, t) => {
                     format!("no date field and no usable #Date directive (time {t:?})")
@@ -621,10 +635,16 @@ impl ChunkParser<'_> {
         let sc = &mut self.scratch;
         // One UTF-8 check per line instead of one per field: token bounds sit on ASCII
         // separators, so slicing the checked line at them is always on char boundaries.
-        let line_str = std::str::from_utf8(line).ok();
+        let line_str = if ascii {
+            // SAFETY: the tokenizer saw every byte of the line below 0x80 (`tokenize_ascii`
+            // returns true only then; tested against `is_ascii`), and ASCII is valid UTF-8.
+            Some(unsafe { std::str::from_utf8_unchecked(line) })
+        } else {
+            std::str::from_utf8(line).ok()
+        };
         macro_rules! text {
             ($col:expr, $f:expr, $plus:expr) => {
-                match (slots[$f.ix()], line_str) {
+                match (tok!($f), line_str) {
                     (None, _) => $col.push_null(),
                     (Some(t), Some(ls)) if !t.escaped => {
                         match ls.get(t.start as usize..t.end as usize) {
@@ -645,7 +665,7 @@ impl ChunkParser<'_> {
         }
         macro_rules! val {
             ($f:expr) => {
-                match slots[$f.ix()] {
+                match tok!($f) {
                     Some(t) => wf::value(line, t, sc),
                     None => None,
                 }
@@ -655,7 +675,7 @@ impl ChunkParser<'_> {
         // `Some(None)` is the W3C null; `None` means take the byte path.
         macro_rules! fast {
             ($f:expr) => {
-                match (slots[$f.ix()], line_str) {
+                match (tok!($f), line_str) {
                     (None, _) => Some(None),
                     (Some(t), Some(ls)) if !t.escaped => {
                         match ls.get(t.start as usize..t.end as usize) {

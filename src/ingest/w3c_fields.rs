@@ -198,10 +198,17 @@ pub struct Tok {
 /// of the line. Returns false when the line holds more than [`MAX_TOKENS`] tokens.
 #[inline]
 pub fn tokenize(line: &[u8], toks: &mut Vec<Tok>) -> bool {
+    tokenize_ascii(line, toks).is_some()
+}
+
+/// [`tokenize`], also telling whether the line is all ASCII (`Some(true)`): the same pass over
+/// the bytes answers it, so the caller can skip a UTF-8 check. `None` for too many tokens.
+#[inline]
+pub fn tokenize_ascii(line: &[u8], toks: &mut Vec<Tok>) -> Option<bool> {
     toks.clear();
     // Lines longer than u32 cannot be addressed by a Tok; they are no W3C record anyway.
     if line.len() > u32::MAX as usize {
-        return false;
+        return None;
     }
     let n = line.len();
     let sep_or_quote = |c: u8| matches!(c, b' ' | b'\t' | b'"');
@@ -211,33 +218,33 @@ pub fn tokenize(line: &[u8], toks: &mut Vec<Tok>) -> bool {
     let mut open = (n > 0 && !sep_or_quote(line[0])).then_some(0);
     let mut skip = 0;
     let mut b = 0;
+    let mut high = 0u32;
     while b < n {
-        let mut mask = if b + 16 <= skip {
-            0
-        } else {
-            block_mask(line, b)
-        };
+        let m = block_masks(line, b);
+        high |= m.high;
+        let mut mask = if b + 16 <= skip { 0 } else { m.sep_quote };
         while mask != 0 {
-            let p = b + mask.trailing_zeros() as usize;
+            let k = mask.trailing_zeros();
+            let p = b + k as usize;
             mask &= mask - 1;
             if p < skip {
                 continue;
             }
-            if line[p] == b'"' {
+            if m.quote >> k & 1 != 0 {
                 if open.is_some() {
                     // A quote inside a bare token is just text.
                     continue;
                 }
                 // Between tokens, so at a token start.
                 if toks.len() >= MAX_TOKENS {
-                    return false;
+                    return None;
                 }
                 skip = quoted(line, p, toks);
                 continue;
             }
             if let Some(s) = open.take() {
                 if toks.len() >= MAX_TOKENS {
-                    return false;
+                    return None;
                 }
                 toks.push(Tok {
                     start: s as u32,
@@ -245,15 +252,23 @@ pub fn tokenize(line: &[u8], toks: &mut Vec<Tok>) -> bool {
                     escaped: false,
                 });
             }
-            if p + 1 < n && !sep_or_quote(line[p + 1]) {
-                open = Some(p + 1);
+            if p + 1 < n {
+                // The next byte's class from the mask when it is in this block.
+                let next_sep = if k < 15 {
+                    m.sep_quote >> (k + 1) & 1 != 0
+                } else {
+                    sep_or_quote(line[p + 1])
+                };
+                if !next_sep {
+                    open = Some(p + 1);
+                }
             }
         }
         b += 16;
     }
     if let Some(s) = open {
         if toks.len() >= MAX_TOKENS {
-            return false;
+            return None;
         }
         toks.push(Tok {
             start: s as u32,
@@ -261,13 +276,21 @@ pub fn tokenize(line: &[u8], toks: &mut Vec<Tok>) -> bool {
             escaped: false,
         });
     }
-    true
+    Some(high == 0)
 }
 
-/// Bit `k` set when `line[b + k]` is a space, a tab or a double quote (bytes past the end are
-/// not).
+/// Masks of one 16-byte block of a line (bytes past the end count as none of these).
+struct BlockMasks {
+    /// Bit `k` set when `line[b + k]` is a space, a tab or a double quote.
+    sep_quote: u32,
+    /// Bit `k` set when `line[b + k]` is a double quote.
+    quote: u32,
+    /// Bit `k` set when `line[b + k]` is not ASCII.
+    high: u32,
+}
+
 #[inline(always)]
-fn block_mask(line: &[u8], b: usize) -> u32 {
+fn block_masks(line: &[u8], b: usize) -> BlockMasks {
     let mut buf = [0u8; 16];
     let block: &[u8; 16] = match line.get(b..b + 16).and_then(|s| s.try_into().ok()) {
         Some(a) => a,
@@ -283,21 +306,32 @@ fn block_mask(line: &[u8], b: usize) -> u32 {
         // SAFETY: SSE2 is part of x86-64; the load reads the 16 bytes of `block`.
         unsafe {
             let v = _mm_loadu_si128(block.as_ptr().cast());
+            let q = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
             let m = _mm_or_si128(
                 _mm_or_si128(
                     _mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)),
                     _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\t' as i8)),
                 ),
-                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8)),
+                q,
             );
-            _mm_movemask_epi8(m) as u32
+            BlockMasks {
+                sep_quote: _mm_movemask_epi8(m) as u32,
+                quote: _mm_movemask_epi8(q) as u32,
+                high: _mm_movemask_epi8(v) as u32,
+            }
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let mut m = 0u32;
+        let mut m = BlockMasks {
+            sep_quote: 0,
+            quote: 0,
+            high: 0,
+        };
         for (k, &c) in block.iter().enumerate() {
-            m |= (matches!(c, b' ' | b'\t' | b'"') as u32) << k;
+            m.sep_quote |= (matches!(c, b' ' | b'\t' | b'"') as u32) << k;
+            m.quote |= ((c == b'"') as u32) << k;
+            m.high |= ((c >= 0x80) as u32) << k;
         }
         m
     }
@@ -765,6 +799,11 @@ mod tests {
     fn same_tokens(line: &[u8]) -> Result<(), String> {
         let (mut a, mut b) = (Vec::new(), Vec::new());
         let (ra, rb) = (tokenize(line, &mut a), tokenize_ref(line, &mut b));
+        if let Some(ascii) = tokenize_ascii(line, &mut Vec::new()) {
+            if ascii != line.is_ascii() {
+                return Err(format!("{line:?}: ascii {ascii}"));
+            }
+        }
         let key = |t: &Vec<Tok>| {
             t.iter()
                 .map(|t| (t.start, t.end, t.escaped))
@@ -798,6 +837,9 @@ mod tests {
             b"a\"",
             b"\"\"\"",
             b"x \"\"\"\" y",
+            "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\u{e9}\" b".as_bytes(),
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa b\u{e9}".as_bytes(),
+            &[b'a'; 40],
         ];
         for c in cases {
             same_tokens(c).unwrap();
@@ -808,7 +850,7 @@ mod tests {
         let quoted_many = b"\"q\" ".repeat(MAX_TOKENS + 1);
         same_tokens(&quoted_many).unwrap();
         proptest!(ProptestConfig::with_cases(4000), |(v in proptest::collection::vec(
-            prop_oneof![Just(b'a'), Just(b'"'), Just(b' '), Just(b'\t'), Just(b'-')], 0..60))| {
+            prop_oneof![Just(b'a'), Just(b'"'), Just(b' '), Just(b'\t'), Just(b'-'), Just(0xC3), Just(0xA9)], 0..60))| {
             prop_assert!(same_tokens(&v).is_ok(), "{}", same_tokens(&v).unwrap_err());
         });
     }
