@@ -146,7 +146,7 @@ fn main() -> ExitCode {
 }
 
 /// Ingests with a progress bar on stderr when it is a terminal.
-fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Tables {
+fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Tables> {
     let artifacts = w3triage::discover::discover(paths);
     let total: u64 = artifacts.iter().map(|a| a.bytes).sum();
     let bar = if std::io::stderr().is_terminal() {
@@ -165,7 +165,11 @@ fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Tables {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    tables
+    if tables.files.is_empty() {
+        let roots: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        bail!("no files found under {}", roots.join(", "));
+    }
+    Ok(tables)
 }
 
 fn parse(args: ParseArgs) -> Result<ExitCode> {
@@ -176,18 +180,8 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
         },
     };
     let start = std::time::Instant::now();
-    let tables = ingest(&args.paths, &opts);
+    let tables = ingest(&args.paths, &opts)?;
     let wall = start.elapsed();
-    if tables.files.is_empty() {
-        bail!(
-            "no files found under {}",
-            args.paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
     if args.summary {
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
@@ -311,17 +305,7 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
             symbols: args.symbols.clone(),
         },
     };
-    let tables = ingest(&args.paths, &opts);
-    if tables.files.is_empty() {
-        bail!(
-            "no files found under {}",
-            args.paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
+    let tables = ingest(&args.paths, &opts)?;
     let aopts = AnalyzeOptions {
         window_ms,
         since,
