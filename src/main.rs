@@ -147,6 +147,10 @@ fn main() -> ExitCode {
 
 /// Ingests with a progress bar on stderr when it is a terminal.
 fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Tables> {
+    // A mistyped argument must not turn into "no crash found".
+    for p in paths {
+        std::fs::metadata(p).with_context(|| format!("cannot read {}", p.display()))?;
+    }
     let artifacts = w3triage::discover::discover(paths);
     let total: u64 = artifacts.iter().map(|a| a.bytes).sum();
     let bar = if std::io::stderr().is_terminal() {

@@ -143,3 +143,14 @@ fn no_files_is_fatal() {
     assert_eq!(code, 2);
     assert!(err.contains("no files found"), "{err}");
 }
+
+#[test]
+fn a_missing_path_is_fatal_not_an_empty_report() {
+    let (code, out, err) = w3triage(&["analyze", "/nonexistent/w3triage-test-path"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        err.contains("cannot read /nonexistent/w3triage-test-path"),
+        "{err}"
+    );
+    assert!(!out.contains("No crash found"));
+}
