@@ -138,11 +138,20 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // `w3triage … | head`: the reader has what it wanted; stop quietly, as grep does.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("w3triage: error: {e:#}");
             ExitCode::from(2)
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Ingests with a progress bar on stderr when it is a terminal.

@@ -154,3 +154,32 @@ fn a_missing_path_is_fatal_not_an_empty_report() {
     );
     assert!(!out.contains("No crash found"));
 }
+
+#[test]
+fn a_closed_output_pipe_stops_quietly() {
+    use std::io::Read;
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("u_ex240301.log");
+    let mut log = GOOD.to_string();
+    let line = "2024-03-01 00:00:03 10.0.0.5 GET /x.aspx - 443 - 10.1.2.5 - - 200 0 0 9\r\n";
+    log.push_str(&line.repeat(200_000));
+    std::fs::write(&p, log).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_w3triage"))
+        .args(["parse", "--format", "jsonl", p.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one line's worth, then hang up, like `| head -1`.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
