@@ -74,14 +74,17 @@ impl StrCol {
         }
         self.ends.push(self.data.len() as u64);
     }
-    /// Pushes raw bytes with `+` turned into spaces (user agent, referer, cookie).
+    /// Pushes raw bytes with `+` turned into spaces (user agent, referer, cookie), decoded like
+    /// [`StrCol::push_bytes`].
     pub fn push_bytes_plus_decoded(&mut self, v: &[u8]) {
-        let start = self.data.len();
-        self.push_bytes(v);
-        if memchr::memchr(b'+', &self.data.as_bytes()[start..]).is_some() {
-            let tail: String = self.data[start..].replace('+', " ");
-            self.data.truncate(start);
-            self.data.push_str(&tail);
+        match std::str::from_utf8(v) {
+            Ok(s) => self.push_plus_decoded(s),
+            Err(_) => {
+                // Windows-1252 maps every ASCII byte to itself, so `+` can be swapped after decoding.
+                let mut s = String::new();
+                push_cp1252(&mut s, v);
+                self.push_plus_decoded(&s);
+            }
         }
     }
     /// Pushes text with `+` turned into spaces, copying it once.

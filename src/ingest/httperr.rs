@@ -8,7 +8,7 @@ use super::w3c_fields::{
     self as wf, ChunkIssues, DEFAULT_CHUNK, DateCache, Issue, LineKind, Lines, Tok, classify, raw,
     tokenize,
 };
-use crate::knowledge::httperr_reasons::REASONS;
+use crate::knowledge::httperr_reasons::is_known_reason;
 use crate::tables::{FileCtx, HttpErr, IssueRow, LineCounts, Parsed, Severity};
 use rayon::prelude::*;
 
@@ -314,9 +314,7 @@ fn parse_chunk(
         }
         let reason = val!(13);
         if let Some(r) = reason {
-            // A linear scan, not `is_known_reason`: that binary search relies on the table order,
-            // which is not byte order at `Connection_*` vs `ConnectionRefused`.
-            if !REASONS.iter().any(|(name, _, _)| name.as_bytes() == r) {
+            if !is_known_reason(r) {
                 // An unknown phrase usually means the values are shifted against the layout.
                 let msg = format!(
                     "unknown s-reason {:?}: check the layout",

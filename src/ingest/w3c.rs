@@ -327,7 +327,6 @@ struct ChunkParser<'c> {
     toks: Vec<Tok>,
     scratch: Vec<u8>,
     extra: String,
-    plus_buf: Vec<u8>,
     out: ChunkOut,
 }
 
@@ -359,7 +358,6 @@ fn parse_chunk(
         toks: Vec::with_capacity(32),
         scratch: Vec::new(),
         extra: String::new(),
-        plus_buf: Vec::new(),
         out: ChunkOut {
             requests: table.unwrap_or_else(|| presized(&bytes[start..end])),
             issues: Vec::new(),
@@ -655,7 +653,10 @@ impl ChunkParser<'_> {
                     }
                     (Some(t), _) => {
                         if $plus {
-                            push_plus(&mut $col, wf::value(line, t, sc), &mut self.plus_buf)
+                            match wf::value(line, t, sc) {
+                                Some(v) => $col.push_bytes_plus_decoded(v),
+                                None => $col.push_null(),
+                            }
                         } else {
                             push_str(&mut $col, wf::value(line, t, sc))
                         }
@@ -860,20 +861,6 @@ fn presized(chunk: &[u8]) -> Requests {
         file: Vec::with_capacity(rows),
         offset: Vec::with_capacity(rows),
         extra: crate::tables::StrCol::with_capacity(rows, 0),
-    }
-}
-
-/// `+` → space through a reused buffer (`StrCol::push_bytes_plus_decoded` allocates per value).
-#[inline]
-fn push_plus(c: &mut crate::tables::StrCol, v: Option<&[u8]>, buf: &mut Vec<u8>) {
-    match v {
-        Some(v) if memchr::memchr(b'+', v).is_some() => {
-            buf.clear();
-            buf.extend(v.iter().map(|&b| if b == b'+' { b' ' } else { b }));
-            c.push_bytes(buf);
-        }
-        Some(v) => c.push_bytes(v),
-        None => c.push_null(),
     }
 }
 
