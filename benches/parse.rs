@@ -24,6 +24,7 @@ fn input() -> Vec<u8> {
 
 fn bench(c: &mut Criterion) {
     let data = input();
+    let src = w3triage::tables::Source::copy_of(&data);
     let ctx = FileCtx {
         server: Some("WEB01".into()),
         site: Some("W3SVC1".into()),
@@ -43,7 +44,7 @@ fn bench(c: &mut Criterion) {
         g.bench_function(format!("parse_{threads}_threads"), |b| {
             b.iter(|| {
                 pool.install(|| {
-                    w3triage::ingest::w3c::parse(&ctx, black_box(&data))
+                    w3triage::ingest::w3c::parse_source(&ctx, black_box(&src))
                         .requests
                         .len()
                 })

@@ -18,61 +18,162 @@ pub type FileId = u32;
 /// UTC milliseconds since the Unix epoch.
 pub type Millis = i64;
 
-/// A nullable UTF-8 string column: one byte buffer and end offsets, no allocation per value.
+/// The bytes a table's string columns may point into: a mapped log file, or a copy of one.
 ///
-/// A null is an end offset with [`NULL_END`] set; the nulls before the first value are only
-/// counted (`lead`), so a column that is null throughout (cookie, host, extra in most IIS
-/// layouts) holds no memory per row. The representation is canonical (`lead` is exactly the
-/// number of leading nulls), so the derived `PartialEq` compares values.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct StrCol {
-    data: String,
-    ends: Vec<u64>,
-    lead: usize,
+/// Held by the columns that refer to it (`Arc`), so the table owns its text without copying
+/// it: on a 1 GiB log the copied strings were ~130 B of a ~300 B row, and faulting in that
+/// fresh memory was a third of the parse time. A mapped file must not be truncated while the
+/// table lives (appending, which is all IIS does to a log, is harmless).
+#[derive(Clone)]
+pub struct Source(std::sync::Arc<dyn AsRef<[u8]> + Send + Sync>);
+
+impl Source {
+    pub fn new(bytes: impl AsRef<[u8]> + Send + Sync + 'static) -> Source {
+        Source(std::sync::Arc::new(bytes))
+    }
+    /// A copy of `bytes` (tests, fuzzing and other callers without a file).
+    pub fn copy_of(bytes: &[u8]) -> Source {
+        Source::new(bytes.to_vec())
+    }
+    pub fn bytes(&self) -> &[u8] {
+        (*self.0).as_ref()
+    }
+    pub fn same(&self, other: &Source) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
-/// Marks a null in [`StrCol`]'s end offsets (the data of one column stays below 2^63 bytes).
-const NULL_END: u64 = 1 << 63;
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Source({} bytes)", self.bytes().len())
+    }
+}
+
+/// A nullable UTF-8 string column without an allocation (or a copy) per value.
+///
+/// Each value is one packed `u64` span: either a range of the [`Source`] the rows came from
+/// (the value as logged, never copied) or a range of the column's own buffer (values that had
+/// to change: decoded from Windows-1252, `+` turned into spaces, unescaped). Rows may share an
+/// own range (repeated user agents are decoded once). The nulls before the first value are only
+/// counted (`lead`), so a column that is null throughout (cookie, host, extra in most IIS
+/// layouts) holds no memory per row. Equality compares values, not representations.
+#[derive(Default, Clone)]
+pub struct StrCol {
+    own: String,
+    spans: Vec<u64>,
+    lead: usize,
+    /// Which source the source spans of rows `first..` point into (one entry per input file).
+    srcs: Vec<(usize, Source)>,
+}
+
+/// A packed value: null, or `(own?, start, len)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span(u64);
+
+const NULL_SPAN: u64 = 1 << 63;
+const OWN_BIT: u64 = 1 << 62;
+const LEN_BITS: u32 = 26;
+/// The longest value a span holds (64 MiB); parsers reject longer lines.
+pub const MAX_VALUE_LEN: usize = (1 << LEN_BITS) - 1;
+/// Source offsets and own-buffer offsets up to 64 GiB.
+const MAX_START: u64 = (1 << (62 - LEN_BITS)) - 1;
+
+impl Span {
+    fn pack(own: bool, start: usize, len: usize) -> Option<Span> {
+        let (start, len) = (start as u64, len as u64);
+        (start <= MAX_START && len <= MAX_VALUE_LEN as u64)
+            .then(|| Span(if own { OWN_BIT } else { 0 } | start << LEN_BITS | len))
+    }
+    fn is_null(self) -> bool {
+        self.0 & NULL_SPAN != 0
+    }
+    fn is_own(self) -> bool {
+        self.0 & OWN_BIT != 0
+    }
+    fn range(self) -> std::ops::Range<usize> {
+        let start = ((self.0 & !(NULL_SPAN | OWN_BIT)) >> LEN_BITS) as usize;
+        start..start + (self.0 & MAX_VALUE_LEN as u64) as usize
+    }
+}
 
 impl StrCol {
     pub fn with_capacity(rows: usize, bytes: usize) -> Self {
         StrCol {
-            data: String::with_capacity(bytes),
-            ends: Vec::with_capacity(rows),
-            lead: 0,
+            own: String::with_capacity(bytes),
+            spans: Vec::with_capacity(rows),
+            ..StrCol::default()
         }
     }
     pub fn len(&self) -> usize {
-        self.lead + self.ends.len()
+        self.lead + self.spans.len()
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
     #[inline]
+    fn push_span(&mut self, s: Span) {
+        self.spans.push(s.0);
+    }
+    /// Pushes a copy of `v` (or a null).
+    #[inline]
     pub fn push(&mut self, v: Option<&str>) {
         match v {
             Some(s) => {
-                self.data.push_str(s);
-                self.ends.push(self.data.len() as u64);
+                self.own.push_str(s);
+                self.push_own_tail(s.len());
             }
             None => self.push_null(),
         }
     }
+    /// Pushes the last `len` bytes of the own buffer as a value.
+    #[inline]
+    fn push_own_tail(&mut self, len: usize) {
+        let start = self.own.len() - len;
+        match Span::pack(true, start, len) {
+            Some(s) => self.push_span(s),
+            None => {
+                // Past what a span holds (64 GiB of own text, or one value over 64 MiB: parsers
+                // never produce either): kept as the empty string rather than a wrong slice.
+                self.own.truncate(start);
+                self.push_span(Span(OWN_BIT));
+            }
+        }
+    }
     #[inline]
     pub fn push_null(&mut self) {
-        if self.ends.is_empty() {
+        if self.spans.is_empty() {
             self.lead += 1;
         } else {
-            self.ends.push(self.data.len() as u64 | NULL_END);
+            self.spans.push(NULL_SPAN);
         }
+    }
+    /// Pushes `v`, which is `source[start..start + v.len()]` of the source this column's rows
+    /// will be bound to ([`StrCol::bind`]): no copy. Copied if beyond what a span addresses.
+    #[inline]
+    pub fn push_source(&mut self, start: usize, v: &str) {
+        match Span::pack(false, start, v.len()) {
+            Some(s) => self.push_span(s),
+            None => self.push(Some(v)),
+        }
+    }
+    /// Pushes a span returned by [`StrCol::last_span`] of this column again (rows sharing one
+    /// stored value).
+    #[inline]
+    pub fn push_again(&mut self, s: Span) {
+        self.push_span(s);
+    }
+    /// The span of the last value pushed (if it was not a leading null).
+    pub fn last_span(&self) -> Option<Span> {
+        self.spans.last().map(|&s| Span(s))
     }
     /// Pushes raw log bytes: UTF-8 when valid, else decoded as Windows-1252 (never dropped).
     pub fn push_bytes(&mut self, v: &[u8]) {
+        let before = self.own.len();
         match std::str::from_utf8(v) {
-            Ok(s) => self.data.push_str(s),
-            Err(_) => push_cp1252(&mut self.data, v),
+            Ok(s) => self.own.push_str(s),
+            Err(_) => push_cp1252(&mut self.own, v),
         }
-        self.ends.push(self.data.len() as u64);
+        self.push_own_tail(self.own.len() - before);
     }
     /// Pushes raw bytes with `+` turned into spaces (user agent, referer, cookie), decoded like
     /// [`StrCol::push_bytes`].
@@ -91,38 +192,68 @@ impl StrCol {
     pub fn push_plus_decoded(&mut self, v: &str) {
         // SAFETY: `+` and space are both one-byte ASCII, so swapping one for the other in
         // valid UTF-8 leaves it valid UTF-8 (one pass: copy and replace together).
-        let data = unsafe { self.data.as_mut_vec() };
-        data.extend(v.bytes().map(|b| if b == b'+' { b' ' } else { b }));
-        self.ends.push(self.data.len() as u64);
+        let own = unsafe { self.own.as_mut_vec() };
+        own.extend(v.bytes().map(|b| if b == b'+' { b' ' } else { b }));
+        self.push_own_tail(v.len());
+    }
+    /// Binds every source span of this column to `src` (the file its rows were parsed from).
+    /// Called once per parsed file, before the table is appended to others.
+    pub fn bind(&mut self, src: &Source) {
+        self.srcs = vec![(0, src.clone())];
     }
     pub fn get(&self, i: usize) -> Option<&str> {
         let j = i.checked_sub(self.lead)?;
-        let end = self.ends[j];
-        if end & NULL_END != 0 {
+        let s = Span(self.spans[j]);
+        if s.is_null() {
             return None;
         }
-        let start = if j == 0 {
-            0
+        let bytes = if s.is_own() {
+            self.own.as_bytes()
         } else {
-            (self.ends[j - 1] & !NULL_END) as usize
+            let k = match self.srcs.len() {
+                1 => 0,
+                _ => self
+                    .srcs
+                    .partition_point(|(first, _)| *first <= i)
+                    .checked_sub(1)?,
+            };
+            self.srcs.get(k)?.1.bytes()
         };
-        Some(&self.data[start..end as usize])
+        // Checked, not assumed: source text was validated when parsed, but a mapped file can
+        // change underneath (a writer reusing it); a value that no longer is text reads empty.
+        Some(std::str::from_utf8(bytes.get(s.range())?).unwrap_or(""))
     }
     pub fn iter(&self) -> impl Iterator<Item = Option<&str>> + '_ {
         (0..self.len()).map(move |i| self.get(i))
     }
-    /// Appends another column (chunk results are concatenated in input order).
+    /// Appends another column (chunk results are concatenated in input order, then files).
     pub fn append(&mut self, other: &StrCol) {
-        let base = self.data.len() as u64;
-        if self.ends.is_empty() {
+        let rows = self.len();
+        for (first, src) in &other.srcs {
+            if !self.srcs.last().is_some_and(|(_, s)| s.same(src)) {
+                self.srcs.push((rows + first, src.clone()));
+            }
+        }
+        if self.spans.is_empty() {
             self.lead += other.lead;
         } else {
-            self.ends
-                .extend(std::iter::repeat_n(base | NULL_END, other.lead));
+            self.spans
+                .extend(std::iter::repeat_n(NULL_SPAN, other.lead));
         }
-        self.data.push_str(&other.data);
-        // Adding the base keeps the null flag: offsets stay far below it.
-        self.ends.extend(other.ends.iter().map(|e| e + base));
+        let base = (self.own.len() as u64) << LEN_BITS;
+        self.own.push_str(&other.own);
+        if base == 0 {
+            self.spans.extend_from_slice(&other.spans);
+        } else {
+            // Own spans move up by the own text before them (64 GiB of it is out of reach).
+            self.spans.extend(other.spans.iter().map(|&s| {
+                if s & (OWN_BIT | NULL_SPAN) == OWN_BIT {
+                    s.saturating_add(base).min(OWN_BIT | MAX_START << LEN_BITS)
+                } else {
+                    s
+                }
+            }));
+        }
     }
     /// Faults in the reserved capacity (see [`prefault`]); a column of nulls only has none.
     pub fn prefault(&self) {
@@ -130,37 +261,57 @@ impl StrCol {
     }
     /// [`StrCol::prefault`] of only the room for the next `rows` values and `bytes` bytes.
     pub fn prefault_next(&self, rows: usize, bytes: usize) {
-        if !self.ends.is_empty() {
+        if !self.spans.is_empty() {
             let cap = |len: usize, cap: usize, n: usize| cap.min(len.saturating_add(n));
             prefault(
-                self.data.as_bytes(),
-                cap(self.data.len(), self.data.capacity(), bytes),
+                self.own.as_bytes(),
+                cap(self.own.len(), self.own.capacity(), bytes),
             );
-            prefault(&self.ends, cap(self.ends.len(), self.ends.capacity(), rows));
+            prefault(
+                &self.spans,
+                cap(self.spans.len(), self.spans.capacity(), rows),
+            );
         }
     }
-    /// Bytes of string data held (the sum of the value lengths).
+    /// Bytes of text held by the column itself (copies; source text is not counted).
     pub fn data_len(&self) -> usize {
-        self.data.len()
+        self.own.len()
     }
-    /// Room for `rows` more values holding `bytes` more bytes in all, without regrowing.
+    /// Room for `rows` more values holding `bytes` more bytes of own text, without regrowing.
     pub fn reserve(&mut self, rows: usize, bytes: usize) {
-        self.data.reserve(bytes);
-        self.ends.reserve(rows);
+        self.own.reserve(bytes);
+        self.spans.reserve(rows);
     }
     /// Empties the column, keeping its buffers (a chunk table is reused for the next chunk).
     pub fn clear(&mut self) {
-        self.data.clear();
-        self.ends.clear();
+        self.own.clear();
+        self.spans.clear();
         self.lead = 0;
+        self.srcs.clear();
     }
     pub fn shrink_to_fit(&mut self) {
-        self.data.shrink_to_fit();
-        self.ends.shrink_to_fit();
+        self.own.shrink_to_fit();
+        self.spans.shrink_to_fit();
     }
-    /// Heap bytes held.
+    /// Heap bytes held (the sources it points into are counted by their owner, once).
     pub fn heap_bytes(&self) -> usize {
-        self.data.capacity() + self.ends.capacity() * 8
+        self.own.capacity() + self.spans.capacity() * 8
+    }
+    /// The sources this column points into.
+    pub fn sources(&self) -> impl Iterator<Item = &Source> {
+        self.srcs.iter().map(|(_, s)| s)
+    }
+}
+
+impl PartialEq for StrCol {
+    fn eq(&self, other: &StrCol) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl std::fmt::Debug for StrCol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
     }
 }
 
@@ -483,6 +634,34 @@ impl Requests {
         for c in [&self.server, &self.site, &self.method] {
             c.prefault_next(rows);
         }
+    }
+    /// Binds the text columns to the file their rows were parsed from ([`StrCol::bind`]).
+    pub fn bind(&mut self, src: &Source) {
+        for c in [
+            &mut self.s_ip,
+            &mut self.uri_stem,
+            &mut self.uri_query,
+            &mut self.username,
+            &mut self.c_ip,
+            &mut self.user_agent,
+            &mut self.referer,
+            &mut self.cookie,
+            &mut self.host,
+            &mut self.extra,
+        ] {
+            c.bind(src);
+        }
+    }
+    /// Bytes of the distinct sources the text columns point into (part of the table's memory,
+    /// though mapped from the page cache rather than allocated).
+    pub fn source_bytes(&self) -> usize {
+        let mut seen: Vec<&Source> = Vec::new();
+        for s in self.uri_stem.sources().chain(self.user_agent.sources()) {
+            if !seen.iter().any(|x| x.same(s)) {
+                seen.push(s);
+            }
+        }
+        seen.iter().map(|s| s.bytes().len()).sum()
     }
     /// Empties every column, keeping the buffers for reuse.
     pub fn clear(&mut self) {
@@ -973,6 +1152,75 @@ mod tests {
         a.clear();
         assert!(a.is_empty());
         assert_eq!(a, StrCol::default());
+    }
+
+    #[test]
+    fn str_col_source_spans_stay_in_their_file_across_appends() {
+        let one = Source::copy_of(b"GET /a.aspx x");
+        let two = Source::copy_of(b"POST /b.asp");
+        // File one: a source span, a null, an own copy; file two: an own copy then a span.
+        let mut a = StrCol::default();
+        a.push_source(4, "/a.aspx");
+        a.push_null();
+        a.push_plus_decoded("a+b");
+        a.bind(&one);
+        let mut b = StrCol::default();
+        b.push(Some("own"));
+        b.push_source(5, "/b.asp");
+        b.bind(&two);
+        let mut all = StrCol::default();
+        all.push_null();
+        all.append(&a);
+        all.append(&b);
+        all.append(&a);
+        let want = [
+            None,
+            Some("/a.aspx"),
+            None,
+            Some("a b"),
+            Some("own"),
+            Some("/b.asp"),
+            Some("/a.aspx"),
+            None,
+            Some("a b"),
+        ];
+        assert_eq!(all.iter().collect::<Vec<_>>(), want);
+        // Text stays in the sources: only the copies are held.
+        assert_eq!(all.data_len(), "a b".len() * 2 + "own".len());
+        assert_eq!(all.sources().count(), 3);
+        // Shared copies: rows may repeat one stored value.
+        let mut c = StrCol::default();
+        c.push_plus_decoded("Mozilla/5.0+(X11)");
+        let s = c.last_span().unwrap();
+        c.push_again(s);
+        c.push_again(s);
+        assert_eq!(
+            c.iter().flatten().collect::<Vec<_>>(),
+            ["Mozilla/5.0 (X11)"; 3]
+        );
+        assert_eq!(c.data_len(), 17);
+        // Equality is by value, whatever the representation.
+        let mut copied = StrCol::default();
+        for v in want {
+            copied.push(v);
+        }
+        assert_eq!(copied, all);
+        assert_ne!(copied, a);
+    }
+
+    #[test]
+    fn span_limits_are_enforced_not_wrapped() {
+        assert!(Span::pack(false, MAX_START as usize, MAX_VALUE_LEN).is_some());
+        assert!(Span::pack(false, MAX_START as usize + 1, 1).is_none());
+        assert!(Span::pack(true, 0, MAX_VALUE_LEN + 1).is_none());
+        let s = Span::pack(true, 12345, 678).unwrap();
+        assert!(s.is_own() && !s.is_null());
+        assert_eq!(s.range(), 12345..13023);
+        // A source span past what a span addresses is copied instead.
+        let mut c = StrCol::default();
+        c.push_source(MAX_START as usize + 1, "far");
+        assert_eq!(c.get(0), Some("far"));
+        assert_eq!(c.data_len(), 3);
     }
 
     #[test]

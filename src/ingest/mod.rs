@@ -12,7 +12,8 @@ pub mod w3c_fields;
 
 use crate::discover::{Artifact, discover};
 use crate::tables::{
-    ArtifactKind, FileCtx, FileRow, FileStatus, IssueRow, LineCounts, Parsed, Severity, Tables,
+    ArtifactKind, FileCtx, FileRow, FileStatus, IssueRow, LineCounts, Parsed, Severity, Source,
+    Tables,
 };
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -148,11 +149,9 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
         Ok(f) => f,
         Err(e) => return failed(row, parsed, format!("cannot open: {e}")),
     };
-    // SAFETY: the map is read-only; a log being appended to while we read is tolerated by the
-    // parsers, which bound every access by the slice length taken at map time.
-    let map = match unsafe { memmap2::Mmap::map(&file) } {
-        Ok(m) => m,
-        Err(e) => return failed(row, parsed, format!("cannot map: {e}")),
+    let src = match read_source(file) {
+        Ok(s) => s,
+        Err(e) => return failed(row, parsed, e),
     };
     let ctx = FileCtx {
         id: a.id,
@@ -160,9 +159,9 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
         server: a.server.clone(),
         site: a.site.clone(),
     };
-    let bytes: &[u8] = &map;
+    let bytes: &[u8] = src.bytes();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match a.kind {
-        ArtifactKind::W3c => w3c::parse(&ctx, bytes),
+        ArtifactKind::W3c => w3c::parse_source(&ctx, &src),
         ArtifactKind::HttpErr => httperr::parse(&ctx, bytes),
         ArtifactKind::Minidump => dump::parse(&ctx, bytes, &opts.dump),
         ArtifactKind::Evtx | ArtifactKind::EventXml | ArtifactKind::EventJson => {
@@ -202,6 +201,30 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
             .map(|i| i.message.clone());
     }
     (row, parsed)
+}
+
+/// Files up to this size are read into memory, larger ones mapped: a web farm's archive can
+/// hold more small logs than a process may have maps (65,530 by default on Linux).
+const MAP_ABOVE: u64 = 4 << 20;
+
+/// The file's bytes, which the tables may keep pointing into (see [`Source`]).
+fn read_source(mut file: std::fs::File) -> Result<Source, String> {
+    use std::io::Read;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+    if len <= MAP_ABOVE {
+        let mut v = Vec::with_capacity(len as usize);
+        return match file.read_to_end(&mut v) {
+            Ok(_) => Ok(Source::new(v)),
+            Err(e) => Err(format!("cannot read: {e}")),
+        };
+    }
+    // SAFETY: the map is read-only; a log being appended to while we read is tolerated by the
+    // parsers, which bound every access by the slice length taken at map time. Text the tables
+    // keep pointing into is re-checked when read (`StrCol::get`).
+    match unsafe { memmap2::Mmap::map(&file) } {
+        Ok(m) => Ok(Source::new(m)),
+        Err(e) => Err(format!("cannot map: {e}")),
+    }
 }
 
 fn failed(mut row: FileRow, mut parsed: Parsed, why: String) -> (FileRow, Parsed) {

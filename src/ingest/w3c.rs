@@ -11,16 +11,30 @@ use super::w3c_fields::{
     self as wf, ChunkIssues, DEFAULT_CHUNK, DateCache, Issue, LineKind, Lines, Tok, classify, raw,
     tokenize_ascii,
 };
-use crate::tables::{FileCtx, IssueRow, LineCounts, Parsed, Requests, Severity};
+use crate::tables::{
+    FileCtx, IssueRow, LineCounts, MAX_VALUE_LEN, Parsed, Requests, Severity, Source, Span, StrCol,
+};
 use rayon::prelude::*;
 
-/// Parses a W3C access log. See the module docs.
+/// Parses a W3C access log held in `src` (usually the mapped file): the table's text points
+/// into it. See the module docs.
+pub fn parse_source(ctx: &FileCtx, src: &Source) -> Parsed {
+    parse_source_chunked(ctx, src, DEFAULT_CHUNK)
+}
+
+/// [`parse_source`] of a copy of `bytes`.
 pub fn parse(ctx: &FileCtx, bytes: &[u8]) -> Parsed {
-    parse_chunked(ctx, bytes, DEFAULT_CHUNK)
+    parse_source(ctx, &Source::copy_of(bytes))
 }
 
 /// [`parse`] with an explicit chunk size (tests force tiny chunks to exercise the merge).
 pub fn parse_chunked(ctx: &FileCtx, bytes: &[u8], chunk: usize) -> Parsed {
+    parse_source_chunked(ctx, &Source::copy_of(bytes), chunk)
+}
+
+/// [`parse_source`] with an explicit chunk size.
+pub fn parse_source_chunked(ctx: &FileCtx, src: &Source, chunk: usize) -> Parsed {
+    let bytes = src.bytes();
     // Date-less layouts (FTP, IIS 4) take the day from `#Date` and roll it over when the time
     // goes backwards: that needs every earlier line, so such files are read in one piece.
     // (Only `#Fields` lines that are directives count: one inside a value changes nothing.)
@@ -106,6 +120,7 @@ pub fn parse_chunked(ctx: &FileCtx, bytes: &[u8], chunk: usize) -> Parsed {
     if chunks.len() > 1 {
         parsed.requests.shrink_to_fit();
     }
+    parsed.requests.bind(src);
     let (issues, counts) = wf::merge_issues(issue_chunks);
     parsed.issues = issues;
     parsed.counts = counts;
@@ -314,6 +329,12 @@ struct ChunkOut {
 
 struct ChunkParser<'c> {
     ctx: &'c FileCtx,
+    /// Address of the file's first byte: values are stored as offsets from it.
+    base: usize,
+    /// The whole file (the keys of `shared`).
+    file: &'c [u8],
+    /// Decoded user agents, referers, cookies, shared by the rows that repeat them.
+    shared: [SharedCopies; 3],
     layout: Option<Layout>,
     /// Offset of the `#Fields` line in force (`u64::MAX` before any): keys once-per-segment issues.
     seg: u64,
@@ -345,6 +366,9 @@ fn parse_chunk(
 ) -> ChunkOut {
     let mut p = ChunkParser {
         ctx,
+        base: bytes.as_ptr() as usize,
+        file: bytes,
+        shared: Default::default(),
         layout: None,
         seg: u64::MAX,
         fallbacks: FALLBACKS
@@ -506,6 +530,14 @@ impl ChunkParser<'_> {
     }
 
     fn record(&mut self, line: &[u8], off: u64, line_no: u64, unterminated: bool) -> bool {
+        if line.len() > MAX_VALUE_LEN {
+            let msg = format!(
+                "line of {} bytes: longer than any IIS writes ({MAX_VALUE_LEN} at most are read)",
+                line.len()
+            );
+            self.issue(Severity::Error, "line_too_long", line_no, off, msg, false);
+            return false;
+        }
         let Some(ascii) = tokenize_ascii(line, &mut self.toks) else {
             let msg = format!("more than {} values on one line", wf::MAX_TOKENS);
             self.issue(Severity::Error, "field_count", line_no, off, msg, false);
@@ -631,6 +663,14 @@ impl ChunkParser<'_> {
         let r = &mut self.out.requests;
         r.ts.push(wf::to_millis(day, time));
         let sc = &mut self.scratch;
+        let (base, file, shared) = (self.base, self.file, &mut self.shared);
+        // A value as it stands in the file: stored as its place there, not copied.
+        macro_rules! in_place {
+            ($col:expr, $v:expr) => {{
+                let v: &str = $v;
+                $col.push_source(v.as_ptr() as usize - base, v)
+            }};
+        }
         // One UTF-8 check per line instead of one per field: token bounds sit on ASCII
         // separators, so slicing the checked line at them is always on char boundaries.
         let line_str = if ascii {
@@ -642,13 +682,18 @@ impl ChunkParser<'_> {
         };
         macro_rules! text {
             ($col:expr, $f:expr, $plus:expr) => {
+                text!($col, $f, $plus, 0)
+            };
+            ($col:expr, $f:expr, $plus:expr, $k:expr) => {
                 match (tok!($f), line_str) {
                     (None, _) => $col.push_null(),
                     (Some(t), Some(ls)) if !t.escaped => {
                         match ls.get(t.start as usize..t.end as usize) {
                             None | Some("") | Some("-") => $col.push_null(),
-                            Some(v) if $plus => $col.push_plus_decoded(v),
-                            Some(v) => $col.push(Some(v)),
+                            Some(v) if $plus && memchr::memchr(b'+', v.as_bytes()).is_some() => {
+                                shared[$k].push(&mut $col, file, v.as_ptr() as usize - base, v)
+                            }
+                            Some(v) => in_place!($col, v),
                         }
                     }
                     (Some(t), _) => {
@@ -726,7 +771,8 @@ impl ChunkParser<'_> {
             },
         }
         match fast!(F::SIp) {
-            Some(v) => r.s_ip.push(v.map(unmarkdown_str)),
+            Some(Some(v)) => in_place!(r.s_ip, unmarkdown_str(v)),
+            Some(None) => r.s_ip.push_null(),
             None => push_str(&mut r.s_ip, val!(F::SIp).map(wf::unmarkdown)),
         }
         r.s_port.push(
@@ -745,12 +791,13 @@ impl ChunkParser<'_> {
         text!(r.uri_query, F::Query, false);
         text!(r.username, F::User, false);
         match fast!(F::CIp) {
-            Some(v) => r.c_ip.push(v.map(unmarkdown_str)),
+            Some(Some(v)) => in_place!(r.c_ip, unmarkdown_str(v)),
+            Some(None) => r.c_ip.push_null(),
             None => push_str(&mut r.c_ip, val!(F::CIp).map(wf::unmarkdown)),
         }
-        text!(r.user_agent, F::Ua, true);
-        text!(r.referer, F::Referer, true);
-        text!(r.cookie, F::Cookie, true);
+        text!(r.user_agent, F::Ua, true, 0);
+        text!(r.referer, F::Referer, true, 1);
+        text!(r.cookie, F::Cookie, true, 2);
         text!(r.host, F::Host, false);
         r.status.push(
             val!(F::Status)
@@ -807,6 +854,55 @@ impl ChunkParser<'_> {
     }
 }
 
+/// Decoded copies of recent `+`-encoded values of one column, found by a hash of the raw value.
+/// A log's user agents are a few hundred strings repeated millions of times: each is decoded
+/// and stored once per chunk, and the rows that repeat it share that copy. Fixed size, so a
+/// miss (or a collision an attacker forces) costs one copy, as without it.
+#[derive(Default)]
+struct SharedCopies {
+    /// (raw value's offset in the file, its length, the stored copy).
+    slots: Vec<(usize, usize, Option<Span>)>,
+}
+
+const SHARED_SLOTS_LOG2: u32 = 10;
+
+impl SharedCopies {
+    /// Pushes `v` (at `start` in `file`) with `+` decoded, sharing an earlier copy if any.
+    fn push(&mut self, col: &mut StrCol, file: &[u8], start: usize, v: &str) {
+        if self.slots.is_empty() {
+            self.slots = vec![(0, 0, None); 1 << SHARED_SLOTS_LOG2];
+        }
+        let k = (hash_bytes(v.as_bytes()) >> (64 - SHARED_SLOTS_LOG2)) as usize;
+        if let Some(&(off, len, Some(span))) = self.slots.get(k) {
+            if len == v.len() && file.get(off..off + len) == Some(v.as_bytes()) {
+                col.push_again(span);
+                return;
+            }
+        }
+        col.push_plus_decoded(v);
+        if let Some(slot) = self.slots.get_mut(k) {
+            *slot = (start, v.len(), col.last_span());
+        }
+    }
+}
+
+/// A fast, non-cryptographic hash (FxHash-style over 8-byte words): the slot of a value.
+#[inline]
+fn hash_bytes(b: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = b.len() as u64;
+    let mut words = b.chunks_exact(8);
+    for w in &mut words {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(a)).wrapping_mul(K);
+    }
+    let mut a = [0u8; 8];
+    let rest = words.remainder();
+    a[..rest.len()].copy_from_slice(rest);
+    (h.rotate_left(5) ^ u64::from_le_bytes(a)).wrapping_mul(K)
+}
+
 /// [`wf::unmarkdown`] on checked text (it cuts at ASCII bytes, so the result stays text).
 #[inline]
 fn unmarkdown_str(v: &str) -> &str {
@@ -827,8 +923,8 @@ fn push_str(c: &mut crate::tables::StrCol, v: Option<&[u8]>) {
 }
 
 /// Columns sized for a chunk: rows from its exact line count (a newline count runs at memory
-/// speed), string bytes generously per row (capacity never written costs no memory), so the hot
-/// loop does not regrow and copy them.
+/// speed), own text (decoded copies; most values stay in the file) generously per row
+/// (capacity never written costs no memory), so the hot loop does not regrow and copy them.
 fn presized(chunk: &[u8]) -> Requests {
     let rows = memchr::memchr_iter(b'\n', chunk).count() + 1;
     let s = |per_row: usize| crate::tables::StrCol::with_capacity(rows, rows * per_row);
@@ -841,15 +937,15 @@ fn presized(chunk: &[u8]) -> Requests {
         ts: Vec::with_capacity(rows),
         server: cat(),
         site: cat(),
-        s_ip: s(16),
+        s_ip: s(0),
         s_port: Vec::with_capacity(rows),
         method: cat(),
-        uri_stem: s(48),
-        uri_query: s(32),
+        uri_stem: s(8),
+        uri_query: s(8),
         username: crate::tables::StrCol::with_capacity(rows, 0),
-        c_ip: s(24),
-        user_agent: s(128),
-        referer: s(32),
+        c_ip: s(0),
+        user_agent: s(16),
+        referer: s(8),
         cookie: crate::tables::StrCol::with_capacity(rows, 0),
         host: crate::tables::StrCol::with_capacity(rows, 0),
         status: Vec::with_capacity(rows),

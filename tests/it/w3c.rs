@@ -574,3 +574,67 @@ fn w3c_throughput() {
     );
     assert_eq!(one.requests.len() as u64, i);
 }
+
+/// Values are kept where they stand in the file, `+`-decoded values are stored once per
+/// distinct value (per chunk), and a line longer than a value may be is rejected, not cut.
+#[test]
+fn text_stays_in_the_file_and_repeated_agents_are_stored_once() {
+    let mut log = String::from(
+        "#Fields: date time cs-method cs-uri-stem c-ip cs(User-Agent) cs(Referer) sc-status\n",
+    );
+    let agents: Vec<String> = (0..3000)
+        .map(|i| format!("Agent/{i}+(X11;+Linux)"))
+        .collect();
+    for round in 0..3 {
+        for (i, a) in agents.iter().enumerate() {
+            log.push_str(&format!(
+                "2024-03-01 10:00:0{round} GET /p{i}.aspx 10.0.0.{} {a} https://x.test/a+b 200\n",
+                i % 250
+            ));
+        }
+    }
+    let p = parse(&FileCtx::default(), log.as_bytes());
+    let r = &p.requests;
+    assert_eq!(r.len(), 9000);
+    for (k, a) in agents.iter().enumerate().step_by(7) {
+        for round in 0..3 {
+            let row = round * 3000 + k;
+            assert_eq!(r.user_agent.get(row), Some(a.replace('+', " ").as_str()));
+            assert_eq!(r.uri_stem.get(row), Some(format!("/p{k}.aspx").as_str()));
+            assert_eq!(r.referer.get(row), Some("https://x.test/a b"));
+        }
+    }
+    // Stems and client IPs are not copied at all; the one referer is decoded once.
+    assert_eq!(r.uri_stem.data_len(), 0);
+    assert_eq!(r.c_ip.data_len(), 0);
+    assert_eq!(r.referer.data_len(), "https://x.test/a b".len());
+    // 3000 distinct agents cannot all stay in the 1024-slot cache, but repeats that do are
+    // shared: less than all 9000 copies are held.
+    let one_copy: usize = agents.iter().map(|a| a.len()).sum();
+    assert!(r.user_agent.data_len() >= one_copy);
+    assert!(r.user_agent.data_len() < 3 * one_copy);
+}
+
+#[test]
+fn a_line_longer_than_any_value_may_be_is_rejected_with_its_length() {
+    let long = "a".repeat(w3triage::tables::MAX_VALUE_LEN + 1);
+    let log = format!(
+        "#Fields: date time cs-uri-stem sc-status\n2024-03-01 10:00:00 /{long} 200\n2024-03-01 10:00:01 /ok 200\n"
+    );
+    let p = parse(&FileCtx::default(), log.as_bytes());
+    assert_eq!(p.requests.len(), 1);
+    assert_eq!(p.requests.uri_stem.get(0), Some("/ok"));
+    assert_eq!(p.counts.rejected, 1);
+    assert!(p.counts.balanced());
+    let i = p
+        .issues
+        .iter()
+        .find(|i| i.code == "line_too_long")
+        .expect("issue");
+    assert_eq!(i.line, Some(2));
+    assert!(
+        i.message.contains(&format!("{} bytes", long.len() + 25)),
+        "{}",
+        i.message
+    );
+}
