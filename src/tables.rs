@@ -81,8 +81,9 @@ const MAX_START: u64 = (1 << (62 - LEN_BITS)) - 1;
 impl Span {
     fn pack(own: bool, start: usize, len: usize) -> Option<Span> {
         let (start, len) = (start as u64, len as u64);
-        (start <= MAX_START && len <= MAX_VALUE_LEN as u64)
-            .then(|| Span(if own { OWN_BIT } else { 0 } | start << LEN_BITS | len))
+        (start <= MAX_START && len <= MAX_VALUE_LEN as u64).then_some(Span(
+            if own { OWN_BIT } else { 0 } | start << LEN_BITS | len,
+        ))
     }
     fn is_null(self) -> bool {
         self.0 & NULL_SPAN != 0
