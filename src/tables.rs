@@ -316,8 +316,10 @@ impl std::fmt::Debug for StrCol {
     }
 }
 
-/// Faults in the unused capacity of a buffer in one system call (MADV_POPULATE_WRITE, Linux
+/// Faults in the unused capacity of a buffer in a few system calls (MADV_POPULATE_WRITE, Linux
 /// 5.14+), instead of one page fault per 4 KiB as it fills. A hint: errors are ignored.
+/// Large ranges are populated in pieces on the rayon pool: the kernel's work (zeroing and
+/// mapping pages) is the cost, and one thread doing it for a whole table left the others idle.
 pub fn prefault<T>(v: &[T], cap: usize) {
     #[cfg(target_os = "linux")]
     {
@@ -326,14 +328,27 @@ pub fn prefault<T>(v: &[T], cap: usize) {
         let start = (v.as_ptr() as usize + std::mem::size_of_val(v)).next_multiple_of(PAGE);
         let end = (v.as_ptr() as usize + cap * size) & !(PAGE - 1);
         if end > start + (1 << 20) {
-            // SAFETY: [start, end) lies inside the allocation of `cap` elements that `v` starts
-            // and holds no initialised elements; populating pages changes no contents.
-            unsafe {
-                libc::madvise(
-                    start as *mut libc::c_void,
-                    end - start,
-                    libc::MADV_POPULATE_WRITE,
-                );
+            const PIECE: usize = 8 << 20;
+            let populate = |at: usize| {
+                // SAFETY: [at, min(at + PIECE, end)) lies inside [start, end), which lies inside
+                // the allocation of `cap` elements that `v` starts and holds no initialised
+                // elements; populating pages changes no contents.
+                unsafe {
+                    libc::madvise(
+                        at as *mut libc::c_void,
+                        PIECE.min(end - at),
+                        libc::MADV_POPULATE_WRITE,
+                    );
+                }
+            };
+            if end - start > PIECE && rayon::current_num_threads() > 1 {
+                use rayon::prelude::*;
+                (start..end)
+                    .into_par_iter()
+                    .step_by(PIECE)
+                    .for_each(populate);
+            } else {
+                (start..end).step_by(PIECE).for_each(populate);
             }
         }
     }
