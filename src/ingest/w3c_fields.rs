@@ -217,9 +217,7 @@ pub fn tokenize_ascii(line: &[u8], toks: &mut Vec<Tok>) -> Option<bool> {
 #[inline]
 pub fn tokenize_ascii_in(buf: &[u8], at: usize, n: usize, toks: &mut Vec<Tok>) -> Option<bool> {
     toks.clear();
-    let Some(line) = buf.get(at..at.saturating_add(n)) else {
-        return None;
-    };
+    let line = buf.get(at..at.saturating_add(n))?;
     // Lines longer than u32 cannot be addressed by a Tok; they are no W3C record anyway.
     if n > u32::MAX as usize {
         return None;
