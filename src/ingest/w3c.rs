@@ -897,21 +897,25 @@ impl SharedCopies {
     }
 }
 
-/// A fast, non-cryptographic hash (FxHash-style over 8-byte words): the slot of a value.
+/// The slot of a value: a hash of its length and three 8-byte samples (start, middle, end).
+/// Cheap next to hashing every byte, and enough to tell user agents apart; values that share
+/// the samples only share a slot (the full comparison decides).
 #[inline]
 fn hash_bytes(b: &[u8]) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mut h = b.len() as u64;
-    let mut words = b.chunks_exact(8);
-    for w in &mut words {
+    let word = |at: usize| {
         let mut a = [0u8; 8];
-        a.copy_from_slice(w);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(a)).wrapping_mul(K);
+        let w = b.get(at..).unwrap_or(&[]);
+        let n = w.len().min(8);
+        a[..n].copy_from_slice(&w[..n]);
+        u64::from_le_bytes(a)
+    };
+    let n = b.len();
+    let mut h = (n as u64).wrapping_mul(K);
+    for w in [word(0), word(n / 2), word(n.saturating_sub(8))] {
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
     }
-    let mut a = [0u8; 8];
-    let rest = words.remainder();
-    a[..rest.len()].copy_from_slice(rest);
-    (h.rotate_left(5) ^ u64::from_le_bytes(a)).wrapping_mul(K)
+    h
 }
 
 /// [`wf::unmarkdown`] on checked text (it cuts at ASCII bytes, so the result stays text).
