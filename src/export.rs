@@ -5,7 +5,9 @@
 //! writer exists once. The JSON-lines contract: one object per row, keys exactly the column
 //! names, nulls as `null`, timestamps RFC 3339 UTC with `Z`, `extra` as a nested object.
 
-use crate::tables::{CrashRow, FileRow, FrameRow, HttpErr, IssueRow, ModuleRow, Requests, Tables};
+use crate::tables::{
+    CrashRow, FileRow, FrameRow, HttpErr, IssueRow, ModuleRow, NumCol, Requests, Tables,
+};
 use std::io::{self, Write};
 
 /// The type of a column, which decides how a writer renders it.
@@ -32,6 +34,14 @@ pub enum Cell<'a> {
     Json(&'a str),
 }
 
+/// A whole [`NumCol`] column of a table (an `Int` column), for writers that take columns.
+#[derive(Debug, Clone, Copy)]
+pub enum NumColumn<'a> {
+    U16(&'a NumCol<u16>),
+    U32(&'a NumCol<u32>),
+    U64(&'a NumCol<u64>),
+}
+
 /// A read-only view of a table, row by row.
 pub trait TableView {
     fn columns(&self) -> Vec<(&'static str, ColKind)>;
@@ -40,6 +50,11 @@ pub trait TableView {
         self.len() == 0
     }
     fn cell(&self, row: usize, col: usize) -> Cell<'_>;
+    /// Column `col` whole when it is a [`NumCol`] (the same values [`TableView::cell`] gives),
+    /// so a columnar writer need not go cell by cell; `None` for any other column.
+    fn num_column(&self, _col: usize) -> Option<NumColumn<'_>> {
+        None
+    }
 }
 
 fn s(v: Option<&str>) -> Cell<'_> {
@@ -72,7 +87,7 @@ impl TableView for Requests {
             1 => s(self.server.get(r)),
             2 => s(self.site.get(r)),
             3 => s(self.s_ip.get(r)),
-            4 => n(self.s_port[r]),
+            4 => n(self.s_port.get(r)),
             5 => s(self.method.get(r)),
             6 => s(self.uri_stem.get(r)),
             7 => s(self.uri_query.get(r)),
@@ -82,16 +97,29 @@ impl TableView for Requests {
             11 => s(self.referer.get(r)),
             12 => s(self.cookie.get(r)),
             13 => s(self.host.get(r)),
-            14 => n(self.status[r]),
-            15 => n(self.substatus[r]),
-            16 => n(self.win32_status[r]),
-            17 => n(self.sc_bytes[r]),
-            18 => n(self.cs_bytes[r]),
-            19 => n(self.time_taken_ms[r]),
+            14 => n(self.status.get(r)),
+            15 => n(self.substatus.get(r)),
+            16 => n(self.win32_status.get(r)),
+            17 => n(self.sc_bytes.get(r)),
+            18 => n(self.cs_bytes.get(r)),
+            19 => n(self.time_taken_ms.get(r)),
             20 => Cell::Int(self.file[r].into()),
             21 => Cell::Int(self.offset[r].into()),
             _ => self.extra.get(r).map_or(Cell::Null, Cell::Json),
         }
+    }
+    fn num_column(&self, c: usize) -> Option<NumColumn<'_>> {
+        use NumColumn::*;
+        Some(match c {
+            4 => U16(&self.s_port),
+            14 => U16(&self.status),
+            15 => U32(&self.substatus),
+            16 => U64(&self.win32_status),
+            17 => U64(&self.sc_bytes),
+            18 => U64(&self.cs_bytes),
+            19 => U64(&self.time_taken_ms),
+            _ => return None,
+        })
     }
 }
 
@@ -115,14 +143,14 @@ impl TableView for HttpErr {
             0 => Cell::Ts(self.ts[r]),
             1 => s(self.server.get(r)),
             2 => s(self.c_ip.get(r)),
-            3 => n(self.c_port[r]),
+            3 => n(self.c_port.get(r)),
             4 => s(self.s_ip.get(r)),
-            5 => n(self.s_port[r]),
+            5 => n(self.s_port.get(r)),
             6 => s(self.version.get(r)),
             7 => s(self.method.get(r)),
             8 => s(self.uri.get(r)),
-            9 => n(self.status[r]),
-            10 => n(self.site_id[r]),
+            9 => n(self.status.get(r)),
+            10 => n(self.site_id.get(r)),
             11 => s(self.reason.get(r)),
             12 => s(self.queue.get(r)),
             13 => s(self.stream_id.get(r)),
@@ -133,6 +161,16 @@ impl TableView for HttpErr {
             18 => Cell::Int(self.file[r].into()),
             _ => Cell::Int(self.offset[r].into()),
         }
+    }
+    fn num_column(&self, c: usize) -> Option<NumColumn<'_>> {
+        use NumColumn::*;
+        Some(match c {
+            3 => U16(&self.c_port),
+            5 => U16(&self.s_port),
+            9 => U16(&self.status),
+            10 => U32(&self.site_id),
+            _ => return None,
+        })
     }
 }
 
@@ -235,6 +273,9 @@ impl<T: TableView + ?Sized> TableView for &T {
     }
     fn cell(&self, r: usize, c: usize) -> Cell<'_> {
         (**self).cell(r, c)
+    }
+    fn num_column(&self, c: usize) -> Option<NumColumn<'_>> {
+        (**self).num_column(c)
     }
 }
 
@@ -478,7 +519,8 @@ pub use frames::{to_dataframe, write_parquet};
 
 #[cfg(feature = "frames")]
 mod frames {
-    use super::{Cell, ColKind, TableView, text};
+    use super::{Cell, ColKind, NumColumn, TableView, text};
+    use crate::tables::NumCol;
     use polars::prelude::*;
 
     /// The table as a polars DataFrame (timestamps as `Datetime(ms, UTC)`).
@@ -487,15 +529,20 @@ mod frames {
         for (c, (name, kind)) in t.columns().into_iter().enumerate() {
             let name = PlSmallStr::from_static(name);
             let series = match kind {
-                ColKind::Int => {
-                    let v: Vec<Option<i64>> = (0..t.len())
-                        .map(|r| match t.cell(r, c) {
-                            Cell::Int(x) => i64::try_from(x).ok(),
-                            _ => None,
-                        })
-                        .collect();
-                    Series::new(name, v)
-                }
+                ColKind::Int => match t.num_column(c) {
+                    Some(NumColumn::U16(col)) => int64(name, col),
+                    Some(NumColumn::U32(col)) => int64(name, col),
+                    Some(NumColumn::U64(col)) => int64(name, col),
+                    None => {
+                        let v: Vec<Option<i64>> = (0..t.len())
+                            .map(|r| match t.cell(r, c) {
+                                Cell::Int(x) => i64::try_from(x).ok(),
+                                _ => None,
+                            })
+                            .collect();
+                        Series::new(name, v)
+                    }
+                },
                 ColKind::Ts => {
                     let v: Vec<Option<i64>> = (0..t.len())
                         .map(|r| match t.cell(r, c) {
@@ -525,6 +572,31 @@ mod frames {
             columns.push(series.into());
         }
         DataFrame::new(t.len(), columns)
+    }
+
+    /// A numeric column as an Int64 series, from its values and nulls at once (no cell per
+    /// row). Like the cell path, a value past `i64::MAX` becomes null.
+    fn int64<T: Copy + Default + TryInto<i64>>(name: PlSmallStr, col: &NumCol<T>) -> Series {
+        let mut fit = true;
+        let vals: Vec<i64> = col
+            .values()
+            .iter()
+            .map(|&v| {
+                v.try_into().unwrap_or_else(|_| {
+                    fit = false;
+                    0
+                })
+            })
+            .collect();
+        if fit && !col.has_nulls() {
+            return Int64Chunked::from_vec(name, vals).into_series();
+        }
+        let valid = BooleanChunked::from_iter_values(
+            PlSmallStr::EMPTY,
+            col.iter().map(|v| v.is_some_and(|x| x.try_into().is_ok())),
+        );
+        let validity = valid.downcast_iter().next().map(|a| a.values().clone());
+        Int64Chunked::from_vec_validity(name, vals, validity).into_series()
     }
 
     /// Writes the table as Parquet (zstd).
@@ -612,5 +684,51 @@ mod tests {
         let mut buf = Vec::new();
         write_parquet(&sample(), &mut buf).unwrap();
         assert_eq!(&buf[..4], b"PAR1");
+    }
+
+    #[cfg(feature = "frames")]
+    #[test]
+    fn dataframe_numeric_columns_match_the_cell_path() {
+        use crate::tables::NumCol;
+        /// The same table seen cell by cell only.
+        struct Cells<'a>(&'a Requests);
+        impl TableView for Cells<'_> {
+            fn columns(&self) -> Vec<(&'static str, ColKind)> {
+                self.0.columns()
+            }
+            fn len(&self) -> usize {
+                TableView::len(self.0)
+            }
+            fn cell(&self, r: usize, c: usize) -> Cell<'_> {
+                self.0.cell(r, c)
+            }
+        }
+        let mut r = sample();
+        let mut b = sample();
+        b.status = NumCol::from(vec![None]);
+        b.s_port = NumCol::from(vec![None]);
+        // Past i64::MAX: null in the frame, as on the cell path.
+        b.win32_status = NumCol::from(vec![Some(u64::MAX)]);
+        b.time_taken_ms = NumCol::from(vec![Some(1 << 40)]);
+        r.append(&b);
+        r.append(&sample());
+        let fast = to_dataframe(&r).unwrap();
+        let slow = to_dataframe(&Cells(&r)).unwrap();
+        assert_eq!(fast.height(), 3);
+        for (f, s) in fast.columns().iter().zip(slow.columns()) {
+            assert_eq!(f.name(), s.name());
+            assert_eq!(f.dtype(), s.dtype(), "{}", f.name());
+            assert!(f.equals_missing(s), "{}: {f:?} vs {s:?}", f.name());
+        }
+        let col = |n: &str| fast.column(n).unwrap().clone();
+        assert_eq!(col("status").null_count(), 1);
+        assert_eq!(col("sc_bytes").null_count(), 3);
+        assert_eq!(col("win32_status").null_count(), 1);
+        assert_eq!(col("substatus").null_count(), 0);
+        assert_eq!(col("time_taken_ms").i64().unwrap().get(1), Some(1 << 40));
+        assert_eq!(
+            col("win32_status").i64().unwrap().get(0),
+            Some(214_784_354_254)
+        );
     }
 }

@@ -473,6 +473,238 @@ impl CatCol {
     }
 }
 
+/// A nullable number column: the values in one `Vec<T>` (`T::default()` in a null slot) and a
+/// null bitmap that exists only once a null has been pushed.
+///
+/// `Vec<Option<u64>>` costs 16 bytes a row (and `Option<u16>` 4) for columns that are mostly or
+/// wholly non-null (status, ports, byte counts, time taken); on a large log that memory, and
+/// faulting it in, is a measured cost. Here a column without nulls costs just its values; with
+/// nulls, one bit more a row. Bit `i % 64` of word `i / 64` of the bitmap is set when row `i` is
+/// null; the bitmap only reaches to the word of the last null (rows past it are values), so
+/// pushing a value never touches it. Equality compares the values as `Option<T>`s, whatever
+/// the representation (bitmap or not, null slot contents).
+#[derive(Clone)]
+pub struct NumCol<T> {
+    vals: Vec<T>,
+    /// Empty while the column holds no null; never longer than `vals.len().div_ceil(64)`
+    /// words, and no bit at or past `vals.len()` is set.
+    nulls: Vec<u64>,
+}
+
+impl<T> Default for NumCol<T> {
+    fn default() -> Self {
+        NumCol {
+            vals: Vec::new(),
+            nulls: Vec::new(),
+        }
+    }
+}
+
+impl<T: Copy + Default> NumCol<T> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Room for `rows` values (the bitmap is only allocated at the first null).
+    pub fn with_capacity(rows: usize) -> Self {
+        NumCol {
+            vals: Vec::with_capacity(rows),
+            nulls: Vec::new(),
+        }
+    }
+    pub fn len(&self) -> usize {
+        self.vals.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.vals.is_empty()
+    }
+    #[inline]
+    pub fn push(&mut self, v: Option<T>) {
+        match v {
+            Some(x) => self.vals.push(x),
+            None => self.push_null(),
+        }
+    }
+    #[inline]
+    pub fn push_null(&mut self) {
+        let i = self.vals.len();
+        self.vals.push(T::default());
+        let bit = 1u64 << (i % 64);
+        match self.nulls.get_mut(i / 64) {
+            Some(w) => *w |= bit,
+            None => {
+                self.grow_nulls(i / 64 + 1);
+                self.nulls[i / 64] = bit;
+            }
+        }
+    }
+    /// Lengthens the bitmap to `words` words with zero words (rows that hold values). The first
+    /// time, it makes room for every row the values have room for, so it does not regrow word
+    /// by word.
+    fn grow_nulls(&mut self, words: usize) {
+        if words <= self.nulls.len() {
+            return;
+        }
+        if self.nulls.capacity() < words {
+            let want = self.vals.capacity().div_ceil(64).max(words);
+            self.nulls.reserve_exact(want - self.nulls.len());
+        }
+        self.nulls.resize(words, 0);
+    }
+    #[inline]
+    fn null_bit(&self, i: usize) -> bool {
+        self.nulls
+            .get(i / 64)
+            .is_some_and(|w| (w >> (i % 64)) & 1 != 0)
+    }
+    /// The value of row `i`, `None` if null. Panics if `i` is out of range, as indexing does.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<T> {
+        let v = self.vals[i];
+        if self.null_bit(i) { None } else { Some(v) }
+    }
+    /// Whether row `i` is null. Panics if `i` is out of range.
+    pub fn is_null(&self, i: usize) -> bool {
+        assert!(
+            i < self.len(),
+            "index out of bounds: the len is {} but the index is {i}",
+            self.len()
+        );
+        self.null_bit(i)
+    }
+    /// Whether any row is null (cheap: the bitmap exists only then).
+    pub fn has_nulls(&self) -> bool {
+        !self.nulls.is_empty()
+    }
+    pub fn null_count(&self) -> usize {
+        self.nulls.iter().map(|w| w.count_ones() as usize).sum()
+    }
+    /// The values, `T::default()` in null slots (see [`NumCol::validity`]).
+    pub fn values(&self) -> &[T] {
+        &self.vals
+    }
+    /// Row by row whether the value is valid (not null), or `None` when no row is null: with
+    /// [`NumCol::values`], what a columnar writer (Arrow, polars) takes.
+    pub fn validity(&self) -> Option<impl ExactSizeIterator<Item = bool> + '_> {
+        self.has_nulls()
+            .then(|| (0..self.len()).map(move |i| !self.null_bit(i)))
+    }
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = Option<T>> + ExactSizeIterator + '_ {
+        self.vals
+            .iter()
+            .enumerate()
+            .map(move |(i, &v)| if self.null_bit(i) { None } else { Some(v) })
+    }
+    /// Appends another column (chunk results are concatenated in input order): one copy of
+    /// the values; the bitmap is only touched when `other` has nulls.
+    pub fn append(&mut self, other: &NumCol<T>) {
+        let base = self.vals.len();
+        self.vals.extend_from_slice(&other.vals);
+        if other.nulls.is_empty() {
+            return;
+        }
+        // The bitmap must reach the last row other's bitmap covers, but not past the rows (the
+        // invariant). Bits shifted past its end are zero: rows past other's end.
+        let words = (base + other.nulls.len() * 64)
+            .min(self.vals.len())
+            .div_ceil(64);
+        self.grow_nulls(words);
+        let (w0, shift) = (base / 64, base % 64);
+        let dst = &mut self.nulls[w0..];
+        if shift == 0 {
+            for (d, s) in dst.iter_mut().zip(&other.nulls) {
+                *d |= s;
+            }
+        } else {
+            for (k, &s) in other.nulls.iter().enumerate() {
+                dst[k] |= s << shift;
+                if let Some(d) = dst.get_mut(k + 1) {
+                    *d |= s >> (64 - shift);
+                }
+            }
+        }
+    }
+    /// Room for `rows` more values without regrowing (and bitmap words, if it exists).
+    pub fn reserve(&mut self, rows: usize) {
+        self.vals.reserve(rows);
+        if !self.nulls.is_empty() {
+            let words = (self.vals.len() + rows).div_ceil(64);
+            self.nulls.reserve(words.saturating_sub(self.nulls.len()));
+        }
+    }
+    /// Empties the column, keeping its buffers (a chunk table is reused for the next chunk).
+    pub fn clear(&mut self) {
+        self.vals.clear();
+        self.nulls.clear();
+    }
+    pub fn shrink_to_fit(&mut self) {
+        self.vals.shrink_to_fit();
+        self.nulls.shrink_to_fit();
+    }
+    /// Rows the values have room for.
+    pub fn capacity(&self) -> usize {
+        self.vals.capacity()
+    }
+    /// Faults in the room for the next `rows` values (see [`prefault`]); the bitmap, if any, is
+    /// small and left to fault as it fills.
+    pub fn prefault_next(&self, rows: usize) {
+        let cap = self.vals.capacity();
+        prefault(&self.vals, cap.min(self.vals.len().saturating_add(rows)));
+    }
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.vals.capacity() * std::mem::size_of::<T>() + self.nulls.capacity() * 8
+    }
+}
+
+impl<T: Copy + Default> Extend<Option<T>> for NumCol<T> {
+    fn extend<I: IntoIterator<Item = Option<T>>>(&mut self, iter: I) {
+        let iter = iter.into_iter();
+        self.vals.reserve(iter.size_hint().0);
+        for v in iter {
+            self.push(v);
+        }
+    }
+}
+
+impl<T: Copy + Default> FromIterator<Option<T>> for NumCol<T> {
+    fn from_iter<I: IntoIterator<Item = Option<T>>>(iter: I) -> Self {
+        let mut c = NumCol::new();
+        c.extend(iter);
+        c
+    }
+}
+
+impl<T: Copy + Default> From<Vec<Option<T>>> for NumCol<T> {
+    fn from(v: Vec<Option<T>>) -> Self {
+        v.into_iter().collect()
+    }
+}
+
+impl<T: Copy + Default + PartialEq> PartialEq for NumCol<T> {
+    fn eq(&self, other: &Self) -> bool {
+        if self.nulls.is_empty() && other.nulls.is_empty() {
+            return self.vals == other.vals;
+        }
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl<T: Copy + Default + Eq> Eq for NumCol<T> {}
+
+/// Lets tests compare a column with the values they expect.
+impl<T: Copy + Default + PartialEq> PartialEq<Vec<Option<T>>> for NumCol<T> {
+    fn eq(&self, other: &Vec<Option<T>>) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter().copied())
+    }
+}
+
+impl<T: Copy + Default + std::fmt::Debug> std::fmt::Debug for NumCol<T> {
+    /// As a `Vec<Option<T>>` prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 /// `requests`: one row per W3C access-log line (a request that completed).
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Requests {
@@ -481,7 +713,7 @@ pub struct Requests {
     pub server: CatCol,
     pub site: CatCol,
     pub s_ip: StrCol,
-    pub s_port: Vec<Option<u16>>,
+    pub s_port: NumCol<u16>,
     pub method: CatCol,
     /// Raw, as logged (not percent-decoded).
     pub uri_stem: StrCol,
@@ -496,13 +728,13 @@ pub struct Requests {
     /// `+` decoded to space.
     pub cookie: StrCol,
     pub host: StrCol,
-    pub status: Vec<Option<u16>>,
-    pub substatus: Vec<Option<u32>>,
+    pub status: NumCol<u16>,
+    pub substatus: NumCol<u32>,
     /// u64: broken logs hold values over u32 (plaso `iis10_edge_cases.log`).
-    pub win32_status: Vec<Option<u64>>,
-    pub sc_bytes: Vec<Option<u64>>,
-    pub cs_bytes: Vec<Option<u64>>,
-    pub time_taken_ms: Vec<Option<u64>>,
+    pub win32_status: NumCol<u64>,
+    pub sc_bytes: NumCol<u64>,
+    pub cs_bytes: NumCol<u64>,
+    pub time_taken_ms: NumCol<u64>,
     pub file: Vec<FileId>,
     /// Byte offset of the line start in its file.
     pub offset: Vec<u64>,
@@ -557,10 +789,10 @@ impl Requests {
                     (@ vec $d:ident $src:ident) => { $d.extend_from_slice(&$src) };
                     (@ col $d:ident $src:ident) => { $d.append($src) };
                 }
-                go!(ts: vec, server: col, site: col, s_ip: col, s_port: vec, method: col,
+                go!(ts: vec, server: col, site: col, s_ip: col, s_port: col, method: col,
                     uri_stem: col, uri_query: col, username: col, c_ip: col, user_agent: col,
-                    referer: col, cookie: col, host: col, status: vec, substatus: vec,
-                    win32_status: vec, sc_bytes: vec, cs_bytes: vec, time_taken_ms: vec,
+                    referer: col, cookie: col, host: col, status: col, substatus: col,
+                    win32_status: col, sc_bytes: col, cs_bytes: col, time_taken_ms: col,
                     file: vec, offset: vec, extra: col);
             });
             return;
@@ -569,7 +801,7 @@ impl Requests {
         self.server.append(&o.server);
         self.site.append(&o.site);
         self.s_ip.append(&o.s_ip);
-        self.s_port.extend_from_slice(&o.s_port);
+        self.s_port.append(&o.s_port);
         self.method.append(&o.method);
         self.uri_stem.append(&o.uri_stem);
         self.uri_query.append(&o.uri_query);
@@ -579,12 +811,12 @@ impl Requests {
         self.referer.append(&o.referer);
         self.cookie.append(&o.cookie);
         self.host.append(&o.host);
-        self.status.extend_from_slice(&o.status);
-        self.substatus.extend_from_slice(&o.substatus);
-        self.win32_status.extend_from_slice(&o.win32_status);
-        self.sc_bytes.extend_from_slice(&o.sc_bytes);
-        self.cs_bytes.extend_from_slice(&o.cs_bytes);
-        self.time_taken_ms.extend_from_slice(&o.time_taken_ms);
+        self.status.append(&o.status);
+        self.substatus.append(&o.substatus);
+        self.win32_status.append(&o.win32_status);
+        self.sc_bytes.append(&o.sc_bytes);
+        self.cs_bytes.append(&o.cs_bytes);
+        self.time_taken_ms.append(&o.time_taken_ms);
         self.file.extend_from_slice(&o.file);
         self.offset.extend_from_slice(&o.offset);
         self.extra.append(&o.extra);
@@ -635,21 +867,24 @@ impl Requests {
                 prefault(&self.$f, self.$f.capacity().min(self.$f.len() + rows));
             )*};
         }
-        pre!(
-            ts,
+        pre!(ts, file, offset);
+        for c in [&self.server, &self.site, &self.method] {
+            c.prefault_next(rows);
+        }
+        macro_rules! nums {
+            ($($f:ident),*) => {$(
+                self.$f.prefault_next(rows);
+            )*};
+        }
+        nums!(
             s_port,
             status,
             substatus,
             win32_status,
             sc_bytes,
             cs_bytes,
-            time_taken_ms,
-            file,
-            offset
+            time_taken_ms
         );
-        for c in [&self.server, &self.site, &self.method] {
-            c.prefault_next(rows);
-        }
     }
     /// Binds the text columns to the file their rows were parsed from ([`StrCol::bind`]).
     pub fn bind(&mut self, src: &Source) {
@@ -750,14 +985,13 @@ impl Requests {
             + self.site.heap_bytes()
             + self.method.heap_bytes()
             + self.ts.capacity() * 8
-            + self.s_port.capacity() * 4
-            + self.status.capacity() * 4
-            + self.substatus.capacity() * 8
-            + (self.win32_status.capacity()
-                + self.sc_bytes.capacity()
-                + self.cs_bytes.capacity()
-                + self.time_taken_ms.capacity())
-                * 16
+            + self.s_port.heap_bytes()
+            + self.status.heap_bytes()
+            + self.substatus.heap_bytes()
+            + self.win32_status.heap_bytes()
+            + self.sc_bytes.heap_bytes()
+            + self.cs_bytes.heap_bytes()
+            + self.time_taken_ms.heap_bytes()
             + self.file.capacity() * 4
             + self.offset.capacity() * 8
     }
@@ -769,15 +1003,15 @@ pub struct HttpErr {
     pub ts: Vec<Millis>,
     pub server: CatCol,
     pub c_ip: StrCol,
-    pub c_port: Vec<Option<u16>>,
+    pub c_port: NumCol<u16>,
     pub s_ip: StrCol,
-    pub s_port: Vec<Option<u16>>,
+    pub s_port: NumCol<u16>,
     pub version: CatCol,
     pub method: CatCol,
     /// Raw URL + query as HTTP.sys wrote it.
     pub uri: StrCol,
-    pub status: Vec<Option<u16>>,
-    pub site_id: Vec<Option<u32>>,
+    pub status: NumCol<u16>,
+    pub site_id: NumCol<u32>,
     /// `s-reason`, e.g. `Connection_Abandoned_By_AppPool` (see `knowledge::httperr_reasons`).
     pub reason: CatCol,
     /// `s-queuename`: the application pool.
@@ -826,14 +1060,14 @@ impl HttpErr {
         self.ts.extend_from_slice(&o.ts);
         self.server.append(&o.server);
         self.c_ip.append(&o.c_ip);
-        self.c_port.extend_from_slice(&o.c_port);
+        self.c_port.append(&o.c_port);
         self.s_ip.append(&o.s_ip);
-        self.s_port.extend_from_slice(&o.s_port);
+        self.s_port.append(&o.s_port);
         self.version.append(&o.version);
         self.method.append(&o.method);
         self.uri.append(&o.uri);
-        self.status.extend_from_slice(&o.status);
-        self.site_id.extend_from_slice(&o.site_id);
+        self.status.append(&o.status);
+        self.site_id.append(&o.site_id);
         self.reason.append(&o.reason);
         self.queue.append(&o.queue);
         self.stream_id.append(&o.stream_id);
@@ -1254,5 +1488,207 @@ mod tests {
             vec![Some("GET"), Some("POST"), Some("POST"), None, Some("PUT")]
         );
         assert_eq!(a.categories(), &["GET", "POST", "PUT"]);
+    }
+
+    fn num(vals: &[Option<u64>]) -> NumCol<u64> {
+        let mut c = NumCol::new();
+        for &v in vals {
+            c.push(v);
+        }
+        c
+    }
+
+    /// Checks every accessor against the expected values.
+    fn check<T: Copy + Default + PartialEq + std::fmt::Debug>(c: &NumCol<T>, exp: &[Option<T>]) {
+        assert_eq!(c.len(), exp.len());
+        assert_eq!(c.is_empty(), exp.is_empty());
+        assert_eq!(c.iter().collect::<Vec<_>>(), exp);
+        assert_eq!(c.iter().rev().collect::<Vec<_>>(), {
+            let mut r = exp.to_vec();
+            r.reverse();
+            r
+        });
+        for (i, &e) in exp.iter().enumerate() {
+            assert_eq!(c.get(i), e, "row {i}");
+            assert_eq!(c.is_null(i), e.is_none(), "row {i}");
+            assert_eq!(c.values()[i], e.unwrap_or_default(), "row {i}");
+        }
+        let nulls = exp.iter().filter(|v| v.is_none()).count();
+        // Also catches a stray bit past the end.
+        assert_eq!(c.null_count(), nulls);
+        assert!(
+            c.nulls.len() <= c.len().div_ceil(64),
+            "bitmap past the rows"
+        );
+        assert_eq!(c.has_nulls(), nulls > 0);
+        match c.validity() {
+            None => assert_eq!(nulls, 0),
+            Some(v) => assert_eq!(
+                v.collect::<Vec<_>>(),
+                exp.iter().map(Option::is_some).collect::<Vec<_>>()
+            ),
+        }
+        assert_eq!(*c, exp.to_vec());
+        assert_eq!(*c, exp.iter().copied().collect::<NumCol<T>>());
+    }
+
+    #[test]
+    fn num_col_nulls_first() {
+        let exp = [None, None, Some(7u16), None, Some(0), Some(u16::MAX)];
+        let c: NumCol<u16> = exp.iter().copied().collect();
+        check(&c, &exp);
+        assert_eq!(c.values(), &[0, 0, 7, 0, 0, u16::MAX]);
+        assert_eq!(c.null_count(), 3);
+    }
+
+    #[test]
+    fn num_col_first_null_after_many_values() {
+        // The bitmap starts at row 1000: it must cover every row before it, and rows after it
+        // (past its last word, then inside it) stay values.
+        let mut exp: Vec<Option<u64>> = (0..1000).map(Some).collect();
+        exp.push(None);
+        exp.extend((1001..1100).map(Some));
+        exp.push(None);
+        exp.extend((1101..1200).map(Some));
+        let c = num(&exp);
+        check(&c, &exp);
+        assert_eq!(c.get(999), Some(999));
+        assert_eq!(c.get(1000), None);
+        assert_eq!(c.get(1001), Some(1001));
+        assert_eq!(c.get(1100), None);
+        assert_eq!(c.get(1199), Some(1199));
+        assert_eq!(c.null_count(), 2);
+        // Rows 1101..1200 were pushed after the last null: the bitmap reaches its word only.
+        assert_eq!(c.nulls.len(), 1100 / 64 + 1);
+    }
+
+    #[test]
+    fn num_col_without_nulls_has_no_bitmap() {
+        let mut c = NumCol::<u64>::with_capacity(100);
+        for v in 0..100 {
+            c.push(Some(v * 3));
+        }
+        check(&c, &(0..100).map(|v| Some(v * 3)).collect::<Vec<_>>());
+        assert!(c.validity().is_none());
+        assert_eq!(c.capacity(), 100);
+        assert_eq!(c.heap_bytes(), 100 * 8);
+        let c16: NumCol<u16> = vec![Some(1u16), Some(2)].into();
+        assert_eq!(c16.heap_bytes(), c16.capacity() * 2);
+        // One null: the bitmap covers the reserved rows, a bit each.
+        let mut c = NumCol::<u32>::with_capacity(640);
+        c.push(None);
+        assert_eq!(c.heap_bytes(), 640 * 4 + 10 * 8);
+        for v in 1..640 {
+            c.push(Some(v));
+        }
+        assert_eq!(c.heap_bytes(), 640 * 4 + 10 * 8, "no regrowth");
+    }
+
+    #[test]
+    fn num_col_append_combinations() {
+        // Lengths around word edges; patterns with no bitmap, and bitmaps of every extent.
+        let patterns: Vec<Vec<Option<u64>>> = [0usize, 1, 5, 63, 64, 65, 127, 130, 200]
+            .iter()
+            .flat_map(|&n| {
+                let base = move |i: usize| 1000 * n as u64 + i as u64 + 1;
+                [
+                    (0..n).map(|i| Some(base(i))).collect::<Vec<_>>(),
+                    (0..n).map(|_| None).collect(),
+                    (0..n).map(|i| (i != 0).then(|| base(i))).collect(),
+                    (0..n).map(|i| (i + 1 != n).then(|| base(i))).collect(),
+                    (0..n).map(|i| (i % 3 != 1).then(|| base(i))).collect(),
+                    (0..n).map(|i| (i % 70 == 69).then(|| base(i))).collect(),
+                ]
+            })
+            .collect();
+        for a in &patterns {
+            for b in &patterns {
+                let mut c = num(a);
+                c.append(&num(b));
+                let exp: Vec<Option<u64>> = a.iter().chain(b).copied().collect();
+                check(&c, &exp);
+                // And a third, onto the merged bitmap.
+                let tail = [None, Some(5), None];
+                c.append(&num(&tail));
+                let exp: Vec<Option<u64>> = exp.iter().chain(&tail).copied().collect();
+                check(&c, &exp);
+            }
+        }
+        // Appending to an empty column, and appending an empty one.
+        let x = num(&[Some(1), None]);
+        let mut e = NumCol::new();
+        e.append(&x);
+        assert_eq!(e, x);
+        e.append(&NumCol::new());
+        check(&e, &[Some(1), None]);
+    }
+
+    #[test]
+    fn num_col_equality_is_by_value() {
+        // Same values, different representations: a bitmap word with no null in it, other
+        // contents in a null slot.
+        let plain = num(&[Some(1), Some(2), None]);
+        let odd = NumCol {
+            vals: vec![1u64, 2, 99],
+            nulls: vec![0b100, 0],
+        };
+        assert_eq!(plain, odd);
+        assert_eq!(
+            num(&[Some(1), Some(2)]),
+            NumCol {
+                vals: vec![1u64, 2],
+                nulls: vec![0],
+            }
+        );
+        // A null is not its default value.
+        assert_ne!(num(&[None]), num(&[Some(0)]));
+        assert_ne!(num(&[Some(0)]), num(&[None]));
+        assert_ne!(num(&[Some(1)]), num(&[Some(1), Some(1)]));
+        assert_ne!(num(&[None]), num(&[None, None]));
+        assert_ne!(num(&[Some(1), None]), num(&[Some(2), None]));
+        assert_eq!(NumCol::<u32>::new(), NumCol::default());
+        assert_eq!(num(&[None, Some(3)]).clone(), num(&[None, Some(3)]));
+        assert_eq!(format!("{:?}", num(&[Some(3), None])), "[Some(3), None]");
+    }
+
+    #[test]
+    fn num_col_clear_and_reuse() {
+        let mut c = num(&(0..300)
+            .map(|i| (i % 5 != 0).then_some(i))
+            .collect::<Vec<_>>());
+        let bytes = c.heap_bytes();
+        c.clear();
+        assert!(c.is_empty());
+        assert!(!c.has_nulls());
+        assert_eq!(c, NumCol::new());
+        assert_eq!(c.heap_bytes(), bytes, "buffers are kept");
+        // Reused without nulls: no stale bit shows.
+        for i in 0..200 {
+            c.push(Some(i + 7));
+        }
+        check(&c, &(0..200).map(|i| Some(i + 7)).collect::<Vec<_>>());
+        c.push(None);
+        assert_eq!(c.get(200), None);
+        assert_eq!(c.null_count(), 1);
+        c.clear();
+        c.push(Some(4));
+        c.push(None);
+        check(&c, &[Some(4), None]);
+        c.reserve(1000);
+        assert!(c.capacity() >= 1002);
+        c.shrink_to_fit();
+        check(&c, &[Some(4), None]);
+    }
+
+    #[test]
+    #[should_panic(expected = "out of bounds")]
+    fn num_col_get_out_of_range_panics() {
+        num(&[Some(1), None]).get(2);
+    }
+
+    #[test]
+    #[should_panic(expected = "out of bounds")]
+    fn num_col_is_null_out_of_range_panics() {
+        num(&[Some(1), None]).is_null(2);
     }
 }

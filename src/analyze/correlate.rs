@@ -129,7 +129,7 @@ impl SiteMap {
         let mut v: Vec<(String, String, String)> = Vec::new();
         let mut prev: Option<(Option<&str>, u32, Option<&str>)> = None;
         for i in 0..h.len() {
-            let (Some(id), queue) = (h.site_id[i], h.queue.get(i)) else {
+            let (Some(id), queue) = (h.site_id.get(i), h.queue.get(i)) else {
                 continue;
             };
             let server = h.server.get(i);
@@ -343,7 +343,7 @@ pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
         if !opts.in_range(ts) {
             continue;
         }
-        let status = r.status[i];
+        let status = r.status.get(i);
         if let Some(b) = bucket(ts) {
             chart.requests[b] += 1;
             if status.is_some_and(|s| s >= 500) {
@@ -356,7 +356,7 @@ pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
         for &g in &tg.groups {
             groups[g].rows += 1;
         }
-        let tt = r.time_taken_ms[i].unwrap_or(0).min(DAY_MS) as i64;
+        let tt = r.time_taken_ms.get(i).unwrap_or(0).min(DAY_MS) as i64;
         if !tg.times.is_empty() {
             let lo = ts.saturating_sub(tt).saturating_sub(slack);
             let hi = ts.saturating_add(ahead);
@@ -483,7 +483,7 @@ pub fn w3c_view(t: &Tables, i: usize) -> RequestView<'_> {
         query: r.uri_query.get(i),
         client: r.c_ip.get(i),
         user_agent: r.user_agent.get(i),
-        bytes_in: r.cs_bytes[i],
+        bytes_in: r.cs_bytes.get(i),
     }
 }
 
@@ -573,7 +573,7 @@ pub fn baseline_counts(
                 if tg.groups.is_empty() {
                     continue;
                 }
-                let tt = r.time_taken_ms[i];
+                let tt = r.time_taken_ms.get(i);
                 for &g in &tg.groups {
                     acc.all[g].add(tt);
                 }

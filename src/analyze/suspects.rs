@@ -60,18 +60,18 @@ fn opt_cut(s: Option<&str>, n: usize) -> Option<String> {
 
 pub(crate) fn w3c_ref(t: &Tables, i: usize) -> RequestRef {
     let r = &t.requests;
-    let tt = r.time_taken_ms[i];
+    let tt = r.time_taken_ms.get(i);
     RequestRef {
         source: "w3c",
         time: Ts(r.ts[i]),
         start: tt.map(|v| Ts(r.ts[i].saturating_sub(v.min(i64::MAX as u64) as i64))),
         method: opt_cut(r.method.get(i), 64),
         uri: uri_of(r.uri_stem.get(i), r.uri_query.get(i)),
-        status: r.status[i],
-        substatus: r.substatus[i],
-        win32_status: r.win32_status[i],
+        status: r.status.get(i),
+        substatus: r.substatus.get(i),
+        win32_status: r.win32_status.get(i),
         time_taken_ms: tt,
-        bytes_in: r.cs_bytes[i],
+        bytes_in: r.cs_bytes.get(i),
         client: opt_cut(r.c_ip.get(i), 128),
         user_agent: opt_cut(r.user_agent.get(i), 500),
         reason: None,
@@ -91,7 +91,7 @@ pub(crate) fn httperr_ref(t: &Tables, i: usize) -> RequestRef {
         start: None,
         method: opt_cut(h.method.get(i), 64),
         uri: cut(h.uri.get(i).unwrap_or(""), 2000),
-        status: h.status[i],
+        status: h.status.get(i),
         substatus: None,
         win32_status: None,
         time_taken_ms: None,
@@ -99,7 +99,7 @@ pub(crate) fn httperr_ref(t: &Tables, i: usize) -> RequestRef {
         client: opt_cut(h.c_ip.get(i), 128),
         user_agent: None,
         reason: opt_cut(h.reason.get(i), 128),
-        site: h.site_id[i].map(|id| format!("W3SVC{id}")),
+        site: h.site_id.get(i).map(|id| format!("W3SVC{id}")),
         file: h.file[i],
         path: path_of(t, h.file[i]),
         offset: h.offset[i],
@@ -845,7 +845,10 @@ fn order_in_flight(
             let m = ids(row);
             let (start, file, offset) = if w3c {
                 let r = &t.requests;
-                let tt = r.time_taken_ms[i].map_or(0, |v| v.min(i64::MAX as u64) as i64);
+                let tt = r
+                    .time_taken_ms
+                    .get(i)
+                    .map_or(0, |v| v.min(i64::MAX as u64) as i64);
                 (r.ts[i].saturating_sub(tt), r.file[i], r.offset[i])
             } else {
                 let h = &t.httperr;
@@ -951,7 +954,7 @@ fn find_patterns(
         }
         for ((w3c, i), incs) in rows {
             let view = if w3c {
-                w3c_all[g].add(t.requests.time_taken_ms[i]);
+                w3c_all[g].add(t.requests.time_taken_ms.get(i));
                 w3c_view(t, i)
             } else {
                 httperr_view(t, i)
@@ -961,7 +964,7 @@ fn find_patterns(
                 if text.is_some() || k.always_defined() {
                     n_def[g][k.index()] += 1;
                     if w3c {
-                        w3c_def[g][k.index()].add(t.requests.time_taken_ms[i]);
+                        w3c_def[g][k.index()].add(t.requests.time_taken_ms.get(i));
                     }
                 }
                 let Some((hash, text)) = text else { continue };
@@ -1018,7 +1021,7 @@ fn find_patterns(
             let mut w3c_in = Busy::default();
             for &(w, i) in &cand.rows {
                 if w {
-                    w3c_in.add(t.requests.time_taken_ms[i]);
+                    w3c_in.add(t.requests.time_taken_ms.get(i));
                 }
             }
             let pat = base.cands[g]

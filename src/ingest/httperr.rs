@@ -407,8 +407,8 @@ mod tests {
         );
         let r = p(&b);
         assert_eq!(r.httperr.len(), 1);
-        assert_eq!(r.httperr.status[0], Some(503));
-        assert_eq!(r.httperr.site_id[0], Some(1));
+        assert_eq!(r.httperr.status.get(0), Some(503));
+        assert_eq!(r.httperr.site_id.get(0), Some(1));
         assert_eq!(r.httperr.reason.get(0), Some("AppOffline"));
         assert_eq!(r.httperr.queue.get(0), Some("DefaultAppPool"));
         assert_eq!(r.httperr.uri.get(0), Some("/default.aspx"));
@@ -482,7 +482,7 @@ mod tests {
             r.httperr.reason.get(0),
             Some("Connection_Abandoned_By_AppPool")
         );
-        assert_eq!(r.httperr.status[0], None);
+        assert_eq!(r.httperr.status.get(0), None);
         let codes: Vec<_> = r.issues.iter().map(|i| (i.code, i.line)).collect();
         assert_eq!(
             codes,

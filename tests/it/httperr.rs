@@ -30,7 +30,7 @@ fn check_error(rel: &str) {
         assert_eq!(h.offset[i], n(d, "log.offset").unwrap(), "{ctx} offset");
         assert_eq!(h.c_ip.get(i), s(d, "source.address"), "{ctx}");
         assert_eq!(h.c_ip.get(i).map(strip_zone), s(d, "source.ip"), "{ctx}");
-        assert_eq!(h.c_port[i].map(u64::from), n(d, "source.port"), "{ctx}");
+        assert_eq!(h.c_port.get(i).map(u64::from), n(d, "source.port"), "{ctx}");
         assert_eq!(h.s_ip.get(i), s(d, "destination.address"), "{ctx}");
         assert_eq!(
             h.s_ip.get(i).map(strip_zone),
@@ -38,7 +38,7 @@ fn check_error(rel: &str) {
             "{ctx}"
         );
         assert_eq!(
-            h.s_port[i].map(u64::from),
+            h.s_port.get(i).map(u64::from),
             n(d, "destination.port"),
             "{ctx}"
         );
@@ -50,7 +50,7 @@ fn check_error(rel: &str) {
         assert_eq!(h.method.get(i), s(d, "http.request.method"), "{ctx} method");
         assert_eq!(h.uri.get(i), s(d, "url.original"), "{ctx} uri");
         assert_eq!(
-            h.status[i].map(u64::from),
+            h.status.get(i).map(u64::from),
             n(d, "http.response.status_code"),
             "{ctx} status"
         );
@@ -103,28 +103,36 @@ fn httperr_plaso_newest_fields() {
     assert!(p.issues.is_empty(), "{:?}", p.issues);
     let h = &p.httperr;
     assert_eq!(h.s_ip.get(0), Some("127.0.0.1"));
-    assert_eq!(h.s_port[0], Some(8123));
+    assert_eq!(h.s_port.get(0), Some(8123));
     assert_eq!(h.extended_fault_code.get(0), None);
     assert_eq!(h.fault_code.get(0), None);
     assert_eq!(h.method.get(0), Some("GET"));
-    assert_eq!(h.status[0], Some(400));
+    assert_eq!(h.status.get(0), Some(400));
     assert_eq!(iso(&p, 0), "2026-10-07T12:24:54+00:00");
     assert_eq!(h.version.get(0), Some("HTTP/1.1"));
     assert_eq!(h.queue.get(0), None);
     assert_eq!(h.reason.get(0), Some("Hostname"));
     assert_eq!(h.uri.get(0), Some("/test'XOR(1)*!"));
-    assert_eq!(h.site_id[0], None);
+    assert_eq!(h.site_id.get(0), None);
     assert_eq!(h.c_ip.get(0), Some("127.0.0.1"));
-    assert_eq!(h.c_port[0], Some(54517));
+    assert_eq!(h.c_port.get(0), Some(54517));
     assert_eq!(h.stream_id.get(0), None);
     assert_eq!(h.transport.get(0), Some("TCP"));
     // A request rejected before method, URI and version could be parsed.
     assert_eq!(
-        (h.method.get(2), h.status[2], h.version.get(2), h.uri.get(2)),
+        (
+            h.method.get(2),
+            h.status.get(2),
+            h.version.get(2),
+            h.uri.get(2)
+        ),
         (None, Some(400), None, None)
     );
     assert_eq!(iso(&p, 2), "2026-10-07T12:24:55+00:00");
-    assert_eq!((h.reason.get(2), h.c_port[2]), (Some("Verb"), Some(54519)));
+    assert_eq!(
+        (h.reason.get(2), h.c_port.get(2)),
+        (Some("Verb"), Some(54519))
+    );
 }
 
 #[test]
@@ -134,7 +142,7 @@ fn httperr_plaso_restart() {
     assert!(p.issues.is_empty(), "{:?}", p.issues);
     let h = &p.httperr;
     assert_eq!(
-        (h.status[1], iso(&p, 1).as_str()),
+        (h.status.get(1), iso(&p, 1).as_str()),
         (None, "2025-03-14T08:02:15+00:00")
     );
     assert_eq!(
@@ -152,7 +160,7 @@ fn httperr_plaso_restart() {
     );
     assert_eq!(h.s_ip.get(4), Some("2001:db8::1"));
     assert_eq!(
-        (h.method.get(4), h.status[4], iso(&p, 4).as_str()),
+        (h.method.get(4), h.status.get(4), iso(&p, 4).as_str()),
         (Some("POST"), Some(413), "2025-03-14T09:15:02+00:00")
     );
     assert_eq!(
@@ -165,7 +173,7 @@ fn httperr_plaso_restart() {
     );
     assert_eq!(
         (
-            h.site_id[4],
+            h.site_id.get(4),
             h.c_ip.get(4),
             h.stream_id.get(4),
             h.transport.get(4)
@@ -186,6 +194,6 @@ fn httperr_plaso_restart() {
             Some("QUIC")
         )
     );
-    assert_eq!(h.site_id[0], Some(1));
+    assert_eq!(h.site_id.get(0), Some(1));
     assert_eq!(h.queue.get(0), Some("DefaultAppPool"));
 }

@@ -37,10 +37,10 @@ fn default_layout_values() {
     assert_eq!(q.uri_query.get(0), Some("q=1"));
     assert_eq!(
         (
-            q.status[0],
-            q.substatus[0],
-            q.win32_status[0],
-            q.time_taken_ms[0]
+            q.status.get(0),
+            q.substatus.get(0),
+            q.win32_status.get(0),
+            q.time_taken_ms.get(0)
         ),
         (Some(200), Some(0), Some(0), Some(123))
     );
@@ -124,8 +124,8 @@ fn crlf_no_final_newline_and_runs_of_spaces() {
     );
     let r = p(s.as_bytes());
     assert_eq!(r.requests.len(), 1);
-    assert_eq!(r.requests.s_port[0], Some(80));
-    assert_eq!(r.requests.time_taken_ms[0], Some(123));
+    assert_eq!(r.requests.s_port.get(0), Some(80));
+    assert_eq!(r.requests.time_taken_ms.get(0), Some(123));
     assert_eq!(r.requests.offset[0], F15.len() as u64 + 1);
     assert!(r.issues.is_empty());
 }
@@ -181,8 +181,8 @@ fn quoted_values_local_time_and_spellings() {
     assert_eq!(q.ts[0] % 86_400_000, 61_200_363);
     assert_eq!(q.host.get(0), Some("h.example"));
     assert_eq!(q.referer.get(0), Some("http://x/?a b"));
-    assert_eq!(q.substatus[0], None);
-    assert_eq!(q.time_taken_ms[0], Some(359));
+    assert_eq!(q.substatus.get(0), None);
+    assert_eq!(q.time_taken_ms.get(0), Some(359));
     assert_eq!(codes(&r), vec!["local_time"]);
 }
 
