@@ -578,10 +578,9 @@ mod frames {
     /// row). Like the cell path, a value past `i64::MAX` becomes null.
     fn int64<T: Copy + Default + TryInto<i64>>(name: PlSmallStr, col: &NumCol<T>) -> Series {
         let mut fit = true;
-        let vals: Vec<i64> = col
-            .values()
-            .iter()
-            .map(|&v| {
+        let vals: Vec<i64> = std::iter::repeat_n(T::default(), col.lead_nulls())
+            .chain(col.values().iter().copied())
+            .map(|v| {
                 v.try_into().unwrap_or_else(|_| {
                     fit = false;
                     0

@@ -481,10 +481,14 @@ impl CatCol {
 /// faulting it in, is a measured cost. Here a column without nulls costs just its values; with
 /// nulls, one bit more a row. Bit `i % 64` of word `i / 64` of the bitmap is set when row `i` is
 /// null; the bitmap only reaches to the word of the last null (rows past it are values), so
-/// pushing a value never touches it. Equality compares the values as `Option<T>`s, whatever
-/// the representation (bitmap or not, null slot contents).
+/// pushing a value never touches it. As in [`StrCol`], the nulls before the first value are
+/// only counted (`lead`): a column the layout does not have (`sc-bytes` in the IIS default)
+/// costs nothing per row. Equality compares the values as `Option<T>`s, whatever the
+/// representation (lead, bitmap or not, null slot contents).
 #[derive(Clone)]
 pub struct NumCol<T> {
+    /// Rows `0..lead` are null and not stored; `vals` and `nulls` hold rows `lead..`.
+    lead: usize,
     vals: Vec<T>,
     /// Empty while the column holds no null; never longer than `vals.len().div_ceil(64)`
     /// words, and no bit at or past `vals.len()` is set.
@@ -494,6 +498,7 @@ pub struct NumCol<T> {
 impl<T> Default for NumCol<T> {
     fn default() -> Self {
         NumCol {
+            lead: 0,
             vals: Vec::new(),
             nulls: Vec::new(),
         }
@@ -507,15 +512,16 @@ impl<T: Copy + Default> NumCol<T> {
     /// Room for `rows` values (the bitmap is only allocated at the first null).
     pub fn with_capacity(rows: usize) -> Self {
         NumCol {
+            lead: 0,
             vals: Vec::with_capacity(rows),
             nulls: Vec::new(),
         }
     }
     pub fn len(&self) -> usize {
-        self.vals.len()
+        self.lead + self.vals.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.vals.is_empty()
+        self.len() == 0
     }
     #[inline]
     pub fn push(&mut self, v: Option<T>) {
@@ -526,6 +532,10 @@ impl<T: Copy + Default> NumCol<T> {
     }
     #[inline]
     pub fn push_null(&mut self) {
+        if self.vals.is_empty() {
+            self.lead += 1;
+            return;
+        }
         let i = self.vals.len();
         self.vals.push(T::default());
         let bit = 1u64 << (i % 64);
@@ -535,6 +545,16 @@ impl<T: Copy + Default> NumCol<T> {
                 self.grow_nulls(i / 64 + 1);
                 self.nulls[i / 64] = bit;
             }
+        }
+    }
+    /// Stored nulls in slots `from..to` of `vals` (already pushed).
+    fn set_nulls(&mut self, from: usize, to: usize) {
+        if from >= to {
+            return;
+        }
+        self.grow_nulls(to.div_ceil(64));
+        for i in from..to {
+            self.nulls[i / 64] |= 1 << (i % 64);
         }
     }
     /// Lengthens the bitmap to `words` words with zero words (rows that hold values). The first
@@ -559,8 +579,9 @@ impl<T: Copy + Default> NumCol<T> {
     /// The value of row `i`, `None` if null. Panics if `i` is out of range, as indexing does.
     #[inline]
     pub fn get(&self, i: usize) -> Option<T> {
-        let v = self.vals[i];
-        if self.null_bit(i) { None } else { Some(v) }
+        let j = i.checked_sub(self.lead)?;
+        let v = self.vals[j];
+        if self.null_bit(j) { None } else { Some(v) }
     }
     /// Whether row `i` is null. Panics if `i` is out of range.
     pub fn is_null(&self, i: usize) -> bool {
@@ -569,16 +590,26 @@ impl<T: Copy + Default> NumCol<T> {
             "index out of bounds: the len is {} but the index is {i}",
             self.len()
         );
-        self.null_bit(i)
+        i < self.lead || self.null_bit(i - self.lead)
     }
     /// Whether any row is null (cheap: the bitmap exists only then).
     pub fn has_nulls(&self) -> bool {
-        !self.nulls.is_empty()
+        self.lead > 0 || !self.nulls.is_empty()
     }
     pub fn null_count(&self) -> usize {
-        self.nulls.iter().map(|w| w.count_ones() as usize).sum()
+        self.lead
+            + self
+                .nulls
+                .iter()
+                .map(|w| w.count_ones() as usize)
+                .sum::<usize>()
     }
-    /// The values, `T::default()` in null slots (see [`NumCol::validity`]).
+    /// The leading nulls, which [`NumCol::values`] does not hold.
+    pub fn lead_nulls(&self) -> usize {
+        self.lead
+    }
+    /// The values of rows `lead_nulls()..`, `T::default()` in null slots (see
+    /// [`NumCol::validity`]).
     pub fn values(&self) -> &[T] {
         &self.vals
     }
@@ -586,17 +617,23 @@ impl<T: Copy + Default> NumCol<T> {
     /// [`NumCol::values`], what a columnar writer (Arrow, polars) takes.
     pub fn validity(&self) -> Option<impl ExactSizeIterator<Item = bool> + '_> {
         self.has_nulls()
-            .then(|| (0..self.len()).map(move |i| !self.null_bit(i)))
+            .then(|| (0..self.len()).map(move |i| !self.is_null(i)))
     }
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = Option<T>> + ExactSizeIterator + '_ {
-        self.vals
-            .iter()
-            .enumerate()
-            .map(move |(i, &v)| if self.null_bit(i) { None } else { Some(v) })
+        (0..self.len()).map(move |i| self.get(i))
     }
     /// Appends another column (chunk results are concatenated in input order): one copy of
     /// the values; the bitmap is only touched when `other` has nulls.
     pub fn append(&mut self, other: &NumCol<T>) {
+        if self.vals.is_empty() {
+            // Null so far (and so without a bitmap): other's leading nulls only add to ours.
+            self.lead += other.lead;
+        } else {
+            let from = self.vals.len();
+            self.vals
+                .extend(std::iter::repeat_n(T::default(), other.lead));
+            self.set_nulls(from, self.vals.len());
+        }
         let base = self.vals.len();
         self.vals.extend_from_slice(&other.vals);
         if other.nulls.is_empty() {
@@ -633,6 +670,7 @@ impl<T: Copy + Default> NumCol<T> {
     }
     /// Empties the column, keeping its buffers (a chunk table is reused for the next chunk).
     pub fn clear(&mut self) {
+        self.lead = 0;
         self.vals.clear();
         self.nulls.clear();
     }
@@ -647,8 +685,11 @@ impl<T: Copy + Default> NumCol<T> {
     /// Faults in the room for the next `rows` values (see [`prefault`]); the bitmap, if any, is
     /// small and left to fault as it fills.
     pub fn prefault_next(&self, rows: usize) {
-        let cap = self.vals.capacity();
-        prefault(&self.vals, cap.min(self.vals.len().saturating_add(rows)));
+        // A column of nulls so far (one the layout lacks) stays without memory.
+        if !self.vals.is_empty() {
+            let cap = self.vals.capacity();
+            prefault(&self.vals, cap.min(self.vals.len().saturating_add(rows)));
+        }
     }
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
@@ -682,7 +723,7 @@ impl<T: Copy + Default> From<Vec<Option<T>>> for NumCol<T> {
 
 impl<T: Copy + Default + PartialEq> PartialEq for NumCol<T> {
     fn eq(&self, other: &Self) -> bool {
-        if self.nulls.is_empty() && other.nulls.is_empty() {
+        if self.lead == other.lead && self.nulls.is_empty() && other.nulls.is_empty() {
             return self.vals == other.vals;
         }
         self.len() == other.len() && self.iter().eq(other.iter())
@@ -1511,13 +1552,16 @@ mod tests {
         for (i, &e) in exp.iter().enumerate() {
             assert_eq!(c.get(i), e, "row {i}");
             assert_eq!(c.is_null(i), e.is_none(), "row {i}");
-            assert_eq!(c.values()[i], e.unwrap_or_default(), "row {i}");
+            match i.checked_sub(c.lead_nulls()) {
+                Some(j) => assert_eq!(c.values()[j], e.unwrap_or_default(), "row {i}"),
+                None => assert_eq!(e, None, "row {i} is a leading null"),
+            }
         }
         let nulls = exp.iter().filter(|v| v.is_none()).count();
         // Also catches a stray bit past the end.
         assert_eq!(c.null_count(), nulls);
         assert!(
-            c.nulls.len() <= c.len().div_ceil(64),
+            c.nulls.len() <= c.values().len().div_ceil(64),
             "bitmap past the rows"
         );
         assert_eq!(c.has_nulls(), nulls > 0);
@@ -1537,8 +1581,38 @@ mod tests {
         let exp = [None, None, Some(7u16), None, Some(0), Some(u16::MAX)];
         let c: NumCol<u16> = exp.iter().copied().collect();
         check(&c, &exp);
-        assert_eq!(c.values(), &[0, 0, 7, 0, 0, u16::MAX]);
+        // The two leading nulls are only counted.
+        assert_eq!(c.lead_nulls(), 2);
+        assert_eq!(c.values(), &[7, 0, 0, u16::MAX]);
         assert_eq!(c.null_count(), 3);
+        assert!(c.is_null(0) && c.is_null(1) && !c.is_null(2) && c.is_null(3));
+    }
+
+    #[test]
+    fn num_col_of_nulls_only_holds_no_memory() {
+        // A field the layout lacks: every row null, in chunks appended together.
+        let mut c = NumCol::<u64>::with_capacity(0);
+        let mut chunk = NumCol::<u64>::with_capacity(0);
+        for _ in 0..1000 {
+            chunk.push(None);
+        }
+        chunk.prefault_next(1000);
+        for _ in 0..5 {
+            c.append(&chunk);
+        }
+        assert_eq!(c.len(), 5000);
+        assert_eq!(c.heap_bytes(), 0);
+        assert_eq!(c.null_count(), 5000);
+        assert_eq!(c, num(&vec![None; 5000]));
+        // A value after them, and leading nulls appended after values, are stored.
+        c.push(Some(9));
+        c.append(&chunk);
+        assert_eq!(c.get(4999), None);
+        assert_eq!(c.get(5000), Some(9));
+        assert_eq!(c.get(5001), None);
+        assert_eq!(c.len(), 6001);
+        assert_eq!(c.null_count(), 6000);
+        assert_eq!(c.values().len(), 1001);
     }
 
     #[test]
@@ -1576,9 +1650,10 @@ mod tests {
         assert_eq!(c16.heap_bytes(), c16.capacity() * 2);
         // One null: the bitmap covers the reserved rows, a bit each.
         let mut c = NumCol::<u32>::with_capacity(640);
+        c.push(Some(0));
         c.push(None);
         assert_eq!(c.heap_bytes(), 640 * 4 + 10 * 8);
-        for v in 1..640 {
+        for v in 2..640 {
             c.push(Some(v));
         }
         assert_eq!(c.heap_bytes(), 640 * 4 + 10 * 8, "no regrowth");
@@ -1629,6 +1704,7 @@ mod tests {
         // contents in a null slot.
         let plain = num(&[Some(1), Some(2), None]);
         let odd = NumCol {
+            lead: 0,
             vals: vec![1u64, 2, 99],
             nulls: vec![0b100, 0],
         };
@@ -1636,6 +1712,7 @@ mod tests {
         assert_eq!(
             num(&[Some(1), Some(2)]),
             NumCol {
+                lead: 0,
                 vals: vec![1u64, 2],
                 nulls: vec![0],
             }
