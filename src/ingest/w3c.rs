@@ -698,15 +698,13 @@ impl ChunkParser<'_> {
             ($col:expr, $f:expr, $plus:expr, $k:expr) => {
                 match (tok!($f), line_str) {
                     (None, _) => $col.push_null(),
-                    (Some(t), Some(ls)) if !t.escaped => {
-                        match ls.get(t.start as usize..t.end as usize) {
-                            None | Some("") | Some("-") => $col.push_null(),
-                            Some(v) if $plus && memchr::memchr(b'+', v.as_bytes()).is_some() => {
-                                shared[$k].push(&mut $col, file, v.as_ptr() as usize - base, v)
-                            }
-                            Some(v) => in_place!($col, v),
+                    (Some(t), Some(ls)) if !t.escaped => match token_str(ls, t) {
+                        None | Some("") | Some("-") => $col.push_null(),
+                        Some(v) if $plus && memchr::memchr(b'+', v.as_bytes()).is_some() => {
+                            shared[$k].push(&mut $col, file, v.as_ptr() as usize - base, v)
                         }
-                    }
+                        Some(v) => in_place!($col, v),
+                    },
                     (Some(t), _) => {
                         if $plus {
                             match wf::value(line, t, sc) {
@@ -734,13 +732,11 @@ impl ChunkParser<'_> {
             ($f:expr) => {
                 match (tok!($f), line_str) {
                     (None, _) => Some(None),
-                    (Some(t), Some(ls)) if !t.escaped => {
-                        match ls.get(t.start as usize..t.end as usize) {
-                            Some("") | Some("-") => Some(None),
-                            Some(v) => Some(Some(v)),
-                            None => None,
-                        }
-                    }
+                    (Some(t), Some(ls)) if !t.escaped => match token_str(ls, t) {
+                        Some("") | Some("-") => Some(None),
+                        Some(v) => Some(Some(v)),
+                        None => None,
+                    },
                     _ => None,
                 }
             };
@@ -916,6 +912,20 @@ fn hash_bytes(b: &[u8]) -> u64 {
         h = (h.rotate_left(5) ^ w).wrapping_mul(K);
     }
     h
+}
+
+/// A token of a checked line as text. Token bounds sit at ASCII separators and quotes or at
+/// the line's ends, so they are char boundaries: only the range is checked.
+#[inline(always)]
+fn token_str(line: &str, t: wf::Tok) -> Option<&str> {
+    let (s, e) = (t.start as usize, t.end as usize);
+    if s <= e && e <= line.len() {
+        // SAFETY: in bounds (checked above) and on char boundaries (the tokenizer cuts only
+        // next to ASCII bytes or at the ends of the line, checked in the tokenizer's `same_tokens` test).
+        Some(unsafe { line.get_unchecked(s..e) })
+    } else {
+        None
+    }
 }
 
 /// [`wf::unmarkdown`] on checked text (it cuts at ASCII bytes, so the result stays text).

@@ -506,6 +506,12 @@ pub fn value<'a>(line: &'a [u8], t: Tok, scratch: &'a mut Vec<u8>) -> Option<&'a
     if !t.escaped {
         return Some(raw);
     }
+    Some(unescape(raw, scratch))
+}
+
+/// A quoted value with `""` escapes, unescaped into `scratch`.
+#[cold]
+fn unescape<'a>(raw: &[u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
     scratch.clear();
     let mut i = 0;
     while i < raw.len() {
@@ -516,7 +522,7 @@ pub fn value<'a>(line: &'a [u8], t: Tok, scratch: &'a mut Vec<u8>) -> Option<&'a
             1
         };
     }
-    Some(&scratch[..])
+    &scratch[..]
 }
 
 /// The raw bytes of a token (no null mapping, no unescaping), for shape checks.
@@ -634,6 +640,18 @@ pub fn parse_time(b: &[u8]) -> Option<i64> {
 pub fn parse_u64(b: &[u8]) -> Option<u64> {
     if b.is_empty() || b.len() > 20 {
         return None;
+    }
+    if b.len() <= 19 {
+        // Below 10^19: cannot overflow a u64.
+        let mut v: u64 = 0;
+        for &c in b {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            v = v * 10 + d as u64;
+        }
+        return Some(v);
     }
     let mut v: u64 = 0;
     for &c in b {
@@ -930,6 +948,15 @@ mod tests {
         if let Some(ascii) = tokenize_ascii(line, &mut Vec::new()) {
             if ascii != line.is_ascii() {
                 return Err(format!("{line:?}: ascii {ascii}"));
+            }
+        }
+        // The W3C parser slices checked text at token bounds without re-checking them.
+        if let (true, Ok(text)) = (ra, std::str::from_utf8(line)) {
+            for t in &a {
+                let (s, e) = (t.start as usize, t.end as usize);
+                if s > e || !text.is_char_boundary(s) || !text.is_char_boundary(e) {
+                    return Err(format!("{text:?}: token {s}..{e} not on char boundaries"));
+                }
             }
         }
         let key = |t: &Vec<Tok>| {
