@@ -34,6 +34,12 @@ pub fn parse_chunked(ctx: &FileCtx, bytes: &[u8], chunk: usize) -> Parsed {
 
 /// [`parse_source`] with an explicit chunk size.
 pub fn parse_source_chunked(ctx: &FileCtx, src: &Source, chunk: usize) -> Parsed {
+    parse_with(ctx, src, chunk, true)
+}
+
+/// The parser with the one-pass path for plain data lines on or off (tests compare the two).
+#[doc(hidden)]
+pub fn parse_with(ctx: &FileCtx, src: &Source, chunk: usize, fast: bool) -> Parsed {
     let bytes = src.bytes();
     // Date-less layouts (FTP, IIS 4) take the day from `#Date` and roll it over when the time
     // goes backwards: that needs every earlier line, so such files are read in one piece.
@@ -72,7 +78,7 @@ pub fn parse_source_chunked(ctx: &FileCtx, src: &Source, chunk: usize) -> Parsed
                 } else {
                     spare.lock().ok().and_then(|mut v| v.pop())
                 };
-                parse_chunk(ctx, bytes, &dirs, s, e, w * wave + j == last, table)
+                parse_chunk(ctx, bytes, &dirs, (s, e), w * wave + j == last, table, fast)
             })
             .collect();
         let mut outs = outs.into_iter();
@@ -359,10 +365,10 @@ fn parse_chunk(
     ctx: &FileCtx,
     bytes: &[u8],
     dirs: &wf::Directives,
-    start: usize,
-    end: usize,
+    (start, end): (usize, usize),
     is_last: bool,
     table: Option<Requests>,
+    fast: bool,
 ) -> ChunkOut {
     let mut p = ChunkParser {
         ctx,
@@ -400,9 +406,30 @@ fn parse_chunk(
             .and_then(|(_, v)| wf::parse_directive_date(v));
     }
     let mut line_no = 0u64;
-    for line in Lines::new(bytes, start, end) {
+    let mut pos = start;
+    let end = end.min(bytes.len());
+    while pos < end {
         line_no += 1;
         p.out.counts.lines += 1;
+        // Plain data lines are found and tokenized in one pass; the rest go the general way.
+        if fast {
+            if let Some(f) = wf::fast_line(bytes, pos, end, &mut p.toks) {
+                let line = &bytes[pos..f.content_end];
+                let unterminated = f.unterminated && is_last;
+                if p.record_tokens(line, pos as u64, line_no, unterminated, f.ascii) {
+                    p.out.counts.records += 1;
+                } else {
+                    p.out.counts.rejected += 1;
+                }
+                pos = f.next;
+                continue;
+            }
+        }
+        let mut lines = Lines::new(bytes, pos, end);
+        let Some(line) = lines.next() else {
+            break;
+        };
+        pos = lines.pos();
         match classify(ctx.id, &line, line_no, &mut p.out.issues) {
             LineKind::Blank => p.out.counts.blank += 1,
             // Padding is not a record; it is counted with the rejects and reported as one range.
@@ -554,6 +581,19 @@ impl ChunkParser<'_> {
             self.issue(Severity::Error, "field_count", line_no, off, msg, false);
             return false;
         };
+        self.record_tokens(line, off, line_no, unterminated, ascii)
+    }
+
+    /// [`ChunkParser::record`] of a line already in `self.toks`.
+    #[inline]
+    fn record_tokens(
+        &mut self,
+        line: &[u8],
+        off: u64,
+        line_no: u64,
+        unterminated: bool,
+        ascii: bool,
+    ) -> bool {
         let n = self.toks.len();
         let Some((fb, tail)) = self.choose(line) else {
             let expected = self.layout.as_ref().map(|l| l.fields.len());

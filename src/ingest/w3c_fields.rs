@@ -12,6 +12,9 @@ pub const DEFAULT_CHUNK: usize = 4 << 20;
 /// Tokens beyond this on one line make the line a `field_count` reject: it bounds the token
 /// buffer whatever the input (the widest IIS layout with custom fields is well under 100).
 pub const MAX_TOKENS: usize = 1024;
+/// Lines longer than this leave [`fast_line`] for the general path (which rejects those over
+/// the longest value a table holds).
+pub const MAX_LINE_SCAN: usize = 1 << 20;
 
 /// Cuts `bytes` into ranges of about `chunk` bytes, each ending just after a newline (or at EOF).
 pub fn split_chunks(bytes: &[u8], chunk: usize) -> Vec<(usize, usize)> {
@@ -150,6 +153,123 @@ impl<'a> Lines<'a> {
             end: end.min(bytes.len()),
         }
     }
+    /// Where the next line starts.
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+}
+
+/// A data line found and tokenized in one pass by [`fast_line`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FastLine {
+    /// End of the content (before `\r\n` or `\n`).
+    pub content_end: usize,
+    /// Start of the next line.
+    pub next: usize,
+    pub unterminated: bool,
+    /// Every byte of the content is ASCII.
+    pub ascii: bool,
+}
+
+/// The line starting at `pos` (ending at a newline or at `end`), tokenized into `toks` in the
+/// same pass that finds its end: the common case of [`Lines`] + [`classify`] +
+/// [`tokenize_ascii`], which it matches exactly. `None` when the line is anything but a plain
+/// data line (a directive, blank, NUL padding, a BOM, quotes, too many tokens, too long):
+/// those take the general path.
+#[inline]
+pub fn fast_line(bytes: &[u8], pos: usize, end: usize, toks: &mut Vec<Tok>) -> Option<FastLine> {
+    toks.clear();
+    let end = end.min(bytes.len());
+    match bytes.get(pos) {
+        None | Some(b'#') | Some(0) => return None,
+        Some(0xEF) if pos == 0 => return None,
+        _ => {}
+    }
+    let mut prev_sep = 1u64;
+    let mut high = 0u64;
+    let mut closed = 0usize;
+    let mut b = 0usize;
+    let line_end = loop {
+        let at = pos + b;
+        if at >= end {
+            break end;
+        }
+        let m = block_masks64(bytes, at, (end - at).min(64));
+        // Bytes past the chunk end count as separators; a newline ends the line here.
+        let nl = m.newline & !m.past_end;
+        let valid = if nl != 0 {
+            nl.trailing_zeros() as usize
+        } else {
+            64
+        };
+        let keep = if valid < 64 { !(!0u64 << valid) } else { !0 };
+        if m.quote & keep != 0 {
+            return None;
+        }
+        high |= m.high & keep;
+        let sep = m.sep | !keep;
+        let word = !sep;
+        let mut starts = word & (sep << 1 | prev_sep);
+        let mut ends = sep & (word << 1 | (prev_sep ^ 1));
+        prev_sep = sep >> 63;
+        if toks.len() + starts.count_ones() as usize > MAX_TOKENS {
+            return None;
+        }
+        while starts != 0 {
+            toks.push(Tok {
+                start: (b + starts.trailing_zeros() as usize) as u32,
+                end: 0,
+                escaped: false,
+            });
+            starts &= starts - 1;
+        }
+        while ends != 0 {
+            if let Some(t) = toks.get_mut(closed) {
+                t.end = (b + ends.trailing_zeros() as usize) as u32;
+            }
+            closed += 1;
+            ends &= ends - 1;
+        }
+        if nl != 0 {
+            break at + valid;
+        }
+        b += 64;
+        if b > MAX_LINE_SCAN {
+            return None;
+        }
+    };
+    let len = line_end - pos;
+    if let Some(t) = toks.get_mut(closed) {
+        t.end = len as u32;
+    }
+    let (next, unterminated) = if line_end < end {
+        (line_end + 1, false)
+    } else {
+        (end, end == bytes.len())
+    };
+    // One `\r` before the newline is part of the terminator: it can only sit in the last token.
+    let mut content_end = line_end;
+    if len > 0 && bytes[line_end - 1] == b'\r' {
+        content_end -= 1;
+        if let Some(t) = toks.last_mut() {
+            t.end -= 1;
+            if t.start == t.end {
+                toks.pop();
+            }
+        }
+    }
+    // A blank line (also one of carriage returns) or NUL padding at its end: the general path.
+    match (toks.first(), content_end.checked_sub(1).map(|i| bytes[i])) {
+        (None, _) | (_, Some(0)) => return None,
+        (Some(t), _) if bytes[pos + t.start as usize] == b'\r' => return None,
+        _ => {}
+    }
+    Some(FastLine {
+        content_end,
+        next,
+        unterminated,
+        ascii: high == 0,
+    })
 }
 
 impl<'a> Iterator for Lines<'a> {
@@ -273,6 +393,9 @@ struct BlockMasks64 {
     sep: u64,
     quote: u64,
     high: u64,
+    newline: u64,
+    /// Bit `k` set when `line[b + k]` is past the end.
+    past_end: u64,
 }
 
 #[inline(always)]
@@ -291,7 +414,7 @@ fn block_masks64(buf: &[u8], at: usize, valid: usize) -> BlockMasks64 {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::*;
-        let (mut sep, mut quote, mut high) = (0u64, 0u64, 0u64);
+        let (mut sep, mut quote, mut high, mut newline) = (0u64, 0u64, 0u64, 0u64);
         for k in 0..4 {
             // SAFETY: SSE2 is part of x86-64; the load reads bytes 16k..16k+16 of `block`.
             unsafe {
@@ -301,6 +424,8 @@ fn block_masks64(buf: &[u8], at: usize, valid: usize) -> BlockMasks64 {
                     _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\t' as i8)),
                 );
                 let q = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+                let n = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8));
+                newline |= (_mm_movemask_epi8(n) as u32 as u64) << (16 * k);
                 sep |= (_mm_movemask_epi8(s) as u32 as u64) << (16 * k);
                 quote |= (_mm_movemask_epi8(q) as u32 as u64) << (16 * k);
                 high |= (_mm_movemask_epi8(v) as u32 as u64) << (16 * k);
@@ -310,6 +435,8 @@ fn block_masks64(buf: &[u8], at: usize, valid: usize) -> BlockMasks64 {
             sep: sep | past_end,
             quote: quote & !past_end,
             high: high & !past_end,
+            newline,
+            past_end,
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -318,8 +445,11 @@ fn block_masks64(buf: &[u8], at: usize, valid: usize) -> BlockMasks64 {
             sep: past_end,
             quote: 0,
             high: 0,
+            newline: 0,
+            past_end,
         };
         for (k, &c) in block.iter().enumerate() {
+            m.newline |= ((c == b'\n') as u64) << k;
             m.sep |= (matches!(c, b' ' | b'\t') as u64) << k;
             m.quote |= ((c == b'"') as u64) << k;
             m.high |= ((c >= 0x80) as u64) << k;

@@ -643,3 +643,56 @@ fn a_line_longer_than_any_value_may_be_is_rejected_with_its_length() {
         i.message
     );
 }
+
+/// The one-pass path for plain data lines (`fast_line`) gives exactly what the general path
+/// (line split, classify, tokenize) gives, on logs full of the odd cases: CR, CRLF, blank and
+/// CR-only lines, NUL padding, quotes, a BOM, directives, non-ASCII, no final newline.
+#[test]
+fn one_pass_data_lines_match_the_general_path() {
+    use proptest::prelude::*;
+    use w3triage::ingest::w3c::parse_with;
+    use w3triage::tables::Source;
+    let header = "#Fields: date time cs-method cs-uri-stem c-ip cs(User-Agent) sc-status\n";
+    let row = "2024-03-01 10:00:00 GET /a.aspx 10.0.0.1 Mozilla/5.0+(X) 200";
+    let piece = prop_oneof![
+        4 => Just(row.to_string()),
+        1 => Just(format!("{row}\r")),
+        1 => Just(format!("{row} \r")),
+        1 => Just("2024-03-01 10:00:01 GET /\"q u\" 10.0.0.2 \"A B\" 500".to_string()),
+        1 => Just("2024-03-01 10:00:02 GET /caf\u{e9} 10.0.0.3 - 404".to_string()),
+        1 => Just("2024-03-01 10:00:03 GET /x 10.0.0.4 - 200 extra".to_string()),
+        1 => Just(String::new()),
+        1 => Just("\r".to_string()),
+        1 => Just(" \t \r \r".to_string()),
+        1 => Just(format!("{row}\0\0")),
+        1 => Just("\0\0\0".to_string()),
+        1 => Just(header.trim_end().to_string()),
+        1 => Just("#Date: 2024-03-01 00:00:00".to_string()),
+        1 => Just(format!("{}  {}", &row[..30], &row[31..])),
+        1 => Just("a\tb".repeat(40)),
+    ];
+    let cases = (
+        any::<bool>(),
+        proptest::collection::vec(piece, 0..40),
+        any::<bool>(),
+        prop_oneof![Just(usize::MAX), Just(7usize), Just(100), Just(333)],
+    );
+    proptest!(ProptestConfig::with_cases(300), |((bom, lines, final_nl, chunk) in cases)| {
+        let mut log = String::new();
+        if bom {
+            log.push('\u{feff}');
+        }
+        log.push_str(header);
+        log.push_str(&lines.join("\n"));
+        if final_nl {
+            log.push('\n');
+        }
+        let src = Source::copy_of(log.as_bytes());
+        let fast = parse_with(&FileCtx::default(), &src, chunk, true);
+        let slow = parse_with(&FileCtx::default(), &src, chunk, false);
+        prop_assert_eq!(&fast.requests, &slow.requests);
+        prop_assert_eq!(&fast.issues, &slow.issues);
+        prop_assert_eq!(fast.counts, slow.counts);
+        prop_assert!(fast.counts.balanced());
+    });
+}
