@@ -185,9 +185,8 @@ pub fn fast_line(bytes: &[u8], pos: usize, end: usize, toks: &mut Vec<Tok>) -> O
         Some(0xEF) if pos == 0 => return None,
         _ => {}
     }
-    let mut prev_sep = 1u64;
+    let mut runs = TokenRuns::new();
     let mut high = 0u64;
-    let mut closed = 0usize;
     let mut b = 0usize;
     let line_end = loop {
         let at = pos + b;
@@ -207,29 +206,8 @@ pub fn fast_line(bytes: &[u8], pos: usize, end: usize, toks: &mut Vec<Tok>) -> O
             return None;
         }
         high |= m.high & keep;
-        let sep = m.sep | !keep;
-        let word = !sep;
-        let mut starts = word & (sep << 1 | prev_sep);
-        let mut ends = sep & (word << 1 | (prev_sep ^ 1));
-        prev_sep = sep >> 63;
-        // (No popcount instruction in the x86-64 baseline: count only when it can matter.)
-        if toks.len() + 64 > MAX_TOKENS && toks.len() + starts.count_ones() as usize > MAX_TOKENS {
+        if !runs.block(b, m.sep | !keep, toks) {
             return None;
-        }
-        while starts != 0 {
-            toks.push(Tok {
-                start: (b + starts.trailing_zeros() as usize) as u32,
-                end: 0,
-                escaped: false,
-            });
-            starts &= starts - 1;
-        }
-        while ends != 0 {
-            if let Some(t) = toks.get_mut(closed) {
-                t.end = (b + ends.trailing_zeros() as usize) as u32;
-            }
-            closed += 1;
-            ends &= ends - 1;
         }
         if nl != 0 {
             break at + valid;
@@ -240,9 +218,7 @@ pub fn fast_line(bytes: &[u8], pos: usize, end: usize, toks: &mut Vec<Tok>) -> O
         }
     };
     let len = line_end - pos;
-    if let Some(t) = toks.get_mut(closed) {
-        t.end = len as u32;
-    }
+    runs.finish(len, toks);
     let (next, unterminated) = if line_end < end {
         (line_end + 1, false)
     } else {
@@ -343,10 +319,8 @@ pub fn tokenize_ascii_in(buf: &[u8], at: usize, n: usize, toks: &mut Vec<Tok>) -
     if n > u32::MAX as usize {
         return None;
     }
-    // Bit 0 of `prev_sep`: the byte before the block is a separator (the line start counts as one).
-    let mut prev_sep = 1u64;
+    let mut runs = TokenRuns::new();
     let mut high = 0u64;
-    let mut closed = 0usize;
     let mut b = 0usize;
     while b < n {
         let m = block_masks64(buf, at + b, n - b);
@@ -354,15 +328,43 @@ pub fn tokenize_ascii_in(buf: &[u8], at: usize, n: usize, toks: &mut Vec<Tok>) -
             return tokenize_quoted(line, toks);
         }
         high |= m.high;
-        let sep = m.sep;
-        let word = !sep;
-        let mut starts = word & (sep << 1 | prev_sep);
-        let mut ends = sep & (word << 1 | (prev_sep ^ 1));
-        prev_sep = sep >> 63;
-        if toks.len() + 64 > MAX_TOKENS && toks.len() + starts.count_ones() as usize > MAX_TOKENS {
+        if !runs.block(b, m.sep, toks) {
             return None;
         }
-        // Starts first: the k-th end closes the k-th token, opened in this block or before.
+        b += 64;
+    }
+    runs.finish(n, toks);
+    Some(high == 0)
+}
+
+/// Tokens as the runs of non-separators, from the separator masks of successive 64-byte blocks.
+struct TokenRuns {
+    /// Bit 0: the byte before the block is a separator (the line start counts as one).
+    prev_sep: u64,
+    /// Tokens closed so far (the k-th end closes the k-th token).
+    closed: usize,
+}
+
+impl TokenRuns {
+    fn new() -> TokenRuns {
+        TokenRuns {
+            prev_sep: 1,
+            closed: 0,
+        }
+    }
+    /// Adds the tokens starting and ending in the block at `b` (its separator mask `sep`);
+    /// false past [`MAX_TOKENS`].
+    #[inline(always)]
+    fn block(&mut self, b: usize, sep: u64, toks: &mut Vec<Tok>) -> bool {
+        let word = !sep;
+        let mut starts = word & (sep << 1 | self.prev_sep);
+        let mut ends = sep & (word << 1 | (self.prev_sep ^ 1));
+        self.prev_sep = sep >> 63;
+        // (No popcount instruction in the x86-64 baseline: count only when it can matter.)
+        if toks.len() + 64 > MAX_TOKENS && toks.len() + starts.count_ones() as usize > MAX_TOKENS {
+            return false;
+        }
+        // Starts first: an end may close a token opened in this block.
         while starts != 0 {
             toks.push(Tok {
                 start: (b + starts.trailing_zeros() as usize) as u32,
@@ -372,19 +374,21 @@ pub fn tokenize_ascii_in(buf: &[u8], at: usize, n: usize, toks: &mut Vec<Tok>) -
             starts &= starts - 1;
         }
         while ends != 0 {
-            if let Some(t) = toks.get_mut(closed) {
+            if let Some(t) = toks.get_mut(self.closed) {
                 t.end = (b + ends.trailing_zeros() as usize) as u32;
             }
-            closed += 1;
+            self.closed += 1;
             ends &= ends - 1;
         }
-        b += 64;
+        true
     }
-    // A token running to the end of a line whose length is a multiple of 64.
-    if let Some(t) = toks.get_mut(closed) {
-        t.end = n as u32;
+    /// Closes a token still open at the line end `n` (a line whose length is a multiple of 64).
+    #[inline(always)]
+    fn finish(&self, n: usize, toks: &mut [Tok]) {
+        if let Some(t) = toks.get_mut(self.closed) {
+            t.end = n as u32;
+        }
     }
-    Some(high == 0)
 }
 
 /// Masks of the 64 bytes of `buf` at `at`, of which the first `valid` belong to the line; the
