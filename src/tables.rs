@@ -363,8 +363,15 @@ pub fn push_cp1252(out: &mut String, v: &[u8]) {
 }
 
 /// A nullable categorical column for strings that repeat (servers, sites, methods, reasons, pools).
+///
+/// The leading run of one code is only counted (`lead` rows of `lead_code`): a column that is
+/// constant for a file (its server, its site) holds no memory per row. The representation is
+/// canonical (`codes` is empty or starts with another code), so the derived `PartialEq` holds.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct CatCol {
+    lead: usize,
+    lead_code: u32,
+    /// Codes of rows `lead..`.
     codes: Vec<u32>,
     dict: Vec<String>,
     index: HashMap<String, u32>,
@@ -374,10 +381,22 @@ const NULL_CODE: u32 = u32::MAX;
 
 impl CatCol {
     pub fn len(&self) -> usize {
-        self.codes.len()
+        self.lead + self.codes.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.codes.is_empty()
+        self.len() == 0
+    }
+    fn last_code(&self) -> Option<u32> {
+        match self.codes.last() {
+            Some(&c) => Some(c),
+            None => (self.lead > 0).then_some(self.lead_code),
+        }
+    }
+    fn code(&self, i: usize) -> u32 {
+        match i.checked_sub(self.lead) {
+            None => self.lead_code,
+            Some(j) => self.codes[j],
+        }
     }
     /// The code for `v`, added to the dictionary if new.
     pub fn intern(&mut self, v: &str) -> u32 {
@@ -393,8 +412,8 @@ impl CatCol {
         // Fast path: runs of the same value (server, site, method) need no hashing.
         let code = match v {
             None => NULL_CODE,
-            Some(s) => match self.codes.last() {
-                Some(&c) if c != NULL_CODE && self.dict[c as usize] == s => c,
+            Some(s) => match self.last_code() {
+                Some(c) if c != NULL_CODE && self.dict[c as usize] == s => c,
                 // A handful of values (methods alternating): a scan beats hashing. Same code
                 // as `intern` would give.
                 _ if self.dict.len() <= 8 => match self.dict.iter().position(|d| d == s) {
@@ -404,7 +423,7 @@ impl CatCol {
                 _ => self.intern(s),
             },
         };
-        self.codes.push(code);
+        self.push_code(code);
     }
     /// Pushes raw bytes, decoded like [`StrCol::push_bytes`].
     pub fn push_bytes(&mut self, v: &[u8]) {
@@ -417,11 +436,18 @@ impl CatCol {
             }
         }
     }
+    #[inline]
     pub fn push_code(&mut self, code: u32) {
-        self.codes.push(code);
+        if self.codes.is_empty() && (self.lead == 0 || code == self.lead_code) {
+            self.lead_code = code;
+            self.lead += 1;
+        } else {
+            self.codes.push(code);
+        }
     }
     pub fn get(&self, i: usize) -> Option<&str> {
-        match self.codes[i] {
+        assert!(i < self.len(), "row {i} of {}", self.len());
+        match self.code(i) {
             NULL_CODE => None,
             c => Some(&self.dict[c as usize]),
         }
@@ -435,19 +461,32 @@ impl CatCol {
     }
     pub fn append(&mut self, other: &CatCol) {
         let remap: Vec<u32> = other.dict.iter().map(|s| self.intern(s)).collect();
-        self.codes.extend(other.codes.iter().map(|&c| {
+        let map = |c: u32| {
             if c == NULL_CODE {
                 NULL_CODE
             } else {
                 remap[c as usize]
             }
-        }));
+        };
+        if other.lead > 0 {
+            let code = map(other.lead_code);
+            if self.codes.is_empty() && (self.lead == 0 || self.lead_code == code) {
+                self.lead_code = code;
+                self.lead += other.lead;
+            } else {
+                self.codes.extend(std::iter::repeat_n(code, other.lead));
+            }
+        }
+        // (other's own codes start with one unlike its lead, so they never extend our lead.)
+        self.codes.extend(other.codes.iter().map(|&c| map(c)));
     }
     pub fn reserve(&mut self, rows: usize) {
         self.codes.reserve(rows);
     }
     /// Empties the column (values and dictionary), keeping the code buffer.
     pub fn clear(&mut self) {
+        self.lead = 0;
+        self.lead_code = 0;
         self.codes.clear();
         self.dict.clear();
         self.index.clear();
@@ -456,12 +495,15 @@ impl CatCol {
         self.codes.shrink_to_fit();
     }
     pub fn prefault(&self) {
-        prefault(&self.codes, self.codes.capacity());
+        self.prefault_next(usize::MAX);
     }
-    /// [`CatCol::prefault`] of only the room for the next `rows` values.
+    /// [`CatCol::prefault`] of only the room for the next `rows` values; a column still in its
+    /// leading run (constant so far) has none in use.
     pub fn prefault_next(&self, rows: usize) {
-        let cap = self.codes.capacity();
-        prefault(&self.codes, cap.min(self.codes.len().saturating_add(rows)));
+        if !self.codes.is_empty() {
+            let cap = self.codes.capacity();
+            prefault(&self.codes, cap.min(self.codes.len().saturating_add(rows)));
+        }
     }
     pub fn heap_bytes(&self) -> usize {
         self.codes.capacity() * 4
@@ -1512,6 +1554,50 @@ mod tests {
         c.push_source(MAX_START as usize + 1, "far");
         assert_eq!(c.get(0), Some("far"));
         assert_eq!(c.data_len(), 3);
+    }
+
+    #[test]
+    fn cat_col_runs_are_counted_and_canonical_across_appends() {
+        let vals = [Some("WEB01"), Some("WEB02"), None];
+        let col = |seq: &[Option<&str>]| {
+            let mut c = CatCol::default();
+            for v in seq {
+                c.push(*v);
+            }
+            c
+        };
+        // Every sequence of up to 6 values, split at every pair of points: pushing and
+        // appending give the same values and the same (canonical) representation.
+        for n in 0..=6u32 {
+            for k in 0..3usize.pow(n) {
+                let seq: Vec<Option<&str>> = (0..n).map(|i| vals[k / 3usize.pow(i) % 3]).collect();
+                let whole = col(&seq);
+                assert_eq!(whole.iter().collect::<Vec<_>>(), seq);
+                for a in 0..=seq.len() {
+                    for b in a..=seq.len() {
+                        let mut c = col(&seq[..a]);
+                        c.append(&col(&seq[a..b]));
+                        c.append(&col(&seq[b..]));
+                        assert_eq!(c.iter().collect::<Vec<_>>(), seq, "{seq:?} at {a},{b}");
+                        assert_eq!(c.len(), seq.len());
+                        // The dictionary order may differ with the split; codes must not.
+                        let canon = |c: &CatCol| (c.lead, c.codes.is_empty(), c.codes.len());
+                        assert_eq!(canon(&c), canon(&whole), "{seq:?} at {a},{b}");
+                    }
+                }
+            }
+        }
+        // A constant column holds no codes at all.
+        let mut c = CatCol::default();
+        c.reserve(1000);
+        for _ in 0..1000 {
+            c.push(Some("WEB01"));
+        }
+        assert_eq!(c.codes.len(), 0);
+        assert_eq!(c.get(999), Some("WEB01"));
+        c.push(Some("WEB02"));
+        assert_eq!(c.codes.len(), 1);
+        assert_eq!(c.get(1000), Some("WEB02"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use w3triage::ingest::w3c;
-use w3triage::tables::FileCtx;
+use w3triage::tables::{FileCtx, Source};
 
 fuzz_target!(|data: &[u8]| {
     let ctx = FileCtx::default();
@@ -12,4 +12,9 @@ fuzz_target!(|data: &[u8]| {
     assert!(chunked.counts.balanced());
     assert_eq!(whole.counts, chunked.counts);
     assert_eq!(whole.requests, chunked.requests);
+    // The one-pass path for plain data lines must agree with the general path.
+    let general = w3c::parse_with(&ctx, &Source::copy_of(data), usize::MAX, false);
+    assert_eq!(whole.counts, general.counts);
+    assert_eq!(whole.requests, general.requests);
+    assert_eq!(whole.issues, general.issues);
 });
