@@ -715,11 +715,20 @@ impl ChunkParser<'_> {
         r.ts.push(wf::to_millis(day, time));
         let sc = &mut self.scratch;
         let (base, file, shared) = (self.base, self.file, &mut self.shared);
-        // A value as it stands in the file: stored as its place there, not copied.
+        // A value as it stands in the file: stored as its place there, not copied. (Lines are
+        // always slices of the file; were one not, its values would be copied, not misplaced.)
         macro_rules! in_place {
             ($col:expr, $v:expr) => {{
                 let v: &str = $v;
-                $col.push_source(v.as_ptr() as usize - base, v)
+                let at = (v.as_ptr() as usize).wrapping_sub(base);
+                if file
+                    .get(at..at + v.len())
+                    .is_some_and(|f| f.as_ptr() == v.as_ptr())
+                {
+                    $col.push_source(at, v)
+                } else {
+                    $col.push(Some(v))
+                }
             }};
         }
         // One UTF-8 check per line instead of one per field: token bounds sit on ASCII
@@ -740,9 +749,9 @@ impl ChunkParser<'_> {
                     (None, _) => $col.push_null(),
                     (Some(t), Some(ls)) if !t.escaped => match token_str(ls, t) {
                         None | Some("") | Some("-") => $col.push_null(),
-                        Some(v) if $plus && memchr::memchr(b'+', v.as_bytes()).is_some() => {
-                            shared[$k].push(&mut $col, file, v.as_ptr() as usize - base, v)
-                        }
+                        Some(v) if $plus && memchr::memchr(b'+', v.as_bytes()).is_some() => shared
+                            [$k]
+                            .push(&mut $col, file, (v.as_ptr() as usize).wrapping_sub(base), v),
                         Some(v) => in_place!($col, v),
                     },
                     (Some(t), _) => {
@@ -921,7 +930,7 @@ impl SharedCopies {
         }
         let k = (hash_bytes(v.as_bytes()) >> (64 - SHARED_SLOTS_LOG2)) as usize;
         if let Some(&(off, len, Some(span))) = self.slots.get(k) {
-            if len == v.len() && file.get(off..off + len) == Some(v.as_bytes()) {
+            if len == v.len() && file.get(off..).and_then(|f| f.get(..len)) == Some(v.as_bytes()) {
                 col.push_again(span);
                 return;
             }
