@@ -403,18 +403,26 @@ struct BlockMasks64 {
     past_end: u64,
 }
 
+/// The `N` bytes of `buf` at `at`, or near its end a zero-padded copy of what is left.
+#[inline(always)]
+fn block_at<'a, const N: usize>(buf: &'a [u8], at: usize, copy: &'a mut [u8; N]) -> &'a [u8; N] {
+    match buf
+        .get(at..at.saturating_add(N))
+        .and_then(|s| s.try_into().ok())
+    {
+        Some(a) => a,
+        None => {
+            let tail = buf.get(at..).unwrap_or(&[]);
+            copy[..tail.len()].copy_from_slice(tail);
+            copy
+        }
+    }
+}
+
 #[inline(always)]
 fn block_masks64(buf: &[u8], at: usize, valid: usize) -> BlockMasks64 {
     let mut copy = [0u8; 64];
-    let block: &[u8; 64] = match buf.get(at..at + 64).and_then(|s| s.try_into().ok()) {
-        Some(a) => a,
-        None => {
-            // The end of the buffer: a copy, zero-padded.
-            let tail = buf.get(at..).unwrap_or(&[]);
-            copy[..tail.len()].copy_from_slice(tail);
-            &copy
-        }
-    };
+    let block = block_at(buf, at, &mut copy);
     let past_end = if valid < 64 { !0u64 << valid } else { 0 };
     #[cfg(target_arch = "x86_64")]
     {
@@ -554,15 +562,8 @@ struct BlockMasks {
 
 #[inline(always)]
 fn block_masks(line: &[u8], b: usize) -> BlockMasks {
-    let mut buf = [0u8; 16];
-    let block: &[u8; 16] = match line.get(b..b + 16).and_then(|s| s.try_into().ok()) {
-        Some(a) => a,
-        None => {
-            let tail = line.get(b..).unwrap_or(&[]);
-            buf[..tail.len()].copy_from_slice(tail);
-            &buf
-        }
-    };
+    let mut copy = [0u8; 16];
+    let block = block_at(line, b, &mut copy);
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::*;
