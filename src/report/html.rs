@@ -6,7 +6,7 @@
 //! img-src data:`), so even an escaping bug could not run code or leak data.
 
 use super::{bytes, num, when};
-use crate::analyze::suspects::{fmt_lift, fmt_p, fmt_pct, kind_label};
+use crate::analyze::suspects::kind_label;
 use crate::analyze::time::{fmt_duration, fmt_hm, fmt_short, fmt_utc};
 use crate::analyze::{Analysis, EvidenceRef, RequestRef};
 use std::fmt::Write;
@@ -542,56 +542,8 @@ pub fn render(a: &Analysis) -> String {
             esc(&s.confidence),
             esc(&s.reason)
         );
-        let _ = writeln!(
-            o,
-            "<li>incidents: {} of {}</li>",
-            esc(&s.incidents.join(", ")),
-            s.incidents_considered
-        );
-        if let Some(m) = &s.module {
-            let _ = writeln!(
-                o,
-                "<li>module: version {}, class {}, third party {}, path <code>{}</code></li>",
-                opt(&m.version),
-                opt(&m.class),
-                m.third_party
-                    .map_or("unknown", |t| if t { "yes" } else { "no" }),
-                opt(&m.path)
-            );
-            if !m.buckets.is_empty() {
-                let _ = writeln!(o, "<li>buckets: {}</li>", esc(&m.buckets.join(", ")));
-            }
-        }
-        if let Some(p) = &s.pattern {
-            let _ = writeln!(
-                o,
-                "<li>statistics: {} of {} in flight vs {} of baseline requests ({} of {}) / {} of baseline busy time (null rate {}); lift {}, p = {} (adjusted {} for {} patterns)</li>",
-                p.in_flight,
-                p.in_flight_total,
-                fmt_pct(p.baseline_share),
-                p.baseline,
-                p.baseline_total,
-                fmt_pct(p.baseline_busy_share),
-                fmt_pct(p.null_rate),
-                fmt_lift(p.lift),
-                fmt_p(p.p_value),
-                fmt_p(p.p_adjusted),
-                p.tests
-            );
-            if !p.same_requests.is_empty() {
-                let _ = writeln!(
-                    o,
-                    "<li>the same requests also share: {}</li>",
-                    esc(&p.same_requests.join("; "))
-                );
-            }
-        }
-        if !s.corroborated_by.is_empty() {
-            let _ = writeln!(
-                o,
-                "<li>corroborated by {}</li>",
-                esc(&s.corroborated_by.join(", "))
-            );
+        for f in super::suspect_facts(s) {
+            let _ = writeln!(o, "<li>{}</li>", esc(&f));
         }
         let _ = writeln!(o, "</ul><b>Evidence ({})</b>", s.evidence_total);
         evidence_list(&mut o, &s.evidence);

@@ -3,7 +3,7 @@
 //! reach the viewer), newlines and control characters become spaces or `?`.
 
 use super::{bytes, is_sneaky, num, when};
-use crate::analyze::suspects::{fmt_lift, fmt_p, fmt_pct, kind_label};
+use crate::analyze::suspects::kind_label;
 use crate::analyze::time::{fmt_duration, fmt_utc};
 use crate::analyze::{Analysis, EvidenceRef, RequestRef};
 use std::fmt::Write;
@@ -299,52 +299,8 @@ pub fn render(a: &Analysis) -> String {
             s.confidence
         );
         let _ = writeln!(o, "{}\n", esc(&s.reason));
-        let _ = writeln!(
-            o,
-            "- incidents: {} of {}",
-            s.incidents.join(", "),
-            s.incidents_considered
-        );
-        if let Some(m) = &s.module {
-            let _ = writeln!(
-                o,
-                "- module: version {}, class {}, third party {}, path {}",
-                opt(&m.version),
-                opt(&m.class),
-                m.third_party
-                    .map_or("unknown", |t| if t { "yes" } else { "no" }),
-                opt(&m.path)
-            );
-            if !m.buckets.is_empty() {
-                let _ = writeln!(o, "- buckets: {}", esc(&m.buckets.join(", ")));
-            }
-        }
-        if let Some(p) = &s.pattern {
-            let _ = writeln!(
-                o,
-                "- statistics: {} of {} in flight vs {} of baseline requests ({} of {}) / {} of baseline busy time (null rate {}), lift {}, p = {} (adjusted {} for {} patterns)",
-                p.in_flight,
-                p.in_flight_total,
-                fmt_pct(p.baseline_share),
-                p.baseline,
-                p.baseline_total,
-                fmt_pct(p.baseline_busy_share),
-                fmt_pct(p.null_rate),
-                fmt_lift(p.lift),
-                fmt_p(p.p_value),
-                fmt_p(p.p_adjusted),
-                p.tests
-            );
-            if !p.same_requests.is_empty() {
-                let _ = writeln!(
-                    o,
-                    "- the same requests also share: {}",
-                    esc(&p.same_requests.join("; "))
-                );
-            }
-        }
-        if !s.corroborated_by.is_empty() {
-            let _ = writeln!(o, "- corroborated by: {}", s.corroborated_by.join(", "));
+        for f in super::suspect_facts(s) {
+            let _ = writeln!(o, "- {}", esc(&f));
         }
         let _ = writeln!(
             o,

@@ -66,6 +66,57 @@ pub fn write_files(a: &Analysis, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// A suspect's facts as plain text lines (incidents, module, statistics, …), the same in the
+/// Markdown and HTML reports; each renderer escapes them (they carry dump- and log-derived text).
+pub(crate) fn suspect_facts(s: &crate::analyze::Suspect) -> Vec<String> {
+    use crate::analyze::suspects::{fmt_lift, fmt_p, fmt_pct};
+    let mut f = vec![format!(
+        "incidents: {} of {}",
+        s.incidents.join(", "),
+        s.incidents_considered
+    )];
+    if let Some(m) = &s.module {
+        let or = |v: &Option<String>| v.clone().unwrap_or_else(|| "–".into());
+        f.push(format!(
+            "module: version {}, class {}, third party {}, path {}",
+            or(&m.version),
+            or(&m.class),
+            m.third_party
+                .map_or("unknown", |t| if t { "yes" } else { "no" }),
+            or(&m.path)
+        ));
+        if !m.buckets.is_empty() {
+            f.push(format!("buckets: {}", m.buckets.join(", ")));
+        }
+    }
+    if let Some(p) = &s.pattern {
+        f.push(format!(
+            "statistics: {} of {} in flight vs {} of baseline requests ({} of {}) / {} of baseline busy time (null rate {}); lift {}, p = {} (adjusted {} for {} patterns)",
+            p.in_flight,
+            p.in_flight_total,
+            fmt_pct(p.baseline_share),
+            p.baseline,
+            p.baseline_total,
+            fmt_pct(p.baseline_busy_share),
+            fmt_pct(p.null_rate),
+            fmt_lift(p.lift),
+            fmt_p(p.p_value),
+            fmt_p(p.p_adjusted),
+            p.tests
+        ));
+        if !p.same_requests.is_empty() {
+            f.push(format!(
+                "the same requests also share: {}",
+                p.same_requests.join("; ")
+            ));
+        }
+    }
+    if !s.corroborated_by.is_empty() {
+        f.push(format!("corroborated by: {}", s.corroborated_by.join(", ")));
+    }
+    f
+}
+
 /// `1234567` → `1,234,567`.
 pub(crate) fn num(n: impl Into<u128>) -> String {
     let s = n.into().to_string();
