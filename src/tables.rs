@@ -256,11 +256,8 @@ impl StrCol {
             }));
         }
     }
-    /// Faults in the reserved capacity (see [`prefault`]); a column of nulls only has none.
-    pub fn prefault(&self) {
-        self.prefault_next(usize::MAX, usize::MAX);
-    }
-    /// [`StrCol::prefault`] of only the room for the next `rows` values and `bytes` bytes.
+    /// Faults in the reserved room for the next `rows` values and `bytes` bytes of own text
+    /// (see [`prefault`]); a column of nulls only has none.
     pub fn prefault_next(&self, rows: usize, bytes: usize) {
         if !self.spans.is_empty() {
             let cap = |len: usize, cap: usize, n: usize| cap.min(len.saturating_add(n));
@@ -494,11 +491,8 @@ impl CatCol {
     pub fn shrink_to_fit(&mut self) {
         self.codes.shrink_to_fit();
     }
-    pub fn prefault(&self) {
-        self.prefault_next(usize::MAX);
-    }
-    /// [`CatCol::prefault`] of only the room for the next `rows` values; a column still in its
-    /// leading run (constant so far) has none in use.
+    /// Faults in the reserved room for the next `rows` codes (see [`prefault`]); a column still
+    /// in its leading run (constant so far) has none in use.
     pub fn prefault_next(&self, rows: usize) {
         if !self.codes.is_empty() {
             let cap = self.codes.capacity();
@@ -986,16 +980,11 @@ impl Requests {
             c.bind(src);
         }
     }
-    /// Bytes of the distinct sources the text columns point into (part of the table's memory,
-    /// though mapped from the page cache rather than allocated).
+    /// Bytes of the sources the text columns point into (part of the table's memory, though
+    /// mapped from the page cache rather than allocated). [`Requests::bind`] binds every text
+    /// column alike, so one column's sources are all of them.
     pub fn source_bytes(&self) -> usize {
-        let mut seen: Vec<&Source> = Vec::new();
-        for s in self.uri_stem.sources().chain(self.user_agent.sources()) {
-            if !seen.iter().any(|x| x.same(s)) {
-                seen.push(s);
-            }
-        }
-        seen.iter().map(|s| s.bytes().len()).sum()
+        self.uri_stem.sources().map(|s| s.bytes().len()).sum()
     }
     /// Empties every column, keeping the buffers for reuse.
     pub fn clear(&mut self) {

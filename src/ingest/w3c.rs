@@ -9,7 +9,7 @@
 
 use super::w3c_fields::{
     self as wf, ChunkIssues, DEFAULT_CHUNK, DateCache, Issue, LineKind, Lines, Tok, classify, raw,
-    tokenize_ascii, tokenize_ascii_in,
+    tokenize_ascii_in,
 };
 use crate::tables::{
     FileCtx, IssueRow, LineCounts, MAX_VALUE_LEN, Parsed, Requests, Severity, Source, Span, StrCol,
@@ -565,18 +565,14 @@ impl ChunkParser<'_> {
             self.issue(Severity::Error, "line_too_long", line_no, off, msg, false);
             return false;
         }
-        // Tokenized in place in the file (its last block reads on past the line end).
-        let at = (line.as_ptr() as usize).wrapping_sub(self.base);
-        let in_file = self
-            .file
-            .get(at..)
-            .is_some_and(|f| f.as_ptr() == line.as_ptr());
-        let toks = if in_file {
-            tokenize_ascii_in(self.file, at, line.len(), &mut self.toks)
-        } else {
-            tokenize_ascii(line, &mut self.toks)
-        };
-        let Some(ascii) = toks else {
+        // Tokenized in place in the file (its last block reads on past the line end): `off` is
+        // where `line` starts in it.
+        debug_assert_eq!(
+            self.file.get(off as usize..).map(<[u8]>::as_ptr),
+            Some(line.as_ptr())
+        );
+        let Some(ascii) = tokenize_ascii_in(self.file, off as usize, line.len(), &mut self.toks)
+        else {
             let msg = format!("more than {} values on one line", wf::MAX_TOKENS);
             self.issue(Severity::Error, "field_count", line_no, off, msg, false);
             return false;
