@@ -150,7 +150,7 @@ impl StrCol {
     }
     /// Pushes `v`, which is `source[start..start + v.len()]` of the source this column's rows
     /// will be bound to ([`StrCol::bind`]): no copy. Copied if beyond what a span addresses.
-    #[inline]
+    #[inline(always)]
     pub fn push_source(&mut self, start: usize, v: &str) {
         match Span::pack(false, start, v.len()) {
             Some(s) => self.push_span(s),
@@ -376,6 +376,18 @@ pub struct CatCol {
 
 const NULL_CODE: u32 = u32::MAX;
 
+/// String equality without a library call for the short values categories hold (`GET`).
+#[inline(always)]
+fn short_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len()
+        && if a.len() <= 16 {
+            a.iter().zip(b).all(|(x, y)| x == y)
+        } else {
+            a == b
+        }
+}
+
 impl CatCol {
     pub fn len(&self) -> usize {
         self.lead + self.codes.len()
@@ -405,15 +417,21 @@ impl CatCol {
         self.index.insert(v.to_owned(), c);
         c
     }
+    /// The code of `v` ([`CatCol::intern`]; the null code for `None`), to push with
+    /// [`CatCol::push_code`] as [`CatCol::push`] would.
+    pub fn intern_opt(&mut self, v: Option<&str>) -> u32 {
+        v.map_or(NULL_CODE, |s| self.intern(s))
+    }
+    #[inline]
     pub fn push(&mut self, v: Option<&str>) {
         // Fast path: runs of the same value (server, site, method) need no hashing.
         let code = match v {
             None => NULL_CODE,
             Some(s) => match self.last_code() {
-                Some(c) if c != NULL_CODE && self.dict[c as usize] == s => c,
+                Some(c) if c != NULL_CODE && short_eq(&self.dict[c as usize], s) => c,
                 // A handful of values (methods alternating): a scan beats hashing. Same code
                 // as `intern` would give.
-                _ if self.dict.len() <= 8 => match self.dict.iter().position(|d| d == s) {
+                _ if self.dict.len() <= 8 => match self.dict.iter().position(|d| short_eq(d, s)) {
                     Some(c) => c as u32,
                     None => self.intern(s),
                 },

@@ -8,8 +8,8 @@
 //! backward search, so the result is the same for any chunk size and thread count.
 
 use super::w3c_fields::{
-    self as wf, ChunkIssues, DEFAULT_CHUNK, DateCache, Issue, LineKind, Lines, Tok, classify, raw,
-    tokenize_ascii_in,
+    self as wf, ChunkIssues, DEFAULT_CHUNK, DateCache, Issue, LineKind, Lines, Tok, Tokens,
+    classify, raw, tokenize_ascii_in,
 };
 use crate::tables::{
     FileCtx, IssueRow, LineCounts, MAX_VALUE_LEN, Parsed, Requests, Severity, Source, Span, StrCol,
@@ -335,8 +335,6 @@ struct ChunkOut {
 
 struct ChunkParser<'c> {
     ctx: &'c FileCtx,
-    /// Address of the file's first byte: values are stored as offsets from it.
-    base: usize,
     /// The whole file (the keys of `shared`).
     file: &'c [u8],
     /// Decoded user agents, referers, cookies, shared by the rows that repeat them.
@@ -351,6 +349,9 @@ struct ChunkParser<'c> {
     roll_days: i64,
     roll_prev: Option<i64>,
     dates: DateCache,
+    times: wf::TimeCache,
+    /// Codes of the file's server and site in this chunk's table, once looked up.
+    ctx_codes: [Option<u32>; 2],
     toks: Vec<Tok>,
     scratch: Vec<u8>,
     extra: String,
@@ -372,7 +373,6 @@ fn parse_chunk(
 ) -> ChunkOut {
     let mut p = ChunkParser {
         ctx,
-        base: bytes.as_ptr() as usize,
         file: bytes,
         shared: Default::default(),
         layout: None,
@@ -385,6 +385,8 @@ fn parse_chunk(
         roll_days: 0,
         roll_prev: None,
         dates: DateCache::default(),
+        times: wf::TimeCache::default(),
+        ctx_codes: [None; 2],
         toks: Vec::with_capacity(32),
         scratch: Vec::new(),
         extra: String::new(),
@@ -405,6 +407,7 @@ fn parse_chunk(
             .date_before(bytes, start)
             .and_then(|(_, v)| wf::parse_directive_date(v));
     }
+    let mut bounds = wf::Bounds::default();
     let mut line_no = 0u64;
     let mut pos = start;
     let end = end.min(bytes.len());
@@ -413,10 +416,10 @@ fn parse_chunk(
         p.out.counts.lines += 1;
         // Plain data lines are found and tokenized in one pass; the rest go the general way.
         if fast {
-            if let Some(f) = wf::fast_line(bytes, pos, end, &mut p.toks) {
+            if let Some(f) = wf::fast_line(bytes, pos, end, &mut bounds) {
                 let line = &bytes[pos..f.content_end];
                 let unterminated = f.unterminated && is_last;
-                if p.record_tokens(line, pos as u64, line_no, unterminated, f.ascii) {
+                if p.record_tokens(&bounds, line, pos as u64, line_no, unterminated, f.ascii) {
                     p.out.counts.records += 1;
                 } else {
                     p.out.counts.rejected += 1;
@@ -504,8 +507,11 @@ impl ChunkParser<'_> {
     }
 
     /// Whether `toks` look like a line of `l` (date/time shape, IPs, a 3-digit status).
-    fn plausible(line: &[u8], toks: &[Tok], l: &Layout) -> bool {
-        for (f, &t) in l.fields.iter().zip(toks) {
+    fn plausible<T: Tokens + ?Sized>(line: &[u8], toks: &T, l: &Layout) -> bool {
+        for (k, f) in l.fields.iter().enumerate() {
+            let Some(t) = toks.tok(k) else {
+                break;
+            };
             let v = raw(line, t);
             let ok = match f {
                 F::Date => wf::parse_date(v).is_some(),
@@ -536,19 +542,19 @@ impl ChunkParser<'_> {
     /// Picks the layout for a line of `n` values: the `#Fields` in force, that layout plus one
     /// trailing positional value, or a validated fallback. Returns (fallback index or None for
     /// the header layout, has a trailing value).
-    fn choose(&self, line: &[u8]) -> Option<(Option<usize>, bool)> {
-        let n = self.toks.len();
+    fn choose<T: Tokens + ?Sized>(&self, line: &[u8], toks: &T) -> Option<(Option<usize>, bool)> {
+        let n = toks.count();
         if let Some(l) = &self.layout {
             if l.fields.len() == n {
                 return Some((None, false));
             }
-            if l.fields.len() + 1 == n && Self::plausible(line, &self.toks, l) {
+            if l.fields.len() + 1 == n && Self::plausible(line, toks, l) {
                 return Some((None, true));
             }
         }
         for tail in [false, true] {
             for (i, (_, l)) in self.fallbacks.iter().enumerate() {
-                if l.fields.len() + tail as usize == n && Self::plausible(line, &self.toks, l) {
+                if l.fields.len() + tail as usize == n && Self::plausible(line, toks, l) {
                     return Some((Some(i), tail));
                 }
             }
@@ -577,21 +583,25 @@ impl ChunkParser<'_> {
             self.issue(Severity::Error, "field_count", line_no, off, msg, false);
             return false;
         };
-        self.record_tokens(line, off, line_no, unterminated, ascii)
+        let toks = std::mem::take(&mut self.toks);
+        let ok = self.record_tokens(&toks[..], line, off, line_no, unterminated, ascii);
+        self.toks = toks;
+        ok
     }
 
-    /// [`ChunkParser::record`] of a line already in `self.toks`.
+    /// [`ChunkParser::record`] of a line already tokenized (`toks`).
     #[inline]
-    fn record_tokens(
+    fn record_tokens<T: Tokens + ?Sized>(
         &mut self,
+        toks: &T,
         line: &[u8],
         off: u64,
         line_no: u64,
         unterminated: bool,
         ascii: bool,
     ) -> bool {
-        let n = self.toks.len();
-        let Some((fb, tail)) = self.choose(line) else {
+        let n = toks.count();
+        let Some((fb, tail)) = self.choose(line, toks) else {
             let expected = self.layout.as_ref().map(|l| l.fields.len());
             if unterminated && expected.is_none_or(|e| n < e) {
                 let msg = format!(
@@ -661,15 +671,14 @@ impl ChunkParser<'_> {
         let has_extra = tail || layout.any_extra;
         // The token of a fixed field, through the layout's index (the line has a token for
         // every field of the layout: `choose` checked the count).
-        let toks = &self.toks[..];
         let pos = &layout.pos;
         macro_rules! tok {
             ($f:expr) => {
-                toks.get(pos[$f.ix()] as usize).copied()
+                toks.tok(pos[$f.ix()] as usize)
             };
         }
         // Timestamp first: a line without one is rejected before anything is pushed.
-        let time = tok!(F::Time).map(|t| raw(line, t)).and_then(wf::parse_time);
+        let time = tok!(F::Time).and_then(|t| self.times.get(raw(line, t)));
         let day = if layout.has_date {
             tok!(F::Date)
                 .map(|t| raw(line, t))
@@ -710,18 +719,19 @@ impl ChunkParser<'_> {
         let r = &mut self.out.requests;
         r.ts.push(wf::to_millis(day, time));
         let sc = &mut self.scratch;
-        let (base, file, shared) = (self.base, self.file, &mut self.shared);
-        // A value as it stands in the file: stored as its place there, not copied. (Lines are
-        // always slices of the file; were one not, its values would be copied, not misplaced.)
+        let (file, shared) = (self.file, &mut self.shared);
+        // The line is `file[off..]` (both paths hand out slices of the file), so a value is
+        // stored as its place there, not copied: checked once per line. (Were it not, values
+        // would be copied, not misplaced.)
+        let off = off as usize;
+        let in_file = file
+            .get(off..off.saturating_add(line.len()))
+            .is_some_and(|f| f.as_ptr() == line.as_ptr());
         macro_rules! in_place {
-            ($col:expr, $v:expr) => {{
+            ($col:expr, $at:expr, $v:expr) => {{
                 let v: &str = $v;
-                let at = (v.as_ptr() as usize).wrapping_sub(base);
-                if file
-                    .get(at..at + v.len())
-                    .is_some_and(|f| f.as_ptr() == v.as_ptr())
-                {
-                    $col.push_source(at, v)
+                if in_file {
+                    $col.push_source(off + $at, v)
                 } else {
                     $col.push(Some(v))
                 }
@@ -736,137 +746,158 @@ impl ChunkParser<'_> {
         } else {
             std::str::from_utf8(line).ok()
         };
-        macro_rules! text {
-            ($col:expr, $f:expr, $plus:expr) => {
-                text!($col, $f, $plus, 0)
-            };
-            ($col:expr, $f:expr, $plus:expr, $k:expr) => {
-                match (tok!($f), line_str) {
-                    (None, _) => $col.push_null(),
-                    (Some(t), Some(ls)) if !t.escaped => match token_str(ls, t) {
-                        None | Some("") | Some("-") => $col.push_null(),
-                        Some(v) if $plus && memchr::memchr(b'+', v.as_bytes()).is_some() => shared
-                            [$k]
-                            .push(&mut $col, file, (v.as_ptr() as usize).wrapping_sub(base), v),
-                        Some(v) => in_place!($col, v),
-                    },
-                    (Some(t), _) => {
-                        if $plus {
-                            match wf::value(line, t, sc) {
-                                Some(v) => $col.push_bytes_plus_decoded(v),
-                                None => $col.push_null(),
-                            }
-                        } else {
-                            push_str(&mut $col, wf::value(line, t, sc))
-                        }
-                    }
-                }
-            };
-        }
-        macro_rules! val {
-            ($f:expr) => {
-                match tok!($f) {
-                    Some(t) => wf::value(line, t, sc),
-                    None => None,
-                }
-            };
-        }
         // A token as checked text: the line is UTF-8 and the value needs no unescaping.
         // `Some(None)` is the W3C null; `None` means take the byte path.
         macro_rules! fast {
-            ($f:expr) => {
-                match (tok!($f), line_str) {
+            ($t:expr) => {
+                match ($t, line_str) {
                     (None, _) => Some(None),
                     (Some(t), Some(ls)) if !t.escaped => match token_str(ls, t) {
-                        Some("") | Some("-") => Some(None),
-                        Some(v) => Some(Some(v)),
+                        Some(v) if is_null(v) => Some(None),
+                        Some(v) => Some(Some((t.start as usize, v))),
                         None => None,
                     },
                     _ => None,
                 }
             };
         }
-        match fast!(F::Server) {
-            Some(Some(v)) => {
-                r.server.push(Some(v));
-                if self.out.server.is_none() {
-                    self.out.server = Some(v.to_owned());
+        macro_rules! val {
+            ($t:expr) => {
+                match $t {
+                    Some(t) => wf::value(line, t, sc),
+                    None => None,
                 }
-            }
-            Some(None) => r.server.push(self.ctx.server.as_deref()),
-            None => match val!(F::Server) {
-                Some(v) => {
-                    r.server.push_bytes(v);
-                    if self.out.server.is_none() {
-                        self.out.server = Some(String::from_utf8_lossy(v).into_owned());
+            };
+        }
+        macro_rules! text {
+            ($col:expr, $f:expr) => {{
+                let t = tok!($f);
+                match fast!(t) {
+                    Some(Some((at, v))) => in_place!($col, at, v),
+                    Some(None) => $col.push_null(),
+                    None => push_str(&mut $col, val!(t)),
+                }
+            }};
+            ($col:expr, $f:expr, plus $k:expr) => {{
+                let t = tok!($f);
+                match fast!(t) {
+                    Some(Some((at, v))) if in_file => shared[$k].push(&mut $col, file, off + at, v),
+                    Some(Some((_, v))) => $col.push_plus_decoded(v),
+                    Some(None) => $col.push_null(),
+                    None => match val!(t) {
+                        Some(v) => $col.push_bytes_plus_decoded(v),
+                        None => $col.push_null(),
+                    },
+                }
+            }};
+        }
+        // An address: as text, repaired if a markdown link (see `unmarkdown_str`).
+        macro_rules! addr {
+            ($col:expr, $f:expr) => {{
+                let t = tok!($f);
+                match fast!(t) {
+                    Some(Some((at, v))) => {
+                        let u = unmarkdown_str(v);
+                        // (A repaired address starts one byte in, after the `[`.)
+                        in_place!($col, at + usize::from(u.len() != v.len()), u)
                     }
+                    Some(None) => $col.push_null(),
+                    None => push_str(&mut $col, val!(t).map(wf::unmarkdown)),
                 }
-                None => r.server.push(self.ctx.server.as_deref()),
-            },
+            }};
         }
-        match fast!(F::Site) {
-            Some(Some(v)) => {
-                r.site.push(Some(v));
-                if self.out.site.is_none() {
-                    self.out.site = Some(v.to_owned());
-                }
-            }
-            Some(None) => r.site.push(self.ctx.site.as_deref()),
-            None => match val!(F::Site) {
-                Some(v) => {
-                    r.site.push_bytes(v);
-                    if self.out.site.is_none() {
-                        self.out.site = Some(String::from_utf8_lossy(v).into_owned());
+        // A number: digits read straight from the file when the token is plain.
+        macro_rules! num {
+            ($f:expr) => {
+                match tok!($f) {
+                    Some(t) if !t.escaped => {
+                        let (s, e) = (t.start as usize, t.end as usize);
+                        if in_file {
+                            wf::parse_u64_at(file, off + s, e.saturating_sub(s))
+                        } else {
+                            line.get(s..e).and_then(wf::parse_u64)
+                        }
                     }
+                    t => val!(t).and_then(wf::parse_u64),
                 }
-                None => r.site.push(self.ctx.site.as_deref()),
-            },
+            };
         }
-        match fast!(F::SIp) {
-            Some(Some(v)) => in_place!(r.s_ip, unmarkdown_str(v)),
-            Some(None) => r.s_ip.push_null(),
-            None => push_str(&mut r.s_ip, val!(F::SIp).map(wf::unmarkdown)),
+        // Server and site: the line's value, else the file's (from its folder), whose code is
+        // looked up once per chunk.
+        macro_rules! cat_or_ctx {
+            ($col:expr, $f:expr, $first:expr, $ctx:expr, $code:expr) => {{
+                let t = tok!($f);
+                match fast!(t) {
+                    Some(Some((_, v))) => {
+                        $col.push(Some(v));
+                        if $first.is_none() {
+                            $first = Some(v.to_owned());
+                        }
+                    }
+                    Some(None) => {
+                        let c = *$code.get_or_insert_with(|| $col.intern_opt($ctx.as_deref()));
+                        $col.push_code(c);
+                    }
+                    None => match val!(t) {
+                        Some(v) => {
+                            $col.push_bytes(v);
+                            if $first.is_none() {
+                                $first = Some(String::from_utf8_lossy(v).into_owned());
+                            }
+                        }
+                        None => {
+                            let c = *$code.get_or_insert_with(|| $col.intern_opt($ctx.as_deref()));
+                            $col.push_code(c);
+                        }
+                    },
+                }
+            }};
         }
-        r.s_port.push(
-            val!(F::SPort)
-                .and_then(wf::parse_u64)
-                .and_then(|v| u16::try_from(v).ok()),
+        cat_or_ctx!(
+            r.server,
+            F::Server,
+            self.out.server,
+            self.ctx.server,
+            self.ctx_codes[0]
         );
-        match fast!(F::Method) {
-            Some(v) => r.method.push(v),
-            None => match val!(F::Method) {
-                Some(v) => r.method.push_bytes(v),
-                None => r.method.push(None),
-            },
-        }
-        text!(r.uri_stem, F::Stem, false);
-        text!(r.uri_query, F::Query, false);
-        text!(r.username, F::User, false);
-        match fast!(F::CIp) {
-            Some(Some(v)) => in_place!(r.c_ip, unmarkdown_str(v)),
-            Some(None) => r.c_ip.push_null(),
-            None => push_str(&mut r.c_ip, val!(F::CIp).map(wf::unmarkdown)),
-        }
-        text!(r.user_agent, F::Ua, true, 0);
-        text!(r.referer, F::Referer, true, 1);
-        text!(r.cookie, F::Cookie, true, 2);
-        text!(r.host, F::Host, false);
-        r.status.push(
-            val!(F::Status)
-                .and_then(wf::parse_u64)
-                .and_then(|v| u16::try_from(v).ok()),
+        cat_or_ctx!(
+            r.site,
+            F::Site,
+            self.out.site,
+            self.ctx.site,
+            self.ctx_codes[1]
         );
-        r.substatus.push(
-            val!(F::Sub)
-                .and_then(wf::parse_u64)
-                .and_then(|v| u32::try_from(v).ok()),
-        );
-        r.win32_status.push(val!(F::Win32).and_then(wf::parse_u64));
-        r.sc_bytes.push(val!(F::ScBytes).and_then(wf::parse_u64));
-        r.cs_bytes.push(val!(F::CsBytes).and_then(wf::parse_u64));
-        r.time_taken_ms.push(val!(F::Taken).and_then(wf::parse_u64));
+        addr!(r.s_ip, F::SIp);
+        r.s_port
+            .push(num!(F::SPort).and_then(|v| u16::try_from(v).ok()));
+        {
+            let t = tok!(F::Method);
+            match fast!(t) {
+                Some(v) => r.method.push(v.map(|(_, v)| v)),
+                None => match val!(t) {
+                    Some(v) => r.method.push_bytes(v),
+                    None => r.method.push(None),
+                },
+            }
+        }
+        text!(r.uri_stem, F::Stem);
+        text!(r.uri_query, F::Query);
+        text!(r.username, F::User);
+        addr!(r.c_ip, F::CIp);
+        text!(r.user_agent, F::Ua, plus 0);
+        text!(r.referer, F::Referer, plus 1);
+        text!(r.cookie, F::Cookie, plus 2);
+        text!(r.host, F::Host);
+        r.status
+            .push(num!(F::Status).and_then(|v| u16::try_from(v).ok()));
+        r.substatus
+            .push(num!(F::Sub).and_then(|v| u32::try_from(v).ok()));
+        r.win32_status.push(num!(F::Win32));
+        r.sc_bytes.push(num!(F::ScBytes));
+        r.cs_bytes.push(num!(F::CsBytes));
+        r.time_taken_ms.push(num!(F::Taken));
         r.file.push(self.ctx.id);
-        r.offset.push(off);
+        r.offset.push(off as u64);
 
         if !has_extra {
             r.extra.push_null();
@@ -884,7 +915,10 @@ impl ChunkParser<'_> {
                 e.push('"');
             }
         };
-        for (f, &t) in layout.fields.iter().zip(&self.toks) {
+        for (i, f) in layout.fields.iter().enumerate() {
+            let Some(t) = toks.tok(i) else {
+                break;
+            };
             if let F::Extra(k) = f {
                 if let Some(name) = layout.extra_names.get(*k as usize) {
                     write(e, name, wf::value(line, t, sc));
@@ -892,7 +926,7 @@ impl ChunkParser<'_> {
             }
         }
         if tail {
-            if let Some(&t) = self.toks.last() {
+            if let Some(t) = toks.count().checked_sub(1).and_then(|k| toks.tok(k)) {
                 write(e, TAIL_NAME, wf::value(line, t, sc));
             }
         }
@@ -906,20 +940,24 @@ impl ChunkParser<'_> {
     }
 }
 
-/// Decoded copies of recent `+`-encoded values of one column, found by a hash of the raw value.
-/// A log's user agents are a few hundred strings repeated millions of times: each is decoded
-/// and stored once per chunk, and the rows that repeat it share that copy. Fixed size, so a
-/// miss (or a collision an attacker forces) costs one copy, as without it.
+/// Recent values of a column that repeats them (user agents, referers, cookies), found by a
+/// hash of the raw value: a log's user agents are a few hundred strings repeated millions of
+/// times. A `+`-encoded one is decoded and stored once per chunk and the rows that repeat it
+/// share that copy; one without `+` is shared as its first place in the file. Either way a
+/// repeat costs one comparison, not a scan for `+`. Fixed size, so a miss (or a collision an
+/// attacker forces) costs what it would without it.
 #[derive(Default)]
 struct SharedCopies {
-    /// (raw value's offset in the file, its length, the stored copy).
+    /// (raw value's offset in the file, its length, the stored value).
     slots: Vec<(usize, usize, Option<Span>)>,
 }
 
 const SHARED_SLOTS_LOG2: u32 = 10;
 
 impl SharedCopies {
-    /// Pushes `v` (at `start` in `file`) with `+` decoded, sharing an earlier copy if any.
+    /// Pushes `v` (`file[start..start + v.len()]`) with `+` decoded, sharing an earlier copy or
+    /// place if any.
+    #[inline]
     fn push(&mut self, col: &mut StrCol, file: &[u8], start: usize, v: &str) {
         if self.slots.is_empty() {
             self.slots = vec![(0, 0, None); 1 << SHARED_SLOTS_LOG2];
@@ -931,7 +969,11 @@ impl SharedCopies {
                 return;
             }
         }
-        col.push_plus_decoded(v);
+        if memchr::memchr(b'+', v.as_bytes()).is_some() {
+            col.push_plus_decoded(v);
+        } else {
+            col.push_source(start, v);
+        }
         if let Some(slot) = self.slots.get_mut(k) {
             *slot = (start, v.len(), col.last_span());
         }
@@ -944,19 +986,29 @@ impl SharedCopies {
 #[inline]
 fn hash_bytes(b: &[u8]) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
-    let word = |at: usize| {
-        let mut a = [0u8; 8];
-        let w = b.get(at..).unwrap_or(&[]);
-        let n = w.len().min(8);
-        a[..n].copy_from_slice(&w[..n]);
-        u64::from_le_bytes(a)
-    };
     let n = b.len();
+    let word = |at: usize| match b.get(at..at + 8) {
+        Some(w) => u64::from_le_bytes(w.try_into().unwrap_or([0; 8])),
+        None => 0,
+    };
+    let words = if n >= 8 {
+        [word(0), word((n - 8) / 2), word(n - 8)]
+    } else {
+        let mut a = [0u8; 8];
+        a[..n].copy_from_slice(b);
+        [u64::from_le_bytes(a), 0, 0]
+    };
     let mut h = (n as u64).wrapping_mul(K);
-    for w in [word(0), word(n / 2), word(n.saturating_sub(8))] {
+    for w in words {
         h = (h.rotate_left(5) ^ w).wrapping_mul(K);
     }
     h
+}
+
+/// The W3C null: `-` (or nothing).
+#[inline(always)]
+fn is_null(v: &str) -> bool {
+    v.is_empty() || v == "-"
 }
 
 /// A token of a checked line as text. Token bounds sit at ASCII separators and quotes or at
@@ -974,9 +1026,9 @@ fn token_str(line: &str, t: wf::Tok) -> Option<&str> {
 }
 
 /// [`wf::unmarkdown`] on checked text (it cuts at ASCII bytes, so the result stays text).
-#[inline]
+#[inline(always)]
 fn unmarkdown_str(v: &str) -> &str {
-    if v.starts_with('[') && v.ends_with(')') {
+    if v.as_bytes().first() == Some(&b'[') && v.ends_with(')') {
         if let Some(i) = v.find("](") {
             return &v[1..i];
         }

@@ -171,21 +171,91 @@ pub struct FastLine {
     pub ascii: bool,
 }
 
+/// A line's tokens, however they were found: the general path's [`Tok`] list or the one-pass
+/// path's [`Bounds`]. The record code reads either through this.
+pub trait Tokens {
+    /// How many tokens.
+    fn count(&self) -> usize;
+    /// Token `k`, if there is one.
+    fn tok(&self, k: usize) -> Option<Tok>;
+}
+
+impl Tokens for [Tok] {
+    #[inline(always)]
+    fn count(&self) -> usize {
+        self.len()
+    }
+    #[inline(always)]
+    fn tok(&self, k: usize) -> Option<Tok> {
+        self.get(k).copied()
+    }
+}
+
+/// Token bounds of a plain data line found by [`fast_line`]: token `k` is bytes
+/// `e[2k]..e[2k + 1]` of the line. Kept as the flat list of the positions where bytes turn from
+/// separator to token and back (the bit transitions of the separator masks), written without a
+/// branch or capacity check per token; never quoted, so never escaped.
+pub struct Bounds {
+    e: Box<[u32]>,
+    n: usize,
+}
+
+/// Room for the edges of [`MAX_TOKENS`] tokens plus one block's worth written before the count
+/// is checked.
+const BOUNDS_CAP: usize = 2 * MAX_TOKENS + 64;
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds {
+            e: vec![0; BOUNDS_CAP].into_boxed_slice(),
+            n: 0,
+        }
+    }
+}
+
+impl Bounds {
+    /// The edges (`2 * count()` of them once a line is done).
+    pub fn edges(&self) -> &[u32] {
+        &self.e[..self.n]
+    }
+}
+
+impl Tokens for Bounds {
+    #[inline(always)]
+    fn count(&self) -> usize {
+        self.n / 2
+    }
+    #[inline(always)]
+    fn tok(&self, k: usize) -> Option<Tok> {
+        if k < self.n / 2 {
+            Some(Tok {
+                start: self.e[2 * k],
+                end: self.e[2 * k + 1],
+                escaped: false,
+            })
+        } else {
+            None
+        }
+    }
+}
+
 /// The line starting at `pos` (ending at a newline or at `end`), tokenized into `toks` in the
 /// same pass that finds its end: the common case of [`Lines`] + [`classify`] +
 /// [`tokenize_ascii`], which it matches exactly. `None` when the line is anything but a plain
 /// data line (a directive, blank, NUL padding, a BOM, quotes, too many tokens, too long):
 /// those take the general path.
-#[inline]
-pub fn fast_line(bytes: &[u8], pos: usize, end: usize, toks: &mut Vec<Tok>) -> Option<FastLine> {
-    toks.clear();
+#[inline(always)]
+pub fn fast_line(bytes: &[u8], pos: usize, end: usize, toks: &mut Bounds) -> Option<FastLine> {
     let end = end.min(bytes.len());
     match bytes.get(pos) {
         None | Some(b'#') | Some(0) => return None,
         Some(0xEF) if pos == 0 => return None,
         _ => {}
     }
-    let mut runs = TokenRuns::new();
+    let e = &mut toks.e[..];
+    let mut n = 0usize;
+    // Bit 0: the byte before the block is a separator (the line start counts as one).
+    let mut prev_sep = 1u64;
     let mut high = 0u64;
     let mut b = 0usize;
     let line_end = loop {
@@ -206,8 +276,18 @@ pub fn fast_line(bytes: &[u8], pos: usize, end: usize, toks: &mut Vec<Tok>) -> O
             return None;
         }
         high |= m.high & keep;
-        if !runs.block(b, m.sep | !keep, toks) {
+        let sep = m.sep | !keep;
+        // Token starts and ends alternate: every change between separator and not.
+        let mut edges = sep ^ (sep << 1 | prev_sep);
+        prev_sep = sep >> 63;
+        // At most 64 edges a block: the room is checked once per block, not per edge.
+        if n > 2 * MAX_TOKENS {
             return None;
+        }
+        while edges != 0 {
+            e[n] = (b + edges.trailing_zeros() as usize) as u32;
+            n += 1;
+            edges &= edges - 1;
         }
         if nl != 0 {
             break at + valid;
@@ -218,7 +298,15 @@ pub fn fast_line(bytes: &[u8], pos: usize, end: usize, toks: &mut Vec<Tok>) -> O
         }
     };
     let len = line_end - pos;
-    runs.finish(len, toks);
+    // A token still open at the end (a line ending at the chunk end, or whose length is a
+    // multiple of 64) closes there.
+    if n % 2 == 1 {
+        e[n] = len as u32;
+        n += 1;
+    }
+    if n > 2 * MAX_TOKENS {
+        return None;
+    }
     let (next, unterminated) = if line_end < end {
         (line_end + 1, false)
     } else {
@@ -228,18 +316,20 @@ pub fn fast_line(bytes: &[u8], pos: usize, end: usize, toks: &mut Vec<Tok>) -> O
     let mut content_end = line_end;
     if len > 0 && bytes[line_end - 1] == b'\r' {
         content_end -= 1;
-        if let Some(t) = toks.last_mut() {
-            t.end -= 1;
-            if t.start == t.end {
-                toks.pop();
+        if n >= 2 {
+            e[n - 1] -= 1;
+            if e[n - 1] == e[n - 2] {
+                n -= 2;
             }
         }
     }
+    toks.n = n;
     // A blank line (also one of carriage returns) or NUL padding at its end: the general path.
-    match (toks.first(), content_end.checked_sub(1).map(|i| bytes[i])) {
-        (None, _) | (_, Some(0)) => return None,
-        (Some(t), _) if bytes[pos + t.start as usize] == b'\r' => return None,
-        _ => {}
+    if n == 0
+        || content_end.checked_sub(1).map(|i| bytes[i]) == Some(0)
+        || bytes[pos + e[0] as usize] == b'\r'
+    {
+        return None;
     }
     Some(FastLine {
         content_end,
@@ -771,6 +861,34 @@ pub fn parse_time(b: &[u8]) -> Option<i64> {
     Some(((h as i64 * 60 + m as i64) * 60 + s as i64) * 1000 + ms)
 }
 
+/// [`parse_u64`] of `file[at..at + len]`. Up to 8 digits with 8 bytes readable at `at` (all
+/// but the file's last few bytes) are read in one load: checked and converted in a handful of
+/// word operations instead of a loop over the digits.
+#[inline(always)]
+pub fn parse_u64_at(file: &[u8], at: usize, len: usize) -> Option<u64> {
+    match file.get(at..at.wrapping_add(8)) {
+        Some(w) if (1..=8).contains(&len) => {
+            let x = u64::from_le_bytes(w.try_into().ok()?);
+            // The token's bytes moved to the top of the word, '0's below them (leading zeros).
+            let shift = 8 * (8 - len as u32);
+            let x =
+                (x << shift) | (0x3030_3030_3030_3030u64.checked_shr(8 * len as u32)).unwrap_or(0);
+            // Every byte '0'..='9': its high nibble is 3, and still is with 6 added.
+            const HI: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+            const THREES: u64 = 0x3030_3030_3030_3030;
+            if x & HI != THREES || (x + 0x0606_0606_0606_0606) & HI != THREES {
+                return None;
+            }
+            // The digits (first in the lowest byte) combined pairwise: 8 → 4 → 2 → 1.
+            let d = x - THREES;
+            let d = (d.wrapping_mul(10) + (d >> 8)) & 0x00FF_00FF_00FF_00FF;
+            let d = (d.wrapping_mul(100) + (d >> 16)) & 0x0000_FFFF_0000_FFFF;
+            Some((d.wrapping_mul(10000) + (d >> 32)) & 0xFFFF_FFFF)
+        }
+        _ => file.get(at..at.saturating_add(len)).and_then(parse_u64),
+    }
+}
+
 /// Decimal `u64`; `None` for anything else (sign, junk, overflow).
 #[inline]
 pub fn parse_u64(b: &[u8]) -> Option<u64> {
@@ -846,6 +964,30 @@ impl DateCache {
         self.key.copy_from_slice(b);
         self.day = Some(d);
         Some(d)
+    }
+}
+
+/// Caches the milliseconds of the last `HH:MM:SS` time (a busy log repeats each second).
+#[derive(Default)]
+pub struct TimeCache {
+    key: u64,
+    ms: Option<i64>,
+}
+
+impl TimeCache {
+    #[inline]
+    pub fn get(&mut self, b: &[u8]) -> Option<i64> {
+        let Ok(k) = <[u8; 8]>::try_from(b) else {
+            return parse_time(b);
+        };
+        let k = u64::from_le_bytes(k);
+        if self.ms.is_some() && k == self.key {
+            return self.ms;
+        }
+        let ms = parse_time(b)?;
+        self.key = k;
+        self.ms = Some(ms);
+        Some(ms)
     }
 }
 
