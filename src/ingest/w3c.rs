@@ -41,19 +41,56 @@ pub fn parse_source_chunked(ctx: &FileCtx, src: &Source, chunk: usize) -> Parsed
 #[doc(hidden)]
 pub fn parse_with(ctx: &FileCtx, src: &Source, chunk: usize, fast: bool) -> Parsed {
     let bytes = src.bytes();
+    let chunks = wf::split_chunks(bytes, chunk);
+    let mut parsed = if chunks.len() > 1 {
+        parse_chunks(ctx, bytes, &chunks, fast)
+    } else {
+        None
+    }
     // Date-less layouts (FTP, IIS 4) take the day from `#Date` and roll it over when the time
-    // goes backwards: that needs every earlier line, so such files are read in one piece.
-    // (Only `#Fields` lines that are directives count: one inside a value changes nothing.)
-    let dirs = if bytes.len() > chunk {
-        wf::Directives::scan(bytes)
-    } else {
-        wf::Directives::default()
-    };
-    let chunks = if dirs.any_fields(bytes, |names| !Layout::from_names(names).has_date) {
-        vec![(0, bytes.len())]
-    } else {
-        wf::split_chunks(bytes, chunk)
-    };
+    // goes backwards: that needs every earlier line, so a file where one is in force is read
+    // (again) in one piece.
+    .or_else(|| parse_chunks(ctx, bytes, &[(0, bytes.len())], fast))
+    .unwrap_or_default();
+    parsed.requests.bind(src);
+    parsed
+}
+
+/// The state a chunk starts in: what the directives before it set.
+#[derive(Debug, Clone, PartialEq)]
+struct Start {
+    layout: Option<Layout>,
+    /// Offset of the `#Fields` line in force (`u64::MAX` before any).
+    seg: u64,
+    directive_day: Option<i64>,
+}
+
+impl Default for Start {
+    fn default() -> Self {
+        Start {
+            layout: None,
+            seg: u64::MAX,
+            directive_day: None,
+        }
+    }
+}
+
+/// Parses `chunks` (consecutive ranges of `bytes`, from its start) in parallel waves; `None`
+/// when there are several and a date-less layout is in force somewhere (see [`parse_with`]).
+///
+/// Every chunk of a wave starts in the state the previous wave ended in, which is right unless
+/// a directive in an earlier chunk of the same wave changed it. Directives are rare (a header
+/// block at the top and at each restart of the writer), so that is checked afterwards instead
+/// of searching the file for directives first: a chunk that started with the wrong layout is
+/// parsed again, and one that only had the wrong `#Fields` offset (the same header re-emitted)
+/// gets its once-per-segment issues re-keyed. With one thread (waves of one chunk) every start
+/// is right.
+fn parse_chunks(
+    ctx: &FileCtx,
+    bytes: &[u8],
+    chunks: &[(usize, usize)],
+    fast: bool,
+) -> Option<Parsed> {
     let last = chunks.len().saturating_sub(1);
     // Chunks are parsed in waves of a few per thread; after each wave the chunk tables are
     // appended to the result in input order, cleared and reused for the next wave. So only a
@@ -67,9 +104,10 @@ pub fn parse_with(ctx: &FileCtx, src: &Source, chunk: usize, fast: bool) -> Pars
     let mut result: Option<Requests> = None;
     let mut parsed = Parsed::default();
     let mut issue_chunks = Vec::with_capacity(chunks.len());
+    let mut carried = Start::default();
     for (w, group) in chunks.chunks(wave).enumerate() {
         let head = std::sync::Mutex::new(result.take());
-        let outs: Vec<ChunkOut> = group
+        let mut outs: Vec<ChunkOut> = group
             .par_iter()
             .enumerate()
             .map(|(j, &(s, e))| {
@@ -78,9 +116,38 @@ pub fn parse_with(ctx: &FileCtx, src: &Source, chunk: usize, fast: bool) -> Pars
                 } else {
                     spare.lock().ok().and_then(|mut v| v.pop())
                 };
-                parse_chunk(ctx, bytes, &dirs, (s, e), w * wave + j == last, table, fast)
+                let is_last = w * wave + j == last;
+                parse_chunk(ctx, bytes, carried.clone(), (s, e), is_last, table, fast)
             })
             .collect();
+        // Each chunk's true start is where the one before it ended.
+        let mut state = carried;
+        for (j, o) in outs.iter_mut().enumerate() {
+            // (The wave's first chunk started right: it holds the result so far.)
+            if j > 0 && o.start.layout != state.layout {
+                let mut table = std::mem::take(&mut o.requests);
+                table.clear();
+                let is_last = w * wave + j == last;
+                *o = parse_chunk(ctx, bytes, state.clone(), group[j], is_last, Some(table), fast);
+            } else if o.start.seg != state.seg {
+                for i in &mut o.issues {
+                    if i.once_per == Some(o.start.seg) {
+                        i.once_per = Some(state.seg);
+                    }
+                }
+            }
+            if o.dateless && chunks.len() > 1 {
+                return None;
+            }
+            if o.saw_fields {
+                state.layout = o.end.layout.take();
+                state.seg = o.end.seg;
+            }
+            if o.saw_date {
+                state.directive_day = o.end.directive_day;
+            }
+        }
+        carried = state;
         let mut outs = outs.into_iter();
         let Some(mut first) = outs.next() else {
             break;
@@ -126,11 +193,10 @@ pub fn parse_with(ctx: &FileCtx, src: &Source, chunk: usize, fast: bool) -> Pars
     if chunks.len() > 1 {
         parsed.requests.shrink_to_fit();
     }
-    parsed.requests.bind(src);
     let (issues, counts) = wf::merge_issues(issue_chunks);
     parsed.issues = issues;
     parsed.counts = counts;
-    parsed
+    Some(parsed)
 }
 
 /// Where a field's value goes.
@@ -235,7 +301,7 @@ fn field_of(name: &[u8]) -> Option<F> {
 }
 
 /// A `#Fields` layout, resolved once per directive.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Layout {
     fields: Vec<F>,
     /// For each fixed field slot, the index of its token (the last field naming it), or
@@ -331,6 +397,15 @@ struct ChunkOut {
     counts: LineCounts,
     server: Option<String>,
     site: Option<String>,
+    /// The state the chunk was parsed from, and the one it ended in.
+    start: Start,
+    end: Start,
+    /// It holds a `#Fields` line, a `#Date` line (so its end state does not depend on its
+    /// start for that part).
+    saw_fields: bool,
+    saw_date: bool,
+    /// A layout without a date field was in force.
+    dateless: bool,
 }
 
 struct ChunkParser<'c> {
@@ -365,23 +440,24 @@ const ROLLOVER_BACKSTEP_MS: i64 = 12 * 3_600_000;
 fn parse_chunk(
     ctx: &FileCtx,
     bytes: &[u8],
-    dirs: &wf::Directives,
+    from: Start,
     (start, end): (usize, usize),
     is_last: bool,
     table: Option<Requests>,
     fast: bool,
 ) -> ChunkOut {
+    let dateless = from.layout.as_ref().is_some_and(|l| !l.has_date);
     let mut p = ChunkParser {
         ctx,
         file: bytes,
         shared: Default::default(),
-        layout: None,
-        seg: u64::MAX,
+        layout: from.layout.clone(),
+        seg: from.seg,
         fallbacks: FALLBACKS
             .iter()
             .map(|&(n, f)| (n, Layout::from_names(f.as_bytes())))
             .collect(),
-        directive_day: None,
+        directive_day: from.directive_day,
         roll_days: 0,
         roll_prev: None,
         dates: DateCache::default(),
@@ -396,62 +472,93 @@ fn parse_chunk(
             counts: LineCounts::default(),
             server: None,
             site: None,
+            start: from,
+            end: Start::default(),
+            saw_fields: false,
+            saw_date: false,
+            dateless,
         },
     };
-    if start > 0 {
-        if let Some((off, names)) = dirs.fields_before(bytes, start) {
-            p.layout = Some(Layout::from_names(names));
-            p.seg = off as u64;
-        }
-        p.directive_day = dirs
-            .date_before(bytes, start)
-            .and_then(|(_, v)| wf::parse_directive_date(v));
-    }
-    let mut bounds = wf::Bounds::default();
-    let mut line_no = 0u64;
-    let mut pos = start;
-    let end = end.min(bytes.len());
-    while pos < end {
-        line_no += 1;
-        p.out.counts.lines += 1;
-        // Plain data lines are found and tokenized in one pass; the rest go the general way.
-        if fast {
-            if let Some(f) = wf::fast_line(bytes, pos, end, &mut bounds) {
-                let line = &bytes[pos..f.content_end];
-                let unterminated = f.unterminated && is_last;
-                if p.record_tokens(&bounds, line, pos as u64, line_no, unterminated, f.ascii) {
-                    p.out.counts.records += 1;
-                } else {
-                    p.out.counts.rejected += 1;
-                }
-                pos = f.next;
-                continue;
-            }
-        }
-        let mut lines = Lines::new(bytes, pos, end);
-        let Some(line) = lines.next() else {
-            break;
-        };
-        pos = lines.pos();
-        match classify(ctx.id, &line, line_no, &mut p.out.issues) {
-            LineKind::Blank => p.out.counts.blank += 1,
-            // Padding is not a record; it is counted with the rejects and reported as one range.
-            LineKind::Nul => p.out.counts.rejected += 1,
-            LineKind::Directive(d) => {
-                p.out.counts.directives += 1;
-                p.directive(d, line.offset, line_no);
-            }
-            LineKind::Data(d, off) => {
-                if p.record(d, off, line_no, line.unterminated && is_last) {
-                    p.out.counts.records += 1;
-                } else {
-                    p.out.counts.rejected += 1;
-                }
-            }
-        }
-    }
+    wf::with_masker(Walk {
+        p: &mut p,
+        range: (start, end),
+        is_last,
+        fast,
+    });
+    p.out.end = Start {
+        layout: p.layout.take(),
+        seg: p.seg,
+        directive_day: p.directive_day,
+    };
     p.out
 }
+
+/// The line loop of a chunk, run once per chunk with the widest SIMD the CPU has.
+struct Walk<'p, 'c> {
+    p: &'p mut ChunkParser<'c>,
+    range: (usize, usize),
+    is_last: bool,
+    fast: bool,
+}
+
+impl wf::WithMasker for Walk<'_, '_> {
+    type Out = ();
+    #[inline(always)]
+    fn run<M: wf::Masker>(self, masker: M) {
+        let Walk {
+            p,
+            range: (start, end),
+            is_last,
+            fast,
+        } = self;
+        let bytes = p.file;
+        let mut bounds = wf::Bounds::default();
+        let mut line_no = 0u64;
+        let mut pos = start;
+        let end = end.min(bytes.len());
+        while pos < end {
+            line_no += 1;
+            p.out.counts.lines += 1;
+            // Plain data lines are found and tokenized in one pass; the rest go the general way.
+            if fast {
+                if let Some(f) = wf::fast_line(masker, bytes, pos, end, &mut bounds) {
+                    let line = &bytes[pos..f.content_end];
+                    let unterminated = f.unterminated && is_last;
+                    if p.record_tokens(&bounds, line, pos as u64, line_no, unterminated, f.ascii) {
+                        p.out.counts.records += 1;
+                    } else {
+                        p.out.counts.rejected += 1;
+                    }
+                    pos = f.next;
+                    continue;
+                }
+            }
+            let mut lines = Lines::new(bytes, pos, end);
+            let Some(line) = lines.next() else {
+                break;
+            };
+            pos = lines.pos();
+            match classify(p.ctx.id, &line, line_no, &mut p.out.issues) {
+                LineKind::Blank => p.out.counts.blank += 1,
+                // Padding is not a record; it is counted with the rejects and reported as one
+                // range.
+                LineKind::Nul => p.out.counts.rejected += 1,
+                LineKind::Directive(d) => {
+                    p.out.counts.directives += 1;
+                    p.directive(d, line.offset, line_no);
+                }
+                LineKind::Data(d, off) => {
+                    if p.record(d, off, line_no, line.unterminated && is_last) {
+                        p.out.counts.records += 1;
+                    } else {
+                        p.out.counts.rejected += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
 
 impl ChunkParser<'_> {
     fn issue(
@@ -474,6 +581,8 @@ impl ChunkParser<'_> {
         if let Some(names) = d.strip_prefix(b"#Fields:") {
             let l = Layout::from_names(names);
             self.seg = off;
+            self.out.saw_fields = true;
+            self.out.dateless |= !l.has_date;
             if l.local_time {
                 self.issue(
                     Severity::Warning,
@@ -491,6 +600,7 @@ impl ChunkParser<'_> {
             .or_else(|| d.strip_prefix(b"#Start-Date:"))
         {
             self.directive_day = wf::parse_directive_date(v);
+            self.out.saw_date = true;
             self.roll_days = 0;
             self.roll_prev = None;
             if self.directive_day.is_none() {
@@ -589,8 +699,9 @@ impl ChunkParser<'_> {
         ok
     }
 
-    /// [`ChunkParser::record`] of a line already tokenized (`toks`).
-    #[inline]
+    /// [`ChunkParser::record`] of a line already tokenized (`toks`). (Not inlined into the SIMD
+    /// variants of the line loop: one copy of it serves them all.)
+    #[inline(never)]
     fn record_tokens<T: Tokens + ?Sized>(
         &mut self,
         toks: &T,

@@ -76,14 +76,6 @@ impl Directives {
         Self::scan_range(bytes, 0, bytes.len())
     }
 
-    /// Whether any `#Fields` line satisfies `f` (given the names after the colon).
-    pub fn any_fields(&self, bytes: &[u8], mut f: impl FnMut(&[u8]) -> bool) -> bool {
-        self.fields.iter().any(|&off| {
-            let rest = &bytes[off + 8..];
-            f(&rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())])
-        })
-    }
-
     fn scan_range(bytes: &[u8], start: usize, end: usize) -> Directives {
         let mut d = Directives::default();
         for i in memchr::memchr_iter(b'#', &bytes[start..end]).map(|i| i + start) {
@@ -245,7 +237,13 @@ impl Tokens for Bounds {
 /// data line (a directive, blank, NUL padding, a BOM, quotes, too many tokens, too long):
 /// those take the general path.
 #[inline(always)]
-pub fn fast_line(bytes: &[u8], pos: usize, end: usize, toks: &mut Bounds) -> Option<FastLine> {
+pub fn fast_line<M: Masker>(
+    masker: M,
+    bytes: &[u8],
+    pos: usize,
+    end: usize,
+    toks: &mut Bounds,
+) -> Option<FastLine> {
     let end = end.min(bytes.len());
     match bytes.get(pos) {
         None | Some(b'#') | Some(0) => return None,
@@ -263,7 +261,7 @@ pub fn fast_line(bytes: &[u8], pos: usize, end: usize, toks: &mut Bounds) -> Opt
         if at >= end {
             break end;
         }
-        let m = block_masks64(bytes, at, (end - at).min(64));
+        let m = block_masks64_with(masker, bytes, at, (end - at).min(64));
         // Bytes past the chunk end count as separators; a newline ends the line here.
         let nl = m.newline & !m.past_end;
         let valid = if nl != 0 {
@@ -284,11 +282,14 @@ pub fn fast_line(bytes: &[u8], pos: usize, end: usize, toks: &mut Bounds) -> Opt
         if n > 2 * MAX_TOKENS {
             return None;
         }
+        let out: &mut [u32; 64] = (&mut e[n..n + 64]).try_into().ok()?;
+        let mut i = 0;
         while edges != 0 {
-            e[n] = (b + edges.trailing_zeros() as usize) as u32;
-            n += 1;
+            out[i & 63] = (b + edges.trailing_zeros() as usize) as u32;
+            i += 1;
             edges &= edges - 1;
         }
+        n += i;
         if nl != 0 {
             break at + valid;
         }
@@ -511,56 +512,200 @@ fn block_at<'a, const N: usize>(buf: &'a [u8], at: usize, copy: &'a mut [u8; N])
 
 #[inline(always)]
 fn block_masks64(buf: &[u8], at: usize, valid: usize) -> BlockMasks64 {
+    block_masks64_with(Sse2, buf, at, valid)
+}
+
+/// [`block_masks64`] with the masks of the 64 bytes computed by `m`.
+#[inline(always)]
+fn block_masks64_with<M: Masker>(m: M, buf: &[u8], at: usize, valid: usize) -> BlockMasks64 {
     let mut copy = [0u8; 64];
     let block = block_at(buf, at, &mut copy);
     let past_end = if valid < 64 { !0u64 << valid } else { 0 };
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::*;
-        let (mut sep, mut quote, mut high, mut newline) = (0u64, 0u64, 0u64, 0u64);
-        for k in 0..4 {
-            // SAFETY: SSE2 is part of x86-64; the load reads bytes 16k..16k+16 of `block`.
-            unsafe {
-                let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast());
-                let s = _mm_or_si128(
-                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)),
-                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\t' as i8)),
-                );
-                let q = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-                let n = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8));
-                newline |= (_mm_movemask_epi8(n) as u32 as u64) << (16 * k);
-                sep |= (_mm_movemask_epi8(s) as u32 as u64) << (16 * k);
-                quote |= (_mm_movemask_epi8(q) as u32 as u64) << (16 * k);
-                high |= (_mm_movemask_epi8(v) as u32 as u64) << (16 * k);
+    let r = m.masks(block);
+    BlockMasks64 {
+        sep: r.sep | past_end,
+        quote: r.quote & !past_end,
+        high: r.high & !past_end,
+        newline: r.newline,
+        past_end,
+    }
+}
+
+/// The four byte classes of a 64-byte block as bit masks (bit `k` for byte `k`).
+#[derive(Clone, Copy)]
+pub struct RawMasks {
+    /// Space or tab.
+    pub sep: u64,
+    pub quote: u64,
+    /// At or above 0x80.
+    pub high: u64,
+    pub newline: u64,
+}
+
+/// Computes [`RawMasks`]: with the instructions every x86-64 has (SSE2), or wider ones the CPU
+/// turns out to have (chosen once per chunk by [`with_masker`]). All give the same masks.
+pub trait Masker: Copy {
+    fn masks(self, block: &[u8; 64]) -> RawMasks;
+}
+
+/// 16 bytes at a time: SSE2, part of every x86-64 (and a plain loop elsewhere).
+#[derive(Clone, Copy)]
+pub struct Sse2;
+
+impl Masker for Sse2 {
+    #[inline(always)]
+    fn masks(self, block: &[u8; 64]) -> RawMasks {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::*;
+            let (mut sep, mut quote, mut high, mut newline) = (0u64, 0u64, 0u64, 0u64);
+            for k in 0..4 {
+                // SAFETY: SSE2 is part of x86-64; the load reads bytes 16k..16k+16 of `block`.
+                unsafe {
+                    let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast());
+                    let s = _mm_or_si128(
+                        _mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)),
+                        _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\t' as i8)),
+                    );
+                    let q = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+                    let n = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8));
+                    newline |= (_mm_movemask_epi8(n) as u32 as u64) << (16 * k);
+                    sep |= (_mm_movemask_epi8(s) as u32 as u64) << (16 * k);
+                    quote |= (_mm_movemask_epi8(q) as u32 as u64) << (16 * k);
+                    high |= (_mm_movemask_epi8(v) as u32 as u64) << (16 * k);
+                }
+            }
+            RawMasks {
+                sep,
+                quote,
+                high,
+                newline,
             }
         }
-        BlockMasks64 {
-            sep: sep | past_end,
-            quote: quote & !past_end,
-            high: high & !past_end,
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let mut m = RawMasks {
+                sep: 0,
+                quote: 0,
+                high: 0,
+                newline: 0,
+            };
+            for (k, &c) in block.iter().enumerate() {
+                m.newline |= ((c == b'\n') as u64) << k;
+                m.sep |= (matches!(c, b' ' | b'\t') as u64) << k;
+                m.quote |= ((c == b'"') as u64) << k;
+                m.high |= ((c >= 0x80) as u64) << k;
+            }
+            m
+        }
+    }
+}
+
+/// 32 bytes at a time. Only constructed by [`with_masker`] once the CPU is known to have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+pub struct Avx2(());
+
+#[cfg(target_arch = "x86_64")]
+impl Masker for Avx2 {
+    #[inline(always)]
+    fn masks(self, block: &[u8; 64]) -> RawMasks {
+        use std::arch::x86_64::*;
+        let (mut sep, mut quote, mut high, mut newline) = (0u64, 0u64, 0u64, 0u64);
+        for k in 0..2 {
+            // SAFETY: an `Avx2` exists only where the CPU has AVX2 (`with_masker`); the load
+            // reads bytes 32k..32k+32 of `block`.
+            unsafe {
+                let v = _mm256_loadu_si256(block.as_ptr().add(32 * k).cast());
+                let s = _mm256_or_si256(
+                    _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b' ' as i8)),
+                    _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\t' as i8)),
+                );
+                let q = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'"' as i8));
+                let n = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\n' as i8));
+                newline |= (_mm256_movemask_epi8(n) as u32 as u64) << (32 * k);
+                sep |= (_mm256_movemask_epi8(s) as u32 as u64) << (32 * k);
+                quote |= (_mm256_movemask_epi8(q) as u32 as u64) << (32 * k);
+                high |= (_mm256_movemask_epi8(v) as u32 as u64) << (32 * k);
+            }
+        }
+        RawMasks {
+            sep,
+            quote,
+            high,
             newline,
-            past_end,
         }
     }
-    #[cfg(not(target_arch = "x86_64"))]
+}
+
+/// 64 bytes at a time, compared straight into mask registers. Only constructed by
+/// [`with_masker`] once the CPU is known to have AVX-512BW.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+pub struct Avx512(());
+
+#[cfg(target_arch = "x86_64")]
+impl Masker for Avx512 {
+    #[inline(always)]
+    fn masks(self, block: &[u8; 64]) -> RawMasks {
+        use std::arch::x86_64::*;
+        // SAFETY: an `Avx512` exists only where the CPU has AVX-512F and BW (`with_masker`);
+        // the load reads the 64 bytes of `block`.
+        unsafe {
+            let v = _mm512_loadu_si512(block.as_ptr().cast());
+            RawMasks {
+                sep: _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b' ' as i8))
+                    | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\t' as i8)),
+                quote: _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8)),
+                high: _mm512_movepi8_mask(v),
+                newline: _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\n' as i8)),
+            }
+        }
+    }
+}
+
+/// Something to run with the widest [`Masker`] this CPU has: `run` is compiled once per masker,
+/// each copy with the instructions its masker needs enabled.
+pub trait WithMasker {
+    type Out;
+    fn run<M: Masker>(self, m: M) -> Self::Out;
+}
+
+/// Runs `f` with the widest [`Masker`] the CPU has (the check is cached by the standard
+/// library: a load and a test).
+#[inline]
+pub fn with_masker<F: WithMasker>(f: F) -> F::Out {
+    #[cfg(target_arch = "x86_64")]
     {
-        let mut m = BlockMasks64 {
-            sep: past_end,
-            quote: 0,
-            high: 0,
-            newline: 0,
-            past_end,
-        };
-        for (k, &c) in block.iter().enumerate() {
-            m.newline |= ((c == b'\n') as u64) << k;
-            m.sep |= (matches!(c, b' ' | b'\t') as u64) << k;
-            m.quote |= ((c == b'"') as u64) << k;
-            m.high |= ((c >= 0x80) as u64) << k;
+        #[target_feature(enable = "avx512f,avx512bw,avx2,bmi1,bmi2,popcnt,lzcnt")]
+        fn avx512<F: WithMasker>(f: F) -> F::Out {
+            f.run(Avx512(()))
         }
-        m.quote &= !past_end;
-        m.high &= !past_end;
-        m
+        #[target_feature(enable = "avx2,bmi1,bmi2,popcnt,lzcnt")]
+        fn avx2<F: WithMasker>(f: F) -> F::Out {
+            f.run(Avx2(()))
+        }
+        if std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("bmi1")
+            && std::arch::is_x86_feature_detected!("bmi2")
+            && std::arch::is_x86_feature_detected!("popcnt")
+            && std::arch::is_x86_feature_detected!("lzcnt")
+        {
+            // SAFETY: the CPU has every feature `avx512` is compiled for (checked above).
+            return unsafe { avx512(f) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("bmi1")
+            && std::arch::is_x86_feature_detected!("bmi2")
+            && std::arch::is_x86_feature_detected!("popcnt")
+            && std::arch::is_x86_feature_detected!("lzcnt")
+        {
+            // SAFETY: the CPU has every feature `avx2` is compiled for (checked above).
+            return unsafe { avx2(f) };
+        }
     }
+    f.run(Sse2)
 }
 
 /// [`tokenize_ascii`] for lines holding a quote.

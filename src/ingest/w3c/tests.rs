@@ -337,6 +337,78 @@ fn chunks_and_threads_give_identical_output() {
     }
 }
 
+/// Parses `s` whole and in chunks of each size on 1, 2 and 8 threads: all must agree, issues
+/// included. Returns the whole parse.
+fn same_at_any_split(s: &str, chunks: &[usize]) -> Parsed {
+    let whole = p(s.as_bytes());
+    assert!(whole.counts.balanced());
+    for threads in [1, 2, 8] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        for &chunk in chunks {
+            let ctx = FileCtx {
+                server: Some("WEB1".into()),
+                site: Some("W3SVC1".into()),
+                ..Default::default()
+            };
+            let r = pool.install(|| parse_chunked(&ctx, s.as_bytes(), chunk));
+            let at = format!("threads {threads} chunk {chunk}");
+            assert_eq!(r.requests, whole.requests, "{at}");
+            assert_eq!(r.issues, whole.issues, "{at}");
+            assert_eq!(r.counts, whole.counts, "{at}");
+        }
+    }
+    whole
+}
+
+/// The same header re-emitted (a writer restart) between lines that draw once-per-segment
+/// warnings: every segment keeps its own warning however the file is cut, though a chunk
+/// starting after a re-emitted header in its own wave first assumes the earlier one.
+#[test]
+fn reemitted_header_keeps_one_warning_per_segment_at_any_split() {
+    let mut s = String::new();
+    for i in 0..12 {
+        s.push_str("#Software: Microsoft Internet Information Services 10.0\n");
+        s.push_str(F15);
+        for k in 0..5 {
+            // One value more than #Fields names: read as X-Forwarded-For, warned once per segment.
+            s.push_str(&L15.replace(" 123\n", &format!(" {k} 10.9.{i}.{k}\n")));
+        }
+    }
+    let whole = same_at_any_split(&s, &[1, 40, 97, 300, 1000]);
+    assert_eq!(whole.requests.len(), 60);
+    let warnings: Vec<u64> = whole
+        .issues
+        .iter()
+        .filter(|i| i.code == "layout_mismatch")
+        .filter_map(|i| i.line)
+        .collect();
+    let lines_per_block = 2 + 5;
+    let expected: Vec<u64> = (0..12).map(|i| (i * lines_per_block + 3) as u64).collect();
+    assert_eq!(warnings, expected);
+}
+
+/// A date-less layout (IIS FTP) after dated ones: the day comes from `#Date` and rolls over at
+/// midnight, which needs the lines before it; the file is read in one piece, with the same
+/// result at any split.
+#[test]
+fn dateless_layout_late_in_the_file_is_read_in_one_piece() {
+    let mut s = String::new();
+    for i in 0..30 {
+        s.push_str(F15);
+        s.push_str(&L15.replace("/a", &format!("/a{i}")));
+    }
+    s.push_str("#Date: 2000-10-09 16:44:49\n#Fields: time c-ip cs-method cs-uri-stem sc-status\n");
+    s.push_str("23:59:58 1.1.1.1 [2]USER anonymous 331\n00:00:03 1.1.1.1 [2]PASS - 230\n");
+    let whole = same_at_any_split(&s, &[1, 50, 333]);
+    let r = &whole.requests;
+    assert_eq!(r.len(), 32);
+    let day = parse_date(b"2000-10-10").unwrap();
+    assert_eq!(r.ts[31], (day * 86_400 + 3) * 1000);
+}
+
 mod props {
     use super::*;
     use proptest::prelude::*;
