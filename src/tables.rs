@@ -157,6 +157,14 @@ impl StrCol {
             None => self.push(Some(v)),
         }
     }
+    /// Pushes `n` nulls.
+    pub fn push_nulls(&mut self, n: usize) {
+        if self.spans.is_empty() {
+            self.lead += n;
+        } else {
+            self.spans.extend(std::iter::repeat_n(NULL_SPAN, n));
+        }
+    }
     /// Pushes a span returned by [`StrCol::last_span`] of this column again (rows sharing one
     /// stored value).
     #[inline]
@@ -451,6 +459,20 @@ impl CatCol {
             }
         }
     }
+    /// The code of a null row.
+    pub const NULL: u32 = NULL_CODE;
+    /// [`CatCol::push_code`] `n` times.
+    pub fn push_codes(&mut self, code: u32, n: usize) {
+        if n == 0 {
+            return;
+        }
+        if self.codes.is_empty() && (self.lead == 0 || code == self.lead_code) {
+            self.lead_code = code;
+            self.lead += n;
+        } else {
+            self.codes.extend(std::iter::repeat_n(code, n));
+        }
+    }
     #[inline]
     pub fn push_code(&mut self, code: u32) {
         if self.codes.is_empty() && (self.lead == 0 || code == self.lead_code) {
@@ -599,6 +621,16 @@ impl<T: Copy + Default> NumCol<T> {
                 self.grow_nulls(i / 64 + 1);
                 self.nulls[i / 64] = bit;
             }
+        }
+    }
+    /// Pushes `n` nulls.
+    pub fn push_nulls(&mut self, n: usize) {
+        if self.vals.is_empty() {
+            self.lead += n;
+        } else {
+            let from = self.vals.len();
+            self.vals.extend(std::iter::repeat_n(T::default(), n));
+            self.set_nulls(from, self.vals.len());
         }
     }
     /// Stored nulls in slots `from..to` of `vals` (already pushed).

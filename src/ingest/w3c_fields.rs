@@ -161,6 +161,8 @@ pub struct FastLine {
     pub unterminated: bool,
     /// Every byte of the content is ASCII.
     pub ascii: bool,
+    /// How many token edges were written (twice the tokens; see [`Edges`]).
+    pub edges: usize,
 }
 
 /// A line's tokens, however they were found: the general path's [`Tok`] list or the one-pass
@@ -187,62 +189,43 @@ impl Tokens for [Tok] {
 /// `e[2k]..e[2k + 1]` of the line. Kept as the flat list of the positions where bytes turn from
 /// separator to token and back (the bit transitions of the separator masks), written without a
 /// branch or capacity check per token; never quoted, so never escaped.
-pub struct Bounds {
-    e: Box<[u32]>,
-    n: usize,
-}
+#[derive(Clone, Copy)]
+pub struct Edges<'a>(pub &'a [u32]);
 
-/// Room for the edges of [`MAX_TOKENS`] tokens plus one block's worth written before the count
-/// is checked.
-const BOUNDS_CAP: usize = 2 * MAX_TOKENS + 64;
+/// Room [`fast_line`] needs to write a line's edges: those of [`MAX_TOKENS`] tokens plus one
+/// block's worth written before the count is checked.
+pub const EDGES_ROOM: usize = 2 * MAX_TOKENS + 72;
 
-impl Default for Bounds {
-    fn default() -> Self {
-        Bounds {
-            e: vec![0; BOUNDS_CAP].into_boxed_slice(),
-            n: 0,
-        }
-    }
-}
-
-impl Bounds {
-    /// The edges (`2 * count()` of them once a line is done).
-    pub fn edges(&self) -> &[u32] {
-        &self.e[..self.n]
-    }
-}
-
-impl Tokens for Bounds {
+impl Tokens for Edges<'_> {
     #[inline(always)]
     fn count(&self) -> usize {
-        self.n / 2
+        self.0.len() / 2
     }
     #[inline(always)]
     fn tok(&self, k: usize) -> Option<Tok> {
-        if k < self.n / 2 {
-            Some(Tok {
-                start: self.e[2 * k],
-                end: self.e[2 * k + 1],
+        match self.0.get(2 * k..2 * k + 2) {
+            Some(&[start, end]) => Some(Tok {
+                start,
+                end,
                 escaped: false,
-            })
-        } else {
-            None
+            }),
+            _ => None,
         }
     }
 }
 
-/// The line starting at `pos` (ending at a newline or at `end`), tokenized into `toks` in the
-/// same pass that finds its end: the common case of [`Lines`] + [`classify`] +
-/// [`tokenize_ascii`], which it matches exactly. `None` when the line is anything but a plain
-/// data line (a directive, blank, NUL padding, a BOM, quotes, too many tokens, too long):
-/// those take the general path.
+/// The line starting at `pos` (ending at a newline or at `end`), tokenized in the same pass
+/// that finds its end, its token [`Edges`] written to the start of `e` (which needs
+/// [`EDGES_ROOM`]): the common case of [`Lines`] + [`classify`] + [`tokenize_ascii`], which it
+/// matches exactly. `None` when the line is anything but a plain data line (a directive,
+/// blank, NUL padding, a BOM, quotes, too many tokens, too long): those take the general path.
 #[inline(always)]
 pub fn fast_line<M: Masker>(
     masker: M,
     bytes: &[u8],
     pos: usize,
     end: usize,
-    toks: &mut Bounds,
+    e: &mut [u32],
 ) -> Option<FastLine> {
     let end = end.min(bytes.len());
     match bytes.get(pos) {
@@ -250,7 +233,7 @@ pub fn fast_line<M: Masker>(
         Some(0xEF) if pos == 0 => return None,
         _ => {}
     }
-    let e = &mut toks.e[..];
+    let e = e.get_mut(..EDGES_ROOM)?;
     let mut n = 0usize;
     // Bit 0: the byte before the block is a separator (the line start counts as one).
     let mut prev_sep = 1u64;
@@ -283,13 +266,27 @@ pub fn fast_line<M: Masker>(
             return None;
         }
         let out: &mut [u32; 64] = (&mut e[n..n + 64]).try_into().ok()?;
-        let mut i = 0;
-        while edges != 0 {
-            out[i & 63] = (b + edges.trailing_zeros() as usize) as u32;
-            i += 1;
-            edges &= edges - 1;
+        let count = edges.count_ones() as usize;
+        // The first 8 (and 16) written whatever the count (past it they are junk that is never
+        // read): a block's edge count varies, and a loop ending at it is a mispredicted branch.
+        let base = b as u32;
+        let mut put = |slots: &mut [u32]| {
+            for slot in slots {
+                *slot = base + edges.trailing_zeros();
+                edges &= edges.wrapping_sub(1);
+            }
+        };
+        put(&mut out[..8]);
+        if count > 8 {
+            put(&mut out[8..16]);
+            let mut i = 16;
+            while edges != 0 {
+                out[i & 63] = base + edges.trailing_zeros();
+                i += 1;
+                edges &= edges - 1;
+            }
         }
-        n += i;
+        n += count;
         if nl != 0 {
             break at + valid;
         }
@@ -324,7 +321,6 @@ pub fn fast_line<M: Masker>(
             }
         }
     }
-    toks.n = n;
     // A blank line (also one of carriage returns) or NUL padding at its end: the general path.
     if n == 0
         || content_end.checked_sub(1).map(|i| bytes[i]) == Some(0)
@@ -337,6 +333,7 @@ pub fn fast_line<M: Masker>(
         next,
         unterminated,
         ascii: high == 0,
+        edges: n,
     })
 }
 

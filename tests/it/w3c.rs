@@ -654,6 +654,8 @@ fn one_pass_data_lines_match_the_general_path() {
     use w3triage::tables::Source;
     let header = "#Fields: date time cs-method cs-uri-stem c-ip cs(User-Agent) sc-status\n";
     let row = "2024-03-01 10:00:00 GET /a.aspx 10.0.0.1 Mozilla/5.0+(X) 200";
+    const WIDE: &str = "#Fields: date time s-sitename s-computername s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Cookie) cs(Referer) cs-host sc-status sc-substatus sc-win32-status sc-bytes cs-bytes time-taken";
+    let wide_row = "2024-03-01 10:00:05 W3SVC1 WEB01 10.0.0.9 POST /b.aspx q=1 443 CONTOSO\\u1 10.0.0.1 Mozilla/5.0+(Y) a=b+c https://r.test/+x www.x.test 500 19 64 5120 310 15";
     let piece = prop_oneof![
         4 => Just(row.to_string()),
         1 => Just(format!("{row}\r")),
@@ -670,6 +672,11 @@ fn one_pass_data_lines_match_the_general_path() {
         1 => Just("#Date: 2024-03-01 00:00:00".to_string()),
         1 => Just(format!("{}  {}", &row[..30], &row[31..])),
         1 => Just("a\tb".repeat(40)),
+        // A wider layout (server, site, port, cookie, host, byte counts) and rows for it.
+        1 => Just(WIDE.to_string()),
+        3 => Just(wide_row.to_string()),
+        1 => Just(wide_row.replace("W3SVC1 WEB01", "- -").replace("10.0.0.1 ", "[10.0.0.7](http://10.0.0.7) ")),
+        1 => Just(wide_row.replace(" 5120 310 ", " - 99999999999 ").replace(" 443 ", " 70000 ")),
     ];
     let cases = (
         any::<bool>(),
@@ -693,6 +700,7 @@ fn one_pass_data_lines_match_the_general_path() {
         prop_assert_eq!(&fast.requests, &slow.requests);
         prop_assert_eq!(&fast.issues, &slow.issues);
         prop_assert_eq!(fast.counts, slow.counts);
+        prop_assert_eq!((&fast.server, &fast.site), (&slow.server, &slow.site));
         prop_assert!(fast.counts.balanced());
     });
 }
