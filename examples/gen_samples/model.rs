@@ -1368,32 +1368,31 @@ fn play(day: &mut Day, rng: &mut Rng) {
             }
             continue;
         }
-        if let Some(referer) = &r.referer {
-            if failed_pages
+        if let Some(referer) = &r.referer
+            && failed_pages
                 .iter()
                 .any(|(ip, url)| *ip == r.c_ip && url == referer)
-            {
-                let rr = &mut day.reqs[i];
-                rr.fate = Fate::Dropped;
-                rr.end = s;
-                continue;
-            }
+        {
+            let rr = &mut day.reqs[i];
+            rr.fate = Fate::Dropped;
+            rr.end = s;
+            continue;
         }
-        if let Some(until) = disabled_until {
-            if s < until {
-                // HTTP.sys answers 503 itself; the browser never asks for the page's assets.
-                let rr = &mut day.reqs[i];
-                rr.fate = if rr.kind == Kind::Asset {
-                    Fate::Dropped
-                } else {
-                    Fate::Offline
-                };
-                rr.end = s;
-                if rr.kind == Kind::Page {
-                    failed_pages.push((rr.c_ip.clone(), rr.url()));
-                }
-                continue;
+        if let Some(until) = disabled_until
+            && s < until
+        {
+            // HTTP.sys answers 503 itself; the browser never asks for the page's assets.
+            let rr = &mut day.reqs[i];
+            rr.fate = if rr.kind == Kind::Asset {
+                Fate::Dropped
+            } else {
+                Fate::Offline
+            };
+            rr.end = s;
+            if rr.kind == Kind::Page {
+                failed_pages.push((rr.c_ip.clone(), rr.url()));
             }
+            continue;
         }
         let w = match current {
             Some(w) if day.workers[w].last_activity + IDLE_TIMEOUT > s => w,

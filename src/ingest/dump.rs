@@ -266,11 +266,11 @@ pub fn name_hints(file_name: &str) -> NameHints {
             {
                 h.writer = Some("ProcDump");
             }
-        } else if let Some(rest) = l.strip_prefix("w3wp.exe.") {
-            if let Ok(pid) = rest.parse() {
-                h.writer = Some("WER");
-                h.pid = Some(pid);
-            }
+        } else if let Some(rest) = l.strip_prefix("w3wp.exe.")
+            && let Ok(pid) = rest.parse()
+        {
+            h.writer = Some("WER");
+            h.pid = Some(pid);
         }
     }
     h
@@ -775,10 +775,10 @@ fn from_state(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, state: &ProcessState, p
     }
     if let (Some(c), Some(name)) = (code, &row.exception_name) {
         let mut e = format!("0x{c:08x} {name}");
-        if let Some(x) = state.exception_info.as_ref() {
-            if exceptions::kind(c) == exceptions::ExceptionKind::AccessViolation {
-                let _ = write!(e, " at data address 0x{:x}", x.address.0);
-            }
+        if let Some(x) = state.exception_info.as_ref()
+            && exceptions::kind(c) == exceptions::ExceptionKind::AccessViolation
+        {
+            let _ = write!(e, " at data address 0x{:x}", x.address.0);
         }
         if let Some(ip) = fault_ip {
             let _ = write!(e, ", exception address 0x{ip:x}");

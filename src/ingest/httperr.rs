@@ -153,11 +153,11 @@ fn parse_chunk(
 ) -> (HttpErr, ChunkIssues) {
     let mut layout: Option<Vec<H>> = None;
     let mut seg = u64::MAX;
-    if start > 0 {
-        if let Some((off, names)) = dirs.fields_before(bytes, start) {
-            layout = Some(layout_of(names).0);
-            seg = off as u64;
-        }
+    if start > 0
+        && let Some((off, names)) = dirs.fields_before(bytes, start)
+    {
+        layout = Some(layout_of(names).0);
+        seg = off as u64;
     }
     let d13 = layout_of(DEFAULT_13.as_bytes()).0;
     let d14 = layout_of(DEFAULT_14.as_bytes()).0;
@@ -313,23 +313,23 @@ fn parse_chunk(
             };
         }
         let reason = val!(13);
-        if let Some(r) = reason {
-            if !is_known_reason(r) {
-                // An unknown phrase usually means the values are shifted against the layout.
-                let msg = format!(
-                    "unknown s-reason {:?}: check the layout",
-                    String::from_utf8_lossy(r)
-                );
-                issue(
-                    &mut issues,
-                    Severity::Warning,
-                    "unknown_reason",
-                    line_no,
-                    off,
-                    msg,
-                    Some(seg),
-                );
-            }
+        if let Some(r) = reason
+            && !is_known_reason(r)
+        {
+            // An unknown phrase usually means the values are shifted against the layout.
+            let msg = format!(
+                "unknown s-reason {:?}: check the layout",
+                String::from_utf8_lossy(r)
+            );
+            issue(
+                &mut issues,
+                Severity::Warning,
+                "unknown_reason",
+                line_no,
+                off,
+                msg,
+                Some(seg),
+            );
         }
         t.ts.push(ts);
         t.server.push(ctx.server.as_deref());

@@ -1131,10 +1131,10 @@ impl ChunkParser<'_> {
         let day = if layout.has_date {
             day
         } else {
-            if let Some(prev) = self.roll_prev {
-                if time + ROLLOVER_BACKSTEP_MS < prev {
-                    self.roll_days += 1;
-                }
+            if let Some(prev) = self.roll_prev
+                && time + ROLLOVER_BACKSTEP_MS < prev
+            {
+                self.roll_days += 1;
             }
             self.roll_prev = Some(time);
             day + self.roll_days
@@ -1343,16 +1343,14 @@ impl ChunkParser<'_> {
             let Some(t) = toks.tok(i) else {
                 break;
             };
-            if let F::Extra(k) = f {
-                if let Some(name) = layout.extra_names.get(*k as usize) {
-                    write(e, name, wf::value(line, t, sc));
-                }
+            if let F::Extra(k) = f
+                && let Some(name) = layout.extra_names.get(*k as usize)
+            {
+                write(e, name, wf::value(line, t, sc));
             }
         }
-        if tail {
-            if let Some(t) = toks.count().checked_sub(1).and_then(|k| toks.tok(k)) {
-                write(e, TAIL_NAME, wf::value(line, t, sc));
-            }
+        if tail && let Some(t) = toks.count().checked_sub(1).and_then(|k| toks.tok(k)) {
+            write(e, TAIL_NAME, wf::value(line, t, sc));
         }
         if e.is_empty() {
             r.extra.push_null();
@@ -1387,11 +1385,12 @@ impl SharedCopies {
             self.slots = vec![(0, 0, None); 1 << SHARED_SLOTS_LOG2];
         }
         let k = (hash_bytes(v.as_bytes()) >> (64 - SHARED_SLOTS_LOG2)) as usize;
-        if let Some(&(off, len, Some(span))) = self.slots.get(k) {
-            if len == v.len() && file.get(off..).and_then(|f| f.get(..len)) == Some(v.as_bytes()) {
-                col.push_again(span);
-                return;
-            }
+        if let Some(&(off, len, Some(span))) = self.slots.get(k)
+            && len == v.len()
+            && file.get(off..).and_then(|f| f.get(..len)) == Some(v.as_bytes())
+        {
+            col.push_again(span);
+            return;
         }
         if memchr::memchr(b'+', v.as_bytes()).is_some() {
             col.push_plus_decoded(v);
@@ -1452,10 +1451,11 @@ fn token_str(line: &str, t: wf::Tok) -> Option<&str> {
 /// [`wf::unmarkdown`] on checked text (it cuts at ASCII bytes, so the result stays text).
 #[inline(always)]
 fn unmarkdown_str(v: &str) -> &str {
-    if v.as_bytes().first() == Some(&b'[') && v.ends_with(')') {
-        if let Some(i) = v.find("](") {
-            return &v[1..i];
-        }
+    if v.as_bytes().first() == Some(&b'[')
+        && v.ends_with(')')
+        && let Some(i) = v.find("](")
+    {
+        return &v[1..i];
     }
     v
 }

@@ -1081,10 +1081,11 @@ pub fn trim_ws(mut b: &[u8]) -> &[u8] {
 /// (`[10.0.0.1](http://10.0.0.1)`, seen in filebeat's IIS 7.5 test): the text in brackets.
 #[inline]
 pub fn unmarkdown(v: &[u8]) -> &[u8] {
-    if v.first() == Some(&b'[') && v.last() == Some(&b')') {
-        if let Some(i) = memmem::find(v, b"](") {
-            return &v[1..i];
-        }
+    if v.first() == Some(&b'[')
+        && v.last() == Some(&b')')
+        && let Some(i) = memmem::find(v, b"](")
+    {
+        return &v[1..i];
     }
     v
 }
@@ -1203,13 +1204,12 @@ pub fn classify<'a>(
 }
 
 fn push_nul(file: FileId, issues: &mut Vec<Issue>, line_no: u64, s: u64, e: u64) {
-    if let Some(last) = issues.last_mut() {
-        if last.nul_end == Some(s)
-            || (last.nul_end.is_some() && last.nul_end.map(|x| x + 2 >= s).unwrap_or(false))
-        {
-            last.nul_end = Some(e);
-            return;
-        }
+    if let Some(last) = issues.last_mut()
+        && (last.nul_end == Some(s)
+            || (last.nul_end.is_some() && last.nul_end.map(|x| x + 2 >= s).unwrap_or(false)))
+    {
+        last.nul_end = Some(e);
+        return;
     }
     issues.push(Issue {
         row: IssueRow::new(file, Severity::Warning, "nul_padding", String::new())
@@ -1235,13 +1235,12 @@ pub fn merge_issues(chunks: Vec<ChunkIssues>) -> (Vec<IssueRow>, LineCounts) {
                 }
                 seen.push((i.row.code, seg));
             }
-            if let (Some(s), Some(last)) = (i.nul_end.and(i.row.offset), out.last_mut()) {
-                if let Some(le) = last.nul_end {
-                    if le + 2 >= s {
-                        last.nul_end = i.nul_end;
-                        continue;
-                    }
-                }
+            if let (Some(s), Some(last)) = (i.nul_end.and(i.row.offset), out.last_mut())
+                && let Some(le) = last.nul_end
+                && le + 2 >= s
+            {
+                last.nul_end = i.nul_end;
+                continue;
             }
             out.push(i);
         }
@@ -1365,10 +1364,10 @@ mod tests {
     fn same_tokens(line: &[u8]) -> Result<(), String> {
         let (mut a, mut b) = (Vec::new(), Vec::new());
         let (ra, rb) = (tokenize(line, &mut a), tokenize_ref(line, &mut b));
-        if let Some(ascii) = tokenize_ascii(line, &mut Vec::new()) {
-            if ascii != line.is_ascii() {
-                return Err(format!("{line:?}: ascii {ascii}"));
-            }
+        if let Some(ascii) = tokenize_ascii(line, &mut Vec::new())
+            && ascii != line.is_ascii()
+        {
+            return Err(format!("{line:?}: ascii {ascii}"));
         }
         // The W3C parser slices checked text at token bounds without re-checking them.
         if let (true, Ok(text)) = (ra, std::str::from_utf8(line)) {

@@ -430,24 +430,25 @@ fn server_findings(f: &CrashFacts) -> Vec<String> {
             ));
         }
         let total: u64 = t.times.iter().map(|x| x.1).sum();
-        if t.times.len() >= 2 && total > 0 {
-            if let Some(top) = t.times.iter().max_by_key(|x| x.1) {
-                let share = top.1 as f64 / total as f64;
-                if share >= RUNAWAY_SHARE && top.1 >= RUNAWAY_MIN_USER {
-                    let module = t
-                        .top_modules
-                        .iter()
-                        .find(|(id, _)| *id == top.0)
-                        .and_then(|(_, m)| m.clone())
-                        .map(|m| format!(", running in {m}"))
-                        .unwrap_or_default();
-                    out.push(format!(
-                        "runaway thread 0x{:x}: {:.0}% of all user CPU time ({:.1} s){module}",
-                        top.0,
-                        share * 100.0,
-                        top.1 as f64 / 1e7
-                    ));
-                }
+        if t.times.len() >= 2
+            && total > 0
+            && let Some(top) = t.times.iter().max_by_key(|x| x.1)
+        {
+            let share = top.1 as f64 / total as f64;
+            if share >= RUNAWAY_SHARE && top.1 >= RUNAWAY_MIN_USER {
+                let module = t
+                    .top_modules
+                    .iter()
+                    .find(|(id, _)| *id == top.0)
+                    .and_then(|(_, m)| m.clone())
+                    .map(|m| format!(", running in {m}"))
+                    .unwrap_or_default();
+                out.push(format!(
+                    "runaway thread 0x{:x}: {:.0}% of all user CPU time ({:.1} s){module}",
+                    top.0,
+                    share * 100.0,
+                    top.1 as f64 / 1e7
+                ));
             }
         }
     }
