@@ -21,6 +21,18 @@ const L15: &str =
     "2018-01-01 08:09:10 127.0.0.1 GET /a q=1 80 - 81.2.69.143 Mozilla/5.0+(X) - 200 0 0 123\n";
 
 #[test]
+fn fixed_fields_are_listed_by_slot() {
+    for (slot, f) in FIXED.iter().enumerate() {
+        assert_eq!(f.slot(), Some(slot), "{f:?}");
+    }
+    // A layout's fields with a token plus those it lacks are every fixed field but date and
+    // time, each once, the tokens in order.
+    let l = Layout::from_names(b"time date cs-uri-stem c-ip cs-uri-stem X-Custom sc-status");
+    assert_eq!(l.prog, vec![(3, F::CIp), (4, F::Stem), (6, F::Status)]);
+    assert_eq!(l.prog.len() + l.absent.len(), SLOTS - 2);
+}
+
+#[test]
 fn default_layout_values() {
     let r = p(format!("{F15}{L15}").as_bytes());
     let q = &r.requests;
