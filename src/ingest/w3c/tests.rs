@@ -319,34 +319,8 @@ fn three_blocks() -> String {
 
 #[test]
 fn chunks_and_threads_give_identical_output() {
-    let s = three_blocks();
-    let whole = p(s.as_bytes());
+    let whole = same_at_any_split(&three_blocks(), &[1, 17, 300]);
     assert_eq!(whole.requests.len(), 120);
-    assert!(whole.counts.balanced());
-    for threads in [1, 2, 8] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        for chunk in [1, 17, 300] {
-            let ctx = FileCtx {
-                server: Some("WEB1".into()),
-                site: Some("W3SVC1".into()),
-                ..Default::default()
-            };
-            let r = pool.install(|| parse_chunked(&ctx, s.as_bytes(), chunk));
-            assert_eq!(
-                r.requests, whole.requests,
-                "threads {threads} chunk {chunk}"
-            );
-            assert_eq!(r.issues, whole.issues, "threads {threads} chunk {chunk}");
-            assert_eq!(r.counts, whole.counts);
-            assert_eq!(
-                (r.server.clone(), r.site.clone()),
-                (whole.server.clone(), whole.site.clone())
-            );
-        }
-    }
 }
 
 /// Parses `s` whole and in chunks of each size on 1, 2 and 8 threads: all must agree, issues
@@ -370,6 +344,7 @@ fn same_at_any_split(s: &str, chunks: &[usize]) -> Parsed {
             assert_eq!(r.requests, whole.requests, "{at}");
             assert_eq!(r.issues, whole.issues, "{at}");
             assert_eq!(r.counts, whole.counts, "{at}");
+            assert_eq!((&r.server, &r.site), (&whole.server, &whole.site), "{at}");
         }
     }
     whole
