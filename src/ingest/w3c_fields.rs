@@ -1492,6 +1492,67 @@ mod tests {
         });
     }
 
+    /// What [`fast_line`] makes of every line of `bytes` with masker `m`.
+    fn all_fast_lines<M: Masker>(m: M, bytes: &[u8]) -> Vec<Option<(FastLine, Vec<u32>)>> {
+        let mut e = vec![0u32; EDGES_ROOM];
+        let mut out = Vec::new();
+        let mut pos = 0;
+        while pos < bytes.len() {
+            let r = fast_line(m, bytes, pos, bytes.len(), &mut e);
+            out.push(r.map(|f| (f, e[..f.edges].to_vec())));
+            pos = match r {
+                Some(f) => f.next,
+                None => memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i + 1),
+            };
+        }
+        out
+    }
+
+    /// Every instruction set the CPU has finds the same lines and tokens as plain SSE2 (tests
+    /// otherwise run only the widest one).
+    #[test]
+    fn every_masker_tokenizes_alike() {
+        use proptest::prelude::*;
+        let check = |bytes: &[u8]| -> Result<(), String> {
+            let want = all_fast_lines(Sse2, bytes);
+            #[cfg(target_arch = "x86_64")]
+            {
+                let has = |f: &[&str]| {
+                    f.iter().all(|f| match *f {
+                        "avx2" => std::arch::is_x86_feature_detected!("avx2"),
+                        "avx512bw" => std::arch::is_x86_feature_detected!("avx512bw"),
+                        "avx512f" => std::arch::is_x86_feature_detected!("avx512f"),
+                        _ => std::arch::is_x86_feature_detected!("avx512vbmi2"),
+                    })
+                };
+                if has(&["avx2"]) && all_fast_lines(Avx2(()), bytes) != want {
+                    return Err(format!(
+                        "avx2 differs on {:?}",
+                        String::from_utf8_lossy(bytes)
+                    ));
+                }
+                if has(&["avx512f", "avx512bw", "avx512vbmi2"])
+                    && all_fast_lines(Avx512(()), bytes) != want
+                {
+                    return Err(format!(
+                        "avx512 differs on {:?}",
+                        String::from_utf8_lossy(bytes)
+                    ));
+                }
+            }
+            Ok(())
+        };
+        // Long lines of short tokens: more than 16 and 48 edges in a block.
+        check(&b"a ".repeat(200)).unwrap();
+        check(&b"a b\tc  d\r\n".repeat(30)).unwrap();
+        proptest!(ProptestConfig::with_cases(500), |(v in proptest::collection::vec(
+            prop_oneof![12 => Just(b'a'), 6 => Just(b' '), 2 => Just(b'\t'), 2 => Just(b'\n'),
+                1 => Just(b'\r'), 1 => Just(b'"'), 1 => Just(0u8), 1 => Just(b'#'),
+                1 => Just(0xC3), 1 => Just(0xA9)], 0..700))| {
+            prop_assert!(check(&v).is_ok(), "{}", check(&v).unwrap_err());
+        });
+    }
+
     #[test]
     fn chunks_end_at_newlines() {
         let b = b"aa\nbbbb\ncc\nd";
