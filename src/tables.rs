@@ -157,6 +157,18 @@ impl StrCol {
             None => self.push(Some(v)),
         }
     }
+    /// [`StrCol::push_source`], or a null when `null`: chosen without a branch in the usual
+    /// case, as a log's nulls (`-` queries, user names) come and go unpredictably.
+    #[inline(always)]
+    pub fn push_source_or_null(&mut self, start: usize, v: &str, null: bool) {
+        match Span::pack(false, start, v.len()) {
+            Some(s) if !self.spans.is_empty() => {
+                self.spans.push(if null { NULL_SPAN } else { s.0 });
+            }
+            _ if null => self.push_null(),
+            _ => self.push_source(start, v),
+        }
+    }
     /// Pushes `n` nulls.
     pub fn push_nulls(&mut self, n: usize) {
         if self.spans.is_empty() {
@@ -430,7 +442,7 @@ impl CatCol {
     pub fn intern_opt(&mut self, v: Option<&str>) -> u32 {
         v.map_or(NULL_CODE, |s| self.intern(s))
     }
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, v: Option<&str>) {
         // Fast path: runs of the same value (server, site, method) need no hashing.
         let code = match v {

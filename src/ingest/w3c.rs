@@ -809,11 +809,7 @@ impl ChunkParser<'_> {
                         F::User => &mut r.username,
                         _ => &mut r.host,
                     };
-                    each!(|at, v, null| if null {
-                        col.push_null()
-                    } else {
-                        col.push_source(at, v)
-                    });
+                    each!(|at, v, null| col.push_source_or_null(at, v, null));
                 }
                 F::Ua | F::Referer | F::Cookie => {
                     let (col, shared) = match f {
