@@ -239,6 +239,10 @@ pub fn fast_line<M: Masker>(
     let mut prev_sep = 1u64;
     let mut high = 0u64;
     let mut b = 0usize;
+    // Where the first token starts, when in the first block: the checks after the loop use it
+    // and the line end instead of reading edges back just after the wide stores wrote them
+    // (a load from a store in flight stalls).
+    let mut first_tok = None;
     let line_end = loop {
         let at = pos + b;
         if at >= end {
@@ -258,6 +262,9 @@ pub fn fast_line<M: Masker>(
         }
         high |= m.high & keep;
         let sep = m.sep | !keep;
+        if b == 0 && sep != !0 {
+            first_tok = Some((!sep).trailing_zeros() as usize);
+        }
         // Token starts and ends alternate: every change between separator and not.
         let edges = sep ^ (sep << 1 | prev_sep);
         prev_sep = sep >> 63;
@@ -294,18 +301,21 @@ pub fn fast_line<M: Masker>(
     let mut content_end = line_end;
     if len > 0 && bytes[line_end - 1] == b'\r' {
         content_end -= 1;
-        if n >= 2 {
-            e[n - 1] -= 1;
-            if e[n - 1] == e[n - 2] {
-                n -= 2;
-            }
+        // The CR, a token byte, ends the last token at the line end: that token now ends one
+        // byte earlier, or is gone if the CR was all of it.
+        if len == 1 || matches!(bytes[line_end - 2], b' ' | b'\t') {
+            n = n.saturating_sub(2);
+        } else if n >= 2 {
+            e[n - 1] = (len - 1) as u32;
         }
     }
+    let first_tok = match (first_tok, n) {
+        (_, 0) => return None,
+        (Some(k), _) => k,
+        (None, _) => e[0] as usize,
+    };
     // A blank line (also one of carriage returns) or NUL padding at its end: the general path.
-    if n == 0
-        || content_end.checked_sub(1).map(|i| bytes[i]) == Some(0)
-        || bytes[pos + e[0] as usize] == b'\r'
-    {
+    if content_end.checked_sub(1).map(|i| bytes[i]) == Some(0) || bytes[pos + first_tok] == b'\r' {
         return None;
     }
     Some(FastLine {
