@@ -689,7 +689,11 @@ impl ChunkParser<'_> {
         }
         let b = &mut self.batch;
         if b.stride != stride {
-            // (Only while empty: a new layout comes with a directive, which flushed the batch.)
+            // A new layout comes with a directive, which flushed the batch: it is empty here.
+            // (Were it not, this line takes the row path, after the batch.)
+            if b.lines > 0 {
+                return false;
+            }
             b.restride(stride);
         }
         let Some(e) = b.edges.get(at..at + stride) else {
