@@ -14,7 +14,8 @@ use super::w3c_fields::{
     classify, raw, tokenize_ascii_in,
 };
 use crate::tables::{
-    FileCtx, IssueRow, LineCounts, MAX_VALUE_LEN, Parsed, Requests, Severity, Source, Span, StrCol,
+    CatCol, FileCtx, IssueRow, LineCounts, MAX_VALUE_LEN, Parsed, Requests, Severity, Source, Span,
+    StrCol,
 };
 use rayon::prelude::*;
 
@@ -782,8 +783,7 @@ impl ChunkParser<'_> {
                         (&mut r.site, &mut self.out.site, &self.ctx.site, c)
                     };
                     each!(|_at, v, null| if null {
-                        let c = *code.get_or_insert_with(|| col.intern_opt(ctx.as_deref()));
-                        col.push_code(c);
+                        push_ctx(col, code, ctx.as_deref());
                     } else {
                         col.push(Some(v));
                         if first.is_none() {
@@ -846,10 +846,10 @@ impl ChunkParser<'_> {
                     } else {
                         (&mut r.site, &self.ctx.site, &mut self.ctx_codes[1])
                     };
-                    let c = *code.get_or_insert_with(|| col.intern_opt(ctx.as_deref()));
+                    let c = ctx_code(col, code, ctx.as_deref());
                     col.push_codes(c, n);
                 }
-                F::Method => r.method.push_codes(crate::tables::CatCol::NULL, n),
+                F::Method => r.method.push_codes(CatCol::NULL, n),
                 F::SIp => r.s_ip.push_nulls(n),
                 F::Stem => r.uri_stem.push_nulls(n),
                 F::Query => r.uri_query.push_nulls(n),
@@ -1260,10 +1260,7 @@ impl ChunkParser<'_> {
                             $first = Some(v.to_owned());
                         }
                     }
-                    Some(None) => {
-                        let c = *$code.get_or_insert_with(|| $col.intern_opt($ctx.as_deref()));
-                        $col.push_code(c);
-                    }
+                    Some(None) => push_ctx(&mut $col, &mut $code, $ctx.as_deref()),
                     None => match val!(t) {
                         Some(v) => {
                             $col.push_bytes(v);
@@ -1271,10 +1268,7 @@ impl ChunkParser<'_> {
                                 $first = Some(String::from_utf8_lossy(v).into_owned());
                             }
                         }
-                        None => {
-                            let c = *$code.get_or_insert_with(|| $col.intern_opt($ctx.as_deref()));
-                            $col.push_code(c);
-                        }
+                        None => push_ctx(&mut $col, &mut $code, $ctx.as_deref()),
                     },
                 }
             }};
@@ -1428,6 +1422,20 @@ fn hash_bytes(b: &[u8]) -> u64 {
         h = (h.rotate_left(5) ^ w).wrapping_mul(K);
     }
     h
+}
+
+/// The code of the file's server or site (`ctx`, from its folder) in `col`, looked up once per
+/// chunk and kept in `code`.
+#[inline(always)]
+fn ctx_code(col: &mut CatCol, code: &mut Option<u32>, ctx: Option<&str>) -> u32 {
+    *code.get_or_insert_with(|| col.intern_opt(ctx))
+}
+
+/// Pushes the file's server or site for a line that has none (see [`ctx_code`]).
+#[inline(always)]
+fn push_ctx(col: &mut CatCol, code: &mut Option<u32>, ctx: Option<&str>) {
+    let c = ctx_code(col, code, ctx);
+    col.push_code(c);
 }
 
 /// The W3C null: `-` (or nothing).

@@ -166,7 +166,7 @@ pub struct FastLine {
 }
 
 /// A line's tokens, however they were found: the general path's [`Tok`] list or the one-pass
-/// path's [`Bounds`]. The record code reads either through this.
+/// path's [`Edges`]. The record code reads either through this.
 pub trait Tokens {
     /// How many tokens.
     fn count(&self) -> usize;
@@ -740,28 +740,35 @@ pub fn with_masker<F: WithMasker>(f: F) -> F::Out {
         fn avx2<F: WithMasker>(f: F) -> F::Out {
             f.run(Avx2(()))
         }
-        if std::arch::is_x86_feature_detected!("avx512bw")
-            && std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512vbmi2")
-            && std::arch::is_x86_feature_detected!("bmi1")
-            && std::arch::is_x86_feature_detected!("bmi2")
-            && std::arch::is_x86_feature_detected!("popcnt")
-            && std::arch::is_x86_feature_detected!("lzcnt")
-        {
-            // SAFETY: the CPU has every feature `avx512` is compiled for (checked above).
+        if has_avx512() {
+            // SAFETY: the CPU has every feature `avx512` is compiled for (`has_avx512`).
             return unsafe { avx512(f) };
         }
-        if std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("bmi1")
-            && std::arch::is_x86_feature_detected!("bmi2")
-            && std::arch::is_x86_feature_detected!("popcnt")
-            && std::arch::is_x86_feature_detected!("lzcnt")
-        {
-            // SAFETY: the CPU has every feature `avx2` is compiled for (checked above).
+        if has_avx2() {
+            // SAFETY: the CPU has every feature `avx2` is compiled for (`has_avx2`).
             return unsafe { avx2(f) };
         }
     }
     f.run(Sse2)
+}
+
+/// The CPU has what the AVX2 variant of [`with_masker`] is compiled for.
+#[cfg(target_arch = "x86_64")]
+fn has_avx2() -> bool {
+    std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("bmi1")
+        && std::arch::is_x86_feature_detected!("bmi2")
+        && std::arch::is_x86_feature_detected!("popcnt")
+        && std::arch::is_x86_feature_detected!("lzcnt")
+}
+
+/// The CPU has what the AVX-512 variant of [`with_masker`] is compiled for.
+#[cfg(target_arch = "x86_64")]
+fn has_avx512() -> bool {
+    has_avx2()
+        && std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512vbmi2")
 }
 
 /// [`tokenize_ascii`] for lines holding a quote.
@@ -1527,23 +1534,13 @@ mod tests {
             let want = all_fast_lines(Sse2, bytes);
             #[cfg(target_arch = "x86_64")]
             {
-                let has = |f: &[&str]| {
-                    f.iter().all(|f| match *f {
-                        "avx2" => std::arch::is_x86_feature_detected!("avx2"),
-                        "avx512bw" => std::arch::is_x86_feature_detected!("avx512bw"),
-                        "avx512f" => std::arch::is_x86_feature_detected!("avx512f"),
-                        _ => std::arch::is_x86_feature_detected!("avx512vbmi2"),
-                    })
-                };
-                if has(&["avx2"]) && all_fast_lines(Avx2(()), bytes) != want {
+                if has_avx2() && all_fast_lines(Avx2(()), bytes) != want {
                     return Err(format!(
                         "avx2 differs on {:?}",
                         String::from_utf8_lossy(bytes)
                     ));
                 }
-                if has(&["avx512f", "avx512bw", "avx512vbmi2"])
-                    && all_fast_lines(Avx512(()), bytes) != want
-                {
+                if has_avx512() && all_fast_lines(Avx512(()), bytes) != want {
                     return Err(format!(
                         "avx512 differs on {:?}",
                         String::from_utf8_lossy(bytes)
