@@ -60,6 +60,13 @@ pub trait TableView {
 fn s(v: Option<&str>) -> Cell<'_> {
     v.map_or(Cell::Null, Cell::Str)
 }
+fn plus(v: Option<std::borrow::Cow<'_, str>>) -> Cell<'_> {
+    match v {
+        None => Cell::Null,
+        Some(std::borrow::Cow::Borrowed(v)) => Cell::Str(v),
+        Some(std::borrow::Cow::Owned(v)) => Cell::Owned(v),
+    }
+}
 fn n<T: Into<i128> + Copy>(v: Option<T>) -> Cell<'static> {
     v.map_or(Cell::Null, |x| Cell::Int(x.into()))
 }
@@ -93,9 +100,9 @@ impl TableView for Requests {
             7 => s(self.uri_query.get(r)),
             8 => s(self.username.get(r)),
             9 => s(self.c_ip.get(r)),
-            10 => s(self.user_agent.get(r)),
-            11 => s(self.referer.get(r)),
-            12 => s(self.cookie.get(r)),
+            10 => plus(self.user_agent.get(r)),
+            11 => plus(self.referer.get(r)),
+            12 => plus(self.cookie.get(r)),
             13 => s(self.host.get(r)),
             14 => n(self.status.get(r)),
             15 => n(self.substatus.get(r)),

@@ -68,7 +68,7 @@ pub struct StrCol {
 
 /// A packed value: null, or `(own?, start, len)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Span(u64);
+struct Span(u64);
 
 const NULL_SPAN: u64 = 1 << 63;
 const OWN_BIT: u64 = 1 << 62;
@@ -177,15 +177,39 @@ impl StrCol {
             self.spans.extend(std::iter::repeat_n(NULL_SPAN, n));
         }
     }
-    /// Pushes a span returned by [`StrCol::last_span`] of this column again (rows sharing one
-    /// stored value).
-    #[inline]
-    pub fn push_again(&mut self, s: Span) {
-        self.push_span(s);
+    /// Whether [`StrCol::extend_source_or_null`] holds a value of `len` bytes ending at `end`
+    /// of its source (all but values past 64 GiB of a file, or longer than 64 MiB).
+    pub fn source_fits(end: usize, len: usize) -> bool {
+        end as u64 <= MAX_START && len <= MAX_VALUE_LEN
     }
-    /// The span of the last value pushed (if it was not a leading null).
-    pub fn last_span(&self) -> Option<Span> {
-        self.spans.last().map(|&s| Span(s))
+    /// Pushes many `(start, len, null)` values of the source at once, each as
+    /// [`StrCol::push_source_or_null`] would: a batch's values of one field, stored in one pass
+    /// without a capacity check or branch per value. The caller checks [`StrCol::source_fits`]
+    /// first; a value that does not fit reads as the empty string, never as a wrong slice.
+    #[inline(always)]
+    pub fn extend_source_or_null(&mut self, vals: impl Iterator<Item = (usize, usize, bool)>) {
+        let span = |(start, len, null): (usize, usize, bool)| {
+            let packed = (start as u64) << LEN_BITS | len as u64;
+            let fits = start as u64 <= MAX_START && len <= MAX_VALUE_LEN;
+            if null {
+                NULL_SPAN
+            } else if fits {
+                packed
+            } else {
+                OWN_BIT
+            }
+        };
+        if self.spans.is_empty() {
+            // Leading nulls are only counted.
+            for v in vals {
+                match span(v) {
+                    NULL_SPAN => self.push_null(),
+                    s => self.spans.push(s),
+                }
+            }
+        } else {
+            self.spans.extend(vals.map(span));
+        }
     }
     /// Pushes raw log bytes: UTF-8 when valid, else decoded as Windows-1252 (never dropped).
     pub fn push_bytes(&mut self, v: &[u8]) {
@@ -195,27 +219,6 @@ impl StrCol {
             Err(_) => push_cp1252(&mut self.own, v),
         }
         self.push_own_tail(self.own.len() - before);
-    }
-    /// Pushes raw bytes with `+` turned into spaces (user agent, referer, cookie), decoded like
-    /// [`StrCol::push_bytes`].
-    pub fn push_bytes_plus_decoded(&mut self, v: &[u8]) {
-        match std::str::from_utf8(v) {
-            Ok(s) => self.push_plus_decoded(s),
-            Err(_) => {
-                // Windows-1252 maps every ASCII byte to itself, so `+` can be swapped after decoding.
-                let mut s = String::new();
-                push_cp1252(&mut s, v);
-                self.push_plus_decoded(&s);
-            }
-        }
-    }
-    /// Pushes text with `+` turned into spaces, copying it once.
-    pub fn push_plus_decoded(&mut self, v: &str) {
-        // SAFETY: `+` and space are both one-byte ASCII, so swapping one for the other in
-        // valid UTF-8 leaves it valid UTF-8 (one pass: copy and replace together).
-        let own = unsafe { self.own.as_mut_vec() };
-        own.extend(v.bytes().map(|b| if b == b'+' { b' ' } else { b }));
-        self.push_own_tail(v.len());
     }
     /// Binds every source span of this column to `src` (the file its rows were parsed from).
     /// Called once per parsed file, before the table is appended to others.
@@ -328,6 +331,68 @@ impl PartialEq for StrCol {
 }
 
 impl std::fmt::Debug for StrCol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// A text column read with `+` as a space: the user agent, referer and cookie, whose spaces IIS
+/// logs as `+`.
+///
+/// Values are stored as logged (a span of the mapped file, like a URL) and decoded when read,
+/// so the parse neither copies nor scans them; a reader pays one pass over a value it reads
+/// anyway. It dereferences to the stored column for what does not read values (length,
+/// appending, memory); [`PlusCol::get`] and [`PlusCol::iter`] give the decoded values, and
+/// pushing stores a value as logged.
+#[derive(Default, Clone)]
+pub struct PlusCol(StrCol);
+
+impl PlusCol {
+    pub fn with_capacity(rows: usize, bytes: usize) -> Self {
+        PlusCol(StrCol::with_capacity(rows, bytes))
+    }
+    /// The value of row `i`, `+` decoded.
+    pub fn get(&self, i: usize) -> Option<std::borrow::Cow<'_, str>> {
+        self.0.get(i).map(plus_decoded)
+    }
+    pub fn iter(&self) -> impl Iterator<Item = Option<std::borrow::Cow<'_, str>>> + '_ {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+    /// The value of row `i` as logged (a `+` in it stands for a space).
+    pub fn get_logged(&self, i: usize) -> Option<&str> {
+        self.0.get(i)
+    }
+}
+
+/// `v` with every `+` turned into a space (borrowed when it has none).
+pub fn plus_decoded(v: &str) -> std::borrow::Cow<'_, str> {
+    if v.contains('+') {
+        std::borrow::Cow::Owned(v.replace('+', " "))
+    } else {
+        std::borrow::Cow::Borrowed(v)
+    }
+}
+
+impl std::ops::Deref for PlusCol {
+    type Target = StrCol;
+    fn deref(&self) -> &StrCol {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for PlusCol {
+    fn deref_mut(&mut self) -> &mut StrCol {
+        &mut self.0
+    }
+}
+
+impl PartialEq for PlusCol {
+    fn eq(&self, other: &PlusCol) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl std::fmt::Debug for PlusCol {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.iter()).finish()
     }
@@ -635,6 +700,37 @@ impl<T: Copy + Default> NumCol<T> {
             }
         }
     }
+    /// Pushes many values at once, each as [`NumCol::push`] would: a batch's values of one
+    /// field, stored in one pass without a capacity check per value (nulls, rare in a numeric
+    /// column, take a branch).
+    #[inline(always)]
+    pub fn push_all(&mut self, vals: impl Iterator<Item = Option<T>>) {
+        if self.vals.is_empty() {
+            // Leading nulls are only counted.
+            vals.for_each(|v| self.push(v));
+            return;
+        }
+        let NumCol {
+            vals: stored,
+            nulls,
+            ..
+        } = self;
+        let mut i = stored.len();
+        let words = stored.capacity().div_ceil(64);
+        stored.extend(vals.map(|v| {
+            let x = v.unwrap_or_else(|| {
+                if nulls.len() <= i / 64 {
+                    // As `grow_nulls`: room for every row at the first null.
+                    nulls.reserve_exact(words.max(i / 64 + 1).saturating_sub(nulls.len()));
+                    nulls.resize(i / 64 + 1, 0);
+                }
+                nulls[i / 64] |= 1 << (i % 64);
+                T::default()
+            });
+            i += 1;
+            x
+        }));
+    }
     /// Pushes `n` nulls.
     pub fn push_nulls(&mut self, n: usize) {
         if self.vals.is_empty() {
@@ -860,12 +956,12 @@ pub struct Requests {
     pub uri_query: StrCol,
     pub username: StrCol,
     pub c_ip: StrCol,
-    /// `+` decoded to space.
-    pub user_agent: StrCol,
-    /// `+` decoded to space.
-    pub referer: StrCol,
-    /// `+` decoded to space.
-    pub cookie: StrCol,
+    /// `+` decoded to space (when read).
+    pub user_agent: PlusCol,
+    /// `+` decoded to space (when read).
+    pub referer: PlusCol,
+    /// `+` decoded to space (when read).
+    pub cookie: PlusCol,
     pub host: StrCol,
     pub status: NumCol<u16>,
     pub substatus: NumCol<u32>,
@@ -1493,8 +1589,8 @@ mod tests {
         a.push(None);
         a.push_bytes(b"caf\xe9");
         let mut b = StrCol::default();
-        b.push_bytes_plus_decoded(b"Mozilla/5.0+(Windows)");
-        b.push_plus_decoded("caf\u{e9}+au+lait");
+        b.push_bytes(b"Mozilla/5.0 (Windows)");
+        b.push(Some("caf\u{e9} au lait"));
         a.append(&b);
         assert_eq!(
             a.iter().collect::<Vec<_>>(),
@@ -1546,7 +1642,7 @@ mod tests {
         let mut a = StrCol::default();
         a.push_source(4, "/a.aspx");
         a.push_null();
-        a.push_plus_decoded("a+b");
+        a.push(Some("a b"));
         a.bind(&one);
         let mut b = StrCol::default();
         b.push(Some("own"));
@@ -1572,17 +1668,6 @@ mod tests {
         // Text stays in the sources: only the copies are held.
         assert_eq!(all.data_len(), "a b".len() * 2 + "own".len());
         assert_eq!(all.sources().count(), 3);
-        // Shared copies: rows may repeat one stored value.
-        let mut c = StrCol::default();
-        c.push_plus_decoded("Mozilla/5.0+(X11)");
-        let s = c.last_span().unwrap();
-        c.push_again(s);
-        c.push_again(s);
-        assert_eq!(
-            c.iter().flatten().collect::<Vec<_>>(),
-            ["Mozilla/5.0 (X11)"; 3]
-        );
-        assert_eq!(c.data_len(), 17);
         // Equality is by value, whatever the representation.
         let mut copied = StrCol::default();
         for v in want {

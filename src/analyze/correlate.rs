@@ -482,7 +482,7 @@ pub fn w3c_view(t: &Tables, i: usize) -> RequestView<'_> {
         stem: r.uri_stem.get(i).unwrap_or(""),
         query: r.uri_query.get(i),
         client: r.c_ip.get(i),
-        user_agent: r.user_agent.get(i),
+        user_agent: r.user_agent.get_logged(i),
         bytes_in: r.cs_bytes.get(i),
     }
 }

@@ -71,6 +71,7 @@ pub struct RequestView<'a> {
     pub stem: &'a str,
     pub query: Option<&'a str>,
     pub client: Option<&'a str>,
+    /// As logged: a `+` in it stands for a space.
     pub user_agent: Option<&'a str>,
     pub bytes_in: Option<u64>,
 }
@@ -463,7 +464,13 @@ pub fn put_feature<S: Sink>(kind: FeatureKind, r: &RequestView<'_>, s: &mut S) -
                 return false;
             };
             let b = ua.as_bytes();
-            s.put(&b[..b.len().min(MAX_UA)]);
+            // `+` decoded, piece by piece (as the table reads it).
+            for (k, piece) in b[..b.len().min(MAX_UA)].split(|&c| c == b'+').enumerate() {
+                if k > 0 {
+                    s.put(b" ");
+                }
+                s.put(piece);
+            }
         }
         FeatureKind::Client => {
             let Some(c) = r.client.filter(|c| !c.is_empty() && *c != "-") else {

@@ -73,7 +73,7 @@ pub(crate) fn w3c_ref(t: &Tables, i: usize) -> RequestRef {
         time_taken_ms: tt,
         bytes_in: r.cs_bytes.get(i),
         client: opt_cut(r.c_ip.get(i), 128),
-        user_agent: opt_cut(r.user_agent.get(i), 500),
+        user_agent: opt_cut(r.user_agent.get(i).as_deref(), 500),
         reason: None,
         site: opt_cut(r.site.get(i), 128),
         file: r.file[i],

@@ -14,7 +14,7 @@ use super::w3c_fields::{
     classify, raw, tokenize_ascii_in,
 };
 use crate::tables::{
-    CatCol, FileCtx, IssueRow, LineCounts, MAX_VALUE_LEN, Parsed, Requests, Severity, Source, Span,
+    CatCol, FileCtx, IssueRow, LineCounts, MAX_VALUE_LEN, Parsed, Requests, Severity, Source,
     StrCol,
 };
 use rayon::prelude::*;
@@ -461,10 +461,8 @@ struct ChunkOut {
 
 struct ChunkParser<'c> {
     ctx: &'c FileCtx,
-    /// The whole file (the keys of `shared`).
+    /// The whole file.
     file: &'c [u8],
-    /// Decoded user agents, referers, cookies, shared by the rows that repeat them.
-    shared: [SharedCopies; 3],
     layout: Option<Layout>,
     /// Offset of the `#Fields` line in force (`u64::MAX` before any): keys once-per-segment issues.
     seg: u64,
@@ -502,7 +500,6 @@ fn parse_chunk(
     let mut p = ChunkParser {
         ctx,
         file: bytes,
-        shared: Default::default(),
         layout: from.layout.clone(),
         seg: from.seg,
         fallbacks: FALLBACKS
@@ -703,6 +700,9 @@ impl ChunkParser<'_> {
         let Some(line) = self.file.get(off..f.content_end) else {
             return false;
         };
+        if !StrCol::source_fits(f.content_end, line.len()) {
+            return false;
+        }
         let value = |slot: F| {
             let k = layout.pos[slot.ix()] as usize;
             match e.get(2 * k..2 * k + 2) {
@@ -763,14 +763,16 @@ impl ChunkParser<'_> {
                     }
                 };
             }
+            // Each line's value of this field as `(offset in the file, length)`.
+            let spans = edges.chunks_exact(stride).zip(offs).map(|(row, &off)| {
+                let (s, t) = (row[k2] as usize, row[k2 + 1] as usize);
+                (off + s, t.wrapping_sub(s))
+            });
             macro_rules! numbers {
                 ($col:expr, $conv:expr) => {
-                    for (row, &off) in edges.chunks_exact(stride).zip(offs) {
-                        let (s, t) = (row[k2] as usize, row[k2 + 1] as usize);
-                        $col.push(
-                            wf::parse_u64_at(file, off + s, t.wrapping_sub(s)).and_then($conv),
-                        );
-                    }
+                    $col.push_all(
+                        spans.map(|(at, len)| wf::parse_u64_at(file, at, len).and_then($conv)),
+                    )
                 };
             }
             match f {
@@ -797,35 +799,34 @@ impl ChunkParser<'_> {
                     } else {
                         &mut r.c_ip
                     };
-                    each!(|at, v, null| if null {
-                        col.push_null();
-                    } else {
-                        let u = unmarkdown_str(v);
-                        // (A repaired address starts one byte in, after the `[`.)
-                        col.push_source(at + usize::from(u.len() != v.len()), u);
-                    });
+                    col.extend_source_or_null(spans.map(|(at, len)| {
+                        let v = file.get(at..at.saturating_add(len)).unwrap_or_default();
+                        if v.first() == Some(&b'[') {
+                            // SAFETY: as in `each!`: the batch holds only ASCII lines.
+                            let u = unmarkdown_str(unsafe { std::str::from_utf8_unchecked(v) });
+                            // (A repaired address starts one byte in, after the `[`.)
+                            (at + usize::from(u.len() != v.len()), u.len(), false)
+                        } else {
+                            (at, len, v == b"-")
+                        }
+                    }));
                 }
                 F::Method => each!(|_at, v, null| r.method.push((!null).then_some(v))),
-                F::Stem | F::Query | F::User | F::Host => {
+                F::Stem | F::Query | F::User | F::Host | F::Ua | F::Referer | F::Cookie => {
                     let col = match f {
                         F::Stem => &mut r.uri_stem,
                         F::Query => &mut r.uri_query,
                         F::User => &mut r.username,
-                        _ => &mut r.host,
+                        F::Host => &mut r.host,
+                        // (Stored as logged, `+` decoded when read: see `PlusCol`.)
+                        F::Ua => &mut r.user_agent,
+                        F::Referer => &mut r.referer,
+                        _ => &mut r.cookie,
                     };
-                    each!(|at, v, null| col.push_source_or_null(at, v, null));
-                }
-                F::Ua | F::Referer | F::Cookie => {
-                    let (col, shared) = match f {
-                        F::Ua => (&mut r.user_agent, &mut self.shared[0]),
-                        F::Referer => (&mut r.referer, &mut self.shared[1]),
-                        _ => (&mut r.cookie, &mut self.shared[2]),
-                    };
-                    each!(|at, v, null| if null {
-                        col.push_null()
-                    } else {
-                        shared.push(col, file, at, v)
-                    });
+                    // (Every line of the batch fits a source span: see `batch_add`.)
+                    col.extend_source_or_null(
+                        spans.map(|(at, len)| (at, len, len == 1 && file.get(at) == Some(&b'-'))),
+                    );
                 }
                 F::SPort => numbers!(r.s_port, |v| u16::try_from(v).ok()),
                 F::Status => numbers!(r.status, |v| u16::try_from(v).ok()),
@@ -1145,7 +1146,7 @@ impl ChunkParser<'_> {
         let r = &mut self.out.requests;
         r.ts.push(wf::to_millis(day, time));
         let sc = &mut self.scratch;
-        let (file, shared) = (self.file, &mut self.shared);
+        let file = self.file;
         // The line is `file[off..]` (both paths hand out slices of the file), so a value is
         // stored as its place there, not copied: checked once per line. (Were it not, values
         // would be copied, not misplaced.)
@@ -1202,18 +1203,6 @@ impl ChunkParser<'_> {
                     Some(Some((at, v))) => in_place!($col, at, v),
                     Some(None) => $col.push_null(),
                     None => push_str(&mut $col, val!(t)),
-                }
-            }};
-            ($col:expr, $f:expr, plus $k:expr) => {{
-                let t = tok!($f);
-                match fast!(t) {
-                    Some(Some((at, v))) if in_file => shared[$k].push(&mut $col, file, off + at, v),
-                    Some(Some((_, v))) => $col.push_plus_decoded(v),
-                    Some(None) => $col.push_null(),
-                    None => match val!(t) {
-                        Some(v) => $col.push_bytes_plus_decoded(v),
-                        None => $col.push_null(),
-                    },
                 }
             }};
         }
@@ -1304,9 +1293,10 @@ impl ChunkParser<'_> {
         text!(r.uri_query, F::Query);
         text!(r.username, F::User);
         addr!(r.c_ip, F::CIp);
-        text!(r.user_agent, F::Ua, plus 0);
-        text!(r.referer, F::Referer, plus 1);
-        text!(r.cookie, F::Cookie, plus 2);
+        // (Stored as logged, `+` decoded when read: see `PlusCol`.)
+        text!(r.user_agent, F::Ua);
+        text!(r.referer, F::Referer);
+        text!(r.cookie, F::Cookie);
         text!(r.host, F::Host);
         r.status
             .push(num!(F::Status).and_then(|v| u16::try_from(v).ok()));
@@ -1356,72 +1346,6 @@ impl ChunkParser<'_> {
         }
         true
     }
-}
-
-/// Recent values of a column that repeats them (user agents, referers, cookies), found by a
-/// hash of the raw value: a log's user agents are a few hundred strings repeated millions of
-/// times. A `+`-encoded one is decoded and stored once per chunk and the rows that repeat it
-/// share that copy; one without `+` is shared as its first place in the file. Either way a
-/// repeat costs one comparison, not a scan for `+`. Fixed size, so a miss (or a collision an
-/// attacker forces) costs what it would without it.
-#[derive(Default)]
-struct SharedCopies {
-    /// (raw value's offset in the file, its length, the stored value).
-    slots: Vec<(usize, usize, Option<Span>)>,
-}
-
-const SHARED_SLOTS_LOG2: u32 = 10;
-
-impl SharedCopies {
-    /// Pushes `v` (`file[start..start + v.len()]`) with `+` decoded, sharing an earlier copy or
-    /// place if any.
-    #[inline]
-    fn push(&mut self, col: &mut StrCol, file: &[u8], start: usize, v: &str) {
-        if self.slots.is_empty() {
-            self.slots = vec![(0, 0, None); 1 << SHARED_SLOTS_LOG2];
-        }
-        let k = (hash_bytes(v.as_bytes()) >> (64 - SHARED_SLOTS_LOG2)) as usize;
-        if let Some(&(off, len, Some(span))) = self.slots.get(k)
-            && len == v.len()
-            && file.get(off..).and_then(|f| f.get(..len)) == Some(v.as_bytes())
-        {
-            col.push_again(span);
-            return;
-        }
-        if memchr::memchr(b'+', v.as_bytes()).is_some() {
-            col.push_plus_decoded(v);
-        } else {
-            col.push_source(start, v);
-        }
-        if let Some(slot) = self.slots.get_mut(k) {
-            *slot = (start, v.len(), col.last_span());
-        }
-    }
-}
-
-/// The slot of a value: a hash of its length and three 8-byte samples (start, middle, end).
-/// Cheap next to hashing every byte, and enough to tell user agents apart; values that share
-/// the samples only share a slot (the full comparison decides).
-#[inline]
-fn hash_bytes(b: &[u8]) -> u64 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    let n = b.len();
-    let word = |at: usize| match b.get(at..at + 8) {
-        Some(w) => u64::from_le_bytes(w.try_into().unwrap_or([0; 8])),
-        None => 0,
-    };
-    let words = if n >= 8 {
-        [word(0), word((n - 8) / 2), word(n - 8)]
-    } else {
-        let mut a = [0u8; 8];
-        a[..n].copy_from_slice(b);
-        [u64::from_le_bytes(a), 0, 0]
-    };
-    let mut h = (n as u64).wrapping_mul(K);
-    for w in words {
-        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
-    }
-    h
 }
 
 /// The code of the file's server or site (`ctx`, from its folder) in `col`, looked up once per
@@ -1500,9 +1424,9 @@ fn presized(chunk: &[u8]) -> Requests {
         uri_query: s(8),
         username: crate::tables::StrCol::with_capacity(rows, 0),
         c_ip: s(0),
-        user_agent: s(16),
-        referer: s(8),
-        cookie: crate::tables::StrCol::with_capacity(rows, 0),
+        user_agent: crate::tables::PlusCol::with_capacity(rows, 0),
+        referer: crate::tables::PlusCol::with_capacity(rows, 0),
+        cookie: crate::tables::PlusCol::with_capacity(rows, 0),
         host: crate::tables::StrCol::with_capacity(rows, 0),
         status: crate::tables::NumCol::with_capacity(rows),
         substatus: crate::tables::NumCol::with_capacity(rows),

@@ -43,8 +43,8 @@ fn default_layout_values() {
     );
     assert_eq!(q.server.get(0), Some("WEB1"));
     assert_eq!(q.site.get(0), Some("W3SVC1"));
-    assert_eq!(q.user_agent.get(0), Some("Mozilla/5.0 (X)"));
-    assert_eq!(q.referer.get(0), None);
+    assert_eq!(q.user_agent.get(0).as_deref(), Some("Mozilla/5.0 (X)"));
+    assert_eq!(q.referer.get(0).as_deref(), None);
     assert_eq!(q.username.get(0), None);
     assert_eq!(q.uri_query.get(0), Some("q=1"));
     assert_eq!(
@@ -192,7 +192,7 @@ fn quoted_values_local_time_and_spellings() {
     assert_eq!(q.len(), 1);
     assert_eq!(q.ts[0] % 86_400_000, 61_200_363);
     assert_eq!(q.host.get(0), Some("h.example"));
-    assert_eq!(q.referer.get(0), Some("http://x/?a b"));
+    assert_eq!(q.referer.get(0).as_deref(), Some("http://x/?a b"));
     assert_eq!(q.substatus.get(0), None);
     assert_eq!(q.time_taken_ms.get(0), Some(359));
     assert_eq!(codes(&r), vec!["local_time"]);
