@@ -464,13 +464,13 @@ pub fn put_feature<S: Sink>(kind: FeatureKind, r: &RequestView<'_>, s: &mut S) -
                 return false;
             };
             let b = ua.as_bytes();
-            // `+` decoded, piece by piece (as the table reads it).
-            for (k, piece) in b[..b.len().min(MAX_UA)].split(|&c| c == b'+').enumerate() {
-                if k > 0 {
-                    s.put(b" ");
-                }
-                s.put(piece);
+            let b = &b[..b.len().min(MAX_UA)];
+            // `+` decoded, as the table reads it (one piece: pieces count in the hash).
+            let mut decoded = [0u8; MAX_UA];
+            for (d, &c) in decoded.iter_mut().zip(b) {
+                *d = if c == b'+' { b' ' } else { c };
             }
+            s.put(&decoded[..b.len()]);
         }
         FeatureKind::Client => {
             let Some(c) = r.client.filter(|c| !c.is_empty() && *c != "-") else {
@@ -702,6 +702,23 @@ mod tests {
                     ..r
                 }
             )
+        );
+    }
+
+    #[test]
+    fn user_agents_are_read_decoded() {
+        // The view holds the agent as logged; the feature is the decoded text, cut at MAX_UA.
+        let logged = format!("Mozilla/5.0+(X11;+Linux){}", "+x".repeat(200));
+        let decoded = logged.replace('+', " ");
+        let view = |ua| RequestView {
+            user_agent: Some(ua),
+            ..Default::default()
+        };
+        let (hash, text) = feature_text(FeatureKind::UserAgent, &view(&logged)).unwrap();
+        assert_eq!(text, decoded[..MAX_UA]);
+        assert_eq!(
+            feature_hash(FeatureKind::UserAgent, &view(&decoded)),
+            Some(hash)
         );
     }
 
