@@ -67,6 +67,12 @@ fn plus(v: Option<std::borrow::Cow<'_, str>>) -> Cell<'_> {
         Some(std::borrow::Cow::Owned(v)) => Cell::Owned(v),
     }
 }
+fn wide(c: &crate::tables::U64Col) -> NumColumn<'_> {
+    match c.values() {
+        crate::tables::U64Values::Narrow(c) => NumColumn::U32(c),
+        crate::tables::U64Values::Wide(c) => NumColumn::U64(c),
+    }
+}
 fn n<T: Into<i128> + Copy>(v: Option<T>) -> Cell<'static> {
     v.map_or(Cell::Null, |x| Cell::Int(x.into()))
 }
@@ -121,10 +127,10 @@ impl TableView for Requests {
             4 => U16(&self.s_port),
             14 => U16(&self.status),
             15 => U32(&self.substatus),
-            16 => U64(&self.win32_status),
-            17 => U64(&self.sc_bytes),
-            18 => U64(&self.cs_bytes),
-            19 => U64(&self.time_taken_ms),
+            16 => wide(&self.win32_status),
+            17 => wide(&self.sc_bytes),
+            18 => wide(&self.cs_bytes),
+            19 => wide(&self.time_taken_ms),
             _ => return None,
         })
     }
@@ -695,7 +701,7 @@ mod tests {
     #[cfg(feature = "frames")]
     #[test]
     fn dataframe_numeric_columns_match_the_cell_path() {
-        use crate::tables::NumCol;
+        use crate::tables::{NumCol, U64Col};
         /// The same table seen cell by cell only.
         struct Cells<'a>(&'a Requests);
         impl TableView for Cells<'_> {
@@ -714,8 +720,8 @@ mod tests {
         b.status = NumCol::from(vec![None]);
         b.s_port = NumCol::from(vec![None]);
         // Past i64::MAX: null in the frame, as on the cell path.
-        b.win32_status = NumCol::from(vec![Some(u64::MAX)]);
-        b.time_taken_ms = NumCol::from(vec![Some(1 << 40)]);
+        b.win32_status = U64Col::from(vec![Some(u64::MAX)]);
+        b.time_taken_ms = U64Col::from(vec![Some(1 << 40)]);
         r.append(&b);
         r.append(&sample());
         let fast = to_dataframe(&r).unwrap();

@@ -336,6 +336,266 @@ impl std::fmt::Debug for StrCol {
     }
 }
 
+/// A nullable `u64` column held in 32 bits while every value fits, widened (once, a copy) at
+/// the first that does not. IIS's win32 status, time taken and byte counts nearly always fit,
+/// and broken logs hold values that do not (plaso's `iis10_edge_cases.log`); half the memory
+/// is also half the pages the kernel zeroes and maps. Reads as [`NumCol<u64>`] does.
+#[derive(Clone)]
+pub struct U64Col(U64Values);
+
+/// How a [`U64Col`] holds its values (for writers that take whole columns).
+#[derive(Clone)]
+pub enum U64Values {
+    Narrow(NumCol<u32>),
+    Wide(NumCol<u64>),
+}
+
+impl Default for U64Col {
+    fn default() -> Self {
+        U64Col(U64Values::Narrow(NumCol::new()))
+    }
+}
+
+/// `$e` with `$c` bound to the column, whichever width it has.
+macro_rules! either {
+    ($v:expr, |$c:ident| $e:expr) => {
+        match $v {
+            U64Values::Narrow($c) => $e,
+            U64Values::Wide($c) => $e,
+        }
+    };
+}
+
+impl U64Col {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn with_capacity(rows: usize) -> Self {
+        U64Col(U64Values::Narrow(NumCol::with_capacity(rows)))
+    }
+    pub fn values(&self) -> &U64Values {
+        &self.0
+    }
+    pub fn len(&self) -> usize {
+        either!(&self.0, |c| c.len())
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The wide column, made from the narrow one if need be.
+    fn wide(&mut self) -> &mut NumCol<u64> {
+        if let U64Values::Narrow(c) = &self.0 {
+            let mut w = NumCol::with_capacity(c.capacity());
+            w.push_all(c.iter().map(|v| v.map(u64::from)));
+            self.0 = U64Values::Wide(w);
+        }
+        match &mut self.0 {
+            U64Values::Wide(w) => w,
+            U64Values::Narrow(_) => unreachable!("widened just above"),
+        }
+    }
+    #[inline]
+    pub fn push(&mut self, v: Option<u64>) {
+        match (&mut self.0, v.map(u32::try_from)) {
+            (U64Values::Narrow(c), None) => c.push_null(),
+            (U64Values::Narrow(c), Some(Ok(x))) => c.push(Some(x)),
+            _ => self.wide().push(v),
+        }
+    }
+    pub fn push_null(&mut self) {
+        either!(&mut self.0, |c| c.push_null())
+    }
+    pub fn push_nulls(&mut self, n: usize) {
+        either!(&mut self.0, |c| c.push_nulls(n))
+    }
+    /// [`NumCol::push_all`]; a batch with a value past 32 bits is pushed again, widened.
+    #[inline(always)]
+    pub fn push_all(&mut self, vals: impl Iterator<Item = Option<u64>> + Clone) {
+        if let U64Values::Narrow(c) = &mut self.0 {
+            let before = c.len();
+            let mut over = false;
+            c.push_all(vals.clone().map(|v| {
+                v.map(|x| {
+                    u32::try_from(x).unwrap_or_else(|_| {
+                        over = true;
+                        0
+                    })
+                })
+            }));
+            if !over {
+                return;
+            }
+            c.truncate(before);
+        }
+        self.wide().push_all(vals);
+    }
+    pub fn get(&self, i: usize) -> Option<u64> {
+        match &self.0 {
+            U64Values::Narrow(c) => c.get(i).map(u64::from),
+            U64Values::Wide(c) => c.get(i),
+        }
+    }
+    pub fn is_null(&self, i: usize) -> bool {
+        either!(&self.0, |c| c.is_null(i))
+    }
+    pub fn has_nulls(&self) -> bool {
+        either!(&self.0, |c| c.has_nulls())
+    }
+    pub fn null_count(&self) -> usize {
+        either!(&self.0, |c| c.null_count())
+    }
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = Option<u64>> + ExactSizeIterator + '_ {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+    pub fn append(&mut self, other: &U64Col) {
+        match (&mut self.0, &other.0) {
+            (U64Values::Narrow(a), U64Values::Narrow(b)) => a.append(b),
+            (U64Values::Wide(a), U64Values::Wide(b)) => a.append(b),
+            (U64Values::Wide(a), U64Values::Narrow(b)) => {
+                a.push_all(b.iter().map(|v| v.map(u64::from)))
+            }
+            (U64Values::Narrow(_), U64Values::Wide(b)) => self.wide().append(b),
+        }
+    }
+    pub fn reserve(&mut self, rows: usize) {
+        either!(&mut self.0, |c| c.reserve(rows))
+    }
+    /// Empties the column, keeping the buffer (narrow again if it can be).
+    pub fn clear(&mut self) {
+        either!(&mut self.0, |c| c.clear())
+    }
+    pub fn shrink_to_fit(&mut self) {
+        either!(&mut self.0, |c| c.shrink_to_fit())
+    }
+    pub fn prefault_next(&self, rows: usize) {
+        either!(&self.0, |c| c.prefault_next(rows))
+    }
+    pub fn heap_bytes(&self) -> usize {
+        either!(&self.0, |c| c.heap_bytes())
+    }
+}
+
+impl PartialEq for U64Col {
+    fn eq(&self, other: &U64Col) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl From<Vec<Option<u64>>> for U64Col {
+    fn from(v: Vec<Option<u64>>) -> Self {
+        v.into_iter().collect()
+    }
+}
+
+impl PartialEq<Vec<Option<u64>>> for U64Col {
+    fn eq(&self, other: &Vec<Option<u64>>) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter().copied())
+    }
+}
+
+impl std::fmt::Debug for U64Col {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl FromIterator<Option<u64>> for U64Col {
+    fn from_iter<I: IntoIterator<Item = Option<u64>>>(iter: I) -> Self {
+        let mut c = U64Col::new();
+        for v in iter {
+            c.push(v);
+        }
+        c
+    }
+}
+
+/// The file of each row, as runs: a file's rows are consecutive, so a table of any size holds
+/// one entry per file (or per chunk appended) instead of 4 bytes a row. Indexed like the
+/// `Vec<FileId>` it replaces (`file[i]`, a binary search over the runs).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct FileCol {
+    /// (first row, file) of each run, in row order; neighbouring runs differ in file.
+    runs: Vec<(usize, FileId)>,
+    len: usize,
+}
+
+impl FileCol {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    #[inline]
+    pub fn push(&mut self, id: FileId) {
+        self.push_n(id, 1);
+    }
+    /// Pushes `id` for `n` more rows.
+    #[inline]
+    pub fn push_n(&mut self, id: FileId, n: usize) {
+        if n == 0 {
+            return;
+        }
+        if self.runs.last().is_none_or(|&(_, f)| f != id) {
+            self.runs.push((self.len, id));
+        }
+        self.len += n;
+    }
+    /// The file of row `i`, if there is such a row.
+    pub fn get(&self, i: usize) -> Option<FileId> {
+        if i >= self.len {
+            return None;
+        }
+        let k = self.runs.partition_point(|&(first, _)| first <= i);
+        Some(self.runs[k - 1].1)
+    }
+    pub fn iter(&self) -> impl Iterator<Item = FileId> + '_ {
+        self.runs
+            .iter()
+            .enumerate()
+            .flat_map(move |(k, &(first, f))| {
+                let end = self.runs.get(k + 1).map_or(self.len, |r| r.0);
+                std::iter::repeat_n(f, end - first)
+            })
+    }
+    pub fn append(&mut self, other: &FileCol) {
+        for (k, &(first, f)) in other.runs.iter().enumerate() {
+            let end = other.runs.get(k + 1).map_or(other.len, |r| r.0);
+            self.push_n(f, end - first);
+        }
+    }
+    pub fn clear(&mut self) {
+        self.runs.clear();
+        self.len = 0;
+    }
+    pub fn shrink_to_fit(&mut self) {
+        self.runs.shrink_to_fit();
+    }
+    pub fn heap_bytes(&self) -> usize {
+        self.runs.capacity() * std::mem::size_of::<(usize, FileId)>()
+    }
+}
+
+impl std::ops::Index<usize> for FileCol {
+    type Output = FileId;
+    /// Panics if `i` is out of range, as indexing a vector does.
+    fn index(&self, i: usize) -> &FileId {
+        assert!(i < self.len, "row {i} of {}", self.len);
+        let k = self.runs.partition_point(|&(first, _)| first <= i);
+        &self.runs[k - 1].1
+    }
+}
+
+impl FromIterator<FileId> for FileCol {
+    fn from_iter<I: IntoIterator<Item = FileId>>(iter: I) -> Self {
+        let mut c = FileCol::default();
+        for f in iter {
+            c.push(f);
+        }
+        c
+    }
+}
+
 /// A text column read with `+` as a space: the user agent, referer and cookie, whose spaces IIS
 /// logs as `+`.
 ///
@@ -868,6 +1128,27 @@ impl<T: Copy + Default> NumCol<T> {
         self.vals.clear();
         self.nulls.clear();
     }
+    /// Keeps the first `len` rows.
+    pub fn truncate(&mut self, len: usize) {
+        if len <= self.lead {
+            self.lead = len;
+            self.vals.clear();
+            self.nulls.clear();
+            return;
+        }
+        self.vals.truncate(len - self.lead);
+        let n = self.vals.len();
+        self.nulls.truncate(n.div_ceil(64));
+        if let Some(last) = self.nulls.last_mut()
+            && !n.is_multiple_of(64)
+        {
+            *last &= !(!0u64 << (n % 64));
+        }
+        // (No bitmap while the column holds no null.)
+        if self.nulls.iter().all(|&w| w == 0) {
+            self.nulls.clear();
+        }
+    }
     pub fn shrink_to_fit(&mut self) {
         self.vals.shrink_to_fit();
         self.nulls.shrink_to_fit();
@@ -966,11 +1247,11 @@ pub struct Requests {
     pub status: NumCol<u16>,
     pub substatus: NumCol<u32>,
     /// u64: broken logs hold values over u32 (plaso `iis10_edge_cases.log`).
-    pub win32_status: NumCol<u64>,
-    pub sc_bytes: NumCol<u64>,
-    pub cs_bytes: NumCol<u64>,
-    pub time_taken_ms: NumCol<u64>,
-    pub file: Vec<FileId>,
+    pub win32_status: U64Col,
+    pub sc_bytes: U64Col,
+    pub cs_bytes: U64Col,
+    pub time_taken_ms: U64Col,
+    pub file: FileCol,
     /// Byte offset of the line start in its file.
     pub offset: Vec<u64>,
     /// Custom and unknown fields as a JSON object text (`{"X-Forwarded-For":"1.2.3.4"}`), or null.
@@ -1028,7 +1309,7 @@ impl Requests {
                     uri_stem: col, uri_query: col, username: col, c_ip: col, user_agent: col,
                     referer: col, cookie: col, host: col, status: col, substatus: col,
                     win32_status: col, sc_bytes: col, cs_bytes: col, time_taken_ms: col,
-                    file: vec, offset: vec, extra: col);
+                    file: col, offset: vec, extra: col);
             });
             return;
         }
@@ -1052,7 +1333,7 @@ impl Requests {
         self.sc_bytes.append(&o.sc_bytes);
         self.cs_bytes.append(&o.cs_bytes);
         self.time_taken_ms.append(&o.time_taken_ms);
-        self.file.extend_from_slice(&o.file);
+        self.file.append(&o.file);
         self.offset.extend_from_slice(&o.offset);
         self.extra.append(&o.extra);
     }
@@ -1082,7 +1363,6 @@ impl Requests {
         self.sc_bytes.reserve(rows_room);
         self.cs_bytes.reserve(rows_room);
         self.time_taken_ms.reserve(rows_room);
-        self.file.reserve(rows_room);
         self.offset.reserve(rows_room);
         for c in [&mut self.server, &mut self.site, &mut self.method] {
             c.reserve(rows_room);
@@ -1102,7 +1382,7 @@ impl Requests {
                 prefault(&self.$f, self.$f.capacity().min(self.$f.len() + rows));
             )*};
         }
-        pre!(ts, file, offset);
+        pre!(ts, offset);
         for c in [&self.server, &self.site, &self.method] {
             c.prefault_next(rows);
         }
@@ -1222,7 +1502,7 @@ impl Requests {
             + self.sc_bytes.heap_bytes()
             + self.cs_bytes.heap_bytes()
             + self.time_taken_ms.heap_bytes()
-            + self.file.capacity() * 4
+            + self.file.heap_bytes()
             + self.offset.capacity() * 8
     }
 }
@@ -1252,7 +1532,7 @@ pub struct HttpErr {
     pub transport: CatCol,
     pub fault_code: StrCol,
     pub extended_fault_code: StrCol,
-    pub file: Vec<FileId>,
+    pub file: FileCol,
     pub offset: Vec<u64>,
 }
 
@@ -1305,7 +1585,7 @@ impl HttpErr {
         self.transport.append(&o.transport);
         self.fault_code.append(&o.fault_code);
         self.extended_fault_code.append(&o.extended_fault_code);
-        self.file.extend_from_slice(&o.file);
+        self.file.append(&o.file);
         self.offset.extend_from_slice(&o.offset);
     }
 }
@@ -1602,6 +1882,92 @@ mod tests {
                 Some("caf\u{e9} au lait")
             ]
         );
+    }
+
+    #[test]
+    fn u64_col_stays_narrow_until_a_value_needs_more() {
+        let big = u64::from(u32::MAX) + 1;
+        let narrow = |c: &U64Col| matches!(c.values(), U64Values::Narrow(_));
+        // A batch with nulls and a value past 32 bits in the middle: pushed again, widened.
+        let batch = [Some(1), None, Some(big), Some(7), None];
+        let mut c = U64Col::new();
+        c.push_all([None, Some(5)].into_iter());
+        c.push_all([Some(u64::from(u32::MAX)), None].into_iter());
+        assert!(narrow(&c));
+        c.push_all(batch.into_iter());
+        assert!(!narrow(&c));
+        let want: Vec<Option<u64>> = [None, Some(5), Some(u64::from(u32::MAX)), None]
+            .into_iter()
+            .chain(batch)
+            .collect();
+        assert_eq!(c, want);
+        assert_eq!(c.null_count(), 4);
+        assert!(c.is_null(5) && !c.is_null(6));
+        // Row by row, and appended in every combination of widths, alike.
+        let mut one = U64Col::new();
+        for v in &want {
+            one.push(*v);
+        }
+        assert_eq!(one, c);
+        let (head, tail) = want.split_at(3);
+        for (a, b) in [(head, tail), (tail, head)] {
+            let mut x = U64Col::from(a.to_vec());
+            x.append(&U64Col::from(b.to_vec()));
+            assert_eq!(x.iter().collect::<Vec<_>>(), [a, b].concat());
+        }
+        let mut n = U64Col::from(vec![Some(1), None]);
+        n.push_nulls(2);
+        assert!(narrow(&n));
+        assert!(n.heap_bytes() < c.heap_bytes());
+    }
+
+    #[test]
+    fn num_col_truncate_keeps_the_first_rows() {
+        let all = vec![None, Some(1u32), None, Some(3), Some(4), None];
+        for len in 0..=all.len() {
+            let mut c = NumCol::from(all.clone());
+            c.truncate(len);
+            assert_eq!(c, all[..len].to_vec(), "{len}");
+            assert_eq!(c.has_nulls(), all[..len].contains(&None), "{len}");
+            c.push(Some(9));
+            assert_eq!(c.get(len), Some(9));
+        }
+    }
+
+    #[test]
+    fn file_col_holds_runs_and_reads_like_a_vector() {
+        let rows: Vec<FileId> = [vec![3; 5], vec![1; 2], vec![3; 4], vec![7]].concat();
+        let mut a = FileCol::default();
+        a.push_n(3, 5);
+        a.push_n(9, 0);
+        a.push(1);
+        a.push(1);
+        let mut b = FileCol::default();
+        b.push_n(3, 4);
+        b.push(7);
+        a.append(&b);
+        assert_eq!(a.len(), rows.len());
+        assert_eq!(a.iter().collect::<Vec<_>>(), rows);
+        for (i, &f) in rows.iter().enumerate() {
+            assert_eq!(a[i], f, "row {i}");
+            assert_eq!(a.get(i), Some(f), "row {i}");
+        }
+        assert_eq!(a.get(rows.len()), None);
+        // One entry per run, and the same runs however the rows were pushed.
+        assert_eq!(a.runs.len(), 4);
+        assert_eq!(a, rows.iter().copied().collect::<FileCol>());
+        let mut c = FileCol::default();
+        c.push_n(3, 2);
+        c.append(&rows[2..].iter().copied().collect());
+        assert_eq!(c, a);
+    }
+
+    #[test]
+    #[should_panic(expected = "row 2 of 2")]
+    fn file_col_index_past_the_end_panics() {
+        let mut a = FileCol::default();
+        a.push_n(1, 2);
+        let _ = a[2];
     }
 
     #[test]

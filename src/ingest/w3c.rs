@@ -870,7 +870,7 @@ impl ChunkParser<'_> {
                 F::Date | F::Time | F::Extra(_) => {}
             }
         }
-        r.file.extend(std::iter::repeat_n(self.ctx.id, n));
+        r.file.push_n(self.ctx.id, n);
         r.offset.extend(b.off.iter().map(|&o| o as u64));
         r.extra.push_nulls(n);
         b.ts.clear();
@@ -1430,11 +1430,11 @@ fn presized(chunk: &[u8]) -> Requests {
         host: crate::tables::StrCol::with_capacity(rows, 0),
         status: crate::tables::NumCol::with_capacity(rows),
         substatus: crate::tables::NumCol::with_capacity(rows),
-        win32_status: crate::tables::NumCol::with_capacity(rows),
-        sc_bytes: crate::tables::NumCol::with_capacity(rows),
-        cs_bytes: crate::tables::NumCol::with_capacity(rows),
-        time_taken_ms: crate::tables::NumCol::with_capacity(rows),
-        file: Vec::with_capacity(rows),
+        win32_status: crate::tables::U64Col::with_capacity(rows),
+        sc_bytes: crate::tables::U64Col::with_capacity(rows),
+        cs_bytes: crate::tables::U64Col::with_capacity(rows),
+        time_taken_ms: crate::tables::U64Col::with_capacity(rows),
+        file: Default::default(),
         offset: Vec::with_capacity(rows),
         extra: crate::tables::StrCol::with_capacity(rows, 0),
     }
