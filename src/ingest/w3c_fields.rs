@@ -248,6 +248,7 @@ pub fn fast_line<M: Masker>(
         if at >= end {
             break end;
         }
+        prefetch_ahead(bytes, at);
         let m = block_masks64_with(masker, bytes, at, (end - at).min(64));
         // Bytes past the chunk end count as separators; a newline ends the line here.
         let nl = m.newline & !m.past_end;
@@ -325,6 +326,25 @@ pub fn fast_line<M: Masker>(
         ascii: high == 0,
         edges: n,
     })
+}
+
+/// How far ahead of the tokenizer the file is asked for.
+const PREFETCH_AHEAD: usize = 4096;
+
+/// Asks for the file's bytes [`PREFETCH_AHEAD`] past `at`. A mapped log comes from memory:
+/// the hardware prefetcher stops at each 4 KiB page, and the tokenizer waited for every page.
+/// A hint: it never faults, even past the end of the mapping.
+#[inline(always)]
+fn prefetch_ahead(bytes: &[u8], at: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing the program sees and never faults; the address is only
+    // computed (wrapping), not dereferenced.
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>(bytes.as_ptr().wrapping_add(at + PREFETCH_AHEAD).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (bytes, at);
 }
 
 impl<'a> Iterator for Lines<'a> {
