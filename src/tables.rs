@@ -721,16 +721,32 @@ pub struct CatCol {
 
 const NULL_CODE: u32 = u32::MAX;
 
-/// String equality without a library call for the short values categories hold (`GET`).
+/// String equality without a library call or a loop for the short values categories hold
+/// (`GET`, `10.0.0.5`): two overlapping loads from each end cover every byte.
 #[inline(always)]
 fn short_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
-    a.len() == b.len()
-        && if a.len() <= 16 {
-            a.iter().zip(b).all(|(x, y)| x == y)
-        } else {
-            a == b
-        }
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let w4 = |x: &[u8], i: usize| {
+        x.get(i..i + 4)
+            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+    };
+    let w8 = |x: &[u8], i: usize| {
+        x.get(i..i + 8)
+            .and_then(|w| w.try_into().ok())
+            .map(u64::from_le_bytes)
+    };
+    match n {
+        0 => true,
+        // Bytes 0, n/2 and n-1 are all of them.
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=7 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
+        8..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
+        _ => a == b,
+    }
 }
 
 impl CatCol {
@@ -1228,7 +1244,7 @@ pub struct Requests {
     pub ts: Vec<Millis>,
     pub server: CatCol,
     pub site: CatCol,
-    pub s_ip: StrCol,
+    pub s_ip: CatCol,
     pub s_port: NumCol<u16>,
     pub method: CatCol,
     /// Raw, as logged (not percent-decoded).
@@ -1364,7 +1380,12 @@ impl Requests {
         self.cs_bytes.reserve(rows_room);
         self.time_taken_ms.reserve(rows_room);
         self.offset.reserve(rows_room);
-        for c in [&mut self.server, &mut self.site, &mut self.method] {
+        for c in [
+            &mut self.server,
+            &mut self.site,
+            &mut self.s_ip,
+            &mut self.method,
+        ] {
             c.reserve(rows_room);
         }
         macro_rules! strs {
@@ -1375,7 +1396,7 @@ impl Requests {
             )*};
         }
         strs!(
-            s_ip, uri_stem, uri_query, username, c_ip, user_agent, referer, cookie, host, extra
+            uri_stem, uri_query, username, c_ip, user_agent, referer, cookie, host, extra
         );
         macro_rules! pre {
             ($($f:ident),*) => {$(
@@ -1383,7 +1404,7 @@ impl Requests {
             )*};
         }
         pre!(ts, offset);
-        for c in [&self.server, &self.site, &self.method] {
+        for c in [&self.server, &self.site, &self.s_ip, &self.method] {
             c.prefault_next(rows);
         }
         macro_rules! nums {
@@ -1404,7 +1425,6 @@ impl Requests {
     /// Binds the text columns to the file their rows were parsed from ([`StrCol::bind`]).
     pub fn bind(&mut self, src: &Source) {
         for c in [
-            &mut self.s_ip,
             &mut self.uri_stem,
             &mut self.uri_query,
             &mut self.username,
@@ -1479,7 +1499,6 @@ impl Requests {
     /// Heap bytes held by the table (for the memory budget in the summary and benches).
     pub fn heap_bytes(&self) -> usize {
         let strs = [
-            &self.s_ip,
             &self.uri_stem,
             &self.uri_query,
             &self.username,
@@ -1493,6 +1512,7 @@ impl Requests {
         strs.iter().map(|c| c.heap_bytes()).sum::<usize>()
             + self.server.heap_bytes()
             + self.site.heap_bytes()
+            + self.s_ip.heap_bytes()
             + self.method.heap_bytes()
             + self.ts.capacity() * 8
             + self.s_port.heap_bytes()
@@ -1932,6 +1952,27 @@ mod tests {
             c.push(Some(9));
             assert_eq!(c.get(len), Some(9));
         }
+    }
+
+    #[test]
+    fn short_eq_compares_every_byte() {
+        let base: Vec<u8> = (b'a'..=b'z').collect();
+        for n in 0..=base.len() {
+            let a = std::str::from_utf8(&base[..n]).unwrap();
+            assert!(short_eq(a, a), "{n}");
+            if n > 0 {
+                assert!(!short_eq(a, &base_str(&base[..n - 1])), "{n}");
+            }
+            for k in 0..n {
+                let mut other = base[..n].to_vec();
+                other[k] = b'#';
+                assert!(!short_eq(a, &base_str(&other)), "{n} {k}");
+            }
+        }
+    }
+
+    fn base_str(b: &[u8]) -> String {
+        String::from_utf8(b.to_vec()).unwrap()
     }
 
     #[test]

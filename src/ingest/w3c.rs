@@ -793,13 +793,10 @@ impl ChunkParser<'_> {
                         }
                     });
                 }
-                F::SIp | F::CIp => {
-                    let col = if f == F::SIp {
-                        &mut r.s_ip
-                    } else {
-                        &mut r.c_ip
-                    };
-                    col.extend_source_or_null(spans.map(|(at, len)| {
+                // (The server's address: one or a few values, a category.)
+                F::SIp => each!(|_at, v, null| r.s_ip.push((!null).then(|| unmarkdown_str(v)))),
+                F::CIp => {
+                    r.c_ip.extend_source_or_null(spans.map(|(at, len)| {
                         let v = file.get(at..at.saturating_add(len)).unwrap_or_default();
                         if v.first() == Some(&b'[') {
                             // SAFETY: as in `each!`: the batch holds only ASCII lines.
@@ -851,7 +848,7 @@ impl ChunkParser<'_> {
                     col.push_codes(c, n);
                 }
                 F::Method => r.method.push_codes(CatCol::NULL, n),
-                F::SIp => r.s_ip.push_nulls(n),
+                F::SIp => r.s_ip.push_codes(CatCol::NULL, n),
                 F::Stem => r.uri_stem.push_nulls(n),
                 F::Query => r.uri_query.push_nulls(n),
                 F::User => r.username.push_nulls(n),
@@ -1276,7 +1273,13 @@ impl ChunkParser<'_> {
             self.ctx.site,
             self.ctx_codes[1]
         );
-        addr!(r.s_ip, F::SIp);
+        match fast!(tok!(F::SIp)) {
+            Some(v) => r.s_ip.push(v.map(|(_, v)| unmarkdown_str(v))),
+            None => match val!(tok!(F::SIp)).map(wf::unmarkdown) {
+                Some(v) => r.s_ip.push_bytes(v),
+                None => r.s_ip.push(None),
+            },
+        }
         r.s_port
             .push(num!(F::SPort).and_then(|v| u16::try_from(v).ok()));
         {
@@ -1417,7 +1420,7 @@ fn presized(chunk: &[u8]) -> Requests {
         ts: Vec::with_capacity(rows),
         server: cat(),
         site: cat(),
-        s_ip: s(0),
+        s_ip: cat(),
         s_port: crate::tables::NumCol::with_capacity(rows),
         method: cat(),
         uri_stem: s(8),
