@@ -82,10 +82,9 @@ fn main() {
         std::process::exit(2);
     };
     let file = std::fs::File::open(&path).expect("open");
-    // SAFETY: read-only map of a file nobody writes while we measure.
-    let map = unsafe { memmap2::Mmap::map(&file) }.expect("map");
-    let mb = map.len() >> 20;
-    let src = w3triage::tables::Source::new(map);
+    // Read (mapped) as the CLI reads it.
+    let src = w3triage::ingest::read_source(file).expect("read");
+    let mb = src.bytes().len() >> 20;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
