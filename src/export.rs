@@ -117,7 +117,7 @@ impl TableView for Requests {
             18 => n(self.cs_bytes.get(r)),
             19 => n(self.time_taken_ms.get(r)),
             20 => Cell::Int(self.file[r].into()),
-            21 => Cell::Int(self.offset[r].into()),
+            21 => Cell::Int(self.offset.get(r).into()),
             _ => self.extra.get(r).map_or(Cell::Null, Cell::Json),
         }
     }

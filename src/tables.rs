@@ -509,6 +509,125 @@ impl FromIterator<Option<u64>> for U64Col {
     }
 }
 
+/// The byte offset of each row's line in its file (never null): 32 bits while every offset
+/// fits, widened (once, a copy) at the first that does not, as in [`U64Col`]. Logs are
+/// rotated long before 4 GiB, so this is half the memory of `u64`s nearly always.
+#[derive(Clone)]
+pub enum OffsetCol {
+    Narrow(Vec<u32>),
+    Wide(Vec<u64>),
+}
+
+impl Default for OffsetCol {
+    fn default() -> Self {
+        OffsetCol::Narrow(Vec::new())
+    }
+}
+
+impl OffsetCol {
+    pub fn len(&self) -> usize {
+        match self {
+            OffsetCol::Narrow(v) => v.len(),
+            OffsetCol::Wide(v) => v.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The offset of row `i`. Panics if `i` is out of range, as indexing does.
+    pub fn get(&self, i: usize) -> u64 {
+        match self {
+            OffsetCol::Narrow(v) => u64::from(v[i]),
+            OffsetCol::Wide(v) => v[i],
+        }
+    }
+    pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+    fn wide(&mut self) -> &mut Vec<u64> {
+        if let OffsetCol::Narrow(v) = self {
+            let mut w = Vec::with_capacity(v.capacity());
+            w.extend(v.iter().map(|&o| u64::from(o)));
+            *self = OffsetCol::Wide(w);
+        }
+        match self {
+            OffsetCol::Wide(w) => w,
+            OffsetCol::Narrow(_) => unreachable!("widened just above"),
+        }
+    }
+    #[inline]
+    pub fn push(&mut self, o: u64) {
+        match (&mut *self, u32::try_from(o)) {
+            (OffsetCol::Narrow(v), Ok(x)) => v.push(x),
+            _ => self.wide().push(o),
+        }
+    }
+    /// Pushes many offsets at once (a batch's lines).
+    #[inline(always)]
+    pub fn push_all(&mut self, offs: &[usize]) {
+        let fits = offs
+            .iter()
+            .copied()
+            .max()
+            .is_none_or(|m| u32::try_from(m).is_ok());
+        match self {
+            OffsetCol::Narrow(v) if fits => v.extend(offs.iter().map(|&o| o as u32)),
+            _ => self.wide().extend(offs.iter().map(|&o| o as u64)),
+        }
+    }
+    pub fn append(&mut self, other: &OffsetCol) {
+        match (&mut *self, other) {
+            (OffsetCol::Narrow(a), OffsetCol::Narrow(b)) => a.extend_from_slice(b),
+            (OffsetCol::Wide(a), OffsetCol::Narrow(b)) => a.extend(b.iter().map(|&o| u64::from(o))),
+            (_, OffsetCol::Wide(b)) => self.wide().extend_from_slice(b),
+        }
+    }
+    pub fn reserve(&mut self, rows: usize) {
+        match self {
+            OffsetCol::Narrow(v) => v.reserve(rows),
+            OffsetCol::Wide(v) => v.reserve(rows),
+        }
+    }
+    /// Empties the column, keeping the buffer.
+    pub fn clear(&mut self) {
+        match self {
+            OffsetCol::Narrow(v) => v.clear(),
+            OffsetCol::Wide(v) => v.clear(),
+        }
+    }
+    pub fn shrink_to_fit(&mut self) {
+        match self {
+            OffsetCol::Narrow(v) => v.shrink_to_fit(),
+            OffsetCol::Wide(v) => v.shrink_to_fit(),
+        }
+    }
+    /// Faults in the room for the next `rows` offsets (see [`prefault`]).
+    pub fn prefault_next(&self, rows: usize) {
+        match self {
+            OffsetCol::Narrow(v) => prefault(v, v.capacity().min(v.len().saturating_add(rows))),
+            OffsetCol::Wide(v) => prefault(v, v.capacity().min(v.len().saturating_add(rows))),
+        }
+    }
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            OffsetCol::Narrow(v) => v.capacity() * 4,
+            OffsetCol::Wide(v) => v.capacity() * 8,
+        }
+    }
+}
+
+impl PartialEq for OffsetCol {
+    fn eq(&self, other: &OffsetCol) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl std::fmt::Debug for OffsetCol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 /// The file of each row, as runs: a file's rows are consecutive, so a table of any size holds
 /// one entry per file (or per chunk appended) instead of 4 bytes a row. Indexed like the
 /// `Vec<FileId>` it replaces (`file[i]`, a binary search over the runs).
@@ -1269,7 +1388,7 @@ pub struct Requests {
     pub time_taken_ms: U64Col,
     pub file: FileCol,
     /// Byte offset of the line start in its file.
-    pub offset: Vec<u64>,
+    pub offset: OffsetCol,
     /// Custom and unknown fields as a JSON object text (`{"X-Forwarded-For":"1.2.3.4"}`), or null.
     pub extra: StrCol,
 }
@@ -1325,7 +1444,7 @@ impl Requests {
                     uri_stem: col, uri_query: col, username: col, c_ip: col, user_agent: col,
                     referer: col, cookie: col, host: col, status: col, substatus: col,
                     win32_status: col, sc_bytes: col, cs_bytes: col, time_taken_ms: col,
-                    file: col, offset: vec, extra: col);
+                    file: col, offset: col, extra: col);
             });
             return;
         }
@@ -1350,7 +1469,7 @@ impl Requests {
         self.cs_bytes.append(&o.cs_bytes);
         self.time_taken_ms.append(&o.time_taken_ms);
         self.file.append(&o.file);
-        self.offset.extend_from_slice(&o.offset);
+        self.offset.append(&o.offset);
         self.extra.append(&o.extra);
     }
     /// Reserves room for `rows` rows in all, and for string data in all as in this table and
@@ -1403,7 +1522,8 @@ impl Requests {
                 prefault(&self.$f, self.$f.capacity().min(self.$f.len() + rows));
             )*};
         }
-        pre!(ts, offset);
+        pre!(ts);
+        self.offset.prefault_next(rows);
         for c in [&self.server, &self.site, &self.s_ip, &self.method] {
             c.prefault_next(rows);
         }
@@ -1523,7 +1643,7 @@ impl Requests {
             + self.cs_bytes.heap_bytes()
             + self.time_taken_ms.heap_bytes()
             + self.file.heap_bytes()
-            + self.offset.capacity() * 8
+            + self.offset.heap_bytes()
     }
 }
 
@@ -1939,6 +2059,46 @@ mod tests {
         n.push_nulls(2);
         assert!(narrow(&n));
         assert!(n.heap_bytes() < c.heap_bytes());
+    }
+
+    #[test]
+    fn offset_col_stays_narrow_until_an_offset_needs_more() {
+        let big = 5 << 30;
+        let narrow = |c: &OffsetCol| matches!(c, OffsetCol::Narrow(_));
+        let mut c = OffsetCol::default();
+        c.push(7);
+        c.push_all(&[10, 20, u32::MAX as usize]);
+        assert!(narrow(&c));
+        c.push_all(&[big, big + 9]);
+        assert!(!narrow(&c));
+        c.push(3);
+        let want = [
+            7,
+            10,
+            20,
+            u64::from(u32::MAX),
+            big as u64,
+            big as u64 + 9,
+            3,
+        ];
+        assert_eq!(c.iter().collect::<Vec<_>>(), want);
+        assert_eq!(c.get(4), big as u64);
+        let mut one = OffsetCol::default();
+        one.push(big as u64);
+        assert!(!narrow(&one));
+        // Appended in every combination of widths, alike.
+        for split in 0..=want.len() {
+            let (a, b) = want.split_at(split);
+            let col = |v: &[u64]| {
+                let mut c = OffsetCol::default();
+                v.iter().for_each(|&o| c.push(o));
+                c
+            };
+            let mut x = col(a);
+            x.append(&col(b));
+            assert_eq!(x, c, "{split}");
+        }
+        assert!(OffsetCol::Narrow(vec![1]).heap_bytes() <= 4);
     }
 
     #[test]

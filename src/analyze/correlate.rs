@@ -415,13 +415,13 @@ pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
     }
 
     for v in &mut in_flight {
-        v.sort_by_key(|&i| (r.ts[i], r.file[i], r.offset[i], i));
+        v.sort_by_key(|&i| (r.ts[i], r.file[i], r.offset.get(i), i));
     }
     let recent: Vec<Vec<usize>> = recent
         .into_iter()
         .map(|heap| {
             let mut v: Vec<(Millis, usize)> = heap.into_iter().map(|Reverse(x)| x).collect();
-            v.sort_by_key(|&(ts, i)| Reverse((ts, r.file[i], r.offset[i], i)));
+            v.sort_by_key(|&(ts, i)| Reverse((ts, r.file[i], r.offset.get(i), i)));
             v.into_iter().map(|(_, i)| i).collect()
         })
         .collect();

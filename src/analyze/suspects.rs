@@ -78,7 +78,7 @@ pub(crate) fn w3c_ref(t: &Tables, i: usize) -> RequestRef {
         site: opt_cut(r.site.get(i), 128),
         file: r.file[i],
         path: path_of(t, r.file[i]),
-        offset: r.offset[i],
+        offset: r.offset.get(i),
         suspects: Vec::new(),
     }
 }
@@ -849,7 +849,7 @@ fn order_in_flight(
                     .time_taken_ms
                     .get(i)
                     .map_or(0, |v| v.min(i64::MAX as u64) as i64);
-                (r.ts[i].saturating_sub(tt), r.file[i], r.offset[i])
+                (r.ts[i].saturating_sub(tt), r.file[i], r.offset.get(i))
             } else {
                 let h = &t.httperr;
                 (h.ts[i], h.file[i], h.offset[i])
@@ -1648,7 +1648,7 @@ fn pattern_rules(t: &Tables, s: &Suspect, sites: &[String]) -> Vec<Recommendatio
 fn find_request(t: &Tables, e: &EvidenceRef) -> Option<RequestRef> {
     match e.source.as_str() {
         "w3c" => (0..t.requests.len())
-            .find(|&i| t.requests.file[i] == e.file && t.requests.offset[i] == e.offset)
+            .find(|&i| t.requests.file[i] == e.file && t.requests.offset.get(i) == e.offset)
             .map(|i| w3c_ref(t, i)),
         "httperr" => (0..t.httperr.len())
             .find(|&i| t.httperr.file[i] == e.file && t.httperr.offset[i] == e.offset)

@@ -868,7 +868,7 @@ impl ChunkParser<'_> {
             }
         }
         r.file.push_n(self.ctx.id, n);
-        r.offset.extend(b.off.iter().map(|&o| o as u64));
+        r.offset.push_all(&b.off);
         r.extra.push_nulls(n);
         b.ts.clear();
         b.off.clear();
@@ -1438,7 +1438,7 @@ fn presized(chunk: &[u8]) -> Requests {
         cs_bytes: crate::tables::U64Col::with_capacity(rows),
         time_taken_ms: crate::tables::U64Col::with_capacity(rows),
         file: Default::default(),
-        offset: Vec::with_capacity(rows),
+        offset: Default::default(),
         extra: crate::tables::StrCol::with_capacity(rows, 0),
     }
 }

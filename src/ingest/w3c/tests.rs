@@ -56,7 +56,7 @@ fn default_layout_values() {
         ),
         (Some(200), Some(0), Some(0), Some(123))
     );
-    assert_eq!(q.offset[0], F15.len() as u64);
+    assert_eq!(q.offset.get(0), F15.len() as u64);
     assert_eq!(q.extra.get(0), None);
     assert!(r.issues.is_empty());
     assert_eq!(
@@ -138,7 +138,7 @@ fn crlf_no_final_newline_and_runs_of_spaces() {
     assert_eq!(r.requests.len(), 1);
     assert_eq!(r.requests.s_port.get(0), Some(80));
     assert_eq!(r.requests.time_taken_ms.get(0), Some(123));
-    assert_eq!(r.requests.offset[0], F15.len() as u64 + 1);
+    assert_eq!(r.requests.offset.get(0), F15.len() as u64 + 1);
     assert!(r.issues.is_empty());
 }
 
@@ -262,7 +262,10 @@ fn nul_padded_tail_is_one_issue() {
     let r2 = p(&s2);
     assert_eq!(r2.requests.len(), 1);
     assert_eq!(codes(&r2), vec!["nul_padding"]);
-    assert_eq!(r2.requests.offset[0], s2.len() as u64 - L15.len() as u64);
+    assert_eq!(
+        r2.requests.offset.get(0),
+        s2.len() as u64 - L15.len() as u64
+    );
 }
 
 #[test]
