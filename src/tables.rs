@@ -66,6 +66,27 @@ pub struct StrCol {
     srcs: Vec<(usize, Source)>,
 }
 
+/// How [`StrCol::extend_packed`] takes source values: `start << LEN_BITS | len`, [`NULL`] for
+/// a null, and [`EMPTY`] (the empty string) for a value past [`MAX_START`] or [`MAX_LEN`].
+pub mod packed {
+    pub const LEN_BITS: u32 = super::LEN_BITS;
+    pub const NULL: u64 = super::NULL_SPAN;
+    pub const EMPTY: u64 = super::OWN_BIT;
+    pub const MAX_START: u64 = super::MAX_START;
+    pub const MAX_LEN: u64 = super::MAX_VALUE_LEN as u64;
+
+    /// The packed value of `len` bytes at `start` of the source, or of a null.
+    #[inline(always)]
+    pub fn source(start: usize, len: usize, null: bool) -> u64 {
+        let fits = start as u64 <= MAX_START && len as u64 <= MAX_LEN;
+        match (null, fits) {
+            (true, _) => NULL,
+            (false, true) => (start as u64) << LEN_BITS | len as u64,
+            (false, false) => EMPTY,
+        }
+    }
+}
+
 /// A packed value: null, or `(own?, start, len)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Span(u64);
@@ -175,6 +196,21 @@ impl StrCol {
             self.lead += n;
         } else {
             self.spans.extend(std::iter::repeat_n(NULL_SPAN, n));
+        }
+    }
+    /// Pushes `n` packed source values at once (see [`packed`]), written by `fill` into a
+    /// slice of `n` (preset to nulls): for code that packs a batch's spans in bulk (SIMD).
+    #[inline(always)]
+    pub fn extend_packed(&mut self, n: usize, fill: impl FnOnce(&mut [u64])) {
+        let was_empty = self.spans.is_empty();
+        let from = self.spans.len();
+        self.spans.resize(from + n, NULL_SPAN);
+        fill(&mut self.spans[from..]);
+        // Leading nulls are only counted.
+        if was_empty {
+            let nulls = self.spans.iter().take_while(|&&s| s == NULL_SPAN).count();
+            self.spans.drain(..nulls);
+            self.lead += nulls;
         }
     }
     /// Whether [`StrCol::extend_source_or_null`] holds a value of `len` bytes ending at `end`
@@ -2169,6 +2205,29 @@ mod tests {
         let mut a = FileCol::default();
         a.push_n(1, 2);
         let _ = a[2];
+    }
+
+    #[test]
+    fn str_col_takes_packed_spans_in_bulk() {
+        let src = Source::copy_of(b"GET /a.aspx - x");
+        let mut c = StrCol::default();
+        c.extend_packed(3, |out| {
+            out[0] = packed::NULL;
+            out[1] = packed::source(4, 7, false);
+            out[2] = packed::source(12, 1, true);
+        });
+        c.extend_packed(2, |out| {
+            out[0] = packed::source(14, 1, false);
+            out[1] = packed::EMPTY;
+        });
+        c.bind(&src);
+        let want = [None, Some("/a.aspx"), None, Some("x"), Some("")];
+        assert_eq!(c.iter().collect::<Vec<_>>(), want);
+        // The leading null is only counted, as `push_null` would.
+        assert_eq!(c.lead, 1);
+        let mut d = StrCol::default();
+        d.extend_packed(2, |_| {});
+        assert_eq!((d.len(), d.lead, d.spans.len()), (2, 2, 0));
     }
 
     #[test]

@@ -624,6 +624,17 @@ impl wf::WithMasker for Walk<'_, '_> {
     }
 }
 
+/// [`ChunkParser::flush_with`], compiled once per instruction set (see [`wf::with_masker`]).
+struct Flush<'p, 'c>(&'p mut ChunkParser<'c>);
+
+impl wf::WithMasker for Flush<'_, '_> {
+    type Out = ();
+    #[inline(always)]
+    fn run<M: wf::Masker>(self, masker: M) {
+        self.0.flush_with(masker);
+    }
+}
+
 /// Plain data lines waiting to be stored: their token edges (a row of `stride` per line, written
 /// there by the tokenizer), timestamps and offsets. Storing them a column at a time, each
 /// column's loop short and its buffers in registers, costs a fraction of storing them a row at
@@ -727,6 +738,13 @@ impl ChunkParser<'_> {
 
     /// Stores the batched lines, a column at a time (see [`Batch`]).
     fn flush(&mut self) {
+        if self.batch.lines > 0 {
+            wf::with_masker(Flush(self));
+        }
+    }
+
+    #[inline(always)]
+    fn flush_with<M: wf::Masker>(&mut self, masker: M) {
         let b = &mut self.batch;
         let n = b.lines;
         if n == 0 {
@@ -821,9 +839,9 @@ impl ChunkParser<'_> {
                         _ => &mut r.cookie,
                     };
                     // (Every line of the batch fits a source span: see `batch_add`.)
-                    col.extend_source_or_null(
-                        spans.map(|(at, len)| (at, len, len == 1 && file.get(at) == Some(&b'-'))),
-                    );
+                    col.extend_packed(n, |out| {
+                        masker.field_spans(file, (edges, stride, k2), offs, out)
+                    });
                 }
                 F::SPort => numbers!(r.s_port, |v| u16::try_from(v).ok()),
                 F::Status => numbers!(r.status, |v| u16::try_from(v).ok()),

@@ -3,7 +3,7 @@
 //!
 //! Everything here works on borrowed slices of the mapped file; nothing allocates per line.
 
-use crate::tables::{FileId, IssueRow, LineCounts, Millis, Severity};
+use crate::tables::{FileId, IssueRow, LineCounts, Millis, Severity, packed};
 use memchr::memmem;
 
 /// Files above this size are cut into chunks parsed in parallel.
@@ -554,6 +554,20 @@ pub struct RawMasks {
 pub trait Masker: Copy {
     fn masks(self, block: &[u8; 64]) -> RawMasks;
 
+    /// The packed source span ([`packed`]) of one field of each batched line: line `r` starts
+    /// at `offs[r]` in `file` and has its token edges at `edges[r * stride..]`; the field's
+    /// are at `k2` and `k2 + 1`; a `-` is null. One value per line into `out`.
+    #[inline(always)]
+    fn field_spans(
+        self,
+        file: &[u8],
+        (edges, stride, k2): (&[u32], usize, usize),
+        offs: &[usize],
+        out: &mut [u64],
+    ) {
+        field_spans_scalar(file, (edges, stride, k2), offs, out)
+    }
+
     /// Writes `base +` the position of each set bit of `edges`, in order, to the start of `out`
     /// and returns how many. Slots past that count may be overwritten with junk.
     #[inline(always)]
@@ -697,6 +711,95 @@ impl Masker for Avx512 {
         }
     }
 
+    /// Eight lines at a time: their edges and the byte of one-byte values gathered, the spans
+    /// packed and the nulls blended in 512-bit lanes.
+    #[inline(always)]
+    fn field_spans(
+        self,
+        file: &[u8],
+        (edges, stride, k2): (&[u32], usize, usize),
+        offs: &[usize],
+        out: &mut [u64],
+    ) {
+        use std::arch::x86_64::*;
+        let n = offs.len().min(out.len());
+        // The gathers read `edges[r * stride + k2]` and the one after for `r < n`, as 32-bit
+        // indices; the scalar code takes anything else.
+        let fits = k2 + 1 < stride
+            && n.checked_mul(stride)
+                .is_some_and(|e| e <= edges.len() && e < i32::MAX as usize);
+        if !fits {
+            return field_spans_scalar(file, (edges, stride, k2), offs, out);
+        }
+        let whole = n / 8 * 8;
+        // SAFETY: an `Avx512` exists only where the CPU has AVX-512F and AVX2 (`with_masker`).
+        // The edge gathers read indices below `n * stride <= edges.len()` (checked above, as
+        // `k2 + 1 < stride`); the offset loads and span stores read and write 8 of the first
+        // `whole <= n` slots of `offs` and `out`; the byte gather reads the 4 bytes ending at
+        // `at` only for lanes with `3 <= at < file.len()` (others take the scalar code).
+        unsafe {
+            let base = edges.as_ptr().cast::<i32>();
+            let step = _mm256_mullo_epi32(
+                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                _mm256_set1_epi32(stride as i32),
+            );
+            let one = _mm512_set1_epi64(1);
+            let three = _mm512_set1_epi64(3);
+            let file_len = _mm512_set1_epi64(file.len() as i64);
+            let dash = _mm512_set1_epi64(i64::from(b'-'));
+            let max_start = _mm512_set1_epi64(packed::MAX_START as i64);
+            let max_len = _mm512_set1_epi64(packed::MAX_LEN as i64);
+            let null = _mm512_set1_epi64(packed::NULL as i64);
+            let empty = _mm512_set1_epi64(packed::EMPTY as i64);
+            let mut r = 0;
+            while r < whole {
+                let idx = _mm256_add_epi32(step, _mm256_set1_epi32((r * stride + k2) as i32));
+                let s = _mm256_i32gather_epi32::<4>(base, idx);
+                let t =
+                    _mm256_i32gather_epi32::<4>(base, _mm256_add_epi32(idx, _mm256_set1_epi32(1)));
+                let off = _mm512_loadu_si512(offs.as_ptr().add(r).cast());
+                let at = _mm512_add_epi64(off, _mm512_cvtepu32_epi64(s));
+                let len = _mm512_cvtepu32_epi64(_mm256_sub_epi32(t, s));
+                let len1 = _mm512_cmpeq_epi64_mask(len, one);
+                let readable =
+                    _mm512_cmpge_epu64_mask(at, three) & _mm512_cmplt_epu64_mask(at, file_len);
+                if len1 & !readable != 0 {
+                    let rows = r * stride..;
+                    field_spans_scalar(
+                        file,
+                        (&edges[rows], stride, k2),
+                        &offs[r..r + 8],
+                        &mut out[r..r + 8],
+                    );
+                    r += 8;
+                    continue;
+                }
+                // The byte of a one-byte value: the top one of the 4 ending at it.
+                let word = _mm512_mask_i64gather_epi32::<1>(
+                    _mm256_setzero_si256(),
+                    len1,
+                    _mm512_sub_epi64(at, three),
+                    file.as_ptr().cast(),
+                );
+                let byte = _mm512_srli_epi64::<24>(_mm512_cvtepu32_epi64(word));
+                let is_null = len1 & _mm512_cmpeq_epi64_mask(byte, dash);
+                let fit =
+                    _mm512_cmple_epu64_mask(at, max_start) & _mm512_cmple_epu64_mask(len, max_len);
+                let v = _mm512_or_si512(_mm512_slli_epi64::<{ packed::LEN_BITS }>(at), len);
+                let v = _mm512_mask_blend_epi64(fit, empty, v);
+                let v = _mm512_mask_blend_epi64(is_null, v, null);
+                _mm512_storeu_si512(out.as_mut_ptr().add(r).cast(), v);
+                r += 8;
+            }
+        }
+        field_spans_scalar(
+            file,
+            (&edges[whole * stride..], stride, k2),
+            &offs[whole..n],
+            &mut out[whole..n],
+        );
+    }
+
     /// The positions gathered by one compress of the byte indices 0..64 (VBMI2), widened to
     /// 32 bits 16 at a time: no loop over the bits.
     #[inline(always)]
@@ -736,6 +839,24 @@ impl Masker for Avx512 {
             }
         }
         count
+    }
+}
+
+/// [`Masker::field_spans`], a line at a time.
+#[inline(always)]
+pub fn field_spans_scalar(
+    file: &[u8],
+    (edges, stride, k2): (&[u32], usize, usize),
+    offs: &[usize],
+    out: &mut [u64],
+) {
+    for ((row, &off), o) in edges.chunks_exact(stride.max(1)).zip(offs).zip(out) {
+        let (Some(&s), Some(&t)) = (row.get(k2), row.get(k2 + 1)) else {
+            continue;
+        };
+        let at = off + s as usize;
+        let len = t.wrapping_sub(s) as usize;
+        *o = packed::source(at, len, len == 1 && file.get(at) == Some(&b'-'));
     }
 }
 
@@ -1577,6 +1698,59 @@ mod tests {
                 1 => Just(b'\r'), 1 => Just(b'"'), 1 => Just(0u8), 1 => Just(b'#'),
                 1 => Just(0xC3), 1 => Just(0xA9)], 0..700))| {
             prop_assert!(check(&v).is_ok(), "{}", check(&v).unwrap_err());
+        });
+    }
+
+    /// The AVX-512 field spans are the scalar ones, including one-byte values at the very start
+    /// and end of the file (where the byte gather may not read) and partial groups of 8.
+    #[test]
+    fn every_masker_packs_field_spans_alike() {
+        use proptest::prelude::*;
+        let check = |file: &[u8], edges: &[u32], stride: usize, k2: usize, offs: &[usize]| {
+            let mut want = vec![7u64; offs.len()];
+            field_spans_scalar(file, (edges, stride, k2), offs, &mut want);
+            #[cfg(target_arch = "x86_64")]
+            if has_avx512() {
+                let mut got = vec![7u64; offs.len()];
+                Avx512(()).field_spans(file, (edges, stride, k2), offs, &mut got);
+                if got != want {
+                    return Err(format!("{got:x?} != {want:x?}"));
+                }
+            }
+            Ok(want)
+        };
+        // A one-byte `-` is null; one at the file's first and last byte too.
+        let file = b"- x - ab -";
+        let edges = [0u32, 1, 2, 3, 4, 5, 6, 8, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1];
+        let got = check(file, &edges, 2, 0, &[0, 0, 0, 0, 0, 0, 0, 0, 9]).unwrap();
+        assert_eq!(got[0], packed::NULL);
+        assert_eq!(got[1], packed::source(2, 1, false));
+        assert_eq!(got[8], packed::NULL);
+        // Past what a span addresses (a 64 GiB file): the empty string, never a wrong slice.
+        let last = packed::MAX_START as usize;
+        let got = check(file, &[0, 2].repeat(9), 2, 0, &[last + 1; 9]).unwrap();
+        assert_eq!(got, [packed::EMPTY; 9]);
+        let got = check(file, &[0, 2].repeat(9), 2, 0, &[last; 9]).unwrap();
+        assert_eq!(got, [packed::source(last, 2, false); 9]);
+        assert_ne!(got[0], packed::EMPTY);
+        proptest!(ProptestConfig::with_cases(300), |(
+            file in proptest::collection::vec(prop_oneof![Just(b'-'), Just(b'a')], 1..300),
+            half in 1usize..20,
+            k in 0usize..20,
+            rows in proptest::collection::vec((0usize..300, 0u32..8, 0u32..3), 0..40),
+        )| {
+            let stride = 2 * half;
+            let k2 = 2 * (k % half);
+            let mut edges = vec![0u32; rows.len() * stride];
+            let mut offs = Vec::new();
+            for (r, &(off, s, len)) in rows.iter().enumerate() {
+                let off = off % file.len();
+                edges[r * stride + k2] = s;
+                edges[r * stride + k2 + 1] = s + len;
+                offs.push(off);
+            }
+            let res = check(&file, &edges, stride, k2, &offs);
+            prop_assert!(res.is_ok(), "{}", res.unwrap_err());
         });
     }
 
