@@ -647,6 +647,9 @@ struct Batch {
     lines: usize,
     ts: Vec<i64>,
     off: Vec<usize>,
+    /// One numeric field's values, and whether each is one (scratch of `flush`).
+    nums: Vec<u64>,
+    num_ok: Vec<bool>,
 }
 
 /// A batch's edges are kept to about this many (16 KiB: in the first-level cache).
@@ -661,6 +664,8 @@ impl Default for Batch {
             lines: 0,
             ts: Vec::new(),
             off: Vec::new(),
+            nums: Vec::new(),
+            num_ok: Vec::new(),
         }
     }
 }
@@ -679,6 +684,8 @@ impl Batch {
         self.edges.resize(self.cap * stride + wf::EDGES_ROOM, 0);
         self.ts.reserve(self.cap);
         self.off.reserve(self.cap);
+        self.nums.resize(self.cap, 0);
+        self.num_ok.resize(self.cap, false);
     }
 }
 
@@ -787,11 +794,15 @@ impl ChunkParser<'_> {
                 (off + s, t.wrapping_sub(s))
             });
             macro_rules! numbers {
-                ($col:expr, $conv:expr) => {
+                ($col:expr, $conv:expr) => {{
+                    let (vals, ok) = (&mut b.nums[..n], &mut b.num_ok[..n]);
+                    masker.field_numbers(file, (edges, stride, k2), offs, (&mut *vals, &mut *ok));
                     $col.push_all(
-                        spans.map(|(at, len)| wf::parse_u64_at(file, at, len).and_then($conv)),
+                        vals.iter()
+                            .zip(ok.iter())
+                            .map(|(&v, &ok)| ok.then_some(v).and_then($conv)),
                     )
-                };
+                }};
             }
             match f {
                 F::Server | F::Site => {

@@ -568,6 +568,20 @@ pub trait Masker: Copy {
         field_spans_scalar(file, (edges, stride, k2), offs, out)
     }
 
+    /// The number ([`parse_u64_at`]) one field of each batched line holds (laid out as for
+    /// [`Masker::field_spans`]): into `vals`, and whether it is one into `ok` (false for a null
+    /// `-` or anything else that is not decimal digits fitting a `u64`).
+    #[inline(always)]
+    fn field_numbers(
+        self,
+        file: &[u8],
+        (edges, stride, k2): (&[u32], usize, usize),
+        offs: &[usize],
+        (vals, ok): (&mut [u64], &mut [bool]),
+    ) {
+        field_numbers_scalar(file, (edges, stride, k2), offs, (vals, ok))
+    }
+
     /// Writes `base +` the position of each set bit of `edges`, in order, to the start of `out`
     /// and returns how many. Slots past that count may be overwritten with junk.
     #[inline(always)]
@@ -800,6 +814,116 @@ impl Masker for Avx512 {
         );
     }
 
+    /// Eight lines at a time: each value's 8 bytes gathered and read as [`parse_u64_at`] reads
+    /// one, in 64-bit lanes; values it cannot take (over 8 digits, near the file's end) are
+    /// read a line at a time.
+    #[inline(always)]
+    fn field_numbers(
+        self,
+        file: &[u8],
+        (edges, stride, k2): (&[u32], usize, usize),
+        offs: &[usize],
+        (vals, ok): (&mut [u64], &mut [bool]),
+    ) {
+        use std::arch::x86_64::*;
+        let n = offs.len().min(vals.len()).min(ok.len());
+        let fits = k2 + 1 < stride
+            && file.len() >= 8
+            && n.checked_mul(stride)
+                .is_some_and(|e| e <= edges.len() && e < i32::MAX as usize);
+        if !fits {
+            return field_numbers_scalar(file, (edges, stride, k2), offs, (vals, ok));
+        }
+        let whole = n / 8 * 8;
+        let mut r = 0;
+        // SAFETY: an `Avx512` exists only where the CPU has AVX-512F/DQ and AVX2
+        // (`with_masker`). The edge gathers read indices below `n * stride <= edges.len()`
+        // (checked above, as `k2 + 1 < stride`); the offset loads and value stores read and
+        // write 8 of the first `whole <= n` slots; the byte gather reads the 8 bytes at `at`
+        // only for lanes with `at + 8 <= file.len()` (the others are read a line at a time).
+        unsafe {
+            let base = edges.as_ptr().cast::<i32>();
+            let step = _mm256_mullo_epi32(
+                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                _mm256_set1_epi32(stride as i32),
+            );
+            let q = |x: u64| _mm512_set1_epi64(x as i64);
+            let (one, eight, last) = (q(1), q(8), q(file.len() as u64 - 8));
+            let (hi, threes, sixes) = (
+                q(0xF0F0_F0F0_F0F0_F0F0),
+                q(0x3030_3030_3030_3030),
+                q(0x0606_0606_0606_0606),
+            );
+            while r < whole {
+                let idx = _mm256_add_epi32(step, _mm256_set1_epi32((r * stride + k2) as i32));
+                let s = _mm256_i32gather_epi32::<4>(base, idx);
+                let t =
+                    _mm256_i32gather_epi32::<4>(base, _mm256_add_epi32(idx, _mm256_set1_epi32(1)));
+                let at = _mm512_add_epi64(
+                    _mm512_loadu_si512(offs.as_ptr().add(r).cast()),
+                    _mm512_cvtepu32_epi64(s),
+                );
+                let len = _mm512_cvtepu32_epi64(_mm256_sub_epi32(t, s));
+                let lanes = _mm512_cmpge_epu64_mask(len, one)
+                    & _mm512_cmple_epu64_mask(len, eight)
+                    & _mm512_cmple_epu64_mask(at, last);
+                let w = _mm512_mask_i64gather_epi64::<1>(
+                    _mm512_setzero_si512(),
+                    lanes,
+                    at,
+                    file.as_ptr().cast(),
+                );
+                // The digits moved to the top of the word, '0's below them; every byte a digit.
+                let bits = _mm512_slli_epi64::<3>(len);
+                let x = _mm512_or_si512(
+                    _mm512_sllv_epi64(w, _mm512_sub_epi64(q(64), bits)),
+                    _mm512_srlv_epi64(threes, bits),
+                );
+                let digits = _mm512_cmpeq_epi64_mask(_mm512_and_si512(x, hi), threes)
+                    & _mm512_cmpeq_epi64_mask(
+                        _mm512_and_si512(_mm512_add_epi64(x, sixes), hi),
+                        threes,
+                    );
+                // Pairwise: 8 digits → 4 → 2 → 1 (as `parse_u64_at`).
+                let d = _mm512_sub_epi64(x, threes);
+                let d = _mm512_and_si512(
+                    _mm512_add_epi64(_mm512_mullo_epi64(d, q(10)), _mm512_srli_epi64::<8>(d)),
+                    q(0x00FF_00FF_00FF_00FF),
+                );
+                let d = _mm512_and_si512(
+                    _mm512_add_epi64(_mm512_mullo_epi64(d, q(100)), _mm512_srli_epi64::<16>(d)),
+                    q(0x0000_FFFF_0000_FFFF),
+                );
+                let v = _mm512_and_si512(
+                    _mm512_add_epi64(_mm512_mullo_epi64(d, q(10000)), _mm512_srli_epi64::<32>(d)),
+                    q(0xFFFF_FFFF),
+                );
+                _mm512_storeu_si512(vals.as_mut_ptr().add(r).cast(), v);
+                let good = lanes & digits;
+                for (j, k) in ok[r..r + 8].iter_mut().enumerate() {
+                    *k = good >> j & 1 != 0;
+                }
+                let mut rest = !lanes;
+                while rest != 0 {
+                    let j = rest.trailing_zeros() as usize;
+                    rest &= rest - 1;
+                    let row = (r + j) * stride + k2;
+                    let (s, t) = (edges[row], edges[row + 1]);
+                    let n =
+                        parse_u64_at(file, offs[r + j] + s as usize, t.wrapping_sub(s) as usize);
+                    (vals[r + j], ok[r + j]) = (n.unwrap_or(0), n.is_some());
+                }
+                r += 8;
+            }
+        }
+        field_numbers_scalar(
+            file,
+            (&edges[whole * stride..], stride, k2),
+            &offs[whole..n],
+            (&mut vals[whole..n], &mut ok[whole..n]),
+        );
+    }
+
     /// The positions gathered by one compress of the byte indices 0..64 (VBMI2), widened to
     /// 32 bits 16 at a time: no loop over the bits.
     #[inline(always)]
@@ -860,6 +984,28 @@ pub fn field_spans_scalar(
     }
 }
 
+/// [`Masker::field_numbers`], a line at a time.
+#[inline(always)]
+pub fn field_numbers_scalar(
+    file: &[u8],
+    (edges, stride, k2): (&[u32], usize, usize),
+    offs: &[usize],
+    (vals, ok): (&mut [u64], &mut [bool]),
+) {
+    for (((row, &off), v), k) in edges
+        .chunks_exact(stride.max(1))
+        .zip(offs)
+        .zip(vals)
+        .zip(ok)
+    {
+        let (Some(&s), Some(&t)) = (row.get(k2), row.get(k2 + 1)) else {
+            continue;
+        };
+        let n = parse_u64_at(file, off + s as usize, t.wrapping_sub(s) as usize);
+        (*v, *k) = (n.unwrap_or(0), n.is_some());
+    }
+}
+
 /// Something to run with the widest [`Masker`] this CPU has: `run` is compiled once per masker,
 /// each copy with the instructions its masker needs enabled.
 pub trait WithMasker {
@@ -873,7 +1019,9 @@ pub trait WithMasker {
 pub fn with_masker<F: WithMasker>(f: F) -> F::Out {
     #[cfg(target_arch = "x86_64")]
     {
-        #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2,avx2,bmi1,bmi2,popcnt,lzcnt")]
+        #[target_feature(
+            enable = "avx512f,avx512bw,avx512dq,avx512vbmi2,avx2,bmi1,bmi2,popcnt,lzcnt"
+        )]
         fn avx512<F: WithMasker>(f: F) -> F::Out {
             f.run(Avx512(()))
         }
@@ -909,6 +1057,7 @@ fn has_avx512() -> bool {
     has_avx2()
         && std::arch::is_x86_feature_detected!("avx512f")
         && std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512dq")
         && std::arch::is_x86_feature_detected!("avx512vbmi2")
 }
 
@@ -1748,6 +1897,99 @@ mod tests {
                 edges[r * stride + k2] = s;
                 edges[r * stride + k2 + 1] = s + len;
                 offs.push(off);
+            }
+            let res = check(&file, &edges, stride, k2, &offs);
+            prop_assert!(res.is_ok(), "{}", res.unwrap_err());
+        });
+    }
+
+    /// The AVX-512 numbers are the scalar ones: 1 to 8 digits in lanes, longer values, values
+    /// in the file's last 8 bytes, nulls and junk a line at a time.
+    #[test]
+    fn every_masker_reads_field_numbers_alike() {
+        use proptest::prelude::*;
+        let check = |file: &[u8], edges: &[u32], stride: usize, k2: usize, offs: &[usize]| {
+            let n = offs.len();
+            let (mut want, mut want_ok) = (vec![7u64; n], vec![true; n]);
+            field_numbers_scalar(file, (edges, stride, k2), offs, (&mut want, &mut want_ok));
+            #[cfg(target_arch = "x86_64")]
+            if has_avx512() {
+                let (mut got, mut got_ok) = (vec![7u64; n], vec![true; n]);
+                Avx512(()).field_numbers(file, (edges, stride, k2), offs, (&mut got, &mut got_ok));
+                // (The value of a non-number is unspecified.)
+                let pick = |v: &[u64], ok: &[bool]| {
+                    v.iter()
+                        .zip(ok)
+                        .map(|(&v, &k)| k.then_some(v))
+                        .collect::<Vec<_>>()
+                };
+                if pick(&got, &got_ok) != pick(&want, &want_ok) {
+                    return Err(format!("{got_ok:?} {got:?} != {want_ok:?} {want:?}"));
+                }
+            }
+            Ok(want
+                .iter()
+                .zip(&want_ok)
+                .map(|(&v, &k)| k.then_some(v))
+                .collect::<Vec<_>>())
+        };
+        // Ten lines of one field each, laid out in one file: every length from 1 to 20 digits,
+        // a null, junk, and a number in the file's last bytes.
+        let fields = [
+            "0",
+            "7",
+            "443",
+            "200",
+            "12345678",
+            "123456789",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-",
+            "4x",
+            "00042",
+            "99",
+        ];
+        let file = fields.join(" ");
+        let (mut edges, mut offs, mut at) = (Vec::new(), Vec::new(), 0);
+        for f in fields {
+            offs.push(at);
+            edges.extend([0, f.len() as u32]);
+            at += f.len() + 1;
+        }
+        let got = check(file.as_bytes(), &edges, 2, 0, &offs).unwrap();
+        assert_eq!(
+            got,
+            [
+                Some(0),
+                Some(7),
+                Some(443),
+                Some(200),
+                Some(12345678),
+                Some(123456789),
+                Some(u64::MAX),
+                None,
+                None,
+                None,
+                Some(42),
+                Some(99)
+            ]
+        );
+        proptest!(ProptestConfig::with_cases(300), |(
+            file in proptest::collection::vec(prop_oneof![
+                8 => b'0'..=b'9', 1 => Just(b'-'), 1 => Just(b' '), 1 => Just(b'/'),
+                1 => Just(b':')], 1..300),
+            half in 1usize..20,
+            k in 0usize..20,
+            rows in proptest::collection::vec((0usize..300, 0u32..8, 1u32..12), 0..40),
+        )| {
+            let stride = 2 * half;
+            let k2 = 2 * (k % half);
+            let mut edges = vec![0u32; rows.len() * stride];
+            let mut offs = Vec::new();
+            for (r, &(off, s, len)) in rows.iter().enumerate() {
+                edges[r * stride + k2] = s;
+                edges[r * stride + k2 + 1] = s + len;
+                offs.push(off % file.len());
             }
             let res = check(&file, &edges, stride, k2, &offs);
             prop_assert!(res.is_ok(), "{}", res.unwrap_err());
