@@ -60,6 +60,7 @@ pub trait TableView {
 fn s(v: Option<&str>) -> Cell<'_> {
     v.map_or(Cell::Null, Cell::Str)
 }
+/// A `+`-decoded value: borrowed when it had no `+`.
 fn plus(v: Option<std::borrow::Cow<'_, str>>) -> Cell<'_> {
     match v {
         None => Cell::Null,
@@ -67,6 +68,7 @@ fn plus(v: Option<std::borrow::Cow<'_, str>>) -> Cell<'_> {
         Some(std::borrow::Cow::Owned(v)) => Cell::Owned(v),
     }
 }
+/// A [`crate::tables::U64Col`] as the column of the width it holds.
 fn wide(c: &crate::tables::U64Col) -> NumColumn<'_> {
     match c.values() {
         crate::tables::U64Values::Narrow(c) => NumColumn::U32(c),

@@ -360,18 +360,6 @@ impl StrCol {
     }
 }
 
-impl PartialEq for StrCol {
-    fn eq(&self, other: &StrCol) -> bool {
-        self.len() == other.len() && self.iter().eq(other.iter())
-    }
-}
-
-impl std::fmt::Debug for StrCol {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.iter()).finish()
-    }
-}
-
 /// A nullable `u64` column held in 32 bits while every value fits, widened (once, a copy) at
 /// the first that does not. IIS's win32 status, time taken and byte counts nearly always fit,
 /// and broken logs hold values that do not (plaso's `iis10_edge_cases.log`); half the memory
@@ -496,7 +484,7 @@ impl U64Col {
     pub fn reserve(&mut self, rows: usize) {
         either!(&mut self.0, |c| c.reserve(rows))
     }
-    /// Empties the column, keeping the buffer (narrow again if it can be).
+    /// Empties the column, keeping its buffer (and its width).
     pub fn clear(&mut self) {
         either!(&mut self.0, |c| c.clear())
     }
@@ -511,12 +499,6 @@ impl U64Col {
     }
 }
 
-impl PartialEq for U64Col {
-    fn eq(&self, other: &U64Col) -> bool {
-        self.len() == other.len() && self.iter().eq(other.iter())
-    }
-}
-
 impl From<Vec<Option<u64>>> for U64Col {
     fn from(v: Vec<Option<u64>>) -> Self {
         v.into_iter().collect()
@@ -526,12 +508,6 @@ impl From<Vec<Option<u64>>> for U64Col {
 impl PartialEq<Vec<Option<u64>>> for U64Col {
     fn eq(&self, other: &Vec<Option<u64>>) -> bool {
         self.len() == other.len() && self.iter().eq(other.iter().copied())
-    }
-}
-
-impl std::fmt::Debug for U64Col {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.iter()).finish()
     }
 }
 
@@ -652,18 +628,6 @@ impl OffsetCol {
     }
 }
 
-impl PartialEq for OffsetCol {
-    fn eq(&self, other: &OffsetCol) -> bool {
-        self.len() == other.len() && self.iter().eq(other.iter())
-    }
-}
-
-impl std::fmt::Debug for OffsetCol {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.iter()).finish()
-    }
-}
-
 /// The file of each row, as runs: a file's rows are consecutive, so a table of any size holds
 /// one entry per file (or per chunk appended) instead of 4 bytes a row. Indexed like the
 /// `Vec<FileId>` it replaces (`file[i]`, a binary search over the runs).
@@ -751,6 +715,25 @@ impl FromIterator<FileId> for FileCol {
     }
 }
 
+/// Equality and `Debug` of columns by their values, whatever the representation (leading runs,
+/// bitmaps, widths, where text is kept).
+macro_rules! by_values {
+    ($($t:ty),*) => {$(
+        impl PartialEq for $t {
+            fn eq(&self, other: &$t) -> bool {
+                self.len() == other.len() && self.iter().eq(other.iter())
+            }
+        }
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_list().entries(self.iter()).finish()
+            }
+        }
+    )*};
+}
+
+by_values!(StrCol, PlusCol, U64Col, OffsetCol);
+
 /// A text column read with `+` as a space: the user agent, referer and cookie, whose spaces IIS
 /// logs as `+`.
 ///
@@ -798,18 +781,6 @@ impl std::ops::Deref for PlusCol {
 impl std::ops::DerefMut for PlusCol {
     fn deref_mut(&mut self) -> &mut StrCol {
         &mut self.0
-    }
-}
-
-impl PartialEq for PlusCol {
-    fn eq(&self, other: &PlusCol) -> bool {
-        self.len() == other.len() && self.iter().eq(other.iter())
-    }
-}
-
-impl std::fmt::Debug for PlusCol {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.iter()).finish()
     }
 }
 

@@ -1850,6 +1850,26 @@ mod tests {
         });
     }
 
+    /// A batch of `rows` lines (`(offset, start, length)` of the field, offsets wrapped into a
+    /// file of `file_len` bytes) whose field `k % half` of `half` is set: its edges, stride,
+    /// edge index and offsets.
+    fn batch_of(
+        file_len: usize,
+        half: usize,
+        k: usize,
+        rows: &[(usize, u32, u32)],
+    ) -> (Vec<u32>, usize, usize, Vec<usize>) {
+        let (stride, k2) = (2 * half, 2 * (k % half));
+        let mut edges = vec![0u32; rows.len() * stride];
+        let mut offs = Vec::new();
+        for (r, &(off, s, len)) in rows.iter().enumerate() {
+            edges[r * stride + k2] = s;
+            edges[r * stride + k2 + 1] = s + len;
+            offs.push(off % file_len);
+        }
+        (edges, stride, k2, offs)
+    }
+
     /// The AVX-512 field spans are the scalar ones, including one-byte values at the very start
     /// and end of the file (where the byte gather may not read) and partial groups of 8.
     #[test]
@@ -1888,16 +1908,7 @@ mod tests {
             k in 0usize..20,
             rows in proptest::collection::vec((0usize..300, 0u32..8, 0u32..3), 0..40),
         )| {
-            let stride = 2 * half;
-            let k2 = 2 * (k % half);
-            let mut edges = vec![0u32; rows.len() * stride];
-            let mut offs = Vec::new();
-            for (r, &(off, s, len)) in rows.iter().enumerate() {
-                let off = off % file.len();
-                edges[r * stride + k2] = s;
-                edges[r * stride + k2 + 1] = s + len;
-                offs.push(off);
-            }
+            let (edges, stride, k2, offs) = batch_of(file.len(), half, k, &rows);
             let res = check(&file, &edges, stride, k2, &offs);
             prop_assert!(res.is_ok(), "{}", res.unwrap_err());
         });
@@ -1982,15 +1993,7 @@ mod tests {
             k in 0usize..20,
             rows in proptest::collection::vec((0usize..300, 0u32..8, 1u32..12), 0..40),
         )| {
-            let stride = 2 * half;
-            let k2 = 2 * (k % half);
-            let mut edges = vec![0u32; rows.len() * stride];
-            let mut offs = Vec::new();
-            for (r, &(off, s, len)) in rows.iter().enumerate() {
-                edges[r * stride + k2] = s;
-                edges[r * stride + k2 + 1] = s + len;
-                offs.push(off % file.len());
-            }
+            let (edges, stride, k2, offs) = batch_of(file.len(), half, k, &rows);
             let res = check(&file, &edges, stride, k2, &offs);
             prop_assert!(res.is_ok(), "{}", res.unwrap_err());
         });
