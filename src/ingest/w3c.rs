@@ -108,6 +108,14 @@ fn parse_chunks(
     let mut parsed = Parsed::default();
     let mut issue_chunks = Vec::with_capacity(chunks.len());
     let mut carried = Start::default();
+    // The first wave's later chunks start in the state the file's header block sets (a guess
+    // checked like any other): without it they would all start with no layout and be parsed
+    // twice, a large share of the work on a file of a few waves.
+    let guess = if wave > 1 {
+        header_state(ctx, bytes, fast)
+    } else {
+        Start::default()
+    };
     for (w, group) in chunks.chunks(wave).enumerate() {
         let head = std::sync::Mutex::new(result.take());
         let mut outs: Vec<ChunkOut> = group
@@ -120,7 +128,12 @@ fn parse_chunks(
                     spare.lock().ok().and_then(|mut v| v.pop())
                 };
                 let is_last = w * wave + j == last;
-                parse_chunk(ctx, bytes, carried.clone(), (s, e), is_last, table, fast)
+                let from = if w == 0 && j > 0 {
+                    guess.clone()
+                } else {
+                    carried.clone()
+                };
+                parse_chunk(ctx, bytes, from, (s, e), is_last, table, fast)
             })
             .collect();
         // Each chunk's true start is where the one before it ended.
@@ -208,6 +221,30 @@ fn parse_chunks(
     parsed.issues = issues;
     parsed.counts = counts;
     Some(parsed)
+}
+
+/// The state after the directive lines at the top of the file (its header block), read by
+/// parsing just them.
+fn header_state(ctx: &FileCtx, bytes: &[u8], fast: bool) -> Start {
+    // Lines starting with `#` (after a byte-order mark), up to 64 of them.
+    let mut end = 0;
+    for _ in 0..64 {
+        let rest = bytes.get(end..).unwrap_or_default();
+        let line = rest
+            .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+            .unwrap_or(rest);
+        if !line.starts_with(b"#") {
+            break;
+        }
+        match memchr::memchr(b'\n', rest) {
+            Some(i) => end += i + 1,
+            None => break,
+        }
+    }
+    if end == 0 {
+        return Start::default();
+    }
+    parse_chunk(ctx, bytes, Start::default(), (0, end), false, None, fast).end
 }
 
 /// Where a field's value goes.
