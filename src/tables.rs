@@ -178,18 +178,6 @@ impl StrCol {
             None => self.push(Some(v)),
         }
     }
-    /// [`StrCol::push_source`], or a null when `null`: chosen without a branch in the usual
-    /// case, as a log's nulls (`-` queries, user names) come and go unpredictably.
-    #[inline(always)]
-    pub fn push_source_or_null(&mut self, start: usize, v: &str, null: bool) {
-        match Span::pack(false, start, v.len()) {
-            Some(s) if !self.spans.is_empty() => {
-                self.spans.push(if null { NULL_SPAN } else { s.0 });
-            }
-            _ if null => self.push_null(),
-            _ => self.push_source(start, v),
-        }
-    }
     /// Pushes `n` nulls.
     pub fn push_nulls(&mut self, n: usize) {
         if self.spans.is_empty() {
@@ -213,39 +201,10 @@ impl StrCol {
             self.lead += nulls;
         }
     }
-    /// Whether [`StrCol::extend_source_or_null`] holds a value of `len` bytes ending at `end`
+    /// Whether a source span ([`packed::source`]) holds a value of `len` bytes ending at `end`
     /// of its source (all but values past 64 GiB of a file, or longer than 64 MiB).
     pub fn source_fits(end: usize, len: usize) -> bool {
         end as u64 <= MAX_START && len <= MAX_VALUE_LEN
-    }
-    /// Pushes many `(start, len, null)` values of the source at once, each as
-    /// [`StrCol::push_source_or_null`] would: a batch's values of one field, stored in one pass
-    /// without a capacity check or branch per value. The caller checks [`StrCol::source_fits`]
-    /// first; a value that does not fit reads as the empty string, never as a wrong slice.
-    #[inline(always)]
-    pub fn extend_source_or_null(&mut self, vals: impl Iterator<Item = (usize, usize, bool)>) {
-        let span = |(start, len, null): (usize, usize, bool)| {
-            let packed = (start as u64) << LEN_BITS | len as u64;
-            let fits = start as u64 <= MAX_START && len <= MAX_VALUE_LEN;
-            if null {
-                NULL_SPAN
-            } else if fits {
-                packed
-            } else {
-                OWN_BIT
-            }
-        };
-        if self.spans.is_empty() {
-            // Leading nulls are only counted.
-            for v in vals {
-                match span(v) {
-                    NULL_SPAN => self.push_null(),
-                    s => self.spans.push(s),
-                }
-            }
-        } else {
-            self.spans.extend(vals.map(span));
-        }
     }
     /// Pushes raw log bytes: UTF-8 when valid, else decoded as Windows-1252 (never dropped).
     pub fn push_bytes(&mut self, v: &[u8]) {

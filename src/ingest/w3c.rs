@@ -15,7 +15,7 @@ use super::w3c_fields::{
 };
 use crate::tables::{
     CatCol, FileCtx, IssueRow, LineCounts, MAX_VALUE_LEN, Parsed, Requests, Severity, Source,
-    StrCol,
+    StrCol, packed,
 };
 use rayon::prelude::*;
 
@@ -862,17 +862,19 @@ impl ChunkParser<'_> {
                 // (The server's address: one or a few values, a category.)
                 F::SIp => each!(|_at, v, null| r.s_ip.push((!null).then(|| unmarkdown_str(v)))),
                 F::CIp => {
-                    r.c_ip.extend_source_or_null(spans.map(|(at, len)| {
-                        let v = file.get(at..at.saturating_add(len)).unwrap_or_default();
-                        if v.first() == Some(&b'[') {
-                            // SAFETY: as in `each!`: the batch holds only ASCII lines.
-                            let u = unmarkdown_str(unsafe { std::str::from_utf8_unchecked(v) });
-                            // (A repaired address starts one byte in, after the `[`.)
-                            (at + usize::from(u.len() != v.len()), u.len(), false)
-                        } else {
-                            (at, len, v == b"-")
+                    r.c_ip.extend_packed(n, |out| {
+                        for (o, (at, len)) in out.iter_mut().zip(spans) {
+                            let v = file.get(at..at.saturating_add(len)).unwrap_or_default();
+                            *o = if v.first() == Some(&b'[') {
+                                // SAFETY: as in `each!`: the batch holds only ASCII lines.
+                                let u = unmarkdown_str(unsafe { std::str::from_utf8_unchecked(v) });
+                                // (A repaired address starts one byte in, after the `[`.)
+                                packed::source(at + usize::from(u.len() != v.len()), u.len(), false)
+                            } else {
+                                packed::source(at, len, v == b"-")
+                            };
                         }
-                    }));
+                    });
                 }
                 F::Method => each!(|_at, v, null| r.method.push((!null).then_some(v))),
                 F::Stem | F::Query | F::User | F::Host | F::Ua | F::Referer | F::Cookie => {

@@ -905,13 +905,14 @@ impl Masker for Avx512 {
                 }
                 let mut rest = !lanes;
                 while rest != 0 {
-                    let j = rest.trailing_zeros() as usize;
+                    let i = r + rest.trailing_zeros() as usize;
                     rest &= rest - 1;
-                    let row = (r + j) * stride + k2;
-                    let (s, t) = (edges[row], edges[row + 1]);
-                    let n =
-                        parse_u64_at(file, offs[r + j] + s as usize, t.wrapping_sub(s) as usize);
-                    (vals[r + j], ok[r + j]) = (n.unwrap_or(0), n.is_some());
+                    field_numbers_scalar(
+                        file,
+                        (&edges[i * stride..], stride, k2),
+                        &offs[i..i + 1],
+                        (&mut vals[i..i + 1], &mut ok[i..i + 1]),
+                    );
                 }
                 r += 8;
             }
