@@ -226,20 +226,20 @@ fn parse_chunks(
 /// The state after the directive lines at the top of the file (its header block), read by
 /// parsing just them.
 fn header_state(ctx: &FileCtx, bytes: &[u8], fast: bool) -> Start {
-    // Lines starting with `#` (after a byte-order mark), up to 64 of them.
+    // Lines starting with `#` (the first after a byte-order mark), up to 64 of them.
+    let mut lines = Lines::new(bytes, 0, bytes.len());
     let mut end = 0;
     for _ in 0..64 {
-        let rest = bytes.get(end..).unwrap_or_default();
-        let line = rest
-            .strip_prefix(b"\xEF\xBB\xBF".as_slice())
-            .unwrap_or(rest);
-        if !line.starts_with(b"#") {
+        let Some(line) = lines.next() else { break };
+        let b = match line.offset {
+            0 => line.bytes.strip_prefix(b"\xEF\xBB\xBF".as_slice()),
+            _ => None,
+        }
+        .unwrap_or(line.bytes);
+        if !b.starts_with(b"#") {
             break;
         }
-        match memchr::memchr(b'\n', rest) {
-            Some(i) => end += i + 1,
-            None => break,
-        }
+        end = lines.pos();
     }
     if end == 0 {
         return Start::default();
