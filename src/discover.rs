@@ -24,6 +24,41 @@ pub struct Artifact {
 
 /// How many bytes of a file classification looks at.
 const SNIFF: usize = 8192;
+/// How far classification reads past runs of NUL bytes (a hard power-off leaves them anywhere
+/// in a log, the first lines included) for text to judge.
+const SNIFF_PAST_NULS: u64 = 16 << 20;
+
+/// The start of the `problem` of an empty file, which ingest reports as skipped, not failed.
+pub const EMPTY_FILE: &str = "empty file";
+/// The start of the `problem` of a special file (FIFO, socket, device), skipped unread.
+pub const NOT_REGULAR: &str = "not a regular file";
+
+/// What a file that is not a regular file is, for messages.
+pub fn file_type_name(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+    }
+    if t.is_dir() {
+        "a folder"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else {
+        "a special file"
+    }
+}
 
 /// Walks `paths` (files or folders, recursively, following links but not loops) and classifies
 /// every file. The order is deterministic: sorted by path.
@@ -41,7 +76,14 @@ pub fn discover(paths: &[PathBuf]) -> Vec<Artifact> {
                     let (server, site) = infer_location(root, e.path());
                     found.push((e.path().to_path_buf(), server, site, None));
                 }
-                Ok(_) => {}
+                Ok(e) if e.file_type().is_dir() => {}
+                Ok(e) => {
+                    // FIFOs, sockets, devices: never opened (a FIFO blocks, a device never
+                    // ends), but listed, so that every entry of the folder is accounted for.
+                    let (server, site) = infer_location(root, e.path());
+                    let why = format!("{}: {}", NOT_REGULAR, file_type_name(&e.file_type()));
+                    found.push((e.path().to_path_buf(), server, site, Some(why)));
+                }
                 Err(err) => {
                     // Loops, permission errors on folders, dangling links: listed with the reason.
                     let path = err
@@ -88,27 +130,70 @@ pub fn discover(paths: &[PathBuf]) -> Vec<Artifact> {
 }
 
 fn classify_file(path: &Path) -> (ArtifactKind, u64, Option<String>) {
-    let mut f = match File::open(path) {
+    // Checked before opening: opening a FIFO blocks until a writer comes.
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => {
+            let why = format!("{NOT_REGULAR}: {}", file_type_name(&m.file_type()));
+            return (ArtifactKind::Unknown, 0, Some(why));
+        }
+        _ => {}
+    }
+    let f = match File::open(path) {
         Ok(f) => f,
         Err(e) => return (ArtifactKind::Unknown, 0, Some(format!("cannot open: {e}"))),
     };
     let bytes = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut head = vec![0u8; SNIFF.min(bytes as usize)];
-    if let Err(e) = f.read_exact(&mut head) {
-        return (
-            ArtifactKind::Unknown,
-            bytes,
-            Some(format!("cannot read: {e}")),
-        );
-    }
+    let head = match sniff(f) {
+        Ok(h) => h,
+        Err(e) => {
+            let why = format!("cannot read: {e}");
+            return (ArtifactKind::Unknown, bytes, Some(why));
+        }
+    };
     if bytes == 0 {
-        return (
-            name_hint(path).unwrap_or(ArtifactKind::Unknown),
-            0,
-            Some("empty file".into()),
-        );
+        if !head.is_empty() {
+            // procfs/sysfs files say 0 bytes and have content: not a log, and not empty.
+            let why = format!(
+                "{NOT_REGULAR}: a pseudo-file that reports 0 bytes but has content (procfs, sysfs)"
+            );
+            return (ArtifactKind::Unknown, 0, Some(why));
+        }
+        let kind = name_hint(path).unwrap_or(ArtifactKind::Unknown);
+        return (kind, 0, Some(EMPTY_FILE.into()));
     }
     (classify(&head, path), bytes, None)
+}
+
+/// The first [`SNIFF`] bytes of the file, with runs of NUL bytes (power-loss padding) of 16 or
+/// more left out and read past, as far as [`SNIFF_PAST_NULS`].
+fn sniff(f: File) -> std::io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(SNIFF);
+    let mut r = std::io::BufReader::with_capacity(64 << 10, f.take(SNIFF_PAST_NULS));
+    let mut nuls = 0usize;
+    let mut buf = [0u8; 8192];
+    while head.len() < SNIFF {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        for &c in &buf[..n] {
+            if c == 0 {
+                nuls += 1;
+                continue;
+            }
+            // A short run of NULs is content (UTF-16, binary formats): kept as it was.
+            if nuls > 0 && nuls < 16 {
+                head.extend(std::iter::repeat_n(0, nuls));
+            }
+            nuls = 0;
+            head.push(c);
+        }
+    }
+    if nuls > 0 && nuls < 16 {
+        head.extend(std::iter::repeat_n(0, nuls));
+    }
+    head.truncate(SNIFF);
+    Ok(head)
 }
 
 /// Decides the kind from the first bytes of a file (and, for header-less text, its name).
@@ -124,6 +209,13 @@ pub fn classify(head: &[u8], path: &Path) -> ArtifactKind {
         Some(encoding_rs::UTF_16LE.decode(head).0.into_owned())
     } else if head.starts_with(b"\xfe\xff") {
         Some(encoding_rs::UTF_16BE.decode(head).0.into_owned())
+    } else if looks_utf16le(head) {
+        Some(
+            encoding_rs::UTF_16LE
+                .decode_without_bom_handling(head)
+                .0
+                .into_owned(),
+        )
     } else {
         None
     };
@@ -214,6 +306,13 @@ fn name_hint(path: &Path) -> Option<ArtifactKind> {
     } else {
         None
     }
+}
+
+/// UTF-16LE text without a byte-order mark: ASCII characters with a NUL after each.
+pub fn looks_utf16le(b: &[u8]) -> bool {
+    let pairs: Vec<&[u8]> = b.chunks_exact(2).take(256).collect();
+    let text = pairs.iter().filter(|p| p[0] != 0 && p[1] == 0).count();
+    pairs.len() >= 4 && text * 10 >= pairs.len() * 9
 }
 
 fn looks_binary(b: &[u8]) -> bool {

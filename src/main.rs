@@ -231,7 +231,7 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
 }
 
 fn dump(args: DumpArgs) -> Result<ExitCode> {
-    use w3triage::ingest::dump::{DumpOptions, parse as parse_dump, render_triage};
+    use w3triage::ingest::dump::{DumpOptions, parse_file as parse_dump, render_triage};
     let opts = DumpOptions {
         symbols: args.symbols.clone(),
     };
@@ -240,26 +240,14 @@ fn dump(args: DumpArgs) -> Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     for (i, path) in args.files.iter().enumerate() {
-        // Read, not mmap: a dump still being written must not change under the parser.
         let ctx = w3triage::tables::FileCtx {
             id: i as u32,
             path: path.clone(),
             server: None,
             site: None,
         };
-        let parsed = match std::fs::read(path) {
-            Ok(bytes) => parse_dump(&ctx, &bytes, &opts),
-            Err(e) => {
-                let mut p = w3triage::tables::Parsed::default();
-                p.issues.push(w3triage::tables::IssueRow::new(
-                    ctx.id,
-                    Severity::Error,
-                    "unreadable",
-                    format!("cannot read: {e}"),
-                ));
-                p
-            }
-        };
+        // Bounded reads or a private map; special files refused before they are opened.
+        let parsed = parse_dump(&ctx, path, &opts);
         had_issue |= parsed.issues.iter().any(|i| i.severity == Severity::Error)
             || parsed.crashes.is_empty();
         match args.format {

@@ -7,6 +7,7 @@
 pub mod dump;
 pub mod events;
 pub mod httperr;
+pub mod text;
 pub mod w3c;
 pub mod w3c_fields;
 
@@ -111,8 +112,10 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
     };
     let mut parsed = Parsed::default();
     if let Some(problem) = &a.problem {
-        let (status, code, sev) = if problem == "empty file" {
+        let (status, code, sev) = if problem == crate::discover::EMPTY_FILE {
             (FileStatus::Skipped, "empty_file", Severity::Warning)
+        } else if problem.starts_with(crate::discover::NOT_REGULAR) {
+            (FileStatus::Skipped, "special_file", Severity::Warning)
         } else {
             (FileStatus::Failed, "unreadable", Severity::Error)
         };
@@ -145,25 +148,36 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
         ));
         return (row, parsed);
     }
-    let file = match std::fs::File::open(&a.path) {
-        Ok(f) => f,
-        Err(e) => return failed(row, parsed, format!("cannot open: {e}")),
-    };
-    let src = match read_source(file) {
-        Ok(s) => s,
-        Err(e) => return failed(row, parsed, e),
-    };
     let ctx = FileCtx {
         id: a.id,
         path: a.path.clone(),
         server: a.server.clone(),
         site: a.site.clone(),
     };
+    // Dumps are read their own way (bounded, mapped copy-on-write for repairs).
+    let src = if a.kind == ArtifactKind::Minidump {
+        None
+    } else {
+        let file = match std::fs::File::open(&a.path) {
+            Ok(f) => f,
+            Err(e) => return failed(row, parsed, format!("cannot open: {e}")),
+        };
+        match read_source(file) {
+            Ok(s) => Some(s),
+            Err(e) => return failed(row, parsed, e),
+        }
+    };
+    let (src, notes) = match src {
+        Some(s) if matches!(a.kind, ArtifactKind::W3c | ArtifactKind::HttpErr) => {
+            text::normalize(a.id, s)
+        }
+        s => (s.unwrap_or_else(|| Source::new(Vec::new())), Vec::new()),
+    };
     let bytes: &[u8] = src.bytes();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match a.kind {
         ArtifactKind::W3c => w3c::parse_source(&ctx, &src),
         ArtifactKind::HttpErr => httperr::parse(&ctx, bytes),
-        ArtifactKind::Minidump => dump::parse(&ctx, bytes, &opts.dump),
+        ArtifactKind::Minidump => dump::parse_file(&ctx, &a.path, &opts.dump),
         ArtifactKind::Evtx | ArtifactKind::EventXml | ArtifactKind::EventJson => {
             events::parse(&ctx, a.kind, bytes)
         }
@@ -180,6 +194,7 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
             );
         }
     };
+    parsed.issues.splice(0..0, notes);
     if parsed.server.is_some() && row.server.is_none() {
         row.server = parsed.server.clone();
     }

@@ -100,6 +100,19 @@ pub struct MemoryStats {
     pub bits32: bool,
 }
 
+/// What is wrong with a dump that still gets read: the verdict must not be drawn as if it were
+/// whole.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Damage {
+    /// The module list is damaged: what was lost (modules, names, debug records).
+    pub modules: Option<String>,
+    /// The exception stream is there but unreadable: a crash whose exception is unknown, never
+    /// a "manual dump".
+    pub exception: Option<String>,
+    /// The file ends before data its directory points to: the byte where it ends.
+    pub truncated_at: Option<u64>,
+}
+
 /// Everything the rules look at.
 #[derive(Debug, Clone, Default)]
 pub struct CrashFacts {
@@ -114,6 +127,8 @@ pub struct CrashFacts {
     pub memory: Option<MemoryStats>,
     /// The process's main module (`w3wp.exe`), for buckets of dumps without a fault.
     pub process: Option<String>,
+    /// What of the dump could not be read.
+    pub damage: Damage,
 }
 
 /// How the suspect's role was found.
@@ -471,6 +486,57 @@ fn server_findings(f: &CrashFacts) -> Vec<String> {
 
 /// Decides the verdict for one dump.
 pub fn decide(f: &CrashFacts) -> Verdict {
+    if f.code.is_none()
+        && let Some(why) = &f.damage.exception
+    {
+        return damaged_exception(f, why);
+    }
+    let mut v = decide_whole(f);
+    if let Some(lost) = &f.damage.modules {
+        let no_module = matches!(f.fault, Some(FaultSite::NoModule { .. }));
+        if no_module {
+            // Not a corrupt return address: the list that would place the address is broken.
+            v.why
+                .retain(|w| !w.starts_with("the instruction pointer is in no module"));
+        }
+        v.why
+            .push(format!("the dump's module list is damaged ({lost})"));
+        if no_module {
+            v.text.push_str(" The dump's module list is damaged, so the address cannot be placed in a module: this is no evidence of stack corruption.");
+        }
+        v.confidence = Confidence::Low;
+    }
+    if let Some(end) = f.damage.truncated_at {
+        v.why.push(format!(
+            "the dump is truncated (the file ends at byte {end}): stacks may be cut short"
+        ));
+        v.text.push_str(&format!(
+            " The dump is truncated at byte {end}: its stacks may be cut short; capture a complete dump."
+        ));
+        v.confidence = v.confidence.lower();
+    }
+    v
+}
+
+/// The dump was written at an exception, but its record cannot be read: a crash of unknown
+/// cause, never a manual dump.
+fn damaged_exception(f: &CrashFacts, why: &str) -> Verdict {
+    let process = f.process.clone().unwrap_or_else(|| "process".into());
+    Verdict {
+        suspect_module: None,
+        suspect_class: None,
+        suspect_role: None,
+        bucket: format!("DAMAGED_EXCEPTION_STREAM_{process}"),
+        text: format!(
+            "A crash dump of {process} whose exception stream is damaged: what ended the process cannot be read from it. Find the exception in the Application Error 1000 / WER 1001 events of the same time, and capture the next crash with procdump -ma -e w3wp.exe."
+        ),
+        confidence: Confidence::Low,
+        why: vec![why.to_string()],
+        findings: Vec::new(),
+    }
+}
+
+fn decide_whole(f: &CrashFacts) -> Verdict {
     let findings = server_findings(f);
     let Some(code) = f.code else {
         return no_exception(f, findings);

@@ -850,7 +850,7 @@ fn truncated_dump_still_being_written() {
     assert!(
         issue_messages(&p)
             .iter()
-            .any(|m| m.contains("runs past the end of the file")),
+            .any(|m| m.contains("the file ends at byte")),
         "{:?}",
         issue_messages(&p)
     );

@@ -10,6 +10,7 @@ mod analyze;
 mod cli;
 mod dump;
 mod events;
+mod hardening;
 mod httperr;
 mod report;
 mod samples;

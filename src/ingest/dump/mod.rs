@@ -9,12 +9,15 @@
 //! directory and stream bounds) so a truncated, zero-filled or still-being-written dump becomes a
 //! specific `corrupt_dump` issue, and every string taken from it is length-capped and cleaned.
 
+mod check;
+
 use crate::knowledge::exceptions;
 use crate::knowledge::modules::{ModuleClass, SuspectRole, basename, classify};
 use crate::knowledge::verdict::{self, CrashFacts, FaultSite, FrameFact, MemoryStats, ThreadStats};
 use crate::tables::{
     CrashRow, EvidenceSource, FileCtx, FrameRow, IssueRow, ModuleRow, Parsed, Severity,
 };
+use check::{Damage, corrupt};
 use minidump::format::MINIDUMP_STREAM_TYPE;
 use minidump::{
     Minidump, MinidumpException, MinidumpMemoryInfoList, MinidumpMiscInfo, MinidumpModuleList,
@@ -37,8 +40,6 @@ pub struct DumpOptions {
 pub const MAX_FRAMES: usize = 1024;
 /// Longest string taken from a dump (module paths, comments).
 const MAX_STR: usize = 1024;
-/// Directory entries a sane dump has (MiniDumpWriteDump writes ~20; anything above is garbage).
-const MAX_STREAMS: u32 = 4096;
 
 const MEM_COMMIT: u32 = 0x1000;
 const MEM_RESERVE: u32 = 0x2000;
@@ -57,162 +58,6 @@ fn millis(t: SystemTime) -> Option<i64> {
     t.duration_since(UNIX_EPOCH)
         .ok()
         .map(|d| d.as_millis().min(i64::MAX as u128) as i64)
-}
-
-fn corrupt(ctx: &FileCtx, msg: impl Into<String>, offset: Option<u64>) -> IssueRow {
-    IssueRow::new(ctx.id, Severity::Error, "corrupt_dump", msg).at(None, offset)
-}
-
-/// What the structural check found: fatal problems stop the parse; the rest are warnings.
-struct Precheck {
-    fatal: Option<IssueRow>,
-    warnings: Vec<IssueRow>,
-}
-
-fn rd32(b: &[u8], at: usize) -> Option<u32> {
-    b.get(at..at.checked_add(4)?)
-        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-}
-
-/// Validates the header, the stream directory and every stream's bounds without trusting sizes.
-fn precheck(ctx: &FileCtx, b: &[u8]) -> Precheck {
-    let mut out = Precheck {
-        fatal: None,
-        warnings: Vec::new(),
-    };
-    let len = b.len() as u64;
-    if b.is_empty() {
-        out.fatal = Some(corrupt(
-            ctx,
-            "empty file (0 bytes): not a minidump; the dump writer may have failed or still be starting",
-            Some(0),
-        ));
-        return out;
-    }
-    if b.len() < 32 {
-        out.fatal = Some(corrupt(
-            ctx,
-            format!("truncated: {len} bytes, shorter than the 32-byte minidump header"),
-            Some(0),
-        ));
-        return out;
-    }
-    let sig = &b[0..4];
-    if sig != b"MDMP" && sig != b"PMDM" {
-        out.fatal = Some(corrupt(
-            ctx,
-            format!(
-                "wrong magic {:02x} {:02x} {:02x} {:02x}: not a minidump (expected \"MDMP\")",
-                sig[0], sig[1], sig[2], sig[3]
-            ),
-            Some(0),
-        ));
-        return out;
-    }
-    if sig == b"PMDM" {
-        // Big-endian dumps exist only in tests; rust-minidump handles them, our bounds checks do not.
-        return out;
-    }
-    let version = rd32(b, 4).unwrap_or(0);
-    if version & 0xffff != 0xa793 {
-        out.fatal = Some(corrupt(
-            ctx,
-            format!(
-                "unknown minidump version 0x{:04x} (expected 0xa793)",
-                version & 0xffff
-            ),
-            Some(4),
-        ));
-        return out;
-    }
-    let count = rd32(b, 8).unwrap_or(0);
-    let dir = rd32(b, 12).unwrap_or(0) as u64;
-    if count == 0 {
-        out.fatal = Some(corrupt(
-            ctx,
-            "the stream directory is empty (0 streams): the dump was not finished",
-            Some(8),
-        ));
-        return out;
-    }
-    let dir_end = dir + count as u64 * 12;
-    if dir_end > len {
-        let why = if count > MAX_STREAMS {
-            format!("an absurd stream count ({count})")
-        } else {
-            format!("{count} entries")
-        };
-        out.fatal = Some(corrupt(
-            ctx,
-            format!(
-                "stream directory at 0x{dir:x} with {why} ends at 0x{dir_end:x}, past the end of the file ({len} bytes): truncated, or the dump is still being written"
-            ),
-            Some(12),
-        ));
-        return out;
-    }
-    let mut past_end = 0usize;
-    for i in 0..count as u64 {
-        let at = (dir + i * 12) as usize;
-        let (Some(ty), Some(size), Some(rva)) = (rd32(b, at), rd32(b, at + 4), rd32(b, at + 8))
-        else {
-            break;
-        };
-        if ty == 0 {
-            continue; // unused entry
-        }
-        let end = rva as u64 + size as u64;
-        if end > len {
-            past_end += 1;
-            if out.warnings.len() < 16 {
-                out.warnings.push(
-                    IssueRow::new(
-                        ctx.id,
-                        Severity::Warning,
-                        "corrupt_dump",
-                        format!(
-                            "stream {} (type {ty}) at 0x{rva:x}, {size} bytes, runs past the end of the file ({len} bytes): truncated copy or dump still being written; that stream is ignored",
-                            stream_name(ty)
-                        ),
-                    )
-                    .at(None, Some(at as u64)),
-                );
-            }
-        }
-    }
-    if past_end > 16 {
-        out.warnings.push(IssueRow::new(
-            ctx.id,
-            Severity::Warning,
-            "corrupt_dump",
-            format!("{past_end} streams in all run past the end of the file"),
-        ));
-    }
-    out
-}
-
-fn stream_name(ty: u32) -> String {
-    use MINIDUMP_STREAM_TYPE as T;
-    let known = [
-        T::ThreadListStream,
-        T::ModuleListStream,
-        T::MemoryListStream,
-        T::ExceptionStream,
-        T::SystemInfoStream,
-        T::Memory64ListStream,
-        T::CommentStreamA,
-        T::CommentStreamW,
-        T::HandleDataStream,
-        T::UnloadedModuleListStream,
-        T::MiscInfoStream,
-        T::MemoryInfoListStream,
-        T::ThreadInfoListStream,
-        T::ThreadNamesStream,
-    ];
-    match known.iter().find(|k| **k as u32 == ty) {
-        Some(t) => format!("{t:?}"),
-        None => format!("0x{ty:x}"),
-    }
 }
 
 /// Facts the file name gives: DebugDiag `w3wp__<pool>__PID__<pid>__…__Second_Chance_Exception_…`,
@@ -337,15 +182,108 @@ fn read_comment(dump: &Minidump<'_, &[u8]>) -> Option<String> {
     None
 }
 
+/// Dumps up to this size are read into memory; larger ones are mapped copy-on-write, so a
+/// multi-GiB full dump (or a sparse file claiming to be one) costs only the pages read.
+const READ_ABOVE: u64 = 4 << 20;
+
+/// A dump's bytes: borrowed from a caller, read, or mapped privately (a repair writes into the
+/// private copy, never into the file).
+enum Buf<'a> {
+    Borrowed(&'a [u8]),
+    Owned(Vec<u8>),
+    Mapped(memmap2::MmapMut),
+}
+
+impl Buf<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Buf::Borrowed(b) => b,
+            Buf::Owned(v) => v,
+            Buf::Mapped(m) => m,
+        }
+    }
+    fn make_mut(&mut self) -> &mut [u8] {
+        if let Buf::Borrowed(b) = self {
+            *self = Buf::Owned(b.to_vec());
+        }
+        match self {
+            Buf::Borrowed(_) => unreachable!("replaced just above"),
+            Buf::Owned(v) => v,
+            Buf::Mapped(m) => m,
+        }
+    }
+}
+
+/// Why `path` is not a file a dump can be read from (a FIFO would block, a device never ends),
+/// checked before it is opened.
+pub fn not_regular(path: &Path) -> Option<String> {
+    match std::fs::metadata(path) {
+        Err(e) => Some(format!("cannot read: {e}")),
+        Ok(m) if m.is_file() => None,
+        Ok(m) => Some(format!(
+            "not a regular file ({}): not read",
+            crate::discover::file_type_name(&m.file_type())
+        )),
+    }
+}
+
+fn read_file(path: &Path) -> Result<Buf<'static>, String> {
+    if let Some(why) = not_regular(path) {
+        return Err(why);
+    }
+    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+    if len <= READ_ABOVE {
+        use std::io::Read;
+        let mut v = Vec::with_capacity(len as usize);
+        // Bounded: a file that grows while it is read is read as far as it was.
+        (&mut file)
+            .take(READ_ABOVE)
+            .read_to_end(&mut v)
+            .map_err(|e| format!("cannot read: {e}"))?;
+        return Ok(Buf::Owned(v));
+    }
+    // SAFETY: a private (copy-on-write) map: writes go to our pages, never to the file. A dump
+    // truncated by another process while we read it could fault; dump writers only append.
+    let map = unsafe { memmap2::MmapOptions::new().map_copy(&file) }
+        .map_err(|e| format!("cannot map: {e}"))?;
+    Ok(Buf::Mapped(map))
+}
+
+/// Reads the minidump at `path` into rows: the entry point of `dump`, `parse` and `analyze`.
+/// Special files (FIFO, device, socket) are refused before they are opened.
+pub fn parse_file(ctx: &FileCtx, path: &Path, opts: &DumpOptions) -> Parsed {
+    match read_file(path) {
+        Ok(buf) => parse_buf(ctx, buf, opts),
+        Err(why) => {
+            let mut p = Parsed::default();
+            p.issues
+                .push(IssueRow::new(ctx.id, Severity::Error, "unreadable", why));
+            p
+        }
+    }
+}
+
 /// Reads one minidump into rows. Never panics on input; every problem is an issue row.
 pub fn parse(ctx: &FileCtx, bytes: &[u8], opts: &DumpOptions) -> Parsed {
+    parse_buf(ctx, Buf::Borrowed(bytes), opts)
+}
+
+fn parse_buf(ctx: &FileCtx, mut buf: Buf<'_>, opts: &DumpOptions) -> Parsed {
     let mut p = Parsed::default();
-    let check = precheck(ctx, bytes);
-    p.issues.extend(check.warnings);
+    let check = check::precheck(ctx, buf.bytes());
+    p.issues.extend(check.issues);
     if let Some(f) = check.fatal {
         p.issues.push(f);
         return p;
     }
+    let mut damage = check.damage;
+    if let Some(r) = check::module_repair(ctx, buf.bytes(), check.module_list) {
+        r.apply(buf.make_mut());
+        p.issues.push(r.issue);
+        damage.modules = Some(r.summary);
+    }
+    let bytes = buf.bytes();
     let dump = match Minidump::read(bytes) {
         Ok(d) => d,
         Err(e) => {
@@ -365,7 +303,7 @@ pub fn parse(ctx: &FileCtx, bytes: &[u8], opts: &DumpOptions) -> Parsed {
         ProcessorOptions::default(),
     ));
     match processed {
-        Ok(state) => from_state(ctx, &dump, &state, &mut p),
+        Ok(state) => from_state(ctx, &dump, &state, &damage, &mut p),
         Err(e) => {
             // No thread list or system info: still report what the raw streams say.
             p.issues.push(
@@ -377,7 +315,7 @@ pub fn parse(ctx: &FileCtx, bytes: &[u8], opts: &DumpOptions) -> Parsed {
                 )
                 .at(None, None),
             );
-            from_raw(ctx, &dump, &mut p);
+            from_raw(ctx, &dump, &damage, &mut p);
         }
     }
     p
@@ -403,6 +341,15 @@ impl Detail {
     }
 }
 
+/// A module's file name; a module whose name could not be read is named by its address.
+fn module_name(path: &str, base: u64) -> String {
+    if path.is_empty() {
+        format!("(unnamed module at 0x{base:x})")
+    } else {
+        basename(path).to_string()
+    }
+}
+
 fn module_rows(
     ctx: &FileCtx,
     pid: Option<u32>,
@@ -416,7 +363,7 @@ fn module_rows(
         p.modules.push(ModuleRow {
             file: ctx.id,
             pid,
-            name: basename(&path).to_string(),
+            name: module_name(&path, m.raw.base_of_image),
             version: m.version().map(|v| clean(&v)),
             base: m.raw.base_of_image,
             size: m.raw.size_of_image as u64,
@@ -542,7 +489,13 @@ fn frame_fact(f: &StackFrame, mem: Option<&MinidumpMemoryInfoList<'_>>) -> Frame
     }
 }
 
-fn from_state(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, state: &ProcessState, p: &mut Parsed) {
+fn from_state(
+    ctx: &FileCtx,
+    dump: &Minidump<'_, &[u8]>,
+    state: &ProcessState,
+    damage: &Damage,
+    p: &mut Parsed,
+) {
     let cpu = state.system_info.cpu.to_string();
     let (is_wow64, wow64_view) = wow64(&cpu, &state.modules);
     let bits32 = cpu == "x86" || is_wow64;
@@ -620,7 +573,7 @@ fn from_state(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, state: &ProcessState, p
         ts: millis(state.time),
         server: ctx.server.clone(),
         source: Some(EvidenceSource::Dump),
-        kind: if code.is_some() {
+        kind: if code.is_some() || damage.exception.is_some() {
             "crash".into()
         } else {
             "dump".into()
@@ -638,11 +591,12 @@ fn from_state(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, state: &ProcessState, p
     let fault = fault_ip.map(|ip| {
         if let Some(m) = state.modules.module_at_address(ip) {
             let path = clean(&m.code_file());
-            row.faulting_module = Some(basename(&path).to_string());
+            let name = module_name(&path, m.raw.base_of_image);
+            row.faulting_module = Some(name.clone());
             row.faulting_module_version = m.version().map(|v| clean(&v));
             row.fault_offset = Some(ip - m.raw.base_of_image);
             FaultSite::Module {
-                name: basename(&path).to_string(),
+                name,
                 offset: ip - m.raw.base_of_image,
                 class: classify(&path),
             }
@@ -677,6 +631,8 @@ fn from_state(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, state: &ProcessState, p
             Some(n) if !n.starts_with("unknown") && !n.is_empty() => clean(&n),
             _ => exceptions::name(c),
         });
+    } else if damage.exception.is_some() {
+        row.exception_name = Some(DAMAGED_EXCEPTION.into());
     }
 
     // Threads: count, CPU times, and what each thread is running (for a runaway thread).
@@ -726,6 +682,7 @@ fn from_state(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, state: &ProcessState, p
         threads: Some(threads.clone()),
         memory: mem,
         process: process_name.clone(),
+        damage: damage.clone(),
     };
     let mut v = verdict::decide(&facts);
     if wow64_view {
@@ -841,6 +798,7 @@ fn from_state(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, state: &ProcessState, p
             format!("{} (first {MAX_FRAMES} kept)", frames.len()),
         );
     }
+    add_damage(&mut d, damage, frames.len());
     if let Some(c) = &comment {
         d.add("comment", c);
     }
@@ -869,9 +827,30 @@ fn from_state(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, state: &ProcessState, p
     p.crashes.push(row);
 }
 
+/// The triage's "what" of a dump whose exception stream is there but unreadable.
+pub const DAMAGED_EXCEPTION: &str = "unknown exception (the exception stream is damaged)";
+
+/// What of the dump was lost, in its `detail`.
+fn add_damage(d: &mut Detail, damage: &Damage, frames: usize) {
+    if let Some(end) = damage.truncated_at {
+        d.add(
+            "truncated",
+            format!(
+                "the file ends at byte {end}: the crashing stack ({frames} frames) may be cut short"
+            ),
+        );
+    }
+    if let Some(m) = &damage.modules {
+        d.add("module list damaged", m);
+    }
+    if let Some(e) = &damage.exception {
+        d.add("exception stream damaged", e);
+    }
+}
+
 /// When processing fails (no thread list or system info), the exception and module streams
 /// still say where it crashed.
-fn from_raw(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, p: &mut Parsed) {
+fn from_raw(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, damage: &Damage, p: &mut Parsed) {
     let modules = dump.get_stream::<MinidumpModuleList>().unwrap_or_default();
     let unloaded = dump
         .get_stream::<MinidumpUnloadedModuleList>()
@@ -886,7 +865,7 @@ fn from_raw(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, p: &mut Parsed) {
         ts: Some(dump.header.time_date_stamp as i64 * 1000),
         server: ctx.server.clone(),
         source: Some(EvidenceSource::Dump),
-        kind: if code.is_some() {
+        kind: if code.is_some() || damage.exception.is_some() {
             "crash".into()
         } else {
             "dump".into()
@@ -900,7 +879,9 @@ fn from_raw(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, p: &mut Parsed) {
             .and_then(|m| m.process_create_time())
             .and_then(millis),
         exception_code: code,
-        exception_name: code.map(exceptions::name),
+        exception_name: code
+            .map(exceptions::name)
+            .or_else(|| damage.exception.as_ref().map(|_| DAMAGED_EXCEPTION.into())),
         file: ctx.id,
         ..Default::default()
     };
@@ -921,11 +902,12 @@ fn from_raw(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, p: &mut Parsed) {
         .map(|ip| match modules.module_at_address(ip) {
             Some(m) => {
                 let path = clean(&m.code_file());
-                row.faulting_module = Some(basename(&path).to_string());
+                let name = module_name(&path, m.raw.base_of_image);
+                row.faulting_module = Some(name.clone());
                 row.faulting_module_version = m.version().map(|v| clean(&v));
                 row.fault_offset = Some(ip - m.raw.base_of_image);
                 FaultSite::Module {
-                    name: basename(&path).to_string(),
+                    name,
                     offset: ip - m.raw.base_of_image,
                     class: classify(&path),
                 }
@@ -940,6 +922,7 @@ fn from_raw(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, p: &mut Parsed) {
         info0,
         fault,
         process: row.process_name.clone(),
+        damage: damage.clone(),
         ..Default::default()
     });
     row.suspect_module = v.suspect_module;
@@ -954,7 +937,13 @@ fn from_raw(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, p: &mut Parsed) {
             .name()
             .to_string(),
     );
-    row.detail = Some("partial: no thread list or system info, stacks not walked".into());
+    let mut d = Detail::default();
+    d.add(
+        "partial",
+        "no thread list or system info, stacks not walked",
+    );
+    add_damage(&mut d, damage, 0);
+    row.detail = d.text();
     p.crashes.push(row);
 }
 
@@ -968,6 +957,7 @@ pub fn render_triage(parsed: &Parsed, path: &Path) -> String {
     for c in &parsed.crashes {
         let what = match (c.exception_code, &c.exception_name) {
             (Some(code), Some(n)) => format!("0x{code:08x} {n}"),
+            (None, Some(n)) => n.clone(),
             _ => "no exception (manual or hang dump)".into(),
         };
         let _ = writeln!(
