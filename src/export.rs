@@ -445,8 +445,24 @@ fn text(cell: Cell<'_>) -> Option<String> {
     }
 }
 
+/// How to write CSV.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CsvOptions {
+    /// Cells as logged. Otherwise a text cell that a spreadsheet would run as a formula (it
+    /// starts with `=`, `+`, `-`, `@`, a tab or a CR; log fields are attacker-controlled) gets
+    /// a leading apostrophe, the usual neutraliser.
+    pub raw: bool,
+    /// Control characters escaped for a terminal (see [`crate::term`]).
+    pub escape_controls: bool,
+}
+
+/// Whether a spreadsheet would read `v` as a formula.
+fn formula_like(v: &str) -> bool {
+    v.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
 /// Writes CSV (RFC 4180 quoting; null = empty field).
-pub fn write_csv(t: &dyn TableView, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_csv(t: &dyn TableView, out: &mut dyn Write, opts: CsvOptions) -> io::Result<()> {
     let cols = t.columns();
     let header: Vec<&str> = cols.iter().map(|(n, _)| *n).collect();
     writeln!(out, "{}", header.join(","))?;
@@ -457,7 +473,16 @@ pub fn write_csv(t: &dyn TableView, out: &mut dyn Write) -> io::Result<()> {
             if c > 0 {
                 line.push(',');
             }
-            if let Some(v) = text(t.cell(r, c)) {
+            let cell = t.cell(r, c);
+            // Numbers and times are ours; only text can carry a formula.
+            let is_text = matches!(cell, Cell::Str(_) | Cell::Owned(_) | Cell::Json(_));
+            if let Some(mut v) = text(cell) {
+                if opts.escape_controls {
+                    v = crate::term::safe(&v).into_owned();
+                }
+                if !opts.raw && is_text && formula_like(&v) {
+                    v.insert(0, '\'');
+                }
                 if v.contains([',', '"', '\n', '\r']) {
                     line.push('"');
                     line.push_str(&v.replace('"', "\"\""));
@@ -676,7 +701,7 @@ mod tests {
     #[test]
     fn csv_quotes() {
         let mut out = Vec::new();
-        write_csv(&sample(), &mut out).unwrap();
+        write_csv(&sample(), &mut out, CsvOptions::default()).unwrap();
         let text = String::from_utf8(out).unwrap();
         let line = text.lines().nth(1).unwrap();
         assert!(

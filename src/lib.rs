@@ -13,6 +13,8 @@ pub mod discover;
 pub mod export;
 pub mod ingest;
 pub mod knowledge;
+pub mod output;
 pub mod report;
 pub mod summary;
 pub mod tables;
+pub mod term;

@@ -124,6 +124,10 @@ struct ParseArgs {
     /// Print per-file and total counts, issues, bytes and throughput instead of the table.
     #[arg(long)]
     summary: bool,
+    /// CSV cells as logged. By default a cell that starts with = + - @ tab or CR gets a leading
+    /// apostrophe, so a spreadsheet shows it instead of running it as a formula.
+    #[arg(long)]
+    csv_raw: bool,
     /// A Breakpad symbol tree (`module.pdb/ID/module.sym`) for function names in dumps.
     #[arg(long)]
     symbols: Option<PathBuf>,
@@ -131,6 +135,7 @@ struct ParseArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    w3triage::output::remove_pending_on_interrupt();
     let result = match cli.command {
         Command::Parse(args) => parse(args),
         Command::Dump(args) => dump(args),
@@ -141,7 +146,11 @@ fn main() -> ExitCode {
         // `w3triage … | head`: the reader has what it wanted; stop quietly, as grep does.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("w3triage: error: {e:#}");
+            // (Paths in the message may hold control characters: shown, not obeyed.)
+            eprintln!(
+                "w3triage: error: {}",
+                w3triage::term::safe(&format!("{e:#}"))
+            );
             ExitCode::from(2)
         }
     }
@@ -201,11 +210,16 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
         w3triage::summary::write_summary(&tables, wall, &mut out)?;
     } else {
         let view = export::view(&tables, &args.table).context("unknown table")?;
-        let mut sink: Box<dyn Write> = match &args.out {
-            Some(p) => Box::new(BufWriter::new(
-                std::fs::File::create(p)
+        // A file appears under its name only when complete (see `w3triage::output`).
+        let mut file = match &args.out {
+            Some(p) => Some(
+                w3triage::output::PendingFile::create(p)
                     .with_context(|| format!("cannot create {}", p.display()))?,
-            )),
+            ),
+            None => None,
+        };
+        let mut sink: Box<dyn Write + '_> = match file.as_mut() {
+            Some(f) => Box::new(f),
             None => {
                 if args.format == TableFormat::Parquet && std::io::stdout().is_terminal() {
                     bail!("Parquet is binary: give --out FILE or redirect standard output");
@@ -213,13 +227,36 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
                 Box::new(BufWriter::new(std::io::stdout().lock()))
             }
         };
-        match args.format {
-            TableFormat::Table => export::write_text(view.as_ref(), &mut sink, 50)?,
-            TableFormat::Jsonl => export::write_jsonl(view.as_ref(), &mut sink)?,
-            TableFormat::Csv => export::write_csv(view.as_ref(), &mut sink)?,
-            TableFormat::Parquet => export::write_parquet(view.as_ref(), &mut sink)?,
+        let target = args
+            .out
+            .as_ref()
+            .map_or("standard output".to_string(), |p| p.display().to_string());
+        let written = match args.format {
+            TableFormat::Table => {
+                export::write_text(view.as_ref(), &mut sink, 50).map_err(Into::into)
+            }
+            TableFormat::Jsonl => export::write_jsonl(view.as_ref(), &mut sink).map_err(Into::into),
+            TableFormat::Csv => {
+                let opts = export::CsvOptions {
+                    raw: args.csv_raw,
+                    // Read by a person: escape sequences from log fields are shown, not obeyed.
+                    escape_controls: args.out.is_none() && std::io::stdout().is_terminal(),
+                };
+                export::write_csv(view.as_ref(), &mut sink, opts).map_err(Into::into)
+            }
+            TableFormat::Parquet => {
+                export::write_parquet(view.as_ref(), &mut sink).map_err(Into::into)
+            }
+        };
+        written
+            .and_then(|()| Ok::<(), anyhow::Error>(sink.flush()?))
+            .with_context(|| format!("cannot write {target}"))?;
+        drop(sink);
+        if let Some(f) = file {
+            let dest = f.dest().to_path_buf();
+            f.commit()
+                .with_context(|| format!("cannot write {}", dest.display()))?;
         }
-        sink.flush()?;
         let problems = tables.issues.len();
         if problems > 0 {
             eprintln!(

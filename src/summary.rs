@@ -2,6 +2,7 @@
 //! how many bytes and how fast. Every input file appears, whatever became of it.
 
 use crate::tables::{FileStatus, LineCounts, Tables};
+use crate::term::{path as safe_path, safe};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::time::Duration;
@@ -40,8 +41,16 @@ pub fn write_summary(t: &Tables, wall: Duration, out: &mut dyn Write) -> io::Res
         } else {
             "-".into()
         };
-        writeln!(out, "{}  [{} {}]", f.path.display(), f.kind.name(), status)?;
-        let who = match (&f.server, &f.site) {
+        // Paths, folder-derived names and messages are shown, never obeyed (see `term`).
+        writeln!(
+            out,
+            "{}  [{} {}]",
+            safe_path(&f.path),
+            f.kind.name(),
+            status
+        )?;
+        let (server, site) = (f.server.as_deref().map(safe), f.site.as_deref().map(safe));
+        let who = match (&server, &site) {
             (Some(s), Some(w)) => format!("  server {s}, site {w}\n"),
             (Some(s), None) => format!("  server {s}\n"),
             (None, Some(w)) => format!("  site {w}\n"),
@@ -49,7 +58,7 @@ pub fn write_summary(t: &Tables, wall: Duration, out: &mut dyn Write) -> io::Res
         };
         write!(out, "{who}")?;
         if let Some(r) = &f.reason {
-            writeln!(out, "  reason: {r}")?;
+            writeln!(out, "  reason: {}", safe(r))?;
         }
         let c = &f.counts;
         if c.lines > 0 {
@@ -68,7 +77,7 @@ pub fn write_summary(t: &Tables, wall: Duration, out: &mut dyn Write) -> io::Res
         )?;
         if let Some(codes) = by_file.get(&f.id) {
             for (code, (n, example)) in codes {
-                writeln!(out, "  issue {code} ×{n}: {example}")?;
+                writeln!(out, "  issue {code} ×{n}: {}", safe(example))?;
             }
         }
     }

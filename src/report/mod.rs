@@ -55,13 +55,23 @@ pub fn render(a: &Analysis, format: Format) -> String {
 }
 
 /// Writes `report.md`, `report.html` and `report.json` into `dir` (created if missing).
+///
+/// Each file is written under a temporary name and renamed into place only when all three are
+/// complete: a full disk or an interrupt leaves no cut-off report (see [`crate::output`]).
 pub fn write_files(a: &Analysis, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    use std::io::Write;
     std::fs::create_dir_all(dir)?;
-    let mut out = Vec::new();
+    let mut pending = Vec::new();
     for f in [Format::Markdown, Format::Html, Format::Json] {
-        let p = dir.join(f.file_name());
-        std::fs::write(&p, render(a, f))?;
-        out.push(p);
+        let mut file = crate::output::PendingFile::create(&dir.join(f.file_name()))?;
+        file.write_all(render(a, f).as_bytes())?;
+        file.flush()?;
+        pending.push(file);
+    }
+    let mut out = Vec::new();
+    for file in pending {
+        out.push(file.dest().to_path_buf());
+        file.commit()?;
     }
     Ok(out)
 }

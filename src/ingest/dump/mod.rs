@@ -950,9 +950,10 @@ fn from_raw(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, damage: &Damage, p: &mut 
 /// A short text triage of one parsed dump: what crashed, where, why, what to do.
 pub fn render_triage(parsed: &Parsed, path: &Path) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "== {}", path.display());
+    let _ = writeln!(s, "== {}", crate::term::path(path));
     for i in &parsed.issues {
-        let _ = writeln!(s, "  {:?} {}: {}", i.severity, i.code, i.message);
+        let msg = crate::term::safe(&i.message);
+        let _ = writeln!(s, "  {:?} {}: {msg}", i.severity, i.code);
     }
     for c in &parsed.crashes {
         let what = match (c.exception_code, &c.exception_name) {
