@@ -64,7 +64,10 @@ pub(crate) fn w3c_ref(t: &Tables, i: usize) -> RequestRef {
     RequestRef {
         source: "w3c",
         time: Ts(r.ts[i]),
-        start: tt.map(|v| Ts(r.ts[i].saturating_sub(v.min(i64::MAX as u64) as i64))),
+        // (An impossible time-taken never makes an impossible start: the parser rejects it.)
+        start: tt
+            .filter(|&v| v <= crate::ingest::w3c::MAX_TIME_TAKEN_MS)
+            .map(|v| Ts(r.ts[i].saturating_sub(v as i64))),
         method: opt_cut(r.method.get(i), 64),
         uri: uri_of(r.uri_stem.get(i), r.uri_query.get(i)),
         status: r.status.get(i),

@@ -181,12 +181,23 @@ impl<'a> Acc<'a> {
                 None => self.foreign_ns = Some((1, offset, ns.clone())),
             }
         }
-        if let Some((code, msg)) = &ev.time_problem {
-            let where_ = if line.is_some() {
-                String::new()
-            } else {
-                format!(" (record {offset})")
-            };
+        let mapped = map::map(&ev);
+        // A time problem matters only for a row that is kept; an event that is not used because
+        // its provider's name could not be decoded is said to be dropped, and why.
+        let where_ = if line.is_some() {
+            String::new()
+        } else {
+            format!(" (record {offset})")
+        };
+        let problem = match (&ev.time_problem, &mapped.row) {
+            (Some((code, msg)), Some(_)) => Some((*code, msg.clone())),
+            (_, None) if ev.provider.contains('\u{fffd}') => Some((
+                "undecodable_text",
+                "the provider name has undecodable characters (a broken UTF-16 surrogate): the event is not recognised and not used".to_string(),
+            )),
+            _ => None,
+        };
+        if let Some((code, msg)) = problem {
             self.parsed.issues.push(
                 IssueRow::new(
                     self.ctx.id,
@@ -197,7 +208,6 @@ impl<'a> Acc<'a> {
                 .at(line, issue_offset),
             );
         }
-        let mapped = map::map(&ev);
         for (code, msg) in mapped.warnings {
             self.parsed.issues.push(
                 IssueRow::new(

@@ -273,9 +273,9 @@ fn parse_chunk(
             (Some(day), Some(ms)) => wf::to_millis(day, ms),
             _ => {
                 let msg = format!(
-                    "unreadable date/time {:?} {:?}",
-                    date.map(String::from_utf8_lossy),
-                    time.map(String::from_utf8_lossy)
+                    "unreadable date/time {} {}",
+                    wf::shown(date.map(String::from_utf8_lossy).as_deref()),
+                    wf::shown(time.map(String::from_utf8_lossy).as_deref())
                 );
                 issue(
                     &mut issues,

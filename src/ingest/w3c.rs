@@ -479,6 +479,56 @@ const FALLBACKS: &[(&str, &str)] = &[
 /// Name of the positional value that follows a full layout (filebeat's `network.forwarded_ip`).
 const TAIL_NAME: &str = "X-Forwarded-For";
 
+/// The longest time-taken believed, in ms (49.7 days: IIS 6 logged it as a 32-bit count, and no
+/// request lives that long). Above it a value is a corrupt line, not a slow request.
+pub const MAX_TIME_TAKEN_MS: u64 = u32::MAX as u64;
+
+impl F {
+    /// The W3C name of a numeric field, and the largest value it holds.
+    fn number_name(self) -> (&'static str, u64) {
+        match self {
+            F::SPort => ("s-port", u16::MAX as u64),
+            F::Status => ("sc-status", u16::MAX as u64),
+            F::Sub => ("sc-substatus", u32::MAX as u64),
+            F::Win32 => ("sc-win32-status", u64::MAX),
+            F::ScBytes => ("sc-bytes", u64::MAX),
+            F::CsBytes => ("cs-bytes", u64::MAX),
+            F::Taken => ("time-taken", MAX_TIME_TAKEN_MS),
+            _ => ("field", u64::MAX),
+        }
+    }
+}
+
+/// A numeric field's null: `-`, or empty (quoted `""` or `"-"` in Advanced Logging and
+/// Incapsula layouts).
+fn number_null(v: &[u8]) -> bool {
+    matches!(v, b"-" | b"" | b"\"\"" | b"\"-\"")
+}
+
+/// Time-taken as believed (see [`MAX_TIME_TAKEN_MS`]).
+fn taken(v: u64) -> Option<u64> {
+    (v <= MAX_TIME_TAKEN_MS).then_some(v)
+}
+
+/// The issue of a numeric value that is no number in the field's range: stored as null, and
+/// said.
+fn bad_number(id: crate::tables::FileId, f: F, v: &[u8], line: u64, off: u64) -> Issue {
+    let (name, max) = f.number_name();
+    let shown: String = String::from_utf8_lossy(&v[..v.len().min(64)]).into_owned();
+    let msg = if f == F::Taken && v.iter().all(u8::is_ascii_digit) && !v.is_empty() {
+        format!(
+            "{name} {shown:?} ms is impossible (more than {MAX_TIME_TAKEN_MS} ms, 49.7 days): stored as null"
+        )
+    } else {
+        format!("{name} {shown:?} is not a whole number from 0 to {max}: stored as null")
+    };
+    Issue {
+        row: IssueRow::new(id, Severity::Error, "bad_number", msg).at(Some(line), Some(off)),
+        once_per: None,
+        nul_end: None,
+    }
+}
+
 struct ChunkOut {
     requests: Requests,
     issues: Vec<Issue>,
@@ -612,7 +662,7 @@ impl wf::WithMasker for Walk<'_, '_> {
                 if let Some(f) = wf::fast_line(masker, bytes, pos, end, &mut p.batch.edges[at..]) {
                     let off = pos;
                     pos = f.next;
-                    if p.batch_add(&f, off, at) {
+                    if p.batch_add(&f, off, at, line_no) {
                         p.out.counts.records += 1;
                         continue;
                     }
@@ -684,6 +734,9 @@ struct Batch {
     lines: usize,
     ts: Vec<i64>,
     off: Vec<usize>,
+    /// The chunk's line number of the first line (batched lines are consecutive: any other
+    /// line flushes the batch first).
+    first_line: u64,
     /// One numeric field's values, and whether each is one (scratch of `flush`).
     nums: Vec<u64>,
     num_ok: Vec<bool>,
@@ -701,6 +754,7 @@ impl Default for Batch {
             lines: 0,
             ts: Vec::new(),
             off: Vec::new(),
+            first_line: 0,
             nums: Vec::new(),
             num_ok: Vec::new(),
         }
@@ -732,7 +786,7 @@ impl ChunkParser<'_> {
     /// many values as the `#Fields` in force names (none custom, a date among them), and a
     /// readable timestamp. Anything else (false) goes through `record_tokens`.
     #[inline(always)]
-    fn batch_add(&mut self, f: &wf::FastLine, off: usize, at: usize) -> bool {
+    fn batch_add(&mut self, f: &wf::FastLine, off: usize, at: usize, line_no: u64) -> bool {
         let Some(layout) = &self.layout else {
             return false;
         };
@@ -773,6 +827,9 @@ impl ChunkParser<'_> {
         };
         b.ts.push(wf::to_millis(day, time));
         b.off.push(off);
+        if b.lines == 0 {
+            b.first_line = line_no;
+        }
         b.lines += 1;
         if b.lines == b.cap {
             self.flush();
@@ -830,15 +887,33 @@ impl ChunkParser<'_> {
                 let (s, t) = (row[k2] as usize, row[k2 + 1] as usize);
                 (off + s, t.wrapping_sub(s))
             });
+            // (A null that is not `-` is a bad number: looked for only in a batch that has nulls.)
             macro_rules! numbers {
                 ($col:expr, $conv:expr) => {{
                     let (vals, ok) = (&mut b.nums[..n], &mut b.num_ok[..n]);
                     masker.field_numbers(file, (edges, stride, k2), offs, (&mut *vals, &mut *ok));
-                    $col.push_all(
-                        vals.iter()
-                            .zip(ok.iter())
-                            .map(|(&v, &ok)| ok.then_some(v).and_then($conv)),
-                    )
+                    let nulls = std::cell::Cell::new(false);
+                    $col.push_all(vals.iter().zip(ok.iter()).map(|(&v, &ok)| {
+                        let v = ok.then_some(v).and_then($conv);
+                        if v.is_none() {
+                            nulls.set(true);
+                        }
+                        v
+                    }));
+                    if nulls.get() {
+                        for (i, (row, &off)) in edges.chunks_exact(stride).zip(offs).enumerate() {
+                            if ok[i] && ($conv)(vals[i]).is_some() {
+                                continue;
+                            }
+                            let (s, t) = (row[k2] as usize, row[k2 + 1] as usize);
+                            let v = file.get(off + s..off + t).unwrap_or_default();
+                            if !number_null(v) {
+                                let line = b.first_line + i as u64;
+                                let issue = bad_number(self.ctx.id, f, v, line, off as u64);
+                                self.out.issues.push(issue);
+                            }
+                        }
+                    }
                 }};
             }
             match f {
@@ -899,7 +974,7 @@ impl ChunkParser<'_> {
                 F::Win32 => numbers!(r.win32_status, Some),
                 F::ScBytes => numbers!(r.sc_bytes, Some),
                 F::CsBytes => numbers!(r.cs_bytes, Some),
-                F::Taken => numbers!(r.time_taken_ms, Some),
+                F::Taken => numbers!(r.time_taken_ms, taken),
                 F::Date | F::Time | F::Extra(_) => {}
             }
         }
@@ -1181,11 +1256,10 @@ impl ChunkParser<'_> {
         let (Some(day), Some(time)) = (day, time) else {
             let d = tok!(F::Date).map(|t| String::from_utf8_lossy(raw(line, t)).into_owned());
             let t = tok!(F::Time).map(|t| String::from_utf8_lossy(raw(line, t)).into_owned());
-            let msg = match (layout.has_date, d, t) {
-                (false, _, t) => {
-                    format!("no date field and no usable #Date directive (time {t:?})")
-                }
-                (true, d, t) => format!("unreadable date/time {d:?} {t:?}"),
+            let (d, t) = (wf::shown(d.as_deref()), wf::shown(t.as_deref()));
+            let msg = match layout.has_date {
+                false => format!("no date field and no usable #Date directive (time {t})"),
+                true => format!("unreadable date/time {d} {t}"),
             };
             let row = IssueRow::new(self.ctx.id, Severity::Error, "bad_timestamp", msg)
                 .at(Some(line_no), Some(off));
@@ -1348,8 +1422,23 @@ impl ChunkParser<'_> {
                 None => r.s_ip.push(None),
             },
         }
-        r.s_port
-            .push(num!(F::SPort).and_then(|v| u16::try_from(v).ok()));
+        // A value that is there (not `-`) but no number in range: null, and an issue.
+        let mut bad: [Option<F>; 7] = [None; 7];
+        let mut nbad = 0;
+        macro_rules! checked {
+            ($f:expr, $conv:expr) => {{
+                let v = num!($f).and_then($conv);
+                if v.is_none()
+                    && let Some(t) = tok!($f)
+                    && !number_null(raw(line, t))
+                {
+                    bad[nbad] = Some($f);
+                    nbad += 1;
+                }
+                v
+            }};
+        }
+        r.s_port.push(checked!(F::SPort, |v| u16::try_from(v).ok()));
         {
             let t = tok!(F::Method);
             match fast!(t) {
@@ -1370,15 +1459,21 @@ impl ChunkParser<'_> {
         text!(r.cookie, F::Cookie);
         text!(r.host, F::Host);
         r.status
-            .push(num!(F::Status).and_then(|v| u16::try_from(v).ok()));
+            .push(checked!(F::Status, |v| u16::try_from(v).ok()));
         r.substatus
-            .push(num!(F::Sub).and_then(|v| u32::try_from(v).ok()));
-        r.win32_status.push(num!(F::Win32));
-        r.sc_bytes.push(num!(F::ScBytes));
-        r.cs_bytes.push(num!(F::CsBytes));
-        r.time_taken_ms.push(num!(F::Taken));
+            .push(checked!(F::Sub, |v| u32::try_from(v).ok()));
+        r.win32_status.push(checked!(F::Win32, Some));
+        r.sc_bytes.push(checked!(F::ScBytes, Some));
+        r.cs_bytes.push(checked!(F::CsBytes, Some));
+        r.time_taken_ms.push(checked!(F::Taken, taken));
         r.file.push(self.ctx.id);
         r.offset.push(off as u64);
+        for f in bad.iter().take(nbad).flatten() {
+            if let Some(t) = tok!(*f) {
+                let issue = bad_number(self.ctx.id, *f, raw(line, t), line_no, off as u64);
+                self.out.issues.push(issue);
+            }
+        }
 
         if !has_extra {
             r.extra.push_null();

@@ -1522,6 +1522,14 @@ pub enum LineKind<'a> {
 
 /// Classifies a line, stripping NUL padding around its content. Reports NUL ranges in `issues`.
 #[inline]
+/// A value for a message: quoted as logged, or `(missing)`.
+pub fn shown(v: Option<&str>) -> String {
+    match v {
+        Some(v) => format!("{v:?}"),
+        None => "(missing)".into(),
+    }
+}
+
 pub fn classify<'a>(
     file: FileId,
     line: &Line<'a>,

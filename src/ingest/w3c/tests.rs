@@ -195,7 +195,8 @@ fn quoted_values_local_time_and_spellings() {
     assert_eq!(q.referer.get(0).as_deref(), Some("http://x/?a b"));
     assert_eq!(q.substatus.get(0), None);
     assert_eq!(q.time_taken_ms.get(0), Some(359));
-    assert_eq!(codes(&r), vec!["local_time"]);
+    // The garbage substatus is null, and said to be.
+    assert_eq!(codes(&r), vec!["local_time", "bad_number"]);
 }
 
 #[test]
@@ -275,6 +276,15 @@ fn bad_timestamp_rejected() {
     assert_eq!(r.requests.len(), 0);
     assert_eq!(codes(&r), vec!["bad_timestamp"]);
     assert_eq!(r.counts.rejected, 1);
+    // The values as logged, not Rust's debug text of an option.
+    assert!(
+        r.issues[0]
+            .message
+            .starts_with("unreadable date/time \"2018-02-30\" \"")
+            && !r.issues[0].message.contains("Some("),
+        "{}",
+        r.issues[0].message
+    );
 }
 
 #[test]
