@@ -183,7 +183,7 @@ fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Tables> {
     } else {
         None
     };
-    let tables = ingest_artifacts(&artifacts, opts);
+    let tables = ingest_artifacts(artifacts, opts);
     if let Some(b) = bar {
         b.finish_and_clear();
     }

@@ -1,7 +1,7 @@
 //! The `parse --summary` text: per file and in total, what was read, what was not and why,
 //! how many bytes and how fast. Every input file appears, whatever became of it.
 
-use crate::tables::{FileStatus, LineCounts, Tables};
+use crate::tables::{LineCounts, Tables};
 use crate::term::{path as safe_path, safe};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -29,11 +29,7 @@ pub fn write_summary(t: &Tables, wall: Duration, out: &mut dyn Write) -> io::Res
     for f in &t.files {
         total.add(&f.counts);
         bytes += f.bytes;
-        let status = match f.status {
-            FileStatus::Parsed => "parsed",
-            FileStatus::Skipped => "skipped",
-            FileStatus::Failed => "failed",
-        };
+        let status = f.status.name();
         *by_status.entry(status).or_default() += 1;
         let secs = f.elapsed_ms / 1000.0;
         let speed = if secs > 0.0 {

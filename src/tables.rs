@@ -248,7 +248,10 @@ impl StrCol {
     /// Appends another column (chunk results are concatenated in input order, then files).
     pub fn append(&mut self, other: &StrCol) {
         let rows = self.len();
-        for (first, src) in &other.srcs {
+        // A column with no value in its file (nulls, or only own text) needs no source: 100,000
+        // small logs would otherwise hold an entry per file in each of the 14 text columns.
+        let uses_source = other.spans.iter().any(|&s| s & (OWN_BIT | NULL_SPAN) == 0);
+        for (first, src) in other.srcs.iter().filter(|_| uses_source) {
             if !self.srcs.last().is_some_and(|(_, s)| s.same(src)) {
                 self.srcs.push((rows + first, src.clone()));
             }
@@ -1883,6 +1886,17 @@ pub enum FileStatus {
     Skipped,
     /// Could not be read at all (see `issues`).
     Failed,
+}
+
+impl FileStatus {
+    /// The name in reports and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            FileStatus::Parsed => "parsed",
+            FileStatus::Skipped => "skipped",
+            FileStatus::Failed => "failed",
+        }
+    }
 }
 
 /// Line accounting of a text file: `records + rejected + directives + blank == lines`.

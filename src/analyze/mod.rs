@@ -30,7 +30,7 @@ use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 
 /// Version of the JSON report schema (`docs/report-schema.md`).
-pub const SCHEMA_VERSION: &str = "1.1";
+pub const SCHEMA_VERSION: &str = "1.2";
 
 /// Knobs of the analysis. `Default` gives the documented defaults.
 #[derive(Debug, Clone)]
@@ -388,13 +388,53 @@ pub struct Timeline {
     pub abandoned: Vec<u64>,
 }
 
+/// Above this many input files the report lists only the files with issues or not parsed, and
+/// counts the rest (a day of 100,000 small logs would otherwise be a 40 MB report).
+pub const COVERAGE_LIST_MAX: usize = 1000;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Coverage {
+    /// Every input file; past [`COVERAGE_LIST_MAX`] files, only those with issues or not parsed
+    /// (see `files_summary`).
     pub files: Vec<FileCoverage>,
+    /// Present when `files` is not every file: the counts of all of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files_summary: Option<FilesSummary>,
     pub issues_total: usize,
     pub issues_by_code: BTreeMap<String, usize>,
     /// The first issues (at most 200), in input order.
     pub issues: Vec<IssueOut>,
+}
+
+/// All input files counted, for a report that lists only some.
+#[derive(Debug, Clone, Serialize)]
+pub struct FilesSummary {
+    pub total: usize,
+    /// Files by kind, then status: kind → status → files.
+    pub by_kind: BTreeMap<String, BTreeMap<String, usize>>,
+    pub bytes: u64,
+    pub counts: LineCounts,
+    pub rows: u64,
+}
+
+impl Coverage {
+    /// Input files in all, listed or not.
+    pub fn total_files(&self) -> usize {
+        self.files_summary
+            .as_ref()
+            .map_or(self.files.len(), |s| s.total)
+    }
+    /// Input files read (status parsed), listed or not.
+    pub fn parsed_files(&self) -> usize {
+        match &self.files_summary {
+            Some(s) => s.by_kind.values().filter_map(|st| st.get("parsed")).sum(),
+            None => self
+                .files
+                .iter()
+                .filter(|f| f.status == FileStatus::Parsed)
+                .count(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -439,6 +479,27 @@ pub(crate) fn cut(s: &str, max: usize) -> String {
     }
 }
 
+fn files_summary(t: &Tables) -> FilesSummary {
+    let mut s = FilesSummary {
+        total: t.files.len(),
+        by_kind: BTreeMap::new(),
+        bytes: 0,
+        counts: LineCounts::default(),
+        rows: 0,
+    };
+    for f in &t.files {
+        *s.by_kind
+            .entry(f.kind.name().to_string())
+            .or_default()
+            .entry(f.status.name().to_string())
+            .or_insert(0) += 1;
+        s.bytes += f.bytes;
+        s.counts.add(&f.counts);
+        s.rows += f.rows;
+    }
+    s
+}
+
 pub(crate) fn path_of(t: &Tables, file: FileId) -> String {
     t.files
         .get(file as usize)
@@ -471,10 +532,17 @@ fn assemble(
         }
         *issues_by_code.entry(i.code.to_string()).or_insert(0) += 1;
     }
+    let summarise = t.files.len() > COVERAGE_LIST_MAX;
     let coverage = Coverage {
+        files_summary: summarise.then(|| files_summary(t)),
         files: t
             .files
             .iter()
+            .filter(|f| {
+                !summarise
+                    || f.status != FileStatus::Parsed
+                    || issue_counts.get(f.id as usize).is_some_and(|&n| n > 0)
+            })
             .map(|f| FileCoverage {
                 id: f.id,
                 path: f.path.display().to_string(),

@@ -76,6 +76,18 @@ pub fn write_files(a: &Analysis, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// `w3c: 99,998 parsed, 2 skipped; minidump: 3 parsed` for a coverage summary.
+pub(crate) fn files_by_kind(s: &crate::analyze::FilesSummary) -> String {
+    s.by_kind
+        .iter()
+        .map(|(kind, st)| {
+            let parts: Vec<String> = st.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            format!("{kind}: {}", parts.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// A suspect's facts as plain text lines (incidents, module, statistics, …), the same in the
 /// Markdown and HTML reports; each renderer escapes them (they carry dump- and log-derived text).
 pub(crate) fn suspect_facts(s: &crate::analyze::Suspect) -> Vec<String> {

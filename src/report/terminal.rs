@@ -218,17 +218,11 @@ pub fn render(a: &Analysis) -> String {
         }
     }
 
-    let parsed = a
-        .coverage
-        .files
-        .iter()
-        .filter(|f| f.status == crate::tables::FileStatus::Parsed)
-        .count();
     let _ = writeln!(
         o,
         "\nCOVERAGE: {} of {} files read; {} issues{}",
-        parsed,
-        a.coverage.files.len(),
+        a.coverage.parsed_files(),
+        a.coverage.total_files(),
         a.coverage.issues_total,
         if a.coverage.issues_by_code.is_empty() {
             String::new()

@@ -31,7 +31,11 @@ fn parse_one(path: &Path) -> (i32, Vec<serde_json::Value>, Vec<String>) {
         .lines()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            format!("{}: {}", v["code"].as_str().unwrap(), v["message"].as_str().unwrap())
+            format!(
+                "{}: {}",
+                v["code"].as_str().unwrap(),
+                v["message"].as_str().unwrap()
+            )
         })
         .collect();
     let _ = err;
@@ -76,7 +80,9 @@ fn cr_only_line_ends_lose_no_record() {
     let (_, rows, issues) = parse_one(&f);
     assert_eq!(rows.len(), 10, "{issues:?}");
     assert!(
-        issues.iter().any(|i| i.starts_with("cr_line_ends: 14 lines")),
+        issues
+            .iter()
+            .any(|i| i.starts_with("cr_line_ends: 14 lines")),
         "{issues:?}"
     );
     // A CR-only header over CRLF data: the first record is not swallowed.
@@ -92,7 +98,11 @@ fn utf16_logs_are_decoded() {
     let tmp = tempfile::tempdir().unwrap();
     let text = HEADER.to_string() + &lines(15);
     let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
-    let with_bom: Vec<u8> = b"\xff\xfe".iter().copied().chain(le.iter().copied()).collect();
+    let with_bom: Vec<u8> = b"\xff\xfe"
+        .iter()
+        .copied()
+        .chain(le.iter().copied())
+        .collect();
     for (name, bytes) in [("u_ex240301.log", with_bom), ("u_ex240302.log", le)] {
         let f = tmp.path().join(name);
         std::fs::write(&f, bytes).unwrap();
@@ -130,7 +140,10 @@ fn bad_numbers_are_issues_not_silent_nulls() {
     let (code, rows, issues) = parse_one(&f);
     assert_eq!(code, 1, "{issues:?}");
     assert_eq!(rows.len(), 3 + cases.len() + 3, "rows are kept");
-    let bad: Vec<&String> = issues.iter().filter(|i| i.starts_with("bad_number")).collect();
+    let bad: Vec<&String> = issues
+        .iter()
+        .filter(|i| i.starts_with("bad_number"))
+        .collect();
     assert_eq!(bad.len(), cases.len(), "{issues:?}");
     assert!(bad[0].contains("sc-status \"-200\""), "{bad:?}");
     assert!(bad[2].contains("sc-status \"4294967296\""), "{bad:?}");
@@ -196,7 +209,10 @@ fn special_and_pseudo_files_in_a_folder_are_listed() {
         out.contains("reason: not a regular file: a FIFO (named pipe)"),
         "{out}"
     );
-    assert!(out.contains("total: 2 files (1 parsed, 1 skipped)"), "{out}");
+    assert!(
+        out.contains("total: 2 files (1 parsed, 1 skipped)"),
+        "{out}"
+    );
     #[cfg(target_os = "linux")]
     {
         let (_, out, _) = w3triage(&["parse", "--summary", "/proc/self/status"]);
