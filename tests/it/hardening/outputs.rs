@@ -198,3 +198,57 @@ fn control_characters_never_reach_a_terminal_raw() {
         "{table:?}"
     );
 }
+
+/// CSV written to a terminal shows the escape sequences logged in its fields, never sends them.
+#[cfg(target_os = "linux")]
+#[test]
+fn csv_to_a_terminal_escapes_control_characters() {
+    use std::io::Read;
+    use std::os::fd::FromRawFd;
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("u_ex240301.log");
+    std::fs::write(&log, HOSTILE).unwrap();
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty fills two descriptors we then own; the name and settings are not asked for.
+    let r = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(r, 0);
+    // SAFETY: both descriptors are open and owned from here on.
+    let (master, slave) = unsafe {
+        (
+            std::fs::File::from_raw_fd(master),
+            std::fs::File::from_raw_fd(slave),
+        )
+    };
+    let status = Command::new(env!("CARGO_BIN_EXE_w3triage"))
+        .args(["parse", "--format", "csv"])
+        .arg(&log)
+        .stdin(Stdio::null())
+        .stdout(slave)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let mut master = master;
+    // The child has exited; read what the terminal holds (EIO once it is drained).
+    while let Ok(n) = master.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+        if out.windows(5).any(|w| w == b"ok,,,") && out.ends_with(b"\n") {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("\\x1b[31mred\\x1b]0;T\\x07"), "{text:?}");
+    assert!(!out.contains(&0x1b) && !out.contains(&0x07), "{text:?}");
+}

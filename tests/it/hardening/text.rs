@@ -220,3 +220,75 @@ fn special_and_pseudo_files_in_a_folder_are_listed() {
         assert!(!out.contains("empty file"), "{out}");
     }
 }
+
+/// 20,000 small logs: bounded memory per file, and a report that counts them instead of listing.
+#[cfg(target_os = "linux")]
+#[test]
+fn many_small_files_cost_little_memory_and_a_short_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let files = 20_000u32;
+    for d in 0..20 {
+        let dir = tmp.path().join(format!("WEB01/W3SVC1/d{d:02}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in 0..files / 20 {
+            let text = HEADER.to_string() + &line(f, "200", "15");
+            std::fs::write(dir.join(format!("u_ex{f:06}.log")), text).unwrap();
+        }
+    }
+    let root = tmp.path().to_str().unwrap();
+    let (code, out, rss_kb) = super::rusage_run(&["parse", "--summary", root]);
+    assert_eq!(code, 0, "{}", &out[out.len().saturating_sub(500)..]);
+    assert!(
+        out.contains("total: 20000 files (20000 parsed)"),
+        "{}",
+        &out[out.len() - 400..]
+    );
+    let (_, one_kb) = {
+        let first = tmp.path().join("WEB01/W3SVC1/d00/u_ex000000.log");
+        let (c, _, kb) = super::rusage_run(&["parse", "--summary", first.to_str().unwrap()]);
+        (c, kb)
+    };
+    let per_file = (rss_kb - one_kb) * 1024 / files as i64;
+    // 7,500 bytes a file before; the file's own text (330 bytes here) is kept for the table.
+    assert!(per_file < 2048, "{per_file} bytes a file");
+    let (code, json, _) = w3triage(&["analyze", "--format", "json", root]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["coverage"]["files_summary"]["total"], 20_000);
+    assert_eq!(
+        v["coverage"]["files_summary"]["by_kind"]["w3c"]["parsed"],
+        20_000
+    );
+    assert_eq!(v["coverage"]["files"].as_array().unwrap().len(), 0);
+    assert!(json.len() < 64 << 10, "{} bytes", json.len());
+}
+
+/// A UTF-16 event whose provider name has a broken surrogate: not recognised, and said to be
+/// dropped — not "kept without a time".
+#[test]
+fn an_event_with_an_undecodable_provider_says_it_is_dropped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let xml = "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Microsoft-Windows-W#AS'/><EventID>5011</EventID><Computer>WEB01</Computer></System><EventData><Data Name='AppPoolID'>Shop</Data><Data Name='ProcessID'>7</Data></EventData></Event>";
+    let mut units: Vec<u16> = xml.encode_utf16().collect();
+    let at = units.iter().position(|&u| u == u16::from(b'#')).unwrap();
+    units[at] = 0xD800; // a high surrogate with no low one after it
+    let bytes: Vec<u8> = [0xFEFFu16]
+        .into_iter()
+        .chain(units)
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let f = tmp.path().join("system.xml");
+    std::fs::write(&f, bytes).unwrap();
+    let (_, rows, issues) = parse_one(&f);
+    let _ = rows;
+    assert!(
+        issues
+            .iter()
+            .any(|i| i.starts_with("undecodable_text") && i.contains("not used")),
+        "{issues:?}"
+    );
+    assert!(
+        !issues.iter().any(|i| i.contains("kept without a time")),
+        "{issues:?}"
+    );
+}
