@@ -505,6 +505,21 @@ fn number_null(v: &[u8]) -> bool {
     matches!(v, b"-" | b"" | b"\"\"" | b"\"-\"")
 }
 
+impl F {
+    /// The order in which the row path checks numeric fields (its issues' order on a line).
+    fn number_rank(self) -> u8 {
+        match self {
+            F::SPort => 0,
+            F::Status => 1,
+            F::Sub => 2,
+            F::Win32 => 3,
+            F::ScBytes => 4,
+            F::CsBytes => 5,
+            _ => 6,
+        }
+    }
+}
+
 /// Time-taken as believed (see [`MAX_TIME_TAKEN_MS`]).
 fn taken(v: u64) -> Option<u64> {
     (v <= MAX_TIME_TAKEN_MS).then_some(v)
@@ -861,6 +876,8 @@ impl ChunkParser<'_> {
         let r = &mut self.out.requests;
         let (edges, offs) = (&b.edges[..n * stride], &b.off[..n]);
         r.ts.extend_from_slice(&b.ts);
+        // Bad numbers found a column at a time, reported a line at a time as the row path does.
+        let mut bad: Vec<(u64, u8, Issue)> = Vec::new();
         for &(k, f) in &layout.prog {
             let k2 = 2 * k as usize;
             if k2 + 1 >= stride {
@@ -910,7 +927,7 @@ impl ChunkParser<'_> {
                             if !number_null(v) {
                                 let line = b.first_line + i as u64;
                                 let issue = bad_number(self.ctx.id, f, v, line, off as u64);
-                                self.out.issues.push(issue);
+                                bad.push((line, f.number_rank(), issue));
                             }
                         }
                     }
@@ -977,6 +994,10 @@ impl ChunkParser<'_> {
                 F::Taken => numbers!(r.time_taken_ms, taken),
                 F::Date | F::Time | F::Extra(_) => {}
             }
+        }
+        if !bad.is_empty() {
+            bad.sort_by_key(|(line, rank, _)| (*line, *rank));
+            self.out.issues.extend(bad.into_iter().map(|(_, _, i)| i));
         }
         // The columns the layout has no field for: null, or the file's server and site.
         for &f in &layout.absent {

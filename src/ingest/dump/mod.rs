@@ -278,6 +278,14 @@ fn parse_buf(ctx: &FileCtx, mut buf: Buf<'_>, opts: &DumpOptions) -> Parsed {
         return p;
     }
     let mut damage = check.damage;
+    if !check.patches.is_empty() {
+        let b = buf.make_mut();
+        for &(at, v) in &check.patches {
+            if let Some(w) = b.get_mut(at..at + 4) {
+                w.copy_from_slice(&v.to_le_bytes());
+            }
+        }
+    }
     if let Some(r) = check::module_repair(ctx, buf.bytes(), check.module_list) {
         r.apply(buf.make_mut());
         p.issues.push(r.issue);

@@ -466,3 +466,25 @@ fn header_plus_one_value_is_forwarded_for_with_one_warning() {
     assert_eq!(codes(&r), vec!["layout_mismatch"]);
     assert_eq!(r.issues[0].line, Some(2));
 }
+
+/// Found by fuzzing: the batch found bad numbers a column at a time and reported them in that
+/// order, the row path a line at a time; both now report them line by line.
+#[test]
+fn bad_numbers_are_reported_alike_by_both_paths() {
+    let s = format!(
+        "{F15}{}{}",
+        L15.replace(" 200 0 0 123", " -200 0 0 -1"),
+        L15.replace(" 200 0 0 123", " 2e3 0 0 -1")
+    );
+    let fast = p(s.as_bytes());
+    let general = super::parse_with(
+        &FileCtx::default(),
+        &crate::tables::Source::copy_of(s.as_bytes()),
+        usize::MAX,
+        false,
+    );
+    assert_eq!(codes(&fast), vec!["bad_number"; 4]);
+    assert_eq!(fast.issues, general.issues);
+    let lines: Vec<Option<u64>> = fast.issues.iter().map(|i| i.line).collect();
+    assert_eq!(lines, [Some(2), Some(2), Some(3), Some(3)]);
+}

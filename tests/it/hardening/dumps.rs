@@ -325,3 +325,29 @@ fn huge_sparse_dump_costs_little_memory() {
         assert!(max_rss_kb < 256 * 1024, "{cmd}: {max_rss_kb} KiB");
     }
 }
+
+/// Found by fuzzing `dump_file`: a handle-data stream with a descriptor size of 0 and a huge count
+/// made rust-minidump allocate for every "descriptor" (hundreds of GB) and abort the process.
+/// Streams w3triage does not read are now never handed to it.
+#[test]
+fn a_hostile_stream_we_do_not_read_cannot_abort_the_process() {
+    let good = isapi_crash();
+    let whole = parse_bytes(&good);
+    let mut b = good.clone();
+    // The misc-info entry becomes a handle-data stream (type 12) at the end of the file.
+    let (at, _, _) = stream(&b, 15);
+    let header_at = b.len() as u32;
+    for v in [16u32, 0, u32::MAX, 0] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    wr32(&mut b, at, 12);
+    wr32(&mut b, at + 4, 16);
+    wr32(&mut b, at + 8, header_at);
+    let p = parse_bytes(&b);
+    assert_eq!(p.crashes.len(), 1, "{:?}", p.issues);
+    assert_eq!(
+        p.crashes[0].faulting_module,
+        whole.crashes[0].faulting_module
+    );
+    assert_eq!(p.frames.len(), whole.frames.len());
+}
