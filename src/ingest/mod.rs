@@ -170,7 +170,10 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
     };
     let (src, notes) = match src {
         Some(s) if matches!(a.kind, ArtifactKind::W3c | ArtifactKind::HttpErr) => {
-            text::normalize(a.id, s)
+            match text::normalize(a.id, s) {
+                Ok(n) => n,
+                Err(why) => return failed(row, parsed, why),
+            }
         }
         s => (s.unwrap_or_else(|| Source::new(Vec::new())), Vec::new()),
     };

@@ -11,11 +11,34 @@ use crate::tables::{FileId, IssueRow, Severity, Source};
 
 /// How far into a file lone CRs are looked for: the header block and the first lines.
 const CR_PROBE: usize = 64 << 10;
+/// The largest file converted (in memory): 1 GiB. Memory stays bounded whatever the input; a
+/// larger UTF-16 or lone-CR log is refused with the command that converts it.
+pub const CONVERT_MAX: usize = 1 << 30;
 
-/// `src` in the shape the line parsers read, with a warning for each change made.
-pub fn normalize(id: FileId, src: Source) -> (Source, Vec<IssueRow>) {
+/// `src` in the shape the line parsers read, with a warning for each change made; `Err` with
+/// the reason when it would need converting but is too large to convert.
+pub fn normalize(id: FileId, src: Source) -> Result<(Source, Vec<IssueRow>), String> {
+    normalize_within(id, src, CONVERT_MAX)
+}
+
+/// [`normalize`] with the largest file converted given.
+fn normalize_within(
+    id: FileId,
+    src: Source,
+    max: usize,
+) -> Result<(Source, Vec<IssueRow>), String> {
     let mut notes = Vec::new();
     let b = src.bytes();
+    let probe = &b[..b.len().min(CR_PROBE)];
+    if b.len() > max
+        && (decode_utf16(&probe[..probe.len().min(512)]).is_some()
+            || first_lone_cr(probe).is_some())
+    {
+        return Err(format!(
+            "a UTF-16 or lone-CR log of {} bytes, larger than the {max} bytes converted in memory: convert it first (iconv -f UTF-16 -t UTF-8, or tr '\\r' '\\n')",
+            b.len()
+        ));
+    }
     let src = if let Some((text, which)) = decode_utf16(b) {
         notes.push(IssueRow::new(
             id,
@@ -43,9 +66,9 @@ pub fn normalize(id: FileId, src: Source) -> (Source, Vec<IssueRow>) {
             )
             .at(None, Some(at as u64)),
         );
-        return (Source::new(v), notes);
+        return Ok((Source::new(v), notes));
     }
-    (src, notes)
+    Ok((src, notes))
 }
 
 /// UTF-16 text (a byte-order mark, or ASCII with a NUL after each byte) decoded, and which.
@@ -87,7 +110,7 @@ mod tests {
 
     #[test]
     fn lone_crs_become_line_ends_and_crlf_stays() {
-        let (s, notes) = normalize(3, Source::copy_of(b"#Fields: a\rx\r\ny\rz"));
+        let (s, notes) = normalize(3, Source::copy_of(b"#Fields: a\rx\r\ny\rz")).unwrap();
         assert_eq!(s.bytes(), b"#Fields: a\nx\r\ny\nz");
         assert_eq!(notes.len(), 1);
         assert_eq!(notes[0].code, "cr_line_ends");
@@ -97,9 +120,19 @@ mod tests {
             notes[0].message
         );
         assert_eq!(notes[0].offset, Some(10));
-        let (s, notes) = normalize(3, Source::copy_of(b"a\r\nb\r\n"));
+        let (s, notes) = normalize(3, Source::copy_of(b"a\r\nb\r\n")).unwrap();
         assert_eq!(s.bytes(), b"a\r\nb\r\n");
         assert!(notes.is_empty());
+    }
+
+    #[test]
+    fn a_file_too_large_to_convert_is_refused_not_read_wrong() {
+        let cr = Source::copy_of(b"#Fields: a\rx\ry\r");
+        let why = normalize_within(1, cr, 8).unwrap_err();
+        assert!(why.contains("larger than the 8 bytes converted"), "{why}");
+        // Plain text of any size is not converted, so not refused.
+        let plain = Source::copy_of(b"#Fields: a\r\nx\r\n");
+        assert!(normalize_within(1, plain, 8).is_ok());
     }
 
     #[test]
@@ -111,7 +144,7 @@ mod tests {
             (with_bom, "UTF-16LE text"),
             (le, "UTF-16LE (no byte-order mark)"),
         ] {
-            let (s, notes) = normalize(1, Source::copy_of(&bytes));
+            let (s, notes) = normalize(1, Source::copy_of(&bytes)).unwrap();
             assert_eq!(s.bytes(), text.as_bytes());
             assert!(notes[0].message.starts_with(which), "{}", notes[0].message);
         }
