@@ -66,8 +66,8 @@ pub struct StrCol {
     srcs: Vec<(usize, Source)>,
 }
 
-/// How [`StrCol::extend_packed`] takes source values: `start << LEN_BITS | len`, [`NULL`] for
-/// a null, and [`EMPTY`] (the empty string) for a value past [`MAX_START`] or [`MAX_LEN`].
+/// How [`StrCol::extend_packed`] takes source values: `start << LEN_BITS | len`, `NULL` for
+/// a null, and `EMPTY` (the empty string) for a value past `MAX_START` or `MAX_LEN`.
 pub mod packed {
     pub const LEN_BITS: u32 = super::LEN_BITS;
     pub const NULL: u64 = super::NULL_SPAN;

@@ -2,15 +2,15 @@
 //!
 //! Three inputs, one extraction:
 //! - `.evtx` files, read with the `evtx` crate; every record is rendered to XML and goes through
-//!   the same XML extraction as an export ([`binary`]);
-//! - XML exports ([`xml`]): `wevtutil qe System /f:xml` (a bare sequence of `<Event>` elements,
+//!   the same XML extraction as an export (`binary`);
+//! - XML exports (`xml`): `wevtutil qe System /f:xml` (a bare sequence of `<Event>` elements,
 //!   no single root), `Get-WinEvent | % { $_.ToXml() }` (one event per line), `<Events>` wrapped;
-//! - evtx_dump-style JSON lines ([`json`]).
+//! - evtx_dump-style JSON lines (`json`).
 //!
-//! Each reader turns an event into a [`RawEvent`]; [`map`] decides whether it is crash evidence
+//! Each reader turns an event into a `RawEvent`; `map` decides whether it is crash evidence
 //! (WAS 5002/5009/5010/5011/5013, IIS 6 W3SVC 1002/1009/1010/1011/1013, Application Error 1000,
 //! Application Hang 1002, WER 1001, .NET Runtime 1026/1023, ASP.NET 1309, the worker-process
-//! "unhealthy" reports) and builds the [`CrashRow`].
+//! "unhealthy" reports) and builds the `CrashRow`.
 //!
 //! # Accounting (`Parsed::counts`)
 //! An event is this format's "line": `lines` = units read, where a unit is an event (well-formed

@@ -5,9 +5,9 @@
 //! files without a header, fall back to the known IIS layouts by value count (validated before
 //! use, reported once per layout segment). Large files are cut at newline boundaries and the
 //! chunks parsed in parallel; each chunk starts in the `#Fields`/`#Date` state the chunk before
-//! it ended in (see [`parse_chunks`]), so the result is the same for any chunk size and thread
-//! count. Plain data lines are batched and stored a column at a time ([`Batch`]); every other
-//! line takes the row path ([`ChunkParser::record_tokens`]), which gives the same rows.
+//! it ended in (see `parse_chunks`), so the result is the same for any chunk size and thread
+//! count. Plain data lines are batched and stored a column at a time (`Batch`); every other
+//! line takes the row path (`ChunkParser::record_tokens`), which gives the same rows.
 
 use super::w3c_fields::{
     self as wf, ChunkIssues, DEFAULT_CHUNK, DateCache, Issue, LineKind, Lines, Tok, Tokens,

@@ -401,7 +401,7 @@ pub fn tokenize(line: &[u8], toks: &mut Vec<Tok>) -> bool {
 ///
 /// Lines without quotes (all IIS-written lines) take a branch-light path: 64-byte blocks give
 /// separator masks, and token starts and ends fall out of them as bit transitions. A quote
-/// anywhere sends the line to [`tokenize_quoted`].
+/// anywhere sends the line to `tokenize_quoted`.
 #[inline]
 pub fn tokenize_ascii(line: &[u8], toks: &mut Vec<Tok>) -> Option<bool> {
     tokenize_ascii_in(line, 0, line.len(), toks)

@@ -265,7 +265,7 @@ pub const EXCEPTIONS: &[ExceptionInfo] = &[
     ),
 ];
 
-/// `__fastfail` subcodes (info[0] of 0xC0000409) with a plain meaning, for the common ones.
+/// `__fastfail` subcodes (`info[0]` of 0xC0000409) with a plain meaning, for the common ones.
 pub const FAST_FAIL: &[(u64, &str, &str)] = &[
     (
         0,

@@ -221,7 +221,8 @@ pub fn not_regular(path: &Path) -> Option<String> {
         Err(e) => Some(format!("cannot read: {e}")),
         Ok(m) if m.is_file() => None,
         Ok(m) => Some(format!(
-            "not a regular file ({}): not read",
+            "{}: {}; not read",
+            crate::discover::NOT_REGULAR,
             crate::discover::file_type_name(&m.file_type())
         )),
     }
