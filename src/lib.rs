@@ -8,6 +8,9 @@
 //! println!("{} requests, {} issues", tables.requests.len(), tables.issues.len());
 //! ```
 
+// Every unsafe block says why it is sound (clippy denies warnings in CI).
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 pub mod analyze;
 pub mod discover;
 pub mod export;

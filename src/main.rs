@@ -5,6 +5,8 @@
 //! lines or files were rejected, skipped or failed — the summary says which); 2 = fatal (bad
 //! arguments, output not writable).
 
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{BufWriter, IsTerminal, Write};
