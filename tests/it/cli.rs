@@ -183,3 +183,21 @@ fn a_closed_output_pipe_stops_quietly() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The command line as a user meets it: every command's `--help`, held to a reviewed snapshot so
+/// a flag cannot change or vanish unnoticed (`W3TRIAGE_UPDATE_SNAPSHOTS=1` rewrites it).
+#[test]
+fn help_text_is_the_reviewed_one() {
+    let mut all = String::new();
+    for args in [
+        vec!["--help"],
+        vec!["parse", "--help"],
+        vec!["dump", "--help"],
+        vec!["analyze", "--help"],
+    ] {
+        let (code, out, _) = w3triage(&args);
+        assert_eq!(code, 0, "{args:?}");
+        all.push_str(&format!("$ w3triage {}\n{out}\n", args.join(" ")));
+    }
+    crate::report::snapshot("help.txt", &all);
+}

@@ -7,7 +7,7 @@ use w3triage::report::{Format, render};
 use w3triage::tables::ArtifactKind;
 
 /// Compares `actual` with `tests/snapshots/<name>`; `W3TRIAGE_UPDATE_SNAPSHOTS=1` rewrites it.
-fn snapshot(name: &str, actual: &str) {
+pub(crate) fn snapshot(name: &str, actual: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/snapshots")
         .join(name);
