@@ -554,10 +554,10 @@ pub fn write_text(t: &dyn TableView, out: &mut dyn Write, limit: usize) -> io::R
     Ok(())
 }
 
-#[cfg(feature = "frames")]
+#[cfg(feature = "parquet")]
 pub use frames::{to_dataframe, write_parquet};
 
-#[cfg(feature = "frames")]
+#[cfg(feature = "parquet")]
 mod frames {
     use super::{Cell, ColKind, NumColumn, TableView, text};
     use crate::tables::NumCol;
@@ -710,7 +710,7 @@ mod tests {
         );
     }
 
-    #[cfg(feature = "frames")]
+    #[cfg(feature = "parquet")]
     #[test]
     fn dataframe_has_typed_columns() {
         let df = to_dataframe(&sample()).unwrap();
@@ -725,7 +725,7 @@ mod tests {
         assert_eq!(&buf[..4], b"PAR1");
     }
 
-    #[cfg(feature = "frames")]
+    #[cfg(feature = "parquet")]
     #[test]
     fn dataframe_numeric_columns_match_the_cell_path() {
         use crate::tables::{NumCol, U64Col};
