@@ -606,18 +606,8 @@ pub fn render(a: &Analysis) -> String {
 
     o.push_str("<h2 id=coverage>Coverage</h2>\n");
     if let Some(sum) = &a.coverage.files_summary {
-        let _ = writeln!(
-            o,
-            "<p>{} files in all ({}), {}: {} lines, {} records, {} rejected, {} rows. Listed below: the {} with issues or not read.</p>",
-            num(sum.total as u64),
-            esc(&super::files_by_kind(sum)),
-            bytes(sum.bytes),
-            num(sum.counts.lines),
-            num(sum.counts.records),
-            num(sum.counts.rejected),
-            num(sum.rows),
-            a.coverage.files.len()
-        );
+        let text = super::files_summary_text(sum, a.coverage.files.len());
+        let _ = writeln!(o, "<p>{}</p>", esc(&text));
     }
     o.push_str("<table><tr><th>file</th><th>kind</th><th>status</th><th>size</th><th>lines</th><th>records</th><th>directives</th><th>blank</th><th>rejected</th><th>rows</th><th>issues</th></tr>\n");
     for f in &a.coverage.files {

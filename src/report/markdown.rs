@@ -377,18 +377,8 @@ pub fn render(a: &Analysis) -> String {
 
     o.push_str("## Coverage\n\n");
     if let Some(sum) = &a.coverage.files_summary {
-        let _ = writeln!(
-            o,
-            "{} files in all ({}), {}: {} lines, {} records, {} rejected, {} rows. Listed below: the {} with issues or not read.\n",
-            num(sum.total as u64),
-            esc(&super::files_by_kind(sum)),
-            bytes(sum.bytes),
-            num(sum.counts.lines),
-            num(sum.counts.records),
-            num(sum.counts.rejected),
-            num(sum.rows),
-            a.coverage.files.len()
-        );
+        let text = super::files_summary_text(sum, a.coverage.files.len());
+        let _ = writeln!(o, "{}\n", esc(&text));
     }
     o.push_str("| file | kind | status | size | lines | records | rejected | rows | issues |\n|---|---|---|---|---|---|---|---|---|\n");
     for f in &a.coverage.files {

@@ -76,16 +76,30 @@ pub fn write_files(a: &Analysis, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// `w3c: 99,998 parsed, 2 skipped; minidump: 3 parsed` for a coverage summary.
-pub(crate) fn files_by_kind(s: &crate::analyze::FilesSummary) -> String {
-    s.by_kind
+/// The sentence that counts every input file when the coverage table lists only some (plain
+/// text: each writer escapes it).
+pub(crate) fn files_summary_text(s: &crate::analyze::FilesSummary, listed: usize) -> String {
+    let by_kind = s
+        .by_kind
         .iter()
         .map(|(kind, st)| {
-            let parts: Vec<String> = st.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            let parts: Vec<String> = st
+                .iter()
+                .map(|(k, n)| format!("{} {k}", num(*n as u64)))
+                .collect();
             format!("{kind}: {}", parts.join(", "))
         })
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; ");
+    format!(
+        "{} files in all ({by_kind}), {}: {} lines, {} records, {} rejected, {} rows. Listed below: the {listed} with issues or not read.",
+        num(s.total as u64),
+        bytes(s.bytes),
+        num(s.counts.lines),
+        num(s.counts.records),
+        num(s.counts.rejected),
+        num(s.rows),
+    )
 }
 
 /// A suspect's facts as plain text lines (incidents, module, statistics, …), the same in the

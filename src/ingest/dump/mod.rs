@@ -359,6 +359,21 @@ fn module_name(path: &str, base: u64) -> String {
     }
 }
 
+/// The fault at `ip` inside loaded module `m`, noted in the crash row.
+fn module_fault(row: &mut CrashRow, m: &minidump::MinidumpModule, ip: u64) -> FaultSite {
+    let path = clean(&m.code_file());
+    let name = module_name(&path, m.raw.base_of_image);
+    let offset = ip.saturating_sub(m.raw.base_of_image);
+    row.faulting_module = Some(name.clone());
+    row.faulting_module_version = m.version().map(|v| clean(&v));
+    row.fault_offset = Some(offset);
+    FaultSite::Module {
+        name,
+        offset,
+        class: classify(&path),
+    }
+}
+
 fn module_rows(
     ctx: &FileCtx,
     pid: Option<u32>,
@@ -599,16 +614,7 @@ fn from_state(
     };
     let fault = fault_ip.map(|ip| {
         if let Some(m) = state.modules.module_at_address(ip) {
-            let path = clean(&m.code_file());
-            let name = module_name(&path, m.raw.base_of_image);
-            row.faulting_module = Some(name.clone());
-            row.faulting_module_version = m.version().map(|v| clean(&v));
-            row.fault_offset = Some(ip - m.raw.base_of_image);
-            FaultSite::Module {
-                name,
-                offset: ip - m.raw.base_of_image,
-                class: classify(&path),
-            }
+            module_fault(&mut row, m, ip)
         } else if let Some(u) = state.unloaded_modules.modules_at_address(ip).next() {
             let name = basename(&clean(&u.code_file())).to_string();
             row.faulting_module = Some(format!("{name} (unloaded)"));
@@ -909,18 +915,7 @@ fn from_raw(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, damage: &Damage, p: &mut 
         .map(|r| r.exception_address)
         .filter(|a| *a != 0)
         .map(|ip| match modules.module_at_address(ip) {
-            Some(m) => {
-                let path = clean(&m.code_file());
-                let name = module_name(&path, m.raw.base_of_image);
-                row.faulting_module = Some(name.clone());
-                row.faulting_module_version = m.version().map(|v| clean(&v));
-                row.fault_offset = Some(ip - m.raw.base_of_image);
-                FaultSite::Module {
-                    name,
-                    offset: ip - m.raw.base_of_image,
-                    class: classify(&path),
-                }
-            }
+            Some(m) => module_fault(&mut row, m, ip),
             None => FaultSite::NoModule {
                 address: ip,
                 executable: None,

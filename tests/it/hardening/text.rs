@@ -261,6 +261,12 @@ fn many_small_files_cost_little_memory_and_a_short_report() {
     );
     assert_eq!(v["coverage"]["files"].as_array().unwrap().len(), 0);
     assert!(json.len() < 64 << 10, "{} bytes", json.len());
+    let (_, md, _) = w3triage(&["analyze", "--format", "md", root]);
+    assert!(
+        md.contains("20,000 files in all (w3c: 20,000 parsed)"),
+        "{}",
+        &md[md.find("## Coverage").unwrap_or(0)..]
+    );
 }
 
 /// A UTF-16 event whose provider name has a broken surrogate: not recognised, and said to be
