@@ -497,15 +497,6 @@ impl F {
             _ => ("field", u64::MAX),
         }
     }
-}
-
-/// A numeric field's null: `-`, or empty (quoted `""` or `"-"` in Advanced Logging and
-/// Incapsula layouts).
-fn number_null(v: &[u8]) -> bool {
-    matches!(v, b"-" | b"" | b"\"\"" | b"\"-\"")
-}
-
-impl F {
     /// The order in which the row path checks numeric fields (its issues' order on a line).
     fn number_rank(self) -> u8 {
         match self {
@@ -518,6 +509,12 @@ impl F {
             _ => 6,
         }
     }
+}
+
+/// A numeric field's null: `-`, or empty (quoted `""` or `"-"` in Advanced Logging and
+/// Incapsula layouts).
+fn number_null(v: &[u8]) -> bool {
+    matches!(v, b"-" | b"" | b"\"\"" | b"\"-\"")
 }
 
 /// Time-taken as believed (see [`MAX_TIME_TAKEN_MS`]).
