@@ -95,11 +95,14 @@ fn first_lone_cr(b: &[u8]) -> Option<usize> {
 /// Turns every lone CR into a LF, in place; how many.
 fn lone_crs_to_lf(v: &mut [u8]) -> usize {
     let mut n = 0;
-    for i in memchr::memchr_iter(b'\r', v).collect::<Vec<_>>() {
+    let mut from = 0;
+    while let Some(j) = memchr::memchr(b'\r', &v[from..]) {
+        let i = from + j;
         if v.get(i + 1) != Some(&b'\n') {
             v[i] = b'\n';
             n += 1;
         }
+        from = i + 1;
     }
     n
 }

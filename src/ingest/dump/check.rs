@@ -376,13 +376,11 @@ pub struct ModuleRepair {
     pub issue: IssueRow,
 }
 
-impl ModuleRepair {
-    /// Writes the patches into the dump's bytes (a private copy: never the file).
-    pub fn apply(&self, b: &mut [u8]) {
-        for &(at, v) in &self.patches {
-            if let Some(s) = b.get_mut(at..at + 4) {
-                s.copy_from_slice(&v.to_le_bytes());
-            }
+/// Writes 32-bit words (offset, value) into the dump's bytes: a private copy, never the file.
+pub fn apply(b: &mut [u8], patches: &[(usize, u32)]) {
+    for &(at, v) in patches {
+        if let Some(s) = b.get_mut(at..at + 4) {
+            s.copy_from_slice(&v.to_le_bytes());
         }
     }
 }

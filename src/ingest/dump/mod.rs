@@ -280,15 +280,10 @@ fn parse_buf(ctx: &FileCtx, mut buf: Buf<'_>, opts: &DumpOptions) -> Parsed {
     }
     let mut damage = check.damage;
     if !check.patches.is_empty() {
-        let b = buf.make_mut();
-        for &(at, v) in &check.patches {
-            if let Some(w) = b.get_mut(at..at + 4) {
-                w.copy_from_slice(&v.to_le_bytes());
-            }
-        }
+        check::apply(buf.make_mut(), &check.patches);
     }
     if let Some(r) = check::module_repair(ctx, buf.bytes(), check.module_list) {
-        r.apply(buf.make_mut());
+        check::apply(buf.make_mut(), &r.patches);
         p.issues.push(r.issue);
         damage.modules = Some(r.summary);
     }
