@@ -94,13 +94,6 @@ impl Drop for PendingFile {
     }
 }
 
-/// Writes `dest` in one go: complete, or not at all.
-pub fn write_file(dest: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut f = PendingFile::create(dest)?;
-    f.write_all(bytes)?;
-    f.commit()
-}
-
 #[cfg(target_os = "linux")]
 mod pending {
     //! The temporaries in flight, readable from a signal handler: a fixed set of slots holding
@@ -216,7 +209,9 @@ mod tests {
     #[test]
     fn special_destinations_are_written_directly() {
         use std::os::unix::fs::FileTypeExt;
-        write_file(Path::new("/dev/null"), b"x").unwrap();
+        let mut f = PendingFile::create(Path::new("/dev/null")).unwrap();
+        f.write_all(b"x").unwrap();
+        f.commit().unwrap();
         assert!(
             std::fs::metadata("/dev/null")
                 .unwrap()
