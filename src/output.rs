@@ -41,11 +41,19 @@ impl PendingFile {
             name.to_string_lossy(),
             std::process::id()
         ));
-        let f = std::fs::OpenOptions::new()
+        // Registered before it exists: an interrupt between the two must still remove it.
+        let slot = register(&tmp);
+        let f = match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(&tmp)?;
-        let slot = register(&tmp);
+            .open(&tmp)
+        {
+            Ok(f) => f,
+            Err(e) => {
+                unregister(slot);
+                return Err(e);
+            }
+        };
         Ok(PendingFile {
             dest: dest.to_path_buf(),
             tmp: Some(tmp),

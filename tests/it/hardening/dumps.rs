@@ -1,7 +1,7 @@
 //! Damaged dumps: a damaged stream is an issue (exit 1) and the verdict says what was lost,
 //! never a confident story drawn from half a dump.
 
-use super::{rusage_run, w3triage};
+use super::w3triage;
 use crate::w3wp_dump::*;
 use std::path::{Path, PathBuf};
 use w3triage::ingest::dump::{DumpOptions, parse, render_triage};
@@ -106,7 +106,7 @@ fn module_count_one_too_many_keeps_every_module() {
     // The verdict stands on the recovered list: the filter is still named, with low confidence.
     let c = &p.crashes[0];
     assert_eq!(c.faulting_module.as_deref(), Some("ISAPI_Rewrite.dll"));
-    assert_eq!(c.confidence.as_deref(), Some("low"));
+    assert_eq!(c.confidence.map(|v| v.name()), Some("low"));
     assert!(c.detail.as_deref().unwrap().contains("module list damaged"));
 }
 
@@ -185,7 +185,7 @@ fn module_stream_of_size_zero_is_recovered_and_offset_zero_is_named() {
     assert!(!v.contains("corrupt return address"), "{v}");
     let why = p.crashes[0].detail.clone().unwrap();
     assert!(!why.contains("corrupt return address"), "{why}");
-    assert_eq!(p.crashes[0].confidence.as_deref(), Some("low"));
+    assert_eq!(p.crashes[0].confidence.map(|v| v.name()), Some("low"));
 }
 
 #[test]
@@ -202,7 +202,7 @@ fn exception_stream_of_size_zero_is_a_damaged_crash_not_a_manual_dump() {
         errors(&p)
     );
     let c = &p.crashes[0];
-    assert_eq!(c.kind, "crash");
+    assert_eq!(c.kind.name(), "crash");
     let v = verdict(&p);
     assert!(v.contains("exception stream is damaged"), "{v}");
     assert!(!v.to_lowercase().contains("manual"), "{v}");
@@ -305,25 +305,6 @@ fn special_files_are_refused_promptly() {
     }
     let (_, out, _) = w3triage(&["dump", fifo.to_str().unwrap()]);
     assert!(out.contains("a FIFO (named pipe)"), "{out}");
-}
-
-/// An 8 GiB sparse file with a minidump signature: read within a bounded memory and time.
-#[cfg(target_os = "linux")]
-#[test]
-fn huge_sparse_dump_costs_little_memory() {
-    let tmp = tempfile::tempdir().unwrap();
-    let f = tmp.path().join("z.dmp");
-    {
-        let file = std::fs::File::create(&f).unwrap();
-        use std::io::Write;
-        (&file).write_all(b"MDMP\x93\xa7\0\0").unwrap();
-        file.set_len(8 << 30).unwrap();
-    }
-    for cmd in ["dump", "parse"] {
-        let (code, out, max_rss_kb) = rusage_run(&[cmd, f.to_str().unwrap()]);
-        assert_eq!(code, 1, "{out}");
-        assert!(max_rss_kb < 256 * 1024, "{cmd}: {max_rss_kb} KiB");
-    }
 }
 
 /// Found by fuzzing `dump_file`: a handle-data stream with a descriptor size of 0 and a huge count
