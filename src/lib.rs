@@ -11,6 +11,9 @@
 // Every unsafe block says why it is sound (clippy denies warnings in CI).
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+#[macro_use]
+pub mod names;
+
 pub mod analyze;
 pub mod discover;
 pub mod export;

@@ -8,6 +8,8 @@
 //!
 //! The column names here are the JSON-lines keys and the Parquet column names (see README).
 
+use crate::knowledge::modules::{ModuleClass, SuspectRole};
+use crate::knowledge::verdict::Confidence;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -1699,14 +1701,67 @@ impl HttpErr {
     }
 }
 
-/// Where a piece of crash evidence came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum EvidenceSource {
-    /// A minidump (`.dmp`).
-    Dump,
-    /// A Windows event (evtx, XML or JSON export).
-    Event,
+named_enum! {
+    /// Where a piece of crash evidence came from.
+    pub enum EvidenceSource {
+        /// A minidump (`.dmp`).
+        Dump = "dump",
+        /// A Windows event (evtx, XML or JSON export).
+        Event = "event",
+    }
+}
+
+named_enum! {
+    /// What a piece of crash evidence says happened to the worker (`crashes.kind`).
+    #[derive(Default)]
+    pub enum CrashKind {
+        /// The worker died (WAS 5009/5011, Application Error 1000, a dump with an exception).
+        #[default]
+        Crash = "crash",
+        /// Rapid-fail protection disabled the pool (WAS 5002).
+        Disabled = "disabled",
+        /// The worker failed to answer a ping (WAS 5010).
+        Hang = "hang",
+        /// The worker exceeded its shutdown time limit (WAS 5013).
+        ShutdownTimeout = "shutdown_timeout",
+        /// A request failed with an unhandled exception and the process lived (ASP.NET 1309).
+        UnhandledException = "unhandled_exception",
+        /// A Windows Error Reporting report (WER 1001).
+        Report = "report",
+        /// A dump without an exception stream (manual or hang dump).
+        Dump = "dump",
+        /// An ISAPI or application health report: WAS recycles the worker (`detail` names it).
+        Unhealthy = "unhealthy",
+    }
+}
+
+named_enum! {
+    /// How a stack frame was found (rust-minidump's frame trust), strongest first.
+    #[derive(Default)]
+    pub enum FrameTrust {
+        /// From the thread's context: the instruction pointer itself.
+        Context = "context",
+        /// Unwound with pre-recovered data.
+        PreWalked = "prewalked",
+        /// Unwound with call-frame information.
+        Cfi = "cfi",
+        /// Followed the frame pointer chain.
+        FramePointer = "frame_pointer",
+        /// Found by scanning the stack, checked against call-frame information.
+        CfiScan = "cfi_scan",
+        /// Found by scanning the stack for return addresses: may be stale.
+        Scan = "scan",
+        /// Not said.
+        #[default]
+        None = "none",
+    }
+}
+
+impl FrameTrust {
+    /// Found by stack scanning: the frame may not be a real caller.
+    pub fn is_scan(self) -> bool {
+        matches!(self, FrameTrust::Scan | FrameTrust::CfiScan)
+    }
 }
 
 /// `crashes`: one row per piece of crash evidence (a dump, or one event).
@@ -1719,10 +1774,8 @@ pub struct CrashRow {
     /// Event provider (`Microsoft-Windows-WAS`, `Application Error`, …); null for dumps.
     pub provider: Option<String>,
     pub event_id: Option<u32>,
-    /// `crash` (worker died), `disabled` (rapid-fail, 5002), `hang` (5010 ping), `shutdown_timeout` (5013),
-    /// `unhandled_exception` (1309: request failed, process lived), `report` (WER 1001), `dump` (no exception stream).
-    /// Also `unhealthy` (W3SVC-WP ISAPI / application health report: WAS recycles the worker; `detail` names the ISAPI).
-    pub kind: String,
+    /// What the evidence says happened.
+    pub kind: CrashKind,
     pub app_pool: Option<String>,
     pub pid: Option<u32>,
     pub process_name: Option<String>,
@@ -1739,19 +1792,19 @@ pub struct CrashRow {
     pub exit_code: Option<u32>,
     /// For dumps: the verdict's suspect module (after walking past system code).
     pub suspect_module: Option<String>,
-    /// Class of the suspect module (`knowledge::modules::ModuleClass` name).
-    pub suspect_class: Option<String>,
+    /// Class of the suspect module.
+    pub suspect_class: Option<ModuleClass>,
     /// What the suspect is to IIS (`knowledge::modules::SuspectRole` name: `isapi_filter`,
     /// `isapi_extension`, `com_object`, `native_module`, `managed_pinvoke`, `managed_code`, `ancm`),
     /// from its caller on the crashing stack, else from the known-module table by name; null for
     /// Microsoft suspects and for event rows.
-    pub suspect_role: Option<String>,
+    pub suspect_role: Option<SuspectRole>,
     /// Grouping key: `CODE_module+offset` style, like WinDbg's failure bucket.
     pub bucket: Option<String>,
     /// One or two sentences: what happened and what to do.
     pub verdict: Option<String>,
-    /// `high` / `medium` / `low`.
-    pub confidence: Option<String>,
+    /// How sure the verdict is.
+    pub confidence: Option<Confidence>,
     /// Free text the source carried (event message, exception type, CLR stack head …).
     pub detail: Option<String>,
     pub file: FileId,
@@ -1773,8 +1826,8 @@ pub struct ModuleRow {
     /// PE `TimeDateStamp` (seconds since epoch, as in the image header).
     pub timestamp: Option<u32>,
     pub unloaded: bool,
-    /// `knowledge::modules::ModuleClass` name (`os_core`, `iis_core`, `isapi_filter`, `third_party` …).
-    pub class: String,
+    /// What the module is (`os_core`, `iis_core`, `third_party` …).
+    pub class: ModuleClass,
     pub third_party: bool,
 }
 
@@ -1790,17 +1843,18 @@ pub struct FrameRow {
     pub function_offset: Option<u64>,
     pub source_file: Option<String>,
     pub source_line: Option<u32>,
-    /// How the frame was found: `context`, `cfi`, `frame_pointer`, `scan` …
-    pub trust: String,
+    /// How the frame was found.
+    pub trust: FrameTrust,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// Input we read but had to guess about (inferred layout, re-encoded bytes).
-    Warning,
-    /// Input we could not use (a line rejected, a file unreadable).
-    Error,
+named_enum! {
+    /// How bad an issue is.
+    pub enum Severity {
+        /// Input we read but had to guess about (inferred layout, re-encoded bytes).
+        Warning = "warning",
+        /// Input we could not use (a line rejected, a file unreadable).
+        Error = "error",
+    }
 }
 
 /// `issues`: anything we could not read, or read with a guess. Never silent.
@@ -1842,60 +1896,33 @@ impl IssueRow {
     }
 }
 
-/// What kind of artifact a file is, decided by its content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum ArtifactKind {
-    W3c,
-    HttpErr,
-    IisNative,
-    Ncsa,
-    Minidump,
-    Evtx,
-    EventXml,
-    /// evtx_dump-style JSON lines of events.
-    EventJson,
-    Freb,
-    Unknown,
-}
-
-impl ArtifactKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            ArtifactKind::W3c => "w3c",
-            ArtifactKind::HttpErr => "httperr",
-            ArtifactKind::IisNative => "iis_native",
-            ArtifactKind::Ncsa => "ncsa",
-            ArtifactKind::Minidump => "minidump",
-            ArtifactKind::Evtx => "evtx",
-            ArtifactKind::EventXml => "event_xml",
-            ArtifactKind::EventJson => "event_json",
-            ArtifactKind::Freb => "freb",
-            ArtifactKind::Unknown => "unknown",
-        }
+named_enum! {
+    /// What kind of artifact a file is, decided by its content.
+    pub enum ArtifactKind {
+        W3c = "w3c",
+        HttpErr = "httperr",
+        IisNative = "iis_native",
+        Ncsa = "ncsa",
+        Minidump = "minidump",
+        Evtx = "evtx",
+        EventXml = "event_xml",
+        /// evtx_dump-style JSON lines of events.
+        EventJson = "event_json",
+        Freb = "freb",
+        Unknown = "unknown",
     }
 }
 
-/// What happened to a file as a whole.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FileStatus {
-    /// Read; per-line problems are in `issues`.
-    Parsed,
-    /// Recognised but no stage reads this kind yet, or not an artifact we know (listed, never dropped).
-    Skipped,
-    /// Could not be read at all (see `issues`).
-    Failed,
-}
-
-impl FileStatus {
-    /// The name in reports and JSON.
-    pub fn name(self) -> &'static str {
-        match self {
-            FileStatus::Parsed => "parsed",
-            FileStatus::Skipped => "skipped",
-            FileStatus::Failed => "failed",
-        }
+named_enum! {
+    /// What happened to a file as a whole.
+    pub enum FileStatus {
+        /// Read; per-line problems are in `issues`.
+        Parsed = "parsed",
+        /// Recognised but no stage reads this kind yet, or not an artifact we know (listed,
+        /// never dropped).
+        Skipped = "skipped",
+        /// Could not be read at all (see `issues`).
+        Failed = "failed",
     }
 }
 

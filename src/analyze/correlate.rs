@@ -15,6 +15,7 @@
 //! pointer first (rows come in long runs per file), so the pass does no hashing and no
 //! allocation per row; incidents of a site are found by binary search on their times.
 
+use super::RapidFailEnd;
 use super::pattern::{HashIndex, KINDS, RequestView, feature_hashes};
 use super::stats::Busy;
 use super::timeline::{Timeline as Tl, eq_ci, norm, reason_class, server_ok};
@@ -52,7 +53,7 @@ pub struct Group {
 #[derive(Debug, Clone)]
 pub struct EpisodeEnd {
     pub end: Option<Millis>,
-    pub reason: &'static str,
+    pub reason: RapidFailEnd,
     pub refused_httperr: u64,
     pub refused_w3c: u64,
 }
@@ -432,10 +433,10 @@ pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
         .enumerate()
         .map(|(e, ep)| {
             let (end, reason) = match (first_ok[e], ep.next_worker) {
-                (Some(a), Some(b)) if b < a => (Some(b), "worker_start"),
-                (Some(a), _) => (Some(a), "first_success"),
-                (None, Some(b)) => (Some(b), "worker_start"),
-                (None, None) => (None, "end_of_data"),
+                (Some(a), Some(b)) if b < a => (Some(b), RapidFailEnd::WorkerStart),
+                (Some(a), _) => (Some(a), RapidFailEnd::FirstSuccess),
+                (None, Some(b)) => (Some(b), RapidFailEnd::WorkerStart),
+                (None, None) => (None, RapidFailEnd::EndOfData),
             };
             let until = end.unwrap_or(i64::MAX);
             let refused_httperr = tl

@@ -22,11 +22,15 @@ use super::correlate::{Correlation, baseline_counts, httperr_view, w3c_view};
 use super::pattern::{FeatureKind, HashIndex, KINDS, feature_text, flag_labels, flags, unusual};
 use super::stats::{self, BUSY_FLOOR_MS, Busy};
 use super::time::{fmt_duration, fmt_utc};
-use super::timeline::{Timeline as Tl, crash_evidence, norm, source_name};
+use super::timeline::{Timeline as Tl, crash_evidence, norm, source_tag};
 use super::{
-    AnalyzeOptions, EvidenceRef, Incident, ModuleEntry, ModuleFacts, PatternStats, RapidFail,
-    Recommendation, RequestRef, Summary, Suspect, Ts, cut, path_of,
+    AnalyzeOptions, EvidenceKind, EvidenceRef, Hex32, Incident, IncidentKind, ModuleEntry,
+    ModuleFacts, PatternStats, RapidFail, Recommendation, RequestRef, SourceTag, Summary, Suspect,
+    SuspectKind, Ts, cut, path_of,
 };
+use crate::knowledge::exceptions::{self, ExceptionKind};
+use crate::knowledge::modules::{ModuleClass, SuspectRole, basename};
+use crate::knowledge::verdict::Confidence;
 use crate::tables::{CrashRow, EvidenceSource, Tables};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -62,7 +66,7 @@ pub(crate) fn w3c_ref(t: &Tables, i: usize) -> RequestRef {
     let r = &t.requests;
     let tt = r.time_taken_ms.get(i);
     RequestRef {
-        source: "w3c",
+        source: EvidenceKind::W3c,
         time: Ts(r.ts[i]),
         // (An impossible time-taken never makes an impossible start: the parser rejects it.)
         start: tt
@@ -89,7 +93,7 @@ pub(crate) fn w3c_ref(t: &Tables, i: usize) -> RequestRef {
 pub(crate) fn httperr_ref(t: &Tables, i: usize) -> RequestRef {
     let h = &t.httperr;
     RequestRef {
-        source: "httperr",
+        source: EvidenceKind::Httperr,
         time: Ts(h.ts[i]),
         start: None,
         method: opt_cut(h.method.get(i), 64),
@@ -112,19 +116,9 @@ pub(crate) fn httperr_ref(t: &Tables, i: usize) -> RequestRef {
 
 /// Dumps first, then events, HTTPERR, W3C; then by file and offset.
 fn sort_evidence(v: &mut Vec<EvidenceRef>) {
-    let rank = |s: &str| match s {
-        "dump" => 0,
-        "event" => 1,
-        "httperr" => 2,
-        _ => 3,
-    };
+    // (EvidenceKind is declared in this order.)
     v.sort_by(|a, b| {
-        (rank(&a.source), a.file, a.offset, &a.what).cmp(&(
-            rank(&b.source),
-            b.file,
-            b.offset,
-            &b.what,
-        ))
+        (a.source, a.file, a.offset, &a.what).cmp(&(b.source, b.file, b.offset, &b.what))
     });
     v.dedup();
 }
@@ -144,89 +138,57 @@ fn req_evidence(r: &RequestRef) -> EvidenceRef {
         file: r.file,
         path: r.path.clone(),
         offset: r.offset,
-        source: r.source.to_string(),
+        source: r.source,
         what,
     }
 }
 
-fn basename(name: &str) -> &str {
-    name.rsplit(['\\', '/']).next().unwrap_or(name)
+/// A CLR exception code (`0xE0434352`, `0xE0434F4D`): the module that raised it is only the
+/// messenger.
+fn is_clr(code: Option<u32>) -> bool {
+    code.is_some_and(|c| exceptions::kind(c) == ExceptionKind::ClrException)
 }
 
 /// Suspect kind of a module, from (in order) the known third-party table
-/// (`knowledge::modules::known_vendor`: its role), the module class the dump gave
-/// (`knowledge::modules::ModuleClass` names) or, for event-only evidence, the class of the name,
-/// and the exception code (CLR codes mean managed code).
-pub fn module_kind(name: &str, class: Option<&str>, code: Option<u32>) -> &'static str {
+/// (`knowledge::modules::known_vendor`: its role), the module class the dump gave or, for
+/// event-only evidence, the class of the name, and the exception code (CLR codes mean managed
+/// code).
+pub fn module_kind(name: &str, class: Option<ModuleClass>, code: Option<u32>) -> SuspectKind {
     use crate::knowledge::modules::{classify, known_vendor};
     if let Some(k) = known_vendor(basename(name)) {
-        let role = k.role.to_ascii_lowercase();
-        if role.contains("filter") {
-            return "isapi_filter";
-        }
-        if role.contains("isapi") || role.contains("extension") {
-            return "isapi_extension";
-        }
-        if role.contains("com") {
-            return "com_object";
-        }
-        return "native_module";
+        return k.kind.into();
     }
-    let class = match class.map(str::to_ascii_lowercase) {
-        Some(c) if !c.is_empty() && c != "unknown" => c,
-        _ => classify(name).name().to_string(),
-    };
-    if matches!(code, Some(0xE043_4352 | 0xE043_4F4D)) {
-        return "managed_code";
+    let class = class
+        .filter(|c| *c != ModuleClass::Unknown)
+        .unwrap_or_else(|| classify(name));
+    if is_clr(code) {
+        return SuspectKind::ManagedCode;
     }
-    match class.as_str() {
-        c if c.contains("filter") => "isapi_filter",
-        c if c.contains("extension") => "isapi_extension",
-        "com_object" | "classic_asp" => "com_object",
-        "clr" | "aspnet_host" | "dynamic_code" | "managed" => "managed_code",
-        "os_core" | "com_runtime" | "iis_core" | "isapi_host" | "windows_other" => "system_module",
-        _ => {
+    match class {
+        ModuleClass::ClassicAsp => SuspectKind::ComObject,
+        ModuleClass::Clr | ModuleClass::AspnetHost | ModuleClass::DynamicCode => {
+            SuspectKind::ManagedCode
+        }
+        ModuleClass::OsCore
+        | ModuleClass::ComRuntime
+        | ModuleClass::IisCore
+        | ModuleClass::IsapiHost
+        | ModuleClass::WindowsOther => SuspectKind::SystemModule,
+        ModuleClass::IisBuiltin
+        | ModuleClass::ThirdPartyKnown
+        | ModuleClass::ThirdParty
+        | ModuleClass::Unknown => {
             let n = basename(name).to_ascii_lowercase();
             if n.ends_with(".ni.dll") {
-                "managed_code"
+                SuspectKind::ManagedCode
             } else if n.contains("filter") {
-                "isapi_filter"
+                SuspectKind::IsapiFilter
             } else if n.contains("isapi") {
-                "isapi_extension"
+                SuspectKind::IsapiExtension
             } else {
-                "native_module"
+                SuspectKind::NativeModule
             }
         }
-    }
-}
-
-pub fn kind_label(kind: &str) -> &'static str {
-    match kind {
-        "isapi_filter" => "ISAPI filter",
-        "isapi_extension" => "ISAPI extension",
-        "com_object" => "COM object",
-        "native_module" => "native module",
-        "managed_pinvoke" => "native library called from managed code",
-        "ancm" => "ASP.NET Core Module component",
-        "managed_code" => "managed code",
-        "system_module" => "Windows module",
-        "request_pattern" => "request pattern",
-        _ => "suspect",
-    }
-}
-
-fn conf_rank(c: &str) -> u8 {
-    match c {
-        "high" => 0,
-        "medium" => 1,
-        _ => 2,
-    }
-}
-
-fn down(c: &'static str) -> &'static str {
-    match c {
-        "high" => "medium",
-        _ => "low",
     }
 }
 
@@ -247,30 +209,29 @@ fn ranked_rows<'a>(t: &'a Tables, rows: &[usize]) -> Vec<(usize, &'a CrashRow)> 
 
 struct ModuleHit {
     name: String,
-    class: Option<String>,
+    class: Option<ModuleClass>,
     version: Option<String>,
     code: Option<u32>,
     bucket: Option<String>,
     from_dump: bool,
-    dump_confidence: Option<String>,
+    dump_confidence: Option<Confidence>,
     rows: Vec<usize>,
     /// `suspect_role` of the dumps naming the module, in rank order.
-    roles: Vec<String>,
+    roles: Vec<SuspectRole>,
 }
 
 /// The suspect kind the dumps' roles give (`CrashRow.suspect_role`): the most frequent; on a tie
 /// a specific role beats `native_module` (also the "stack does not say" answer), then first seen.
-fn role_kind(roles: &[&str]) -> Option<&'static str> {
-    let mut best: Option<(usize, bool, usize, &str)> = None;
+fn role_kind(roles: &[SuspectRole]) -> Option<SuspectKind> {
+    let mut best: Option<(usize, bool, usize, SuspectRole)> = None;
     for (i, r) in roles.iter().enumerate() {
         let n = roles.iter().filter(|x| *x == r).count();
-        let key = (n, *r != "native_module", usize::MAX - i, *r);
+        let key = (n, *r != SuspectRole::NativeModule, usize::MAX - i, *r);
         if best.is_none_or(|b| (key.0, key.1, key.2) > (b.0, b.1, b.2)) {
             best = Some(key);
         }
     }
-    let r = crate::knowledge::modules::SuspectRole::from_name(best?.3)?;
-    Some(r.name())
+    Some(best?.3.into())
 }
 
 /// The module an incident blames, if any.
@@ -278,9 +239,7 @@ fn module_hit(t: &Tables, rows: &[usize]) -> Option<ModuleHit> {
     let ranked = ranked_rows(t, rows);
     let pick = ranked
         .iter()
-        .find_map(|(_, r)| {
-            norm(r.suspect_module.as_deref()).map(|m| (m, r.suspect_class.clone(), r))
-        })
+        .find_map(|(_, r)| norm(r.suspect_module.as_deref()).map(|m| (m, r.suspect_class, r)))
         .or_else(|| {
             ranked
                 .iter()
@@ -290,22 +249,22 @@ fn module_hit(t: &Tables, rows: &[usize]) -> Option<ModuleHit> {
     let code = ranked.iter().find_map(|(_, r)| r.exception_code);
     // A CLR exception is raised through KERNELBASE!RaiseException: the module is the messenger,
     // the suspect is the managed code (its type and stack are in .NET 1026 / ASP.NET 1309).
-    if matches!(code, Some(0xE043_4352 | 0xE043_4F4D))
+    if is_clr(code)
         && matches!(
-            module_kind(name, class.as_deref(), None),
-            "system_module" | "managed_code"
+            module_kind(name, class, None),
+            SuspectKind::SystemModule | SuspectKind::ManagedCode
         )
     {
         return Some(ModuleHit {
             name: MANAGED.to_string(),
-            class: Some("clr".into()),
+            class: Some(ModuleClass::Clr),
             version: None,
             code,
             bucket: ranked.iter().find_map(|(_, r)| r.bucket.clone()),
             from_dump: ranked
                 .iter()
                 .any(|(_, r)| r.source == Some(EvidenceSource::Dump)),
-            dump_confidence: src.confidence.clone(),
+            dump_confidence: src.confidence,
             rows: ranked.iter().map(|(i, _)| *i).collect(),
             roles: Vec::new(),
         });
@@ -334,7 +293,7 @@ fn module_hit(t: &Tables, rows: &[usize]) -> Option<ModuleHit> {
         from_dump: naming
             .iter()
             .any(|&i| t.crashes[i].source == Some(EvidenceSource::Dump)),
-        dump_confidence: src.confidence.clone(),
+        dump_confidence: src.confidence,
         roles: naming
             .iter()
             .map(|&i| &t.crashes[i])
@@ -343,7 +302,7 @@ fn module_hit(t: &Tables, rows: &[usize]) -> Option<ModuleHit> {
                 norm(r.suspect_module.as_deref())
                     .is_some_and(|m| basename(m).eq_ignore_ascii_case(&lname))
             })
-            .filter_map(|r| r.suspect_role.clone())
+            .filter_map(|r| r.suspect_role)
             .collect(),
         rows: naming,
     })
@@ -380,9 +339,9 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
     for (ci, c) in tl.clusters.iter().enumerate() {
         let ranked = ranked_rows(t, &c.crash_rows);
         let first = |f: &dyn Fn(&CrashRow) -> Option<String>| ranked.iter().find_map(|(_, r)| f(r));
-        let mut sources: Vec<String> = ranked.iter().map(|(_, r)| source_name(r)).collect();
+        let mut sources: Vec<SourceTag> = ranked.iter().map(|(_, r)| source_tag(r)).collect();
         if !c.abandoned.is_empty() {
-            sources.push("httperr".into());
+            sources.push(SourceTag::Httperr);
         }
         sources.sort();
         sources.dedup();
@@ -424,7 +383,7 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
         }
         incidents.push(Incident {
             id: ids[ci].clone(),
-            kind: c.kind.to_string(),
+            kind: c.kind,
             server: c.server.clone(),
             app_pool: c.pool.clone(),
             sites: corr.sites[ci]
@@ -434,25 +393,19 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
             pid: c.pid,
             time: c.time.map(Ts),
             time_local: c.time.and_then(|ts| opts.local(ts)),
-            time_source: c.time_source.to_string(),
+            time_source: c.time_source,
             sources,
             evidence,
-            exception_code: ranked
-                .iter()
-                .find_map(|(_, r)| r.exception_code)
-                .map(|x| format!("0x{x:08x}")),
+            exception_code: ranked.iter().find_map(|(_, r)| r.exception_code).map(Hex32),
             exception_name: first(&|r| opt_cut(r.exception_name.as_deref(), 200)),
             faulting_module: first(&|r| opt_cut(r.faulting_module.as_deref(), 260)),
             faulting_module_version: first(&|r| opt_cut(r.faulting_module_version.as_deref(), 64)),
             suspect_module: first(&|r| opt_cut(r.suspect_module.as_deref(), 260)),
-            suspect_class: first(&|r| opt_cut(r.suspect_class.as_deref(), 64)),
+            suspect_class: ranked.iter().find_map(|(_, r)| r.suspect_class),
             bucket: first(&|r| opt_cut(r.bucket.as_deref(), 300)),
             verdict: first(&|r| opt_cut(r.verdict.as_deref(), 1000)),
-            confidence: first(&|r| opt_cut(r.confidence.as_deref(), 16)),
-            exit_code: ranked
-                .iter()
-                .find_map(|(_, r)| r.exit_code)
-                .map(|x| format!("0x{x:08x}")),
+            confidence: ranked.iter().find_map(|(_, r)| r.confidence),
+            exit_code: ranked.iter().find_map(|(_, r)| r.exit_code).map(Hex32),
             detail: first(&|r| opt_cut(r.detail.as_deref(), 1000)),
             in_flight: Vec::new(),
             in_flight_total,
@@ -462,22 +415,19 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
             notes,
         });
     }
-    let crash_count = tl.clusters.iter().filter(|c| c.kind == "crash").count();
+    let crash_count = tl
+        .clusters
+        .iter()
+        .filter(|c| c.kind == IncidentKind::Crash)
+        .count();
 
     // ---- module suspects ----
-    let mut inventory_class: HashMap<String, (String, bool, String, Option<String>)> =
+    let mut inventory_class: HashMap<String, (ModuleClass, bool, String, Option<String>)> =
         HashMap::new();
     for m in &t.modules {
         inventory_class
             .entry(basename(&m.name).to_ascii_lowercase())
-            .or_insert_with(|| {
-                (
-                    m.class.clone(),
-                    m.third_party,
-                    m.path.clone(),
-                    m.version.clone(),
-                )
-            });
+            .or_insert_with(|| (m.class, m.third_party, m.path.clone(), m.version.clone()));
     }
     let mut by_module: BTreeMap<String, Vec<(usize, ModuleHit)>> = BTreeMap::new();
     for (ci, c) in tl.clusters.iter().enumerate() {
@@ -495,34 +445,31 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
         let inv = inventory_class.get(lname);
         let class = hits
             .iter()
-            .find_map(|(_, h)| h.class.clone())
-            .or_else(|| inv.map(|i| i.0.clone()));
+            .find_map(|(_, h)| h.class)
+            .or_else(|| inv.map(|i| i.0));
         let code = hits.iter().find_map(|(_, h)| h.code);
         let name = hits[0].1.name.clone();
         // What the dumps' crashing stacks say the module is; events only: by name and class.
-        let roles: Vec<&str> = hits
-            .iter()
-            .flat_map(|(_, h)| h.roles.iter().map(String::as_str))
-            .collect();
-        let kind = role_kind(&roles).unwrap_or_else(|| module_kind(&name, class.as_deref(), code));
+        let roles: Vec<SuspectRole> = hits.iter().flat_map(|(_, h)| h.roles.clone()).collect();
+        let kind = role_kind(&roles).unwrap_or_else(|| module_kind(&name, class, code));
         let k = hits.len();
-        let mut conf: &'static str = match k {
-            0 | 1 => "low",
-            2 => "medium",
-            _ => "high",
+        let mut conf = match k {
+            0 | 1 => Confidence::Low,
+            2 => Confidence::Medium,
+            _ => Confidence::High,
         };
         let from_dump = hits.iter().any(|(_, h)| h.from_dump);
         if !from_dump {
-            conf = if conf == "high" { "medium" } else { conf };
+            conf = conf.min(Confidence::Medium);
         }
         if hits
             .iter()
-            .all(|(_, h)| h.dump_confidence.as_deref() == Some("low"))
+            .all(|(_, h)| h.dump_confidence == Some(Confidence::Low))
         {
-            conf = down(conf);
+            conf = conf.lower();
         }
-        if kind == "system_module" {
-            conf = "low";
+        if kind == SuspectKind::SystemModule {
+            conf = Confidence::Low;
         }
         let mut codes: Vec<String> = hits
             .iter()
@@ -549,7 +496,7 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
         let mut reason = format!(
             "{} ({}) is the faulting module in {} of {} crash{}{}",
             cut(&name, 100),
-            kind_label(kind),
+            kind.label(),
             k,
             considered,
             if considered == 1 { "" } else { "es" },
@@ -562,7 +509,7 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
         if !from_dump {
             reason.push_str("; named by Application Error events only (no dump)");
         }
-        if kind == "system_module" {
+        if kind == SuspectKind::SystemModule {
             reason.push_str("; a Windows module usually crashes because another module corrupted memory or passed a bad pointer: the culprit is elsewhere");
         }
         reason.push('.');
@@ -572,9 +519,9 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
             .or_else(|| inv.and_then(|i| i.3.clone()));
         suspects.push(Suspect {
             id: String::new(),
-            kind: kind.to_string(),
+            kind,
             name: cut(&name, 260),
-            confidence: conf.to_string(),
+            confidence: conf,
             incidents: hits.iter().map(|(ci, _)| ids[*ci].clone()).collect(),
             incidents_considered: considered,
             reason,
@@ -585,7 +532,7 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
                     .map(|k| format!("{} ({})", k.vendor, k.product)),
                 version: version.map(|v| cut(&v, 64)),
                 path: inv.map(|i| cut(&i.2, 260)),
-                class: class.map(|c| cut(&c, 64)),
+                class,
                 third_party: inv.map(|i| i.1),
                 exception_codes: codes,
                 buckets,
@@ -608,13 +555,13 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
         } = f;
         let k = cand.incidents.len();
         let conf = if !tested {
-            "low"
+            Confidence::Low
         } else if stats.p_adjusted < 1e-3 && k == incidents_considered && k >= 2 {
-            "high"
+            Confidence::High
         } else if k >= 2 {
-            "medium"
+            Confidence::Medium
         } else {
-            "low"
+            Confidence::Low
         };
         let mut evidence: Vec<EvidenceRef> = cand
             .rows
@@ -676,9 +623,9 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
         };
         suspects.push(Suspect {
             id: String::new(),
-            kind: "request_pattern".into(),
+            kind: SuspectKind::RequestPattern,
             name: format!("{}: {}", cand.kind.name(), cut(&cand.text, 300)),
-            confidence: conf.to_string(),
+            confidence: conf,
             incidents: cand.incidents.iter().map(|&ci| ids[ci].clone()).collect(),
             incidents_considered,
             reason,
@@ -695,18 +642,16 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
     let mut ranked: Vec<(Suspect, BTreeSet<(bool, usize)>)> =
         suspects.into_iter().zip(matched).collect();
     ranked.sort_by(|(a, _), (b, _)| {
-        (
-            conf_rank(&a.confidence),
-            std::cmp::Reverse(a.incidents.len()),
-            a.kind == "request_pattern",
-            a.kind == "system_module",
-        )
-            .cmp(&(
-                conf_rank(&b.confidence),
-                std::cmp::Reverse(b.incidents.len()),
-                b.kind == "request_pattern",
-                b.kind == "system_module",
-            ))
+        let key = |s: &Suspect| {
+            (
+                std::cmp::Reverse(s.confidence),
+                std::cmp::Reverse(s.incidents.len()),
+                s.kind == SuspectKind::RequestPattern,
+                s.kind == SuspectKind::SystemModule,
+            )
+        };
+        key(a)
+            .cmp(&key(b))
             .then_with(|| {
                 let pa = a.pattern.as_ref().map_or(1.0, |p| p.p_adjusted);
                 let pb = b.pattern.as_ref().map_or(1.0, |p| p.p_adjusted);
@@ -726,8 +671,8 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
     for a in 0..n {
         for b in 0..n {
             let (sa, sb) = (&suspects[a], &suspects[b]);
-            if sa.kind == "request_pattern"
-                || sb.kind != "request_pattern"
+            if sa.kind == SuspectKind::RequestPattern
+                || sb.kind != SuspectKind::RequestPattern
                 || sa.incidents.len() < 2
             {
                 continue;
@@ -780,12 +725,12 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> F
             id,
             server: ep.server.clone(),
             app_pool: ep.pool.clone(),
-            source: ep.source.to_string(),
+            source: ep.source,
             start: Ts(ep.start),
             start_local: opts.local(ep.start),
             end: end.end.map(Ts),
             end_local: end.end.and_then(|x| opts.local(x)),
-            end_reason: end.reason.to_string(),
+            end_reason: end.reason,
             duration_s: end.end.map(|x| (x - ep.start) / 1000),
             refused_httperr: end.refused_httperr,
             refused_w3c: end.refused_w3c,
@@ -1004,7 +949,7 @@ fn find_patterns(
         let considered = group
             .incidents
             .iter()
-            .filter(|&&ci| tl.clusters[ci].kind == "crash")
+            .filter(|&&ci| tl.clusters[ci].kind == IncidentKind::Crash)
             .count()
             .max(1);
         let tests = group_cands.len();
@@ -1191,7 +1136,7 @@ fn inventory(t: &Tables, suspects: &[Suspect]) -> Vec<ModuleEntry> {
                     name: cut(&name, 260),
                     version: m.version.as_deref().map(|v| cut(v, 64)),
                     path: cut(&m.path, 400),
-                    class: cut(&m.class, 64),
+                    class: m.class,
                     third_party: m.third_party,
                     unloaded: m.unloaded,
                     dumps: 0,
@@ -1208,7 +1153,7 @@ fn inventory(t: &Tables, suspects: &[Suspect]) -> Vec<ModuleEntry> {
             e.dumps = files.len();
             e.suspect = suspects
                 .iter()
-                .find(|s| s.kind != "request_pattern" && s.name.eq_ignore_ascii_case(&e.name))
+                .find(|s| s.kind.is_module() && s.name.eq_ignore_ascii_case(&e.name))
                 .map(|s| s.id.clone());
             e
         })
@@ -1273,7 +1218,7 @@ fn recommend(
 ) -> Vec<Recommendation> {
     let _ = corr;
     let mut out: Vec<Recommendation> = Vec::new();
-    let crashed = incidents.iter().any(|i| i.kind == "crash");
+    let crashed = incidents.iter().any(|i| i.kind == IncidentKind::Crash);
     if !crashed && incidents.is_empty() {
         return out;
     }
@@ -1293,12 +1238,13 @@ fn recommend(
         v.dedup();
         v
     };
-    let heap = incidents
-        .iter()
-        .any(|i| i.exception_code.as_deref() == Some("0xc0000374"));
+    let heap = incidents.iter().any(|i| {
+        i.exception_code
+            .is_some_and(|c| exceptions::kind(c.0) == ExceptionKind::HeapCorruption)
+    });
     for s in suspects
         .iter()
-        .filter(|s| s.confidence != "low" || suspects.len() <= 3)
+        .filter(|s| s.confidence != Confidence::Low || suspects.len() <= 3)
         .take(4)
     {
         let m = s.module.as_ref();
@@ -1306,17 +1252,18 @@ fn recommend(
             .and_then(|m| m.version.clone())
             .map(|v| format!(" version {v}"))
             .unwrap_or_default();
-        let third = m
-            .and_then(|m| m.third_party)
-            .unwrap_or(!matches!(s.kind.as_str(), "system_module" | "managed_code"));
+        let third = m.and_then(|m| m.third_party).unwrap_or(!matches!(
+            s.kind,
+            SuspectKind::SystemModule | SuspectKind::ManagedCode
+        ));
         let name = safe(
             &s.name,
             &|c| c.is_ascii_alphanumeric() || "._-".contains(c),
             128,
         );
-        match s.kind.as_str() {
-            "request_pattern" => out.extend(pattern_rules(t, s, &sites_of(s))),
-            "system_module" => out.push(Recommendation {
+        match s.kind {
+            SuspectKind::RequestPattern => out.extend(pattern_rules(t, s, &sites_of(s))),
+            SuspectKind::SystemModule => out.push(Recommendation {
                 suspect: Some(s.id.clone()),
                 action: format!(
                     "{} is a Windows module and usually the victim of memory corrupted by another module: enable full PageHeap for w3wp.exe on one server (it slows the process and raises memory use), reproduce, and capture full dumps; the next dump then names the corrupting module",
@@ -1324,7 +1271,7 @@ fn recommend(
                 ),
                 commands: vec!["gflags /p /enable w3wp.exe /full".into(), "gflags /p /disable w3wp.exe".into()],
             }),
-            "managed_code" => out.push(Recommendation {
+            SuspectKind::ManagedCode => out.push(Recommendation {
                 suspect: Some(s.id.clone()),
                 action: "The crash is in managed code: read the .NET Runtime 1026 and ASP.NET 1309 events for the exception type and stack, and capture a full dump to inspect it with SOS (!pe, !clrstack)".into(),
                 commands: vec![format!("procdump -accepteula -ma -e -n 3 <pid>")],
@@ -1337,27 +1284,27 @@ fn recommend(
                         "Contact the vendor of {}{} ({}{}) with the dumps and this report, and ask for a fix or update; to confirm, remove it on one server and watch whether the crashes stop",
                         s.name,
                         version,
-                        kind_label(kind),
+                        kind.label(),
                         vendor
                     )
                 } else {
-                    format!("{}{} ({}) faults: check for a Windows / IIS update that contains a fix", s.name, version, kind_label(kind))
+                    format!("{}{} ({}) faults: check for a Windows / IIS update that contains a fix", s.name, version, kind.label())
                 };
                 match kind {
-                    "isapi_filter" => {
+                    SuspectKind::IsapiFilter => {
                         commands.push(format!("{APPCMD} list config -section:system.webServer/isapiFilters"));
                         commands.push(format!("{APPCMD} set config -section:system.webServer/isapiFilters /-\"[name='<filter name from the list>']\""));
                     }
-                    "isapi_extension" => {
+                    SuspectKind::IsapiExtension => {
                         commands.push(format!("{APPCMD} list config -section:system.webServer/handlers"));
                         commands.push(format!("{APPCMD} list config -section:system.webServer/security/isapiCgiRestriction"));
                     }
-                    "com_object" => {
+                    SuspectKind::ComObject => {
                         if let Some(n) = name {
                             commands.push(format!("reg query HKCR\\CLSID /s /f {n}"));
                         }
                     }
-                    "managed_pinvoke" => {}
+                    SuspectKind::ManagedPinvoke => {}
                     _ => {
                         commands.push(format!("{APPCMD} list config -section:system.webServer/globalModules"));
                         commands.push(format!("{APPCMD} list modules"));
@@ -1409,7 +1356,7 @@ fn recommend(
         };
         let no_dump = incidents
             .iter()
-            .any(|i| i.kind == "crash" && !i.sources.iter().any(|s| s == "dump"));
+            .any(|i| i.kind == IncidentKind::Crash && !i.sources.contains(&SourceTag::Dump));
         out.push(Recommendation {
             suspect: None,
             action: format!(
@@ -1649,11 +1596,11 @@ fn pattern_rules(t: &Tables, s: &Suspect, sites: &[String]) -> Vec<Recommendatio
 
 /// The request an evidence row points to (for pattern facts).
 fn find_request(t: &Tables, e: &EvidenceRef) -> Option<RequestRef> {
-    match e.source.as_str() {
-        "w3c" => (0..t.requests.len())
+    match e.source {
+        EvidenceKind::W3c => (0..t.requests.len())
             .find(|&i| t.requests.file[i] == e.file && t.requests.offset.get(i) == e.offset)
             .map(|i| w3c_ref(t, i)),
-        "httperr" => (0..t.httperr.len())
+        EvidenceKind::Httperr => (0..t.httperr.len())
             .find(|&i| t.httperr.file[i] == e.file && t.httperr.offset[i] == e.offset)
             .map(|i| httperr_ref(t, i)),
         _ => None,
@@ -1672,7 +1619,10 @@ fn summarize(
     pattern_notes: Vec<String>,
 ) -> Summary {
     let _ = (opts, tl);
-    let crashes: Vec<&Incident> = incidents.iter().filter(|i| i.kind == "crash").collect();
+    let crashes: Vec<&Incident> = incidents
+        .iter()
+        .filter(|i| i.kind == IncidentKind::Crash)
+        .collect();
     let mut thin = Vec::new();
     let mut notes = pattern_notes;
     let range = match (corr.first, corr.last) {
@@ -1736,23 +1686,29 @@ fn summarize(
         );
         if let Some(m) = suspects
             .iter()
-            .find(|s| s.kind != "request_pattern" && s.kind != "system_module")
+            .find(|s| s.kind.is_module() && s.kind != SuspectKind::SystemModule)
         {
             h.push_str(&format!(
                 " Faulting module: {} ({}) in {} of {} crashes ({} confidence).",
                 m.name,
-                kind_label(&m.kind),
+                m.kind.label(),
                 m.incidents.len(),
                 m.incidents_considered,
                 m.confidence
             ));
-        } else if let Some(m) = suspects.iter().find(|s| s.kind == "system_module") {
+        } else if let Some(m) = suspects
+            .iter()
+            .find(|s| s.kind == SuspectKind::SystemModule)
+        {
             h.push_str(&format!(
                 " Faulting module: {} (a Windows module: likely a victim of memory corruption).",
                 m.name
             ));
         }
-        if let Some(p) = suspects.iter().find(|s| s.kind == "request_pattern") {
+        if let Some(p) = suspects
+            .iter()
+            .find(|s| s.kind == SuspectKind::RequestPattern)
+        {
             let st = p.pattern.as_ref();
             h.push_str(&format!(
                 " In flight at {} of {} crashes: {}{}.",
@@ -1770,7 +1726,7 @@ fn summarize(
         }
         let corroborated = suspects
             .iter()
-            .find(|s| s.kind != "request_pattern" && !s.corroborated_by.is_empty());
+            .find(|s| s.kind.is_module() && !s.corroborated_by.is_empty());
         if let Some(c) = corroborated {
             h.push_str(&format!(
                 " {} is corroborated by {} (in flight at every crash where the module faults).",
@@ -1802,7 +1758,7 @@ fn summarize(
         }
         let no_dump = crashes
             .iter()
-            .filter(|i| !i.sources.iter().any(|s| s == "dump"))
+            .filter(|i| !i.sources.contains(&SourceTag::Dump))
             .count();
         if no_dump > 0 {
             thin.push(format!(
@@ -1812,7 +1768,7 @@ fn summarize(
         }
         let httperr_only = crashes
             .iter()
-            .filter(|i| i.sources.iter().all(|s| s == "httperr"))
+            .filter(|i| i.sources.iter().all(|s| *s == SourceTag::Httperr))
             .count();
         if httperr_only > 0 {
             thin.push(format!(
@@ -1820,7 +1776,7 @@ fn summarize(
                 if httperr_only == 1 { " is" } else { "es are" }
             ));
         }
-        if !suspects.iter().any(|s| s.kind != "request_pattern") {
+        if !suspects.iter().any(|s| s.kind.is_module()) {
             thin.push("no faulting module known: no dump and no Application Error 1000 event for any crash".into());
         }
         let no_req = crashes.iter().filter(|i| i.in_flight_total == 0).count();

@@ -1,9 +1,11 @@
 //! Builds [`Tables`] by hand for tests, benches and examples: push requests, HTTPERR rows and
 //! crash evidence without any input file. Not part of the stable API.
 
+use crate::knowledge::modules::ModuleClass;
+use crate::knowledge::verdict::Confidence;
 use crate::tables::{
-    ArtifactKind, CrashRow, EvidenceSource, FileId, FileRow, FileStatus, LineCounts, Millis,
-    ModuleRow, Tables,
+    ArtifactKind, CrashKind, CrashRow, EvidenceSource, FileId, FileRow, FileStatus, LineCounts,
+    Millis, ModuleRow, Tables,
 };
 use std::path::PathBuf;
 
@@ -201,7 +203,7 @@ impl TableBuilder {
             size: 0x10000,
             timestamp: None,
             unloaded: false,
-            class: class.into(),
+            class: class_named(class),
             third_party,
         });
         self
@@ -212,13 +214,18 @@ impl TableBuilder {
     }
 }
 
+/// The module class named `name` (`third_party`, `os_core` …).
+pub fn class_named(name: &str) -> ModuleClass {
+    ModuleClass::from_name(name).unwrap_or_else(|| panic!("no module class {name:?}"))
+}
+
 /// A dump's crash row: access violation in `module` (`class`), with the verdict filled in.
 pub fn dump_row(file: FileId, ts: Millis, pid: u32, module: &str, class: &str) -> CrashRow {
     CrashRow {
         ts: Some(ts),
         server: Some("WEB01".into()),
         source: Some(EvidenceSource::Dump),
-        kind: "crash".into(),
+        kind: CrashKind::Crash,
         pid: Some(pid),
         process_name: Some("w3wp.exe".into()),
         exception_code: Some(0xC000_0005),
@@ -227,12 +234,12 @@ pub fn dump_row(file: FileId, ts: Millis, pid: u32, module: &str, class: &str) -
         faulting_module: Some(module.into()),
         fault_offset: Some(0x1234),
         suspect_module: Some(module.into()),
-        suspect_class: Some(class.into()),
+        suspect_class: Some(class_named(class)),
         bucket: Some(format!("c0000005_{module}+0x1234")),
         verdict: Some(format!(
             "Access violation in {module}; follow up with its vendor."
         )),
-        confidence: Some("high".into()),
+        confidence: Some(Confidence::High),
         file,
         ..Default::default()
     }
@@ -241,10 +248,10 @@ pub fn dump_row(file: FileId, ts: Millis, pid: u32, module: &str, class: &str) -
 /// A WAS event (`5009`/`5011` crash, `5010` hang, `5002` disabled).
 pub fn was_row(file: FileId, ts: Millis, id: u32, pool: &str, pid: Option<u32>) -> CrashRow {
     let kind = match id {
-        5002 => "disabled",
-        5010 => "hang",
-        5013 => "shutdown_timeout",
-        _ => "crash",
+        5002 => CrashKind::Disabled,
+        5010 => CrashKind::Hang,
+        5013 => CrashKind::ShutdownTimeout,
+        _ => CrashKind::Crash,
     };
     CrashRow {
         ts: Some(ts),
@@ -252,7 +259,7 @@ pub fn was_row(file: FileId, ts: Millis, id: u32, pool: &str, pid: Option<u32>) 
         source: Some(EvidenceSource::Event),
         provider: Some("Microsoft-Windows-WAS".into()),
         event_id: Some(id),
-        kind: kind.into(),
+        kind,
         app_pool: Some(pool.into()),
         pid,
         file,
@@ -268,7 +275,7 @@ pub fn app_error_row(file: FileId, ts: Millis, pid: u32, module: &str, code: u32
         source: Some(EvidenceSource::Event),
         provider: Some("Application Error".into()),
         event_id: Some(1000),
-        kind: "crash".into(),
+        kind: CrashKind::Crash,
         pid: Some(pid),
         process_name: Some("w3wp.exe".into()),
         exception_code: Some(code),

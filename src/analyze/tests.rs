@@ -44,7 +44,7 @@ fn dump_event_and_httperr_of_one_pid_make_one_incident() {
     let log = b.file("W3SVC1/u_ex240301.log", ArtifactKind::W3c);
     traffic(&mut b, log, 200, 60.0);
     let crash = at_min(30.0);
-    b.crash(dump_row(dump, crash, 4242, "BadFilter.dll", "isapi_filter"));
+    b.crash(dump_row(dump, crash, 4242, "BadFilter.dll", "third_party"));
     b.crash(was_row(
         sys,
         crash + 2_000,
@@ -74,7 +74,10 @@ fn dump_event_and_httperr_of_one_pid_make_one_incident() {
     assert_eq!(a.incidents.len(), 1, "{:#?}", a.incidents);
     let i = &a.incidents[0];
     assert_eq!(
-        i.sources,
+        i.sources
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
         [
             "dump",
             "event:Application Error/1000",
@@ -85,11 +88,17 @@ fn dump_event_and_httperr_of_one_pid_make_one_incident() {
     assert_eq!(i.pid, Some(4242));
     assert_eq!(i.app_pool.as_deref(), Some("DefaultAppPool"));
     assert_eq!(i.time, Some(Ts(crash)));
-    assert_eq!(i.time_source, "dump");
-    assert_eq!(i.exception_code.as_deref(), Some("0xc0000005"));
+    assert_eq!(i.time_source.name(), "dump");
+    assert_eq!(
+        i.exception_code.map(|c| c.to_string()).as_deref(),
+        Some("0xc0000005")
+    );
     assert_eq!(i.suspect_module.as_deref(), Some("BadFilter.dll"));
     assert_eq!(
-        i.in_flight.iter().filter(|r| r.source == "httperr").count(),
+        i.in_flight
+            .iter()
+            .filter(|r| r.source.name() == "httperr")
+            .count(),
         3
     );
     assert_eq!(i.sites, ["W3SVC1"]);
@@ -114,7 +123,7 @@ fn crash_without_dump_is_still_an_incident() {
     b.crash(was_row(sys, at_min(10.0), 5009, "Shop", Some(77)));
     let a = analyze(&b.build(), &opts());
     assert_eq!(a.incidents.len(), 1);
-    assert_eq!(a.incidents[0].kind, "crash");
+    assert_eq!(a.incidents[0].kind.name(), "crash");
     assert!(a.incidents[0].notes.iter().any(|n| n.contains("no dump")));
     assert!(
         a.summary
@@ -130,7 +139,7 @@ fn crash_without_dump_is_still_an_incident() {
     b.httperr(herr, at_min(5.0) + 1000, &Err::default());
     let a = analyze(&b.build(), &opts());
     assert_eq!(a.incidents.len(), 1);
-    assert_eq!(a.incidents[0].sources, ["httperr"]);
+    assert_eq!(a.incidents[0].sources, [crate::analyze::SourceTag::Httperr]);
     assert_eq!(a.incidents[0].in_flight_total, 2);
 }
 
@@ -237,10 +246,10 @@ fn crash_loop_then_rapid_fail_episode() {
     assert_eq!(a.incidents.len(), 5);
     assert_eq!(a.rapid_fail.len(), 1);
     let r = &a.rapid_fail[0];
-    assert_eq!(r.source, "event_5002");
+    assert_eq!(r.source.name(), "event_5002");
     assert_eq!(r.start, Ts(disabled));
     assert_eq!(r.end, Some(Ts(at_min(20.0))));
-    assert_eq!(r.end_reason, "first_success");
+    assert_eq!(r.end_reason.name(), "first_success");
     assert_eq!(r.duration_s, Some((at_min(20.0) - disabled) / 1000));
     assert_eq!(r.refused_httperr, 20);
     assert_eq!(r.refused_w3c, 7);
@@ -276,9 +285,9 @@ fn app_offline_without_5002_is_an_inferred_episode_still_open() {
     }
     let a = analyze(&b.build(), &opts());
     assert_eq!(a.rapid_fail.len(), 1);
-    assert_eq!(a.rapid_fail[0].source, "httperr_app_offline");
+    assert_eq!(a.rapid_fail[0].source.name(), "httperr_app_offline");
     assert_eq!(a.rapid_fail[0].end, None);
-    assert_eq!(a.rapid_fail[0].end_reason, "end_of_data");
+    assert_eq!(a.rapid_fail[0].end_reason.name(), "end_of_data");
     assert_eq!(a.rapid_fail[0].refused_httperr, 3);
 }
 
@@ -322,9 +331,9 @@ pub(crate) fn bad_pattern_tables() -> crate::tables::Tables {
             crash,
             900 + k as u32,
             "BadFilter.dll",
-            "isapi_filter",
+            "third_party",
         ));
-        b.module(dump, "BadFilter.dll", "isapi_filter", true);
+        b.module(dump, "BadFilter.dll", "third_party", true);
         b.module(dump, "ntdll.dll", "os_core", false);
         b.crash(was_row(
             sys,
@@ -363,7 +372,7 @@ fn bad_pattern_is_blamed_popular_url_is_not() {
     let patterns: Vec<&Suspect> = a
         .suspects
         .iter()
-        .filter(|s| s.kind == "request_pattern")
+        .filter(|s| s.kind.name() == "request_pattern")
         .collect();
     let top = patterns.first().expect("a pattern suspect");
     assert!(
@@ -376,7 +385,7 @@ fn bad_pattern_is_blamed_popular_url_is_not() {
     assert!(st.lift > 10.0);
     assert_eq!(st.in_flight, 3);
     assert_eq!(top.incidents, ["I1", "I2", "I3"]);
-    assert_eq!(top.confidence, "high");
+    assert_eq!(top.confidence.name(), "high");
     assert!(
         !a.suspects.iter().any(|s| s.name.contains("default.aspx")),
         "popular URL blamed: {:#?}",
@@ -386,9 +395,9 @@ fn bad_pattern_is_blamed_popular_url_is_not() {
     let m = a
         .suspects
         .iter()
-        .find(|s| s.kind == "isapi_filter")
+        .find(|s| s.kind.name() == "isapi_filter")
         .expect("module suspect");
-    assert_eq!(m.confidence, "high");
+    assert_eq!(m.confidence.name(), "high");
     assert_eq!(m.incidents.len(), 3);
     assert!(m.corroborated_by.contains(&top.id));
     assert!(top.corroborated_by.contains(&m.id));
@@ -421,21 +430,21 @@ fn same_isapi_filter_in_three_dumps_is_high_confidence() {
             at_min(10.0 * k as f64),
             10 + k,
             "ISAPI_Rewrite.dll",
-            "isapi_filter",
+            "third_party_known",
         ));
     }
     let a = analyze(&b.build(), &opts());
     assert_eq!(a.suspects.len(), 1);
     let s = &a.suspects[0];
     assert_eq!(
-        (s.kind.as_str(), s.confidence.as_str(), s.incidents.len()),
+        (s.kind.name(), s.confidence.name(), s.incidents.len()),
         ("isapi_filter", "high", 3)
     );
     assert_eq!(s.evidence.len(), 3);
     assert!(
         s.evidence
             .iter()
-            .all(|e| e.source == "dump" && e.path.ends_with(".dmp"))
+            .all(|e| e.source.name() == "dump" && e.path.ends_with(".dmp"))
     );
     assert!(
         a.recommendations
@@ -447,36 +456,53 @@ fn same_isapi_filter_in_three_dumps_is_high_confidence() {
 
 #[test]
 fn module_kinds() {
+    use crate::analyze::testkit::class_named;
     use suspects::module_kind;
     assert_eq!(
-        module_kind("x.dll", Some("isapi_filter"), None),
+        module_kind("myfilter.dll", Some(class_named("third_party")), None).name(),
         "isapi_filter"
     );
     assert_eq!(
-        module_kind("x.dll", Some("third_party"), Some(0xE043_4352)),
+        module_kind("x.dll", Some(class_named("third_party")), Some(0xE043_4352)).name(),
         "managed_code"
     );
     assert_eq!(
-        module_kind("ISAPI_Rewrite.dll", Some("third_party_known"), None),
+        module_kind(
+            "ISAPI_Rewrite.dll",
+            Some(class_named("third_party_known")),
+            None
+        )
+        .name(),
         "isapi_filter"
     );
-    assert_eq!(module_kind("php5isapi.dll", None, None), "isapi_extension");
-    assert_eq!(module_kind("coreclr.dll", None, None), "managed_code");
     assert_eq!(
-        module_kind("kernelbase.dll", Some("os_core"), None),
+        module_kind("php5isapi.dll", None, None).name(),
+        "isapi_extension"
+    );
+    assert_eq!(
+        module_kind("coreclr.dll", None, None).name(),
+        "managed_code"
+    );
+    assert_eq!(
+        module_kind("kernelbase.dll", Some(class_named("os_core")), None).name(),
         "system_module"
     );
     assert_eq!(
-        module_kind(r"C:\Windows\System32\ntdll.dll", None, None),
+        module_kind(r"C:\Windows\System32\ntdll.dll", None, None).name(),
         "system_module"
     );
-    assert_eq!(module_kind("clr.dll", None, None), "managed_code");
+    assert_eq!(module_kind("clr.dll", None, None).name(), "managed_code");
     assert_eq!(
-        module_kind("vbscript.dll", Some("classic_asp"), None),
+        module_kind("vbscript.dll", Some(class_named("classic_asp")), None).name(),
         "com_object"
     );
     assert_eq!(
-        module_kind("vendor.dll", Some("third_party"), Some(0xC000_0005)),
+        module_kind(
+            "vendor.dll",
+            Some(class_named("third_party")),
+            Some(0xC000_0005)
+        )
+        .name(),
         "native_module"
     );
 }
@@ -636,7 +662,8 @@ fn hostile_rows_do_not_panic() {
     );
     let mut t = b.build();
     t.crashes.push(crate::tables::CrashRow {
-        kind: "weird".into(),
+        // A join-only kind with nothing to join, from a file that does not exist.
+        kind: crate::tables::CrashKind::Report,
         file: 99,
         ..Default::default()
     });
@@ -660,7 +687,7 @@ fn clr_exception_blames_managed_code_not_kernelbase() {
     }
     let a = analyze(&b.build(), &opts());
     assert_eq!(a.suspects.len(), 1);
-    assert_eq!(a.suspects[0].kind, "managed_code");
+    assert_eq!(a.suspects[0].kind.name(), "managed_code");
     assert_eq!(a.suspects[0].name, suspects::MANAGED);
     assert_eq!(a.suspects[0].incidents.len(), 2);
 }
@@ -778,9 +805,9 @@ fn rare_fast_request_in_flight_at_every_crash_is_blamed() {
     let s = a
         .suspects
         .iter()
-        .find(|s| s.kind == "request_pattern" && s.name.contains("/ping.aspx"))
+        .find(|s| s.kind.name() == "request_pattern" && s.name.contains("/ping.aspx"))
         .unwrap_or_else(|| panic!("{:#?}", a.suspects));
-    assert_eq!(s.confidence, "high");
+    assert_eq!(s.confidence.name(), "high");
     assert_eq!(s.incidents, ["I1", "I2", "I3", "I4", "I5"]);
     let p = s.pattern.as_ref().unwrap();
     assert_eq!((p.in_flight, p.in_flight_total), (5, 30));

@@ -29,10 +29,13 @@
 //!   sites or the next evidence of a running worker (see `correlate`). 503 `AppOffline` rows of a
 //!   pool with no 5002 at all give an inferred episode (rows more than 10 min apart split it).
 
-use super::{AnalyzeOptions, EvidenceRef, path_of};
+use super::{
+    AnalyzeOptions, EvidenceKind, EvidenceRef, IncidentKind, RapidFailSource, SourceTag,
+    TimeSource, path_of,
+};
 use crate::knowledge::httperr_reasons::{ReasonClass, class_of};
 
-use crate::tables::{CrashRow, EvidenceSource, Millis, Tables};
+use crate::tables::{CrashKind, CrashRow, EvidenceSource, Millis, Tables};
 
 /// One incident before it is correlated with requests.
 #[derive(Debug, Clone, Default)]
@@ -48,8 +51,8 @@ pub struct Cluster {
     pub anchor: Option<Millis>,
     /// Final crash time (see module docs).
     pub time: Option<Millis>,
-    pub time_source: &'static str,
-    pub kind: &'static str,
+    pub time_source: TimeSource,
+    pub kind: IncidentKind,
 }
 
 /// A rapid-fail episode before its end is known.
@@ -66,7 +69,7 @@ pub struct Episode {
     pub incident: Option<usize>,
     /// Earliest evidence of a running worker after `start`.
     pub next_worker: Option<Millis>,
-    pub source: &'static str,
+    pub source: RapidFailSource,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -125,9 +128,9 @@ enum Role {
 }
 
 fn role(r: &CrashRow) -> Role {
-    match r.kind.as_str() {
-        "disabled" => Role::Disabled,
-        "crash" | "hang" | "dump" => Role::Incident,
+    match r.kind {
+        CrashKind::Disabled => Role::Disabled,
+        CrashKind::Crash | CrashKind::Hang | CrashKind::Dump => Role::Incident,
         _ if r.source == Some(EvidenceSource::Dump) => Role::Incident,
         _ => Role::Attach,
     }
@@ -362,28 +365,28 @@ pub fn build(t: &Tables, opts: &AnalyzeOptions) -> Timeline {
 fn finish(c: &mut Cluster, t: &Tables) {
     let rows = || c.crash_rows.iter().map(|&i| &t.crashes[i]);
     let min_ts = |f: &dyn Fn(&CrashRow) -> bool| rows().filter(|r| f(r)).filter_map(|r| r.ts).min();
-    c.kind = if !c.abandoned.is_empty() || rows().any(|r| r.kind == "crash") {
-        "crash"
-    } else if rows().any(|r| r.kind == "hang") {
-        "hang"
-    } else if rows().any(|r| r.kind == "dump") {
-        "dump"
+    c.kind = if !c.abandoned.is_empty() || rows().any(|r| r.kind == CrashKind::Crash) {
+        IncidentKind::Crash
+    } else if rows().any(|r| r.kind == CrashKind::Hang) {
+        IncidentKind::Hang
+    } else if rows().any(|r| r.kind == CrashKind::Dump) {
+        IncidentKind::Dump
     } else {
-        // Only join-only evidence cannot make an incident; keep a neutral name if it ever does.
-        "crash"
+        // Only join-only evidence cannot make an incident; keep a neutral kind if it ever does.
+        IncidentKind::Crash
     };
     let burst = c.abandoned.first().map(|&i| t.httperr.ts[i]);
     (c.time, c.time_source) = if let Some(ts) = min_ts(&|r| r.source == Some(EvidenceSource::Dump))
     {
-        (Some(ts), "dump")
+        (Some(ts), TimeSource::Dump)
     } else if let Some(ts) = min_ts(&is_app_error) {
-        (Some(ts), "event")
+        (Some(ts), TimeSource::Event)
     } else if let Some(ts) = burst {
-        (Some(ts), "httperr")
+        (Some(ts), TimeSource::Httperr)
     } else if let Some(ts) = min_ts(&|_| true) {
-        (Some(ts), "event")
+        (Some(ts), TimeSource::Event)
     } else {
-        (None, "none")
+        (None, TimeSource::None)
     };
 }
 
@@ -440,7 +443,7 @@ fn episodes(
         let (server, pool) = (norm(r.server.as_deref()), norm(r.app_pool.as_deref()));
         // The same 5002 exported twice (or logged per site) is one episode.
         if out.iter().any(|e| {
-            e.source == "event_5002"
+            e.source == RapidFailSource::Event5002
                 && server_ok(e.server.as_deref(), server)
                 && eq_ci(e.pool.as_deref(), pool).unwrap_or(true)
                 && (e.start - start).abs() <= opts.tolerance_ms
@@ -455,7 +458,7 @@ fn episodes(
             offline_rows: Vec::new(),
             incident: latest_incident(server, pool, start),
             next_worker: next_worker(server, pool, start),
-            source: "event_5002",
+            source: RapidFailSource::Event5002,
         });
     }
 
@@ -466,7 +469,7 @@ fn episodes(
     for i in off {
         let (server, pool) = (h.server.get(i), h.queue.get(i));
         if out.iter().any(|e| {
-            e.source == "event_5002"
+            e.source == RapidFailSource::Event5002
                 && server_ok(e.server.as_deref(), server)
                 && eq_ci(e.pool.as_deref(), pool).unwrap_or(true)
         }) {
@@ -500,7 +503,7 @@ fn episodes(
             offline_rows: g,
             incident: latest_incident(server, pool, start),
             next_worker: next_worker(server, pool, start),
-            source: "httperr_app_offline",
+            source: RapidFailSource::HttperrAppOffline,
         });
     }
     out.sort_by_cached_key(|e| (e.start, lc(e.server.as_deref()), lc(e.pool.as_deref())));
@@ -516,28 +519,28 @@ pub fn crash_evidence(t: &Tables, i: usize) -> EvidenceRef {
         path: path_of(t, r.file),
         offset: r.offset,
         source: match r.source {
-            Some(EvidenceSource::Dump) => "dump".into(),
-            _ => "event".into(),
+            Some(EvidenceSource::Dump) => EvidenceKind::Dump,
+            _ => EvidenceKind::Event,
         },
         what,
     }
 }
 
-/// `event:<provider>/<id>` or `dump`: the names listed in `Incident.sources`.
-pub fn source_name(r: &CrashRow) -> String {
+/// `event:<provider>/<id>` or `dump`: the tags listed in `Incident.sources`.
+pub fn source_tag(r: &CrashRow) -> SourceTag {
     match r.source {
-        Some(EvidenceSource::Dump) => "dump".into(),
-        _ => match (r.provider.as_deref(), r.event_id) {
-            (Some(p), Some(id)) => format!("event:{}/{id}", super::cut(p, 60)),
-            (Some(p), None) => format!("event:{}", super::cut(p, 60)),
-            (None, Some(id)) => format!("event:{id}"),
-            (None, None) => format!("event:{}", super::cut(&r.kind, 40)),
-        },
+        Some(EvidenceSource::Dump) => SourceTag::Dump,
+        _ => SourceTag::Event(match (r.provider.as_deref(), r.event_id) {
+            (Some(p), Some(id)) => format!("{}/{id}", super::cut(p, 60)),
+            (Some(p), None) => super::cut(p, 60),
+            (None, Some(id)) => id.to_string(),
+            (None, None) => r.kind.name().to_string(),
+        }),
     }
 }
 
 fn describe(r: &CrashRow) -> String {
-    let mut parts = vec![source_name(r), r.kind.clone()];
+    let mut parts = vec![source_tag(r).to_string(), r.kind.name().to_string()];
     if let Some(p) = norm(r.app_pool.as_deref()) {
         parts.push(format!("pool {}", super::cut(p, 80)));
     }

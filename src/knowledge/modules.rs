@@ -8,60 +8,41 @@
 //! .NET folder but holds the *application's* assemblies, so it is third party. A Windows name at a
 //! path outside Windows (`C:\app\ntdll.dll`) is treated as third party: names can lie.
 
-use serde::Serialize;
-
-/// The class of a module in a w3wp process, in the order the verdict prefers suspects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ModuleClass {
-    /// ntdll, kernel32, kernelbase, the CRT, crypto, WOW64, dump writers: the victim, rarely the cause.
-    OsCore,
-    /// OLE/COM and RPC runtime: crashes there are nearly always a caller's bad object or BSTR.
-    ComRuntime,
-    /// The IIS worker process itself: w3wp.exe, iiscore, w3dt, w3tp, iisutil, nativerd …
-    IisCore,
-    /// The IIS ISAPI host (`isapi.dll`, `w3isapi.dll`): it calls filters and extensions.
-    IsapiHost,
-    /// Built-in IIS modules (static file, compression, authentication, URL Rewrite, FREB, ARR …).
-    IisBuiltin,
-    /// ASP.NET / ASP.NET Core hosting in IIS (webengine4, aspnet_isapi, ANCM aspnetcore*.dll).
-    AspnetHost,
-    /// The .NET runtime (clr, coreclr, mscorwks, clrjit, framework native images).
-    Clr,
-    /// Classic ASP and its script engines and data access (asp.dll, vbscript, jscript, ADO).
-    ClassicAsp,
-    /// Other Microsoft code under the Windows folder.
-    WindowsOther,
-    /// A third-party ISAPI filter/extension or component we know by name (see [`known_vendor`]).
-    ThirdPartyKnown,
-    /// Anything outside the Windows and Microsoft .NET folders.
-    ThirdParty,
-    /// Code that belongs to no module: JIT-compiled (managed) or dynamically generated code.
-    DynamicCode,
-    /// No name at all.
-    Unknown,
+named_enum! {
+    /// The class of a module in a w3wp process, in the order the verdict prefers suspects.
+    #[derive(Default)]
+    pub enum ModuleClass {
+        /// ntdll, kernel32, kernelbase, the CRT, crypto, WOW64, dump writers: the victim, rarely the cause.
+        OsCore = "os_core",
+        /// OLE/COM and RPC runtime: crashes there are nearly always a caller's bad object or BSTR.
+        ComRuntime = "com_runtime",
+        /// The IIS worker process itself: w3wp.exe, iiscore, w3dt, w3tp, iisutil, nativerd …
+        IisCore = "iis_core",
+        /// The IIS ISAPI host (`isapi.dll`, `w3isapi.dll`): it calls filters and extensions.
+        IsapiHost = "isapi_host",
+        /// Built-in IIS modules (static file, compression, authentication, URL Rewrite, FREB, ARR …).
+        IisBuiltin = "iis_builtin_module",
+        /// ASP.NET / ASP.NET Core hosting in IIS (webengine4, aspnet_isapi, ANCM aspnetcore*.dll).
+        AspnetHost = "aspnet_host",
+        /// The .NET runtime (clr, coreclr, mscorwks, clrjit, framework native images).
+        Clr = "clr",
+        /// Classic ASP and its script engines and data access (asp.dll, vbscript, jscript, ADO).
+        ClassicAsp = "classic_asp",
+        /// Other Microsoft code under the Windows folder.
+        WindowsOther = "windows_other",
+        /// A third-party ISAPI filter/extension or component we know by name (see [`known_vendor`]).
+        ThirdPartyKnown = "third_party_known",
+        /// Anything outside the Windows and Microsoft .NET folders.
+        ThirdParty = "third_party",
+        /// Code that belongs to no module: JIT-compiled (managed) or dynamically generated code.
+        DynamicCode = "dynamic_code",
+        /// No name at all.
+        #[default]
+        Unknown = "unknown",
+}
 }
 
 impl ModuleClass {
-    /// The stable name used in `ModuleRow.class` and `CrashRow.suspect_class`.
-    pub fn name(self) -> &'static str {
-        match self {
-            ModuleClass::OsCore => "os_core",
-            ModuleClass::ComRuntime => "com_runtime",
-            ModuleClass::IisCore => "iis_core",
-            ModuleClass::IsapiHost => "isapi_host",
-            ModuleClass::IisBuiltin => "iis_builtin_module",
-            ModuleClass::AspnetHost => "aspnet_host",
-            ModuleClass::Clr => "clr",
-            ModuleClass::ClassicAsp => "classic_asp",
-            ModuleClass::WindowsOther => "windows_other",
-            ModuleClass::ThirdPartyKnown => "third_party_known",
-            ModuleClass::ThirdParty => "third_party",
-            ModuleClass::DynamicCode => "dynamic_code",
-            ModuleClass::Unknown => "unknown",
-        }
-    }
-
     /// A short human label for reports.
     pub fn label(self) -> &'static str {
         match self {
@@ -108,58 +89,30 @@ impl ModuleClass {
     }
 }
 
-/// What a (third-party) suspect is to IIS: how IIS, COM or the CLR came to call it. Inferred from
-/// the crashing stack (who called the module), else from [`KNOWN_THIRD_PARTY`] by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SuspectRole {
-    /// Called by IIS's ISAPI filter host (`filter.dll`, the IsapiFilterModule).
-    IsapiFilter,
-    /// Called by IIS's ISAPI extension host (`isapi.dll` / `w3isapi.dll`, the IsapiModule).
-    IsapiExtension,
-    /// Called through COM dispatch (`oleaut32`, `ole32`, `combase`, `comsvcs`) or a classic ASP
-    /// script engine (`asp.dll`, `vbscript.dll`, `jscript.dll`).
-    ComObject,
-    /// Called by the IIS pipeline (`iiscore.dll`): a native module (`RegisterModule`). Also the
-    /// answer when the stack does not say (see `CrashRow.suspect_role`).
-    NativeModule,
-    /// Native code called from managed code (P/Invoke): the caller is the CLR or JIT code.
-    ManagedPinvoke,
-    /// The fault is in managed (JIT-compiled) code itself.
-    ManagedCode,
-    /// Called by the ASP.NET Core Module (`aspnetcorev2*.dll`, `aspnetcore.dll`).
-    Ancm,
+named_enum! {
+    /// What a (third-party) suspect is to IIS: how IIS, COM or the CLR came to call it. Inferred from
+    /// the crashing stack (who called the module), else from [`KNOWN_THIRD_PARTY`] by name.
+    pub enum SuspectRole {
+        /// Called by IIS's ISAPI filter host (`filter.dll`, the IsapiFilterModule).
+        IsapiFilter = "isapi_filter",
+        /// Called by IIS's ISAPI extension host (`isapi.dll` / `w3isapi.dll`, the IsapiModule).
+        IsapiExtension = "isapi_extension",
+        /// Called through COM dispatch (`oleaut32`, `ole32`, `combase`, `comsvcs`) or a classic ASP
+        /// script engine (`asp.dll`, `vbscript.dll`, `jscript.dll`).
+        ComObject = "com_object",
+        /// Called by the IIS pipeline (`iiscore.dll`): a native module (`RegisterModule`). Also the
+        /// answer when the stack does not say (see `CrashRow.suspect_role`).
+        NativeModule = "native_module",
+        /// Native code called from managed code (P/Invoke): the caller is the CLR or JIT code.
+        ManagedPinvoke = "managed_pinvoke",
+        /// The fault is in managed (JIT-compiled) code itself.
+        ManagedCode = "managed_code",
+        /// Called by the ASP.NET Core Module (`aspnetcorev2*.dll`, `aspnetcore.dll`).
+        Ancm = "ancm",
+    }
 }
 
 impl SuspectRole {
-    /// The stable name used in `CrashRow.suspect_role` (and as the analysis suspect kind).
-    pub fn name(self) -> &'static str {
-        match self {
-            SuspectRole::IsapiFilter => "isapi_filter",
-            SuspectRole::IsapiExtension => "isapi_extension",
-            SuspectRole::ComObject => "com_object",
-            SuspectRole::NativeModule => "native_module",
-            SuspectRole::ManagedPinvoke => "managed_pinvoke",
-            SuspectRole::ManagedCode => "managed_code",
-            SuspectRole::Ancm => "ancm",
-        }
-    }
-
-    /// The role named by [`SuspectRole::name`].
-    pub fn from_name(name: &str) -> Option<SuspectRole> {
-        [
-            SuspectRole::IsapiFilter,
-            SuspectRole::IsapiExtension,
-            SuspectRole::ComObject,
-            SuspectRole::NativeModule,
-            SuspectRole::ManagedPinvoke,
-            SuspectRole::ManagedCode,
-            SuspectRole::Ancm,
-        ]
-        .into_iter()
-        .find(|r| r.name() == name)
-    }
-
     /// A human label, to follow "a third-party …".
     pub fn label(self) -> &'static str {
         match self {
@@ -177,16 +130,7 @@ impl SuspectRole {
     /// `ISAPI filter/extension` products count as filters (they register as both, the filter
     /// sees every request first).
     pub fn from_known(name_or_path: &str) -> Option<SuspectRole> {
-        let role = known_vendor(name_or_path)?.role.to_ascii_lowercase();
-        Some(if role.contains("filter") {
-            SuspectRole::IsapiFilter
-        } else if role.contains("isapi") || role.contains("extension") {
-            SuspectRole::IsapiExtension
-        } else if role.contains("com") {
-            SuspectRole::ComObject
-        } else {
-            SuspectRole::NativeModule
-        })
+        known_vendor(name_or_path).map(|k| k.kind)
     }
 }
 
@@ -244,8 +188,12 @@ pub struct KnownModule {
     pub name: &'static str,
     pub vendor: &'static str,
     pub product: &'static str,
-    /// What it is to IIS: `ISAPI filter`, `ISAPI extension`, `native module`, `COM component` …
+    /// What it is to IIS, in the vendor's words: `ISAPI filter`, `ISAPI extension`, `native
+    /// module`, `COM component` …
     pub role: &'static str,
+    /// The suspect role evidence without a stack gives it (`ISAPI filter/extension` products
+    /// count as filters: they register as both, and the filter sees every request first).
+    pub kind: SuspectRole,
 }
 
 /// Third-party add-ons often found in crashing w3wp processes (sorted by name).
@@ -255,108 +203,126 @@ pub const KNOWN_THIRD_PARTY: &[KnownModule] = &[
         vendor: "Persits Software",
         product: "AspEmail",
         role: "COM component",
+        kind: SuspectRole::ComObject,
     },
     KnownModule {
         name: "aspjpeg.dll",
         vendor: "Persits Software",
         product: "AspJpeg",
         role: "COM component",
+        kind: SuspectRole::ComObject,
     },
     KnownModule {
         name: "aspupload.dll",
         vendor: "Persits Software",
         product: "AspUpload",
         role: "COM component",
+        kind: SuspectRole::ComObject,
     },
     KnownModule {
         name: "iisnode.dll",
         vendor: "iisnode project (Tomasz Janczuk)",
         product: "iisnode",
         role: "native module",
+        kind: SuspectRole::NativeModule,
     },
     KnownModule {
         name: "iiswasplugin_http.dll",
         vendor: "IBM",
         product: "WebSphere plug-in for IIS",
         role: "ISAPI filter/extension",
+        kind: SuspectRole::IsapiFilter,
     },
     KnownModule {
         name: "isapi6webagent.dll",
         vendor: "Broadcom (CA)",
         product: "SiteMinder Web Agent",
         role: "ISAPI filter/extension",
+        kind: SuspectRole::IsapiFilter,
     },
     KnownModule {
         name: "isapi_redirect.dll",
         vendor: "Apache Software Foundation",
         product: "Tomcat Connector (isapi_redirect)",
         role: "ISAPI filter/extension",
+        kind: SuspectRole::IsapiFilter,
     },
     KnownModule {
         name: "isapi_rewrite.dll",
         vendor: "Helicon Tech",
         product: "ISAPI_Rewrite",
         role: "ISAPI filter",
+        kind: SuspectRole::IsapiFilter,
     },
     KnownModule {
         name: "isapi_rewrite64.dll",
         vendor: "Helicon Tech",
         product: "ISAPI_Rewrite (64-bit)",
         role: "ISAPI filter",
+        kind: SuspectRole::IsapiFilter,
     },
     KnownModule {
         name: "jrun.dll",
         vendor: "Adobe (Macromedia)",
         product: "JRun / ColdFusion connector",
         role: "ISAPI extension",
+        kind: SuspectRole::IsapiExtension,
     },
     KnownModule {
         name: "jrun_iis6.dll",
         vendor: "Adobe",
         product: "ColdFusion / JRun IIS connector",
         role: "ISAPI filter/extension",
+        kind: SuspectRole::IsapiFilter,
     },
     KnownModule {
         name: "jrun_iis6_wildcard.dll",
         vendor: "Adobe",
         product: "ColdFusion / JRun IIS wildcard connector",
         role: "ISAPI extension",
+        kind: SuspectRole::IsapiExtension,
     },
     KnownModule {
         name: "modsecurityiis.dll",
         vendor: "Trustwave SpiderLabs / OWASP",
         product: "ModSecurity for IIS",
         role: "native module",
+        kind: SuspectRole::NativeModule,
     },
     KnownModule {
         name: "oci.dll",
         vendor: "Oracle",
         product: "Oracle Call Interface client",
         role: "data access library",
+        kind: SuspectRole::NativeModule,
     },
     KnownModule {
         name: "perlis.dll",
         vendor: "ActiveState",
         product: "ActivePerl PerlIS",
         role: "ISAPI extension",
+        kind: SuspectRole::IsapiExtension,
     },
     KnownModule {
         name: "php4isapi.dll",
         vendor: "The PHP Group",
         product: "PHP 4 ISAPI",
         role: "ISAPI extension",
+        kind: SuspectRole::IsapiExtension,
     },
     KnownModule {
         name: "php5isapi.dll",
         vendor: "The PHP Group",
         product: "PHP 5 ISAPI",
         role: "ISAPI extension",
+        kind: SuspectRole::IsapiExtension,
     },
     KnownModule {
         name: "urlscan.dll",
         vendor: "Microsoft (legacy add-on)",
         product: "URLScan",
         role: "ISAPI filter",
+        kind: SuspectRole::IsapiFilter,
     },
 ];
 

@@ -7,26 +7,21 @@
 
 use super::exceptions::{self, ExceptionKind};
 use super::modules::{ModuleClass, SuspectRole, caller_role, is_transit, known_vendor};
+use crate::tables::FrameTrust;
 use serde::Serialize;
 
-/// How sure the verdict is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Confidence {
-    Low,
-    Medium,
-    High,
+named_enum! {
+    /// How sure the verdict is.
+    pub enum Confidence {
+        Low = "low",
+        Medium = "medium",
+        High = "high",
+    }
 }
 
 impl Confidence {
-    pub fn name(self) -> &'static str {
-        match self {
-            Confidence::Low => "low",
-            Confidence::Medium => "medium",
-            Confidence::High => "high",
-        }
-    }
-    fn lower(self) -> Confidence {
+    /// One step less sure.
+    pub fn lower(self) -> Confidence {
         match self {
             Confidence::High => Confidence::Medium,
             _ => Confidence::Low,
@@ -67,13 +62,13 @@ pub struct FrameFact {
     pub unloaded: Option<String>,
     /// The instruction lies in executable private memory (JIT code).
     pub dynamic: bool,
-    /// rust-minidump trust: `context`, `cfi`, `frame_pointer`, `scan`, …
-    pub trust: String,
+    /// How the frame was found.
+    pub trust: FrameTrust,
 }
 
 impl FrameFact {
     fn weak(&self) -> bool {
-        self.trust == "scan" || self.trust == "cfi_scan"
+        self.trust.is_scan()
     }
 }
 
@@ -953,11 +948,12 @@ mod tests {
     use crate::knowledge::modules::classify;
 
     fn fr(m: &str, off: u64, trust: &str) -> FrameFact {
+        let trust = FrameTrust::from_name(trust).expect("a frame trust name");
         FrameFact {
             module: Some(m.into()),
             offset: Some(off),
             class: Some(classify(m)),
-            trust: trust.into(),
+            trust,
             ..Default::default()
         }
     }
@@ -1068,7 +1064,7 @@ mod tests {
     fn unloaded(m: &str) -> FrameFact {
         FrameFact {
             unloaded: Some(m.into()),
-            trust: "context".into(),
+            trust: FrameTrust::Context,
             ..Default::default()
         }
     }
@@ -1105,7 +1101,7 @@ mod tests {
         // JIT code calling native code is a P/Invoke.
         let jit = FrameFact {
             dynamic: true,
-            trust: "frame_pointer".into(),
+            trust: FrameTrust::FramePointer,
             ..Default::default()
         };
         let r = role(vec![fr("acme.dll", 0x10, "context"), jit]);

@@ -6,9 +6,8 @@
 //! img-src data:`), so even an escaping bug could not run code or leak data.
 
 use super::{bytes, num, when};
-use crate::analyze::suspects::kind_label;
 use crate::analyze::time::{fmt_duration, fmt_hm, fmt_short, fmt_utc};
-use crate::analyze::{Analysis, EvidenceRef, RequestRef};
+use crate::analyze::{Analysis, EvidenceRef, IncidentKind, RequestRef, join_tags};
 use std::fmt::Write;
 
 /// The CSP of the page.
@@ -33,8 +32,9 @@ pub fn esc(s: &str) -> String {
     o
 }
 
-fn opt(s: &Option<String>) -> String {
-    s.as_deref().map_or_else(|| "–".into(), esc)
+fn opt<T: ToString>(s: &Option<T>) -> String {
+    s.as_ref()
+        .map_or_else(|| "–".into(), |v| esc(&v.to_string()))
 }
 
 const STYLE: &str = r#"
@@ -275,7 +275,7 @@ pub fn chart(a: &Analysis) -> String {
         if !(left - 1.0..=left + pw + 1.0).contains(&x) {
             continue;
         }
-        let color = if inc.kind == "crash" {
+        let color = if inc.kind == IncidentKind::Crash {
             "#c0392b"
         } else {
             "#7f8c8d"
@@ -284,7 +284,7 @@ pub fn chart(a: &Analysis) -> String {
             s,
             "<g><title>{} {} at {}: pool {}, pid {}</title><line x1=\"{x:.1}\" y1=\"{top:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"{color}\" stroke-width=\"1.5\" stroke-dasharray=\"4 2\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" fill=\"{color}\">{}</text></g>",
             esc(&inc.id),
-            esc(&inc.kind),
+            esc(inc.kind.name()),
             fmt_utc(t.0),
             opt(&inc.app_pool),
             inc.pid.map_or_else(|| "?".into(), |p| p.to_string()),
@@ -393,12 +393,12 @@ pub fn render(a: &Analysis) -> String {
                 o,
                 "<tr><td>{}</td><td>{}</td><td class=t>{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td>{}</td></tr>",
                 esc(&inc.id),
-                esc(&inc.kind),
+                esc(inc.kind.name()),
                 when(inc.time),
                 opt(&inc.server),
                 opt(&inc.app_pool),
                 inc.pid.map_or_else(|| "–".into(), |p| p.to_string()),
-                esc(&inc.sources.join(", ")),
+                esc(&join_tags(&inc.sources)),
                 opt(&inc.exception_code),
                 opt(&inc
                     .suspect_module
@@ -414,7 +414,7 @@ pub fn render(a: &Analysis) -> String {
                 o,
                 "<details open><summary>{} — {} of {} at {}</summary>\n<ul>",
                 esc(&inc.id),
-                esc(&inc.kind),
+                esc(inc.kind.name()),
                 opt(&inc.app_pool),
                 when(inc.time)
             );
@@ -424,7 +424,7 @@ pub fn render(a: &Analysis) -> String {
             if let Some(l) = &inc.time_local {
                 li("local time", esc(l));
             }
-            li("time from", esc(&inc.time_source));
+            li("time from", esc(inc.time_source.name()));
             if !inc.sites.is_empty() {
                 li("sites", esc(&inc.sites.join(", ")));
             }
@@ -511,11 +511,11 @@ pub fn render(a: &Analysis) -> String {
                 esc(&r.id),
                 opt(&r.app_pool),
                 opt(&r.server),
-                esc(&r.source),
+                esc(r.source.name()),
                 fmt_utc(r.start.0),
                 r.end.map_or_else(
                     || "still down at end of logs".into(),
-                    |e| format!("{} ({})", fmt_utc(e.0), esc(&r.end_reason))
+                    |e| format!("{} ({})", fmt_utc(e.0), esc(r.end_reason.name()))
                 ),
                 r.duration_s
                     .map_or_else(|| "–".into(), |d| fmt_duration(d * 1000)),
@@ -536,10 +536,10 @@ pub fn render(a: &Analysis) -> String {
             o,
             "<details open><summary>{} — {} <code>{}</code> <span class=\"badge {}\">{}</span></summary>\n<p>{}</p>\n<ul>",
             esc(&s.id),
-            kind_label(&s.kind),
+            s.kind.label(),
             esc(&s.name),
-            esc(&s.confidence),
-            esc(&s.confidence),
+            esc(s.confidence.name()),
+            esc(s.confidence.name()),
             esc(&s.reason)
         );
         for f in super::suspect_facts(s) {
@@ -594,7 +594,7 @@ pub fn render(a: &Analysis) -> String {
                 esc(&m.name),
                 if m.unloaded { " (unloaded)" } else { "" },
                 opt(&m.version),
-                esc(&m.class),
+                esc(m.class.name()),
                 if m.third_party { "yes" } else { "no" },
                 m.dumps,
                 m.suspect.as_deref().map_or_else(String::new, esc),
@@ -615,7 +615,7 @@ pub fn render(a: &Analysis) -> String {
             o,
             "<tr><td><code>{}</code></td><td>{}</td><td>{:?}{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
             esc(&f.path),
-            esc(&f.kind),
+            esc(f.kind.name()),
             f.status,
             f.reason
                 .as_deref()
@@ -650,7 +650,7 @@ pub fn render(a: &Analysis) -> String {
             let _ = writeln!(
                 o,
                 "<tr><td>{}</td><td><code>{}</code></td><td class=n>{}</td><td class=n>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&i.severity),
+                esc(i.severity.name()),
                 esc(&i.path),
                 i.line.map_or_else(String::new, |l| l.to_string()),
                 i.offset.map_or_else(String::new, |l| l.to_string()),

@@ -3,9 +3,8 @@
 //! reach the viewer), newlines and control characters become spaces or `?`.
 
 use super::{bytes, is_sneaky, num, when};
-use crate::analyze::suspects::kind_label;
 use crate::analyze::time::{fmt_duration, fmt_utc};
-use crate::analyze::{Analysis, EvidenceRef, RequestRef};
+use crate::analyze::{Analysis, EvidenceRef, RequestRef, join_tags};
 use std::fmt::Write;
 
 /// Escapes text for a Markdown paragraph or table cell (never at the start of a line: list
@@ -48,8 +47,9 @@ fn fence(out: &mut String, lang: &str, body: &str) {
     let _ = writeln!(out, "{f}{lang}\n{body}\n{f}\n");
 }
 
-fn opt(s: &Option<String>) -> String {
-    s.as_deref().map_or_else(|| "–".into(), esc)
+fn opt<T: ToString>(s: &Option<T>) -> String {
+    s.as_ref()
+        .map_or_else(|| "–".into(), |v| esc(&v.to_string()))
 }
 
 fn evidence_line(e: &EvidenceRef) -> String {
@@ -155,7 +155,7 @@ pub fn render(a: &Analysis) -> String {
                 opt(&inc.server),
                 opt(&inc.app_pool),
                 inc.pid.map_or_else(|| "–".into(), |p| p.to_string()),
-                esc(&inc.sources.join(", ")),
+                esc(&join_tags(&inc.sources)),
                 opt(&inc.exception_code),
                 opt(&inc
                     .suspect_module
@@ -183,7 +183,7 @@ pub fn render(a: &Analysis) -> String {
                 let _ = writeln!(o, "- sites: {}", esc(&inc.sites.join(", ")));
             }
             if let Some(x) = &inc.exception_code {
-                let _ = writeln!(o, "- exception: {} {}", esc(x), opt(&inc.exception_name));
+                let _ = writeln!(o, "- exception: {} {}", x, opt(&inc.exception_name));
             }
             if inc.faulting_module.is_some() {
                 let _ = writeln!(
@@ -213,7 +213,7 @@ pub fn render(a: &Analysis) -> String {
                 );
             }
             if let Some(x) = &inc.exit_code {
-                let _ = writeln!(o, "- exit code: {}", esc(x));
+                let _ = writeln!(o, "- exit code: {}", x);
             }
             if let Some(d) = &inc.detail {
                 let _ = writeln!(o, "- detail: {}", esc(d));
@@ -294,7 +294,7 @@ pub fn render(a: &Analysis) -> String {
             o,
             "### {} — {} {} ({} confidence)\n",
             s.id,
-            kind_label(&s.kind),
+            s.kind.label(),
             esc(&s.name),
             s.confidence
         );
@@ -365,7 +365,7 @@ pub fn render(a: &Analysis) -> String {
                 name,
                 if m.unloaded { " (unloaded)" } else { "" },
                 opt(&m.version),
-                esc(&m.class),
+                esc(m.class.name()),
                 if m.third_party { "yes" } else { "no" },
                 m.dumps,
                 m.suspect.as_deref().unwrap_or(""),
@@ -386,7 +386,7 @@ pub fn render(a: &Analysis) -> String {
             o,
             "| {} | {} | {:?}{} | {} | {} | {} | {} | {} | {} |",
             esc(&f.path),
-            esc(&f.kind),
+            esc(f.kind.name()),
             f.status,
             f.reason
                 .as_deref()

@@ -116,7 +116,7 @@ pub(crate) fn suspect_facts(s: &crate::analyze::Suspect) -> Vec<String> {
         f.push(format!(
             "module: version {}, class {}, third party {}, path {}",
             or(&m.version),
-            or(&m.class),
+            m.class.map_or("–", |c| c.name()),
             m.third_party
                 .map_or("unknown", |t| if t { "yes" } else { "no" }),
             or(&m.path)

@@ -3,9 +3,9 @@
 //! characters replaced, so no escape sequence from a log reaches the terminal.
 
 use super::{num, plain, when};
-use crate::analyze::Analysis;
-use crate::analyze::suspects::{fmt_lift, fmt_p, fmt_pct, kind_label};
+use crate::analyze::suspects::{fmt_lift, fmt_p, fmt_pct};
 use crate::analyze::time::{fmt_duration, fmt_utc};
+use crate::analyze::{Analysis, join_tags};
 use std::fmt::Write;
 
 const WIDTH: usize = 100;
@@ -87,13 +87,12 @@ pub fn render(a: &Analysis) -> String {
                 o,
                 "       {}{}  from: {}",
                 inc.exception_code
-                    .as_deref()
                     .map(|c| format!("{c} "))
                     .unwrap_or_default(),
                 module
                     .map(|m| format!("in {}", cut(m, 80)))
                     .unwrap_or_else(|| "module unknown".into()),
-                cut(&inc.sources.join(", "), 200)
+                cut(&join_tags(&inc.sources), 200)
             );
             if inc.in_flight_total > 0 {
                 let _ = writeln!(o, "       in flight ({}):", inc.in_flight_total);
@@ -161,7 +160,7 @@ pub fn render(a: &Analysis) -> String {
                 "  {:<4} [{}] {}: {}  (incidents {})",
                 s.id,
                 s.confidence,
-                kind_label(&s.kind),
+                s.kind.label(),
                 cut(&s.name, 160),
                 s.incidents.join(" ")
             );

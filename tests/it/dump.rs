@@ -3,6 +3,7 @@
 use crate::w3wp_dump::*;
 use std::path::{Path, PathBuf};
 use w3triage::ingest::dump::{DumpOptions, parse, render_triage};
+use w3triage::knowledge::modules::SuspectRole;
 use w3triage::tables::{CrashRow, FileCtx, Parsed};
 
 fn fixtures() -> PathBuf {
@@ -225,7 +226,7 @@ fn fixtures_yield_the_documented_facts() {
         let p = parse_fixture(file, false);
         assert!(p.issues.is_empty(), "{file}: {:?}", p.issues);
         let c = one_crash(&p);
-        assert_eq!(c.kind, "crash", "{file}");
+        assert_eq!(c.kind.name(), "crash", "{file}");
         assert_eq!(c.process_name.as_deref(), Some(process), "{file}");
         assert!(
             detail_has(c, &format!("cpu: {cpu}")),
@@ -308,7 +309,7 @@ fn stack_exhaustion_names_the_repeating_frame() {
         "{:?}",
         c.verdict
     );
-    assert_eq!(c.confidence.as_deref(), Some("high"));
+    assert_eq!(c.confidence.map(|v| v.name()), Some("high"));
     assert_eq!(p.frames.len(), 246);
 }
 
@@ -323,7 +324,7 @@ fn exec_on_stack_has_no_faulting_module() {
     );
     assert_eq!(c.faulting_module, None);
     assert_eq!(c.fault_offset, None);
-    assert_eq!(c.confidence.as_deref(), Some("low"));
+    assert_eq!(c.confidence.map(|v| v.name()), Some("low"));
     assert!(
         p.frames.iter().any(
             |f| f.module.as_deref() == Some("kernel32.dll") && f.module_offset == Some(0x13676)
@@ -340,7 +341,7 @@ fn dumps_without_exception_stream() {
         let p = parse_fixture(file, false);
         assert!(p.issues.is_empty(), "{file}: {:?}", p.issues);
         let c = one_crash(&p);
-        assert_eq!(c.kind, "dump", "{file}");
+        assert_eq!(c.kind.name(), "dump", "{file}");
         assert_eq!(c.process_name.as_deref(), Some("tiny.exe"));
         assert_eq!(c.exception_code, None);
         assert_eq!(c.faulting_module, None);
@@ -387,7 +388,7 @@ fn module_rows() {
         .iter()
         .find(|m| m.name.eq_ignore_ascii_case("ntdll.dll"));
     if let Some(m) = ntdll {
-        assert_eq!(m.class, "os_core");
+        assert_eq!(m.class.name(), "os_core");
     }
     let main = p
         .modules
@@ -395,7 +396,7 @@ fn module_rows() {
         .find(|m| m.name == "allocer32.exe")
         .unwrap();
     assert!(main.third_party);
-    assert_eq!(main.class, "third_party");
+    assert_eq!(main.class.name(), "third_party");
     assert!(main.timestamp.is_some() && main.size > 0 && !main.unloaded);
 }
 
@@ -438,9 +439,9 @@ fn third_party_isapi_filter_av() {
     assert_eq!(c.faulting_module_version.as_deref(), Some("3.1.0.112"));
     assert_eq!(c.fault_offset, Some(0x1_2345));
     assert_eq!(c.suspect_module.as_deref(), Some("ISAPI_Rewrite.dll"));
-    assert_eq!(c.suspect_class.as_deref(), Some("third_party_known"));
-    assert_eq!(c.suspect_role.as_deref(), Some("isapi_filter"));
-    assert_eq!(c.confidence.as_deref(), Some("high"));
+    assert_eq!(c.suspect_class.map(|v| v.name()), Some("third_party_known"));
+    assert_eq!(c.suspect_role.map(|v| v.name()), Some("isapi_filter"));
+    assert_eq!(c.confidence.map(|v| v.name()), Some("high"));
     assert_eq!(
         c.bucket.as_deref(),
         Some("c0000005_AV_READ_ISAPI_Rewrite.dll+0x12345")
@@ -468,14 +469,14 @@ fn third_party_isapi_filter_av() {
         "{:?}",
         p.frames
     );
-    assert_eq!(p.frames[0].trust, "context");
-    assert_eq!(p.frames[1].trust, "frame_pointer");
+    assert_eq!(p.frames[0].trust.name(), "context");
+    assert_eq!(p.frames[1].trust.name(), "frame_pointer");
     let m = p
         .modules
         .iter()
         .find(|m| m.name == "ISAPI_Rewrite.dll")
         .unwrap();
-    assert!(m.third_party && m.class == "third_party_known" && m.pid == Some(5120));
+    assert!(m.third_party && m.class.name() == "third_party_known" && m.pid == Some(5120));
     let text = render_triage(&p, Path::new(name));
     assert!(
         text.contains("suspect : ISAPI_Rewrite.dll [third_party_known] confidence high\n  role    : ISAPI filter [isapi_filter]\n"),
@@ -510,7 +511,7 @@ fn heap_corruption_is_a_victim_stack() {
     assert_eq!(c.exception_name.as_deref(), Some("STATUS_HEAP_CORRUPTION"));
     assert_eq!(c.faulting_module.as_deref(), Some("ntdll.dll"));
     assert_eq!(c.suspect_module.as_deref(), Some("LegacyCart.dll"));
-    assert_eq!(c.confidence.as_deref(), Some("low"));
+    assert_eq!(c.confidence.map(|v| v.name()), Some("low"));
     let v = c.verdict.as_deref().unwrap();
     assert!(v.contains("gflags /p /enable w3wp.exe /full"), "{v}");
     assert!(v.contains("victim"), "{v}");
@@ -545,7 +546,7 @@ fn stack_overflow_most_repeated_frame() {
         c.bucket.as_deref(),
         Some("c00000fd_STACK_OVERFLOW_XmlWalker.dll+0x1a2a")
     );
-    assert_eq!(c.confidence.as_deref(), Some("high"));
+    assert_eq!(c.confidence.map(|v| v.name()), Some("high"));
     assert!(
         c.verdict.as_deref().unwrap().contains("repeats 60 times"),
         "{:?}",
@@ -579,8 +580,8 @@ fn call_into_unloaded_dll() {
     );
     assert_eq!(c.fault_offset, Some(0x1234));
     assert_eq!(c.suspect_module.as_deref(), Some("OldAuthFilter.dll"));
-    assert_eq!(c.suspect_role.as_deref(), Some("isapi_filter"));
-    assert_eq!(c.confidence.as_deref(), Some("high"));
+    assert_eq!(c.suspect_role.map(|v| v.name()), Some("isapi_filter"));
+    assert_eq!(c.confidence.map(|v| v.name()), Some("high"));
     assert!(
         c.verdict.as_deref().unwrap().contains(
             "Find who loads and frees OldAuthFilter.dll (an ISAPI filter, called by IIS's ISAPI filter host filter.dll)"
@@ -642,13 +643,13 @@ fn clr_exception_through_jit_code() {
     assert_eq!(c.app_pool.as_deref(), Some("ShopPool"));
     assert_eq!(c.faulting_module.as_deref(), Some("KERNELBASE.dll"));
     assert_eq!(
-        c.suspect_class.as_deref(),
+        c.suspect_class.map(|v| v.name()),
         Some("dynamic_code"),
         "{c:?} frames {:?}",
         p.frames
     );
     assert_eq!(c.suspect_module.as_deref(), Some("JIT/dynamic code"));
-    assert_eq!(c.suspect_role.as_deref(), Some("managed_code"));
+    assert_eq!(c.suspect_role.map(|v| v.name()), Some("managed_code"));
     assert!(
         c.verdict.as_deref().unwrap().contains("SOS"),
         "{:?}",
@@ -716,7 +717,7 @@ fn hang_dump_with_runaway_thread_and_many_threads() {
     d.comment = Some("procdump -ma w3wp.exe AppPool: Reports".into());
     let p = parse_bytes("w3wp.exe_250101_101010.dmp", &d.build());
     let c = one_crash(&p);
-    assert_eq!(c.kind, "dump");
+    assert_eq!(c.kind.name(), "dump");
     assert_eq!(c.app_pool.as_deref(), Some("Reports"));
     assert_eq!(c.suspect_module.as_deref(), Some("RegexFilter.dll"));
     assert_eq!(c.bucket.as_deref(), Some("RUNAWAY_THREAD_RegexFilter.dll"));
@@ -1061,9 +1062,17 @@ fn role_from_the_caller_of_a_third_party_dll() {
         });
         let c = one_crash(&p);
         assert_eq!(c.suspect_module.as_deref(), Some("Vendor.dll"), "{caller}");
-        assert_eq!(c.suspect_class.as_deref(), Some("third_party"), "{caller}");
-        assert_eq!(c.suspect_role.as_deref(), Some(role), "{caller}: {c:?}");
-        assert_eq!(c.confidence.as_deref(), Some("high"), "{caller}");
+        assert_eq!(
+            c.suspect_class.map(|v| v.name()),
+            Some("third_party"),
+            "{caller}"
+        );
+        assert_eq!(
+            c.suspect_role.map(|v| v.name()),
+            Some(role),
+            "{caller}: {c:?}"
+        );
+        assert_eq!(c.confidence.map(|v| v.name()), Some("high"), "{caller}");
         let v = c.verdict.as_deref().unwrap();
         assert!(
             v.starts_with("An access violation (read) at Vendor.dll+0x1b4c7 in Vendor.dll, "),
@@ -1109,7 +1118,11 @@ fn role_from_jit_caller_is_pinvoke_not_managed_code() {
     );
     let c = one_crash(&p);
     assert_eq!(c.suspect_module.as_deref(), Some("libsodium.dll"));
-    assert_eq!(c.suspect_role.as_deref(), Some("managed_pinvoke"), "{c:?}");
+    assert_eq!(
+        c.suspect_role.map(|v| v.name()),
+        Some("managed_pinvoke"),
+        "{c:?}"
+    );
     let v = c.verdict.as_deref().unwrap();
     assert!(
         v.contains("(called by JIT-compiled managed code)"),
@@ -1129,8 +1142,8 @@ fn role_unknown_without_a_host_caller_lowers_confidence() {
     });
     let c = one_crash(&p);
     assert_eq!(c.suspect_module.as_deref(), Some("Vendor.dll"));
-    assert_eq!(c.suspect_role.as_deref(), Some("native_module"));
-    assert_eq!(c.confidence.as_deref(), Some("medium"), "{c:?}");
+    assert_eq!(c.suspect_role.map(|v| v.name()), Some("native_module"));
+    assert_eq!(c.confidence.map(|v| v.name()), Some("medium"), "{c:?}");
     let v = c.verdict.as_deref().unwrap();
     assert!(
         v.contains("in Vendor.dll, a third-party native module (the crashing stack does not show which host calls it)"),
@@ -1141,8 +1154,8 @@ fn role_unknown_without_a_host_caller_lowers_confidence() {
     // The stack ends in the DLL: nothing below it.
     let p = vendor_crash(Vec::new(), |_| Vec::new());
     let c = one_crash(&p);
-    assert_eq!(c.suspect_role.as_deref(), Some("native_module"));
-    assert_eq!(c.confidence.as_deref(), Some("medium"));
+    assert_eq!(c.suspect_role.map(|v| v.name()), Some("native_module"));
+    assert_eq!(c.confidence.map(|v| v.name()), Some("medium"));
     assert!(
         why(c).contains("its caller is not in the dump"),
         "{}",
@@ -1166,8 +1179,8 @@ fn role_unknown_without_a_host_caller_lowers_confidence() {
         &d.crash(0xC000_0005, ip, &[0, 0x10], &callers).build(),
     );
     let c = one_crash(&p);
-    assert_eq!(c.suspect_role.as_deref(), Some("isapi_filter"));
-    assert_eq!(c.confidence.as_deref(), Some("high"));
+    assert_eq!(c.suspect_role.map(|v| v.name()), Some("isapi_filter"));
+    assert_eq!(c.confidence.map(|v| v.name()), Some("high"));
     assert!(
         why(c).contains("role isapi_filter from the known-module table"),
         "{}",
@@ -1201,8 +1214,12 @@ fn role_through_runtimes_and_add_ons_and_not_by_a_decoy_name() {
         },
     );
     let c = one_crash(&p);
-    assert_eq!(c.suspect_role.as_deref(), Some("isapi_filter"), "{c:?}");
-    assert_eq!(c.confidence.as_deref(), Some("high"));
+    assert_eq!(
+        c.suspect_role.map(|v| v.name()),
+        Some("isapi_filter"),
+        "{c:?}"
+    );
+    assert_eq!(c.confidence.map(|v| v.name()), Some("high"));
     assert!(
         c.verdict.as_deref().unwrap().contains(
             "(called through msvcr120.dll, VendorCore.dll by IIS's ISAPI filter host filter.dll)"
@@ -1216,8 +1233,12 @@ fn role_through_runtimes_and_add_ons_and_not_by_a_decoy_name() {
         vec![0x1300_0000 + 0x120, d.addr("iiscore.dll", 0x2_a6f0)]
     });
     let c = one_crash(&p);
-    assert_eq!(c.suspect_role.as_deref(), Some("native_module"), "{c:?}");
-    assert_eq!(c.confidence.as_deref(), Some("high"));
+    assert_eq!(
+        c.suspect_role.map(|v| v.name()),
+        Some("native_module"),
+        "{c:?}"
+    );
+    assert_eq!(c.confidence.map(|v| v.name()), Some("high"));
     assert!(
         c.verdict
             .as_deref()
@@ -1249,7 +1270,7 @@ fn role_of_a_suspect_reached_by_walking_past_windows() {
     );
     let c = one_crash(&p);
     assert_eq!(c.suspect_module.as_deref(), Some("Vendor.dll"));
-    assert_eq!(c.suspect_role.as_deref(), Some("com_object"));
+    assert_eq!(c.suspect_role.map(|v| v.name()), Some("com_object"));
     assert!(
         c.verdict.as_deref().unwrap().contains(
             ", reached from frame 1: Vendor.dll, a third-party COM object (called by COM dispatch in oleaut32.dll)."
@@ -1372,7 +1393,7 @@ fn analysis_kind_is_the_majority_role_of_the_dumps() {
                 "Vendor.dll",
                 "third_party",
             );
-            row.suspect_role = r.map(str::to_string);
+            row.suspect_role = r.map(|r| SuspectRole::from_name(r).expect("a role name"));
             b.crash(row);
         }
         for (k, m) in events_only.iter().enumerate() {
@@ -1387,8 +1408,8 @@ fn analysis_kind_is_the_majority_role_of_the_dumps() {
         let a = analyze(&b.build(), &AnalyzeOptions::default());
         a.suspects
             .iter()
-            .filter(|s| s.kind != "request_pattern")
-            .map(|s| (s.name.clone(), s.kind.clone()))
+            .filter(|s| s.kind.name() != "request_pattern")
+            .map(|s| (s.name.clone(), s.kind.name().to_string()))
             .collect::<Vec<_>>()
     };
     let vendor = |k: &str| vec![("Vendor.dll".to_string(), k.to_string())];

@@ -68,7 +68,7 @@ fn wevtutil_system_export_was_sequence() {
     let kinds: Vec<(&str, Option<u32>)> = p
         .crashes
         .iter()
-        .map(|r| (r.kind.as_str(), r.event_id))
+        .map(|r| (r.kind.name(), r.event_id))
         .collect();
     assert_eq!(
         kinds,
@@ -146,7 +146,7 @@ fn wrapped_application_export() {
     assert_eq!(errs.len(), 3);
     // Named-Data form (Windows Server 2016).
     let a = errs[0];
-    assert_eq!(a.kind, "crash");
+    assert_eq!(a.kind.name(), "crash");
     assert_eq!(a.provider.as_deref(), Some("Application Error"));
     assert_eq!(a.process_name.as_deref(), Some("w3wp.exe"));
     assert_eq!(
@@ -201,7 +201,7 @@ fn wrapped_application_export() {
     let wer = by_id(&p, 1001);
     assert_eq!(wer.len(), 1);
     let w = wer[0];
-    assert_eq!(w.kind, "report");
+    assert_eq!(w.kind.name(), "report");
     assert_eq!(w.process_name.as_deref(), Some("w3wp.exe"));
     assert_eq!(w.faulting_module.as_deref(), Some("ntdll.dll"));
     assert_eq!(
@@ -222,7 +222,7 @@ fn wrapped_application_export() {
 
     let clr = by_id(&p, 1026);
     assert_eq!(clr.len(), 1);
-    assert_eq!(clr[0].kind, "crash");
+    assert_eq!(clr[0].kind.name(), "crash");
     assert_eq!(clr[0].process_name.as_deref(), Some("w3wp.exe"));
     assert_eq!(
         clr[0].exception_name.as_deref(),
@@ -243,7 +243,7 @@ fn wrapped_application_export() {
     let web = by_id(&p, 1309);
     assert_eq!(web.len(), 1);
     let e = web[0];
-    assert_eq!(e.kind, "unhandled_exception");
+    assert_eq!(e.kind.name(), "unhandled_exception");
     assert_eq!(e.provider.as_deref(), Some("ASP.NET 4.0.30319.0"));
     assert_eq!(e.pid, Some(7024), "1309 pid is decimal");
     assert_eq!(e.process_name.as_deref(), Some("w3wp.exe"));
@@ -265,7 +265,7 @@ fn get_winevent_one_per_line_and_iis6() {
     assert!(p.issues.is_empty(), "{:?}", p.issues);
     assert_eq!((p.counts.lines, p.counts.records), (4, 4));
     assert_eq!(p.server.as_deref(), Some("WEB02"));
-    let k: Vec<&str> = p.crashes.iter().map(|r| r.kind.as_str()).collect();
+    let k: Vec<&str> = p.crashes.iter().map(|r| r.kind.name()).collect();
     assert_eq!(k, ["hang", "shutdown_timeout", "crash", "unhealthy"]);
     assert_eq!(
         (p.crashes[0].app_pool.as_deref(), p.crashes[0].pid),
@@ -355,7 +355,7 @@ fn malformed_xml_issues_and_valid_events_still_read() {
         p.counts
     );
     let kinds: Vec<(&str, Option<u32>)> =
-        p.crashes.iter().map(|r| (r.kind.as_str(), r.pid)).collect();
+        p.crashes.iter().map(|r| (r.kind.name(), r.pid)).collect();
     assert_eq!(
         kinds,
         [

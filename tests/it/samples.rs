@@ -267,14 +267,14 @@ fn sample_outage_blames_the_killer_not_the_popular_pages() {
     let patterns: Vec<_> = a
         .suspects
         .iter()
-        .filter(|s| s.kind == "request_pattern")
+        .filter(|s| s.kind.name() == "request_pattern")
         .collect();
     let top = patterns[0];
     assert_eq!(
         top.name,
         "query shape: /catalog/search.aspx?q={257-1024,%u}&lang={1-16}"
     );
-    assert_eq!(top.confidence, "high");
+    assert_eq!(top.confidence.name(), "high");
     assert_eq!(top.incidents.len(), 10);
     for s in &patterns {
         assert!(

@@ -12,10 +12,11 @@
 mod check;
 
 use crate::knowledge::exceptions;
-use crate::knowledge::modules::{ModuleClass, SuspectRole, basename, classify};
+use crate::knowledge::modules::{ModuleClass, basename, classify};
 use crate::knowledge::verdict::{self, CrashFacts, FaultSite, FrameFact, MemoryStats, ThreadStats};
 use crate::tables::{
-    CrashRow, EvidenceSource, FileCtx, FrameRow, IssueRow, ModuleRow, Parsed, Severity,
+    CrashKind, CrashRow, EvidenceSource, FileCtx, FrameRow, FrameTrust, IssueRow, ModuleRow,
+    Parsed, Severity,
 };
 use check::{Damage, corrupt};
 use minidump::format::MINIDUMP_STREAM_TYPE;
@@ -388,7 +389,7 @@ fn module_rows(
             size: m.raw.size_of_image as u64,
             timestamp: Some(m.raw.time_date_stamp),
             unloaded: false,
-            class: class.name().to_string(),
+            class,
             third_party: class.is_third_party(),
             path,
         });
@@ -405,7 +406,7 @@ fn module_rows(
             size: m.raw.size_of_image as u64,
             timestamp: Some(m.raw.time_date_stamp),
             unloaded: true,
-            class: class.name().to_string(),
+            class,
             third_party: class.is_third_party(),
             path,
         });
@@ -504,7 +505,7 @@ fn frame_fact(f: &StackFrame, mem: Option<&MinidumpMemoryInfoList<'_>>) -> Frame
         class,
         unloaded,
         dynamic,
-        trust: f.trust.as_str().to_string(),
+        trust: frame_trust(f.trust),
     }
 }
 
@@ -563,7 +564,7 @@ fn from_state(
             function_offset: f.function_base.and_then(|b| f.instruction.checked_sub(b)),
             source_file: f.source_file_name.as_deref().map(clean),
             source_line: f.source_line,
-            trust: f.trust.as_str().to_string(),
+            trust: frame_trust(f.trust),
         });
     }
     let facts_frames: Vec<FrameFact> = frames
@@ -593,9 +594,9 @@ fn from_state(
         server: ctx.server.clone(),
         source: Some(EvidenceSource::Dump),
         kind: if code.is_some() || damage.exception.is_some() {
-            "crash".into()
+            CrashKind::Crash
         } else {
-            "dump".into()
+            CrashKind::Dump
         },
         app_pool: hints.app_pool.clone(),
         pid,
@@ -704,11 +705,11 @@ fn from_state(
         }
     }
     row.suspect_module = v.suspect_module.clone();
-    row.suspect_class = v.suspect_class.map(|c| c.name().to_string());
-    row.suspect_role = v.suspect_role.map(|r| r.name().to_string());
+    row.suspect_class = v.suspect_class;
+    row.suspect_role = v.suspect_role;
     row.bucket = Some(v.bucket.clone());
     row.verdict = Some(v.text.clone());
-    row.confidence = Some(v.confidence.name().to_string());
+    row.confidence = Some(v.confidence);
 
     let mut d = Detail::default();
     let os = format!(
@@ -876,9 +877,9 @@ fn from_raw(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, damage: &Damage, p: &mut 
         server: ctx.server.clone(),
         source: Some(EvidenceSource::Dump),
         kind: if code.is_some() || damage.exception.is_some() {
-            "crash".into()
+            CrashKind::Crash
         } else {
-            "dump".into()
+            CrashKind::Dump
         },
         pid,
         process_name: modules
@@ -925,17 +926,12 @@ fn from_raw(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, damage: &Damage, p: &mut 
         ..Default::default()
     });
     row.suspect_module = v.suspect_module;
-    row.suspect_class = v.suspect_class.map(|c: ModuleClass| c.name().to_string());
-    row.suspect_role = v.suspect_role.map(|r| r.name().to_string());
+    row.suspect_class = v.suspect_class;
+    row.suspect_role = v.suspect_role;
     row.bucket = Some(v.bucket);
     row.verdict = Some(v.text);
     // Without stacks nothing can be walked: never more than medium.
-    row.confidence = Some(
-        v.confidence
-            .min(verdict::Confidence::Medium)
-            .name()
-            .to_string(),
-    );
+    row.confidence = Some(v.confidence.min(verdict::Confidence::Medium));
     let mut d = Detail::default();
     d.add(
         "partial",
@@ -944,6 +940,20 @@ fn from_raw(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, damage: &Damage, p: &mut 
     add_damage(&mut d, damage, 0);
     row.detail = d.text();
     p.crashes.push(row);
+}
+
+/// Our name for rust-minidump's frame trust.
+fn frame_trust(t: minidump_unwind::FrameTrust) -> FrameTrust {
+    use minidump_unwind::FrameTrust as T;
+    match t {
+        T::None => FrameTrust::None,
+        T::Scan => FrameTrust::Scan,
+        T::CfiScan => FrameTrust::CfiScan,
+        T::FramePointer => FrameTrust::FramePointer,
+        T::CallFrameInfo => FrameTrust::Cfi,
+        T::PreWalked => FrameTrust::PreWalked,
+        T::Context => FrameTrust::Context,
+    }
 }
 
 /// A short text triage of one parsed dump: what crashed, where, why, what to do.
@@ -992,16 +1002,12 @@ pub fn render_triage(parsed: &Parsed, path: &Path) -> String {
             let _ = writeln!(
                 s,
                 "  suspect : {m} [{}] confidence {}",
-                c.suspect_class.as_deref().unwrap_or("?"),
-                c.confidence.as_deref().unwrap_or("?")
+                c.suspect_class.map_or("?", ModuleClass::name),
+                c.confidence.map_or("?", verdict::Confidence::name)
             );
         }
-        if let Some(r) = &c.suspect_role {
-            let label: &str = match SuspectRole::from_name(r) {
-                Some(x) => x.label(),
-                None => r,
-            };
-            let _ = writeln!(s, "  role    : {label} [{r}]");
+        if let Some(r) = c.suspect_role {
+            let _ = writeln!(s, "  role    : {} [{r}]", r.label());
         }
         if let Some(b) = &c.bucket {
             let _ = writeln!(s, "  bucket  : {b}");

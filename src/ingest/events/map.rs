@@ -10,7 +10,7 @@
 //! Error pid, exception code and offset are **hex** (`0x` optional), its start time a FILETIME.
 
 use super::{DataItem, MAX_TEXT, RawEvent, clip};
-use crate::tables::{CrashRow, Millis};
+use crate::tables::{CrashKind, CrashRow, Millis};
 
 /// A mapped event: the row (if the event is crash evidence) and field-level warnings.
 #[derive(Debug, Default)]
@@ -29,16 +29,16 @@ pub(crate) fn map(ev: &RawEvent) -> Mapped {
     let wp = prov == "microsoft-windows-iis-w3svc-wp" || prov == "w3svc-wp" || src == "w3svc-wp";
     let id = ev.event_id;
     let row = match id {
-        5002 if was => pool_event(ev, "disabled", false, &mut m.warnings),
-        1002 if iis6 => pool_event(ev, "disabled", false, &mut m.warnings),
+        5002 if was => pool_event(ev, CrashKind::Disabled, false, &mut m.warnings),
+        1002 if iis6 => pool_event(ev, CrashKind::Disabled, false, &mut m.warnings),
         5009 if was => exited(ev, &mut m.warnings),
         1009 if iis6 => exited(ev, &mut m.warnings),
-        5010 if was => pool_event(ev, "hang", true, &mut m.warnings),
-        1010 if iis6 => pool_event(ev, "hang", true, &mut m.warnings),
+        5010 if was => pool_event(ev, CrashKind::Hang, true, &mut m.warnings),
+        1010 if iis6 => pool_event(ev, CrashKind::Hang, true, &mut m.warnings),
         5011 if was => comm_error(ev, &mut m.warnings),
         1011 if iis6 => comm_error(ev, &mut m.warnings),
-        5013 if was => pool_event(ev, "shutdown_timeout", true, &mut m.warnings),
-        1013 if iis6 => pool_event(ev, "shutdown_timeout", true, &mut m.warnings),
+        5013 if was => pool_event(ev, CrashKind::ShutdownTimeout, true, &mut m.warnings),
+        1013 if iis6 => pool_event(ev, CrashKind::ShutdownTimeout, true, &mut m.warnings),
         1000 if prov == "application error" => Some(app_error(ev, &mut m.warnings)),
         1002 if prov == "application hang" => Some(app_hang(ev, &mut m.warnings)),
         1001 if prov == "windows error reporting" => wer_report(ev, &mut m.warnings),
@@ -197,9 +197,9 @@ fn message_detail(ev: &RawEvent) -> Option<String> {
     ev.message.as_deref().map(|m| clip(m.trim(), MAX_TEXT))
 }
 
-fn base_row(kind: &str) -> CrashRow {
+fn base_row(kind: CrashKind) -> CrashRow {
     CrashRow {
-        kind: kind.to_string(),
+        kind,
         ..Default::default()
     }
 }
@@ -226,7 +226,12 @@ fn pid_of(ev: &RawEvent, w: &mut Warnings) -> Option<u32> {
 }
 
 /// WAS 5002/5010/5013 and their IIS 6 twins: pool (+ decimal pid).
-fn pool_event(ev: &RawEvent, kind: &str, with_pid: bool, w: &mut Warnings) -> Option<CrashRow> {
+fn pool_event(
+    ev: &RawEvent,
+    kind: CrashKind,
+    with_pid: bool,
+    w: &mut Warnings,
+) -> Option<CrashRow> {
     let mut r = base_row(kind);
     r.app_pool = pool_of(ev);
     if with_pid {
@@ -239,7 +244,7 @@ fn pool_event(ev: &RawEvent, kind: &str, with_pid: bool, w: &mut Warnings) -> Op
 
 /// WAS 5009 / W3SVC 1009: the worker exited; `%3` is the exit code in hex (`'0x%3'`).
 fn exited(ev: &RawEvent, w: &mut Warnings) -> Option<CrashRow> {
-    let mut r = pool_event(ev, "crash", true, w)?;
+    let mut r = pool_event(ev, CrashKind::Crash, true, w)?;
     let v = field(&ev.data, &["param3", "ExitCode", "ProcessExitCode"], 2).or_else(|| {
         ev.message
             .as_deref()
@@ -251,7 +256,7 @@ fn exited(ev: &RawEvent, w: &mut Warnings) -> Option<CrashRow> {
 
 /// WAS 5011 / W3SVC 1011: fatal communication error; the error number is in `<Binary>`.
 fn comm_error(ev: &RawEvent, w: &mut Warnings) -> Option<CrashRow> {
-    let mut r = pool_event(ev, "crash", true, w)?;
+    let mut r = pool_event(ev, CrashKind::Crash, true, w)?;
     if let Some(b) = ev.binary.as_deref().filter(|b| !b.is_empty()) {
         r.exit_code = binary_dword(b);
         if r.exit_code.is_none() {
@@ -305,7 +310,7 @@ fn app_error(ev: &RawEvent, w: &mut Warnings) -> CrashRow {
     } else {
         parse_fault_text(&event_text(ev))
     };
-    let mut r = base_row("crash");
+    let mut r = base_row(CrashKind::Crash);
     r.process_name = f.app.clone();
     r.pid = num(w, "faulting process id", f.pid.as_deref(), hex_u32);
     r.process_start = f.start.as_deref().and_then(|s| {
@@ -443,7 +448,7 @@ fn bucket(code: Option<u32>, module: Option<&str>, offset: Option<u64>) -> Optio
 
 /// Application Hang 1002 (unnamed: app, version, pid hex, start FILETIME, termination, path, report id).
 fn app_hang(ev: &RawEvent, w: &mut Warnings) -> CrashRow {
-    let mut r = base_row("hang");
+    let mut r = base_row(CrashKind::Hang);
     r.process_name = field(&ev.data, &["AppName"], 0).map(|s| clip(s, 1024));
     r.pid = num(w, "process id", field(&ev.data, &["ProcessId"], 2), hex_u32);
     r.process_start =
@@ -483,7 +488,7 @@ fn wer_report(ev: &RawEvent, w: &mut Warnings) -> Option<CrashRow> {
     if !relevant {
         return None;
     }
-    let mut r = base_row("report");
+    let mut r = base_row(CrashKind::Report);
     r.process_name = p(0).map(str::to_string);
     match lname.as_str() {
         "appcrash" | "moappcrash" => {
@@ -648,7 +653,7 @@ fn text_value<'a>(t: &'a str, key: &str) -> Option<&'a str> {
 /// + stack. The first `Exception Info` type names the exception; the detail keeps the stack head.
 fn clr_unhandled(ev: &RawEvent) -> CrashRow {
     let t = event_text(ev);
-    let mut r = base_row("crash");
+    let mut r = base_row(CrashKind::Crash);
     r.process_name = text_value(&t, "Application").map(|s| clip(s, 1024));
     let mut d = Vec::new();
     for k in [
@@ -700,7 +705,7 @@ fn clr_unhandled(ev: &RawEvent) -> CrashRow {
 /// .NET Runtime 1023: internal runtime error `… at IP <ip> (<base>) with exit code <hex>.`
 fn clr_internal(ev: &RawEvent, w: &mut Warnings) -> CrashRow {
     let t = event_text(ev);
-    let mut r = base_row("crash");
+    let mut r = base_row(CrashKind::Crash);
     r.process_name = text_value(&t, "Application").map(|s| clip(s, 1024));
     if let Some(i) = find_ci(&t, "exit code") {
         let v = t[i + "exit code".len()..]
@@ -736,7 +741,7 @@ fn site_of(app_domain: &str) -> Option<String> {
 /// by one between framework versions *(design choice; layout from public reports)*; the rendered
 /// message is used when the items do not fit.
 fn aspnet_web_event(ev: &RawEvent, w: &mut Warnings) -> CrashRow {
-    let mut r = base_row("unhandled_exception");
+    let mut r = base_row(CrashKind::UnhandledException);
     let vals: Vec<&str> = ev.data.iter().map(|d| d.value.trim()).collect();
     let dom_idx = vals.iter().position(|v| {
         v.get(..10)
@@ -801,7 +806,7 @@ fn aspnet_web_event(ev: &RawEvent, w: &mut Warnings) -> CrashRow {
 /// reason: '%2'.` (names the ISAPI) and W3SVC-WP 2299 `An application has reported as being
 /// unhealthy … Reason given: %1`. Kind `unhealthy`: WAS recycles the worker after it.
 fn unhealthy(ev: &RawEvent) -> CrashRow {
-    let mut r = base_row("unhealthy");
+    let mut r = base_row(CrashKind::Unhealthy);
     r.process_name = Some("w3wp.exe".into());
     let msg = ev.message.as_deref().unwrap_or("");
     let isapi = quoted_after(msg, "ISAPI '")
@@ -891,7 +896,7 @@ mod tests {
         );
         let r = map(&e).row.unwrap();
         assert_eq!(
-            (r.kind.as_str(), r.app_pool.as_deref(), r.pid, r.exit_code),
+            (r.kind.name(), r.app_pool.as_deref(), r.pid, r.exit_code),
             ("crash", Some("Shop"), Some(4242), Some(0xc0000005))
         );
     }
@@ -916,7 +921,7 @@ mod tests {
         );
         let m = map(&e);
         let r = m.row.unwrap();
-        assert_eq!((r.kind.as_str(), r.pid), ("hang", None));
+        assert_eq!((r.kind, r.pid), (CrashKind::Hang, None));
         assert_eq!(m.warnings[0].0, "bad_field");
     }
 
@@ -1017,7 +1022,7 @@ mod tests {
         let mut e = ev("Microsoft-Windows-IIS-W3SVC-WP", 2262, vec![]);
         e.message = Some("ISAPI 'C:\\app\\bad.dll' reported itself as unhealthy for the following reason: 'out of sessions'.".into());
         let r = map(&e).row.unwrap();
-        assert_eq!(r.kind, "unhealthy");
+        assert_eq!(r.kind, CrashKind::Unhealthy);
         assert_eq!(
             r.detail.as_deref(),
             Some("ISAPI C:\\app\\bad.dll reported itself unhealthy: out of sessions")

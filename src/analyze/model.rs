@@ -1,0 +1,549 @@
+//! The report model: what `report.json` is (`docs/report-schema.md`) and what every report
+//! writer renders. Domain values are enums; their names appear only when serialized.
+
+use super::{pattern, time};
+use crate::knowledge::modules::{ModuleClass, SuspectRole};
+use crate::knowledge::verdict::Confidence;
+use crate::tables::{ArtifactKind, FileId, FileStatus, LineCounts, Millis, Severity};
+use serde::{Serialize, Serializer};
+use std::collections::BTreeMap;
+
+named_enum! {
+    /// What kind of outage an incident is.
+    #[derive(Default)]
+    pub enum IncidentKind {
+        /// The worker died.
+        #[default]
+        Crash = "crash",
+        /// WAS found the worker unresponsive (5010 ping failure).
+        Hang = "hang",
+        /// A dump without an exception and no other evidence: a manual or hang dump.
+        Dump = "dump",
+    }
+}
+
+named_enum! {
+    /// What a suspect is: a module in one of its roles, a Windows module (usually the victim),
+    /// or a request pattern.
+    pub enum SuspectKind {
+        IsapiFilter = "isapi_filter",
+        IsapiExtension = "isapi_extension",
+        ComObject = "com_object",
+        NativeModule = "native_module",
+        /// Native code called from managed code.
+        ManagedPinvoke = "managed_pinvoke",
+        ManagedCode = "managed_code",
+        /// Hosted by the ASP.NET Core Module.
+        Ancm = "ancm",
+        /// A Windows module: usually the victim.
+        SystemModule = "system_module",
+        RequestPattern = "request_pattern",
+    }
+}
+
+impl From<SuspectRole> for SuspectKind {
+    fn from(r: SuspectRole) -> Self {
+        match r {
+            SuspectRole::IsapiFilter => SuspectKind::IsapiFilter,
+            SuspectRole::IsapiExtension => SuspectKind::IsapiExtension,
+            SuspectRole::ComObject => SuspectKind::ComObject,
+            SuspectRole::NativeModule => SuspectKind::NativeModule,
+            SuspectRole::ManagedPinvoke => SuspectKind::ManagedPinvoke,
+            SuspectRole::ManagedCode => SuspectKind::ManagedCode,
+            SuspectRole::Ancm => SuspectKind::Ancm,
+        }
+    }
+}
+
+impl SuspectKind {
+    /// A short human label ("ISAPI filter").
+    pub fn label(self) -> &'static str {
+        match self {
+            SuspectKind::IsapiFilter => "ISAPI filter",
+            SuspectKind::IsapiExtension => "ISAPI extension",
+            SuspectKind::ComObject => "COM object",
+            SuspectKind::NativeModule => "native module",
+            SuspectKind::ManagedPinvoke => "native library called from managed code",
+            SuspectKind::Ancm => "ASP.NET Core Module component",
+            SuspectKind::ManagedCode => "managed code",
+            SuspectKind::SystemModule => "Windows module",
+            SuspectKind::RequestPattern => "request pattern",
+        }
+    }
+    /// A module suspect (not a request pattern).
+    pub fn is_module(self) -> bool {
+        self != SuspectKind::RequestPattern
+    }
+}
+
+named_enum! {
+    /// Which input a piece of evidence or a request comes from.
+    pub enum EvidenceKind {
+        Dump = "dump",
+        Event = "event",
+        Httperr = "httperr",
+        W3c = "w3c",
+    }
+}
+
+/// A 32-bit code (exception code, exit code) shown and serialized as `0x%08x`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Hex32(pub u32);
+
+impl std::fmt::Display for Hex32 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "0x{:08x}", self.0)
+    }
+}
+
+impl Serialize for Hex32 {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// One kind of evidence merged into an incident: `dump`, `event:<provider>/<id>` or `httperr`.
+/// Ordered as its name sorts.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SourceTag {
+    Dump,
+    /// The event's label after `event:` (`Microsoft-Windows-WAS/5011`).
+    Event(String),
+    Httperr,
+}
+
+impl std::fmt::Display for SourceTag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SourceTag::Dump => f.write_str("dump"),
+            SourceTag::Event(e) => write!(f, "event:{e}"),
+            SourceTag::Httperr => f.write_str("httperr"),
+        }
+    }
+}
+
+impl Serialize for SourceTag {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// The tags of an incident, joined for a table cell.
+pub fn join_tags(tags: &[SourceTag]) -> String {
+    tags.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+named_enum! {
+    /// Which evidence gave an incident its time.
+    #[derive(Default)]
+    pub enum TimeSource {
+        Dump = "dump",
+        Event = "event",
+        Httperr = "httperr",
+        /// No evidence carried a time.
+        #[default]
+        None = "none",
+    }
+}
+
+named_enum! {
+    /// What a rapid-fail episode was found from.
+    pub enum RapidFailSource {
+        /// WAS 5002: the pool was disabled.
+        Event5002 = "event_5002",
+        /// Inferred from HTTPERR 503 `AppOffline` rows.
+        HttperrAppOffline = "httperr_app_offline",
+    }
+}
+
+named_enum! {
+    /// How a rapid-fail episode ended.
+    pub enum RapidFailEnd {
+        /// The first 2xx/3xx request that started after the episode's start.
+        FirstSuccess = "first_success",
+        /// Later evidence of a running worker.
+        WorkerStart = "worker_start",
+        /// Still down when the logs end.
+        EndOfData = "end_of_data",
+    }
+}
+
+/// A UTC instant; serialized as RFC 3339 with `Z`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Ts(pub Millis);
+
+impl Serialize for Ts {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&time::fmt_utc(self.0))
+    }
+}
+
+/// The whole analysis: what the reports render and what `report.json` is.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    pub schema_version: &'static str,
+    pub tool: ToolInfo,
+    pub options: OptionsEcho,
+    pub inputs: Inputs,
+    pub summary: Summary,
+    pub incidents: Vec<Incident>,
+    pub rapid_fail: Vec<RapidFail>,
+    pub suspects: Vec<Suspect>,
+    pub recommendations: Vec<Recommendation>,
+    pub modules: Vec<ModuleEntry>,
+    /// Crash-related evidence that matched no incident (a 1309 whose process lived, a WER report…).
+    pub other_evidence: Vec<EvidenceRef>,
+    pub timeline: Timeline,
+    pub coverage: Coverage,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolInfo {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OptionsEcho {
+    pub window_s: i64,
+    pub tolerance_s: i64,
+    pub pid_tolerance_s: i64,
+    pub in_flight_slack_s: i64,
+    pub last_n: usize,
+    pub since: Option<Ts>,
+    pub until: Option<Ts>,
+    /// `--tz` as a fixed offset (`+02:00`), when given.
+    pub tz: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Inputs {
+    pub files: usize,
+    /// Files per artifact kind (`w3c`, `httperr`, `minidump`, …).
+    pub by_kind: BTreeMap<String, usize>,
+    pub requests: usize,
+    pub httperr_rows: usize,
+    pub crash_rows: usize,
+    pub dumps: usize,
+    pub events: usize,
+    pub issues: usize,
+    pub servers: Vec<String>,
+    /// Earliest and latest timestamp seen in any table (within `--since` / `--until`).
+    pub first: Option<Ts>,
+    pub last: Option<Ts>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// True when at least one incident of kind `crash` was found.
+    pub crashed: bool,
+    /// One paragraph: what happened, when, which module, which requests.
+    pub headline: String,
+    pub incidents: usize,
+    pub crashes: usize,
+    pub rapid_fail_episodes: usize,
+    /// Why the conclusions are weak, when they are (one incident, no dump, no baseline …).
+    pub thin_evidence: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+/// Where a fact comes from: an input file and a byte offset (record number for evtx).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct EvidenceRef {
+    pub file: FileId,
+    pub path: String,
+    pub offset: u64,
+    pub source: EvidenceKind,
+    /// What this row says, in a few words.
+    pub what: String,
+}
+
+/// One request, from the W3C log or from HTTPERR.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RequestRef {
+    /// `w3c` or `httperr`.
+    pub source: EvidenceKind,
+    /// W3C: when the request completed; HTTPERR: when HTTP.sys logged it.
+    pub time: Ts,
+    /// W3C only: `time − time-taken`.
+    pub start: Option<Ts>,
+    pub method: Option<String>,
+    /// Stem and query as logged (cut at 2,000 characters).
+    pub uri: String,
+    pub status: Option<u16>,
+    pub substatus: Option<u32>,
+    pub win32_status: Option<u64>,
+    pub time_taken_ms: Option<u64>,
+    pub bytes_in: Option<u64>,
+    pub client: Option<String>,
+    pub user_agent: Option<String>,
+    /// HTTPERR `s-reason`.
+    pub reason: Option<String>,
+    pub site: Option<String>,
+    pub file: FileId,
+    pub path: String,
+    pub offset: u64,
+    /// In `Incident::in_flight`: ids of the request-pattern suspects this request matches, best
+    /// rank first (such requests are listed first). Empty elsewhere. Since 1.1.
+    pub suspects: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Incident {
+    /// `I1`, `I2`, … in time order.
+    pub id: String,
+    /// `crash` (the worker died), `hang` (WAS 5010 ping failure), `dump` (a dump without an
+    /// exception and no other evidence: a manual or hang dump).
+    pub kind: IncidentKind,
+    pub server: Option<String>,
+    pub app_pool: Option<String>,
+    /// Sites served by the pool (from HTTPERR `s-siteid` ↔ `s-queuename`, or the server's only site).
+    pub sites: Vec<String>,
+    pub pid: Option<u32>,
+    /// When the worker died (null only when no piece of evidence carried a time).
+    pub time: Option<Ts>,
+    pub time_local: Option<String>,
+    /// Which evidence gave `time`: `dump`, `event`, `httperr`.
+    pub time_source: TimeSource,
+    /// Kinds of evidence merged into this incident, e.g. `dump`, `event:Microsoft-Windows-WAS/5011`,
+    /// `event:Application Error/1000`, `httperr`.
+    pub sources: Vec<SourceTag>,
+    pub evidence: Vec<EvidenceRef>,
+    pub exception_code: Option<Hex32>,
+    pub exception_name: Option<String>,
+    pub faulting_module: Option<String>,
+    pub faulting_module_version: Option<String>,
+    pub suspect_module: Option<String>,
+    pub suspect_class: Option<ModuleClass>,
+    pub bucket: Option<String>,
+    pub verdict: Option<String>,
+    pub confidence: Option<Confidence>,
+    pub exit_code: Option<Hex32>,
+    pub detail: Option<String>,
+    /// Requests in flight at the crash: HTTPERR abandonments, then W3C requests spanning it.
+    pub in_flight: Vec<RequestRef>,
+    pub in_flight_total: usize,
+    /// The last requests of the pool's sites that completed before the crash (newest first).
+    pub recent: Vec<RequestRef>,
+    /// Ids of the suspects this incident supports.
+    pub suspects: Vec<String>,
+    /// Id of the rapid-fail episode this incident started, if any.
+    pub rapid_fail: Option<String>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RapidFail {
+    /// `R1`, `R2`, …
+    pub id: String,
+    pub server: Option<String>,
+    pub app_pool: Option<String>,
+    pub source: RapidFailSource,
+    pub start: Ts,
+    pub start_local: Option<String>,
+    pub end: Option<Ts>,
+    pub end_local: Option<String>,
+    /// `first_success` (first 2xx/3xx request started after the start), `worker_start` (later
+    /// evidence of a running worker), or `end_of_data` (still down when the logs end; `end` null).
+    pub end_reason: RapidFailEnd,
+    pub duration_s: Option<i64>,
+    /// HTTPERR 503 `AppOffline` rows of the pool in the episode.
+    pub refused_httperr: u64,
+    /// W3C 503 rows of the pool's sites in the episode.
+    pub refused_w3c: u64,
+    /// The incident whose crash series triggered it.
+    pub incident: Option<String>,
+    pub evidence: Vec<EvidenceRef>,
+}
+
+/// Statistics of a request-pattern suspect.
+#[derive(Debug, Clone, Serialize)]
+pub struct PatternStats {
+    pub feature: pattern::FeatureKind,
+    /// In-flight requests with the pattern / in-flight requests where the feature is defined.
+    pub in_flight: u64,
+    pub in_flight_total: u64,
+    /// Baseline requests (same sites, whole input, in-flight excluded) with the pattern / in all.
+    pub baseline: u64,
+    pub baseline_total: u64,
+    /// `baseline / baseline_total` (the request-count share; not what is tested). Since 1.1.
+    pub baseline_share: f64,
+    /// Busy time of the baseline requests with the pattern / of all of them, in ms: each request
+    /// weighs its `time-taken` + 1 ms; one without a `time-taken` weighs the group's mean
+    /// `time-taken` + 1 ms. Since 1.1.
+    pub baseline_busy_ms: f64,
+    pub baseline_busy_total_ms: f64,
+    /// `baseline_busy_ms / baseline_busy_total_ms`: the chance that a request caught in flight at
+    /// a random instant has the pattern. Since 1.1.
+    pub baseline_busy_share: f64,
+    /// Baseline requests with the pattern that logged no `time-taken` (weighed at the mean).
+    /// Since 1.1.
+    pub baseline_untimed: u64,
+    /// The rate tested against: the smoothed busy-time share, mixed with the slack-widened share
+    /// for the in-flight W3C rows (`suspects::null_rate`). Since 1.1.
+    pub null_rate: f64,
+    /// In-flight W3C rows among `in_flight_total` (the rest are HTTPERR abandonments). Since 1.1.
+    pub in_flight_w3c: u64,
+    /// `(in_flight / in_flight_total) / null_rate`.
+    pub lift: f64,
+    /// One-sided exact binomial test of `in_flight` against `null_rate`.
+    pub p_value: f64,
+    /// Bonferroni-corrected for `tests` patterns tested.
+    pub p_adjusted: f64,
+    pub tests: usize,
+    /// Other features shared by exactly the same in-flight requests (e.g. the same client).
+    pub same_requests: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ModuleFacts {
+    /// Vendor and product, when the module is in the known third-party table.
+    pub vendor: Option<String>,
+    pub version: Option<String>,
+    pub path: Option<String>,
+    pub class: Option<ModuleClass>,
+    pub third_party: Option<bool>,
+    /// Exception codes seen with it.
+    pub exception_codes: Vec<String>,
+    pub buckets: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Suspect {
+    /// `S1`, `S2`, … in rank order.
+    pub id: String,
+    /// `isapi_filter`, `isapi_extension`, `com_object`, `native_module`, `managed_code`,
+    /// `managed_pinvoke` (native code called from managed code), `ancm` (hosted by the ASP.NET
+    /// Core Module), `system_module` (a Windows module: usually the victim), `request_pattern`.
+    pub kind: SuspectKind,
+    pub name: String,
+    pub confidence: Confidence,
+    /// Incidents it is seen in.
+    pub incidents: Vec<String>,
+    /// Incidents it could have been seen in (same pool group).
+    pub incidents_considered: usize,
+    /// One or two sentences: why it is a suspect.
+    pub reason: String,
+    pub evidence: Vec<EvidenceRef>,
+    pub evidence_total: usize,
+    pub module: Option<ModuleFacts>,
+    pub pattern: Option<PatternStats>,
+    /// Ids of suspects that corroborate this one.
+    pub corroborated_by: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Recommendation {
+    /// The suspect it addresses, if any.
+    pub suspect: Option<String>,
+    pub action: String,
+    /// Commands or configuration to apply, verbatim.
+    pub commands: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ModuleEntry {
+    pub name: String,
+    pub version: Option<String>,
+    pub path: String,
+    pub class: ModuleClass,
+    pub third_party: bool,
+    pub unloaded: bool,
+    /// Dumps that list it.
+    pub dumps: usize,
+    /// Suspect id when this module is a suspect.
+    pub suspect: Option<String>,
+}
+
+/// Per-bucket counts for the chart.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timeline {
+    pub start: Option<Ts>,
+    pub bucket_s: i64,
+    pub requests: Vec<u64>,
+    pub status_5xx: Vec<u64>,
+    pub httperr: Vec<u64>,
+    pub abandoned: Vec<u64>,
+}
+
+/// Above this many input files the report lists only the files with issues or not parsed, and
+/// counts the rest (a day of 100,000 small logs would otherwise be a 40 MB report).
+pub const COVERAGE_LIST_MAX: usize = 1000;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Coverage {
+    /// Every input file; past [`COVERAGE_LIST_MAX`] files, only those with issues or not parsed
+    /// (see `files_summary`).
+    pub files: Vec<FileCoverage>,
+    /// Present when `files` is not every file: the counts of all of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files_summary: Option<FilesSummary>,
+    pub issues_total: usize,
+    pub issues_by_code: BTreeMap<String, usize>,
+    /// The first issues (at most 200), in input order.
+    pub issues: Vec<IssueOut>,
+}
+
+/// All input files counted, for a report that lists only some.
+#[derive(Debug, Clone, Serialize)]
+pub struct FilesSummary {
+    pub total: usize,
+    /// Files by kind, then status: kind → status → files.
+    pub by_kind: BTreeMap<String, BTreeMap<String, usize>>,
+    pub bytes: u64,
+    pub counts: LineCounts,
+    pub rows: u64,
+}
+
+impl Coverage {
+    /// Input files in all, listed or not.
+    pub fn total_files(&self) -> usize {
+        self.files_summary
+            .as_ref()
+            .map_or(self.files.len(), |s| s.total)
+    }
+    /// Input files read (status parsed), listed or not.
+    pub fn parsed_files(&self) -> usize {
+        match &self.files_summary {
+            Some(s) => s
+                .by_kind
+                .values()
+                .filter_map(|st| st.get(FileStatus::Parsed.name()))
+                .sum(),
+            None => self
+                .files
+                .iter()
+                .filter(|f| f.status == FileStatus::Parsed)
+                .count(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileCoverage {
+    pub id: FileId,
+    pub path: String,
+    pub kind: ArtifactKind,
+    pub status: FileStatus,
+    pub reason: Option<String>,
+    pub bytes: u64,
+    pub server: Option<String>,
+    pub site: Option<String>,
+    pub counts: LineCounts,
+    pub rows: u64,
+    pub issues: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IssueOut {
+    pub file: FileId,
+    pub path: String,
+    pub line: Option<u64>,
+    pub offset: Option<u64>,
+    pub severity: Severity,
+    pub code: String,
+    pub message: String,
+}
