@@ -16,6 +16,7 @@ pub mod names;
 
 pub mod analyze;
 pub mod discover;
+pub mod error;
 pub mod export;
 pub mod ingest;
 pub mod knowledge;

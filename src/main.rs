@@ -270,7 +270,8 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
 }
 
 fn dump(args: DumpArgs) -> Result<ExitCode> {
-    use w3triage::ingest::dump::{DumpOptions, parse_file as parse_dump, render_triage};
+    use w3triage::ingest::dump::{DumpOptions, parse_file as parse_dump};
+    use w3triage::report::triage::render_triage;
     let opts = DumpOptions {
         symbols: args.symbols.clone(),
     };

@@ -4,6 +4,7 @@
 //! `chrono-tz` is deliberately not a dependency: a fixed offset (`+02:00`) is what an admin
 //! knows about a server, and it keeps the binary small.
 
+use crate::error::OptionError;
 use crate::tables::Millis;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
 
@@ -72,7 +73,7 @@ pub fn fmt_duration(ms: i64) -> String {
 }
 
 /// Parses `--tz`: `UTC`, `Z`, `+02:00`, `-0530`, `+2`. Returns seconds east of UTC.
-pub fn parse_tz(s: &str) -> Result<i32, String> {
+pub fn parse_tz(s: &str) -> Result<i32, OptionError> {
     let t = s.trim();
     if t.eq_ignore_ascii_case("utc") || t.eq_ignore_ascii_case("z") || t.eq_ignore_ascii_case("gmt")
     {
@@ -86,9 +87,7 @@ pub fn parse_tz(s: &str) -> Result<i32, String> {
         Some(b'+') => (1, &t[1..]),
         Some(b'-') => (-1, &t[1..]),
         _ => {
-            return Err(format!(
-                "time zone {s:?}: expected UTC or a fixed offset like +02:00"
-            ));
+            return Err(OptionError::TimeZone(s.to_string()));
         }
     };
     let (h, m) = if let Some((h, m)) = rest.split_once(':') {
@@ -98,7 +97,7 @@ pub fn parse_tz(s: &str) -> Result<i32, String> {
     } else {
         (rest, "0")
     };
-    let bad = || format!("time zone {s:?}: expected UTC or a fixed offset like +02:00");
+    let bad = || OptionError::TimeZone(s.to_string());
     let h: i32 = h.parse().map_err(|_| bad())?;
     let m: i32 = m.parse().map_err(|_| bad())?;
     if !(0..=14).contains(&h) || !(0..60).contains(&m) {
@@ -115,13 +114,13 @@ pub fn fmt_offset(offset_s: i32) -> String {
 }
 
 /// Parses a duration: `90` (seconds), `90s`, `5m`, `2h`, `1d`, `500ms`.
-pub fn parse_duration(s: &str) -> Result<i64, String> {
+pub fn parse_duration(s: &str) -> Result<i64, OptionError> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let n: i64 = num
         .parse()
-        .map_err(|_| format!("duration {s:?}: expected e.g. 90s, 5m, 1h"))?;
+        .map_err(|_| OptionError::Duration(s.to_string()))?;
     let mult = match unit.trim() {
         "" | "s" | "sec" => 1000,
         "ms" => 1,
@@ -129,18 +128,19 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
         "h" => 3_600_000,
         "d" => 86_400_000,
         _ => {
-            return Err(format!(
-                "duration {s:?}: unknown unit {unit:?} (ms, s, m, h, d)"
-            ));
+            return Err(OptionError::DurationUnit {
+                input: s.to_string(),
+                unit: unit.to_string(),
+            });
         }
     };
     n.checked_mul(mult)
-        .ok_or_else(|| format!("duration {s:?} is too large"))
+        .ok_or_else(|| OptionError::DurationTooLarge(s.to_string()))
 }
 
 /// Parses `--since` / `--until`: RFC 3339 (`2024-03-01T10:00:00Z`, `…+02:00`), or a naive
 /// `YYYY-MM-DD[ T]HH:MM[:SS]` / `YYYY-MM-DD` read at `offset_s` (the `--tz` offset, else UTC).
-pub fn parse_time(s: &str, offset_s: Option<i32>) -> Result<Millis, String> {
+pub fn parse_time(s: &str, offset_s: Option<i32>) -> Result<Millis, OptionError> {
     let t = s.trim();
     if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
         return Ok(dt.timestamp_millis());
@@ -160,9 +160,7 @@ pub fn parse_time(s: &str, offset_s: Option<i32>) -> Result<Millis, String> {
     });
     match naive {
         Some(n) => Ok(n.and_utc().timestamp_millis() - i64::from(offset_s.unwrap_or(0)) * 1000),
-        None => Err(format!(
-            "time {s:?}: expected RFC 3339 (2024-03-01T10:00:00Z) or YYYY-MM-DD HH:MM:SS"
-        )),
+        None => Err(OptionError::Time(s.to_string())),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod w3c;
 pub mod w3c_fields;
 
 use crate::discover::{Artifact, discover};
+use crate::error::ReadError;
 use crate::tables::{
     ArtifactKind, FileCtx, FileRow, FileStatus, IssueRow, LineCounts, Parsed, Severity, Source,
     Tables,
@@ -161,7 +162,7 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
     } else {
         let file = match std::fs::File::open(&a.path) {
             Ok(f) => f,
-            Err(e) => return failed(row, parsed, format!("cannot open: {e}")),
+            Err(e) => return failed(row, parsed, ReadError::Open(e)),
         };
         match read_source(file) {
             Ok(s) => Some(s),
@@ -190,12 +191,7 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
     parsed = match result {
         Ok(p) => p,
         Err(_) => {
-            return failed(
-                row,
-                parsed,
-                "internal error while parsing (a bug in w3triage; please report it with this file)"
-                    .into(),
-            );
+            return failed(row, parsed, ReadError::ParserPanicked);
         }
     };
     parsed.issues.splice(0..0, notes);
@@ -227,14 +223,14 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
 const MAP_ABOVE: u64 = 4 << 20;
 
 /// The file's bytes, which the tables may keep pointing into (see [`Source`]).
-pub fn read_source(mut file: std::fs::File) -> Result<Source, String> {
+pub fn read_source(mut file: std::fs::File) -> Result<Source, ReadError> {
     use std::io::Read;
     let len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
     if len <= MAP_ABOVE {
         let mut v = Vec::with_capacity(len as usize);
         return match file.read_to_end(&mut v) {
             Ok(_) => Ok(Source::new(v)),
-            Err(e) => Err(format!("cannot read: {e}")),
+            Err(e) => Err(ReadError::Read(e)),
         };
     }
     let mut options = memmap2::MmapOptions::new();
@@ -246,7 +242,7 @@ pub fn read_source(mut file: std::fs::File) -> Result<Source, String> {
     // keep pointing into is re-checked when read (`StrCol::get`).
     match unsafe { options.map(&file) } {
         Ok(m) => Ok(Source::new(m)),
-        Err(e) => Err(format!("cannot map: {e}")),
+        Err(e) => Err(ReadError::Map(e)),
     }
 }
 
@@ -270,7 +266,8 @@ fn populate_limit() -> u64 {
     0
 }
 
-fn failed(mut row: FileRow, mut parsed: Parsed, why: String) -> (FileRow, Parsed) {
+fn failed(mut row: FileRow, mut parsed: Parsed, why: ReadError) -> (FileRow, Parsed) {
+    let why = why.to_string();
     row.status = FileStatus::Failed;
     parsed.issues.push(IssueRow::new(
         row.id,

@@ -7,6 +7,7 @@
 //! - Lines that end in a lone CR (classic Mac line ends, or a header written that way over CRLF
 //!   data): each lone CR becomes a `\n`. Byte for byte, so offsets are unchanged.
 
+use crate::error::ReadError;
 use crate::tables::{FileId, IssueRow, Severity, Source};
 
 /// How far into a file lone CRs are looked for: the header block and the first lines.
@@ -17,7 +18,7 @@ pub const CONVERT_MAX: usize = 1 << 30;
 
 /// `src` in the shape the line parsers read, with a warning for each change made; `Err` with
 /// the reason when it would need converting but is too large to convert.
-pub fn normalize(id: FileId, src: Source) -> Result<(Source, Vec<IssueRow>), String> {
+pub fn normalize(id: FileId, src: Source) -> Result<(Source, Vec<IssueRow>), ReadError> {
     normalize_within(id, src, CONVERT_MAX)
 }
 
@@ -26,7 +27,7 @@ fn normalize_within(
     id: FileId,
     src: Source,
     max: usize,
-) -> Result<(Source, Vec<IssueRow>), String> {
+) -> Result<(Source, Vec<IssueRow>), ReadError> {
     let mut notes = Vec::new();
     let b = src.bytes();
     let probe = &b[..b.len().min(CR_PROBE)];
@@ -34,10 +35,7 @@ fn normalize_within(
         && (decode_utf16(&probe[..probe.len().min(512)]).is_some()
             || first_lone_cr(probe).is_some())
     {
-        return Err(format!(
-            "a UTF-16 or lone-CR log of {} bytes, larger than the {max} bytes converted in memory: convert it first (iconv -f UTF-16 -t UTF-8, or tr '\\r' '\\n')",
-            b.len()
-        ));
+        return Err(ReadError::TooLargeToConvert { len: b.len(), max });
     }
     let src = if let Some((text, which)) = decode_utf16(b) {
         notes.push(IssueRow::new(
@@ -131,7 +129,7 @@ mod tests {
     #[test]
     fn a_file_too_large_to_convert_is_refused_not_read_wrong() {
         let cr = Source::copy_of(b"#Fields: a\rx\ry\r");
-        let why = normalize_within(1, cr, 8).unwrap_err();
+        let why = normalize_within(1, cr, 8).unwrap_err().to_string();
         assert!(why.contains("larger than the 8 bytes converted"), "{why}");
         // Plain text of any size is not converted, so not refused.
         let plain = Source::copy_of(b"#Fields: a\r\nx\r\n");

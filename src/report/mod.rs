@@ -9,6 +9,7 @@ pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod terminal;
+pub mod triage;
 
 use crate::analyze::Analysis;
 use std::path::{Path, PathBuf};

@@ -2,8 +2,9 @@
 
 use crate::w3wp_dump::*;
 use std::path::{Path, PathBuf};
-use w3triage::ingest::dump::{DumpOptions, parse, render_triage};
+use w3triage::ingest::dump::{DumpOptions, parse};
 use w3triage::knowledge::modules::SuspectRole;
+use w3triage::report::triage::render_triage;
 use w3triage::tables::{CrashRow, FileCtx, Parsed};
 
 fn fixtures() -> PathBuf {

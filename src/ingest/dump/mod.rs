@@ -11,8 +11,9 @@
 
 mod check;
 
+use crate::error::ReadError;
 use crate::knowledge::exceptions;
-use crate::knowledge::modules::{ModuleClass, basename, classify};
+use crate::knowledge::modules::{basename, classify};
 use crate::knowledge::verdict::{self, CrashFacts, FaultSite, FrameFact, MemoryStats, ThreadStats};
 use crate::tables::{
     CrashKind, CrashRow, EvidenceSource, FileCtx, FrameRow, FrameTrust, IssueRow, ModuleRow,
@@ -229,11 +230,11 @@ pub fn not_regular(path: &Path) -> Option<String> {
     }
 }
 
-fn read_file(path: &Path) -> Result<Buf<'static>, String> {
+fn read_file(path: &Path) -> Result<Buf<'static>, ReadError> {
     if let Some(why) = not_regular(path) {
-        return Err(why);
+        return Err(ReadError::NotRegular(why));
     }
-    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let mut file = std::fs::File::open(path).map_err(ReadError::Open)?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
     if len <= READ_ABOVE {
         use std::io::Read;
@@ -242,13 +243,12 @@ fn read_file(path: &Path) -> Result<Buf<'static>, String> {
         (&mut file)
             .take(READ_ABOVE)
             .read_to_end(&mut v)
-            .map_err(|e| format!("cannot read: {e}"))?;
+            .map_err(ReadError::Read)?;
         return Ok(Buf::Owned(v));
     }
     // SAFETY: a private (copy-on-write) map: writes go to our pages, never to the file. A dump
     // truncated by another process while we read it could fault; dump writers only append.
-    let map = unsafe { memmap2::MmapOptions::new().map_copy(&file) }
-        .map_err(|e| format!("cannot map: {e}"))?;
+    let map = unsafe { memmap2::MmapOptions::new().map_copy(&file) }.map_err(ReadError::Map)?;
     Ok(Buf::Mapped(map))
 }
 
@@ -259,8 +259,12 @@ pub fn parse_file(ctx: &FileCtx, path: &Path, opts: &DumpOptions) -> Parsed {
         Ok(buf) => parse_buf(ctx, buf, opts),
         Err(why) => {
             let mut p = Parsed::default();
-            p.issues
-                .push(IssueRow::new(ctx.id, Severity::Error, "unreadable", why));
+            p.issues.push(IssueRow::new(
+                ctx.id,
+                Severity::Error,
+                "unreadable",
+                why.to_string(),
+            ));
             p
         }
     }
@@ -332,7 +336,7 @@ struct Detail {
     parts: Vec<String>,
 }
 
-/// Separates the parts of a dump's `detail`; [`render_triage`] splits on it, so no value may
+/// Separates the parts of a dump's `detail`; `report::triage` splits on it, so no value may
 /// contain it (values are rewritten with `, `).
 pub const DETAIL_SEP: &str = "; ";
 
@@ -954,127 +958,6 @@ fn frame_trust(t: minidump_unwind::FrameTrust) -> FrameTrust {
         T::PreWalked => FrameTrust::PreWalked,
         T::Context => FrameTrust::Context,
     }
-}
-
-/// A short text triage of one parsed dump: what crashed, where, why, what to do.
-pub fn render_triage(parsed: &Parsed, path: &Path) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "== {}", crate::term::path(path));
-    for i in &parsed.issues {
-        let msg = crate::term::safe(&i.message);
-        let _ = writeln!(s, "  {:?} {}: {msg}", i.severity, i.code);
-    }
-    for c in &parsed.crashes {
-        let what = match (c.exception_code, &c.exception_name) {
-            (Some(code), Some(n)) => format!("0x{code:08x} {n}"),
-            (None, Some(n)) => n.clone(),
-            _ => "no exception (manual or hang dump)".into(),
-        };
-        let _ = writeln!(
-            s,
-            "  process : {} pid {} pool {}",
-            c.process_name.as_deref().unwrap_or("?"),
-            c.pid.map_or("?".into(), |p| p.to_string()),
-            c.app_pool.as_deref().unwrap_or("?")
-        );
-        let _ = writeln!(
-            s,
-            "  what    : {what}{}",
-            c.chance
-                .as_deref()
-                .map(|x| format!(" ({x} chance)"))
-                .unwrap_or_default()
-        );
-        if let Some(m) = &c.faulting_module {
-            let _ = writeln!(
-                s,
-                "  where   : {m}{}{}",
-                c.fault_offset
-                    .map(|o| format!("+0x{o:x}"))
-                    .unwrap_or_default(),
-                c.faulting_module_version
-                    .as_deref()
-                    .map(|v| format!(" (version {v})"))
-                    .unwrap_or_default()
-            );
-        }
-        if let Some(m) = &c.suspect_module {
-            let _ = writeln!(
-                s,
-                "  suspect : {m} [{}] confidence {}",
-                c.suspect_class.map_or("?", ModuleClass::name),
-                c.confidence.map_or("?", verdict::Confidence::name)
-            );
-        }
-        if let Some(r) = c.suspect_role {
-            let _ = writeln!(s, "  role    : {} [{r}]", r.label());
-        }
-        if let Some(b) = &c.bucket {
-            let _ = writeln!(s, "  bucket  : {b}");
-        }
-        if let Some(v) = &c.verdict {
-            let _ = writeln!(s, "  verdict : {v}");
-        }
-        if let Some(d) = &c.detail {
-            for part in d.split(DETAIL_SEP) {
-                let _ = writeln!(s, "    {part}");
-            }
-        }
-    }
-    if !parsed.frames.is_empty() {
-        let _ = writeln!(s, "  crashing stack:");
-        // Runs of the same frame (recursion) print once with a count.
-        let mut shown = 0;
-        let mut i = 0;
-        let frames = &parsed.frames;
-        while i < frames.len() && shown < 24 {
-            let f = &frames[i];
-            let mut run = 1;
-            while i + run < frames.len()
-                && frames[i + run].module == f.module
-                && frames[i + run].module_offset == f.module_offset
-                && frames[i + run].instruction == f.instruction
-            {
-                run += 1;
-            }
-            let loc = match (&f.module, f.module_offset) {
-                (Some(m), Some(o)) => format!("{m}+0x{o:x}"),
-                (Some(m), None) => m.clone(),
-                _ => format!("0x{:x}", f.instruction),
-            };
-            let func = match (&f.function, &f.source_file, f.source_line) {
-                (Some(fun), Some(file), Some(line)) => format!("  {fun} [{file}:{line}]"),
-                (Some(fun), _, _) => format!("  {fun}"),
-                _ => String::new(),
-            };
-            let times = if run > 1 {
-                format!(" x{run}")
-            } else {
-                String::new()
-            };
-            let _ = writeln!(s, "    {:>3} {loc}{func} ({}){times}", f.index, f.trust);
-            shown += 1;
-            i += run;
-        }
-        if i < frames.len() {
-            let _ = writeln!(s, "    … {} more frames", frames.len() - i);
-        }
-    }
-    let third: Vec<&ModuleRow> = parsed.modules.iter().filter(|m| m.third_party).collect();
-    if !third.is_empty() {
-        let _ = writeln!(s, "  third-party modules:");
-        for m in third.iter().take(40) {
-            let _ = writeln!(
-                s,
-                "    {}{} {} {}",
-                m.name,
-                if m.unloaded { " (unloaded)" } else { "" },
-                m.version.as_deref().unwrap_or("-"),
-                m.path
-            );
-        }
-    }
-    s
 }
 
 #[cfg(test)]

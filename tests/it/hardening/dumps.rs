@@ -4,7 +4,8 @@
 use super::w3triage;
 use crate::w3wp_dump::*;
 use std::path::{Path, PathBuf};
-use w3triage::ingest::dump::{DumpOptions, parse, render_triage};
+use w3triage::ingest::dump::{DumpOptions, parse};
+use w3triage::report::triage::render_triage;
 use w3triage::tables::{FileCtx, Parsed, Severity};
 
 fn ctx() -> FileCtx {

@@ -1,0 +1,53 @@
+//! The library's errors. A bad input is an `issues` row and the run goes on; these are the
+//! reasons a whole file could not be read, or an option not understood. Their messages are the
+//! issue texts and command-line errors users see.
+
+use std::io;
+
+/// Why a file's bytes could not be had. The file is named by the issue row (or error message)
+/// that carries this.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// A FIFO, socket, device or directory: never opened (it could block or never end).
+    #[error("{0}")]
+    NotRegular(String),
+    #[error("cannot open: {0}")]
+    Open(#[source] io::Error),
+    #[error("cannot read: {0}")]
+    Read(#[source] io::Error),
+    #[error("cannot map: {0}")]
+    Map(#[source] io::Error),
+    /// A parser panicked on this file (caught; the run goes on).
+    #[error("internal error while parsing (a bug in w3triage; please report it with this file)")]
+    ParserPanicked,
+    /// Text that must be converted in memory (UTF-16, lone CRs) and is too large for that.
+    #[error(
+        "a UTF-16 or lone-CR log of {len} bytes, larger than the {max} bytes converted in memory: convert it first (iconv -f UTF-16 -t UTF-8, or tr '\\r' '\\n')"
+    )]
+    TooLargeToConvert {
+        /// The file's size in bytes.
+        len: usize,
+        /// The largest size converted in memory.
+        max: usize,
+    },
+}
+
+/// A command-line value that could not be understood (`--tz`, `--window`, `--since`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OptionError {
+    #[error("time zone {0:?}: expected UTC or a fixed offset like +02:00")]
+    TimeZone(String),
+    #[error("duration {0:?}: expected e.g. 90s, 5m, 1h")]
+    Duration(String),
+    #[error("duration {input:?}: unknown unit {unit:?} (ms, s, m, h, d)")]
+    DurationUnit {
+        /// What was given.
+        input: String,
+        /// The unit not understood.
+        unit: String,
+    },
+    #[error("duration {0:?} is too large")]
+    DurationTooLarge(String),
+    #[error("time {0:?}: expected RFC 3339 (2024-03-01T10:00:00Z) or YYYY-MM-DD HH:MM:SS")]
+    Time(String),
+}
