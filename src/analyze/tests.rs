@@ -890,7 +890,7 @@ fn fast_requests_matched_by_the_slack_window_are_not_blamed() {
 
 #[test]
 fn null_rate_mixes_httperr_and_w3c_rows() {
-    use super::suspects::null_rate;
+    use super::suspects::requests::null_rate;
     assert_eq!(null_rate(0.1, 0.3, 0, 0), 0.1);
     assert!((null_rate(0.1, 0.3, 4, 0) - 0.1).abs() < 1e-12);
     assert!((null_rate(0.1, 0.3, 4, 4) - 0.3).abs() < 1e-12);

@@ -1,0 +1,436 @@
+//! What to do next, per suspect: vendor contacts, request-filtering rules, PageHeap, dumps.
+//! The commands are built only from names that pass a strict character check.
+
+use super::*;
+
+/// A value is put into a command or a config snippet only when every character is in `ok`;
+/// log text is attacker-controlled and must never become shell or XML syntax.
+pub(super) fn safe<'a>(s: &'a str, ok: &dyn Fn(char) -> bool, max: usize) -> Option<&'a str> {
+    (!s.is_empty() && s.len() <= max && s.chars().all(ok)).then_some(s)
+}
+
+pub(super) fn safe_name(s: &str) -> Option<&str> {
+    safe(s, &|c| c.is_ascii_alphanumeric() || " ._-".contains(c), 128)
+}
+
+pub(super) const APPCMD: &str = r"%windir%\system32\inetsrv\appcmd.exe";
+
+/// The site name for `appcmd`: W3C logs name sites `W3SVC<id>`, appcmd wants the name.
+pub(super) fn site_arg(sites: &[String]) -> (String, Option<String>) {
+    match sites {
+        [one] if !one.to_ascii_uppercase().starts_with("W3SVC") => match safe_name(one) {
+            Some(n) => (format!("\"{n}\""), None),
+            None => ("\"<site name>\"".into(), None),
+        },
+        [one] => {
+            let id = one[5..].to_string();
+            let hint = id
+                .chars()
+                .all(|c| c.is_ascii_digit())
+                .then(|| format!("{APPCMD} list site /id:{id}"));
+            ("\"<site name>\"".into(), hint)
+        }
+        _ => (
+            "\"<site name>\"".into(),
+            Some(format!("{APPCMD} list sites")),
+        ),
+    }
+}
+
+pub(super) fn recommend(
+    t: &Tables,
+    incidents: &[Incident],
+    suspects: &[Suspect],
+    rapid: &[RapidFail],
+    corr: &Correlation,
+) -> Vec<Recommendation> {
+    let _ = corr;
+    let mut out: Vec<Recommendation> = Vec::new();
+    let crashed = incidents.iter().any(|i| i.kind == IncidentKind::Crash);
+    if !crashed && incidents.is_empty() {
+        return out;
+    }
+    let pool_of = |s: &Suspect| -> Option<String> {
+        incidents
+            .iter()
+            .find(|i| s.incidents.contains(&i.id))
+            .and_then(|i| i.app_pool.clone())
+    };
+    let sites_of = |s: &Suspect| -> Vec<String> {
+        let mut v: Vec<String> = incidents
+            .iter()
+            .filter(|i| s.incidents.contains(&i.id))
+            .flat_map(|i| i.sites.clone())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let heap = incidents.iter().any(|i| {
+        i.exception_code
+            .is_some_and(|c| exceptions::kind(c.0) == ExceptionKind::HeapCorruption)
+    });
+    for s in suspects
+        .iter()
+        .filter(|s| s.confidence != Confidence::Low || suspects.len() <= 3)
+        .take(4)
+    {
+        let m = s.module.as_ref();
+        let version = m
+            .and_then(|m| m.version.clone())
+            .map(|v| format!(" version {v}"))
+            .unwrap_or_default();
+        let third = m.and_then(|m| m.third_party).unwrap_or(!matches!(
+            s.kind,
+            SuspectKind::SystemModule | SuspectKind::ManagedCode
+        ));
+        let name = safe(
+            &s.name,
+            &|c| c.is_ascii_alphanumeric() || "._-".contains(c),
+            128,
+        );
+        match s.kind {
+            SuspectKind::RequestPattern => out.extend(pattern_rules(t, s, &sites_of(s))),
+            SuspectKind::SystemModule => out.push(Recommendation {
+                suspect: Some(s.id.clone()),
+                action: format!(
+                    "{} is a Windows module and usually the victim of memory corrupted by another module: enable full PageHeap for w3wp.exe on one server (it slows the process and raises memory use), reproduce, and capture full dumps; the next dump then names the corrupting module",
+                    s.name
+                ),
+                commands: vec!["gflags /p /enable w3wp.exe /full".into(), "gflags /p /disable w3wp.exe".into()],
+            }),
+            SuspectKind::ManagedCode => out.push(Recommendation {
+                suspect: Some(s.id.clone()),
+                action: "The crash is in managed code: read the .NET Runtime 1026 and ASP.NET 1309 events for the exception type and stack, and capture a full dump to inspect it with SOS (!pe, !clrstack)".into(),
+                commands: vec![format!("procdump -accepteula -ma -e -n 3 <pid>")],
+            }),
+            kind => {
+                let mut commands = Vec::new();
+                let vendor = m.and_then(|m| m.vendor.clone()).map(|v| format!(", {v}")).unwrap_or_default();
+                let action = if third {
+                    format!(
+                        "Contact the vendor of {}{} ({}{}) with the dumps and this report, and ask for a fix or update; to confirm, remove it on one server and watch whether the crashes stop",
+                        s.name,
+                        version,
+                        kind.label(),
+                        vendor
+                    )
+                } else {
+                    format!("{}{} ({}) faults: check for a Windows / IIS update that contains a fix", s.name, version, kind.label())
+                };
+                match kind {
+                    SuspectKind::IsapiFilter => {
+                        commands.push(format!("{APPCMD} list config -section:system.webServer/isapiFilters"));
+                        commands.push(format!("{APPCMD} set config -section:system.webServer/isapiFilters /-\"[name='<filter name from the list>']\""));
+                    }
+                    SuspectKind::IsapiExtension => {
+                        commands.push(format!("{APPCMD} list config -section:system.webServer/handlers"));
+                        commands.push(format!("{APPCMD} list config -section:system.webServer/security/isapiCgiRestriction"));
+                    }
+                    SuspectKind::ComObject => {
+                        if let Some(n) = name {
+                            commands.push(format!("reg query HKCR\\CLSID /s /f {n}"));
+                        }
+                    }
+                    SuspectKind::ManagedPinvoke => {}
+                    _ => {
+                        commands.push(format!("{APPCMD} list config -section:system.webServer/globalModules"));
+                        commands.push(format!("{APPCMD} list modules"));
+                    }
+                }
+                out.push(Recommendation { suspect: Some(s.id.clone()), action, commands });
+            }
+        }
+        let _ = pool_of(s);
+    }
+    if heap
+        && !out
+            .iter()
+            .any(|r| r.commands.iter().any(|c| c.starts_with("gflags")))
+    {
+        out.push(Recommendation {
+            suspect: None,
+            action: "A crash is a heap corruption (0xc0000374): the faulting stack is the victim. Enable full PageHeap for w3wp.exe on one server and capture full dumps: the next crash then stops in the module that corrupts the heap".into(),
+            commands: vec!["gflags /p /enable w3wp.exe /full".into()],
+        });
+    }
+    for r in rapid {
+        let pool = r
+            .app_pool
+            .as_deref()
+            .and_then(safe_name)
+            .map_or_else(|| "<pool>".to_string(), str::to_string);
+        let still = r.end.is_none();
+        out.push(Recommendation {
+            suspect: None,
+            action: format!(
+                "Rapid-fail protection disabled app pool {}{}: after removing the cause, start it again; keep rapid-fail on (it protects the server), and capture dumps instead of disabling it",
+                r.app_pool.as_deref().unwrap_or("(unknown)"),
+                if still { " and it was still down when the logs end" } else { "" }
+            ),
+            commands: vec![format!("{APPCMD} start apppool /apppool.name:\"{pool}\"")],
+        });
+    }
+    if crashed {
+        let pools: BTreeSet<String> = incidents
+            .iter()
+            .filter_map(|i| i.app_pool.as_deref().and_then(safe_name))
+            .map(str::to_string)
+            .collect();
+        let pool = match pools.len() {
+            0 => "<pool>".to_string(),
+            1 => pools.iter().next().cloned().unwrap_or_default(),
+            _ => pools.iter().take(4).cloned().collect::<Vec<_>>().join(", "),
+        };
+        let no_dump = incidents
+            .iter()
+            .any(|i| i.kind == IncidentKind::Crash && !i.sources.contains(&SourceTag::Dump));
+        out.push(Recommendation {
+            suspect: None,
+            action: format!(
+                "{}apture full dumps at the next crash (3 of them, to compare): attach ProcDump to the worker of app pool {} (find its pid with appcmd list wp), or add a DebugDiag 2 crash rule for the pool (full userdump on second-chance exceptions)",
+                if no_dump { "Some crashes have no dump: c" } else { "C" },
+                pool
+            ),
+            commands: vec![
+                if pools.len() == 1 { format!("{APPCMD} list wp /apppool.name:\"{pool}\"") } else { format!("{APPCMD} list wp") },
+                "procdump -accepteula -ma -e -n 3 <pid>".into(),
+            ],
+        });
+    }
+    out
+}
+
+/// Request-filtering rules for a pattern suspect, built only from values that are safe to
+/// paste into XML and a shell (see [`safe`]).
+pub(super) fn pattern_rules(t: &Tables, s: &Suspect, sites: &[String]) -> Vec<Recommendation> {
+    let Some(p) = &s.pattern else {
+        return Vec::new();
+    };
+    // Facts from the matching in-flight requests.
+    let mut qmin = usize::MAX;
+    let mut fl = 0u8;
+    let mut stems: BTreeSet<String> = BTreeSet::new();
+    let mut clients: BTreeSet<String> = BTreeSet::new();
+    let mut uas: BTreeSet<String> = BTreeSet::new();
+    let mut methods: BTreeSet<String> = BTreeSet::new();
+    let mut sizes: Vec<u64> = Vec::new();
+    for e in &s.evidence {
+        let req = find_request(t, e);
+        let Some(req) = req else { continue };
+        let (stem, query) = crate::analyze::pattern::RequestView::split_uri(&req.uri);
+        stems.insert(stem.to_ascii_lowercase());
+        if let Some(q) = query {
+            qmin = qmin.min(q.len());
+            fl |= unusual(q.as_bytes());
+        }
+        fl |= unusual(stem.as_bytes());
+        clients.extend(req.client);
+        uas.extend(req.user_agent);
+        methods.extend(req.method);
+        sizes.extend(req.bytes_in);
+    }
+    let (site, hint) = site_arg(sites);
+    let mut commands: Vec<String> = Vec::new();
+    if let Some(h) = hint {
+        commands.push(h);
+    }
+    let section =
+        format!("{APPCMD} set config {site} -section:system.webServer/security/requestFiltering");
+    let rule = format!("w3triage-{}", s.id);
+    let mut xml = String::new();
+    let mut action = String::new();
+    match p.feature {
+        FeatureKind::Query | FeatureKind::Path | FeatureKind::Route => {
+            let deny: Vec<(&str, &str)> = [
+                (flags::U_ENCODING, "%u"),
+                (flags::NUL, "%00"),
+                (flags::ANGLE, "<"),
+                (flags::QUOTE, "'"),
+                (flags::DOTDOT, ".."),
+                (flags::DOUBLE_ENCODING, "%25"),
+                (flags::CRLF, "%0d"),
+            ]
+            .into_iter()
+            .filter(|(f, _)| fl & f != 0)
+            .map(|(f, d)| (d, flags::ALL.iter().find(|a| a.0 == f).map_or("", |a| a.2)))
+            .collect();
+            let ext = stems
+                .iter()
+                .filter_map(|st| {
+                    st.rsplit('/')
+                        .next()
+                        .and_then(|last| last.rsplit_once('.'))
+                        .map(|(_, e)| e.to_string())
+                })
+                .find(|e| safe(e, &|c| c.is_ascii_alphanumeric(), 10).is_some());
+            if !deny.is_empty() && p.feature == FeatureKind::Query {
+                action = format!(
+                    "Block the pattern with request filtering: deny query strings containing {}{}",
+                    deny.iter()
+                        .map(|(d, m)| format!("{d} ({m})"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    ext.as_ref()
+                        .map(|e| format!(" on .{e} URLs"))
+                        .unwrap_or_default()
+                );
+                xml.push_str(&format!("          <filteringRule name=\"{rule}\" scanUrl=\"false\" scanQueryString=\"true\">\n"));
+                if let Some(e) = &ext {
+                    xml.push_str(&format!("            <appliesTo>\n              <add fileExtension=\".{e}\" />\n            </appliesTo>\n"));
+                }
+                xml.push_str("            <denyStrings>\n");
+                for (d, _) in &deny {
+                    let d = d
+                        .replace('&', "&amp;")
+                        .replace('<', "&lt;")
+                        .replace('\'', "&apos;");
+                    xml.push_str(&format!("              <add string=\"{d}\" />\n"));
+                }
+                xml.push_str("            </denyStrings>\n          </filteringRule>\n");
+                xml = format!(
+                    "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <filteringRules>\n{xml}        </filteringRules>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
+                );
+                commands.push(format!("{section} /+\"filteringRules.[name='{rule}',scanUrl='False',scanQueryString='True']\""));
+                if let Some(e) = &ext {
+                    commands.push(format!("{section} /+\"filteringRules.[name='{rule}'].appliesTo.[fileExtension='.{e}']\""));
+                }
+                for (d, _) in &deny {
+                    if *d != "'" && *d != "<" {
+                        commands.push(format!("{section} /+\"filteringRules.[name='{rule}'].denyStrings.[string='{d}']\""));
+                    } else {
+                        commands.push(format!("(add the deny string {d} in the XML above: it cannot be quoted safely on an appcmd line)"));
+                    }
+                }
+            } else if qmin != usize::MAX && qmin > 256 {
+                let limit = ((qmin - 1) / 64 * 64).max(256);
+                action = format!(
+                    "Cap the query string below the crashing requests' length ({qmin}+ bytes): requestLimits maxQueryString={limit} (check first that legitimate queries are shorter; the baseline has {} requests of this shape)",
+                    p.baseline
+                );
+                xml = format!(
+                    "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <requestLimits maxQueryString=\"{limit}\" />\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
+                );
+                commands.push(format!("{section} /requestLimits.maxQueryString:{limit}"));
+            } else if let [stem] = stems.iter().collect::<Vec<_>>().as_slice()
+                && let Some(stem) = safe(
+                    stem,
+                    &|c| c.is_ascii_alphanumeric() || "/._-".contains(c),
+                    200,
+                )
+            {
+                action = format!(
+                    "If the page can be taken offline until it is fixed, deny the URL {stem} with request filtering"
+                );
+                xml = format!(
+                    "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <denyUrlSequences>\n          <add sequence=\"{stem}\" />\n        </denyUrlSequences>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
+                );
+                commands.push(format!(
+                    "{section} /+\"denyUrlSequences.[sequence='{stem}']\""
+                ));
+            }
+        }
+        FeatureKind::Client => {
+            if let [ip] = clients.iter().collect::<Vec<_>>().as_slice()
+                && let Some(ip) = safe(ip, &|c| c.is_ascii_hexdigit() || ".:".contains(c), 45)
+            {
+                action = format!(
+                    "Block the client {ip} (check it is not a proxy or load balancer first: then block by X-Forwarded-For at the edge)"
+                );
+                xml = format!(
+                    "<configuration>\n  <system.webServer>\n    <security>\n      <ipSecurity allowUnlisted=\"true\">\n        <add ipAddress=\"{ip}\" allowed=\"false\" />\n      </ipSecurity>\n    </security>\n  </system.webServer>\n</configuration>"
+                );
+                commands.push(format!("{APPCMD} set config {site} -section:system.webServer/security/ipSecurity /+\"[ipAddress='{ip}',allowed='False']\" /commit:apphost"));
+            }
+        }
+        FeatureKind::UserAgent => {
+            let token = uas.iter().next().and_then(|ua| {
+                let prefix: String = ua
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || " ./;()_-".contains(*c))
+                    .take(60)
+                    .collect();
+                (prefix.trim().len() >= 8).then(|| prefix.trim().to_string())
+            });
+            if let Some(tok) = token {
+                action = format!(
+                    "Deny requests whose User-Agent contains \"{tok}\" with a request-filtering rule"
+                );
+                xml = format!(
+                    "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <filteringRules>\n          <filteringRule name=\"{rule}\" scanUrl=\"false\" scanQueryString=\"false\">\n            <scanHeaders>\n              <add requestHeader=\"User-Agent\" />\n            </scanHeaders>\n            <denyStrings>\n              <add string=\"{tok}\" />\n            </denyStrings>\n          </filteringRule>\n        </filteringRules>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
+                );
+                commands.push(format!("{section} /+\"filteringRules.[name='{rule}',scanUrl='False',scanQueryString='False']\""));
+                commands.push(format!("{section} /+\"filteringRules.[name='{rule}'].scanHeaders.[requestHeader='User-Agent']\""));
+                commands.push(format!(
+                    "{section} /+\"filteringRules.[name='{rule}'].denyStrings.[string='{tok}']\""
+                ));
+            }
+        }
+        FeatureKind::Size => {
+            if let Some(&min) = sizes.iter().min()
+                && min > 1024
+            {
+                let limit = (min - 1) / 1024 * 1024;
+                action = format!(
+                    "Cap the request size below the crashing requests' size ({min}+ bytes): requestLimits maxAllowedContentLength={limit}"
+                );
+                xml = format!(
+                    "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <requestLimits maxAllowedContentLength=\"{limit}\" />\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
+                );
+                commands.push(format!(
+                    "{section} /requestLimits.maxAllowedContentLength:{limit}"
+                ));
+            }
+        }
+        FeatureKind::Method => {
+            if let [m] = methods.iter().collect::<Vec<_>>().as_slice()
+                && let Some(m) = safe(m, &|c| c.is_ascii_uppercase() || c == '_' || c == '-', 32)
+                && !matches!(m, "GET" | "POST" | "HEAD")
+            {
+                action = format!("Deny the {m} verb if the site does not need it");
+                xml = format!(
+                    "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <verbs allowUnlisted=\"true\">\n          <add verb=\"{m}\" allowed=\"false\" />\n        </verbs>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
+                );
+                commands.push(format!(
+                    "{section} /+\"verbs.[verb='{m}',allowed='False']\""
+                ));
+            }
+        }
+    }
+    if action.is_empty() {
+        return vec![Recommendation {
+            suspect: Some(s.id.clone()),
+            action: format!(
+                "Find which code path serves {} and test it with the in-flight requests listed in the evidence (replay them on a test server with a debugger attached)",
+                s.name
+            ),
+            commands,
+        }];
+    }
+    if !fl.eq(&0) && p.feature != FeatureKind::Query {
+        action.push_str(&format!(" (the requests also carry {})", flag_labels(fl)));
+    }
+    let mut cmds = Vec::new();
+    if !xml.is_empty() {
+        cmds.push(xml);
+    }
+    cmds.extend(commands);
+    vec![Recommendation {
+        suspect: Some(s.id.clone()),
+        action,
+        commands: cmds,
+    }]
+}
+
+/// The request an evidence row points to (for pattern facts).
+pub(super) fn find_request(t: &Tables, e: &EvidenceRef) -> Option<RequestRef> {
+    match e.source {
+        EvidenceKind::W3c => (0..t.requests.len())
+            .find(|&i| t.requests.file[i] == e.file && t.requests.offset.get(i) == e.offset)
+            .map(|i| w3c_ref(t, i)),
+        EvidenceKind::Httperr => (0..t.httperr.len())
+            .find(|&i| t.httperr.file[i] == e.file && t.httperr.offset[i] == e.offset)
+            .map(|i| httperr_ref(t, i)),
+        _ => None,
+    }
+}
