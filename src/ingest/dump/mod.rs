@@ -21,6 +21,7 @@ use crate::tables::{
 };
 use check::{Damage, corrupt};
 use minidump::format::MINIDUMP_STREAM_TYPE;
+use minidump::system_info::Cpu;
 use minidump::{
     Minidump, MinidumpException, MinidumpMemoryInfoList, MinidumpMiscInfo, MinidumpModuleList,
     MinidumpThreadInfoList, MinidumpUnloadedModuleList, Module,
@@ -417,7 +418,7 @@ fn module_rows(
     }
 }
 
-fn wow64(cpu: &str, modules: &MinidumpModuleList) -> (bool, bool) {
+fn wow64(cpu: Cpu, modules: &MinidumpModuleList) -> (bool, bool) {
     // (process is 32-bit on 64-bit Windows, dump is the 64-bit view of it)
     let mut syswow = false;
     let mut wow64cpu = false;
@@ -432,8 +433,8 @@ fn wow64(cpu: &str, modules: &MinidumpModuleList) -> (bool, bool) {
         }
     }
     match cpu {
-        "amd64" => (wow64cpu, wow64cpu),
-        "x86" => (syswow || wow64cpu, false),
+        Cpu::X86_64 => (wow64cpu, wow64cpu),
+        Cpu::X86 => (syswow || wow64cpu, false),
         _ => (false, false),
     }
 }
@@ -520,9 +521,10 @@ fn from_state(
     damage: &Damage,
     p: &mut Parsed,
 ) {
-    let cpu = state.system_info.cpu.to_string();
-    let (is_wow64, wow64_view) = wow64(&cpu, &state.modules);
-    let bits32 = cpu == "x86" || is_wow64;
+    let arch = state.system_info.cpu;
+    let cpu = arch.to_string();
+    let (is_wow64, wow64_view) = wow64(arch, &state.modules);
+    let bits32 = arch == Cpu::X86 || is_wow64;
     let (mem, mem_list) = memory_stats(dump, bits32);
     let exc = dump.get_stream::<MinidumpException>().ok();
     let comment = read_comment(dump);
@@ -584,7 +586,7 @@ fn from_state(
         .filter(|r| r.number_parameters > 0)
         .map(|r| r.exception_information[0]);
     let mut fault_ip = rec.map(|r| {
-        if cpu == "x86" {
+        if arch == Cpu::X86 {
             r.exception_address & 0xffff_ffff
         } else {
             r.exception_address
@@ -733,7 +735,7 @@ fn from_state(
             "32-bit process (WOW64), 64-bit dump"
         } else if is_wow64 {
             "32-bit process on 64-bit Windows (WOW64)"
-        } else if cpu == "x86" {
+        } else if arch == Cpu::X86 {
             "32-bit process"
         } else {
             "64-bit process"
