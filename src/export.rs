@@ -6,7 +6,7 @@
 //! names, nulls as `null`, timestamps RFC 3339 UTC with `Z`, `extra` as a nested object.
 
 use crate::tables::{
-    CrashRow, FileRow, FrameRow, HttpErr, IssueRow, ModuleRow, NumCol, Requests, Tables,
+    CrashRow, FileRow, FrameRow, HttpErr, IssueRow, ModuleRow, NumCol, Requests, Tables, ThreadRow,
 };
 use std::io::{self, Write};
 
@@ -262,7 +262,7 @@ impl TableView for RowsView {
 
 /// Names of the tables `parse --table` can write.
 pub const TABLE_NAMES: &[&str] = &[
-    "requests", "httperr", "crashes", "modules", "frames", "issues", "files",
+    "requests", "httperr", "crashes", "modules", "frames", "threads", "issues", "files",
 ];
 
 /// A view of the named table.
@@ -273,6 +273,7 @@ pub fn view<'a>(tables: &'a Tables, name: &str) -> Option<Box<dyn TableView + 'a
         "crashes" => Box::new(rows_view::<CrashRow>(&tables.crashes, CRASH_COLUMNS)),
         "modules" => Box::new(rows_view::<ModuleRow>(&tables.modules, MODULE_COLUMNS)),
         "frames" => Box::new(rows_view::<FrameRow>(&tables.frames, FRAME_COLUMNS)),
+        "threads" => Box::new(rows_view::<ThreadRow>(&tables.threads, THREAD_COLUMNS)),
         "issues" => Box::new(rows_view::<IssueRow>(&tables.issues, ISSUE_COLUMNS)),
         "files" => Box::new(rows_view(&file_rows(&tables.files), FILE_COLUMNS)),
         _ => return None,
@@ -312,12 +313,22 @@ pub const CRASH_COLUMNS: &[&str] = &[
     "faulting_module_version",
     "fault_offset",
     "exit_code",
-    "suspect_module",
-    "suspect_class",
-    "suspect_role",
-    "bucket",
-    "verdict",
-    "confidence",
+    "info0",
+    "fault_kind",
+    "fault_address",
+    "fault_class",
+    "fault_executable",
+    "threads",
+    "memory_committed",
+    "memory_reserved",
+    "memory_private",
+    "memory_largest_free",
+    "memory_32bit",
+    "wow64_view",
+    "stacks_walked",
+    "damaged_modules",
+    "damaged_exception",
+    "truncated_at",
     "detail",
     "file",
     "offset",
@@ -346,6 +357,16 @@ pub const FRAME_COLUMNS: &[&str] = &[
     "source_file",
     "source_line",
     "trust",
+    "class",
+    "unloaded_module",
+    "dynamic",
+];
+pub const THREAD_COLUMNS: &[&str] = &[
+    "file",
+    "thread_id",
+    "user_time",
+    "kernel_time",
+    "top_module",
 ];
 pub const ISSUE_COLUMNS: &[&str] = &["file", "line", "offset", "severity", "code", "message"];
 pub const FILE_COLUMNS: &[&str] = &[

@@ -81,7 +81,7 @@ struct AnalyzeArgs {
 enum DumpFormat {
     /// A short triage per dump.
     Text,
-    /// The crashes, modules, frames and issues rows of every dump, as one JSON array.
+    /// Per dump: its crash rows (facts), their verdicts, modules, frames, threads and issues.
     Json,
 }
 
@@ -270,6 +270,7 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
 }
 
 fn dump(args: DumpArgs) -> Result<ExitCode> {
+    use w3triage::analyze::judge::Judgments;
     use w3triage::ingest::dump::{DumpOptions, parse_file as parse_dump};
     use w3triage::report::triage::render_triage;
     let opts = DumpOptions {
@@ -292,13 +293,22 @@ fn dump(args: DumpArgs) -> Result<ExitCode> {
             || parsed.crashes.is_empty();
         match args.format {
             DumpFormat::Text => writeln!(out, "{}", render_triage(&parsed, path))?,
-            DumpFormat::Json => json.push(serde_json::json!({
-                "file": path.display().to_string(),
-                "crashes": parsed.crashes,
-                "modules": parsed.modules,
-                "frames": parsed.frames,
-                "issues": parsed.issues,
-            })),
+            DumpFormat::Json => {
+                // The facts as ingested, and the verdict the rules draw from them.
+                let judged = Judgments::of(&parsed.crashes, &parsed.frames, &parsed.threads);
+                let verdicts: Vec<_> = (0..parsed.crashes.len())
+                    .map(|i| judged.dump(i).map(|j| &j.verdict))
+                    .collect();
+                json.push(serde_json::json!({
+                    "file": path.display().to_string(),
+                    "crashes": parsed.crashes,
+                    "verdicts": verdicts,
+                    "modules": parsed.modules,
+                    "frames": parsed.frames,
+                    "threads": parsed.threads,
+                    "issues": parsed.issues,
+                }))
+            }
         }
     }
     if args.format == DumpFormat::Json {

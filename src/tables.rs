@@ -8,8 +8,7 @@
 //!
 //! The column names here are the JSON-lines keys and the Parquet column names (see README).
 
-use crate::knowledge::modules::{ModuleClass, SuspectRole};
-use crate::knowledge::verdict::Confidence;
+use crate::knowledge::modules::ModuleClass;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -1712,6 +1711,20 @@ named_enum! {
 }
 
 named_enum! {
+    /// Where a dump's exception address lies.
+    pub enum FaultKind {
+        /// In a loaded module.
+        Module = "module",
+        /// In the old range of an unloaded module.
+        Unloaded = "unloaded",
+        /// In executable private memory: JIT-compiled or generated code.
+        Dynamic = "dynamic",
+        /// In no module (stack, heap, or memory the dump does not describe).
+        NoModule = "no_module",
+    }
+}
+
+named_enum! {
     /// What a piece of crash evidence says happened to the worker (`crashes.kind`).
     #[derive(Default)]
     pub enum CrashKind {
@@ -1790,21 +1803,35 @@ pub struct CrashRow {
     pub fault_offset: Option<u64>,
     /// Process exit code (WAS 5009) or the error number (5011).
     pub exit_code: Option<u32>,
-    /// For dumps: the verdict's suspect module (after walking past system code).
-    pub suspect_module: Option<String>,
-    /// Class of the suspect module.
-    pub suspect_class: Option<ModuleClass>,
-    /// What the suspect is to IIS (`knowledge::modules::SuspectRole` name: `isapi_filter`,
-    /// `isapi_extension`, `com_object`, `native_module`, `managed_pinvoke`, `managed_code`, `ancm`),
-    /// from its caller on the crashing stack, else from the known-module table by name; null for
-    /// Microsoft suspects and for event rows.
-    pub suspect_role: Option<SuspectRole>,
-    /// Grouping key: `CODE_module+offset` style, like WinDbg's failure bucket.
-    pub bucket: Option<String>,
-    /// One or two sentences: what happened and what to do.
-    pub verdict: Option<String>,
-    /// How sure the verdict is.
-    pub confidence: Option<Confidence>,
+    /// `exception_information[0]` (the access kind of an access violation, a fast-fail code).
+    pub info0: Option<u64>,
+    /// Where the exception address lies (dumps).
+    pub fault_kind: Option<FaultKind>,
+    /// The exception address (or frame 0's instruction when the record has none).
+    pub fault_address: Option<u64>,
+    /// Class of the module the fault lies in.
+    pub fault_class: Option<ModuleClass>,
+    /// For a fault in no module: whether that memory is executable (null: not described).
+    pub fault_executable: Option<bool>,
+    /// Threads in the dump's thread list (null: no thread list read).
+    pub threads: Option<u32>,
+    /// Address space (from MemoryInfoList): committed, reserved and private committed bytes,
+    /// the largest free region, and whether the process is 32-bit.
+    pub memory_committed: Option<u64>,
+    pub memory_reserved: Option<u64>,
+    pub memory_private: Option<u64>,
+    pub memory_largest_free: Option<u64>,
+    pub memory_32bit: Option<bool>,
+    /// A 64-bit dump of a 32-bit (WOW64) process: its stacks show the WOW64 layer.
+    pub wow64_view: bool,
+    /// The stacks were walked (false when the dump could only be read partly).
+    pub stacks_walked: bool,
+    /// What of the module list was lost, when it was damaged.
+    pub damaged_modules: Option<String>,
+    /// Why the exception stream could not be read, when it is there but damaged.
+    pub damaged_exception: Option<String>,
+    /// The byte where a truncated dump ends.
+    pub truncated_at: Option<u64>,
     /// Free text the source carried (event message, exception type, CLR stack head …).
     pub detail: Option<String>,
     pub file: FileId,
@@ -1845,6 +1872,26 @@ pub struct FrameRow {
     pub source_line: Option<u32>,
     /// How the frame was found.
     pub trust: FrameTrust,
+    /// Class of the module the instruction lies in.
+    pub class: Option<ModuleClass>,
+    /// The unloaded module whose old range holds the instruction (a call into a freed DLL).
+    pub unloaded_module: Option<String>,
+    /// The instruction lies in executable private memory: JIT-compiled or generated code.
+    pub dynamic: bool,
+}
+
+/// `threads`: every thread of a dump with CPU times (ThreadInfoList) or a stack (ThreadList).
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct ThreadRow {
+    /// The dump file.
+    pub file: FileId,
+    pub thread_id: u32,
+    /// User and kernel CPU time, 100 ns units (null: not in the ThreadInfoList).
+    pub user_time: Option<u64>,
+    pub kernel_time: Option<u64>,
+    /// The first module on its stack that is not Windows, COM, IIS core or CLR plumbing, else
+    /// the top frame's module.
+    pub top_module: Option<String>,
 }
 
 named_enum! {
@@ -1976,6 +2023,7 @@ pub struct Tables {
     pub crashes: Vec<CrashRow>,
     pub modules: Vec<ModuleRow>,
     pub frames: Vec<FrameRow>,
+    pub threads: Vec<ThreadRow>,
     pub issues: Vec<IssueRow>,
 }
 
@@ -1998,6 +2046,7 @@ pub struct Parsed {
     pub crashes: Vec<CrashRow>,
     pub modules: Vec<ModuleRow>,
     pub frames: Vec<FrameRow>,
+    pub threads: Vec<ThreadRow>,
     pub issues: Vec<IssueRow>,
     pub counts: LineCounts,
     /// Server / site learned from the content (`s-computername`, `s-sitename`), if any.

@@ -14,6 +14,7 @@
 //! render it (`crate::report`). Output is deterministic: every list has a stable sort order.
 
 pub mod correlate;
+pub mod judge;
 pub mod model;
 pub mod pattern;
 pub mod stats;
@@ -93,7 +94,8 @@ impl AnalyzeOptions {
 pub fn analyze(tables: &Tables, opts: &AnalyzeOptions) -> Analysis {
     let tl = timeline::build(tables, opts);
     let corr = correlate::run(tables, opts, &tl);
-    let found = suspects::find(tables, opts, &tl, &corr);
+    let judged = judge::Judgments::of(&tables.crashes, &tables.frames, &tables.threads);
+    let found = suspects::find(tables, &judged, opts, &tl, &corr);
     assemble(tables, opts, tl, corr, found)
 }
 

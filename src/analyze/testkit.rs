@@ -2,10 +2,10 @@
 //! crash evidence without any input file. Not part of the stable API.
 
 use crate::knowledge::modules::ModuleClass;
-use crate::knowledge::verdict::Confidence;
+use crate::knowledge::modules::classify;
 use crate::tables::{
-    ArtifactKind, CrashKind, CrashRow, EvidenceSource, FileId, FileRow, FileStatus, LineCounts,
-    Millis, ModuleRow, Tables,
+    ArtifactKind, CrashKind, CrashRow, EvidenceSource, FaultKind, FileId, FileRow, FileStatus,
+    FrameRow, FrameTrust, LineCounts, Millis, ModuleRow, Tables,
 };
 use std::path::PathBuf;
 
@@ -209,6 +209,37 @@ impl TableBuilder {
         self
     }
 
+    /// The crashing stack of dump `file`: frame 0 in `module` (`class`), then, when given, the
+    /// module that called it (a host such as `filter.dll`, `isapi.dll`, `oleaut32.dll`,
+    /// `iiscore.dll`: what the verdict reads the suspect's role from).
+    pub fn stack(
+        &mut self,
+        file: FileId,
+        module: &str,
+        class: &str,
+        caller: Option<&str>,
+    ) -> &mut Self {
+        let frame = |index: u32, m: &str, class: ModuleClass| FrameRow {
+            file,
+            index,
+            instruction: 0x1000_1234 + u64::from(index) * 0x10_0000,
+            module: Some(m.into()),
+            module_offset: Some(0x1234),
+            trust: if index == 0 {
+                FrameTrust::Context
+            } else {
+                FrameTrust::FramePointer
+            },
+            class: Some(class),
+            ..Default::default()
+        };
+        self.t.frames.push(frame(0, module, class_named(class)));
+        if let Some(c) = caller {
+            self.t.frames.push(frame(1, c, classify(c)));
+        }
+        self
+    }
+
     pub fn build(self) -> Tables {
         self.t
     }
@@ -219,7 +250,9 @@ pub fn class_named(name: &str) -> ModuleClass {
     ModuleClass::from_name(name).unwrap_or_else(|| panic!("no module class {name:?}"))
 }
 
-/// A dump's crash row: access violation in `module` (`class`), with the verdict filled in.
+/// A dump's crash row: a read access violation at `module`+0x1234 (`class`), in a process of
+/// 40 threads. Its verdict is drawn in analysis from these facts and the dump's frames (see
+/// [`TableBuilder::stack`]).
 pub fn dump_row(file: FileId, ts: Millis, pid: u32, module: &str, class: &str) -> CrashRow {
     CrashRow {
         ts: Some(ts),
@@ -233,13 +266,12 @@ pub fn dump_row(file: FileId, ts: Millis, pid: u32, module: &str, class: &str) -
         chance: Some("second".into()),
         faulting_module: Some(module.into()),
         fault_offset: Some(0x1234),
-        suspect_module: Some(module.into()),
-        suspect_class: Some(class_named(class)),
-        bucket: Some(format!("c0000005_{module}+0x1234")),
-        verdict: Some(format!(
-            "Access violation in {module}; follow up with its vendor."
-        )),
-        confidence: Some(Confidence::High),
+        info0: Some(0),
+        fault_kind: Some(FaultKind::Module),
+        fault_address: Some(0x1000_1234),
+        fault_class: Some(class_named(class)),
+        threads: Some(40),
+        stacks_walked: true,
         file,
         ..Default::default()
     }

@@ -45,6 +45,7 @@ fn dump_event_and_httperr_of_one_pid_make_one_incident() {
     traffic(&mut b, log, 200, 60.0);
     let crash = at_min(30.0);
     b.crash(dump_row(dump, crash, 4242, "BadFilter.dll", "third_party"));
+    b.stack(dump, "BadFilter.dll", "third_party", Some("filter.dll"));
     b.crash(was_row(
         sys,
         crash + 2_000,
@@ -333,6 +334,7 @@ pub(crate) fn bad_pattern_tables() -> crate::tables::Tables {
             "BadFilter.dll",
             "third_party",
         ));
+        b.stack(dump, "BadFilter.dll", "third_party", Some("filter.dll"));
         b.module(dump, "BadFilter.dll", "third_party", true);
         b.module(dump, "ntdll.dll", "os_core", false);
         b.crash(was_row(
@@ -432,6 +434,12 @@ fn same_isapi_filter_in_three_dumps_is_high_confidence() {
             "ISAPI_Rewrite.dll",
             "third_party_known",
         ));
+        b.stack(
+            f,
+            "ISAPI_Rewrite.dll",
+            "third_party_known",
+            Some("filter.dll"),
+        );
     }
     let a = analyze(&b.build(), &opts());
     assert_eq!(a.suspects.len(), 1);

@@ -90,6 +90,7 @@ fn merge_into(t: &mut Tables, results: Vec<(FileRow, Parsed)>) {
         t.crashes.extend(p.crashes);
         t.modules.extend(p.modules);
         t.frames.extend(p.frames);
+        t.threads.extend(p.threads);
         t.issues.extend(p.issues);
         t.files.push(row);
     }

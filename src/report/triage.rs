@@ -1,10 +1,11 @@
 //! The `dump` command's text: a short triage of one parsed dump (what crashed, where, why,
 //! what to do), written for a terminal. Every log- and dump-derived string is escaped.
 
+use crate::analyze::judge::{JudgedRow, judged_rows};
 use crate::ingest::dump::DETAIL_SEP;
 use crate::knowledge::modules::ModuleClass;
 use crate::knowledge::verdict;
-use crate::tables::{CrashRow, FrameRow, ModuleRow, Parsed};
+use crate::tables::{FrameRow, ModuleRow, Parsed};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -16,8 +17,8 @@ pub fn render_triage(parsed: &Parsed, path: &Path) -> String {
         let msg = crate::term::safe(&i.message);
         let _ = writeln!(s, "  {:?} {}: {msg}", i.severity, i.code);
     }
-    for c in &parsed.crashes {
-        crash_lines(&mut s, c);
+    for c in judged_rows(&parsed.crashes, &parsed.frames, &parsed.threads) {
+        crash_lines(&mut s, &c);
     }
     if !parsed.frames.is_empty() {
         stack_lines(&mut s, &parsed.frames);
@@ -40,7 +41,7 @@ pub fn render_triage(parsed: &Parsed, path: &Path) -> String {
 }
 
 /// What crashed, where, and the verdict.
-fn crash_lines(s: &mut String, c: &CrashRow) {
+fn crash_lines(s: &mut String, c: &JudgedRow) {
     let what = match (c.exception_code, &c.exception_name) {
         (Some(code), Some(n)) => format!("0x{code:08x} {n}"),
         (None, Some(n)) => n.clone(),

@@ -53,6 +53,7 @@ pub fn outage() -> Tables {
             ArtifactKind::Minidump,
         );
         b.crash(dump_row(dump, crash, pid, "BadFilter.dll", "third_party"));
+        b.stack(dump, "BadFilter.dll", "third_party", Some("filter.dll"));
         b.module(dump, "BadFilter.dll", "third_party", true);
         b.module(dump, "ntdll.dll", "os_core", false);
         b.crash(app_error_row(

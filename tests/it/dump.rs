@@ -2,10 +2,10 @@
 
 use crate::w3wp_dump::*;
 use std::path::{Path, PathBuf};
+use w3triage::analyze::judge::{JudgedRow, judged_rows};
 use w3triage::ingest::dump::{DumpOptions, parse};
-use w3triage::knowledge::modules::SuspectRole;
 use w3triage::report::triage::render_triage;
-use w3triage::tables::{CrashRow, FileCtx, Parsed};
+use w3triage::tables::{FileCtx, Parsed};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dumps")
@@ -32,12 +32,13 @@ fn parse_bytes(name: &str, bytes: &[u8]) -> Parsed {
     parse(&ctx(name), bytes, &DumpOptions::default())
 }
 
-fn one_crash(p: &Parsed) -> &CrashRow {
+/// The one crash row of a parsed dump, judged (its facts and the verdict drawn from them).
+fn one_crash(p: &Parsed) -> JudgedRow {
     assert_eq!(p.crashes.len(), 1, "issues: {:?}", p.issues);
-    &p.crashes[0]
+    judged_rows(&p.crashes, &p.frames, &p.threads).remove(0)
 }
 
-fn detail_has(c: &CrashRow, needle: &str) -> bool {
+fn detail_has(c: &JudgedRow, needle: &str) -> bool {
     c.detail.as_deref().is_some_and(|d| d.contains(needle))
 }
 
@@ -230,7 +231,7 @@ fn fixtures_yield_the_documented_facts() {
         assert_eq!(c.kind.name(), "crash", "{file}");
         assert_eq!(c.process_name.as_deref(), Some(process), "{file}");
         assert!(
-            detail_has(c, &format!("cpu: {cpu}")),
+            detail_has(&c, &format!("cpu: {cpu}")),
             "{file}: {:?}",
             c.detail
         );
@@ -255,10 +256,10 @@ fn exception_names_and_os() {
         c.exception_name.as_deref(),
         Some("EXCEPTION_ACCESS_VIOLATION_WRITE")
     );
-    assert!(detail_has(c, "os: Windows NT 6.1.7600"), "{:?}", c.detail);
+    assert!(detail_has(&c, "os: Windows NT 6.1.7600"), "{:?}", c.detail);
     // crashme dumps are 32-bit processes on 64-bit Windows (SysWOW64 paths).
     assert!(
-        detail_has(c, "32-bit process on 64-bit Windows (WOW64)"),
+        detail_has(&c, "32-bit process on 64-bit Windows (WOW64)"),
         "{:?}",
         c.detail
     );
@@ -276,7 +277,7 @@ fn exception_names_and_os() {
         "{:?}",
         c.verdict
     );
-    assert!(detail_has(c, "64-bit process"));
+    assert!(detail_has(&c, "64-bit process"));
     assert_eq!(
         c.bucket.as_deref(),
         Some("c0000409_FATAL_APP_EXIT_tiny.exe+0x1af42")
@@ -293,7 +294,7 @@ fn invalid_parameter_uses_frame_zero() {
     );
     assert_eq!(p.frames[0].module.as_deref(), Some("CrashTest.exe"));
     assert_eq!(p.frames[0].module_offset, Some(0x7a9a3));
-    assert!(detail_has(c, "assertion:"), "{:?}", c.detail);
+    assert!(detail_has(&c, "assertion:"), "{:?}", c.detail);
 }
 
 #[test]
@@ -346,7 +347,7 @@ fn dumps_without_exception_stream() {
         assert_eq!(c.process_name.as_deref(), Some("tiny.exe"));
         assert_eq!(c.exception_code, None);
         assert_eq!(c.faulting_module, None);
-        assert!(detail_has(c, &format!("cpu: {cpu}")));
+        assert!(detail_has(&c, &format!("cpu: {cpu}")));
         assert_eq!(c.bucket.as_deref(), Some("NO_EXCEPTION_tiny.exe"));
         assert!(p.frames.is_empty(), "no crashing thread in a manual dump");
     }
@@ -358,7 +359,7 @@ fn dumps_without_exception_stream() {
         .map(|m| m.name.as_str())
         .collect();
     assert_eq!(unloaded, ["shcore.dll"]);
-    assert!(detail_has(&p.crashes[0], "memory: committed"));
+    assert!(detail_has(&one_crash(&p), "memory: committed"));
 }
 
 #[test]
@@ -452,7 +453,7 @@ fn third_party_isapi_filter_av() {
         "{:?}",
         c.verdict
     );
-    assert!(detail_has(c, "data address 0x10"), "{:?}", c.detail);
+    assert!(detail_has(&c, "data address 0x10"), "{:?}", c.detail);
     let mods: Vec<_> = p
         .frames
         .iter()
@@ -520,7 +521,7 @@ fn heap_corruption_is_a_victim_stack() {
         c.bucket.as_deref(),
         Some("c0000374_HEAP_CORRUPTION_LegacyCart.dll")
     );
-    assert!(detail_has(c, "writer: ProcDump"));
+    assert!(detail_has(&c, "writer: ProcDump"));
 }
 
 #[test]
@@ -605,7 +606,7 @@ fn call_into_unloaded_dll() {
         (m.name.as_str(), m.third_party),
         ("OldAuthFilter.dll", true)
     );
-    assert!(detail_has(c, "unloaded: OldAuthFilter.dll"));
+    assert!(detail_has(&c, "unloaded: OldAuthFilter.dll"));
 }
 
 #[test]
@@ -656,7 +657,7 @@ fn clr_exception_through_jit_code() {
         "{:?}",
         c.verdict
     );
-    assert!(detail_has(c, "cpu: amd64"));
+    assert!(detail_has(&c, "cpu: amd64"));
 }
 
 #[test]
@@ -695,11 +696,11 @@ fn wow64_view_of_a_32bit_w3wp() {
     assert_eq!(c.fault_offset, Some(0x4_0c0d));
     assert_eq!(c.suspect_module.as_deref(), Some("AcmeSso.dll"));
     assert!(
-        detail_has(c, "32-bit process (WOW64), 64-bit dump"),
+        detail_has(&c, "32-bit process (WOW64), 64-bit dump"),
         "{:?}",
         c.detail
     );
-    assert!(detail_has(c, "WOW64 layer"), "{:?}", c.detail);
+    assert!(detail_has(&c, "WOW64 layer"), "{:?}", c.detail);
 }
 
 #[test]
@@ -725,7 +726,7 @@ fn hang_dump_with_runaway_thread_and_many_threads() {
     let v = c.verdict.as_deref().unwrap();
     assert!(v.contains("very high thread count (300 threads)"), "{v}");
     assert!(v.contains("runaway thread 0x9999"), "{v}");
-    assert!(detail_has(c, "threads: 300"));
+    assert!(detail_has(&c, "threads: 300"));
 }
 
 #[test]
@@ -758,7 +759,7 @@ fn address_space_exhaustion_in_32bit_pool() {
         c.verdict
     );
     assert!(
-        detail_has(c, "memory: committed 1500 MiB, reserved 300 MiB"),
+        detail_has(&c, "memory: committed 1500 MiB, reserved 300 MiB"),
         "{:?}",
         c.detail
     );
@@ -979,7 +980,7 @@ fn vendor_crash(extra: Vec<ModSpec>, callers: impl Fn(&W3wpDump) -> Vec<u64>) ->
     parse_bytes("w3wp.dmp", &bytes)
 }
 
-fn why(c: &CrashRow) -> &str {
+fn why(c: &JudgedRow) -> &str {
     c.detail
         .as_deref()
         .and_then(|d| d.split("; ").find(|p| p.starts_with("why: ")))
@@ -1081,9 +1082,9 @@ fn role_from_the_caller_of_a_third_party_dll() {
         );
         assert!(v.contains(said), "{caller}: {v}");
         assert!(
-            why(c).contains(&format!("role {role}: frame 2 (")),
+            why(&c).contains(&format!("role {role}: frame 2 (")),
             "{caller}: {}",
-            why(c)
+            why(&c)
         );
         let text = render_triage(&p, Path::new("w3wp.dmp"));
         assert!(text.contains("  role    : "), "{text}");
@@ -1150,7 +1151,7 @@ fn role_unknown_without_a_host_caller_lowers_confidence() {
         v.contains("in Vendor.dll, a third-party native module (the crashing stack does not show which host calls it)"),
         "{v}"
     );
-    assert!(why(c).contains("role unknown, native_module assumed: the frame below Vendor.dll is kernel32.dll (Windows core)"), "{}", why(c));
+    assert!(why(&c).contains("role unknown, native_module assumed: the frame below Vendor.dll is kernel32.dll (Windows core)"), "{}", why(&c));
 
     // The stack ends in the DLL: nothing below it.
     let p = vendor_crash(Vec::new(), |_| Vec::new());
@@ -1158,9 +1159,9 @@ fn role_unknown_without_a_host_caller_lowers_confidence() {
     assert_eq!(c.suspect_role.map(|v| v.name()), Some("native_module"));
     assert_eq!(c.confidence.map(|v| v.name()), Some("medium"));
     assert!(
-        why(c).contains("its caller is not in the dump"),
+        why(&c).contains("its caller is not in the dump"),
         "{}",
-        why(c)
+        why(&c)
     );
 
     // A known filter keeps its role by name, at full confidence.
@@ -1183,9 +1184,9 @@ fn role_unknown_without_a_host_caller_lowers_confidence() {
     assert_eq!(c.suspect_role.map(|v| v.name()), Some("isapi_filter"));
     assert_eq!(c.confidence.map(|v| v.name()), Some("high"));
     assert!(
-        why(c).contains("role isapi_filter from the known-module table"),
+        why(&c).contains("role isapi_filter from the known-module table"),
         "{}",
-        why(c)
+        why(&c)
     );
     assert!(
         c.verdict.as_deref().unwrap().contains(
@@ -1301,13 +1302,13 @@ fn detail_parts_never_split_inside_a_value() {
     let p = parse_bytes("w3wp.dmp", &d.build());
     let c = one_crash(&p);
     assert!(
-        detail_has(c, "threads: 4 (user CPU 0.0 s in all, top thread 0x"),
+        detail_has(&c, "threads: 4 (user CPU 0.0 s in all, top thread 0x"),
         "{:?}",
         c.detail
     );
     assert!(
         detail_has(
-            c,
+            &c,
             "comment: procdump -ma w3wp.exe, taken by ops, AppPool: Reports"
         ),
         "{:?}",
@@ -1387,15 +1388,23 @@ fn analysis_kind_is_the_majority_role_of_the_dumps() {
         let app = b.file("Application.xml", ArtifactKind::EventXml);
         for (k, r) in roles.iter().enumerate() {
             let f = b.file(&format!("w3wp.exe.{k}.dmp"), ArtifactKind::Minidump);
-            let mut row = dump_row(
+            let row = dump_row(
                 f,
                 at_min(20.0 * k as f64),
                 100 + k as u32,
                 "Vendor.dll",
                 "third_party",
             );
-            row.suspect_role = r.map(|r| SuspectRole::from_name(r).expect("a role name"));
             b.crash(row);
+            // The role each dump's verdict reads from the module calling Vendor.dll.
+            let caller = r.map(|r| match r {
+                "com_object" => "oleaut32.dll",
+                "native_module" => "iiscore.dll",
+                "isapi_extension" => "isapi.dll",
+                "managed_pinvoke" => "clr.dll",
+                other => panic!("no caller for role {other}"),
+            });
+            b.stack(f, "Vendor.dll", "third_party", caller);
         }
         for (k, m) in events_only.iter().enumerate() {
             b.crash(app_error_row(

@@ -19,6 +19,7 @@
 //!   those incidents back each other.
 
 use super::correlate::{Correlation, baseline_counts, httperr_view, w3c_view};
+use super::judge::Judgments;
 use super::pattern::{FeatureKind, HashIndex, KINDS, feature_text, flag_labels, flags, unusual};
 use super::stats::{self, BUSY_FLOOR_MS, Busy};
 use super::time::{fmt_duration, fmt_utc};
@@ -155,17 +156,23 @@ fn req_evidence(r: &RequestRef) -> EvidenceRef {
     }
 }
 
-pub fn find(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, corr: &Correlation) -> Found {
+pub fn find(
+    t: &Tables,
+    j: &Judgments,
+    opts: &AnalyzeOptions,
+    tl: &Tl,
+    corr: &Correlation,
+) -> Found {
     let ids: Vec<String> = (0..tl.clusters.len())
         .map(|i| format!("I{}", i + 1))
         .collect();
-    let (mut incidents, in_flight_rows) = incident_facts(t, opts, tl, corr, &ids);
+    let (mut incidents, in_flight_rows) = incident_facts(t, j, opts, tl, corr, &ids);
     let crash_count = tl
         .clusters
         .iter()
         .filter(|c| c.kind == IncidentKind::Crash)
         .count();
-    let (mut suspects, mut matched) = module_suspects(t, opts, tl, &ids, crash_count);
+    let (mut suspects, mut matched) = module_suspects(t, j, opts, tl, &ids, crash_count);
     let pattern_notes = pattern_suspects(t, opts, tl, corr, &ids, &mut suspects, &mut matched);
     let suspects = rank_and_link(t, opts, suspects, matched, &mut incidents, &in_flight_rows);
     let rapid_fail = rapid_fail_episodes(t, opts, tl, corr, &ids, &mut incidents);
@@ -200,6 +207,7 @@ type InFlightRows = Vec<Vec<(bool, usize)>>;
 
 fn incident_facts(
     t: &Tables,
+    j: &Judgments,
     opts: &AnalyzeOptions,
     tl: &Tl,
     corr: &Correlation,
@@ -211,6 +219,7 @@ fn incident_facts(
     for (ci, c) in tl.clusters.iter().enumerate() {
         let ranked = ranked_rows(t, &c.crash_rows);
         let first = |f: &dyn Fn(&CrashRow) -> Option<String>| ranked.iter().find_map(|(_, r)| f(r));
+        let judged = |f: &dyn Fn(usize) -> Option<String>| ranked.iter().find_map(|(i, _)| f(*i));
         let mut sources: Vec<SourceTag> = ranked.iter().map(|(_, r)| source_tag(r)).collect();
         if !c.abandoned.is_empty() {
             sources.push(SourceTag::Httperr);
@@ -272,13 +281,15 @@ fn incident_facts(
             exception_name: first(&|r| opt_cut(r.exception_name.as_deref(), 200)),
             faulting_module: first(&|r| opt_cut(r.faulting_module.as_deref(), 260)),
             faulting_module_version: first(&|r| opt_cut(r.faulting_module_version.as_deref(), 64)),
-            suspect_module: first(&|r| opt_cut(r.suspect_module.as_deref(), 260)),
-            suspect_class: ranked.iter().find_map(|(_, r)| r.suspect_class),
-            bucket: first(&|r| opt_cut(r.bucket.as_deref(), 300)),
-            verdict: first(&|r| opt_cut(r.verdict.as_deref(), 1000)),
-            confidence: ranked.iter().find_map(|(_, r)| r.confidence),
+            suspect_module: judged(&|i| opt_cut(j.suspect_module(i), 260)),
+            suspect_class: ranked.iter().find_map(|(i, _)| j.suspect_class(*i)),
+            bucket: judged(&|i| opt_cut(j.bucket(i), 300)),
+            verdict: judged(&|i| opt_cut(j.text(i), 1000)),
+            confidence: ranked.iter().find_map(|(i, _)| j.confidence(*i)),
             exit_code: ranked.iter().find_map(|(_, r)| r.exit_code).map(Hex32),
-            detail: first(&|r| opt_cut(r.detail.as_deref(), 1000)),
+            detail: ranked
+                .iter()
+                .find_map(|(i, r)| opt_cut(j.detail(*i, r), 1000)),
             in_flight: Vec::new(),
             in_flight_total,
             recent: corr.recent[ci].iter().map(|&i| w3c_ref(t, i)).collect(),
@@ -296,6 +307,7 @@ type Matched = Vec<BTreeSet<(bool, usize)>>;
 /// Modules that fault, grouped by name across incidents.
 fn module_suspects(
     t: &Tables,
+    j: &Judgments,
     opts: &AnalyzeOptions,
     tl: &Tl,
     ids: &[String],
@@ -310,7 +322,7 @@ fn module_suspects(
     }
     let mut by_module: BTreeMap<String, Vec<(usize, ModuleHit)>> = BTreeMap::new();
     for (ci, c) in tl.clusters.iter().enumerate() {
-        if let Some(h) = module_hit(t, &c.crash_rows) {
+        if let Some(h) = module_hit(t, j, &c.crash_rows) {
             by_module
                 .entry(h.name.to_ascii_lowercase())
                 .or_default()

@@ -95,17 +95,17 @@ pub(super) fn role_kind(roles: &[SuspectRole]) -> Option<SuspectKind> {
 }
 
 /// The module an incident blames, if any.
-pub(super) fn module_hit(t: &Tables, rows: &[usize]) -> Option<ModuleHit> {
+pub(super) fn module_hit(t: &Tables, j: &Judgments, rows: &[usize]) -> Option<ModuleHit> {
     let ranked = ranked_rows(t, rows);
     let pick = ranked
         .iter()
-        .find_map(|(_, r)| norm(r.suspect_module.as_deref()).map(|m| (m, r.suspect_class, r)))
+        .find_map(|(i, r)| norm(j.suspect_module(*i)).map(|m| (m, j.suspect_class(*i), *i, r)))
         .or_else(|| {
             ranked
                 .iter()
-                .find_map(|(_, r)| norm(r.faulting_module.as_deref()).map(|m| (m, None, r)))
+                .find_map(|(i, r)| norm(r.faulting_module.as_deref()).map(|m| (m, None, *i, r)))
         })?;
-    let (name, class, src) = pick;
+    let (name, class, src, _) = pick;
     let code = ranked.iter().find_map(|(_, r)| r.exception_code);
     // A CLR exception is raised through KERNELBASE!RaiseException: the module is the messenger,
     // the suspect is the managed code (its type and stack are in .NET 1026 / ASP.NET 1309).
@@ -120,11 +120,14 @@ pub(super) fn module_hit(t: &Tables, rows: &[usize]) -> Option<ModuleHit> {
             class: Some(ModuleClass::Clr),
             version: None,
             code,
-            bucket: ranked.iter().find_map(|(_, r)| r.bucket.clone()),
+            bucket: ranked
+                .iter()
+                .find_map(|(i, _)| j.bucket(*i))
+                .map(str::to_string),
             from_dump: ranked
                 .iter()
                 .any(|(_, r)| r.source == Some(EvidenceSource::Dump)),
-            dump_confidence: src.confidence,
+            dump_confidence: j.confidence(src),
             rows: ranked.iter().map(|(i, _)| *i).collect(),
             roles: Vec::new(),
         });
@@ -132,8 +135,8 @@ pub(super) fn module_hit(t: &Tables, rows: &[usize]) -> Option<ModuleHit> {
     let lname = basename(name).to_ascii_lowercase();
     let naming: Vec<usize> = ranked
         .iter()
-        .filter(|(_, r)| {
-            [r.suspect_module.as_deref(), r.faulting_module.as_deref()]
+        .filter(|(i, r)| {
+            [j.suspect_module(*i), r.faulting_module.as_deref()]
                 .into_iter()
                 .flatten()
                 .any(|m| basename(m).eq_ignore_ascii_case(&lname))
@@ -149,20 +152,21 @@ pub(super) fn module_hit(t: &Tables, rows: &[usize]) -> Option<ModuleHit> {
                 .and(r.faulting_module_version.clone())
         }),
         code: ranked.iter().find_map(|(_, r)| r.exception_code),
-        bucket: ranked.iter().find_map(|(_, r)| r.bucket.clone()),
+        bucket: ranked
+            .iter()
+            .find_map(|(i, _)| j.bucket(*i))
+            .map(str::to_string),
         from_dump: naming
             .iter()
             .any(|&i| t.crashes[i].source == Some(EvidenceSource::Dump)),
-        dump_confidence: src.confidence,
+        dump_confidence: j.confidence(src),
         roles: naming
             .iter()
-            .map(|&i| &t.crashes[i])
-            .filter(|r| r.source == Some(EvidenceSource::Dump))
-            .filter(|r| {
-                norm(r.suspect_module.as_deref())
-                    .is_some_and(|m| basename(m).eq_ignore_ascii_case(&lname))
+            .filter(|&&i| t.crashes[i].source == Some(EvidenceSource::Dump))
+            .filter(|&&i| {
+                norm(j.suspect_module(i)).is_some_and(|m| basename(m).eq_ignore_ascii_case(&lname))
             })
-            .filter_map(|r| r.suspect_role)
+            .filter_map(|&i| j.suspect_role(i))
             .collect(),
         rows: naming,
     })

@@ -14,10 +14,10 @@ mod check;
 use crate::error::ReadError;
 use crate::knowledge::exceptions;
 use crate::knowledge::modules::{basename, classify};
-use crate::knowledge::verdict::{self, CrashFacts, FaultSite, FrameFact, MemoryStats, ThreadStats};
+use crate::knowledge::verdict::{FaultSite, FrameFact, MemoryStats, ThreadStats};
 use crate::tables::{
-    CrashKind, CrashRow, EvidenceSource, FileCtx, FrameRow, FrameTrust, IssueRow, ModuleRow,
-    Parsed, Severity,
+    CrashKind, CrashRow, EvidenceSource, FaultKind, FileCtx, FileId, FrameRow, FrameTrust,
+    IssueRow, ModuleRow, Parsed, Severity, ThreadRow,
 };
 use check::{Damage, corrupt};
 use minidump::format::MINIDUMP_STREAM_TYPE;
@@ -375,6 +375,111 @@ fn module_fault(row: &mut CrashRow, m: &minidump::MinidumpModule, ip: u64) -> Fa
     }
 }
 
+/// Threads: count, CPU times, and what each thread is running (for a runaway thread).
+fn thread_stats(dump: &Minidump<'_, &[u8]>, state: &ProcessState) -> ThreadStats {
+    let thread_infos = dump.get_stream::<MinidumpThreadInfoList>().ok();
+    let times: Vec<(u32, u64, u64)> = thread_infos
+        .as_ref()
+        .map(|l| {
+            l.thread_infos
+                .iter()
+                .map(|t| (t.raw.thread_id, t.raw.user_time, t.raw.kernel_time))
+                .collect()
+        })
+        .unwrap_or_default();
+    let top_modules = if times.is_empty() {
+        Vec::new()
+    } else {
+        state
+            .threads
+            .iter()
+            .map(|t| {
+                let facts: Vec<FrameFact> = t
+                    .frames
+                    .iter()
+                    .take(64)
+                    .map(|f| frame_fact(f, None))
+                    .collect();
+                let m = facts
+                    .iter()
+                    .find(|f| f.class.is_some_and(|c| !c.is_skipped_by_verdict()))
+                    .or(facts.first())
+                    .and_then(|f| f.module.clone());
+                (t.thread_id, m)
+            })
+            .collect()
+    };
+    ThreadStats {
+        count: state.threads.len(),
+        times,
+        top_modules,
+    }
+}
+
+/// The `threads` rows: the ThreadInfoList's threads in its order (with the module each runs,
+/// looked up by id in the ThreadList), then ThreadList threads it does not have.
+fn thread_rows(file: FileId, t: &ThreadStats, p: &mut Parsed) {
+    let top = |id: u32| {
+        t.top_modules
+            .iter()
+            .find(|(i, _)| *i == id)
+            .and_then(|(_, m)| m.clone())
+    };
+    for &(id, user, kernel) in &t.times {
+        p.threads.push(ThreadRow {
+            file,
+            thread_id: id,
+            user_time: Some(user),
+            kernel_time: Some(kernel),
+            top_module: top(id),
+        });
+    }
+    for (id, m) in &t.top_modules {
+        if !t.times.iter().any(|x| x.0 == *id) {
+            p.threads.push(ThreadRow {
+                file,
+                thread_id: *id,
+                top_module: m.clone(),
+                ..Default::default()
+            });
+        }
+    }
+}
+
+/// Writes what the verdict rules read into the crash row: the fault, threads, memory, damage.
+fn set_facts(
+    row: &mut CrashRow,
+    info0: Option<u64>,
+    fault: Option<&FaultSite>,
+    fault_ip: Option<u64>,
+    threads: Option<&ThreadStats>,
+    mem: Option<&MemoryStats>,
+    damage: &Damage,
+) {
+    row.info0 = info0;
+    row.fault_address = fault_ip;
+    (row.fault_kind, row.fault_class, row.fault_executable) = match fault {
+        Some(FaultSite::Module { class, .. }) => (Some(FaultKind::Module), Some(*class), None),
+        Some(FaultSite::Unloaded { .. }) => (Some(FaultKind::Unloaded), None, None),
+        Some(FaultSite::Dynamic { .. }) => (Some(FaultKind::Dynamic), None, None),
+        Some(FaultSite::NoModule { executable, .. }) => {
+            (Some(FaultKind::NoModule), None, *executable)
+        }
+        Some(FaultSite::Unknown) | None => (None, None, None),
+    };
+    row.threads = threads.and_then(|t| u32::try_from(t.count).ok());
+    if let Some(m) = mem {
+        row.memory_committed = Some(m.committed);
+        row.memory_reserved = Some(m.reserved);
+        row.memory_private = Some(m.private_committed);
+        row.memory_largest_free = m.largest_free;
+        row.memory_32bit = Some(m.bits32);
+    }
+    row.damaged_modules = damage.modules.clone();
+    row.damaged_exception = damage.exception.clone();
+    row.truncated_at = damage.truncated_at;
+}
+
 fn module_rows(
     ctx: &FileCtx,
     pid: Option<u32>,
@@ -476,6 +581,17 @@ fn memory_stats<'a>(
     (Some(s), Some(list))
 }
 
+/// The facts of the frames kept (the first [`MAX_FRAMES`]).
+fn frame_facts<'a>(
+    frames: &'a [StackFrame],
+    mem: Option<&'a MinidumpMemoryInfoList<'_>>,
+) -> impl Iterator<Item = FrameFact> + 'a {
+    frames
+        .iter()
+        .take(MAX_FRAMES)
+        .map(move |f| frame_fact(f, mem))
+}
+
 fn frame_fact(f: &StackFrame, mem: Option<&MinidumpMemoryInfoList<'_>>) -> FrameFact {
     let (module, offset, class) = match &f.module {
         Some(m) => {
@@ -546,7 +662,11 @@ fn from_state(
     // Crashing thread: the exception's thread, else (manual dump) nothing.
     let crash_thread = state.requesting_thread.and_then(|i| state.threads.get(i));
     let frames: &[StackFrame] = crash_thread.map_or(&[], |t| &t.frames);
-    for (i, f) in frames.iter().take(MAX_FRAMES).enumerate() {
+    for (i, (f, fact)) in frames
+        .iter()
+        .zip(frame_facts(frames, mem_list.as_ref()))
+        .enumerate()
+    {
         let (module, module_offset) = match &f.module {
             Some(m) => (
                 Some(basename(&clean(&m.code_file())).to_string()),
@@ -571,13 +691,11 @@ fn from_state(
             source_file: f.source_file_name.as_deref().map(clean),
             source_line: f.source_line,
             trust: frame_trust(f.trust),
+            class: fact.class,
+            unloaded_module: fact.unloaded,
+            dynamic: fact.dynamic,
         });
     }
-    let facts_frames: Vec<FrameFact> = frames
-        .iter()
-        .take(MAX_FRAMES)
-        .map(|f| frame_fact(f, mem_list.as_ref()))
-        .collect();
 
     // The fault: exception address, or frame 0 when the record has none (invalid parameter).
     let rec = exc.as_ref().map(|e| &e.raw.exception_record);
@@ -652,70 +770,19 @@ fn from_state(
         row.exception_name = Some(DAMAGED_EXCEPTION.into());
     }
 
-    // Threads: count, CPU times, and what each thread is running (for a runaway thread).
-    let thread_infos = dump.get_stream::<MinidumpThreadInfoList>().ok();
-    let times: Vec<(u32, u64, u64)> = thread_infos
-        .as_ref()
-        .map(|l| {
-            l.thread_infos
-                .iter()
-                .map(|t| (t.raw.thread_id, t.raw.user_time, t.raw.kernel_time))
-                .collect()
-        })
-        .unwrap_or_default();
-    let top_modules = if times.is_empty() {
-        Vec::new()
-    } else {
-        state
-            .threads
-            .iter()
-            .map(|t| {
-                let facts: Vec<FrameFact> = t
-                    .frames
-                    .iter()
-                    .take(64)
-                    .map(|f| frame_fact(f, None))
-                    .collect();
-                let m = facts
-                    .iter()
-                    .find(|f| f.class.is_some_and(|c| !c.is_skipped_by_verdict()))
-                    .or(facts.first())
-                    .and_then(|f| f.module.clone());
-                (t.thread_id, m)
-            })
-            .collect()
-    };
-    let threads = ThreadStats {
-        count: state.threads.len(),
-        times,
-        top_modules,
-    };
-
-    let facts = CrashFacts {
-        code,
+    let threads = thread_stats(dump, state);
+    thread_rows(ctx.id, &threads, p);
+    set_facts(
+        &mut row,
         info0,
-        fault: fault.clone(),
-        frames: facts_frames,
-        threads: Some(threads.clone()),
-        memory: mem,
-        process: process_name.clone(),
-        damage: damage.clone(),
-    };
-    let mut v = verdict::decide(&facts);
-    if wow64_view {
-        v.why.push("64-bit dump of a 32-bit (WOW64) process: the stacks show the WOW64 layer, not the 32-bit code; capture 32-bit dumps (procdump without -64) for real stacks".into());
-        if v.confidence == verdict::Confidence::High
-            && !matches!(fault, Some(FaultSite::Module { .. }))
-        {
-            v.confidence = verdict::Confidence::Medium;
-        }
-    }
-    row.suspect_module = v.suspect_module.clone();
-    row.suspect_class = v.suspect_class;
-    row.suspect_role = v.suspect_role;
-    row.bucket = Some(v.bucket.clone());
-    row.verdict = Some(v.text.clone());
-    row.confidence = Some(v.confidence);
+        fault.as_ref(),
+        fault_ip,
+        Some(&threads),
+        mem.as_ref(),
+        damage,
+    );
+    row.wow64_view = wow64_view;
+    row.stacks_walked = true;
 
     let mut d = Detail::default();
     let os = format!(
@@ -837,9 +904,6 @@ fn from_state(
             },
         );
     }
-    if !v.why.is_empty() {
-        d.add("why", v.why.join(" / "));
-    }
     row.detail = d.text();
     p.crashes.push(row);
 }
@@ -913,31 +977,24 @@ fn from_raw(ctx: &FileCtx, dump: &Minidump<'_, &[u8]>, damage: &Damage, p: &mut 
     let info0 = rec
         .filter(|r| r.number_parameters > 0)
         .map(|r| r.exception_information[0]);
-    let fault = rec
-        .map(|r| r.exception_address)
-        .filter(|a| *a != 0)
-        .map(|ip| match modules.module_at_address(ip) {
-            Some(m) => module_fault(&mut row, m, ip),
-            None => FaultSite::NoModule {
-                address: ip,
-                executable: None,
-            },
-        });
-    let v = verdict::decide(&CrashFacts {
-        code,
-        info0,
-        fault,
-        process: row.process_name.clone(),
-        damage: damage.clone(),
-        ..Default::default()
+    let fault_ip = rec.map(|r| r.exception_address).filter(|a| *a != 0);
+    let fault = fault_ip.map(|ip| match modules.module_at_address(ip) {
+        Some(m) => module_fault(&mut row, m, ip),
+        None => FaultSite::NoModule {
+            address: ip,
+            executable: None,
+        },
     });
-    row.suspect_module = v.suspect_module;
-    row.suspect_class = v.suspect_class;
-    row.suspect_role = v.suspect_role;
-    row.bucket = Some(v.bucket);
-    row.verdict = Some(v.text);
-    // Without stacks nothing can be walked: never more than medium.
-    row.confidence = Some(v.confidence.min(verdict::Confidence::Medium));
+    // Without stacks nothing was walked (`stacks_walked` stays false).
+    set_facts(
+        &mut row,
+        info0,
+        fault.as_ref(),
+        fault_ip,
+        None,
+        None,
+        damage,
+    );
     let mut d = Detail::default();
     d.add(
         "partial",

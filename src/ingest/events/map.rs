@@ -327,11 +327,6 @@ fn app_error(ev: &RawEvent, w: &mut Warnings) -> CrashRow {
     r.faulting_module = f.module.clone();
     r.faulting_module_version = f.module_version.clone();
     r.fault_offset = num(w, "fault offset", f.offset.as_deref(), hex_u64);
-    r.bucket = bucket(
-        r.exception_code,
-        r.faulting_module.as_deref(),
-        r.fault_offset,
-    );
     let mut d = Vec::new();
     if let Some(v) = &f.app_version {
         d.push(format!("app version {v}"));
@@ -435,17 +430,6 @@ fn parse_fault_text(t: &str) -> Fault {
     f
 }
 
-/// The grouping key shared by Application Error 1000 and WER 1001:
-/// `c0000005_ntdll.dll+0x65553` (code, lower-cased module, offset), shorter when parts are missing.
-fn bucket(code: Option<u32>, module: Option<&str>, offset: Option<u64>) -> Option<String> {
-    let code = code?;
-    let module = module?.to_ascii_lowercase();
-    Some(match offset {
-        Some(o) => format!("{code:08x}_{module}+0x{o:x}"),
-        None => format!("{code:08x}_{module}"),
-    })
-}
-
 /// Application Hang 1002 (unnamed: app, version, pid hex, start FILETIME, termination, path, report id).
 fn app_hang(ev: &RawEvent, w: &mut Warnings) -> CrashRow {
     let mut r = base_row(CrashKind::Hang);
@@ -508,11 +492,6 @@ fn wer_report(ev: &RawEvent, w: &mut Warnings) -> Option<CrashRow> {
         "clr20r3" => r.exception_name = p(8).map(str::to_string),
         _ => {}
     }
-    r.bucket = bucket(
-        r.exception_code,
-        r.faulting_module.as_deref(),
-        r.fault_offset,
-    );
     let mut d = vec![format!("WER {name}")];
     if let Some(b) = &wr.fault_bucket {
         d.push(format!("fault bucket {b}"));
@@ -976,7 +955,7 @@ mod tests {
             (r.fault_offset, r.exception_code),
             (Some(0x2c5b5), Some(0xc0000409))
         );
-        assert_eq!(r.bucket.as_deref(), Some("c0000409_foo.dll+0x2c5b5"));
+        assert_eq!(r.faulting_module.as_deref(), Some("foo.dll"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use super::w3triage;
 use crate::w3wp_dump::*;
 use std::path::{Path, PathBuf};
+use w3triage::analyze::judge::{JudgedRow, judged_rows};
 use w3triage::ingest::dump::{DumpOptions, parse};
 use w3triage::report::triage::render_triage;
 use w3triage::tables::{FileCtx, Parsed, Severity};
@@ -68,9 +69,14 @@ fn errors(p: &Parsed) -> Vec<String> {
         .collect()
 }
 
+/// The crash rows of a parse, judged.
+fn judged(p: &Parsed) -> Vec<JudgedRow> {
+    judged_rows(&p.crashes, &p.frames, &p.threads)
+}
+
 fn verdict(p: &Parsed) -> String {
     assert_eq!(p.crashes.len(), 1, "{:?}", p.issues);
-    p.crashes[0].verdict.clone().unwrap_or_default()
+    judged(p)[0].verdict.clone().unwrap_or_default()
 }
 
 #[test]
@@ -78,7 +84,7 @@ fn whole_dump_has_no_damage() {
     let p = parse_bytes(&isapi_crash());
     assert!(errors(&p).is_empty(), "{:?}", errors(&p));
     assert_eq!(
-        p.crashes[0].suspect_module.as_deref(),
+        judged(&p)[0].suspect_module.as_deref(),
         Some("ISAPI_Rewrite.dll")
     );
 }
@@ -105,7 +111,7 @@ fn module_count_one_too_many_keeps_every_module() {
         "{e:?}"
     );
     // The verdict stands on the recovered list: the filter is still named, with low confidence.
-    let c = &p.crashes[0];
+    let c = &judged(&p)[0];
     assert_eq!(c.faulting_module.as_deref(), Some("ISAPI_Rewrite.dll"));
     assert_eq!(c.confidence.map(|v| v.name()), Some("low"));
     assert!(c.detail.as_deref().unwrap().contains("module list damaged"));
@@ -184,9 +190,10 @@ fn module_stream_of_size_zero_is_recovered_and_offset_zero_is_named() {
     let v = verdict(&p);
     assert!(v.contains("module list is damaged"), "{v}");
     assert!(!v.contains("corrupt return address"), "{v}");
-    let why = p.crashes[0].detail.clone().unwrap();
+    let c = &judged(&p)[0];
+    let why = c.detail.clone().unwrap();
     assert!(!why.contains("corrupt return address"), "{why}");
-    assert_eq!(p.crashes[0].confidence.map(|v| v.name()), Some("low"));
+    assert_eq!(c.confidence.map(|v| v.name()), Some("low"));
 }
 
 #[test]
