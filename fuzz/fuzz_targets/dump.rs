@@ -3,6 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use w3triage::analyze::judge::judged_rows;
 use w3triage::ingest::dump::{DumpOptions, parse};
 use w3triage::tables::FileCtx;
 
@@ -15,4 +16,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let p = parse(&ctx, data, &DumpOptions::default());
     assert!(!p.crashes.is_empty() || !p.issues.is_empty());
+    // The verdict rules run on what ingest stored (as `analyze` and `dump` run them).
+    let judged = judged_rows(&p.crashes, &p.frames, &p.threads);
+    assert_eq!(judged.len(), p.crashes.len());
 });

@@ -6,6 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 use std::path::PathBuf;
 use std::sync::OnceLock;
+use w3triage::analyze::judge::judged_rows;
 use w3triage::ingest::dump::{DumpOptions, parse_file};
 use w3triage::tables::FileCtx;
 
@@ -29,4 +30,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let parsed = parse_file(&ctx, p, &DumpOptions::default());
     assert!(!parsed.crashes.is_empty() || !parsed.issues.is_empty());
+    // The verdict rules run on what ingest stored (as `analyze` and `dump` run them).
+    let judged = judged_rows(&parsed.crashes, &parsed.frames, &parsed.threads);
+    assert_eq!(judged.len(), parsed.crashes.len());
 });
