@@ -6,41 +6,11 @@
 //! names, nulls as `null`, timestamps RFC 3339 UTC with `Z`, `extra` as a nested object.
 
 use crate::tables::{
-    CrashRow, FileRow, FrameRow, HttpErr, IssueRow, ModuleRow, NumCol, Requests, Tables, ThreadRow,
+    CrashRow, FileRow, FrameRow, HttpErr, IssueRow, ModuleRow, Requests, Tables, ThreadRow,
 };
 use std::io::{self, Write};
 
-/// The type of a column, which decides how a writer renders it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColKind {
-    Str,
-    Int,
-    /// UTC milliseconds since the epoch.
-    Ts,
-    Bool,
-    /// A JSON value kept as text (`extra`), nested as-is in JSON lines.
-    Json,
-}
-
-/// One cell.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell<'a> {
-    Null,
-    Str(&'a str),
-    Owned(String),
-    Int(i128),
-    Ts(i64),
-    Bool(bool),
-    Json(&'a str),
-}
-
-/// A whole [`NumCol`] column of a table (an `Int` column), for writers that take columns.
-#[derive(Debug, Clone, Copy)]
-pub enum NumColumn<'a> {
-    U16(&'a NumCol<u16>),
-    U32(&'a NumCol<u32>),
-    U64(&'a NumCol<u64>),
-}
+pub use crate::tables::{Cell, ColKind, NumColumn};
 
 /// A read-only view of a table, row by row.
 pub trait TableView {
@@ -57,137 +27,28 @@ pub trait TableView {
     }
 }
 
-fn s(v: Option<&str>) -> Cell<'_> {
-    v.map_or(Cell::Null, Cell::Str)
-}
-/// A `+`-decoded value: borrowed when it had no `+`.
-fn plus(v: Option<std::borrow::Cow<'_, str>>) -> Cell<'_> {
-    match v {
-        None => Cell::Null,
-        Some(std::borrow::Cow::Borrowed(v)) => Cell::Str(v),
-        Some(std::borrow::Cow::Owned(v)) => Cell::Owned(v),
-    }
-}
-/// A [`crate::tables::U64Col`] as the column of the width it holds.
-fn wide(c: &crate::tables::U64Col) -> NumColumn<'_> {
-    match c.values() {
-        crate::tables::U64Values::Narrow(c) => NumColumn::U32(c),
-        crate::tables::U64Values::Wide(c) => NumColumn::U64(c),
-    }
-}
-fn n<T: Into<i128> + Copy>(v: Option<T>) -> Cell<'static> {
-    v.map_or(Cell::Null, |x| Cell::Int(x.into()))
-}
-
 use ColKind::*;
 
-impl TableView for Requests {
-    fn columns(&self) -> Vec<(&'static str, ColKind)> {
-        let kinds = [
-            Ts, Str, Str, Str, Int, Str, Str, Str, Str, Str, Str, Str, Str, Str, Int, Int, Int,
-            Int, Int, Int, Int, Int, Json,
-        ];
-        crate::tables::REQUEST_COLUMNS
-            .iter()
-            .copied()
-            .zip(kinds)
-            .collect()
-    }
-    fn len(&self) -> usize {
-        Requests::len(self)
-    }
-    fn cell(&self, r: usize, c: usize) -> Cell<'_> {
-        match c {
-            0 => Cell::Ts(self.ts[r]),
-            1 => s(self.server.get(r)),
-            2 => s(self.site.get(r)),
-            3 => s(self.s_ip.get(r)),
-            4 => n(self.s_port.get(r)),
-            5 => s(self.method.get(r)),
-            6 => s(self.uri_stem.get(r)),
-            7 => s(self.uri_query.get(r)),
-            8 => s(self.username.get(r)),
-            9 => s(self.c_ip.get(r)),
-            10 => plus(self.user_agent.get(r)),
-            11 => plus(self.referer.get(r)),
-            12 => plus(self.cookie.get(r)),
-            13 => s(self.host.get(r)),
-            14 => n(self.status.get(r)),
-            15 => n(self.substatus.get(r)),
-            16 => n(self.win32_status.get(r)),
-            17 => n(self.sc_bytes.get(r)),
-            18 => n(self.cs_bytes.get(r)),
-            19 => n(self.time_taken_ms.get(r)),
-            20 => Cell::Int(self.file[r].into()),
-            21 => Cell::Int(self.offset.get(r).into()),
-            _ => self.extra.get(r).map_or(Cell::Null, Cell::Json),
+/// The columnar tables: names, kinds and cells as `columnar_table!` declares them.
+macro_rules! columnar_view {
+    ($($t:ty),*) => {$(
+        impl TableView for $t {
+            fn columns(&self) -> Vec<(&'static str, ColKind)> {
+                <$t>::KINDS.to_vec()
+            }
+            fn len(&self) -> usize {
+                <$t>::len(self)
+            }
+            fn cell(&self, r: usize, c: usize) -> Cell<'_> {
+                <$t>::cell(self, r, c)
+            }
+            fn num_column(&self, c: usize) -> Option<NumColumn<'_>> {
+                <$t>::num_column(self, c)
+            }
         }
-    }
-    fn num_column(&self, c: usize) -> Option<NumColumn<'_>> {
-        use NumColumn::*;
-        Some(match c {
-            4 => U16(&self.s_port),
-            14 => U16(&self.status),
-            15 => U32(&self.substatus),
-            16 => wide(&self.win32_status),
-            17 => wide(&self.sc_bytes),
-            18 => wide(&self.cs_bytes),
-            19 => wide(&self.time_taken_ms),
-            _ => return None,
-        })
-    }
+    )*};
 }
-
-impl TableView for HttpErr {
-    fn columns(&self) -> Vec<(&'static str, ColKind)> {
-        let kinds = [
-            Ts, Str, Str, Int, Str, Int, Str, Str, Str, Int, Int, Str, Str, Str, Str, Str, Str,
-            Str, Int, Int,
-        ];
-        crate::tables::HTTPERR_COLUMNS
-            .iter()
-            .copied()
-            .zip(kinds)
-            .collect()
-    }
-    fn len(&self) -> usize {
-        HttpErr::len(self)
-    }
-    fn cell(&self, r: usize, c: usize) -> Cell<'_> {
-        match c {
-            0 => Cell::Ts(self.ts[r]),
-            1 => s(self.server.get(r)),
-            2 => s(self.c_ip.get(r)),
-            3 => n(self.c_port.get(r)),
-            4 => s(self.s_ip.get(r)),
-            5 => n(self.s_port.get(r)),
-            6 => s(self.version.get(r)),
-            7 => s(self.method.get(r)),
-            8 => s(self.uri.get(r)),
-            9 => n(self.status.get(r)),
-            10 => n(self.site_id.get(r)),
-            11 => s(self.reason.get(r)),
-            12 => s(self.queue.get(r)),
-            13 => s(self.stream_id.get(r)),
-            14 => s(self.stream_id_ex.get(r)),
-            15 => s(self.transport.get(r)),
-            16 => s(self.fault_code.get(r)),
-            17 => s(self.extended_fault_code.get(r)),
-            18 => Cell::Int(self.file[r].into()),
-            _ => Cell::Int(self.offset[r].into()),
-        }
-    }
-    fn num_column(&self, c: usize) -> Option<NumColumn<'_>> {
-        use NumColumn::*;
-        Some(match c {
-            3 => U16(&self.c_port),
-            5 => U16(&self.s_port),
-            9 => U16(&self.status),
-            10 => U32(&self.site_id),
-            _ => return None,
-        })
-    }
-}
+columnar_view!(Requests, HttpErr);
 
 /// The small tables, seen through their serde form: field names are the column names.
 pub struct RowsView {

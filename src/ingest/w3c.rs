@@ -1620,7 +1620,7 @@ fn presized(chunk: &[u8]) -> Requests {
         time_taken_ms: crate::tables::U64Col::with_capacity(rows),
         file: Default::default(),
         offset: Default::default(),
-        extra: crate::tables::StrCol::with_capacity(rows, 0),
+        extra: crate::tables::JsonCol(crate::tables::StrCol::with_capacity(rows, 0)),
     }
 }
 

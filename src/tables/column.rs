@@ -1,0 +1,469 @@
+//! What a columnar table needs of each of its columns, and how a column is read out: one
+//! trait, so that a table is declared once (`columnar_table!`) and its append, merge, reserve,
+//! memory accounting and export come from its column types.
+
+use super::columns::{CatCol, FileCol, NumCol, OffsetCol, PlusCol, Source, StrCol, U64Col, U64Values};
+use super::{Millis, prefault};
+
+/// The type of a column, which decides how a writer renders it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColKind {
+    Str,
+    Int,
+    /// UTC milliseconds since the epoch.
+    Ts,
+    Bool,
+    /// A JSON value kept as text (`extra`), nested as-is in JSON lines.
+    Json,
+}
+
+/// One cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell<'a> {
+    Null,
+    Str(&'a str),
+    Owned(String),
+    Int(i128),
+    Ts(i64),
+    Bool(bool),
+    Json(&'a str),
+}
+
+/// A whole [`NumCol`] column of a table (an `Int` column), for writers that take columns.
+#[derive(Debug, Clone, Copy)]
+pub enum NumColumn<'a> {
+    U16(&'a NumCol<u16>),
+    U32(&'a NumCol<u32>),
+    U64(&'a NumCol<u64>),
+}
+
+/// One column of a columnar table.
+pub trait Column: Send + Sync {
+    /// How writers render it.
+    const KIND: ColKind;
+    fn col_len(&self) -> usize;
+    fn append_col(&mut self, other: &Self);
+    fn clear_col(&mut self);
+    fn shrink_col(&mut self);
+    /// Heap bytes held.
+    fn heap_col(&self) -> usize;
+    /// Room for `rows` more rows and `bytes` more text.
+    fn reserve_col(&mut self, rows: usize, bytes: usize);
+    /// Faults in the memory the next `rows` rows and `bytes` of text will be written to.
+    fn prefault_col(&self, rows: usize, bytes: usize);
+    /// Row `i`.
+    fn cell(&self, i: usize) -> Cell<'_>;
+    /// Text bytes held (text columns), for sizing the rest of a file from its first part.
+    fn text_len(&self) -> usize {
+        0
+    }
+    /// Binds text to the file it points into (text columns, see [`StrCol::bind`]).
+    fn bind_col(&mut self, _src: &Source) {}
+    /// The column whole, when it is a [`NumCol`].
+    fn num_column(&self) -> Option<NumColumn<'_>> {
+        None
+    }
+}
+
+fn int<T: Into<i128>>(v: Option<T>) -> Cell<'static> {
+    v.map_or(Cell::Null, |x| Cell::Int(x.into()))
+}
+
+/// Timestamps (`ts`): one per row, never null.
+impl Column for Vec<Millis> {
+    const KIND: ColKind = ColKind::Ts;
+    fn col_len(&self) -> usize {
+        self.len()
+    }
+    fn append_col(&mut self, o: &Self) {
+        self.extend_from_slice(o);
+    }
+    fn clear_col(&mut self) {
+        self.clear();
+    }
+    fn shrink_col(&mut self) {
+        self.shrink_to_fit();
+    }
+    fn heap_col(&self) -> usize {
+        self.capacity() * 8
+    }
+    fn reserve_col(&mut self, rows: usize, _: usize) {
+        self.reserve(rows);
+    }
+    fn prefault_col(&self, rows: usize, _: usize) {
+        prefault(self, self.capacity().min(self.len() + rows));
+    }
+    fn cell(&self, i: usize) -> Cell<'_> {
+        Cell::Ts(self[i])
+    }
+}
+
+/// Byte offsets of a small table (`httperr`): one per row, never null.
+impl Column for Vec<u64> {
+    const KIND: ColKind = ColKind::Int;
+    fn col_len(&self) -> usize {
+        self.len()
+    }
+    fn append_col(&mut self, o: &Self) {
+        self.extend_from_slice(o);
+    }
+    fn clear_col(&mut self) {
+        self.clear();
+    }
+    fn shrink_col(&mut self) {
+        self.shrink_to_fit();
+    }
+    fn heap_col(&self) -> usize {
+        self.capacity() * 8
+    }
+    fn reserve_col(&mut self, rows: usize, _: usize) {
+        self.reserve(rows);
+    }
+    fn prefault_col(&self, rows: usize, _: usize) {
+        prefault(self, self.capacity().min(self.len() + rows));
+    }
+    fn cell(&self, i: usize) -> Cell<'_> {
+        Cell::Int(self[i].into())
+    }
+}
+
+macro_rules! column_common {
+    () => {
+        fn col_len(&self) -> usize {
+            self.len()
+        }
+        fn append_col(&mut self, o: &Self) {
+            self.append(o);
+        }
+        fn clear_col(&mut self) {
+            self.clear();
+        }
+        fn shrink_col(&mut self) {
+            self.shrink_to_fit();
+        }
+        fn heap_col(&self) -> usize {
+            self.heap_bytes()
+        }
+    };
+}
+
+impl Column for StrCol {
+    const KIND: ColKind = ColKind::Str;
+    column_common!();
+    fn reserve_col(&mut self, rows: usize, bytes: usize) {
+        self.reserve(rows, bytes);
+    }
+    fn prefault_col(&self, rows: usize, bytes: usize) {
+        self.prefault_next(rows, bytes);
+    }
+    fn cell(&self, i: usize) -> Cell<'_> {
+        self.get(i).map_or(Cell::Null, Cell::Str)
+    }
+    fn text_len(&self) -> usize {
+        self.data_len()
+    }
+    fn bind_col(&mut self, src: &Source) {
+        self.bind(src);
+    }
+}
+
+/// Text with `+` for spaces (user agent, referer, cookie): read decoded.
+impl Column for PlusCol {
+    const KIND: ColKind = ColKind::Str;
+    fn col_len(&self) -> usize {
+        self.len()
+    }
+    fn append_col(&mut self, o: &Self) {
+        self.append(o);
+    }
+    fn clear_col(&mut self) {
+        self.clear();
+    }
+    fn shrink_col(&mut self) {
+        self.shrink_to_fit();
+    }
+    fn heap_col(&self) -> usize {
+        self.heap_bytes()
+    }
+    fn reserve_col(&mut self, rows: usize, bytes: usize) {
+        self.reserve(rows, bytes);
+    }
+    fn prefault_col(&self, rows: usize, bytes: usize) {
+        self.prefault_next(rows, bytes);
+    }
+    fn cell(&self, i: usize) -> Cell<'_> {
+        match self.get(i) {
+            None => Cell::Null,
+            Some(std::borrow::Cow::Borrowed(v)) => Cell::Str(v),
+            Some(std::borrow::Cow::Owned(v)) => Cell::Owned(v),
+        }
+    }
+    fn text_len(&self) -> usize {
+        self.data_len()
+    }
+    fn bind_col(&mut self, src: &Source) {
+        self.bind(src);
+    }
+}
+
+/// A JSON object kept as text (`extra`): nested as-is in JSON lines.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct JsonCol(pub StrCol);
+
+impl std::ops::Deref for JsonCol {
+    type Target = StrCol;
+    fn deref(&self) -> &StrCol {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for JsonCol {
+    fn deref_mut(&mut self) -> &mut StrCol {
+        &mut self.0
+    }
+}
+
+impl Column for JsonCol {
+    const KIND: ColKind = ColKind::Json;
+    fn col_len(&self) -> usize {
+        self.0.len()
+    }
+    fn append_col(&mut self, o: &Self) {
+        self.0.append(&o.0);
+    }
+    fn clear_col(&mut self) {
+        self.0.clear();
+    }
+    fn shrink_col(&mut self) {
+        self.0.shrink_to_fit();
+    }
+    fn heap_col(&self) -> usize {
+        self.0.heap_bytes()
+    }
+    fn reserve_col(&mut self, rows: usize, bytes: usize) {
+        self.0.reserve(rows, bytes);
+    }
+    fn prefault_col(&self, rows: usize, bytes: usize) {
+        self.0.prefault_next(rows, bytes);
+    }
+    fn cell(&self, i: usize) -> Cell<'_> {
+        self.0.get(i).map_or(Cell::Null, Cell::Json)
+    }
+    fn text_len(&self) -> usize {
+        self.0.data_len()
+    }
+    fn bind_col(&mut self, src: &Source) {
+        self.0.bind(src);
+    }
+}
+
+impl Column for CatCol {
+    const KIND: ColKind = ColKind::Str;
+    column_common!();
+    fn reserve_col(&mut self, rows: usize, _: usize) {
+        self.reserve(rows);
+    }
+    fn prefault_col(&self, rows: usize, _: usize) {
+        self.prefault_next(rows);
+    }
+    fn cell(&self, i: usize) -> Cell<'_> {
+        self.get(i).map_or(Cell::Null, Cell::Str)
+    }
+}
+
+macro_rules! num_column {
+    ($t:ty, $variant:ident) => {
+        impl Column for NumCol<$t> {
+            const KIND: ColKind = ColKind::Int;
+            column_common!();
+            fn reserve_col(&mut self, rows: usize, _: usize) {
+                self.reserve(rows);
+            }
+            fn prefault_col(&self, rows: usize, _: usize) {
+                self.prefault_next(rows);
+            }
+            fn cell(&self, i: usize) -> Cell<'_> {
+                int(self.get(i))
+            }
+            fn num_column(&self) -> Option<NumColumn<'_>> {
+                Some(NumColumn::$variant(self))
+            }
+        }
+    };
+}
+num_column!(u16, U16);
+num_column!(u32, U32);
+num_column!(u64, U64);
+
+impl Column for U64Col {
+    const KIND: ColKind = ColKind::Int;
+    column_common!();
+    fn reserve_col(&mut self, rows: usize, _: usize) {
+        self.reserve(rows);
+    }
+    fn prefault_col(&self, rows: usize, _: usize) {
+        self.prefault_next(rows);
+    }
+    fn cell(&self, i: usize) -> Cell<'_> {
+        int(self.get(i))
+    }
+    fn num_column(&self) -> Option<NumColumn<'_>> {
+        Some(match self.values() {
+            U64Values::Narrow(c) => NumColumn::U32(c),
+            U64Values::Wide(c) => NumColumn::U64(c),
+        })
+    }
+}
+
+impl Column for OffsetCol {
+    const KIND: ColKind = ColKind::Int;
+    column_common!();
+    fn reserve_col(&mut self, rows: usize, _: usize) {
+        self.reserve(rows);
+    }
+    fn prefault_col(&self, rows: usize, _: usize) {
+        self.prefault_next(rows);
+    }
+    fn cell(&self, i: usize) -> Cell<'_> {
+        Cell::Int(self.get(i).into())
+    }
+}
+
+/// File ids, stored as runs: nothing to reserve or fault in ahead.
+impl Column for FileCol {
+    const KIND: ColKind = ColKind::Int;
+    column_common!();
+    fn reserve_col(&mut self, _: usize, _: usize) {}
+    fn prefault_col(&self, _: usize, _: usize) {}
+    fn cell(&self, i: usize) -> Cell<'_> {
+        Cell::Int(self[i].into())
+    }
+}
+
+/// Declares a columnar table once: the struct (one public field per column, in column order),
+/// its column names and kinds, row count, append (column by column in parallel when large),
+/// reserve, clear, shrink, heap size, text binding and cell access — all from the columns'
+/// [`Column`] impls. Adding a column is one line here (and one `push` in the parser).
+macro_rules! columnar_table {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $(#[$fmeta0:meta])* $f0:ident : $t0:ty,
+            $( $(#[$fmeta:meta])* $f:ident : $t:ty ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $(#[$fmeta0])* pub $f0: $t0,
+            $( $(#[$fmeta])* pub $f: $t ),+
+        }
+
+        impl $name {
+            /// Column names, in order (the JSON-lines keys and Parquet columns).
+            pub const COLUMNS: &'static [&'static str] = &[stringify!($f0), $(stringify!($f)),+];
+            /// Column names and kinds, in order.
+            pub const KINDS: &'static [(&'static str, $crate::tables::ColKind)] = &[
+                (stringify!($f0), <$t0 as $crate::tables::Column>::KIND),
+                $((stringify!($f), <$t as $crate::tables::Column>::KIND)),+
+            ];
+            const CELLS: &'static [for<'a> fn(&'a $name, usize) -> $crate::tables::Cell<'a>] = &[
+                |t, r| $crate::tables::Column::cell(&t.$f0, r),
+                $(|t, r| $crate::tables::Column::cell(&t.$f, r)),+
+            ];
+            const NUMS: &'static [for<'a> fn(&'a $name) -> Option<$crate::tables::NumColumn<'a>>] = &[
+                |t| $crate::tables::Column::num_column(&t.$f0),
+                $(|t| $crate::tables::Column::num_column(&t.$f)),+
+            ];
+
+            pub fn len(&self) -> usize {
+                $crate::tables::Column::col_len(&self.$f0)
+            }
+            pub fn is_empty(&self) -> bool {
+                self.len() == 0
+            }
+            /// Cell `c` of row `r`.
+            pub fn cell(&self, r: usize, c: usize) -> $crate::tables::Cell<'_> {
+                Self::CELLS[c](self, r)
+            }
+            /// Column `c` whole, when it is a `NumCol`.
+            pub fn num_column(&self, c: usize) -> Option<$crate::tables::NumColumn<'_>> {
+                Self::NUMS[c](self)
+            }
+            /// Appends `o`'s rows. Large appends (a chunk merge) copy the columns in parallel:
+            /// the copy is memory-bound and the columns are independent.
+            pub fn append(&mut self, o: &$name) {
+                use $crate::tables::Column;
+                if o.len() >= 1 << 14 && rayon::current_num_threads() > 1 {
+                    rayon::scope(|s| {
+                        let (d, src) = (&mut self.$f0, &o.$f0);
+                        s.spawn(move |_| d.append_col(src));
+                        $(
+                            let (d, src) = (&mut self.$f, &o.$f);
+                            s.spawn(move |_| d.append_col(src));
+                        )+
+                    });
+                    return;
+                }
+                self.$f0.append_col(&o.$f0);
+                $( self.$f.append_col(&o.$f); )+
+            }
+            /// Reserves room for `rows` rows in all, and for text in all as in this table and
+            /// `like` together scaled by `scale` (they are a sample of the whole, e.g. the first
+            /// chunks of a file), both times `headroom`. Capacity never written costs no memory;
+            /// the expected part (without the headroom) is faulted in at once, the headroom only
+            /// if used.
+            pub fn reserve_total_like(
+                &mut self,
+                rows: usize,
+                like: &[&$name],
+                scale: f64,
+                headroom: f64,
+            ) {
+                use $crate::tables::Column;
+                let room = |n: usize| (n as f64 * headroom) as usize;
+                let rows = rows.saturating_sub(self.len());
+                let rows_room = room(rows);
+                let est = |own: usize, others: usize| {
+                    (((own + others) as f64 * scale) as usize).saturating_sub(own)
+                };
+                let bytes = est(
+                    self.$f0.text_len(),
+                    like.iter().map(|r| r.$f0.text_len()).sum(),
+                );
+                self.$f0.reserve_col(rows_room, room(bytes));
+                self.$f0.prefault_col(rows, bytes);
+                $(
+                    let bytes = est(
+                        self.$f.text_len(),
+                        like.iter().map(|r| r.$f.text_len()).sum(),
+                    );
+                    self.$f.reserve_col(rows_room, room(bytes));
+                    self.$f.prefault_col(rows, bytes);
+                )+
+            }
+            /// Binds the text columns to the file their rows were parsed from.
+            pub fn bind(&mut self, src: &$crate::tables::Source) {
+                use $crate::tables::Column;
+                self.$f0.bind_col(src);
+                $( self.$f.bind_col(src); )+
+            }
+            /// Empties every column, keeping the buffers for reuse.
+            pub fn clear(&mut self) {
+                use $crate::tables::Column;
+                self.$f0.clear_col();
+                $( self.$f.clear_col(); )+
+            }
+            /// Gives back unused capacity (large buffers shrink in place).
+            pub fn shrink_to_fit(&mut self) {
+                use $crate::tables::Column;
+                self.$f0.shrink_col();
+                $( self.$f.shrink_col(); )+
+            }
+            /// Heap bytes held by the table (for the memory budget in the summary and benches).
+            pub fn heap_bytes(&self) -> usize {
+                use $crate::tables::Column;
+                self.$f0.heap_col() $( + self.$f.heap_col() )+
+            }
+        }
+    };
+}
