@@ -5,9 +5,7 @@
 //! writer exists once. The JSON-lines contract: one object per row, keys exactly the column
 //! names, nulls as `null`, timestamps RFC 3339 UTC with `Z`, `extra` as a nested object.
 
-use crate::tables::{
-    CrashRow, FileRow, FrameRow, HttpErr, IssueRow, ModuleRow, Requests, Tables, ThreadRow,
-};
+use crate::tables::{FileRow, HttpErr, Requests, Row, Tables};
 use std::io::{self, Write};
 
 pub use crate::tables::{Cell, ColKind, NumColumn};
@@ -50,13 +48,29 @@ macro_rules! columnar_view {
 }
 columnar_view!(Requests, HttpErr);
 
-/// The small tables, seen through their serde form: field names are the column names.
+/// A row table through its declared columns (`row_table!`).
+pub struct Rows<'a, T>(pub &'a [T]);
+
+impl<T: Row> TableView for Rows<'_, T> {
+    fn columns(&self) -> Vec<(&'static str, ColKind)> {
+        T::KINDS.to_vec()
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn cell(&self, r: usize, c: usize) -> Cell<'_> {
+        self.0[r].cell(c)
+    }
+}
+
+/// The files table, seen through its serde form: field names are the column names.
 pub struct RowsView {
     columns: Vec<(&'static str, ColKind)>,
     rows: Vec<Vec<serde_json::Value>>,
 }
 
-/// Column kinds of a row struct, taken from its fields' names (times end in `ts`/`_start`).
+/// The files table through serde: column kinds from the values (its counts are flattened and
+/// its elapsed time rounded for people).
 fn rows_view<T: serde::Serialize>(rows: &[T], names: &[&'static str]) -> RowsView {
     let values: Vec<serde_json::Map<String, serde_json::Value>> = rows
         .iter()
@@ -68,20 +82,16 @@ fn rows_view<T: serde::Serialize>(rows: &[T], names: &[&'static str]) -> RowsVie
     let columns: Vec<(&'static str, ColKind)> = names
         .iter()
         .map(|&name| {
-            let kind = if name == "ts" || name == "process_start" {
-                Ts
-            } else {
-                values
-                    .iter()
-                    .filter_map(|m| m.get(name))
-                    .find(|v| !v.is_null())
-                    .map_or(Str, |v| match v {
-                        serde_json::Value::Number(_) => Int,
-                        serde_json::Value::Bool(_) => Bool,
-                        serde_json::Value::Object(_) | serde_json::Value::Array(_) => Json,
-                        _ => Str,
-                    })
-            };
+            let kind = values
+                .iter()
+                .filter_map(|m| m.get(name))
+                .find(|v| !v.is_null())
+                .map_or(Str, |v| match v {
+                    serde_json::Value::Number(_) => Int,
+                    serde_json::Value::Bool(_) => Bool,
+                    serde_json::Value::Object(_) | serde_json::Value::Array(_) => Json,
+                    _ => Str,
+                });
             (name, kind)
         })
         .collect();
@@ -131,11 +141,11 @@ pub fn view<'a>(tables: &'a Tables, name: &str) -> Option<Box<dyn TableView + 'a
     Some(match name {
         "requests" => Box::new(&tables.requests) as Box<dyn TableView>,
         "httperr" => Box::new(&tables.httperr),
-        "crashes" => Box::new(rows_view::<CrashRow>(&tables.crashes, CRASH_COLUMNS)),
-        "modules" => Box::new(rows_view::<ModuleRow>(&tables.modules, MODULE_COLUMNS)),
-        "frames" => Box::new(rows_view::<FrameRow>(&tables.frames, FRAME_COLUMNS)),
-        "threads" => Box::new(rows_view::<ThreadRow>(&tables.threads, THREAD_COLUMNS)),
-        "issues" => Box::new(rows_view::<IssueRow>(&tables.issues, ISSUE_COLUMNS)),
+        "crashes" => Box::new(Rows(&tables.crashes)),
+        "modules" => Box::new(Rows(&tables.modules)),
+        "frames" => Box::new(Rows(&tables.frames)),
+        "threads" => Box::new(Rows(&tables.threads)),
+        "issues" => Box::new(Rows(&tables.issues)),
         "files" => Box::new(rows_view(&file_rows(&tables.files), FILE_COLUMNS)),
         _ => return None,
     })
@@ -156,80 +166,6 @@ impl<T: TableView + ?Sized> TableView for &T {
     }
 }
 
-pub const CRASH_COLUMNS: &[&str] = &[
-    "ts",
-    "server",
-    "source",
-    "provider",
-    "event_id",
-    "kind",
-    "app_pool",
-    "pid",
-    "process_name",
-    "process_start",
-    "exception_code",
-    "exception_name",
-    "chance",
-    "faulting_module",
-    "faulting_module_version",
-    "fault_offset",
-    "exit_code",
-    "info0",
-    "fault_kind",
-    "fault_address",
-    "fault_class",
-    "fault_executable",
-    "threads",
-    "memory_committed",
-    "memory_reserved",
-    "memory_private",
-    "memory_largest_free",
-    "memory_32bit",
-    "wow64_view",
-    "stacks_walked",
-    "damaged_modules",
-    "damaged_exception",
-    "truncated_at",
-    "detail",
-    "file",
-    "offset",
-];
-pub const MODULE_COLUMNS: &[&str] = &[
-    "file",
-    "pid",
-    "name",
-    "path",
-    "version",
-    "base",
-    "size",
-    "timestamp",
-    "unloaded",
-    "class",
-    "third_party",
-];
-pub const FRAME_COLUMNS: &[&str] = &[
-    "file",
-    "index",
-    "instruction",
-    "module",
-    "module_offset",
-    "function",
-    "function_offset",
-    "source_file",
-    "source_line",
-    "trust",
-    "class",
-    "unloaded_module",
-    "dynamic",
-];
-pub const THREAD_COLUMNS: &[&str] = &[
-    "file",
-    "thread_id",
-    "user_time",
-    "kernel_time",
-    "top_module",
-];
-pub const ISSUE_COLUMNS: &[&str] = &["file", "line", "offset", "severity", "code", "message"];
 pub const FILE_COLUMNS: &[&str] = &[
     "id",
     "path",

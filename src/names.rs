@@ -6,7 +6,7 @@
 //! the name a reader parses back cannot drift apart.
 
 /// Declares a fieldless enum whose variants each carry one stable name: `name()`, `from_name()`,
-/// `ALL`, `Display` and a `Serialize` that writes the name.
+/// `ALL`, `Display`, a `Serialize` that writes the name, and a table cell of it.
 ///
 /// ```
 /// w3triage::named_enum! {
@@ -54,6 +54,13 @@ macro_rules! named_enum {
         impl ::std::fmt::Display for $name {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.name())
+            }
+        }
+
+        impl $crate::tables::CellValue for $name {
+            const KIND: $crate::tables::ColKind = $crate::tables::ColKind::Str;
+            fn cell(&self) -> $crate::tables::Cell<'_> {
+                $crate::tables::Cell::Str(self.name())
             }
         }
 

@@ -2,7 +2,9 @@
 //! trait, so that a table is declared once (`columnar_table!`) and its append, merge, reserve,
 //! memory accounting and export come from its column types.
 
-use super::columns::{CatCol, FileCol, NumCol, OffsetCol, PlusCol, Source, StrCol, U64Col, U64Values};
+use super::columns::{
+    CatCol, FileCol, NumCol, OffsetCol, PlusCol, Source, StrCol, U64Col, U64Values,
+};
 use super::{Millis, prefault};
 
 /// The type of a column, which decides how a writer renders it.
@@ -466,4 +468,119 @@ macro_rules! columnar_table {
             }
         }
     };
+}
+
+/// A value of a row table's field, as a cell: what `row_table!` reads each field through.
+pub trait CellValue {
+    /// How writers render it.
+    const KIND: ColKind;
+    fn cell(&self) -> Cell<'_>;
+    /// The cell when the table declares the field as `kind` (an `i64` declared `Ts` is a time).
+    fn cell_as(&self, _kind: ColKind) -> Cell<'_> {
+        self.cell()
+    }
+}
+
+macro_rules! int_value {
+    ($($t:ty),*) => {$(
+        impl CellValue for $t {
+            const KIND: ColKind = ColKind::Int;
+            fn cell(&self) -> Cell<'_> {
+                Cell::Int((*self).into())
+            }
+        }
+    )*};
+}
+int_value!(u16, u32, u64);
+
+/// Milliseconds, declared `Ts` where they are times.
+impl CellValue for i64 {
+    const KIND: ColKind = ColKind::Int;
+    fn cell(&self) -> Cell<'_> {
+        Cell::Int((*self).into())
+    }
+    fn cell_as(&self, kind: ColKind) -> Cell<'_> {
+        match kind {
+            ColKind::Ts => Cell::Ts(*self),
+            _ => self.cell(),
+        }
+    }
+}
+
+impl CellValue for bool {
+    const KIND: ColKind = ColKind::Bool;
+    fn cell(&self) -> Cell<'_> {
+        Cell::Bool(*self)
+    }
+}
+
+impl CellValue for String {
+    const KIND: ColKind = ColKind::Str;
+    fn cell(&self) -> Cell<'_> {
+        Cell::Str(self)
+    }
+}
+
+impl CellValue for &'static str {
+    const KIND: ColKind = ColKind::Str;
+    fn cell(&self) -> Cell<'_> {
+        Cell::Str(self)
+    }
+}
+
+impl<T: CellValue> CellValue for Option<T> {
+    const KIND: ColKind = T::KIND;
+    fn cell(&self) -> Cell<'_> {
+        self.as_ref().map_or(Cell::Null, T::cell)
+    }
+    fn cell_as(&self, kind: ColKind) -> Cell<'_> {
+        self.as_ref().map_or(Cell::Null, |v| v.cell_as(kind))
+    }
+}
+
+/// A table kept as a vector of rows (crash evidence, modules, frames, threads, issues).
+pub trait Row {
+    /// Column names and kinds, in order.
+    const KINDS: &'static [(&'static str, ColKind)];
+    /// Cell `c` of this row.
+    fn cell(&self, c: usize) -> Cell<'_>;
+}
+
+/// Declares a row table once: the struct (public fields in column order, serializable) and its
+/// [`Row`] impl — column names, kinds (from each field's type, or `=> Ts` for a time) and cells.
+/// Adding a column is one line here.
+macro_rules! row_table {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[$fmeta:meta])* $f:ident : $t:ty $(=> $kind:ident)? ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $( $(#[$fmeta])* pub $f: $t ),+
+        }
+
+        impl $name {
+            /// Column names, in order (the JSON-lines keys and Parquet columns).
+            pub const COLUMNS: &'static [&'static str] = &[$(stringify!($f)),+];
+        }
+
+        impl $crate::tables::Row for $name {
+            const KINDS: &'static [(&'static str, $crate::tables::ColKind)] = &[
+                $((stringify!($f), row_table!(@kind $t $(=> $kind)?))),+
+            ];
+            fn cell(&self, c: usize) -> $crate::tables::Cell<'_> {
+                const CELLS: &[for<'a> fn(&'a $name) -> $crate::tables::Cell<'a>] = &[
+                    $(|r| $crate::tables::CellValue::cell_as(
+                        &r.$f,
+                        row_table!(@kind $t $(=> $kind)?),
+                    )),+
+                ];
+                CELLS[c](self)
+            }
+        }
+    };
+    (@kind $t:ty => $kind:ident) => { $crate::tables::ColKind::$kind };
+    (@kind $t:ty) => { <$t as $crate::tables::CellValue>::KIND };
 }

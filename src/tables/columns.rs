@@ -1896,4 +1896,3 @@ mod tests {
         num(&[Some(1), None]).is_null(2);
     }
 }
-

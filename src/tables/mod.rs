@@ -186,121 +186,129 @@ impl FrameTrust {
     }
 }
 
-/// `crashes`: one row per piece of crash evidence (a dump, or one event).
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct CrashRow {
-    /// When it happened: dump time from the dump header, or the event's `TimeCreated` (UTC).
-    pub ts: Option<Millis>,
-    pub server: Option<String>,
-    pub source: Option<EvidenceSource>,
-    /// Event provider (`Microsoft-Windows-WAS`, `Application Error`, …); null for dumps.
-    pub provider: Option<String>,
-    pub event_id: Option<u32>,
-    /// What the evidence says happened.
-    pub kind: CrashKind,
-    pub app_pool: Option<String>,
-    pub pid: Option<u32>,
-    pub process_name: Option<String>,
-    pub process_start: Option<Millis>,
-    pub exception_code: Option<u32>,
-    pub exception_name: Option<String>,
-    /// `first` or `second` chance, when known.
-    pub chance: Option<String>,
-    /// The module the exception address lies in (null when it lies in none).
-    pub faulting_module: Option<String>,
-    pub faulting_module_version: Option<String>,
-    pub fault_offset: Option<u64>,
-    /// Process exit code (WAS 5009) or the error number (5011).
-    pub exit_code: Option<u32>,
-    /// `exception_information[0]` (the access kind of an access violation, a fast-fail code).
-    pub info0: Option<u64>,
-    /// Where the exception address lies (dumps).
-    pub fault_kind: Option<FaultKind>,
-    /// The exception address (or frame 0's instruction when the record has none).
-    pub fault_address: Option<u64>,
-    /// Class of the module the fault lies in.
-    pub fault_class: Option<ModuleClass>,
-    /// For a fault in no module: whether that memory is executable (null: not described).
-    pub fault_executable: Option<bool>,
-    /// Threads in the dump's thread list (null: no thread list read).
-    pub threads: Option<u32>,
-    /// Address space (from MemoryInfoList): committed, reserved and private committed bytes,
-    /// the largest free region, and whether the process is 32-bit.
-    pub memory_committed: Option<u64>,
-    pub memory_reserved: Option<u64>,
-    pub memory_private: Option<u64>,
-    pub memory_largest_free: Option<u64>,
-    pub memory_32bit: Option<bool>,
-    /// A 64-bit dump of a 32-bit (WOW64) process: its stacks show the WOW64 layer.
-    pub wow64_view: bool,
-    /// The stacks were walked (false when the dump could only be read partly).
-    pub stacks_walked: bool,
-    /// What of the module list was lost, when it was damaged.
-    pub damaged_modules: Option<String>,
-    /// Why the exception stream could not be read, when it is there but damaged.
-    pub damaged_exception: Option<String>,
-    /// The byte where a truncated dump ends.
-    pub truncated_at: Option<u64>,
-    /// Free text the source carried (event message, exception type, CLR stack head …).
-    pub detail: Option<String>,
-    pub file: FileId,
-    /// Byte offset (XML, JSON lines) or record number (evtx); 0 for a dump.
-    pub offset: u64,
+row_table! {
+    /// `crashes`: one row per piece of crash evidence (a dump, or one event).
+    #[derive(Debug, Clone, PartialEq, Default, Serialize)]
+    pub struct CrashRow {
+        /// When it happened: dump time from the dump header, or the event's `TimeCreated` (UTC).
+        ts: Option<Millis> => Ts,
+        server: Option<String>,
+        source: Option<EvidenceSource>,
+        /// Event provider (`Microsoft-Windows-WAS`, `Application Error`, …); null for dumps.
+        provider: Option<String>,
+        event_id: Option<u32>,
+        /// What the evidence says happened.
+        kind: CrashKind,
+        app_pool: Option<String>,
+        pid: Option<u32>,
+        process_name: Option<String>,
+        process_start: Option<Millis> => Ts,
+        exception_code: Option<u32>,
+        exception_name: Option<String>,
+        /// `first` or `second` chance, when known.
+        chance: Option<String>,
+        /// The module the exception address lies in (null when it lies in none).
+        faulting_module: Option<String>,
+        faulting_module_version: Option<String>,
+        fault_offset: Option<u64>,
+        /// Process exit code (WAS 5009) or the error number (5011).
+        exit_code: Option<u32>,
+        /// `exception_information[0]` (the access kind of an access violation, a fast-fail code).
+        info0: Option<u64>,
+        /// Where the exception address lies (dumps).
+        fault_kind: Option<FaultKind>,
+        /// The exception address (or frame 0's instruction when the record has none).
+        fault_address: Option<u64>,
+        /// Class of the module the fault lies in.
+        fault_class: Option<ModuleClass>,
+        /// For a fault in no module: whether that memory is executable (null: not described).
+        fault_executable: Option<bool>,
+        /// Threads in the dump's thread list (null: no thread list read).
+        threads: Option<u32>,
+        /// Address space (from MemoryInfoList): committed, reserved and private committed bytes,
+        /// the largest free region, and whether the process is 32-bit.
+        memory_committed: Option<u64>,
+        memory_reserved: Option<u64>,
+        memory_private: Option<u64>,
+        memory_largest_free: Option<u64>,
+        memory_32bit: Option<bool>,
+        /// A 64-bit dump of a 32-bit (WOW64) process: its stacks show the WOW64 layer.
+        wow64_view: bool,
+        /// The stacks were walked (false when the dump could only be read partly).
+        stacks_walked: bool,
+        /// What of the module list was lost, when it was damaged.
+        damaged_modules: Option<String>,
+        /// Why the exception stream could not be read, when it is there but damaged.
+        damaged_exception: Option<String>,
+        /// The byte where a truncated dump ends.
+        truncated_at: Option<u64>,
+        /// Free text the source carried (event message, exception type, CLR stack head …).
+        detail: Option<String>,
+        file: FileId,
+        /// Byte offset (XML, JSON lines) or record number (evtx); 0 for a dump.
+        offset: u64,
+    }
 }
 
-/// `modules`: every module loaded in (or unloaded from) a dumped process.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct ModuleRow {
-    /// The dump file.
-    pub file: FileId,
-    pub pid: Option<u32>,
-    pub name: String,
-    pub path: String,
-    pub version: Option<String>,
-    pub base: u64,
-    pub size: u64,
-    /// PE `TimeDateStamp` (seconds since epoch, as in the image header).
-    pub timestamp: Option<u32>,
-    pub unloaded: bool,
-    /// What the module is (`os_core`, `iis_core`, `third_party` …).
-    pub class: ModuleClass,
-    pub third_party: bool,
+row_table! {
+    /// `modules`: every module loaded in (or unloaded from) a dumped process.
+    #[derive(Debug, Clone, PartialEq, Default, Serialize)]
+    pub struct ModuleRow {
+        /// The dump file.
+        file: FileId,
+        pid: Option<u32>,
+        name: String,
+        path: String,
+        version: Option<String>,
+        base: u64,
+        size: u64,
+        /// PE `TimeDateStamp` (seconds since epoch, as in the image header).
+        timestamp: Option<u32>,
+        unloaded: bool,
+        /// What the module is (`os_core`, `iis_core`, `third_party` …).
+        class: ModuleClass,
+        third_party: bool,
+    }
 }
 
-/// `frames`: the crashing thread's stack, frame 0 first.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct FrameRow {
-    pub file: FileId,
-    pub index: u32,
-    pub instruction: u64,
-    pub module: Option<String>,
-    pub module_offset: Option<u64>,
-    pub function: Option<String>,
-    pub function_offset: Option<u64>,
-    pub source_file: Option<String>,
-    pub source_line: Option<u32>,
-    /// How the frame was found.
-    pub trust: FrameTrust,
-    /// Class of the module the instruction lies in.
-    pub class: Option<ModuleClass>,
-    /// The unloaded module whose old range holds the instruction (a call into a freed DLL).
-    pub unloaded_module: Option<String>,
-    /// The instruction lies in executable private memory: JIT-compiled or generated code.
-    pub dynamic: bool,
+row_table! {
+    /// `frames`: the crashing thread's stack, frame 0 first.
+    #[derive(Debug, Clone, PartialEq, Default, Serialize)]
+    pub struct FrameRow {
+        file: FileId,
+        index: u32,
+        instruction: u64,
+        module: Option<String>,
+        module_offset: Option<u64>,
+        function: Option<String>,
+        function_offset: Option<u64>,
+        source_file: Option<String>,
+        source_line: Option<u32>,
+        /// How the frame was found.
+        trust: FrameTrust,
+        /// Class of the module the instruction lies in.
+        class: Option<ModuleClass>,
+        /// The unloaded module whose old range holds the instruction (a call into a freed DLL).
+        unloaded_module: Option<String>,
+        /// The instruction lies in executable private memory: JIT-compiled or generated code.
+        dynamic: bool,
+    }
 }
 
-/// `threads`: every thread of a dump with CPU times (ThreadInfoList) or a stack (ThreadList).
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct ThreadRow {
-    /// The dump file.
-    pub file: FileId,
-    pub thread_id: u32,
-    /// User and kernel CPU time, 100 ns units (null: not in the ThreadInfoList).
-    pub user_time: Option<u64>,
-    pub kernel_time: Option<u64>,
-    /// The first module on its stack that is not Windows, COM, IIS core or CLR plumbing, else
-    /// the top frame's module.
-    pub top_module: Option<String>,
+row_table! {
+    /// `threads`: every thread of a dump with CPU times (ThreadInfoList) or a stack (ThreadList).
+    #[derive(Debug, Clone, PartialEq, Default, Serialize)]
+    pub struct ThreadRow {
+        /// The dump file.
+        file: FileId,
+        thread_id: u32,
+        /// User and kernel CPU time, 100 ns units (null: not in the ThreadInfoList).
+        user_time: Option<u64>,
+        kernel_time: Option<u64>,
+        /// The first module on its stack that is not Windows, COM, IIS core or CLR plumbing, else
+        /// the top frame's module.
+        top_module: Option<String>,
+    }
 }
 
 named_enum! {
@@ -313,20 +321,22 @@ named_enum! {
     }
 }
 
-/// `issues`: anything we could not read, or read with a guess. Never silent.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct IssueRow {
-    pub file: FileId,
-    /// 1-based line number, for text inputs.
-    pub line: Option<u64>,
-    /// Byte offset in the file, where known.
-    pub offset: Option<u64>,
-    pub severity: Severity,
-    /// A stable short code: `field_count`, `no_header`, `truncated_line`, `nul_padding`,
-    /// `bad_timestamp`, `unreadable`, `corrupt_dump` …
-    pub code: &'static str,
-    /// What was wrong, specifically.
-    pub message: String,
+row_table! {
+    /// `issues`: anything we could not read, or read with a guess. Never silent.
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct IssueRow {
+        file: FileId,
+        /// 1-based line number, for text inputs.
+        line: Option<u64>,
+        /// Byte offset in the file, where known.
+        offset: Option<u64>,
+        severity: Severity,
+        /// A stable short code: `field_count`, `no_header`, `truncated_line`, `nul_padding`,
+        /// `bad_timestamp`, `unreadable`, `corrupt_dump` …
+        code: &'static str,
+        /// What was wrong, specifically.
+        message: String,
+    }
 }
 
 impl IssueRow {
@@ -463,3 +473,56 @@ pub struct Parsed {
     pub site: Option<String>,
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The JSON of a row (the `dump` command) and the table's columns list the same fields.
+    fn same_fields<T: Row + Serialize + Default>(columns: &[&str]) {
+        let v = serde_json::to_value(T::default()).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut want = columns.to_vec();
+        want.sort_unstable();
+        let mut keys = keys;
+        keys.sort_unstable();
+        assert_eq!(keys, want);
+        assert_eq!(T::KINDS.len(), columns.len());
+    }
+
+    #[test]
+    fn row_tables_declare_every_field_once() {
+        same_fields::<CrashRow>(CrashRow::COLUMNS);
+        same_fields::<ModuleRow>(ModuleRow::COLUMNS);
+        same_fields::<FrameRow>(FrameRow::COLUMNS);
+        same_fields::<ThreadRow>(ThreadRow::COLUMNS);
+    }
+
+    #[test]
+    fn column_kinds_come_from_the_declaration_not_the_data() {
+        let kind = |name: &str| {
+            CrashRow::KINDS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, k)| *k)
+        };
+        assert_eq!(kind("ts"), Some(ColKind::Ts));
+        assert_eq!(kind("process_start"), Some(ColKind::Ts));
+        assert_eq!(kind("pid"), Some(ColKind::Int));
+        assert_eq!(kind("kind"), Some(ColKind::Str));
+        assert_eq!(kind("wow64_view"), Some(ColKind::Bool));
+        let c = CrashRow {
+            ts: Some(1_000),
+            pid: Some(7),
+            kind: CrashKind::Hang,
+            ..Default::default()
+        };
+        let col = |name: &str| CrashRow::COLUMNS.iter().position(|n| *n == name).unwrap();
+        assert_eq!(c.cell(col("ts")), Cell::Ts(1_000));
+        assert_eq!(c.cell(col("pid")), Cell::Int(7));
+        assert_eq!(c.cell(col("kind")), Cell::Str("hang"));
+        assert_eq!(c.cell(col("exit_code")), Cell::Null);
+        assert_eq!(Requests::COLUMNS.len(), Requests::KINDS.len());
+        assert_eq!(Requests::KINDS[0], ("ts", ColKind::Ts));
+        assert_eq!(Requests::KINDS.last(), Some(&("extra", ColKind::Json)));
+    }
+}
