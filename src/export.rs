@@ -18,7 +18,7 @@ pub trait TableView {
         self.len() == 0
     }
     fn cell(&self, row: usize, col: usize) -> Cell<'_>;
-    /// Column `col` whole when it is a [`NumCol`] (the same values [`TableView::cell`] gives),
+    /// Column `col` whole when it is a [`NumCol`](crate::tables::NumCol) (the same values [`TableView::cell`] gives),
     /// so a columnar writer need not go cell by cell; `None` for any other column.
     fn num_column(&self, _col: usize) -> Option<NumColumn<'_>> {
         None
