@@ -18,8 +18,36 @@ pub struct Artifact {
     pub bytes: u64,
     pub server: Option<String>,
     pub site: Option<String>,
-    /// Set when the file could not be opened or walked, or is empty.
-    pub problem: Option<String>,
+    /// Set when the file could not be opened or walked, is special, or is empty.
+    pub problem: Option<Problem>,
+    /// Which source this is, the same in every run: `server/site/file name` (`-` for an
+    /// unknown server or site). Within a server, IIS names its logs, HTTPERR logs, event logs
+    /// and dumps uniquely per site.
+    pub key: String,
+    /// Which version of it: `size:hash` of its size and its first and last 64 KiB (a log that
+    /// grew or was rewritten gets a new one), or `None` when it could not be read.
+    pub fingerprint: Option<String>,
+}
+
+/// Why a file is not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// An empty file: skipped.
+    Empty,
+    /// A FIFO, socket, device or pseudo-file: skipped unread (the text says which).
+    NotRegular(String),
+    /// It could not be opened, read or walked: failed (the text says why).
+    Unreadable(String),
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Empty => f.write_str(EMPTY_FILE),
+            Problem::NotRegular(what) => write!(f, "{NOT_REGULAR}: {what}"),
+            Problem::Unreadable(why) => f.write_str(why),
+        }
+    }
 }
 
 /// How many bytes of a file classification looks at.
@@ -64,7 +92,7 @@ pub fn file_type_name(t: &std::fs::FileType) -> &'static str {
 /// every file. The order is deterministic: sorted by path.
 pub fn discover(paths: &[PathBuf]) -> Vec<Artifact> {
     // (path, server, site, problem)
-    type Found = (PathBuf, Option<String>, Option<String>, Option<String>);
+    type Found = (PathBuf, Option<String>, Option<String>, Option<Problem>);
     let mut found: Vec<Found> = Vec::new();
     for root in paths {
         let walker = walkdir::WalkDir::new(root)
@@ -81,7 +109,7 @@ pub fn discover(paths: &[PathBuf]) -> Vec<Artifact> {
                     // FIFOs, sockets, devices: never opened (a FIFO blocks, a device never
                     // ends), but listed, so that every entry of the folder is accounted for.
                     let (server, site) = infer_location(root, e.path());
-                    let why = format!("{}: {}", NOT_REGULAR, file_type_name(&e.file_type()));
+                    let why = Problem::NotRegular(file_type_name(&e.file_type()).into());
                     found.push((e.path().to_path_buf(), server, site, Some(why)));
                 }
                 Err(err) => {
@@ -101,7 +129,7 @@ pub fn discover(paths: &[PathBuf]) -> Vec<Artifact> {
                         err.to_string()
                     };
                     let (server, site) = infer_location(root, &path);
-                    found.push((path, server, site, Some(why)));
+                    found.push((path, server, site, Some(Problem::Unreadable(why))));
                 }
             }
         }
@@ -112,12 +140,14 @@ pub fn discover(paths: &[PathBuf]) -> Vec<Artifact> {
         .into_iter()
         .enumerate()
         .map(|(i, (path, server, site, problem))| {
-            let (kind, bytes, problem) = match problem {
-                Some(p) => (ArtifactKind::Unknown, 0, Some(p)),
+            let (kind, bytes, problem, fingerprint) = match problem {
+                Some(p) => (ArtifactKind::Unknown, 0, Some(p), None),
                 None => classify_file(&path),
             };
             Artifact {
                 id: i as FileId,
+                key: source_key(&path, server.as_deref(), site.as_deref()),
+                fingerprint,
                 path,
                 kind,
                 bytes,
@@ -129,39 +159,88 @@ pub fn discover(paths: &[PathBuf]) -> Vec<Artifact> {
         .collect()
 }
 
-fn classify_file(path: &Path) -> (ArtifactKind, u64, Option<String>) {
+/// `server/site/file name`: see [`Artifact::key`].
+fn source_key(path: &Path, server: Option<&str>, site: Option<&str>) -> String {
+    let name = path
+        .file_name()
+        .map_or_else(|| path.to_string_lossy(), |n| n.to_string_lossy());
+    format!("{}/{}/{name}", server.unwrap_or("-"), site.unwrap_or("-"))
+}
+
+/// Bytes hashed at each end of a file for its fingerprint.
+const FINGERPRINT_SPAN: u64 = 64 << 10;
+
+/// See [`Artifact::fingerprint`]: FNV-1a (stable across runs, platforms and Rust versions) over
+/// the size and the first and last [`FINGERPRINT_SPAN`] bytes.
+fn fingerprint(f: &mut File, len: u64) -> std::io::Result<String> {
+    use std::io::{Seek, SeekFrom};
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    h.write(&len.to_le_bytes());
+    let mut buf = vec![0u8; FINGERPRINT_SPAN.min(len) as usize];
+    f.seek(SeekFrom::Start(0))?;
+    f.read_exact(&mut buf)?;
+    h.write(&buf);
+    if len > FINGERPRINT_SPAN {
+        let tail = FINGERPRINT_SPAN.min(len - FINGERPRINT_SPAN);
+        buf.truncate(tail as usize);
+        f.seek(SeekFrom::Start(len - tail))?;
+        f.read_exact(&mut buf)?;
+        h.write(&buf);
+    }
+    Ok(format!("{len}:{:016x}", h.0))
+}
+
+struct Fnv(u64);
+
+impl Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+type Classified = (ArtifactKind, u64, Option<Problem>, Option<String>);
+
+fn classify_file(path: &Path) -> Classified {
     // Checked before opening: opening a FIFO blocks until a writer comes.
     match std::fs::metadata(path) {
         Ok(m) if !m.is_file() => {
-            let why = format!("{NOT_REGULAR}: {}", file_type_name(&m.file_type()));
-            return (ArtifactKind::Unknown, 0, Some(why));
+            let why = Problem::NotRegular(file_type_name(&m.file_type()).into());
+            return (ArtifactKind::Unknown, 0, Some(why), None);
         }
         _ => {}
     }
     let f = match File::open(path) {
         Ok(f) => f,
-        Err(e) => return (ArtifactKind::Unknown, 0, Some(format!("cannot open: {e}"))),
+        Err(e) => {
+            let why = Problem::Unreadable(format!("cannot open: {e}"));
+            return (ArtifactKind::Unknown, 0, Some(why), None);
+        }
     };
     let bytes = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let head = match sniff(f) {
+    let head = match f.try_clone().and_then(sniff) {
         Ok(h) => h,
         Err(e) => {
-            let why = format!("cannot read: {e}");
-            return (ArtifactKind::Unknown, bytes, Some(why));
+            let why = Problem::Unreadable(format!("cannot read: {e}"));
+            return (ArtifactKind::Unknown, bytes, Some(why), None);
         }
     };
     if bytes == 0 {
         if !head.is_empty() {
             // procfs/sysfs files say 0 bytes and have content: not a log, and not empty.
-            let why = format!(
-                "{NOT_REGULAR}: a pseudo-file that reports 0 bytes but has content (procfs, sysfs)"
+            let why = Problem::NotRegular(
+                "a pseudo-file that reports 0 bytes but has content (procfs, sysfs)".into(),
             );
-            return (ArtifactKind::Unknown, 0, Some(why));
+            return (ArtifactKind::Unknown, 0, Some(why), None);
         }
         let kind = name_hint(path).unwrap_or(ArtifactKind::Unknown);
-        return (kind, 0, Some(EMPTY_FILE.into()));
+        return (kind, 0, Some(Problem::Empty), None);
     }
-    (classify(&head, path), bytes, None)
+    let mut f = f;
+    // A file that shrinks while it is read has no stable version: no fingerprint.
+    let print = fingerprint(&mut f, bytes).ok();
+    (classify(&head, path), bytes, None, print)
 }
 
 /// The first [`SNIFF`] bytes of the file, with runs of NUL bytes (power-loss padding) of 16 or
@@ -455,6 +534,46 @@ pub fn infer_location(root: &Path, path: &Path) -> (Option<String>, Option<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The same file found from two different roots is the same source in the same version;
+    /// growing it makes a new version of the same source.
+    #[test]
+    fn sources_have_a_key_and_a_version_that_do_not_depend_on_the_run() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("farm/WEB07/W3SVC2");
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("u_ex240301.log");
+        let mut text = String::from("#Fields: date time cs-uri-stem sc-status\n");
+        for i in 0..20_000 {
+            text.push_str(&format!("2024-03-01 00:00:00 /p{i} 200\n"));
+        }
+        std::fs::write(&log, &text).unwrap();
+        let one = |root: &Path| {
+            let a = discover(&[root.to_path_buf()]);
+            assert_eq!(a.len(), 1);
+            (a[0].key.clone(), a[0].fingerprint.clone())
+        };
+        let (key, print) = one(&tmp.path().join("farm"));
+        assert_eq!(key, "WEB07/W3SVC2/u_ex240301.log");
+        assert_eq!(
+            one(&tmp.path().join("farm/WEB07")),
+            (key.clone(), print.clone())
+        );
+        let p = print.clone().unwrap();
+        assert!(p.starts_with(&format!("{}:", text.len())), "{p}");
+        // A change in the middle of a large file is not seen (only the ends are hashed); an
+        // append is.
+        text.push_str("2024-03-01 00:00:01 /late 500\n");
+        std::fs::write(&log, &text).unwrap();
+        let (key2, print2) = one(&tmp.path().join("farm"));
+        assert_eq!(key2, key);
+        assert_ne!(print2, print);
+        assert_eq!(
+            one(&tmp.path().join("farm")).1,
+            print2,
+            "stable across runs"
+        );
+    }
 
     fn k(head: &str, name: &str) -> ArtifactKind {
         classify(head.as_bytes(), Path::new(name))

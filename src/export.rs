@@ -168,6 +168,8 @@ impl<T: TableView + ?Sized> TableView for &T {
 
 pub const FILE_COLUMNS: &[&str] = &[
     "id",
+    "key",
+    "fingerprint",
     "path",
     "kind",
     "status",
@@ -190,7 +192,7 @@ fn file_rows(files: &[FileRow]) -> Vec<serde_json::Value> {
         .iter()
         .map(|f| {
             serde_json::json!({
-                "id": f.id, "path": f.path.to_string_lossy(), "kind": f.kind, "status": f.status,
+                "id": f.id, "key": f.key, "fingerprint": f.fingerprint, "path": f.path.to_string_lossy(), "kind": f.kind, "status": f.status,
                 "reason": f.reason, "bytes": f.bytes, "server": f.server, "site": f.site,
                 "lines": f.counts.lines, "records": f.counts.records, "directives": f.counts.directives,
                 "blank": f.counts.blank, "rejected": f.counts.rejected, "rows": f.rows,

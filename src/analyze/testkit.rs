@@ -93,6 +93,8 @@ impl TableBuilder {
         let id = self.t.files.len() as FileId;
         self.t.files.push(FileRow {
             id,
+            key: format!("WEB01/-/{path}"),
+            fingerprint: None,
             path: PathBuf::from(path),
             kind,
             status: FileStatus::Parsed,

@@ -102,6 +102,8 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
     let start = Instant::now();
     let mut row = FileRow {
         id: a.id,
+        key: a.key.clone(),
+        fingerprint: a.fingerprint.clone(),
         path: a.path.clone(),
         kind: a.kind,
         status: FileStatus::Parsed,
@@ -115,18 +117,16 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
     };
     let mut parsed = Parsed::default();
     if let Some(problem) = &a.problem {
-        let (status, code, sev) = if problem == crate::discover::EMPTY_FILE {
-            (FileStatus::Skipped, "empty_file", Severity::Warning)
-        } else if problem.starts_with(crate::discover::NOT_REGULAR) {
-            (FileStatus::Skipped, "special_file", Severity::Warning)
-        } else {
-            (FileStatus::Failed, "unreadable", Severity::Error)
+        use crate::discover::Problem;
+        let (status, code, sev) = match problem {
+            Problem::Empty => (FileStatus::Skipped, "empty_file", Severity::Warning),
+            Problem::NotRegular(_) => (FileStatus::Skipped, "special_file", Severity::Warning),
+            Problem::Unreadable(_) => (FileStatus::Failed, "unreadable", Severity::Error),
         };
+        let why = problem.to_string();
         row.status = status;
-        row.reason = Some(problem.clone());
-        parsed
-            .issues
-            .push(IssueRow::new(a.id, sev, code, problem.clone()));
+        row.reason = Some(why.clone());
+        parsed.issues.push(IssueRow::new(a.id, sev, code, why));
         return (row, parsed);
     }
     let unsupported = match a.kind {

@@ -418,7 +418,12 @@ impl LineCounts {
 /// `files`: every input file, whatever became of it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FileRow {
+    /// This run's id of the file (rows refer to it).
     pub id: FileId,
+    /// The same source in every run: `server/site/file name` (see `discover::Artifact::key`).
+    pub key: String,
+    /// The version of its content: `size:hash` (see `discover::Artifact::fingerprint`).
+    pub fingerprint: Option<String>,
     pub path: PathBuf,
     pub kind: ArtifactKind,
     pub status: FileStatus,
