@@ -13,8 +13,8 @@ use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use w3triage::export;
-use w3triage::ingest::{IngestOptions, ingest_artifacts};
-use w3triage::tables::{FileStatus, Severity, Tables};
+use w3triage::ingest::{IngestOptions, Sink, ingest_into};
+use w3triage::tables::{FileRow, FileStatus, Parsed, Severity, Tables};
 
 #[derive(Parser)]
 #[command(
@@ -165,6 +165,21 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// In-memory tables, counting files on the progress bar as they arrive.
+struct Progress {
+    tables: Tables,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Sink for Progress {
+    fn accept(&mut self, file: FileRow, parsed: Parsed) {
+        self.tables.accept(file, parsed);
+        if let Some(b) = &self.bar {
+            b.inc(1);
+        }
+    }
+}
+
 /// Ingests with a progress bar on stderr when it is a terminal.
 fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Tables> {
     // A mistyped argument must not turn into "no crash found".
@@ -185,7 +200,12 @@ fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Tables> {
     } else {
         None
     };
-    let tables = ingest_artifacts(artifacts, opts);
+    let mut sink = Progress {
+        tables: Tables::default(),
+        bar,
+    };
+    ingest_into(artifacts, opts, &mut sink);
+    let Progress { tables, bar } = sink;
     if let Some(b) = bar {
         b.finish_and_clear();
     }

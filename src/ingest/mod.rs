@@ -35,66 +35,84 @@ pub fn ingest_paths(paths: &[PathBuf], opts: &IngestOptions) -> Tables {
     ingest_artifacts(artifacts, opts)
 }
 
-/// Ingests already-discovered artifacts (taken, so each one's memory goes as it is read).
-pub fn ingest_artifacts(artifacts: Vec<Artifact>, opts: &IngestOptions) -> Tables {
-    let run = || {
-        // Files are read a window at a time, in parallel within the window, and merged in file
-        // order: what is in flight is one window's rows, not every file's (100,000 small logs
-        // held their per-file tables at once: 7.5 KB a file).
-        let window = rayon::current_num_threads().max(1) * FILES_PER_THREAD;
-        let mut t = Tables::default();
-        // Taken from the back of the reversed list, which shrinks as it empties.
-        let mut rest = artifacts;
-        rest.reverse();
-        while !rest.is_empty() {
-            let mut group = rest.split_off(rest.len().saturating_sub(window));
-            group.reverse();
-            if rest.len() * 2 < rest.capacity() {
-                rest.shrink_to_fit();
-            }
-            let results: Vec<(FileRow, Parsed)> =
-                group.par_iter().map(|a| ingest_one(a, opts)).collect();
-            merge_into(&mut t, results);
+/// Where ingested files go: one at a time, in input order, each file's row of the `files`
+/// table with what its parser read. [`Tables`] (in memory) is one sink; a partitioned dataset
+/// or a progress display are others. [`ingest_into`] keeps at most [`FILES_PER_THREAD`] files
+/// per thread in flight before handing them over.
+pub trait Sink {
+    fn accept(&mut self, file: FileRow, parsed: Parsed);
+}
+
+impl Sink for Tables {
+    fn accept(&mut self, row: FileRow, p: Parsed) {
+        // The first non-empty table is moved, not copied: for a single large log the copy was a
+        // second full table of fresh memory.
+        if self.requests.is_empty() {
+            self.requests = p.requests;
+        } else {
+            self.requests.append(&p.requests);
         }
-        t
-    };
-    match opts.threads {
-        Some(n) => match rayon::ThreadPoolBuilder::new()
+        if self.httperr.is_empty() {
+            self.httperr = p.httperr;
+        } else {
+            self.httperr.append(&p.httperr);
+        }
+        self.crashes.extend(p.crashes);
+        self.modules.extend(p.modules);
+        self.frames.extend(p.frames);
+        self.threads.extend(p.threads);
+        self.issues.extend(p.issues);
+        self.files.push(row);
+    }
+}
+
+/// Ingests already-discovered artifacts (taken, so each one's memory goes as it is read) into
+/// in-memory tables.
+pub fn ingest_artifacts(artifacts: Vec<Artifact>, opts: &IngestOptions) -> Tables {
+    let mut t = Tables::default();
+    ingest_into(artifacts, opts, &mut t);
+    t
+}
+
+/// Ingests artifacts into `sink`, in their order, whatever the number of threads.
+pub fn ingest_into(artifacts: Vec<Artifact>, opts: &IngestOptions, sink: &mut dyn Sink) {
+    let pool = opts.threads.and_then(|n| {
+        rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
             .build()
-        {
-            Ok(pool) => pool.install(run),
-            Err(_) => run(),
-        },
-        None => run(),
+            .ok()
+    });
+    let threads = pool
+        .as_ref()
+        .map_or_else(rayon::current_num_threads, |p| p.current_num_threads());
+    // Files are read a window at a time, in parallel within the window, and handed over in file
+    // order: what is in flight is one window's rows, not every file's (100,000 small logs held
+    // their per-file tables at once: 7.5 KB a file).
+    let window = threads.max(1) * FILES_PER_THREAD;
+    // Taken from the back of the reversed list, which shrinks as it empties.
+    let mut rest = artifacts;
+    rest.reverse();
+    while !rest.is_empty() {
+        let mut group = rest.split_off(rest.len().saturating_sub(window));
+        group.reverse();
+        if rest.len() * 2 < rest.capacity() {
+            rest.shrink_to_fit();
+        }
+        let read = || -> Vec<(FileRow, Parsed)> {
+            group.par_iter().map(|a| ingest_one(a, opts)).collect()
+        };
+        let results = match &pool {
+            Some(p) => p.install(read),
+            None => read(),
+        };
+        for (row, parsed) in results {
+            sink.accept(row, parsed);
+        }
     }
 }
 
 /// Files in flight per thread (see [`ingest_artifacts`]).
 const FILES_PER_THREAD: usize = 16;
-
-fn merge_into(t: &mut Tables, results: Vec<(FileRow, Parsed)>) {
-    for (row, p) in results {
-        // The first non-empty table is moved, not copied: for a single large log the copy was a
-        // second full table of fresh memory.
-        if t.requests.is_empty() {
-            t.requests = p.requests;
-        } else {
-            t.requests.append(&p.requests);
-        }
-        if t.httperr.is_empty() {
-            t.httperr = p.httperr;
-        } else {
-            t.httperr.append(&p.httperr);
-        }
-        t.crashes.extend(p.crashes);
-        t.modules.extend(p.modules);
-        t.frames.extend(p.frames);
-        t.threads.extend(p.threads);
-        t.issues.extend(p.issues);
-        t.files.push(row);
-    }
-}
 
 /// Reads one file with the stage for its kind. Never panics on input: a panic inside a parser
 /// (a bug, not an input problem) becomes an `internal_error` issue for that file.

@@ -14,4 +14,5 @@ mod hardening;
 mod httperr;
 mod report;
 mod samples;
+mod sink;
 mod w3c;
