@@ -7,7 +7,7 @@
 
 use super::{bytes, num, when};
 use crate::analyze::time::{fmt_duration, fmt_hm, fmt_short, fmt_utc};
-use crate::analyze::{Analysis, EvidenceRef, IncidentKind, RequestRef, join_tags};
+use crate::analyze::{Analysis, EvidenceRef, Incident, IncidentKind, RequestRef, join_tags};
 use std::fmt::Write;
 
 /// The CSP of the page.
@@ -383,6 +383,18 @@ pub fn render(a: &Analysis) -> String {
     o.push_str("<h2 id=timeline>Timeline</h2>\n");
     o.push_str(&chart(a));
 
+    section_incidents(&mut o, a);
+    section_rapid_fail(&mut o, a);
+    section_suspects(&mut o, a);
+    section_recommendations(&mut o, a);
+    section_other_evidence(&mut o, a);
+    section_modules(&mut o, a);
+    section_coverage(&mut o, a);
+    section_footer(&mut o, a);
+    o
+}
+
+fn section_incidents(o: &mut String, a: &Analysis) {
     o.push_str("<h2 id=incidents>Incidents</h2>\n");
     if a.incidents.is_empty() {
         o.push_str("<p>No crash found.</p>\n");
@@ -410,98 +422,105 @@ pub fn render(a: &Analysis) -> String {
         }
         o.push_str("</table>\n");
         for inc in &a.incidents {
-            let _ = writeln!(
-                o,
-                "<details open><summary>{} — {} of {} at {}</summary>\n<ul>",
-                esc(&inc.id),
-                esc(inc.kind.name()),
-                opt(&inc.app_pool),
-                when(inc.time)
-            );
-            let mut li = |k: &str, v: String| {
-                let _ = writeln!(o, "<li>{k}: {v}</li>");
-            };
-            if let Some(l) = &inc.time_local {
-                li("local time", esc(l));
-            }
-            li("time from", esc(inc.time_source.name()));
-            if !inc.sites.is_empty() {
-                li("sites", esc(&inc.sites.join(", ")));
-            }
-            if inc.exception_code.is_some() {
-                li(
-                    "exception",
-                    format!("{} {}", opt(&inc.exception_code), opt(&inc.exception_name)),
-                );
-            }
-            if inc.faulting_module.is_some() {
-                li(
-                    "faulting module",
-                    format!(
-                        "{} {}",
-                        opt(&inc.faulting_module),
-                        opt(&inc.faulting_module_version)
-                    ),
-                );
-            }
-            if inc.suspect_module.is_some() {
-                li(
-                    "dump verdict module",
-                    format!("{} ({})", opt(&inc.suspect_module), opt(&inc.suspect_class)),
-                );
-            }
-            if inc.bucket.is_some() {
-                li("bucket", opt(&inc.bucket));
-            }
-            if inc.verdict.is_some() {
-                li(
-                    "verdict",
-                    format!(
-                        "{} ({} confidence)",
-                        opt(&inc.verdict),
-                        opt(&inc.confidence)
-                    ),
-                );
-            }
-            if inc.exit_code.is_some() {
-                li("exit code", opt(&inc.exit_code));
-            }
-            if inc.detail.is_some() {
-                li("detail", opt(&inc.detail));
-            }
-            if let Some(r) = &inc.rapid_fail {
-                li("started rapid-fail episode", esc(r));
-            }
-            for n in &inc.notes {
-                li("note", esc(n));
-            }
-            o.push_str("</ul>\n<b>Evidence</b>\n");
-            evidence_list(&mut o, &inc.evidence);
-            if inc.in_flight_total > 0 {
-                let _ = writeln!(
-                    o,
-                    "<b>Requests in flight ({})</b>{}",
-                    inc.in_flight_total,
-                    if inc.in_flight.iter().any(|r| !r.suspects.is_empty()) {
-                        " <span class=muted>those matching a suspect request pattern first (‼)</span>"
-                    } else {
-                        ""
-                    }
-                );
-                request_table(&mut o, &inc.in_flight, true);
-            }
-            if !inc.recent.is_empty() {
-                let _ = writeln!(
-                    o,
-                    "<b>Last {} requests before the crash</b> (newest first)",
-                    inc.recent.len()
-                );
-                request_table(&mut o, &inc.recent, false);
-            }
-            o.push_str("</details>\n");
+            incident_detail(o, inc);
         }
     }
+}
 
+/// One incident: its facts, evidence, requests in flight and the last requests before it.
+fn incident_detail(o: &mut String, inc: &Incident) {
+    let _ = writeln!(
+        o,
+        "<details open><summary>{} — {} of {} at {}</summary>\n<ul>",
+        esc(&inc.id),
+        esc(inc.kind.name()),
+        opt(&inc.app_pool),
+        when(inc.time)
+    );
+    let mut li = |k: &str, v: String| {
+        let _ = writeln!(o, "<li>{k}: {v}</li>");
+    };
+    if let Some(l) = &inc.time_local {
+        li("local time", esc(l));
+    }
+    li("time from", esc(inc.time_source.name()));
+    if !inc.sites.is_empty() {
+        li("sites", esc(&inc.sites.join(", ")));
+    }
+    if inc.exception_code.is_some() {
+        li(
+            "exception",
+            format!("{} {}", opt(&inc.exception_code), opt(&inc.exception_name)),
+        );
+    }
+    if inc.faulting_module.is_some() {
+        li(
+            "faulting module",
+            format!(
+                "{} {}",
+                opt(&inc.faulting_module),
+                opt(&inc.faulting_module_version)
+            ),
+        );
+    }
+    if inc.suspect_module.is_some() {
+        li(
+            "dump verdict module",
+            format!("{} ({})", opt(&inc.suspect_module), opt(&inc.suspect_class)),
+        );
+    }
+    if inc.bucket.is_some() {
+        li("bucket", opt(&inc.bucket));
+    }
+    if inc.verdict.is_some() {
+        li(
+            "verdict",
+            format!(
+                "{} ({} confidence)",
+                opt(&inc.verdict),
+                opt(&inc.confidence)
+            ),
+        );
+    }
+    if inc.exit_code.is_some() {
+        li("exit code", opt(&inc.exit_code));
+    }
+    if inc.detail.is_some() {
+        li("detail", opt(&inc.detail));
+    }
+    if let Some(r) = &inc.rapid_fail {
+        li("started rapid-fail episode", esc(r));
+    }
+    for n in &inc.notes {
+        li("note", esc(n));
+    }
+    o.push_str("</ul>\n<b>Evidence</b>\n");
+    evidence_list(o, &inc.evidence);
+    if inc.in_flight_total > 0 {
+        let _ = writeln!(
+            o,
+            "<b>Requests in flight ({})</b>{}",
+            inc.in_flight_total,
+            if inc.in_flight.iter().any(|r| !r.suspects.is_empty()) {
+                " <span class=muted>those matching a suspect request pattern first (‼)</span>"
+            } else {
+                ""
+            }
+        );
+        request_table(o, &inc.in_flight, true);
+    }
+    if !inc.recent.is_empty() {
+        let _ = writeln!(
+            o,
+            "<b>Last {} requests before the crash</b> (newest first)",
+            inc.recent.len()
+        );
+        request_table(o, &inc.recent, false);
+    }
+    o.push_str("</details>\n");
+}
+
+fn section_rapid_fail(o: &mut String, a: &Analysis) {
     if !a.rapid_fail.is_empty() {
         o.push_str("<h2 id=rapid-fail>Rapid-fail protection</h2>\n<table><tr><th>id</th><th>app pool</th><th>server</th><th>from</th><th>start (UTC)</th><th>end (UTC)</th><th>duration</th><th>refused HTTPERR 503</th><th>refused W3C 503</th><th>after</th></tr>\n");
         for r in &a.rapid_fail {
@@ -526,7 +545,9 @@ pub fn render(a: &Analysis) -> String {
         }
         o.push_str("</table>\n");
     }
+}
 
+fn section_suspects(o: &mut String, a: &Analysis) {
     o.push_str("<h2 id=suspects>Suspects</h2>\n");
     if a.suspects.is_empty() {
         o.push_str("<p>None.</p>\n");
@@ -546,10 +567,12 @@ pub fn render(a: &Analysis) -> String {
             let _ = writeln!(o, "<li>{}</li>", esc(&f));
         }
         let _ = writeln!(o, "</ul><b>Evidence ({})</b>", s.evidence_total);
-        evidence_list(&mut o, &s.evidence);
+        evidence_list(o, &s.evidence);
         o.push_str("</details>\n");
     }
+}
 
+fn section_recommendations(o: &mut String, a: &Analysis) {
     if !a.recommendations.is_empty() {
         o.push_str("<h2 id=next>What to do next</h2>\n<ol>\n");
         for r in &a.recommendations {
@@ -569,12 +592,16 @@ pub fn render(a: &Analysis) -> String {
         }
         o.push_str("</ol>\n");
     }
+}
 
+fn section_other_evidence(o: &mut String, a: &Analysis) {
     if !a.other_evidence.is_empty() {
         o.push_str("<h2>Other crash-related evidence</h2>\n");
-        evidence_list(&mut o, &a.other_evidence);
+        evidence_list(o, &a.other_evidence);
     }
+}
 
+fn section_modules(o: &mut String, a: &Analysis) {
     o.push_str("<h2 id=modules>Modules in the dumps</h2>\n");
     if a.modules.is_empty() {
         o.push_str("<p class=muted>No dump module list.</p>\n");
@@ -603,7 +630,9 @@ pub fn render(a: &Analysis) -> String {
         }
         o.push_str("</table>\n");
     }
+}
 
+fn section_coverage(o: &mut String, a: &Analysis) {
     o.push_str("<h2 id=coverage>Coverage</h2>\n");
     if let Some(sum) = &a.coverage.files_summary {
         let text = super::files_summary_text(sum, a.coverage.files.len());
@@ -660,6 +689,9 @@ pub fn render(a: &Analysis) -> String {
         }
         o.push_str("</table>\n");
     }
+}
+
+fn section_footer(o: &mut String, a: &Analysis) {
     let _ = writeln!(
         o,
         "<p class=muted>{} {} · report schema {}</p>\n</main></body></html>",
@@ -667,7 +699,6 @@ pub fn render(a: &Analysis) -> String {
         esc(a.tool.version),
         esc(a.schema_version)
     );
-    o
 }
 
 #[cfg(test)]

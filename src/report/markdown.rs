@@ -4,7 +4,7 @@
 
 use super::{bytes, is_sneaky, num, when};
 use crate::analyze::time::{fmt_duration, fmt_utc};
-use crate::analyze::{Analysis, EvidenceRef, RequestRef, join_tags};
+use crate::analyze::{Analysis, EvidenceRef, Incident, RequestRef, join_tags};
 use std::fmt::Write;
 
 /// Escapes text for a Markdown paragraph or table cell (never at the start of a line: list
@@ -138,6 +138,18 @@ pub fn render(a: &Analysis) -> String {
             .unwrap_or_default()
     );
 
+    section_incidents(&mut o, a);
+    section_rapid_fail(&mut o, a);
+    section_suspects(&mut o, a);
+    section_recommendations(&mut o, a);
+    section_other_evidence(&mut o, a);
+    section_modules(&mut o, a);
+    section_coverage(&mut o, a);
+    section_footer(&mut o, a);
+    o
+}
+
+fn section_incidents(o: &mut String, a: &Analysis) {
     // Incidents
     o.push_str("## Incidents\n\n");
     if a.incidents.is_empty() {
@@ -167,97 +179,104 @@ pub fn render(a: &Analysis) -> String {
         }
         o.push('\n');
         for inc in &a.incidents {
-            let _ = writeln!(
-                o,
-                "### {} — {} of {} at {}\n",
-                inc.id,
-                inc.kind,
-                opt(&inc.app_pool),
-                when(inc.time)
-            );
-            if let Some(l) = &inc.time_local {
-                let _ = writeln!(o, "- local time: {}", esc(l));
-            }
-            let _ = writeln!(o, "- time from: {}", inc.time_source);
-            if !inc.sites.is_empty() {
-                let _ = writeln!(o, "- sites: {}", esc(&inc.sites.join(", ")));
-            }
-            if let Some(x) = &inc.exception_code {
-                let _ = writeln!(o, "- exception: {} {}", x, opt(&inc.exception_name));
-            }
-            if inc.faulting_module.is_some() {
-                let _ = writeln!(
-                    o,
-                    "- faulting module: {} {}",
-                    opt(&inc.faulting_module),
-                    opt(&inc.faulting_module_version)
-                );
-            }
-            if inc.suspect_module.is_some() {
-                let _ = writeln!(
-                    o,
-                    "- dump verdict module: {} ({})",
-                    opt(&inc.suspect_module),
-                    opt(&inc.suspect_class)
-                );
-            }
-            if let Some(b) = &inc.bucket {
-                let _ = writeln!(o, "- bucket: {}", esc(b));
-            }
-            if let Some(v) = &inc.verdict {
-                let _ = writeln!(
-                    o,
-                    "- verdict ({} confidence): {}",
-                    opt(&inc.confidence),
-                    esc(v)
-                );
-            }
-            if let Some(x) = &inc.exit_code {
-                let _ = writeln!(o, "- exit code: {}", x);
-            }
-            if let Some(d) = &inc.detail {
-                let _ = writeln!(o, "- detail: {}", esc(d));
-            }
-            if let Some(r) = &inc.rapid_fail {
-                let _ = writeln!(o, "- started rapid-fail episode {r}");
-            }
-            for n in &inc.notes {
-                let _ = writeln!(o, "- note: {}", esc(n));
-            }
-            o.push_str("\nEvidence:\n\n");
-            for e in &inc.evidence {
-                let _ = writeln!(o, "- {}", evidence_line(e));
-            }
-            o.push('\n');
-            if inc.in_flight_total > 0 {
-                let _ = writeln!(
-                    o,
-                    "Requests in flight ({}{}){}:\n",
-                    inc.in_flight_total,
-                    if inc.in_flight.len() < inc.in_flight_total {
-                        format!(", first {} listed", inc.in_flight.len())
-                    } else {
-                        String::new()
-                    },
-                    if inc.in_flight.iter().any(|r| !r.suspects.is_empty()) {
-                        ", those matching a suspect request pattern first (‼)"
-                    } else {
-                        ""
-                    }
-                );
-                request_table(&mut o, &inc.in_flight, true);
-            }
-            if !inc.recent.is_empty() {
-                let _ = writeln!(
-                    o,
-                    "Last {} requests before the crash (newest first):\n",
-                    inc.recent.len()
-                );
-                request_table(&mut o, &inc.recent, false);
-            }
+            incident_detail(o, inc);
         }
     }
+}
 
+/// One incident: its facts, evidence, requests in flight and the last requests before it.
+fn incident_detail(o: &mut String, inc: &Incident) {
+    let _ = writeln!(
+        o,
+        "### {} — {} of {} at {}\n",
+        inc.id,
+        inc.kind,
+        opt(&inc.app_pool),
+        when(inc.time)
+    );
+    if let Some(l) = &inc.time_local {
+        let _ = writeln!(o, "- local time: {}", esc(l));
+    }
+    let _ = writeln!(o, "- time from: {}", inc.time_source);
+    if !inc.sites.is_empty() {
+        let _ = writeln!(o, "- sites: {}", esc(&inc.sites.join(", ")));
+    }
+    if let Some(x) = &inc.exception_code {
+        let _ = writeln!(o, "- exception: {} {}", x, opt(&inc.exception_name));
+    }
+    if inc.faulting_module.is_some() {
+        let _ = writeln!(
+            o,
+            "- faulting module: {} {}",
+            opt(&inc.faulting_module),
+            opt(&inc.faulting_module_version)
+        );
+    }
+    if inc.suspect_module.is_some() {
+        let _ = writeln!(
+            o,
+            "- dump verdict module: {} ({})",
+            opt(&inc.suspect_module),
+            opt(&inc.suspect_class)
+        );
+    }
+    if let Some(b) = &inc.bucket {
+        let _ = writeln!(o, "- bucket: {}", esc(b));
+    }
+    if let Some(v) = &inc.verdict {
+        let _ = writeln!(
+            o,
+            "- verdict ({} confidence): {}",
+            opt(&inc.confidence),
+            esc(v)
+        );
+    }
+    if let Some(x) = &inc.exit_code {
+        let _ = writeln!(o, "- exit code: {}", x);
+    }
+    if let Some(d) = &inc.detail {
+        let _ = writeln!(o, "- detail: {}", esc(d));
+    }
+    if let Some(r) = &inc.rapid_fail {
+        let _ = writeln!(o, "- started rapid-fail episode {r}");
+    }
+    for n in &inc.notes {
+        let _ = writeln!(o, "- note: {}", esc(n));
+    }
+    o.push_str("\nEvidence:\n\n");
+    for e in &inc.evidence {
+        let _ = writeln!(o, "- {}", evidence_line(e));
+    }
+    o.push('\n');
+    if inc.in_flight_total > 0 {
+        let _ = writeln!(
+            o,
+            "Requests in flight ({}{}){}:\n",
+            inc.in_flight_total,
+            if inc.in_flight.len() < inc.in_flight_total {
+                format!(", first {} listed", inc.in_flight.len())
+            } else {
+                String::new()
+            },
+            if inc.in_flight.iter().any(|r| !r.suspects.is_empty()) {
+                ", those matching a suspect request pattern first (‼)"
+            } else {
+                ""
+            }
+        );
+        request_table(o, &inc.in_flight, true);
+    }
+    if !inc.recent.is_empty() {
+        let _ = writeln!(
+            o,
+            "Last {} requests before the crash (newest first):\n",
+            inc.recent.len()
+        );
+        request_table(o, &inc.recent, false);
+    }
+}
+
+fn section_rapid_fail(o: &mut String, a: &Analysis) {
     if !a.rapid_fail.is_empty() {
         o.push_str("## Rapid-fail protection\n\n");
         o.push_str("| id | app pool | server | from | start (UTC) | end (UTC) | duration | refused (HTTPERR 503 / W3C 503) | after |\n");
@@ -284,7 +303,9 @@ pub fn render(a: &Analysis) -> String {
         }
         o.push('\n');
     }
+}
 
+fn section_suspects(o: &mut String, a: &Analysis) {
     o.push_str("## Suspects\n\n");
     if a.suspects.is_empty() {
         o.push_str("None.\n\n");
@@ -317,7 +338,9 @@ pub fn render(a: &Analysis) -> String {
         }
         o.push('\n');
     }
+}
 
+fn section_recommendations(o: &mut String, a: &Analysis) {
     if !a.recommendations.is_empty() {
         o.push_str("## What to do next\n\n");
         for (k, r) in a.recommendations.iter().enumerate() {
@@ -342,7 +365,9 @@ pub fn render(a: &Analysis) -> String {
             }
         }
     }
+}
 
+fn section_other_evidence(o: &mut String, a: &Analysis) {
     if !a.other_evidence.is_empty() {
         o.push_str("## Other crash-related evidence\n\n");
         for e in &a.other_evidence {
@@ -350,7 +375,9 @@ pub fn render(a: &Analysis) -> String {
         }
         o.push('\n');
     }
+}
 
+fn section_modules(o: &mut String, a: &Analysis) {
     if !a.modules.is_empty() {
         o.push_str("## Modules in the dumps\n\n| module | version | class | third party | dumps | suspect | path |\n|---|---|---|---|---|---|---|\n");
         for m in &a.modules {
@@ -374,7 +401,9 @@ pub fn render(a: &Analysis) -> String {
         }
         o.push('\n');
     }
+}
 
+fn section_coverage(o: &mut String, a: &Analysis) {
     o.push_str("## Coverage\n\n");
     if let Some(sum) = &a.coverage.files_summary {
         let text = super::files_summary_text(sum, a.coverage.files.len());
@@ -421,10 +450,12 @@ pub fn render(a: &Analysis) -> String {
         }
         o.push('\n');
     }
+}
+
+fn section_footer(o: &mut String, a: &Analysis) {
     let _ = writeln!(
         o,
         "---\n{} {}, report schema {}",
         a.tool.name, a.tool.version, a.schema_version
     );
-    o
 }

@@ -62,6 +62,15 @@ pub fn render(a: &Analysis) -> String {
         }
     }
 
+    section_incidents(&mut o, a);
+    section_rapid_fail(&mut o, a);
+    section_suspects(&mut o, a);
+    section_recommendations(&mut o, a);
+    section_coverage(&mut o, a);
+    o
+}
+
+fn section_incidents(o: &mut String, a: &Analysis) {
     if !a.incidents.is_empty() {
         o.push_str("\nINCIDENTS\n");
         for inc in &a.incidents {
@@ -127,7 +136,9 @@ pub fn render(a: &Analysis) -> String {
             }
         }
     }
+}
 
+fn section_rapid_fail(o: &mut String, a: &Analysis) {
     if !a.rapid_fail.is_empty() {
         o.push_str("\nRAPID-FAIL PROTECTION\n");
         for r in &a.rapid_fail {
@@ -151,7 +162,9 @@ pub fn render(a: &Analysis) -> String {
             );
         }
     }
+}
 
+fn section_suspects(o: &mut String, a: &Analysis) {
     if !a.suspects.is_empty() {
         o.push_str("\nSUSPECTS\n");
         for s in &a.suspects {
@@ -193,7 +206,9 @@ pub fn render(a: &Analysis) -> String {
             }
         }
     }
+}
 
+fn section_recommendations(o: &mut String, a: &Analysis) {
     if !a.recommendations.is_empty() {
         o.push_str("\nWHAT TO DO NEXT\n");
         for (k, r) in a.recommendations.iter().enumerate() {
@@ -216,7 +231,9 @@ pub fn render(a: &Analysis) -> String {
             }
         }
     }
+}
 
+fn section_coverage(o: &mut String, a: &Analysis) {
     let _ = writeln!(
         o,
         "\nCOVERAGE: {} of {} files read; {} issues{}",
@@ -238,7 +255,6 @@ pub fn render(a: &Analysis) -> String {
         }
     );
     for n in &a.summary.notes {
-        wrap(&mut o, "  note: ", &plain(n));
+        wrap(o, "  note: ", &plain(n));
     }
-    o
 }
