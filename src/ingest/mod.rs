@@ -37,7 +37,7 @@ pub fn ingest_paths(paths: &[PathBuf], opts: &IngestOptions) -> Tables {
 
 /// Where ingested files go: one at a time, in input order, each file's row of the `files`
 /// table with what its parser read. [`Tables`] (in memory) is one sink; a partitioned dataset
-/// or a progress display are others. [`ingest_into`] keeps at most [`FILES_PER_THREAD`] files
+/// or a progress display are others. [`ingest_into`] keeps at most a few (16) files
 /// per thread in flight before handing them over.
 pub trait Sink {
     fn accept(&mut self, file: FileRow, parsed: Parsed);

@@ -316,7 +316,7 @@ pub fn prefault<T>(v: &[T], cap: usize) {
 /// faulting it in, is a measured cost. Here a column without nulls costs just its values; with
 /// nulls, one bit more a row. Bit `i % 64` of word `i / 64` of the bitmap is set when row `i` is
 /// null; the bitmap only reaches to the word of the last null (rows past it are values), so
-/// pushing a value never touches it. As in [`StrCol`], the nulls before the first value are
+/// pushing a value never touches it. As in [`StrCol`](super::StrCol), the nulls before the first value are
 /// only counted (`lead`): a column the layout does not have (`sc-bytes` in the IIS default)
 /// costs nothing per row. Equality compares the values as `Option<T>`s, whatever the
 /// representation (lead, bitmap or not, null slot contents).
