@@ -537,7 +537,6 @@ fn decide_whole(f: &CrashFacts) -> Verdict {
         return no_exception(f, findings);
     };
     let kind = exceptions::kind(code);
-    let mut why = Vec::new();
     let fault = f.fault.clone().unwrap_or(FaultSite::Unknown);
     let (m0, off0, class0) = match &fault {
         FaultSite::Module {
@@ -564,8 +563,44 @@ fn decide_whole(f: &CrashFacts) -> Verdict {
         }
         v
     };
+    let c = Ctx {
+        f,
+        code,
+        kind,
+        fault,
+        m0,
+        off0,
+        class0,
+        what,
+    };
+    let mut v = rule_unloaded(&c)
+        .or_else(|| rule_heap(&c))
+        .or_else(|| rule_stack_overflow(&c))
+        .or_else(|| rule_jit(&c))
+        .unwrap_or_else(|| rule_module(&c));
+    v.findings = findings;
+    finish(v)
+}
 
-    // 1. A call into an unloaded module: name it, whatever the code.
+/// What every rule reads: the facts and the exception, where it lies, and how to name it.
+struct Ctx<'a> {
+    f: &'a CrashFacts,
+    code: u32,
+    kind: ExceptionKind,
+    fault: FaultSite,
+    m0: Option<String>,
+    off0: Option<u64>,
+    class0: Option<ModuleClass>,
+    what: String,
+}
+
+/// A call into an unloaded module: name it, whatever the code.
+fn rule_unloaded(c: &Ctx) -> Option<Verdict> {
+    let f = c.f;
+    let code = c.code;
+    let fault = &c.fault;
+    let what = &c.what;
+    let mut why: Vec<String> = Vec::new();
     let unloaded = match &fault {
         FaultSite::Unloaded { name, offset } => Some((name.clone(), Some(*offset))),
         _ => f
@@ -595,7 +630,7 @@ fn decide_whole(f: &CrashFacts) -> Verdict {
                 conf = conf.lower();
             }
         }
-        return finish(Verdict {
+        return Some(Verdict {
             suspect_module: Some(name.clone()),
             suspect_class: Some(ModuleClass::ThirdParty),
             suspect_role: role.map(|r| r.role),
@@ -606,11 +641,19 @@ fn decide_whole(f: &CrashFacts) -> Verdict {
             ),
             confidence: conf,
             why,
-            findings,
+            findings: Vec::new(),
         });
     }
+    None
+}
 
-    // 2. Heap corruption: the stack is a victim.
+/// Heap corruption: the stack is a victim.
+fn rule_heap(c: &Ctx) -> Option<Verdict> {
+    let f = c.f;
+    let code = c.code;
+    let kind = c.kind;
+    let m0 = &c.m0;
+    let mut why: Vec<String> = Vec::new();
     let heap = kind == ExceptionKind::HeapCorruption
         || (kind == ExceptionKind::FailFast && matches!(f.info0, Some(3 | 35 | 50)));
     if heap {
@@ -647,7 +690,7 @@ fn decide_whole(f: &CrashFacts) -> Verdict {
         if let (Some(r), Some(s)) = (&role, &sm) {
             why.push(role_why(s, r));
         }
-        return finish(Verdict {
+        return Some(Verdict {
             bucket: bucket(code, f.info0, sm.as_deref().or(m0.as_deref()), None),
             suspect_module: sm,
             suspect_class: sc,
@@ -660,11 +703,21 @@ fn decide_whole(f: &CrashFacts) -> Verdict {
             ),
             confidence: Confidence::Low,
             why,
-            findings,
+            findings: Vec::new(),
         });
     }
+    None
+}
 
-    // 3. Stack overflow: the most repeated frame.
+/// Stack overflow: the most repeated frame.
+fn rule_stack_overflow(c: &Ctx) -> Option<Verdict> {
+    let f = c.f;
+    let code = c.code;
+    let kind = c.kind;
+    let m0 = &c.m0;
+    let off0 = c.off0;
+    let class0 = c.class0;
+    let mut why: Vec<String> = Vec::new();
     if kind == ExceptionKind::StackOverflow {
         let mut counts: Vec<((String, u64), usize, ModuleClass, bool)> = Vec::new();
         for fr in &f.frames {
@@ -709,7 +762,7 @@ fn decide_whole(f: &CrashFacts) -> Verdict {
             why.push(role_why(s, r));
         }
         let name = sm.clone().unwrap_or_else(|| "an unknown module".into());
-        return finish(Verdict {
+        return Some(Verdict {
             bucket: bucket(code, f.info0, sm.as_deref(), so),
             suspect_class: sc,
             suspect_role: role.map(|r| r.role),
@@ -723,29 +776,49 @@ fn decide_whole(f: &CrashFacts) -> Verdict {
             suspect_module: sm,
             confidence: conf,
             why,
-            findings,
+            findings: Vec::new(),
         });
     }
+    None
+}
 
-    // 4. JIT / dynamic code at the fault.
+/// JIT / dynamic code at the fault.
+fn rule_jit(c: &Ctx) -> Option<Verdict> {
+    let f = c.f;
+    let code = c.code;
+    let fault = &c.fault;
+    let what = &c.what;
+    let mut why: Vec<String> = Vec::new();
     if let FaultSite::Dynamic { address } = fault {
         why.push(format!("the fault address 0x{address:x} is executable private memory owned by no module (JIT code)"));
-        return finish(Verdict {
+        return Some(Verdict {
             suspect_module: Some("JIT/dynamic code".into()),
             suspect_class: Some(ModuleClass::DynamicCode),
             suspect_role: Some(SuspectRole::ManagedCode),
             bucket: bucket(code, f.info0, Some("JIT"), None),
             text: format!(
                 "{} in JIT-compiled (managed) or generated code. Inspect the managed stack with SOS (!pe, !clrstack) on a full dump (procdump -ma -e w3wp.exe) and check the .NET Runtime 1026 event at the same time.",
-                capitalise(&what)
+                capitalise(what)
             ),
             confidence: Confidence::Medium,
             why,
-            findings,
+            findings: Vec::new(),
         });
     }
+    None
+}
 
-    // 5. Faulting module, or walk past system code.
+/// The faulting module, or the first one past system code.
+fn rule_module(c: &Ctx) -> Verdict {
+    let f = c.f;
+    let code = c.code;
+    let kind = c.kind;
+    let fault = &c.fault;
+    let m0 = &c.m0;
+    let off0 = c.off0;
+    let class0 = c.class0;
+    let what = &c.what;
+    let mut why: Vec<String> = Vec::new();
     let must_walk = matches!(
         kind,
         ExceptionKind::CppException
@@ -835,7 +908,7 @@ fn decide_whole(f: &CrashFacts) -> Verdict {
             _ => "an unknown address".into(),
         },
     };
-    let mut text = format!("{} at {place}", capitalise(&what));
+    let mut text = format!("{} at {place}", capitalise(what));
     match (frame_used, &sm) {
         (Some(i), Some(s)) if Some(s) != m0.as_ref() => {
             text.push_str(&format!(", reached from frame {i}: {}", described(s)));
@@ -864,7 +937,7 @@ fn decide_whole(f: &CrashFacts) -> Verdict {
         text.push_str(&capitalise(&advice));
         text.push('.');
     }
-    finish(Verdict {
+    Verdict {
         bucket: bucket(code, f.info0, sm.as_deref(), so),
         suspect_module: sm,
         suspect_class: sc,
@@ -872,8 +945,8 @@ fn decide_whole(f: &CrashFacts) -> Verdict {
         text,
         confidence: conf,
         why,
-        findings,
-    })
+        findings: Vec::new(),
+    }
 }
 
 fn no_exception(f: &CrashFacts, findings: Vec<String>) -> Verdict {
