@@ -16,11 +16,11 @@
 //! allocation per row; incidents of a site are found by binary search on their times.
 
 use super::RapidFailEnd;
+use super::aggregate::MinuteCounts;
 use super::pattern::{HashIndex, KINDS, RequestView, feature_hashes};
 use super::stats::Busy;
-use super::timeline::{Timeline as Tl, eq_ci, norm, reason_class, server_ok};
+use super::timeline::{Timeline as Tl, eq_ci, norm, server_ok};
 use super::{AnalyzeOptions, Timeline};
-use crate::knowledge::httperr_reasons::ReasonClass;
 use crate::tables::{Millis, Tables};
 use rayon::prelude::*;
 use std::cmp::Reverse;
@@ -183,36 +183,27 @@ fn serves(
     !map.site_known(server, site)
 }
 
-/// Chart bucket width: the smallest of these giving at most 1,500 buckets.
-fn bucket_ms(span: i64) -> i64 {
-    const STEPS: [i64; 8] = [
-        60_000, 300_000, 900_000, 3_600_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000,
-    ];
-    STEPS
-        .iter()
-        .copied()
-        .find(|s| span / s < 1500)
-        .unwrap_or_else(|| (span / 1500).max(86_400_000))
-}
-
 pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
     let r = &t.requests;
     let h = &t.httperr;
     let nc = tl.clusters.len();
 
-    // Pre-pass: time range and the distinct (server, site) pairs.
-    let mut first: Option<Millis> = None;
-    let mut last: Option<Millis> = None;
-    let mut see = |ts: Millis| {
-        if opts.in_range(ts) {
-            first = Some(first.map_or(ts, |f| f.min(ts)));
-            last = Some(last.map_or(ts, |l| l.max(ts)));
-        }
-    };
+    // The per-minute counts (a mergeable aggregate): the time range and the chart.
+    let mut counts = MinuteCounts::default();
+    counts.add_requests(r, |ts| opts.in_range(ts));
+    counts.add_httperr(h, |ts| opts.in_range(ts));
+    t.crashes
+        .iter()
+        .filter_map(|c| c.ts)
+        .filter(|&ts| opts.in_range(ts))
+        .for_each(|ts| counts.see(ts));
+    let (first, last) = (counts.first, counts.last);
+    let chart = counts.chart();
+
+    // The distinct (server, site) pairs.
     let mut pairs: Vec<(String, String)> = Vec::new();
     let mut prev: Option<(Option<&str>, Option<&str>)> = None;
     for i in 0..r.len() {
-        see(r.ts[i]);
         let (s, x) = (r.server.get(i), r.site.get(i));
         if prev.is_some_and(|(ps, px)| same(ps, s) && same(px, x)) {
             continue;
@@ -223,8 +214,6 @@ pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
             pairs.push(k);
         }
     }
-    h.ts.iter().for_each(|&ts| see(ts));
-    t.crashes.iter().filter_map(|c| c.ts).for_each(&mut see);
     pairs.sort();
     let mut server_sites: HashMap<String, Vec<String>> = HashMap::new();
     for (s, x) in &pairs {
@@ -304,33 +293,6 @@ pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
         }
     }
 
-    // Chart.
-    let (start, step) = match (first, last) {
-        (Some(f), Some(l)) => {
-            let step = bucket_ms(l.saturating_sub(f));
-            (f - f.rem_euclid(step), step)
-        }
-        _ => (0, 60_000),
-    };
-    let nb = match last {
-        Some(l) => (l.saturating_sub(start) / step)
-            .saturating_add(1)
-            .clamp(0, 100_000) as usize,
-        None => 0,
-    };
-    let mut chart = Timeline {
-        start: first.map(|_| super::Ts(start)),
-        bucket_s: step / 1000,
-        requests: vec![0; nb],
-        status_5xx: vec![0; nb],
-        httperr: vec![0; nb],
-        abandoned: vec![0; nb],
-    };
-    let bucket = |ts: Millis| -> Option<usize> {
-        let b = ts.saturating_sub(start).div_euclid(step);
-        (b >= 0 && (b as usize) < nb).then_some(b as usize)
-    };
-
     // The pass.
     let mut in_flight: Vec<Vec<usize>> = vec![Vec::new(); nc];
     let mut recent: Vec<BinaryHeap<Reverse<(Millis, usize)>>> = vec![BinaryHeap::new(); nc];
@@ -345,12 +307,6 @@ pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
             continue;
         }
         let status = r.status.get(i);
-        if let Some(b) = bucket(ts) {
-            chart.requests[b] += 1;
-            if status.is_some_and(|s| s >= 500) {
-                chart.status_5xx[b] += 1;
-            }
-        }
         let Some(tg) = cache.get(&targets, r.server.get(i), r.site.get(i)) else {
             continue;
         };
@@ -389,29 +345,6 @@ pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
                 Some(503) => ep_503[e].push(ts),
                 _ => {}
             }
-        }
-    }
-
-    let mut last_reason: Option<(&str, ReasonClass)> = None;
-    for i in 0..h.len() {
-        let ts = h.ts[i];
-        let Some(b) = bucket(ts).filter(|_| opts.in_range(ts)) else {
-            continue;
-        };
-        chart.httperr[b] += 1;
-        let Some(reason) = h.reason.get(i) else {
-            continue;
-        };
-        let class = match last_reason {
-            Some((s, c)) if std::ptr::eq(s, reason) => c,
-            _ => {
-                let c = reason_class(reason);
-                last_reason = Some((reason, c));
-                c
-            }
-        };
-        if class == ReasonClass::Abandoned {
-            chart.abandoned[b] += 1;
         }
     }
 

@@ -13,6 +13,7 @@
 //! `docs/report-schema.md`, version [`SCHEMA_VERSION`]); Markdown, HTML and the terminal summary
 //! render it (`crate::report`). Output is deterministic: every list has a stable sort order.
 
+pub mod aggregate;
 pub mod correlate;
 pub mod judge;
 pub mod model;
