@@ -21,7 +21,7 @@ use super::pattern::{HashIndex, KINDS, RequestView, feature_hashes};
 use super::stats::Busy;
 use super::timeline::{Timeline as Tl, eq_ci, norm, server_ok};
 use super::{AnalyzeOptions, Timeline};
-use crate::tables::{Millis, Tables};
+use crate::tables::{Millis, Requests, Tables};
 use rayon::prelude::*;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -74,7 +74,7 @@ pub struct Correlation {
     pub groups: Vec<Group>,
     pub cluster_group: Vec<usize>,
     /// Per (server lc, site lc) of the requests table.
-    pub targets: HashMap<(String, String), Targets>,
+    pub targets: TargetMap,
     /// Per server lc: the distinct sites seen.
     pub server_sites: HashMap<String, Vec<String>>,
 }
@@ -200,98 +200,16 @@ pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
     let (first, last) = (counts.first, counts.last);
     let chart = counts.chart();
 
-    // The distinct (server, site) pairs.
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    let mut prev: Option<(Option<&str>, Option<&str>)> = None;
-    for i in 0..r.len() {
-        let (s, x) = (r.server.get(i), r.site.get(i));
-        if prev.is_some_and(|(ps, px)| same(ps, s) && same(px, x)) {
-            continue;
-        }
-        prev = Some((s, x));
-        let k = key(s, x);
-        if !pairs.contains(&k) {
-            pairs.push(k);
-        }
-    }
-    pairs.sort();
+    let pairs = site_pairs(r);
     let mut server_sites: HashMap<String, Vec<String>> = HashMap::new();
     for (s, x) in &pairs {
         server_sites.entry(s.clone()).or_default().push(x.clone());
     }
 
-    // Groups: incidents by pool name.
-    let mut groups: Vec<Group> = Vec::new();
-    let mut cluster_group = Vec::with_capacity(nc);
-    for (ci, c) in tl.clusters.iter().enumerate() {
-        let g = match groups.iter().position(|g| match (&g.pool, &c.pool) {
-            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
-            (None, None) => true,
-            _ => false,
-        }) {
-            Some(g) => g,
-            None => {
-                groups.push(Group {
-                    pool: c.pool.clone(),
-                    incidents: Vec::new(),
-                    rows: 0,
-                });
-                groups.len() - 1
-            }
-        };
-        groups[g].incidents.push(ci);
-        cluster_group.push(g);
-    }
-
-    // Targets per pair.
+    let (mut groups, cluster_group) = pool_groups(tl);
     let map = SiteMap::learn(t);
-    let mut targets: HashMap<(String, String), Targets> = HashMap::new();
-    let mut sites: Vec<Vec<String>> = vec![Vec::new(); nc];
-    for (s, x) in &pairs {
-        let mut tg = Targets::default();
-        for (ci, c) in tl.clusters.iter().enumerate() {
-            if serves(&map, c.server.as_deref(), c.pool.as_deref(), s, x) {
-                if let Some(ct) = c.time {
-                    tg.incidents.push(ci);
-                    tg.times.push(ct);
-                }
-                if !x.is_empty() && !sites[ci].contains(x) {
-                    sites[ci].push(x.clone());
-                }
-                if !tg.groups.contains(&cluster_group[ci]) {
-                    tg.groups.push(cluster_group[ci]);
-                }
-            }
-        }
-        for (ei, e) in tl.episodes.iter().enumerate() {
-            if serves(&map, e.server.as_deref(), e.pool.as_deref(), s, x) {
-                tg.episodes.push(ei);
-            }
-        }
-        // Clusters are sorted by time already; keep the invariant explicit.
-        let mut order: Vec<usize> = (0..tg.incidents.len()).collect();
-        order.sort_by_key(|&k| (tg.times[k], tg.incidents[k]));
-        tg.incidents = order.iter().map(|&k| tg.incidents[k]).collect();
-        tg.times = order.iter().map(|&k| tg.times[k]).collect();
-        tg.groups.sort_unstable();
-        targets.insert((s.clone(), x.clone()), tg);
-    }
-    let mut notes: Vec<Vec<String>> = vec![Vec::new(); nc];
-    for (ci, c) in tl.clusters.iter().enumerate() {
-        sites[ci].sort();
-        let server = norm(c.server.as_deref()).unwrap_or("").to_ascii_lowercase();
-        let known = c
-            .pool
-            .as_deref()
-            .is_some_and(|p| !map.pool_sites(&server, &p.to_ascii_lowercase()).is_empty());
-        if !known && sites[ci].len() > 1 {
-            notes[ci].push(format!(
-                "which sites app pool {} serves is unknown (no HTTPERR row links them): requests of all {} sites on the server were considered",
-                c.pool.as_deref().unwrap_or("(unknown)"),
-                sites[ci].len()
-            ));
-        }
-    }
+    let (targets, mut sites) = pair_targets(tl, &map, &pairs, &cluster_group);
+    let notes = site_notes(tl, &map, &mut sites);
 
     // The pass.
     let mut in_flight: Vec<Vec<usize>> = vec![Vec::new(); nc];
@@ -360,8 +278,149 @@ pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
         })
         .collect();
 
-    let episodes = tl
-        .episodes
+    let episodes = episode_ends(t, tl, &first_ok, &ep_503);
+
+    Correlation {
+        first,
+        last,
+        chart,
+        in_flight,
+        recent,
+        sites,
+        notes,
+        episodes,
+        groups,
+        cluster_group,
+        targets,
+        server_sites,
+    }
+}
+
+/// The distinct (server, site) pairs of the requests, sorted.
+fn site_pairs(r: &Requests) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut prev: Option<(Option<&str>, Option<&str>)> = None;
+    for i in 0..r.len() {
+        let (s, x) = (r.server.get(i), r.site.get(i));
+        if prev.is_some_and(|(ps, px)| same(ps, s) && same(px, x)) {
+            continue;
+        }
+        prev = Some((s, x));
+        let k = key(s, x);
+        if !pairs.contains(&k) {
+            pairs.push(k);
+        }
+    }
+    pairs.sort();
+    pairs
+}
+
+/// Incidents grouped by app pool name; the group of each incident.
+fn pool_groups(tl: &Tl) -> (Vec<Group>, Vec<usize>) {
+    let nc = tl.clusters.len();
+    let mut groups: Vec<Group> = Vec::new();
+    let mut cluster_group = Vec::with_capacity(nc);
+    for (ci, c) in tl.clusters.iter().enumerate() {
+        let g = match groups.iter().position(|g| match (&g.pool, &c.pool) {
+            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+            (None, None) => true,
+            _ => false,
+        }) {
+            Some(g) => g,
+            None => {
+                groups.push(Group {
+                    pool: c.pool.clone(),
+                    incidents: Vec::new(),
+                    rows: 0,
+                });
+                groups.len() - 1
+            }
+        };
+        groups[g].incidents.push(ci);
+        cluster_group.push(g);
+    }
+
+    (groups, cluster_group)
+}
+
+/// Per (server lc, site lc): what its requests can be in flight for.
+type TargetMap = HashMap<(String, String), Targets>;
+
+/// Per (server, site) pair: the incidents and rapid-fail episodes of the pools it serves; per
+/// incident: the sites of its pool.
+fn pair_targets(
+    tl: &Tl,
+    map: &SiteMap,
+    pairs: &[(String, String)],
+    cluster_group: &[usize],
+) -> (TargetMap, Vec<Vec<String>>) {
+    let nc = tl.clusters.len();
+    let mut targets: HashMap<(String, String), Targets> = HashMap::new();
+    let mut sites: Vec<Vec<String>> = vec![Vec::new(); nc];
+    for (s, x) in pairs {
+        let mut tg = Targets::default();
+        for (ci, c) in tl.clusters.iter().enumerate() {
+            if serves(map, c.server.as_deref(), c.pool.as_deref(), s, x) {
+                if let Some(ct) = c.time {
+                    tg.incidents.push(ci);
+                    tg.times.push(ct);
+                }
+                if !x.is_empty() && !sites[ci].contains(x) {
+                    sites[ci].push(x.clone());
+                }
+                if !tg.groups.contains(&cluster_group[ci]) {
+                    tg.groups.push(cluster_group[ci]);
+                }
+            }
+        }
+        for (ei, e) in tl.episodes.iter().enumerate() {
+            if serves(map, e.server.as_deref(), e.pool.as_deref(), s, x) {
+                tg.episodes.push(ei);
+            }
+        }
+        // Clusters are sorted by time already; keep the invariant explicit.
+        let mut order: Vec<usize> = (0..tg.incidents.len()).collect();
+        order.sort_by_key(|&k| (tg.times[k], tg.incidents[k]));
+        tg.incidents = order.iter().map(|&k| tg.incidents[k]).collect();
+        tg.times = order.iter().map(|&k| tg.times[k]).collect();
+        tg.groups.sort_unstable();
+        targets.insert((s.clone(), x.clone()), tg);
+    }
+    (targets, sites)
+}
+
+/// Notes on incidents whose pool's sites are unknown (all of the server's were considered).
+fn site_notes(tl: &Tl, map: &SiteMap, sites: &mut [Vec<String>]) -> Vec<Vec<String>> {
+    let nc = tl.clusters.len();
+    let mut notes: Vec<Vec<String>> = vec![Vec::new(); nc];
+    for (ci, c) in tl.clusters.iter().enumerate() {
+        sites[ci].sort();
+        let server = norm(c.server.as_deref()).unwrap_or("").to_ascii_lowercase();
+        let known = c
+            .pool
+            .as_deref()
+            .is_some_and(|p| !map.pool_sites(&server, &p.to_ascii_lowercase()).is_empty());
+        if !known && sites[ci].len() > 1 {
+            notes[ci].push(format!(
+                "which sites app pool {} serves is unknown (no HTTPERR row links them): requests of all {} sites on the server were considered",
+                c.pool.as_deref().unwrap_or("(unknown)"),
+                sites[ci].len()
+            ));
+        }
+    }
+
+    notes
+}
+
+/// How each rapid-fail episode ended, and the requests refused meanwhile.
+fn episode_ends(
+    t: &Tables,
+    tl: &Tl,
+    first_ok: &[Option<Millis>],
+    ep_503: &[Vec<Millis>],
+) -> Vec<EpisodeEnd> {
+    let h = &t.httperr;
+    tl.episodes
         .iter()
         .enumerate()
         .map(|(e, ep)| {
@@ -390,22 +449,7 @@ pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
                 refused_w3c,
             }
         })
-        .collect();
-
-    Correlation {
-        first,
-        last,
-        chart,
-        in_flight,
-        recent,
-        sites,
-        notes,
-        episodes,
-        groups,
-        cluster_group,
-        targets,
-        server_sites,
-    }
+        .collect()
 }
 
 /// The request view of W3C row `i`.
