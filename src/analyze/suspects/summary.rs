@@ -24,169 +24,15 @@ pub(super) fn summarize(
         (Some(a), Some(b)) => format!(" from {} to {}", fmt_utc(a), fmt_utc(b)),
         _ => String::new(),
     };
-    let headline;
-    if crashes.is_empty() {
-        let others = if incidents.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " ({} other incident{}: hang or dump without an exception, listed below)",
-                incidents.len(),
-                if incidents.len() == 1 { "" } else { "s" }
-            )
-        };
-        headline = format!(
-            "No crash found in {} input file{} ({} requests, {} HTTPERR rows{}): no worker-process crash event, crash dump or HTTPERR abandonment{}.",
-            t.files.len(),
-            if t.files.len() == 1 { "" } else { "s" },
-            t.requests.len(),
-            t.httperr.len(),
-            range,
-            others
-        );
+    let headline = if crashes.is_empty() {
         if t.files.is_empty() {
             thin.push("no input files".into());
         }
+        no_crash_headline(t, incidents, &range)
     } else {
-        let mut pools: Vec<String> = crashes
-            .iter()
-            .map(|i| {
-                i.app_pool
-                    .clone()
-                    .unwrap_or_else(|| "(unknown pool)".into())
-            })
-            .collect();
-        pools.sort();
-        pools.dedup();
-        let mut servers: Vec<String> = crashes.iter().filter_map(|i| i.server.clone()).collect();
-        servers.sort();
-        servers.dedup();
-        let times: Vec<i64> = crashes.iter().filter_map(|i| i.time.map(|t| t.0)).collect();
-        let when = match (times.iter().min(), times.iter().max()) {
-            (Some(a), Some(b)) if a == b => format!(" at {}", fmt_utc(*a)),
-            (Some(a), Some(b)) => format!(" between {} and {}", fmt_utc(*a), fmt_utc(*b)),
-            _ => String::new(),
-        };
-        let mut h = format!(
-            "{} crash{} of app pool {}{}{}.",
-            crashes.len(),
-            if crashes.len() == 1 { "" } else { "es" },
-            pools.join(", "),
-            if servers.is_empty() {
-                String::new()
-            } else {
-                format!(" on {}", servers.join(", "))
-            },
-            when
-        );
-        if let Some(m) = suspects
-            .iter()
-            .find(|s| s.kind.is_module() && s.kind != SuspectKind::SystemModule)
-        {
-            h.push_str(&format!(
-                " Faulting module: {} ({}) in {} of {} crashes ({} confidence).",
-                m.name,
-                m.kind.label(),
-                m.incidents.len(),
-                m.incidents_considered,
-                m.confidence
-            ));
-        } else if let Some(m) = suspects
-            .iter()
-            .find(|s| s.kind == SuspectKind::SystemModule)
-        {
-            h.push_str(&format!(
-                " Faulting module: {} (a Windows module: likely a victim of memory corruption).",
-                m.name
-            ));
-        }
-        if let Some(p) = suspects
-            .iter()
-            .find(|s| s.kind == SuspectKind::RequestPattern)
-        {
-            let st = p.pattern.as_ref();
-            h.push_str(&format!(
-                " In flight at {} of {} crashes: {}{}.",
-                p.incidents.len(),
-                p.incidents_considered,
-                p.name,
-                st.filter(|s| s.lift > 0.0)
-                    .map(|s| format!(
-                        " (lift {}, adjusted p = {})",
-                        fmt_lift(s.lift),
-                        fmt_p(s.p_adjusted)
-                    ))
-                    .unwrap_or_default()
-            ));
-        }
-        let corroborated = suspects
-            .iter()
-            .find(|s| s.kind.is_module() && !s.corroborated_by.is_empty());
-        if let Some(c) = corroborated {
-            h.push_str(&format!(
-                " {} is corroborated by {} (in flight at every crash where the module faults).",
-                c.id,
-                c.corroborated_by.join(", ")
-            ));
-        }
-        for r in rapid {
-            let refused = r.refused_httperr + r.refused_w3c;
-            match r.duration_s {
-                Some(d) => h.push_str(&format!(
-                    " Rapid-fail protection took app pool {} offline at {} for {} ({} requests refused).",
-                    r.app_pool.as_deref().unwrap_or("?"),
-                    fmt_utc(r.start.0),
-                    fmt_duration(d * 1000),
-                    refused
-                )),
-                None => h.push_str(&format!(
-                    " Rapid-fail protection took app pool {} offline at {}; it was still offline when the logs end ({} requests refused).",
-                    r.app_pool.as_deref().unwrap_or("?"),
-                    fmt_utc(r.start.0),
-                    refused
-                )),
-            }
-        }
-        headline = h;
-        if crashes.len() == 1 {
-            thin.push("only one crash: nothing to compare across crashes, so no suspect can be confirmed by repetition".into());
-        }
-        let no_dump = crashes
-            .iter()
-            .filter(|i| !i.sources.contains(&SourceTag::Dump))
-            .count();
-        if no_dump > 0 {
-            thin.push(format!(
-                "{no_dump} of {} crashes have no dump",
-                crashes.len()
-            ));
-        }
-        let httperr_only = crashes
-            .iter()
-            .filter(|i| i.sources.iter().all(|s| *s == SourceTag::Httperr))
-            .count();
-        if httperr_only > 0 {
-            thin.push(format!(
-                "{httperr_only} crash{} known only from HTTPERR abandonments (no dump, no event)",
-                if httperr_only == 1 { " is" } else { "es are" }
-            ));
-        }
-        if !suspects.iter().any(|s| s.kind.is_module()) {
-            thin.push("no faulting module known: no dump and no Application Error 1000 event for any crash".into());
-        }
-        let no_req = crashes.iter().filter(|i| i.in_flight_total == 0).count();
-        if no_req > 0 {
-            thin.push(format!(
-                "{no_req} of {} crashes have no request in flight in the logs",
-                crashes.len()
-            ));
-        }
-        if t.requests.is_empty() {
-            thin.push(
-                "no W3C access logs: no baseline traffic, request patterns cannot be tested".into(),
-            );
-        }
-    }
+        thin.extend(thin_evidence(t, &crashes, suspects));
+        crash_headline(&crashes, suspects, rapid)
+    };
     if !tl.unattached.is_empty() {
         notes.push(format!(
             "{} crash-related event(s) matched no incident (see other evidence)",
@@ -206,4 +52,177 @@ pub(super) fn summarize(
         thin_evidence: thin,
         notes,
     }
+}
+
+/// "No crash found in …": what was read, and the other incidents if any.
+fn no_crash_headline(t: &Tables, incidents: &[Incident], range: &str) -> String {
+    let others = if incidents.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " ({} other incident{}: hang or dump without an exception, listed below)",
+            incidents.len(),
+            if incidents.len() == 1 { "" } else { "s" }
+        )
+    };
+    format!(
+        "No crash found in {} input file{} ({} requests, {} HTTPERR rows{}): no worker-process crash event, crash dump or HTTPERR abandonment{}.",
+        t.files.len(),
+        if t.files.len() == 1 { "" } else { "s" },
+        t.requests.len(),
+        t.httperr.len(),
+        range,
+        others
+    )
+}
+
+/// "N crashes of app pool … Faulting module … In flight … Rapid-fail …".
+fn crash_headline(crashes: &[&Incident], suspects: &[Suspect], rapid: &[RapidFail]) -> String {
+    let mut pools: Vec<String> = crashes
+        .iter()
+        .map(|i| {
+            i.app_pool
+                .clone()
+                .unwrap_or_else(|| "(unknown pool)".into())
+        })
+        .collect();
+    pools.sort();
+    pools.dedup();
+    let mut servers: Vec<String> = crashes.iter().filter_map(|i| i.server.clone()).collect();
+    servers.sort();
+    servers.dedup();
+    let times: Vec<i64> = crashes.iter().filter_map(|i| i.time.map(|t| t.0)).collect();
+    let when = match (times.iter().min(), times.iter().max()) {
+        (Some(a), Some(b)) if a == b => format!(" at {}", fmt_utc(*a)),
+        (Some(a), Some(b)) => format!(" between {} and {}", fmt_utc(*a), fmt_utc(*b)),
+        _ => String::new(),
+    };
+    let mut h = format!(
+        "{} crash{} of app pool {}{}{}.",
+        crashes.len(),
+        if crashes.len() == 1 { "" } else { "es" },
+        pools.join(", "),
+        if servers.is_empty() {
+            String::new()
+        } else {
+            format!(" on {}", servers.join(", "))
+        },
+        when
+    );
+    if let Some(m) = suspects
+        .iter()
+        .find(|s| s.kind.is_module() && s.kind != SuspectKind::SystemModule)
+    {
+        h.push_str(&format!(
+            " Faulting module: {} ({}) in {} of {} crashes ({} confidence).",
+            m.name,
+            m.kind.label(),
+            m.incidents.len(),
+            m.incidents_considered,
+            m.confidence
+        ));
+    } else if let Some(m) = suspects
+        .iter()
+        .find(|s| s.kind == SuspectKind::SystemModule)
+    {
+        h.push_str(&format!(
+            " Faulting module: {} (a Windows module: likely a victim of memory corruption).",
+            m.name
+        ));
+    }
+    if let Some(p) = suspects
+        .iter()
+        .find(|s| s.kind == SuspectKind::RequestPattern)
+    {
+        let st = p.pattern.as_ref();
+        h.push_str(&format!(
+            " In flight at {} of {} crashes: {}{}.",
+            p.incidents.len(),
+            p.incidents_considered,
+            p.name,
+            st.filter(|s| s.lift > 0.0)
+                .map(|s| format!(
+                    " (lift {}, adjusted p = {})",
+                    fmt_lift(s.lift),
+                    fmt_p(s.p_adjusted)
+                ))
+                .unwrap_or_default()
+        ));
+    }
+    let corroborated = suspects
+        .iter()
+        .find(|s| s.kind.is_module() && !s.corroborated_by.is_empty());
+    if let Some(c) = corroborated {
+        h.push_str(&format!(
+            " {} is corroborated by {} (in flight at every crash where the module faults).",
+            c.id,
+            c.corroborated_by.join(", ")
+        ));
+    }
+    for r in rapid {
+        let refused = r.refused_httperr + r.refused_w3c;
+        match r.duration_s {
+            Some(d) => h.push_str(&format!(
+                " Rapid-fail protection took app pool {} offline at {} for {} ({} requests refused).",
+                r.app_pool.as_deref().unwrap_or("?"),
+                fmt_utc(r.start.0),
+                fmt_duration(d * 1000),
+                refused
+            )),
+            None => h.push_str(&format!(
+                " Rapid-fail protection took app pool {} offline at {}; it was still offline when the logs end ({} requests refused).",
+                r.app_pool.as_deref().unwrap_or("?"),
+                fmt_utc(r.start.0),
+                refused
+            )),
+        }
+    }
+    h
+}
+
+/// Why the conclusions about crashes are weak, when they are.
+fn thin_evidence(t: &Tables, crashes: &[&Incident], suspects: &[Suspect]) -> Vec<String> {
+    let mut thin = Vec::new();
+    if crashes.len() == 1 {
+        thin.push("only one crash: nothing to compare across crashes, so no suspect can be confirmed by repetition".into());
+    }
+    let no_dump = crashes
+        .iter()
+        .filter(|i| !i.sources.contains(&SourceTag::Dump))
+        .count();
+    if no_dump > 0 {
+        thin.push(format!(
+            "{no_dump} of {} crashes have no dump",
+            crashes.len()
+        ));
+    }
+    let httperr_only = crashes
+        .iter()
+        .filter(|i| i.sources.iter().all(|s| *s == SourceTag::Httperr))
+        .count();
+    if httperr_only > 0 {
+        thin.push(format!(
+            "{httperr_only} crash{} known only from HTTPERR abandonments (no dump, no event)",
+            if httperr_only == 1 { " is" } else { "es are" }
+        ));
+    }
+    if !suspects.iter().any(|s| s.kind.is_module()) {
+        thin.push(
+            "no faulting module known: no dump and no Application Error 1000 event for any crash"
+                .into(),
+        );
+    }
+    let no_req = crashes.iter().filter(|i| i.in_flight_total == 0).count();
+    if no_req > 0 {
+        thin.push(format!(
+            "{no_req} of {} crashes have no request in flight in the logs",
+            crashes.len()
+        ));
+    }
+    if t.requests.is_empty() {
+        thin.push(
+            "no W3C access logs: no baseline traffic, request patterns cannot be tested".into(),
+        );
+    }
+    thin
 }
