@@ -428,7 +428,6 @@ fn from_state(
     p: &mut Parsed,
 ) {
     let arch = state.system_info.cpu;
-    let cpu = arch.to_string();
     let (is_wow64, wow64_view) = wow64(arch, &state.modules);
     let bits32 = arch == Cpu::X86 || is_wow64;
     let (mem, mem_list) = memory_stats(dump, bits32);
@@ -452,40 +451,7 @@ fn from_state(
     // Crashing thread: the exception's thread, else (manual dump) nothing.
     let crash_thread = state.requesting_thread.and_then(|i| state.threads.get(i));
     let frames: &[StackFrame] = crash_thread.map_or(&[], |t| &t.frames);
-    for (i, (f, fact)) in frames
-        .iter()
-        .zip(frame_facts(frames, mem_list.as_ref()))
-        .enumerate()
-    {
-        let (module, module_offset) = match &f.module {
-            Some(m) => (
-                Some(basename(&clean(&m.code_file())).to_string()),
-                f.instruction.checked_sub(m.raw.base_of_image),
-            ),
-            None => match f.unloaded_modules.iter().next() {
-                Some((n, offs)) => (
-                    Some(format!("{} (unloaded)", basename(&clean(n)))),
-                    offs.iter().next().copied(),
-                ),
-                None => (None, None),
-            },
-        };
-        p.frames.push(FrameRow {
-            file: ctx.id,
-            index: i as u32,
-            instruction: f.instruction,
-            module,
-            module_offset,
-            function: f.function_name.as_deref().map(clean),
-            function_offset: f.function_base.and_then(|b| f.instruction.checked_sub(b)),
-            source_file: f.source_file_name.as_deref().map(clean),
-            source_line: f.source_line,
-            trust: frame_trust(f.trust),
-            class: fact.class,
-            unloaded_module: fact.unloaded,
-            dynamic: fact.dynamic,
-        });
-    }
+    frame_rows(ctx.id, frames, mem_list.as_ref(), p);
 
     // The fault: exception address, or frame 0 when the record has none (invalid parameter).
     let rec = exc.as_ref().map(|e| &e.raw.exception_record);
@@ -522,34 +488,7 @@ fn from_state(
         offset: 0,
         ..Default::default()
     };
-    let fault = fault_ip.map(|ip| {
-        if let Some(m) = state.modules.module_at_address(ip) {
-            module_fault(&mut row, m, ip)
-        } else if let Some(u) = state.unloaded_modules.modules_at_address(ip).next() {
-            let name = basename(&clean(&u.code_file())).to_string();
-            row.faulting_module = Some(format!("{name} (unloaded)"));
-            row.fault_offset = ip.checked_sub(u.raw.base_of_image);
-            FaultSite::Unloaded {
-                name,
-                offset: ip.saturating_sub(u.raw.base_of_image),
-            }
-        } else {
-            match mem_list.as_ref().and_then(|l| l.memory_info_at_address(ip)) {
-                Some(r) if r.is_executable() && r.raw._type == MEM_PRIVATE => {
-                    row.faulting_module = Some("JIT/dynamic code".into());
-                    FaultSite::Dynamic { address: ip }
-                }
-                Some(r) => FaultSite::NoModule {
-                    address: ip,
-                    executable: Some(r.is_executable()),
-                },
-                None => FaultSite::NoModule {
-                    address: ip,
-                    executable: None,
-                },
-            }
-        }
-    });
+    let fault = fault_ip.map(|ip| fault_site(state, mem_list.as_ref(), ip, &mut row));
     if let Some(c) = code {
         let rm = state.exception_info.as_ref().map(|e| e.reason.to_string());
         row.exception_name = Some(match rm {
@@ -575,6 +514,117 @@ fn from_state(
     row.stacks_walked = true;
 
     let mut d = Detail::default();
+    let bitness = if wow64_view {
+        "32-bit process (WOW64), 64-bit dump"
+    } else if is_wow64 {
+        "32-bit process on 64-bit Windows (WOW64)"
+    } else if arch == Cpu::X86 {
+        "32-bit process"
+    } else {
+        "64-bit process"
+    };
+    detail_process(
+        &mut d,
+        state,
+        &row,
+        bitness,
+        hints.writer,
+        fault_ip,
+        fault.as_ref(),
+    );
+    let extra = Extras {
+        frames: frames.len(),
+        comment: comment.as_deref(),
+    };
+    detail_resources(&mut d, dump, state, &threads, mem.as_ref(), damage, &extra);
+    row.detail = d.text();
+    p.crashes.push(row);
+}
+
+/// The crashing thread's frames (the first [`MAX_FRAMES`]) as `frames` rows, with their facts.
+fn frame_rows(
+    file: FileId,
+    frames: &[StackFrame],
+    mem: Option<&MinidumpMemoryInfoList<'_>>,
+    p: &mut Parsed,
+) {
+    for (i, (f, fact)) in frames.iter().zip(frame_facts(frames, mem)).enumerate() {
+        let (module, module_offset) = match &f.module {
+            Some(m) => (
+                Some(basename(&clean(&m.code_file())).to_string()),
+                f.instruction.checked_sub(m.raw.base_of_image),
+            ),
+            None => match f.unloaded_modules.iter().next() {
+                Some((n, offs)) => (
+                    Some(format!("{} (unloaded)", basename(&clean(n)))),
+                    offs.iter().next().copied(),
+                ),
+                None => (None, None),
+            },
+        };
+        p.frames.push(FrameRow {
+            file,
+            index: i as u32,
+            instruction: f.instruction,
+            module,
+            module_offset,
+            function: f.function_name.as_deref().map(clean),
+            function_offset: f.function_base.and_then(|b| f.instruction.checked_sub(b)),
+            source_file: f.source_file_name.as_deref().map(clean),
+            source_line: f.source_line,
+            trust: frame_trust(f.trust),
+            class: fact.class,
+            unloaded_module: fact.unloaded,
+            dynamic: fact.dynamic,
+        });
+    }
+}
+
+/// Where the exception address `ip` lies, noted in the crash row (faulting module and offset).
+fn fault_site(
+    state: &ProcessState,
+    mem: Option<&MinidumpMemoryInfoList<'_>>,
+    ip: u64,
+    row: &mut CrashRow,
+) -> FaultSite {
+    if let Some(m) = state.modules.module_at_address(ip) {
+        module_fault(row, m, ip)
+    } else if let Some(u) = state.unloaded_modules.modules_at_address(ip).next() {
+        let name = basename(&clean(&u.code_file())).to_string();
+        row.faulting_module = Some(format!("{name} (unloaded)"));
+        row.fault_offset = ip.checked_sub(u.raw.base_of_image);
+        FaultSite::Unloaded {
+            name,
+            offset: ip.saturating_sub(u.raw.base_of_image),
+        }
+    } else {
+        match mem.and_then(|l| l.memory_info_at_address(ip)) {
+            Some(r) if r.is_executable() && r.raw._type == MEM_PRIVATE => {
+                row.faulting_module = Some("JIT/dynamic code".into());
+                FaultSite::Dynamic { address: ip }
+            }
+            Some(r) => FaultSite::NoModule {
+                address: ip,
+                executable: Some(r.is_executable()),
+            },
+            None => FaultSite::NoModule {
+                address: ip,
+                executable: None,
+            },
+        }
+    }
+}
+
+/// The dump's process: OS, CPU, bitness, uptime, writer, the exception and where it points.
+fn detail_process(
+    d: &mut Detail,
+    state: &ProcessState,
+    row: &CrashRow,
+    bitness: &str,
+    writer: Option<&str>,
+    fault_ip: Option<u64>,
+    fault: Option<&FaultSite>,
+) {
     let os = format!(
         "{} {}",
         state.system_info.os.long_name(),
@@ -585,26 +635,15 @@ fn from_state(
             .unwrap_or_default()
     );
     d.add("os", os.trim());
-    d.add("cpu", &cpu);
-    d.add(
-        "bitness",
-        if wow64_view {
-            "32-bit process (WOW64), 64-bit dump"
-        } else if is_wow64 {
-            "32-bit process on 64-bit Windows (WOW64)"
-        } else if arch == Cpu::X86 {
-            "32-bit process"
-        } else {
-            "64-bit process"
-        },
-    );
+    d.add("cpu", state.system_info.cpu.to_string());
+    d.add("bitness", bitness);
     if let (Some(start), Some(ts)) = (row.process_start, row.ts) {
         d.add("uptime", format!("{} s", (ts - start) / 1000));
     }
-    if let Some(w) = hints.writer {
+    if let Some(w) = writer {
         d.add("writer", w);
     }
-    if let (Some(c), Some(name)) = (code, &row.exception_name) {
+    if let (Some(c), Some(name)) = (row.exception_code, &row.exception_name) {
         let mut e = format!("0x{c:08x} {name}");
         if let Some(x) = state.exception_info.as_ref()
             && exceptions::kind(c) == exceptions::ExceptionKind::AccessViolation
@@ -616,7 +655,7 @@ fn from_state(
         }
         d.add("exception", e);
     }
-    if let Some(FaultSite::NoModule { executable, .. }) = &fault {
+    if let Some(FaultSite::NoModule { executable, .. }) = fault {
         d.add(
             "fault memory",
             match executable {
@@ -626,6 +665,25 @@ fn from_state(
             },
         );
     }
+}
+
+/// What the dump was taken with beside the process: the stack length and the dumper's comment.
+struct Extras<'a> {
+    frames: usize,
+    comment: Option<&'a str>,
+}
+
+/// The dump's resources: threads and their CPU time, memory, unloaded modules, the stack
+/// length, damage, the dumper's comment and any assertion.
+fn detail_resources(
+    d: &mut Detail,
+    dump: &Minidump<'_, &[u8]>,
+    state: &ProcessState,
+    threads: &ThreadStats,
+    mem: Option<&MemoryStats>,
+    damage: &Damage,
+    extra: &Extras,
+) {
     let mut t = format!("{}", threads.count);
     if !threads.times.is_empty() {
         let total: u64 = threads.times.iter().map(|x| x.1).sum();
@@ -645,7 +703,7 @@ fn from_state(
         }
     }
     d.add("threads", t);
-    if let Some(m) = &mem {
+    if let Some(m) = mem {
         let mut s = format!(
             "committed {} MiB, reserved {} MiB, private {} MiB",
             m.committed >> 20,
@@ -666,14 +724,14 @@ fn from_state(
     if !unloaded.is_empty() {
         d.add("unloaded", unloaded.join(", "));
     }
-    if frames.len() > MAX_FRAMES {
+    if extra.frames > MAX_FRAMES {
         d.add(
             "frames",
-            format!("{} (first {MAX_FRAMES} kept)", frames.len()),
+            format!("{} (first {MAX_FRAMES} kept)", extra.frames),
         );
     }
-    add_damage(&mut d, damage, frames.len());
-    if let Some(c) = &comment {
+    add_damage(d, damage, extra.frames);
+    if let Some(c) = extra.comment {
         d.add("comment", c);
     }
     // Breakpad's assertion stream (CRT invalid-parameter / assert handlers); the processor
@@ -694,8 +752,6 @@ fn from_state(
             },
         );
     }
-    row.detail = d.text();
-    p.crashes.push(row);
 }
 
 /// The triage's "what" of a dump whose exception stream is there but unreadable.
