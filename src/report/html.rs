@@ -7,7 +7,9 @@
 
 use super::{bytes, num, when};
 use crate::analyze::time::{fmt_duration, fmt_hm, fmt_short, fmt_utc};
-use crate::analyze::{Analysis, EvidenceRef, Incident, IncidentKind, RequestRef, join_tags};
+use crate::analyze::{
+    Analysis, EvidenceRef, Incident, IncidentKind, RequestRef, Timeline, join_tags,
+};
 use std::fmt::Write;
 
 /// The CSP of the page.
@@ -146,23 +148,91 @@ pub fn chart(a: &Analysis) -> String {
     let Some(start) = tl.start.filter(|_| n > 0) else {
         return "<p class=muted>No timestamped rows to chart.</p>\n".into();
     };
-    let start = start.0;
-    let step = (tl.bucket_s.max(1) * 1000) as f64;
-    let (w, left, right, top, plot_h) = (960.0f64, 56.0f64, 12.0f64, 16.0f64, 170.0f64);
-    let pw = w - left - right;
-    let bw = pw / n as f64;
-    let base = top + plot_h;
-    let (band_top, band_h) = (base + 18.0, 30.0);
-    let h = band_top + band_h + 28.0;
-    let ymax = tl.requests.iter().copied().max().unwrap_or(0).max(1) as f64;
-    let hmax = tl.httperr.iter().copied().max().unwrap_or(0).max(1) as f64;
-    let x_of = |ts: i64| left + ((ts - start) as f64 / step) * bw;
+    let p = Plot::new(tl, start.0, n);
     let mut s = String::new();
     let _ = writeln!(
         s,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w:.0} {h:.0}\" width=\"{w:.0}\" height=\"{h:.0}\" role=\"img\" aria-label=\"requests per {} min, 5xx, HTTPERR and crashes\">",
-        (tl.bucket_s / 60).max(1)
+        (tl.bucket_s / 60).max(1),
+        w = p.w,
+        h = p.h
     );
+    plot_rapid_fail(&mut s, &p, a);
+    plot_axes(&mut s, &p);
+    plot_5xx(&mut s, &p, tl);
+    plot_requests(&mut s, &p, tl);
+    plot_httperr(&mut s, &p, tl);
+    plot_incidents(&mut s, &p, a);
+    plot_time_labels(&mut s, &p);
+    s.push_str("</svg>\n");
+    let _ = writeln!(
+        s,
+        "<p class=muted>Blue: requests per {} (W3C, completion time). Red bars: 5xx. Lower band: HTTPERR rows (purple: with abandonments). Dashed lines: incidents. Shaded: rapid-fail episodes.</p>",
+        fmt_duration(tl.bucket_s * 1000)
+    );
+    s
+}
+
+/// The chart's geometry: the plot area, the HTTPERR band below it, and the scales.
+#[derive(Clone, Copy)]
+struct Plot {
+    start: i64,
+    step: f64,
+    n: usize,
+    w: f64,
+    h: f64,
+    left: f64,
+    pw: f64,
+    bw: f64,
+    top: f64,
+    plot_h: f64,
+    base: f64,
+    band_top: f64,
+    band_h: f64,
+    ymax: f64,
+    hmax: f64,
+}
+
+impl Plot {
+    fn new(tl: &Timeline, start: i64, n: usize) -> Plot {
+        let step = (tl.bucket_s.max(1) * 1000) as f64;
+        let (w, left, right, top, plot_h) = (960.0f64, 56.0f64, 12.0f64, 16.0f64, 170.0f64);
+        let pw = w - left - right;
+        let base = top + plot_h;
+        let (band_top, band_h) = (base + 18.0, 30.0);
+        Plot {
+            start,
+            step,
+            n,
+            w,
+            h: band_top + band_h + 28.0,
+            left,
+            pw,
+            bw: pw / n as f64,
+            top,
+            plot_h,
+            base,
+            band_top,
+            band_h,
+            ymax: tl.requests.iter().copied().max().unwrap_or(0).max(1) as f64,
+            hmax: tl.httperr.iter().copied().max().unwrap_or(0).max(1) as f64,
+        }
+    }
+    fn x_of(&self, ts: i64) -> f64 {
+        self.left + ((ts - self.start) as f64 / self.step) * self.bw
+    }
+}
+
+/// Rapid-fail episodes, shaded behind everything.
+fn plot_rapid_fail(s: &mut String, p: &Plot, a: &Analysis) {
+    let Plot {
+        left,
+        pw,
+        top,
+        plot_h,
+        ..
+    } = *p;
+    let x_of = |ts: i64| p.x_of(ts);
     // Rapid-fail episodes first (behind everything).
     for r in &a.rapid_fail {
         let x0 = x_of(r.start.0).clamp(left, left + pw);
@@ -179,6 +249,18 @@ pub fn chart(a: &Analysis) -> String {
             fmt_utc(r.start.0)
         );
     }
+}
+
+/// The axes and the request scale.
+fn plot_axes(s: &mut String, p: &Plot) {
+    let Plot {
+        left,
+        pw,
+        top,
+        base,
+        ymax,
+        ..
+    } = *p;
     // Axes.
     let _ = writeln!(
         s,
@@ -201,6 +283,20 @@ pub fn chart(a: &Analysis) -> String {
         "<text x=\"{:.1}\" y=\"{base:.1}\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">0</text>",
         left - 4.0
     );
+}
+
+/// 5xx responses as red bars.
+fn plot_5xx(s: &mut String, p: &Plot, tl: &Timeline) {
+    let Plot {
+        start,
+        step,
+        left,
+        bw,
+        plot_h,
+        base,
+        ymax,
+        ..
+    } = *p;
     // 5xx bars.
     for (i, &v) in tl.status_5xx.iter().enumerate() {
         if v == 0 {
@@ -217,6 +313,19 @@ pub fn chart(a: &Analysis) -> String {
             v
         );
     }
+}
+
+/// Requests per bucket as a line (one bucket: a band).
+fn plot_requests(s: &mut String, p: &Plot, tl: &Timeline) {
+    let Plot {
+        left,
+        pw,
+        bw,
+        plot_h,
+        base,
+        ymax,
+        ..
+    } = *p;
     // Requests line.
     let pts: Vec<String> = tl
         .requests
@@ -244,6 +353,20 @@ pub fn chart(a: &Analysis) -> String {
             pts.join(" ")
         );
     }
+}
+
+/// The HTTPERR band (purple where rows are abandonments).
+fn plot_httperr(s: &mut String, p: &Plot, tl: &Timeline) {
+    let Plot {
+        start,
+        step,
+        left,
+        bw,
+        band_top,
+        band_h,
+        hmax,
+        ..
+    } = *p;
     // HTTPERR band.
     let _ = writeln!(
         s,
@@ -268,6 +391,19 @@ pub fn chart(a: &Analysis) -> String {
             ab
         );
     }
+}
+
+/// Incidents as dashed lines.
+fn plot_incidents(s: &mut String, p: &Plot, a: &Analysis) {
+    let Plot {
+        left,
+        pw,
+        top,
+        band_top,
+        band_h,
+        ..
+    } = *p;
+    let x_of = |ts: i64| p.x_of(ts);
     // Crash markers.
     for inc in &a.incidents {
         let Some(t) = inc.time else { continue };
@@ -294,6 +430,21 @@ pub fn chart(a: &Analysis) -> String {
             esc(&inc.id)
         );
     }
+}
+
+/// The start, end and quarter times.
+fn plot_time_labels(s: &mut String, p: &Plot) {
+    let Plot {
+        start,
+        step,
+        n,
+        left,
+        pw,
+        band_top,
+        band_h,
+        ..
+    } = *p;
+    let x_of = |ts: i64| p.x_of(ts);
     // Time labels.
     let end = start + (n as f64 * step) as i64;
     let label_y = band_top + band_h + 16.0;
@@ -317,13 +468,6 @@ pub fn chart(a: &Analysis) -> String {
             fmt_hm(ts)
         );
     }
-    s.push_str("</svg>\n");
-    let _ = writeln!(
-        s,
-        "<p class=muted>Blue: requests per {} (W3C, completion time). Red bars: 5xx. Lower band: HTTPERR rows (purple: with abandonments). Dashed lines: incidents. Shaded: rapid-fail episodes.</p>",
-        fmt_duration(tl.bucket_s * 1000)
-    );
-    s
 }
 
 pub fn render(a: &Analysis) -> String {
