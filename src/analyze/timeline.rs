@@ -199,50 +199,8 @@ fn join(c: &mut Cluster, r: &CrashRow, idx: usize) {
 
 /// Builds incidents and rapid-fail episodes.
 pub fn build(t: &Tables, opts: &AnalyzeOptions) -> Timeline {
-    let h = &t.httperr;
-    // HTTPERR rows that matter for crashes. The reason is categorical: classify each distinct
-    // value once (pointer-equal strings come from the same dictionary entry).
-    let mut abandoned = Vec::new();
-    let mut offline = Vec::new();
-    let mut last: Option<(&str, ReasonClass)> = None;
-    for i in 0..h.len() {
-        let ts = h.ts[i];
-        if !opts.in_range(ts) {
-            continue;
-        }
-        let Some(reason) = h.reason.get(i) else {
-            continue;
-        };
-        let class = match last {
-            Some((s, c)) if std::ptr::eq(s, reason) => c,
-            _ => {
-                let c = reason_class(reason);
-                last = Some((reason, c));
-                c
-            }
-        };
-        match class {
-            ReasonClass::Abandoned => abandoned.push(i),
-            ReasonClass::PoolOffline => offline.push(i),
-            _ => {}
-        }
-    }
-    abandoned.sort_by_cached_key(|&i| (lc(h.server.get(i)), lc(h.queue.get(i)), h.ts[i], i));
-    let mut bursts: Vec<Vec<usize>> = Vec::new();
-    for &i in &abandoned {
-        match bursts.last_mut() {
-            Some(b)
-                if b.last().is_some_and(|&p| {
-                    lc(h.server.get(p)) == lc(h.server.get(i))
-                        && lc(h.queue.get(p)) == lc(h.queue.get(i))
-                        && h.ts[i] - h.ts[p] <= opts.burst_gap_ms
-                }) =>
-            {
-                b.push(i)
-            }
-            _ => bursts.push(vec![i]),
-        }
-    }
+    let (abandoned, offline) = crash_httperr_rows(t, opts);
+    let bursts = abandonment_bursts(t, opts, abandoned);
 
     // Crash rows, in time order (dumps first at equal times: they carry the most).
     let mut rows: Vec<usize> = (0..t.crashes.len())
@@ -285,7 +243,99 @@ pub fn build(t: &Tables, opts: &AnalyzeOptions) -> Timeline {
         }
     }
 
-    // Bursts → incidents: global greedy on (tier, |Δt|) so each crash gets its own burst.
+    attach_bursts(t, opts, &bursts, &mut clusters);
+
+    for c in &mut clusters {
+        finish(c, t);
+    }
+    clusters.sort_by_cached_key(|c| {
+        (
+            c.time.unwrap_or(i64::MAX),
+            lc(c.server.as_deref()),
+            lc(c.pool.as_deref()),
+            c.pid,
+            c.crash_rows.first().copied(),
+            c.abandoned.first().copied(),
+        )
+    });
+
+    let episodes = episodes(t, opts, &rows, &clusters, &offline);
+    Timeline {
+        clusters,
+        episodes,
+        unattached,
+        offline_rows: offline,
+    }
+}
+
+/// The HTTPERR rows in range that matter for crashes: abandonments and 503 `AppOffline`. The
+/// reason is categorical: each distinct value is classified once (pointer-equal strings come
+/// from the same dictionary entry).
+fn crash_httperr_rows(t: &Tables, opts: &AnalyzeOptions) -> (Vec<usize>, Vec<usize>) {
+    let h = &t.httperr;
+    let mut abandoned = Vec::new();
+    let mut offline = Vec::new();
+    let mut last: Option<(&str, ReasonClass)> = None;
+    for i in 0..h.len() {
+        let ts = h.ts[i];
+        if !opts.in_range(ts) {
+            continue;
+        }
+        let Some(reason) = h.reason.get(i) else {
+            continue;
+        };
+        let class = match last {
+            Some((s, c)) if std::ptr::eq(s, reason) => c,
+            _ => {
+                let c = reason_class(reason);
+                last = Some((reason, c));
+                c
+            }
+        };
+        match class {
+            ReasonClass::Abandoned => abandoned.push(i),
+            ReasonClass::PoolOffline => offline.push(i),
+            _ => {}
+        }
+    }
+    (abandoned, offline)
+}
+
+/// Abandonments of one server and pool, each at most `burst_gap_ms` after the previous.
+fn abandonment_bursts(
+    t: &Tables,
+    opts: &AnalyzeOptions,
+    mut abandoned: Vec<usize>,
+) -> Vec<Vec<usize>> {
+    let h = &t.httperr;
+    abandoned.sort_by_cached_key(|&i| (lc(h.server.get(i)), lc(h.queue.get(i)), h.ts[i], i));
+    let mut bursts: Vec<Vec<usize>> = Vec::new();
+    for &i in &abandoned {
+        match bursts.last_mut() {
+            Some(b)
+                if b.last().is_some_and(|&p| {
+                    lc(h.server.get(p)) == lc(h.server.get(i))
+                        && lc(h.queue.get(p)) == lc(h.queue.get(i))
+                        && h.ts[i] - h.ts[p] <= opts.burst_gap_ms
+                }) =>
+            {
+                b.push(i)
+            }
+            _ => bursts.push(vec![i]),
+        }
+    }
+    bursts
+}
+
+/// Bursts → incidents: global greedy on (tier, |Δt|) so each crash gets its own burst; a burst
+/// that matches none is an incident of its own.
+fn attach_bursts(
+    t: &Tables,
+    opts: &AnalyzeOptions,
+    bursts: &[Vec<usize>],
+    clusters: &mut Vec<Cluster>,
+) {
+    let h = &t.httperr;
     let mut pairs = Vec::new();
     for (b, rows) in bursts.iter().enumerate() {
         let first = rows[0];
@@ -336,28 +386,6 @@ pub fn build(t: &Tables, opts: &AnalyzeOptions) -> Timeline {
             anchor: Some(h.ts[first]),
             ..Default::default()
         });
-    }
-
-    for c in &mut clusters {
-        finish(c, t);
-    }
-    clusters.sort_by_cached_key(|c| {
-        (
-            c.time.unwrap_or(i64::MAX),
-            lc(c.server.as_deref()),
-            lc(c.pool.as_deref()),
-            c.pid,
-            c.crash_rows.first().copied(),
-            c.abandoned.first().copied(),
-        )
-    });
-
-    let episodes = episodes(t, opts, &rows, &clusters, &offline);
-    Timeline {
-        clusters,
-        episodes,
-        unattached,
-        offline_rows: offline,
     }
 }
 
