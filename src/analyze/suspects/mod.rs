@@ -180,7 +180,7 @@ pub fn find(
     let modules = inventory(t, &suspects);
 
     // ---- summary, recommendations ----
-    let recommendations = recommend(t, &incidents, &suspects, &rapid_fail, corr);
+    let recommendations = recommend(t, &incidents, &suspects, &rapid_fail);
     let summary = summarize(
         t,
         opts,

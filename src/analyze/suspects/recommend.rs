@@ -42,20 +42,12 @@ pub(super) fn recommend(
     incidents: &[Incident],
     suspects: &[Suspect],
     rapid: &[RapidFail],
-    corr: &Correlation,
 ) -> Vec<Recommendation> {
-    let _ = corr;
     let mut out: Vec<Recommendation> = Vec::new();
     let crashed = incidents.iter().any(|i| i.kind == IncidentKind::Crash);
     if !crashed && incidents.is_empty() {
         return out;
     }
-    let pool_of = |s: &Suspect| -> Option<String> {
-        incidents
-            .iter()
-            .find(|i| s.incidents.contains(&i.id))
-            .and_then(|i| i.app_pool.clone())
-    };
     let sites_of = |s: &Suspect| -> Vec<String> {
         let mut v: Vec<String> = incidents
             .iter()
@@ -75,73 +67,7 @@ pub(super) fn recommend(
         .filter(|s| s.confidence != Confidence::Low || suspects.len() <= 3)
         .take(4)
     {
-        let m = s.module.as_ref();
-        let version = m
-            .and_then(|m| m.version.clone())
-            .map(|v| format!(" version {v}"))
-            .unwrap_or_default();
-        let third = m.and_then(|m| m.third_party).unwrap_or(!matches!(
-            s.kind,
-            SuspectKind::SystemModule | SuspectKind::ManagedCode
-        ));
-        let name = safe(
-            &s.name,
-            &|c| c.is_ascii_alphanumeric() || "._-".contains(c),
-            128,
-        );
-        match s.kind {
-            SuspectKind::RequestPattern => out.extend(pattern_rules(t, s, &sites_of(s))),
-            SuspectKind::SystemModule => out.push(Recommendation {
-                suspect: Some(s.id.clone()),
-                action: format!(
-                    "{} is a Windows module and usually the victim of memory corrupted by another module: enable full PageHeap for w3wp.exe on one server (it slows the process and raises memory use), reproduce, and capture full dumps; the next dump then names the corrupting module",
-                    s.name
-                ),
-                commands: vec!["gflags /p /enable w3wp.exe /full".into(), "gflags /p /disable w3wp.exe".into()],
-            }),
-            SuspectKind::ManagedCode => out.push(Recommendation {
-                suspect: Some(s.id.clone()),
-                action: "The crash is in managed code: read the .NET Runtime 1026 and ASP.NET 1309 events for the exception type and stack, and capture a full dump to inspect it with SOS (!pe, !clrstack)".into(),
-                commands: vec![format!("procdump -accepteula -ma -e -n 3 <pid>")],
-            }),
-            kind => {
-                let mut commands = Vec::new();
-                let vendor = m.and_then(|m| m.vendor.clone()).map(|v| format!(", {v}")).unwrap_or_default();
-                let action = if third {
-                    format!(
-                        "Contact the vendor of {}{} ({}{}) with the dumps and this report, and ask for a fix or update; to confirm, remove it on one server and watch whether the crashes stop",
-                        s.name,
-                        version,
-                        kind.label(),
-                        vendor
-                    )
-                } else {
-                    format!("{}{} ({}) faults: check for a Windows / IIS update that contains a fix", s.name, version, kind.label())
-                };
-                match kind {
-                    SuspectKind::IsapiFilter => {
-                        commands.push(format!("{APPCMD} list config -section:system.webServer/isapiFilters"));
-                        commands.push(format!("{APPCMD} set config -section:system.webServer/isapiFilters /-\"[name='<filter name from the list>']\""));
-                    }
-                    SuspectKind::IsapiExtension => {
-                        commands.push(format!("{APPCMD} list config -section:system.webServer/handlers"));
-                        commands.push(format!("{APPCMD} list config -section:system.webServer/security/isapiCgiRestriction"));
-                    }
-                    SuspectKind::ComObject => {
-                        if let Some(n) = name {
-                            commands.push(format!("reg query HKCR\\CLSID /s /f {n}"));
-                        }
-                    }
-                    SuspectKind::ManagedPinvoke => {}
-                    _ => {
-                        commands.push(format!("{APPCMD} list config -section:system.webServer/globalModules"));
-                        commands.push(format!("{APPCMD} list modules"));
-                    }
-                }
-                out.push(Recommendation { suspect: Some(s.id.clone()), action, commands });
-            }
-        }
-        let _ = pool_of(s);
+        out.extend(for_suspect(t, s, &sites_of(s)));
     }
     if heap
         && !out
@@ -154,51 +80,143 @@ pub(super) fn recommend(
             commands: vec!["gflags /p /enable w3wp.exe /full".into()],
         });
     }
-    for r in rapid {
-        let pool = r
-            .app_pool
-            .as_deref()
-            .and_then(safe_name)
-            .map_or_else(|| "<pool>".to_string(), str::to_string);
-        let still = r.end.is_none();
-        out.push(Recommendation {
-            suspect: None,
-            action: format!(
-                "Rapid-fail protection disabled app pool {}{}: after removing the cause, start it again; keep rapid-fail on (it protects the server), and capture dumps instead of disabling it",
-                r.app_pool.as_deref().unwrap_or("(unknown)"),
-                if still { " and it was still down when the logs end" } else { "" }
-            ),
-            commands: vec![format!("{APPCMD} start apppool /apppool.name:\"{pool}\"")],
-        });
-    }
+    out.extend(rapid.iter().map(restart_pool));
     if crashed {
-        let pools: BTreeSet<String> = incidents
-            .iter()
-            .filter_map(|i| i.app_pool.as_deref().and_then(safe_name))
-            .map(str::to_string)
-            .collect();
-        let pool = match pools.len() {
-            0 => "<pool>".to_string(),
-            1 => pools.iter().next().cloned().unwrap_or_default(),
-            _ => pools.iter().take(4).cloned().collect::<Vec<_>>().join(", "),
-        };
-        let no_dump = incidents
-            .iter()
-            .any(|i| i.kind == IncidentKind::Crash && !i.sources.contains(&SourceTag::Dump));
-        out.push(Recommendation {
-            suspect: None,
-            action: format!(
-                "{}apture full dumps at the next crash (3 of them, to compare): attach ProcDump to the worker of app pool {} (find its pid with appcmd list wp), or add a DebugDiag 2 crash rule for the pool (full userdump on second-chance exceptions)",
-                if no_dump { "Some crashes have no dump: c" } else { "C" },
-                pool
-            ),
-            commands: vec![
-                if pools.len() == 1 { format!("{APPCMD} list wp /apppool.name:\"{pool}\"") } else { format!("{APPCMD} list wp") },
-                "procdump -accepteula -ma -e -n 3 <pid>".into(),
-            ],
-        });
+        out.push(capture_dumps(incidents));
     }
     out
+}
+
+/// What to do about one suspect: its vendor, request filtering, PageHeap, SOS.
+fn for_suspect(t: &Tables, s: &Suspect, sites: &[String]) -> Vec<Recommendation> {
+    let mut out = Vec::new();
+    let m = s.module.as_ref();
+    let version = m
+        .and_then(|m| m.version.clone())
+        .map(|v| format!(" version {v}"))
+        .unwrap_or_default();
+    let third = m.and_then(|m| m.third_party).unwrap_or(!matches!(
+        s.kind,
+        SuspectKind::SystemModule | SuspectKind::ManagedCode
+    ));
+    let name = safe(
+        &s.name,
+        &|c| c.is_ascii_alphanumeric() || "._-".contains(c),
+        128,
+    );
+    match s.kind {
+        SuspectKind::RequestPattern => out.extend(pattern_rules(t, s, sites)),
+        SuspectKind::SystemModule => out.push(Recommendation {
+            suspect: Some(s.id.clone()),
+            action: format!(
+                "{} is a Windows module and usually the victim of memory corrupted by another module: enable full PageHeap for w3wp.exe on one server (it slows the process and raises memory use), reproduce, and capture full dumps; the next dump then names the corrupting module",
+                s.name
+            ),
+            commands: vec!["gflags /p /enable w3wp.exe /full".into(), "gflags /p /disable w3wp.exe".into()],
+        }),
+        SuspectKind::ManagedCode => out.push(Recommendation {
+            suspect: Some(s.id.clone()),
+            action: "The crash is in managed code: read the .NET Runtime 1026 and ASP.NET 1309 events for the exception type and stack, and capture a full dump to inspect it with SOS (!pe, !clrstack)".into(),
+            commands: vec![format!("procdump -accepteula -ma -e -n 3 <pid>")],
+        }),
+        kind => {
+            let mut commands = Vec::new();
+            let vendor = m.and_then(|m| m.vendor.clone()).map(|v| format!(", {v}")).unwrap_or_default();
+            let action = if third {
+                format!(
+                    "Contact the vendor of {}{} ({}{}) with the dumps and this report, and ask for a fix or update; to confirm, remove it on one server and watch whether the crashes stop",
+                    s.name,
+                    version,
+                    kind.label(),
+                    vendor
+                )
+            } else {
+                format!("{}{} ({}) faults: check for a Windows / IIS update that contains a fix", s.name, version, kind.label())
+            };
+            match kind {
+                SuspectKind::IsapiFilter => {
+                    commands.push(format!("{APPCMD} list config -section:system.webServer/isapiFilters"));
+                    commands.push(format!("{APPCMD} set config -section:system.webServer/isapiFilters /-\"[name='<filter name from the list>']\""));
+                }
+                SuspectKind::IsapiExtension => {
+                    commands.push(format!("{APPCMD} list config -section:system.webServer/handlers"));
+                    commands.push(format!("{APPCMD} list config -section:system.webServer/security/isapiCgiRestriction"));
+                }
+                SuspectKind::ComObject => {
+                    if let Some(n) = name {
+                        commands.push(format!("reg query HKCR\\CLSID /s /f {n}"));
+                    }
+                }
+                SuspectKind::ManagedPinvoke => {}
+                _ => {
+                    commands.push(format!("{APPCMD} list config -section:system.webServer/globalModules"));
+                    commands.push(format!("{APPCMD} list modules"));
+                }
+            }
+            out.push(Recommendation { suspect: Some(s.id.clone()), action, commands });
+        }
+    }
+    out
+}
+
+/// Start a pool rapid-fail protection disabled, once its cause is gone.
+fn restart_pool(r: &RapidFail) -> Recommendation {
+    let pool = r
+        .app_pool
+        .as_deref()
+        .and_then(safe_name)
+        .map_or_else(|| "<pool>".to_string(), str::to_string);
+    let still = r.end.is_none();
+    Recommendation {
+        suspect: None,
+        action: format!(
+            "Rapid-fail protection disabled app pool {}{}: after removing the cause, start it again; keep rapid-fail on (it protects the server), and capture dumps instead of disabling it",
+            r.app_pool.as_deref().unwrap_or("(unknown)"),
+            if still {
+                " and it was still down when the logs end"
+            } else {
+                ""
+            }
+        ),
+        commands: vec![format!("{APPCMD} start apppool /apppool.name:\"{pool}\"")],
+    }
+}
+
+/// Capture full dumps at the next crash.
+fn capture_dumps(incidents: &[Incident]) -> Recommendation {
+    let pools: BTreeSet<String> = incidents
+        .iter()
+        .filter_map(|i| i.app_pool.as_deref().and_then(safe_name))
+        .map(str::to_string)
+        .collect();
+    let pool = match pools.len() {
+        0 => "<pool>".to_string(),
+        1 => pools.iter().next().cloned().unwrap_or_default(),
+        _ => pools.iter().take(4).cloned().collect::<Vec<_>>().join(", "),
+    };
+    let no_dump = incidents
+        .iter()
+        .any(|i| i.kind == IncidentKind::Crash && !i.sources.contains(&SourceTag::Dump));
+    Recommendation {
+        suspect: None,
+        action: format!(
+            "{}apture full dumps at the next crash (3 of them, to compare): attach ProcDump to the worker of app pool {} (find its pid with appcmd list wp), or add a DebugDiag 2 crash rule for the pool (full userdump on second-chance exceptions)",
+            if no_dump {
+                "Some crashes have no dump: c"
+            } else {
+                "C"
+            },
+            pool
+        ),
+        commands: vec![
+            if pools.len() == 1 {
+                format!("{APPCMD} list wp /apppool.name:\"{pool}\"")
+            } else {
+                format!("{APPCMD} list wp")
+            },
+            "procdump -accepteula -ma -e -n 3 <pid>".into(),
+        ],
+    }
 }
 
 /// Request-filtering rules for a pattern suspect, built only from values that are safe to
