@@ -225,196 +225,27 @@ pub(super) fn pattern_rules(t: &Tables, s: &Suspect, sites: &[String]) -> Vec<Re
     let Some(p) = &s.pattern else {
         return Vec::new();
     };
-    // Facts from the matching in-flight requests.
-    let mut qmin = usize::MAX;
-    let mut fl = 0u8;
-    let mut stems: BTreeSet<String> = BTreeSet::new();
-    let mut clients: BTreeSet<String> = BTreeSet::new();
-    let mut uas: BTreeSet<String> = BTreeSet::new();
-    let mut methods: BTreeSet<String> = BTreeSet::new();
-    let mut sizes: Vec<u64> = Vec::new();
-    for e in &s.evidence {
-        let req = find_request(t, e);
-        let Some(req) = req else { continue };
-        let (stem, query) = crate::analyze::pattern::RequestView::split_uri(&req.uri);
-        stems.insert(stem.to_ascii_lowercase());
-        if let Some(q) = query {
-            qmin = qmin.min(q.len());
-            fl |= unusual(q.as_bytes());
-        }
-        fl |= unusual(stem.as_bytes());
-        clients.extend(req.client);
-        uas.extend(req.user_agent);
-        methods.extend(req.method);
-        sizes.extend(req.bytes_in);
-    }
+    let seen = seen_requests(t, s);
     let (site, hint) = site_arg(sites);
-    let mut commands: Vec<String> = Vec::new();
-    if let Some(h) = hint {
-        commands.push(h);
-    }
+    let mut commands: Vec<String> = hint.into_iter().collect();
     let section =
         format!("{APPCMD} set config {site} -section:system.webServer/security/requestFiltering");
     let rule = format!("w3triage-{}", s.id);
-    let mut xml = String::new();
-    let mut action = String::new();
-    match p.feature {
-        FeatureKind::Query | FeatureKind::Path | FeatureKind::Route => {
-            let deny: Vec<(&str, &str)> = [
-                (flags::U_ENCODING, "%u"),
-                (flags::NUL, "%00"),
-                (flags::ANGLE, "<"),
-                (flags::QUOTE, "'"),
-                (flags::DOTDOT, ".."),
-                (flags::DOUBLE_ENCODING, "%25"),
-                (flags::CRLF, "%0d"),
-            ]
-            .into_iter()
-            .filter(|(f, _)| fl & f != 0)
-            .map(|(f, d)| (d, flags::ALL.iter().find(|a| a.0 == f).map_or("", |a| a.2)))
-            .collect();
-            let ext = stems
-                .iter()
-                .filter_map(|st| {
-                    st.rsplit('/')
-                        .next()
-                        .and_then(|last| last.rsplit_once('.'))
-                        .map(|(_, e)| e.to_string())
-                })
-                .find(|e| safe(e, &|c| c.is_ascii_alphanumeric(), 10).is_some());
-            if !deny.is_empty() && p.feature == FeatureKind::Query {
-                action = format!(
-                    "Block the pattern with request filtering: deny query strings containing {}{}",
-                    deny.iter()
-                        .map(|(d, m)| format!("{d} ({m})"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    ext.as_ref()
-                        .map(|e| format!(" on .{e} URLs"))
-                        .unwrap_or_default()
-                );
-                xml.push_str(&format!("          <filteringRule name=\"{rule}\" scanUrl=\"false\" scanQueryString=\"true\">\n"));
-                if let Some(e) = &ext {
-                    xml.push_str(&format!("            <appliesTo>\n              <add fileExtension=\".{e}\" />\n            </appliesTo>\n"));
-                }
-                xml.push_str("            <denyStrings>\n");
-                for (d, _) in &deny {
-                    let d = d
-                        .replace('&', "&amp;")
-                        .replace('<', "&lt;")
-                        .replace('\'', "&apos;");
-                    xml.push_str(&format!("              <add string=\"{d}\" />\n"));
-                }
-                xml.push_str("            </denyStrings>\n          </filteringRule>\n");
-                xml = format!(
-                    "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <filteringRules>\n{xml}        </filteringRules>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
-                );
-                commands.push(format!("{section} /+\"filteringRules.[name='{rule}',scanUrl='False',scanQueryString='True']\""));
-                if let Some(e) = &ext {
-                    commands.push(format!("{section} /+\"filteringRules.[name='{rule}'].appliesTo.[fileExtension='.{e}']\""));
-                }
-                for (d, _) in &deny {
-                    if *d != "'" && *d != "<" {
-                        commands.push(format!("{section} /+\"filteringRules.[name='{rule}'].denyStrings.[string='{d}']\""));
-                    } else {
-                        commands.push(format!("(add the deny string {d} in the XML above: it cannot be quoted safely on an appcmd line)"));
-                    }
-                }
-            } else if qmin != usize::MAX && qmin > 256 {
-                let limit = ((qmin - 1) / 64 * 64).max(256);
-                action = format!(
-                    "Cap the query string below the crashing requests' length ({qmin}+ bytes): requestLimits maxQueryString={limit} (check first that legitimate queries are shorter; the baseline has {} requests of this shape)",
-                    p.baseline
-                );
-                xml = format!(
-                    "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <requestLimits maxQueryString=\"{limit}\" />\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
-                );
-                commands.push(format!("{section} /requestLimits.maxQueryString:{limit}"));
-            } else if let [stem] = stems.iter().collect::<Vec<_>>().as_slice()
-                && let Some(stem) = safe(
-                    stem,
-                    &|c| c.is_ascii_alphanumeric() || "/._-".contains(c),
-                    200,
-                )
-            {
-                action = format!(
-                    "If the page can be taken offline until it is fixed, deny the URL {stem} with request filtering"
-                );
-                xml = format!(
-                    "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <denyUrlSequences>\n          <add sequence=\"{stem}\" />\n        </denyUrlSequences>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
-                );
-                commands.push(format!(
-                    "{section} /+\"denyUrlSequences.[sequence='{stem}']\""
-                ));
-            }
-        }
-        FeatureKind::Client => {
-            if let [ip] = clients.iter().collect::<Vec<_>>().as_slice()
-                && let Some(ip) = safe(ip, &|c| c.is_ascii_hexdigit() || ".:".contains(c), 45)
-            {
-                action = format!(
-                    "Block the client {ip} (check it is not a proxy or load balancer first: then block by X-Forwarded-For at the edge)"
-                );
-                xml = format!(
-                    "<configuration>\n  <system.webServer>\n    <security>\n      <ipSecurity allowUnlisted=\"true\">\n        <add ipAddress=\"{ip}\" allowed=\"false\" />\n      </ipSecurity>\n    </security>\n  </system.webServer>\n</configuration>"
-                );
-                commands.push(format!("{APPCMD} set config {site} -section:system.webServer/security/ipSecurity /+\"[ipAddress='{ip}',allowed='False']\" /commit:apphost"));
-            }
-        }
-        FeatureKind::UserAgent => {
-            let token = uas.iter().next().and_then(|ua| {
-                let prefix: String = ua
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || " ./;()_-".contains(*c))
-                    .take(60)
-                    .collect();
-                (prefix.trim().len() >= 8).then(|| prefix.trim().to_string())
-            });
-            if let Some(tok) = token {
-                action = format!(
-                    "Deny requests whose User-Agent contains \"{tok}\" with a request-filtering rule"
-                );
-                xml = format!(
-                    "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <filteringRules>\n          <filteringRule name=\"{rule}\" scanUrl=\"false\" scanQueryString=\"false\">\n            <scanHeaders>\n              <add requestHeader=\"User-Agent\" />\n            </scanHeaders>\n            <denyStrings>\n              <add string=\"{tok}\" />\n            </denyStrings>\n          </filteringRule>\n        </filteringRules>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
-                );
-                commands.push(format!("{section} /+\"filteringRules.[name='{rule}',scanUrl='False',scanQueryString='False']\""));
-                commands.push(format!("{section} /+\"filteringRules.[name='{rule}'].scanHeaders.[requestHeader='User-Agent']\""));
-                commands.push(format!(
-                    "{section} /+\"filteringRules.[name='{rule}'].denyStrings.[string='{tok}']\""
-                ));
-            }
-        }
-        FeatureKind::Size => {
-            if let Some(&min) = sizes.iter().min()
-                && min > 1024
-            {
-                let limit = (min - 1) / 1024 * 1024;
-                action = format!(
-                    "Cap the request size below the crashing requests' size ({min}+ bytes): requestLimits maxAllowedContentLength={limit}"
-                );
-                xml = format!(
-                    "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <requestLimits maxAllowedContentLength=\"{limit}\" />\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
-                );
-                commands.push(format!(
-                    "{section} /requestLimits.maxAllowedContentLength:{limit}"
-                ));
-            }
-        }
-        FeatureKind::Method => {
-            if let [m] = methods.iter().collect::<Vec<_>>().as_slice()
-                && let Some(m) = safe(m, &|c| c.is_ascii_uppercase() || c == '_' || c == '-', 32)
-                && !matches!(m, "GET" | "POST" | "HEAD")
-            {
-                action = format!("Deny the {m} verb if the site does not need it");
-                xml = format!(
-                    "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <verbs allowUnlisted=\"true\">\n          <add verb=\"{m}\" allowed=\"false\" />\n        </verbs>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
-                );
-                commands.push(format!(
-                    "{section} /+\"verbs.[verb='{m}',allowed='False']\""
-                ));
-            }
-        }
-    }
+    let w = Where {
+        site: &site,
+        section: &section,
+        rule: &rule,
+    };
+    let r = match p.feature {
+        FeatureKind::Query | FeatureKind::Path | FeatureKind::Route => url_rule(&seen, &w, p),
+        FeatureKind::Client => client_rule(&seen, &w),
+        FeatureKind::UserAgent => user_agent_rule(&seen, &w),
+        FeatureKind::Size => size_rule(&seen, &w),
+        FeatureKind::Method => method_rule(&seen, &w),
+    };
+    commands.extend(r.commands);
+    let (mut action, xml) = (r.action, r.xml);
+    let fl = seen.fl;
     if action.is_empty() {
         return vec![Recommendation {
             suspect: Some(s.id.clone()),
@@ -438,6 +269,292 @@ pub(super) fn pattern_rules(t: &Tables, s: &Suspect, sites: &[String]) -> Vec<Re
         action,
         commands: cmds,
     }]
+}
+
+/// What the in-flight requests matching a pattern have in common.
+struct Seen {
+    /// The shortest query string.
+    qmin: usize,
+    /// Unusual-content flags of their stems and queries (`pattern::flags`).
+    fl: u8,
+    stems: BTreeSet<String>,
+    clients: BTreeSet<String>,
+    uas: BTreeSet<String>,
+    methods: BTreeSet<String>,
+    sizes: Vec<u64>,
+}
+
+/// Facts from the matching in-flight requests of a pattern suspect.
+fn seen_requests(t: &Tables, s: &Suspect) -> Seen {
+    let mut seen = Seen {
+        qmin: usize::MAX,
+        fl: 0,
+        stems: BTreeSet::new(),
+        clients: BTreeSet::new(),
+        uas: BTreeSet::new(),
+        methods: BTreeSet::new(),
+        sizes: Vec::new(),
+    };
+    for e in &s.evidence {
+        let Some(req) = find_request(t, e) else {
+            continue;
+        };
+        let (stem, query) = crate::analyze::pattern::RequestView::split_uri(&req.uri);
+        seen.stems.insert(stem.to_ascii_lowercase());
+        if let Some(q) = query {
+            seen.qmin = seen.qmin.min(q.len());
+            seen.fl |= unusual(q.as_bytes());
+        }
+        seen.fl |= unusual(stem.as_bytes());
+        seen.clients.extend(req.client);
+        seen.uas.extend(req.user_agent);
+        seen.methods.extend(req.method);
+        seen.sizes.extend(req.bytes_in);
+    }
+    seen
+}
+
+/// Where a rule goes: the site argument, the request-filtering section, the rule's name.
+struct Where<'a> {
+    site: &'a str,
+    section: &'a str,
+    rule: &'a str,
+}
+
+/// One request-filtering rule: what to do, its XML, its appcmd lines.
+struct Rule {
+    action: String,
+    xml: String,
+    commands: Vec<String>,
+}
+
+/// A query, path or route pattern: deny its unusual strings, cap the query length, or deny the URL.
+fn url_rule(seen: &Seen, w: &Where, p: &PatternStats) -> Rule {
+    let qmin = seen.qmin;
+    let fl = seen.fl;
+    let stems = &seen.stems;
+    let rule = w.rule;
+    let section = w.section;
+    let mut action = String::new();
+    let mut xml = String::new();
+    let mut commands: Vec<String> = Vec::new();
+    let deny: Vec<(&str, &str)> = [
+        (flags::U_ENCODING, "%u"),
+        (flags::NUL, "%00"),
+        (flags::ANGLE, "<"),
+        (flags::QUOTE, "'"),
+        (flags::DOTDOT, ".."),
+        (flags::DOUBLE_ENCODING, "%25"),
+        (flags::CRLF, "%0d"),
+    ]
+    .into_iter()
+    .filter(|(f, _)| fl & f != 0)
+    .map(|(f, d)| (d, flags::ALL.iter().find(|a| a.0 == f).map_or("", |a| a.2)))
+    .collect();
+    let ext = stems
+        .iter()
+        .filter_map(|st| {
+            st.rsplit('/')
+                .next()
+                .and_then(|last| last.rsplit_once('.'))
+                .map(|(_, e)| e.to_string())
+        })
+        .find(|e| safe(e, &|c| c.is_ascii_alphanumeric(), 10).is_some());
+    if !deny.is_empty() && p.feature == FeatureKind::Query {
+        action = format!(
+            "Block the pattern with request filtering: deny query strings containing {}{}",
+            deny.iter()
+                .map(|(d, m)| format!("{d} ({m})"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            ext.as_ref()
+                .map(|e| format!(" on .{e} URLs"))
+                .unwrap_or_default()
+        );
+        xml.push_str(&format!(
+            "          <filteringRule name=\"{rule}\" scanUrl=\"false\" scanQueryString=\"true\">\n"
+        ));
+        if let Some(e) = &ext {
+            xml.push_str(&format!("            <appliesTo>\n              <add fileExtension=\".{e}\" />\n            </appliesTo>\n"));
+        }
+        xml.push_str("            <denyStrings>\n");
+        for (d, _) in &deny {
+            let d = d
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('\'', "&apos;");
+            xml.push_str(&format!("              <add string=\"{d}\" />\n"));
+        }
+        xml.push_str("            </denyStrings>\n          </filteringRule>\n");
+        xml = format!(
+            "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <filteringRules>\n{xml}        </filteringRules>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
+        );
+        commands.push(format!(
+            "{section} /+\"filteringRules.[name='{rule}',scanUrl='False',scanQueryString='True']\""
+        ));
+        if let Some(e) = &ext {
+            commands.push(format!(
+                "{section} /+\"filteringRules.[name='{rule}'].appliesTo.[fileExtension='.{e}']\""
+            ));
+        }
+        for (d, _) in &deny {
+            if *d != "'" && *d != "<" {
+                commands.push(format!(
+                    "{section} /+\"filteringRules.[name='{rule}'].denyStrings.[string='{d}']\""
+                ));
+            } else {
+                commands.push(format!("(add the deny string {d} in the XML above: it cannot be quoted safely on an appcmd line)"));
+            }
+        }
+    } else if qmin != usize::MAX && qmin > 256 {
+        let limit = ((qmin - 1) / 64 * 64).max(256);
+        action = format!(
+            "Cap the query string below the crashing requests' length ({qmin}+ bytes): requestLimits maxQueryString={limit} (check first that legitimate queries are shorter; the baseline has {} requests of this shape)",
+            p.baseline
+        );
+        xml = format!(
+            "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <requestLimits maxQueryString=\"{limit}\" />\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
+        );
+        commands.push(format!("{section} /requestLimits.maxQueryString:{limit}"));
+    } else if let [stem] = stems.iter().collect::<Vec<_>>().as_slice()
+        && let Some(stem) = safe(
+            stem,
+            &|c| c.is_ascii_alphanumeric() || "/._-".contains(c),
+            200,
+        )
+    {
+        action = format!(
+            "If the page can be taken offline until it is fixed, deny the URL {stem} with request filtering"
+        );
+        xml = format!(
+            "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <denyUrlSequences>\n          <add sequence=\"{stem}\" />\n        </denyUrlSequences>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
+        );
+        commands.push(format!(
+            "{section} /+\"denyUrlSequences.[sequence='{stem}']\""
+        ));
+    }
+    Rule {
+        action,
+        xml,
+        commands,
+    }
+}
+
+/// One client address: block it.
+fn client_rule(seen: &Seen, w: &Where) -> Rule {
+    let clients = &seen.clients;
+    let site = w.site;
+    let mut action = String::new();
+    let mut xml = String::new();
+    let mut commands: Vec<String> = Vec::new();
+    if let [ip] = clients.iter().collect::<Vec<_>>().as_slice()
+        && let Some(ip) = safe(ip, &|c| c.is_ascii_hexdigit() || ".:".contains(c), 45)
+    {
+        action = format!(
+            "Block the client {ip} (check it is not a proxy or load balancer first: then block by X-Forwarded-For at the edge)"
+        );
+        xml = format!(
+            "<configuration>\n  <system.webServer>\n    <security>\n      <ipSecurity allowUnlisted=\"true\">\n        <add ipAddress=\"{ip}\" allowed=\"false\" />\n      </ipSecurity>\n    </security>\n  </system.webServer>\n</configuration>"
+        );
+        commands.push(format!("{APPCMD} set config {site} -section:system.webServer/security/ipSecurity /+\"[ipAddress='{ip}',allowed='False']\" /commit:apphost"));
+    }
+    Rule {
+        action,
+        xml,
+        commands,
+    }
+}
+
+/// A user agent: deny its token.
+fn user_agent_rule(seen: &Seen, w: &Where) -> Rule {
+    let uas = &seen.uas;
+    let rule = w.rule;
+    let section = w.section;
+    let mut action = String::new();
+    let mut xml = String::new();
+    let mut commands: Vec<String> = Vec::new();
+    let token = uas.iter().next().and_then(|ua| {
+        let prefix: String = ua
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || " ./;()_-".contains(*c))
+            .take(60)
+            .collect();
+        (prefix.trim().len() >= 8).then(|| prefix.trim().to_string())
+    });
+    if let Some(tok) = token {
+        action = format!(
+            "Deny requests whose User-Agent contains \"{tok}\" with a request-filtering rule"
+        );
+        xml = format!(
+            "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <filteringRules>\n          <filteringRule name=\"{rule}\" scanUrl=\"false\" scanQueryString=\"false\">\n            <scanHeaders>\n              <add requestHeader=\"User-Agent\" />\n            </scanHeaders>\n            <denyStrings>\n              <add string=\"{tok}\" />\n            </denyStrings>\n          </filteringRule>\n        </filteringRules>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
+        );
+        commands.push(format!(
+            "{section} /+\"filteringRules.[name='{rule}',scanUrl='False',scanQueryString='False']\""
+        ));
+        commands.push(format!("{section} /+\"filteringRules.[name='{rule}'].scanHeaders.[requestHeader='User-Agent']\""));
+        commands.push(format!(
+            "{section} /+\"filteringRules.[name='{rule}'].denyStrings.[string='{tok}']\""
+        ));
+    }
+    Rule {
+        action,
+        xml,
+        commands,
+    }
+}
+
+/// Large requests: cap the request size.
+fn size_rule(seen: &Seen, w: &Where) -> Rule {
+    let sizes = &seen.sizes;
+    let section = w.section;
+    let mut action = String::new();
+    let mut xml = String::new();
+    let mut commands: Vec<String> = Vec::new();
+    if let Some(&min) = sizes.iter().min()
+        && min > 1024
+    {
+        let limit = (min - 1) / 1024 * 1024;
+        action = format!(
+            "Cap the request size below the crashing requests' size ({min}+ bytes): requestLimits maxAllowedContentLength={limit}"
+        );
+        xml = format!(
+            "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <requestLimits maxAllowedContentLength=\"{limit}\" />\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
+        );
+        commands.push(format!(
+            "{section} /requestLimits.maxAllowedContentLength:{limit}"
+        ));
+    }
+    Rule {
+        action,
+        xml,
+        commands,
+    }
+}
+
+/// An unusual verb: deny it.
+fn method_rule(seen: &Seen, w: &Where) -> Rule {
+    let methods = &seen.methods;
+    let section = w.section;
+    let mut action = String::new();
+    let mut xml = String::new();
+    let mut commands: Vec<String> = Vec::new();
+    if let [m] = methods.iter().collect::<Vec<_>>().as_slice()
+        && let Some(m) = safe(m, &|c| c.is_ascii_uppercase() || c == '_' || c == '-', 32)
+        && !matches!(m, "GET" | "POST" | "HEAD")
+    {
+        action = format!("Deny the {m} verb if the site does not need it");
+        xml = format!(
+            "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <verbs allowUnlisted=\"true\">\n          <add verb=\"{m}\" allowed=\"false\" />\n        </verbs>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
+        );
+        commands.push(format!(
+            "{section} /+\"verbs.[verb='{m}',allowed='False']\""
+        ));
+    }
+    Rule {
+        action,
+        xml,
+        commands,
+    }
 }
 
 /// The request an evidence row points to (for pattern facts).
