@@ -2,6 +2,7 @@
 //! baseline busy time (see the parent module's docs).
 
 use super::*;
+use crate::analyze::correlate::Baseline;
 
 /// One candidate request pattern of a group.
 pub(super) struct Cand {
@@ -78,8 +79,90 @@ pub(super) fn find_patterns(
     tl: &Tl,
     corr: &Correlation,
 ) -> (Vec<PatternFinding>, Vec<String>) {
-    let ng = corr.groups.len();
     let mut notes = Vec::new();
+    let cc = candidates(t, tl, corr);
+    if cc.cands.iter().all(Vec::is_empty) {
+        return (Vec::new(), notes);
+    }
+    let base = baseline_counts(t, opts, corr, &cc.index, cc.needed);
+    // A W3C row is "in flight" when `[time − time-taken − slack, time + slack]` holds the crash:
+    // its chance of being caught is proportional to its duration plus twice the slack.
+    let w3c_extra = BUSY_FLOOR_MS + 2.0 * opts.in_flight_slack_ms.max(0) as f64;
+    let mut out = Vec::new();
+    let Candidates {
+        cands,
+        n_def,
+        w3c_def,
+        w3c_all,
+        ..
+    } = cc;
+    for (g, group_cands) in cands.into_iter().enumerate() {
+        if group_cands.is_empty() {
+            continue;
+        }
+        let group = &corr.groups[g];
+        let considered = group
+            .incidents
+            .iter()
+            .filter(|&&ci| tl.clusters[ci].kind == IncidentKind::Crash)
+            .count()
+            .max(1);
+        let pool = group
+            .pool
+            .clone()
+            .unwrap_or_else(|| "(unknown pool)".into());
+        let ctx = GroupTest {
+            t,
+            g,
+            tests: group_cands.len(),
+            considered,
+            base: &base,
+            n_def: &n_def[g],
+            w3c_def: &w3c_def[g],
+            // Requests without a time-taken weigh the group's mean time-taken (see `null_rate`).
+            impute: base.all[g].minus(&w3c_all[g]).mean_ms(),
+            w3c_extra,
+        };
+        let mut findings: Vec<PatternFinding> = Vec::new();
+        let mut explained: Vec<(f64, Cand)> = Vec::new();
+        let mut untested = false;
+        for (ci, cand) in group_cands.into_iter().enumerate() {
+            let (tested, outcome) = ctx.test(ci, cand);
+            untested |= !tested;
+            match outcome {
+                Outcome::Suspect(f) => findings.push(*f),
+                Outcome::Explained(p, c) => explained.push((p, c)),
+                Outcome::Dropped => {}
+            }
+        }
+        notes.extend(explained_note(&pool, explained, &findings));
+        if untested {
+            notes.push(format!(
+                "app pool {pool}: fewer than {MIN_BASELINE} baseline requests for some features, so those request patterns were not tested against baseline traffic"
+            ));
+        }
+        out.extend(rank_findings(findings));
+    }
+    out.sort_by_key(|f| f.group);
+    (out, notes)
+}
+
+/// The candidate patterns of each group's in-flight requests, and what the tests need.
+struct Candidates {
+    /// Per group, keyed by feature hash through `index`.
+    cands: Vec<Vec<Cand>>,
+    index: Vec<HashIndex>,
+    /// In-flight rows per group and, per kind, how many define the feature.
+    n_def: Vec<[u64; 7]>,
+    /// The W3C in-flight rows, to take out of the baseline: per kind where defined, and all.
+    w3c_def: Vec<[Busy; 7]>,
+    w3c_all: Vec<Busy>,
+    /// The feature kinds any candidate has.
+    needed: [bool; 7],
+}
+
+fn candidates(t: &Tables, tl: &Tl, corr: &Correlation) -> Candidates {
+    let ng = corr.groups.len();
     // Candidates per group, keyed by feature hash.
     let mut cands: Vec<Vec<Cand>> = (0..ng).map(|_| Vec::new()).collect();
     let mut index: Vec<HashIndex> = vec![HashIndex::default(); ng];
@@ -131,193 +214,216 @@ pub(super) fn find_patterns(
             }
         }
     }
-    if cands.iter().all(Vec::is_empty) {
-        return (Vec::new(), notes);
+    Candidates {
+        cands,
+        index,
+        n_def,
+        w3c_def,
+        w3c_all,
+        needed,
     }
-    let base = baseline_counts(t, opts, corr, &index, needed);
-    // A W3C row is "in flight" when `[time − time-taken − slack, time + slack]` holds the crash:
-    // its chance of being caught is proportional to its duration plus twice the slack.
-    let w3c_extra = BUSY_FLOOR_MS + 2.0 * opts.in_flight_slack_ms.max(0) as f64;
+}
 
-    let mut out = Vec::new();
-    for (g, group_cands) in cands.into_iter().enumerate() {
-        if group_cands.is_empty() {
+/// One group's candidates tested against its baseline.
+struct GroupTest<'a> {
+    t: &'a Tables,
+    g: usize,
+    /// Candidates tested (the Bonferroni correction).
+    tests: usize,
+    /// Crashes the group's pool had.
+    considered: usize,
+    base: &'a Baseline,
+    n_def: &'a [u64; 7],
+    w3c_def: &'a [Busy; 7],
+    /// The time-taken a request without one weighs.
+    impute: f64,
+    /// What a W3C row's chance of being in flight adds to its duration.
+    w3c_extra: f64,
+}
+
+/// What a candidate turned out to be.
+enum Outcome {
+    Suspect(Box<PatternFinding>),
+    /// Over-represented by request count, not by busy time: named in a note (p by count).
+    Explained(f64, Cand),
+    Dropped,
+}
+
+impl GroupTest<'_> {
+    /// Tests candidate `ci`: whether it could be tested at all, and the outcome.
+    fn test(&self, ci: usize, cand: Cand) -> (bool, Outcome) {
+        let (t, g, base, tests) = (self.t, self.g, self.base, self.tests);
+        let (considered, impute, w3c_extra) = (self.considered, self.impute, self.w3c_extra);
+        let k = cand.kind.index();
+        let x = cand.rows.len() as u64;
+        let mut w3c_in = Busy::default();
+        for &(w, i) in &cand.rows {
+            if w {
+                w3c_in.add(t.requests.time_taken_ms.get(i));
+            }
+        }
+        let pat = base.cands[g]
+            .get(ci)
+            .copied()
+            .unwrap_or_default()
+            .minus(&w3c_in);
+        let all = if cand.kind.always_defined() {
+            base.all[g]
+        } else {
+            base.kinds[g][k]
+        }
+        .minus(&self.w3c_def[k]);
+        let (b, big_n) = (pat.count, all.count);
+        let n = self.n_def[k];
+        let n_w3c = self.w3c_def[k].count.min(n);
+        let tested = big_n >= MIN_BASELINE;
+        let busy = pat.weight(BUSY_FLOOR_MS, impute);
+        let busy_total = all.weight(BUSY_FLOOR_MS, impute);
+        let null = null_rate(
+            stats::busy_rate(busy, busy_total, big_n),
+            stats::busy_rate(
+                pat.weight(w3c_extra, impute),
+                all.weight(w3c_extra, impute),
+                big_n,
+            ),
+            n,
+            n_w3c,
+        );
+        let test = stats::test_rate(x, n, null, tests);
+        let keep = if tested {
+            test.p_adjusted < ALPHA && test.lift > 2.0
+        } else {
+            // Without a baseline only repetition across crashes means anything.
+            cand.incidents.len() >= 2 && cand.incidents.len() == considered && x >= 2
+        };
+        if !keep {
+            // Would the request-count share have blamed it? Then say why it is not blamed.
+            let by_count = stats::test(x, n, b, big_n, tests);
+            if tested
+                && cand.incidents.len() >= 2
+                && by_count.p_adjusted < ALPHA
+                && by_count.lift > 2.0
+            {
+                return (tested, Outcome::Explained(by_count.p_adjusted, cand));
+            }
+            return (tested, Outcome::Dropped);
+        }
+        let finding = PatternFinding {
+            group: g,
+            stats: PatternStats {
+                feature: cand.kind,
+                in_flight: x,
+                in_flight_total: n,
+                baseline: b,
+                baseline_total: big_n,
+                baseline_share: ratio(b as f64, big_n as f64),
+                baseline_busy_ms: busy,
+                baseline_busy_total_ms: busy_total,
+                baseline_busy_share: ratio(busy, busy_total),
+                baseline_untimed: pat.untimed(),
+                null_rate: null,
+                in_flight_w3c: n_w3c,
+                lift: if tested { test.lift } else { 0.0 },
+                p_value: if tested { test.p_value } else { 1.0 },
+                p_adjusted: if tested { test.p_adjusted } else { 1.0 },
+                tests,
+                same_requests: Vec::new(),
+            },
+            cand,
+            tested,
+            incidents_considered: considered,
+        };
+        (tested, Outcome::Suspect(Box::new(finding)))
+    }
+}
+
+/// The note on patterns the request-count share would have blamed but the busy-time share does
+/// not (slow requests spend longer in flight), leaving out those that share a request with a
+/// suspect.
+fn explained_note(
+    pool: &str,
+    mut explained: Vec<(f64, Cand)>,
+    findings: &[PatternFinding],
+) -> Option<String> {
+    explained.sort_by(|a, b| {
+        a.0.total_cmp(&b.0)
+            .then(a.1.kind.cmp(&b.1.kind))
+            .then(a.1.text.cmp(&b.1.text))
+    });
+    // Patterns sharing a request with a suspect are that suspect's business, not "explained".
+    let mut shown: Vec<&Cand> = Vec::new();
+    for (_, c) in &explained {
+        if !shown.iter().any(|s| s.rows == c.rows)
+            && !findings
+                .iter()
+                .any(|f| f.cand.rows.intersection(&c.rows).next().is_some())
+        {
+            shown.push(c);
+        }
+    }
+    if shown.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = shown
+        .iter()
+        .take(4)
+        .map(|c| format!("{} {}", c.kind.name(), cut(&c.text, 100)))
+        .collect();
+    Some(format!(
+        "app pool {pool}: {} pattern{} in flight at several crashes {} over-represented against {} share of baseline requests but not against {} share of baseline busy time (slow requests spend longer in flight), so {} not {}: {}{}",
+        shown.len(),
+        if shown.len() == 1 { "" } else { "s" },
+        if shown.len() == 1 { "is" } else { "are" },
+        if shown.len() == 1 { "its" } else { "their" },
+        if shown.len() == 1 { "its" } else { "their" },
+        if shown.len() == 1 {
+            "it is"
+        } else {
+            "they are"
+        },
+        if shown.len() == 1 {
+            "a suspect"
+        } else {
+            "suspects"
+        },
+        list.join("; "),
+        if shown.len() > 4 { "; …" } else { "" }
+    ))
+}
+
+/// Patterns matching exactly the same in-flight requests say one thing: keep the most
+/// significant (then most specific), list the others as `same_requests`; then rank and keep
+/// [`MAX_PATTERNS`].
+fn rank_findings(mut findings: Vec<PatternFinding>) -> Vec<PatternFinding> {
+    findings.sort_by(|a, b| {
+        a.stats
+            .p_adjusted
+            .total_cmp(&b.stats.p_adjusted)
+            .then(a.cand.kind.cmp(&b.cand.kind))
+            .then(a.cand.text.cmp(&b.cand.text))
+    });
+    let mut kept: Vec<PatternFinding> = Vec::new();
+    for f in findings {
+        if let Some(k) = kept.iter_mut().find(|k| k.cand.rows == f.cand.rows) {
+            k.stats.same_requests.push(format!(
+                "{}: {}",
+                f.cand.kind.name(),
+                cut(&f.cand.text, 200)
+            ));
             continue;
         }
-        let group = &corr.groups[g];
-        let considered = group
-            .incidents
-            .iter()
-            .filter(|&&ci| tl.clusters[ci].kind == IncidentKind::Crash)
-            .count()
-            .max(1);
-        let tests = group_cands.len();
-        let pool = group
-            .pool
-            .clone()
-            .unwrap_or_else(|| "(unknown pool)".into());
-        let mut findings: Vec<PatternFinding> = Vec::new();
-        let mut explained: Vec<(f64, Cand)> = Vec::new();
-        let mut untested = false;
-        // Requests without a time-taken weigh the group's mean time-taken (see `null_rate`).
-        let all_base = base.all[g].minus(&w3c_all[g]);
-        let impute = all_base.mean_ms();
-        for (ci, cand) in group_cands.into_iter().enumerate() {
-            let k = cand.kind.index();
-            let x = cand.rows.len() as u64;
-            let mut w3c_in = Busy::default();
-            for &(w, i) in &cand.rows {
-                if w {
-                    w3c_in.add(t.requests.time_taken_ms.get(i));
-                }
-            }
-            let pat = base.cands[g]
-                .get(ci)
-                .copied()
-                .unwrap_or_default()
-                .minus(&w3c_in);
-            let all = if cand.kind.always_defined() {
-                base.all[g]
-            } else {
-                base.kinds[g][k]
-            }
-            .minus(&w3c_def[g][k]);
-            let (b, big_n) = (pat.count, all.count);
-            let n = n_def[g][k];
-            let n_w3c = w3c_def[g][k].count.min(n);
-            let tested = big_n >= MIN_BASELINE;
-            let busy = pat.weight(BUSY_FLOOR_MS, impute);
-            let busy_total = all.weight(BUSY_FLOOR_MS, impute);
-            let null = null_rate(
-                stats::busy_rate(busy, busy_total, big_n),
-                stats::busy_rate(
-                    pat.weight(w3c_extra, impute),
-                    all.weight(w3c_extra, impute),
-                    big_n,
-                ),
-                n,
-                n_w3c,
-            );
-            let test = stats::test_rate(x, n, null, tests);
-            let keep = if tested {
-                test.p_adjusted < ALPHA && test.lift > 2.0
-            } else {
-                untested = true;
-                // Without a baseline only repetition across crashes means anything.
-                cand.incidents.len() >= 2 && cand.incidents.len() == considered && x >= 2
-            };
-            if !keep {
-                // Would the request-count share have blamed it? Then say why it is not blamed.
-                let by_count = stats::test(x, n, b, big_n, tests);
-                if tested
-                    && cand.incidents.len() >= 2
-                    && by_count.p_adjusted < ALPHA
-                    && by_count.lift > 2.0
-                {
-                    explained.push((by_count.p_adjusted, cand));
-                }
-                continue;
-            }
-            findings.push(PatternFinding {
-                group: g,
-                stats: PatternStats {
-                    feature: cand.kind,
-                    in_flight: x,
-                    in_flight_total: n,
-                    baseline: b,
-                    baseline_total: big_n,
-                    baseline_share: ratio(b as f64, big_n as f64),
-                    baseline_busy_ms: busy,
-                    baseline_busy_total_ms: busy_total,
-                    baseline_busy_share: ratio(busy, busy_total),
-                    baseline_untimed: pat.untimed(),
-                    null_rate: null,
-                    in_flight_w3c: n_w3c,
-                    lift: if tested { test.lift } else { 0.0 },
-                    p_value: if tested { test.p_value } else { 1.0 },
-                    p_adjusted: if tested { test.p_adjusted } else { 1.0 },
-                    tests,
-                    same_requests: Vec::new(),
-                },
-                cand,
-                tested,
-                incidents_considered: considered,
-            });
-        }
-        explained.sort_by(|a, b| {
-            a.0.total_cmp(&b.0)
-                .then(a.1.kind.cmp(&b.1.kind))
-                .then(a.1.text.cmp(&b.1.text))
-        });
-        // Patterns sharing a request with a suspect are that suspect's business, not "explained".
-        let mut shown: Vec<&Cand> = Vec::new();
-        for (_, c) in &explained {
-            if !shown.iter().any(|s| s.rows == c.rows)
-                && !findings
-                    .iter()
-                    .any(|f| f.cand.rows.intersection(&c.rows).next().is_some())
-            {
-                shown.push(c);
-            }
-        }
-        if !shown.is_empty() {
-            let list: Vec<String> = shown
-                .iter()
-                .take(4)
-                .map(|c| format!("{} {}", c.kind.name(), cut(&c.text, 100)))
-                .collect();
-            notes.push(format!(
-                "app pool {pool}: {} pattern{} in flight at several crashes {} over-represented against {} share of baseline requests but not against {} share of baseline busy time (slow requests spend longer in flight), so {} not {}: {}{}",
-                shown.len(),
-                if shown.len() == 1 { "" } else { "s" },
-                if shown.len() == 1 { "is" } else { "are" },
-                if shown.len() == 1 { "its" } else { "their" },
-                if shown.len() == 1 { "its" } else { "their" },
-                if shown.len() == 1 { "it is" } else { "they are" },
-                if shown.len() == 1 { "a suspect" } else { "suspects" },
-                list.join("; "),
-                if shown.len() > 4 { "; …" } else { "" }
-            ));
-        }
-        if untested {
-            notes.push(format!(
-                "app pool {pool}: fewer than {MIN_BASELINE} baseline requests for some features, so those request patterns were not tested against baseline traffic"
-            ));
-        }
-        // Patterns matching exactly the same in-flight requests say one thing: keep the most
-        // significant (then most specific), list the others as `same_requests`.
-        findings.sort_by(|a, b| {
-            a.stats
-                .p_adjusted
-                .total_cmp(&b.stats.p_adjusted)
-                .then(a.cand.kind.cmp(&b.cand.kind))
-                .then(a.cand.text.cmp(&b.cand.text))
-        });
-        let mut kept: Vec<PatternFinding> = Vec::new();
-        for f in findings {
-            if let Some(k) = kept.iter_mut().find(|k| k.cand.rows == f.cand.rows) {
-                k.stats.same_requests.push(format!(
-                    "{}: {}",
-                    f.cand.kind.name(),
-                    cut(&f.cand.text, 200)
-                ));
-                continue;
-            }
-            kept.push(f);
-        }
-        kept.sort_by(|a, b| {
-            b.cand
-                .incidents
-                .len()
-                .cmp(&a.cand.incidents.len())
-                .then(a.stats.p_adjusted.total_cmp(&b.stats.p_adjusted))
-                .then(b.stats.lift.total_cmp(&a.stats.lift))
-                .then(a.cand.kind.cmp(&b.cand.kind))
-                .then(a.cand.text.cmp(&b.cand.text))
-        });
-        kept.truncate(MAX_PATTERNS);
-        out.extend(kept);
+        kept.push(f);
     }
-    out.sort_by_key(|f| f.group);
-    (out, notes)
+    kept.sort_by(|a, b| {
+        b.cand
+            .incidents
+            .len()
+            .cmp(&a.cand.incidents.len())
+            .then(a.stats.p_adjusted.total_cmp(&b.stats.p_adjusted))
+            .then(b.stats.lift.total_cmp(&a.stats.lift))
+            .then(a.cand.kind.cmp(&b.cand.kind))
+            .then(a.cand.text.cmp(&b.cand.text))
+    });
+    kept.truncate(MAX_PATTERNS);
+    kept
 }
