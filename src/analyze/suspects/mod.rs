@@ -344,38 +344,9 @@ fn module_suspects(
         let roles: Vec<SuspectRole> = hits.iter().flat_map(|(_, h)| h.roles.clone()).collect();
         let kind = role_kind(&roles).unwrap_or_else(|| module_kind(&name, class, code));
         let k = hits.len();
-        let mut conf = match k {
-            0 | 1 => Confidence::Low,
-            2 => Confidence::Medium,
-            _ => Confidence::High,
-        };
         let from_dump = hits.iter().any(|(_, h)| h.from_dump);
-        if !from_dump {
-            conf = conf.min(Confidence::Medium);
-        }
-        if hits
-            .iter()
-            .all(|(_, h)| h.dump_confidence == Some(Confidence::Low))
-        {
-            conf = conf.lower();
-        }
-        if kind == SuspectKind::SystemModule {
-            conf = Confidence::Low;
-        }
-        let mut codes: Vec<String> = hits
-            .iter()
-            .filter_map(|(_, h)| h.code)
-            .map(|c| format!("0x{c:08x}"))
-            .collect();
-        codes.sort();
-        codes.dedup();
-        let mut buckets: Vec<String> = hits
-            .iter()
-            .filter_map(|(_, h)| h.bucket.clone())
-            .map(|b| cut(&b, 300))
-            .collect();
-        buckets.sort();
-        buckets.dedup();
+        let conf = module_confidence(hits, kind);
+        let (codes, buckets) = codes_and_buckets(hits);
         let mut evidence: Vec<EvidenceRef> = hits
             .iter()
             .flat_map(|(_, h)| h.rows.iter().map(|&i| crash_evidence(t, i)))
@@ -434,6 +405,49 @@ fn module_suspects(
         matched.push(BTreeSet::new());
     }
     (suspects, matched)
+}
+
+/// The exception codes and failure buckets of a module's crashes, sorted and distinct.
+fn codes_and_buckets(hits: &[(usize, ModuleHit)]) -> (Vec<String>, Vec<String>) {
+    let mut codes: Vec<String> = hits
+        .iter()
+        .filter_map(|(_, h)| h.code)
+        .map(|c| format!("0x{c:08x}"))
+        .collect();
+    codes.sort();
+    codes.dedup();
+    let mut buckets: Vec<String> = hits
+        .iter()
+        .filter_map(|(_, h)| h.bucket.clone())
+        .map(|b| cut(&b, 300))
+        .collect();
+    buckets.sort();
+    buckets.dedup();
+    (codes, buckets)
+}
+
+/// How sure a module suspect is: grows with the crashes it faults in (3+ high, 2 medium, 1
+/// low); at most medium on events alone; one step less when every dump's verdict was low; low
+/// for a Windows module (usually the victim).
+fn module_confidence(hits: &[(usize, ModuleHit)], kind: SuspectKind) -> Confidence {
+    let mut conf = match hits.len() {
+        0 | 1 => Confidence::Low,
+        2 => Confidence::Medium,
+        _ => Confidence::High,
+    };
+    if !hits.iter().any(|(_, h)| h.from_dump) {
+        conf = conf.min(Confidence::Medium);
+    }
+    if hits
+        .iter()
+        .all(|(_, h)| h.dump_confidence == Some(Confidence::Low))
+    {
+        conf = conf.lower();
+    }
+    if kind == SuspectKind::SystemModule {
+        conf = Confidence::Low;
+    }
+    conf
 }
 
 /// Request patterns over-represented in flight; returns the notes of the test.
