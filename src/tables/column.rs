@@ -71,63 +71,42 @@ fn int<T: Into<i128>>(v: Option<T>) -> Cell<'static> {
     v.map_or(Cell::Null, |x| Cell::Int(x.into()))
 }
 
-/// Timestamps (`ts`): one per row, never null.
-impl Column for Vec<Millis> {
-    const KIND: ColKind = ColKind::Ts;
-    fn col_len(&self) -> usize {
-        self.len()
-    }
-    fn append_col(&mut self, o: &Self) {
-        self.extend_from_slice(o);
-    }
-    fn clear_col(&mut self) {
-        self.clear();
-    }
-    fn shrink_col(&mut self) {
-        self.shrink_to_fit();
-    }
-    fn heap_col(&self) -> usize {
-        self.capacity() * 8
-    }
-    fn reserve_col(&mut self, rows: usize, _: usize) {
-        self.reserve(rows);
-    }
-    fn prefault_col(&self, rows: usize, _: usize) {
-        prefault(self, self.capacity().min(self.len() + rows));
-    }
-    fn cell(&self, i: usize) -> Cell<'_> {
-        Cell::Ts(self[i])
-    }
+/// A plain vector: one value per row, never null.
+macro_rules! vec_column {
+    ($t:ty, $kind:ident, |$v:ident| $cell:expr) => {
+        impl Column for Vec<$t> {
+            const KIND: ColKind = ColKind::$kind;
+            fn col_len(&self) -> usize {
+                self.len()
+            }
+            fn append_col(&mut self, o: &Self) {
+                self.extend_from_slice(o);
+            }
+            fn clear_col(&mut self) {
+                self.clear();
+            }
+            fn shrink_col(&mut self) {
+                self.shrink_to_fit();
+            }
+            fn heap_col(&self) -> usize {
+                self.capacity() * std::mem::size_of::<$t>()
+            }
+            fn reserve_col(&mut self, rows: usize, _: usize) {
+                self.reserve(rows);
+            }
+            fn prefault_col(&self, rows: usize, _: usize) {
+                prefault(self, self.capacity().min(self.len() + rows));
+            }
+            fn cell(&self, i: usize) -> Cell<'_> {
+                let $v = self[i];
+                $cell
+            }
+        }
+    };
 }
-
-/// Byte offsets of a small table (`httperr`): one per row, never null.
-impl Column for Vec<u64> {
-    const KIND: ColKind = ColKind::Int;
-    fn col_len(&self) -> usize {
-        self.len()
-    }
-    fn append_col(&mut self, o: &Self) {
-        self.extend_from_slice(o);
-    }
-    fn clear_col(&mut self) {
-        self.clear();
-    }
-    fn shrink_col(&mut self) {
-        self.shrink_to_fit();
-    }
-    fn heap_col(&self) -> usize {
-        self.capacity() * 8
-    }
-    fn reserve_col(&mut self, rows: usize, _: usize) {
-        self.reserve(rows);
-    }
-    fn prefault_col(&self, rows: usize, _: usize) {
-        prefault(self, self.capacity().min(self.len() + rows));
-    }
-    fn cell(&self, i: usize) -> Cell<'_> {
-        Cell::Int(self[i].into())
-    }
-}
+// Timestamps (`ts`), and the byte offsets of a small table (`httperr`).
+vec_column!(Millis, Ts, |v| Cell::Ts(v));
+vec_column!(u64, Int, |v| Cell::Int(v.into()));
 
 macro_rules! column_common {
     () => {
@@ -169,45 +148,6 @@ impl Column for StrCol {
     }
 }
 
-/// Text with `+` for spaces (user agent, referer, cookie): read decoded.
-impl Column for PlusCol {
-    const KIND: ColKind = ColKind::Str;
-    fn col_len(&self) -> usize {
-        self.len()
-    }
-    fn append_col(&mut self, o: &Self) {
-        self.append(o);
-    }
-    fn clear_col(&mut self) {
-        self.clear();
-    }
-    fn shrink_col(&mut self) {
-        self.shrink_to_fit();
-    }
-    fn heap_col(&self) -> usize {
-        self.heap_bytes()
-    }
-    fn reserve_col(&mut self, rows: usize, bytes: usize) {
-        self.reserve(rows, bytes);
-    }
-    fn prefault_col(&self, rows: usize, bytes: usize) {
-        self.prefault_next(rows, bytes);
-    }
-    fn cell(&self, i: usize) -> Cell<'_> {
-        match self.get(i) {
-            None => Cell::Null,
-            Some(std::borrow::Cow::Borrowed(v)) => Cell::Str(v),
-            Some(std::borrow::Cow::Owned(v)) => Cell::Owned(v),
-        }
-    }
-    fn text_len(&self) -> usize {
-        self.data_len()
-    }
-    fn bind_col(&mut self, src: &Source) {
-        self.bind(src);
-    }
-}
-
 /// A JSON object kept as text (`extra`): nested as-is in JSON lines.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct JsonCol(pub StrCol);
@@ -225,39 +165,57 @@ impl std::ops::DerefMut for JsonCol {
     }
 }
 
-impl Column for JsonCol {
-    const KIND: ColKind = ColKind::Json;
-    fn col_len(&self) -> usize {
-        self.0.len()
-    }
-    fn append_col(&mut self, o: &Self) {
-        self.0.append(&o.0);
-    }
-    fn clear_col(&mut self) {
-        self.0.clear();
-    }
-    fn shrink_col(&mut self) {
-        self.0.shrink_to_fit();
-    }
-    fn heap_col(&self) -> usize {
-        self.0.heap_bytes()
-    }
-    fn reserve_col(&mut self, rows: usize, bytes: usize) {
-        self.0.reserve(rows, bytes);
-    }
-    fn prefault_col(&self, rows: usize, bytes: usize) {
-        self.0.prefault_next(rows, bytes);
-    }
-    fn cell(&self, i: usize) -> Cell<'_> {
-        self.0.get(i).map_or(Cell::Null, Cell::Json)
-    }
-    fn text_len(&self) -> usize {
-        self.0.data_len()
-    }
-    fn bind_col(&mut self, src: &Source) {
-        self.0.bind(src);
-    }
+/// A text column that wraps a [`StrCol`] and reads its values its own way.
+macro_rules! wrapped_text_column {
+    ($t:ty, $kind:ident, |$col:ident, $i:ident| $cell:expr) => {
+        impl Column for $t {
+            const KIND: ColKind = ColKind::$kind;
+            fn col_len(&self) -> usize {
+                self.len()
+            }
+            fn append_col(&mut self, o: &Self) {
+                let (d, o): (&mut StrCol, &StrCol) = (self, o);
+                d.append(o);
+            }
+            fn clear_col(&mut self) {
+                self.clear();
+            }
+            fn shrink_col(&mut self) {
+                self.shrink_to_fit();
+            }
+            fn heap_col(&self) -> usize {
+                self.heap_bytes()
+            }
+            fn reserve_col(&mut self, rows: usize, bytes: usize) {
+                self.reserve(rows, bytes);
+            }
+            fn prefault_col(&self, rows: usize, bytes: usize) {
+                self.prefault_next(rows, bytes);
+            }
+            fn cell(&self, $i: usize) -> Cell<'_> {
+                let $col = self;
+                $cell
+            }
+            fn text_len(&self) -> usize {
+                self.data_len()
+            }
+            fn bind_col(&mut self, src: &Source) {
+                self.bind(src);
+            }
+        }
+    };
 }
+
+// Text with `+` for spaces (user agent, referer, cookie): read decoded.
+wrapped_text_column!(PlusCol, Str, |c, i| match c.get(i) {
+    None => Cell::Null,
+    Some(std::borrow::Cow::Borrowed(v)) => Cell::Str(v),
+    Some(std::borrow::Cow::Owned(v)) => Cell::Owned(v),
+});
+wrapped_text_column!(JsonCol, Json, |c, i| c
+    .0
+    .get(i)
+    .map_or(Cell::Null, Cell::Json));
 
 impl Column for CatCol {
     const KIND: ColKind = ColKind::Str;

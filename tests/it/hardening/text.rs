@@ -4,15 +4,7 @@
 use super::w3triage;
 use std::path::Path;
 
-const HEADER: &str = "#Software: Microsoft Internet Information Services 10.0\r\n#Version: 1.0\r\n#Date: 2024-03-01 00:00:00\r\n#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\r\n";
-
-fn line(i: u32, status: &str, taken: &str) -> String {
-    format!(
-        "2024-03-01 00:{:02}:{:02} 10.0.0.5 GET /p{i}.aspx - 443 - 10.1.2.3 Mozilla/5.0 - {status} 0 0 {taken}\r\n",
-        (i / 60) % 60,
-        i % 60
-    )
-}
+use super::run::{HEADER, line};
 
 fn lines(n: u32) -> String {
     (0..n).map(|i| line(i, "200", "15")).collect()
