@@ -12,11 +12,17 @@ use std::path::{Component, Path, PathBuf};
 /// One input file and what we think it is.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Artifact {
+    /// This run's id (the index in `files`).
     pub id: FileId,
+    /// Where it was found.
     pub path: PathBuf,
+    /// What it is, by its content.
     pub kind: ArtifactKind,
+    /// Its size.
     pub bytes: u64,
+    /// The server, from the folder layout (`<server>/…`), if any.
     pub server: Option<String>,
+    /// The site, from a `W3SVC<id>` folder, if any.
     pub site: Option<String>,
     /// Set when the file could not be opened or walked, is special, or is empty.
     pub problem: Option<Problem>,

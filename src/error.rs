@@ -11,10 +11,13 @@ pub enum ReadError {
     /// A FIFO, socket, device or directory: never opened (it could block or never end).
     #[error("{0}")]
     NotRegular(String),
+    /// The file could not be opened.
     #[error("cannot open: {0}")]
     Open(#[source] io::Error),
+    /// Reading failed.
     #[error("cannot read: {0}")]
     Read(#[source] io::Error),
+    /// Mapping failed.
     #[error("cannot map: {0}")]
     Map(#[source] io::Error),
     /// A parser panicked on this file (caught; the run goes on).
@@ -35,10 +38,13 @@ pub enum ReadError {
 /// A command-line value that could not be understood (`--tz`, `--window`, `--since`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OptionError {
+    /// `--tz` is neither UTC nor a fixed offset.
     #[error("time zone {0:?}: expected UTC or a fixed offset like +02:00")]
     TimeZone(String),
+    /// A duration that is not a number with a unit.
     #[error("duration {0:?}: expected e.g. 90s, 5m, 1h")]
     Duration(String),
+    /// A duration with a unit not known.
     #[error("duration {input:?}: unknown unit {unit:?} (ms, s, m, h, d)")]
     DurationUnit {
         /// What was given.
@@ -46,8 +52,10 @@ pub enum OptionError {
         /// The unit not understood.
         unit: String,
     },
+    /// A duration past what milliseconds hold.
     #[error("duration {0:?} is too large")]
     DurationTooLarge(String),
+    /// A time that is neither RFC 3339 nor `YYYY-MM-DD HH:MM:SS`.
     #[error("time {0:?}: expected RFC 3339 (2024-03-01T10:00:00Z) or YYYY-MM-DD HH:MM:SS")]
     Time(String),
 }

@@ -12,11 +12,15 @@ pub use crate::tables::{Cell, ColKind, NumColumn};
 
 /// A read-only view of a table, row by row.
 pub trait TableView {
+    /// Column names and kinds, in order.
     fn columns(&self) -> Vec<(&'static str, ColKind)>;
+    /// Rows.
     fn len(&self) -> usize;
+    /// No rows.
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// Cell `col` of row `row`.
     fn cell(&self, row: usize, col: usize) -> Cell<'_>;
     /// Column `col` whole when it is a [`NumCol`](crate::tables::NumCol) (the same values [`TableView::cell`] gives),
     /// so a columnar writer need not go cell by cell; `None` for any other column.
@@ -166,6 +170,7 @@ impl<T: TableView + ?Sized> TableView for &T {
     }
 }
 
+/// Column names of the `files` table, in order.
 pub const FILE_COLUMNS: &[&str] = &[
     "id",
     "key",

@@ -17,7 +17,9 @@ const MINUTE: i64 = 60_000;
 pub struct MinuteCounts {
     /// Epoch minute → `[requests, status_5xx, httperr, abandoned]`.
     pub minutes: HashMap<i64, [u64; 4]>,
+    /// The earliest instant seen (rows and crash evidence).
     pub first: Option<Millis>,
+    /// The latest instant seen.
     pub last: Option<Millis>,
 }
 

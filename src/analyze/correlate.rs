@@ -14,6 +14,9 @@
 //! Cost: the categorical server and site of a row are compared with the previous row's by
 //! pointer first (rows come in long runs per file), so the pass does no hashing and no
 //! allocation per row; incidents of a site are found by binary search on their times.
+// Documentation debt (issue 11): items here are not all documented yet; the lint is on for
+// every other module, so new code is.
+#![allow(missing_docs)]
 
 use super::RapidFailEnd;
 use super::aggregate::MinuteCounts;

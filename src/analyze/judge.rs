@@ -16,7 +16,9 @@ const WOW64_NOTE: &str = "64-bit dump of a 32-bit (WOW64) process: the stacks sh
 /// A dump's verdict, and its `detail` with the reasons for the verdict's confidence added.
 #[derive(Debug, Clone)]
 pub struct Judged {
+    /// What the rules concluded.
     pub verdict: Verdict,
+    /// The row's detail with `why: …` (the reasons for the verdict's confidence) added.
     pub detail: Option<String>,
 }
 
@@ -191,9 +193,11 @@ impl Judgments {
     pub fn suspect_module(&self, i: usize) -> Option<&str> {
         self.v(i)?.suspect_module.as_deref()
     }
+    /// The suspect module's class.
     pub fn suspect_class(&self, i: usize) -> Option<ModuleClass> {
         self.v(i)?.suspect_class
     }
+    /// What the suspect module is to IIS.
     pub fn suspect_role(&self, i: usize) -> Option<SuspectRole> {
         self.v(i)?.suspect_role
     }
@@ -201,9 +205,11 @@ impl Judgments {
     pub fn bucket(&self, i: usize) -> Option<&str> {
         self.buckets.get(i)?.as_deref()
     }
+    /// The verdict's sentence: what happened and what to do.
     pub fn text(&self, i: usize) -> Option<&str> {
         self.v(i).map(|v| v.text.as_str())
     }
+    /// How sure the verdict is.
     pub fn confidence(&self, i: usize) -> Option<Confidence> {
         self.v(i).map(|v| v.confidence)
     }
@@ -221,12 +227,19 @@ impl Judgments {
 #[derive(Debug, Clone)]
 pub struct JudgedRow {
     row: CrashRow,
+    /// The module the verdict blames.
     pub suspect_module: Option<String>,
+    /// Its class.
     pub suspect_class: Option<ModuleClass>,
+    /// What it is to IIS.
     pub suspect_role: Option<SuspectRole>,
+    /// The failure bucket.
     pub bucket: Option<String>,
+    /// The verdict's sentence.
     pub verdict: Option<String>,
+    /// How sure the verdict is.
     pub confidence: Option<Confidence>,
+    /// The row's detail, with the verdict's reasons.
     pub detail: Option<String>,
 }
 

@@ -57,6 +57,7 @@ pub struct AnalyzeOptions {
     pub last_n: usize,
     /// Only look at evidence and requests in `[since, until]`.
     pub since: Option<Millis>,
+    /// Only look at evidence and requests up to this instant.
     pub until: Option<Millis>,
     /// Local time offset for display (`--tz`), seconds east of UTC.
     pub tz_offset_s: Option<i32>,

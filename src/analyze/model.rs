@@ -1,5 +1,8 @@
 //! The report model: what `report.json` is (`docs/report-schema.md`) and what every report
 //! writer renders. Domain values are enums; their names appear only when serialized.
+// Documentation debt (issue 11): items here are not all documented yet; the lint is on for
+// every other module, so new code is.
+#![allow(missing_docs)]
 
 use super::{pattern, time};
 use crate::knowledge::modules::{ModuleClass, SuspectRole};
@@ -26,17 +29,23 @@ named_enum! {
     /// What a suspect is: a module in one of its roles, a Windows module (usually the victim),
     /// or a request pattern.
     pub enum SuspectKind {
+        /// An ISAPI filter.
         IsapiFilter = "isapi_filter",
+        /// An ISAPI extension.
         IsapiExtension = "isapi_extension",
+        /// A COM object (called through COM dispatch or classic ASP).
         ComObject = "com_object",
+        /// A native IIS module (or a native module whose caller is unknown).
         NativeModule = "native_module",
         /// Native code called from managed code.
         ManagedPinvoke = "managed_pinvoke",
+        /// Managed (.NET) code.
         ManagedCode = "managed_code",
         /// Hosted by the ASP.NET Core Module.
         Ancm = "ancm",
         /// A Windows module: usually the victim.
         SystemModule = "system_module",
+        /// A shape of request over-represented among those in flight at the crashes.
         RequestPattern = "request_pattern",
     }
 }
@@ -79,9 +88,13 @@ impl SuspectKind {
 named_enum! {
     /// Which input a piece of evidence or a request comes from.
     pub enum EvidenceKind {
+        /// A minidump.
         Dump = "dump",
+        /// A Windows event.
         Event = "event",
+        /// An HTTP.sys error-log row.
         Httperr = "httperr",
+        /// A W3C access-log row.
         W3c = "w3c",
     }
 }
@@ -140,8 +153,11 @@ named_enum! {
     /// Which evidence gave an incident its time.
     #[derive(Default)]
     pub enum TimeSource {
+        /// The dump header's time.
         Dump = "dump",
+        /// An event's time.
         Event = "event",
+        /// The first abandonment of the HTTPERR burst.
         Httperr = "httperr",
         /// No evidence carried a time.
         #[default]

@@ -7,6 +7,9 @@
 //! whose patterns are displayed. Both see the same bytes, so a displayed pattern and the hash
 //! counted in the baseline always agree. Everything here is deterministic and never panics on
 //! hostile input (every index is bounds-checked by construction: we iterate, never slice blindly).
+// Documentation debt (issue 11): items here are not all documented yet; the lint is on for
+// every other module, so new code is.
+#![allow(missing_docs)]
 
 use serde::Serialize;
 

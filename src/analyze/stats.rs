@@ -128,13 +128,17 @@ pub const MAX_TIME_TAKEN_MS: u64 = 86_400_000;
 /// any order (any thread count) gives the same result.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Busy {
+    /// Requests.
     pub count: u64,
+    /// Requests that logged a time-taken.
     pub timed: u64,
+    /// The sum of their time-taken, in ms.
     pub time_ms: u64,
 }
 
 impl Busy {
     #[inline]
+    /// Adds one request (no time-taken: counted, weighed at the mean later).
     pub fn add(&mut self, time_taken_ms: Option<u64>) {
         self.count += 1;
         if let Some(t) = time_taken_ms {
@@ -143,6 +147,7 @@ impl Busy {
         }
     }
     #[inline]
+    /// Adds another group of requests.
     pub fn merge(&mut self, o: &Busy) {
         self.count += o.count;
         self.timed += o.timed;

@@ -28,6 +28,9 @@
 //!   starts an episode; the episode ends at the first later successful W3C request of the pool's
 //!   sites or the next evidence of a running worker (see `correlate`). 503 `AppOffline` rows of a
 //!   pool with no 5002 at all give an inferred episode (rows more than 10 min apart split it).
+// Documentation debt (issue 11): items here are not all documented yet; the lint is on for
+// every other module, so new code is.
+#![allow(missing_docs)]
 
 use super::{
     AnalyzeOptions, EvidenceKind, EvidenceRef, IncidentKind, RapidFailSource, SourceTag,

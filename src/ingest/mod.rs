@@ -26,6 +26,7 @@ use std::time::Instant;
 pub struct IngestOptions {
     /// Worker threads; `None` = one per core.
     pub threads: Option<usize>,
+    /// How dumps are read (symbols).
     pub dump: dump::DumpOptions,
 }
 
@@ -40,6 +41,7 @@ pub fn ingest_paths(paths: &[PathBuf], opts: &IngestOptions) -> Tables {
 /// or a progress display are others. [`ingest_into`] keeps at most a few (16) files
 /// per thread in flight before handing them over.
 pub trait Sink {
+    /// Takes one file's row of the `files` table and what its parser read.
     fn accept(&mut self, file: FileRow, parsed: Parsed);
 }
 

@@ -2,6 +2,9 @@
 //!
 //! Sources: the NTSTATUS / exception definitions in minidump-common, WinDbg `!analyze` docs,
 //! DebugDiag crash rules (Tess Ferrandez, "Debugging a .NET crash with rules in Debug Diag").
+// Documentation debt (issue 11): items here are not all documented yet; the lint is on for
+// every other module, so new code is.
+#![allow(missing_docs)]
 
 use serde::Serialize;
 

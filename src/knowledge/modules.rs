@@ -186,7 +186,9 @@ pub fn is_transit(name: &str, class: ModuleClass) -> bool {
 pub struct KnownModule {
     /// Lowercase file name.
     pub name: &'static str,
+    /// Who makes it.
     pub vendor: &'static str,
+    /// The product it belongs to.
     pub product: &'static str,
     /// What it is to IIS, in the vendor's words: `ISAPI filter`, `ISAPI extension`, `native
     /// module`, `COM component` …

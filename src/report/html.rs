@@ -470,6 +470,7 @@ fn plot_time_labels(s: &mut String, p: &Plot) {
     }
 }
 
+/// The HTML report: one self-contained page.
 pub fn render(a: &Analysis) -> String {
     let mut o = String::with_capacity(64 * 1024);
     let _ = writeln!(

@@ -3,6 +3,7 @@
 
 use crate::analyze::Analysis;
 
+/// `report.json`: the model, pretty-printed.
 pub fn render(a: &Analysis) -> String {
     match serde_json::to_string_pretty(a) {
         Ok(mut s) => {

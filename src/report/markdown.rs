@@ -97,6 +97,7 @@ fn request_table(out: &mut String, rows: &[RequestRef], marks: bool) {
     out.push('\n');
 }
 
+/// The Markdown report.
 pub fn render(a: &Analysis) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# w3triage incident report\n");

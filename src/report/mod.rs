@@ -17,9 +17,13 @@ use std::path::{Path, PathBuf};
 /// Report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// Plain text for a terminal, control characters escaped.
     Terminal,
+    /// Markdown, log text escaped.
     Markdown,
+    /// One self-contained HTML page under a strict Content-Security-Policy.
     Html,
+    /// The versioned JSON schema (`docs/report-schema.md`).
     Json,
 }
 

@@ -34,6 +34,7 @@ fn cut(s: &str, n: usize) -> String {
     crate::analyze::cut(&plain(s), n)
 }
 
+/// The terminal summary.
 pub fn render(a: &Analysis) -> String {
     let mut o = String::new();
     let i = &a.inputs;

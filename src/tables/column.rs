@@ -1,6 +1,9 @@
 //! What a columnar table needs of each of its columns, and how a column is read out: one
 //! trait, so that a table is declared once (`columnar_table!`) and its append, merge, reserve,
 //! memory accounting and export come from its column types.
+// Documentation debt (issue 11): items here are not all documented yet; the lint is on for
+// every other module, so new code is.
+#![allow(missing_docs)]
 
 use super::columns::{
     CatCol, FileCol, NumCol, OffsetCol, PlusCol, Source, StrCol, U64Col, U64Values,

@@ -54,12 +54,19 @@ pub const ALPHA: f64 = 0.01;
 /// Pattern suspects kept per app pool.
 const MAX_PATTERNS: usize = 5;
 
+/// What the suspects stage found, for the report model.
 pub struct Found {
+    /// One per incident, with its evidence, requests and suspects.
     pub incidents: Vec<Incident>,
+    /// Rapid-fail episodes.
     pub rapid_fail: Vec<RapidFail>,
+    /// Ranked, with ids `S1`, `S2`, ….
     pub suspects: Vec<Suspect>,
+    /// What to do next.
     pub recommendations: Vec<Recommendation>,
+    /// The module inventory of the dumps.
     pub modules: Vec<ModuleEntry>,
+    /// The headline and the thin-evidence notes.
     pub summary: Summary,
 }
 
@@ -156,6 +163,7 @@ fn req_evidence(r: &RequestRef) -> EvidenceRef {
     }
 }
 
+/// Incidents, suspects, recommendations and the summary, from the timeline and correlation.
 pub fn find(
     t: &Tables,
     j: &Judgments,

@@ -69,9 +69,13 @@ fn millis(t: SystemTime) -> Option<i64> {
 /// ProcDump `w3wp.exe_YYMMDD_HHMMSS.dmp`, WER `w3wp.exe.<pid>.dmp`.
 #[derive(Debug, Default, PartialEq)]
 pub struct NameHints {
+    /// The app pool (DebugDiag names).
     pub app_pool: Option<String>,
+    /// The process id.
     pub pid: Option<u32>,
+    /// `first` or `second` chance.
     pub chance: Option<&'static str>,
+    /// The tool that wrote it (DebugDiag, ProcDump, WER).
     pub writer: Option<&'static str>,
 }
 

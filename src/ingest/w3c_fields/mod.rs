@@ -2,6 +2,9 @@
 //! tokenizing, timestamps, numbers, chunking at newline boundaries, and the merge of chunk issues.
 //!
 //! Everything here works on borrowed slices of the mapped file; nothing allocates per line.
+// Documentation debt (issue 11): items here are not all documented yet; the lint is on for
+// every other module, so new code is.
+#![allow(missing_docs)]
 
 use crate::tables::{FileId, IssueRow, LineCounts, Millis, Severity, packed};
 use memchr::memmem;

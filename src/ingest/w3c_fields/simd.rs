@@ -9,15 +9,18 @@ use super::*;
 pub struct RawMasks {
     /// Space or tab.
     pub sep: u64,
+    /// `"`.
     pub quote: u64,
     /// At or above 0x80.
     pub high: u64,
+    /// `\n`.
     pub newline: u64,
 }
 
 /// Computes [`RawMasks`]: with the instructions every x86-64 has (SSE2), or wider ones the CPU
 /// turns out to have (chosen once per chunk by [`with_masker`]). All give the same masks.
 pub trait Masker: Copy {
+    /// The four masks of one 64-byte block.
     fn masks(self, block: &[u8; 64]) -> RawMasks;
 
     /// The packed source span ([`packed`]) of one field of each batched line: line `r` starts
@@ -476,7 +479,9 @@ pub fn field_numbers_scalar(
 /// Something to run with the widest [`Masker`] this CPU has: `run` is compiled once per masker,
 /// each copy with the instructions its masker needs enabled.
 pub trait WithMasker {
+    /// What `run` returns.
     type Out;
+    /// Runs with masker `m`.
     fn run<M: Masker>(self, m: M) -> Self::Out;
 }
 

@@ -163,6 +163,7 @@ pub fn parse_u64(b: &[u8]) -> Option<u64> {
     Some(v)
 }
 
+/// `b` without leading and trailing spaces and tabs.
 pub fn trim_ws(mut b: &[u8]) -> &[u8] {
     while let [c, rest @ ..] = b {
         if c.is_ascii_whitespace() {
@@ -203,6 +204,7 @@ pub struct DateCache {
 
 impl DateCache {
     #[inline]
+    /// The day number of date `b` (the last one parsed is kept).
     pub fn get(&mut self, b: &[u8]) -> Option<i64> {
         if b.len() == 10 && self.day.is_some() && b == self.key {
             return self.day;
@@ -223,6 +225,7 @@ pub struct TimeCache {
 
 impl TimeCache {
     #[inline]
+    /// The time of day of `b` in ms (the last one parsed is kept).
     pub fn get(&mut self, b: &[u8]) -> Option<i64> {
         let Ok(k) = <[u8; 8]>::try_from(b) else {
             return parse_time(b);
@@ -238,6 +241,7 @@ impl TimeCache {
     }
 }
 
+/// UTC milliseconds of a day number and a time of day.
 pub fn to_millis(day: i64, ms_of_day: i64) -> Millis {
     day * 86_400_000 + ms_of_day
 }

@@ -4,6 +4,9 @@
 //! in triage.ini to the first owner that is not) and DebugDiag's crash rules (heap corruption →
 //! PageHeap; unloaded module → name it; managed exception → SOS). The input is plain facts, not
 //! rust-minidump types, so the rules are testable and reusable for event-log evidence.
+// Documentation debt (issue 11): items here are not all documented yet; the lint is on for
+// every other module, so new code is.
+#![allow(missing_docs)]
 
 use super::exceptions::{self, ExceptionKind};
 use super::modules::{ModuleClass, SuspectRole, caller_role, is_transit, known_vendor};
@@ -13,8 +16,11 @@ use serde::Serialize;
 named_enum! {
     /// How sure the verdict is.
     pub enum Confidence {
+        /// A guess: say so in the report.
         Low = "low",
+        /// Likely, with a gap in the evidence.
         Medium = "medium",
+        /// The evidence points one way.
         High = "high",
     }
 }

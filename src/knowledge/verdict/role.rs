@@ -1,5 +1,8 @@
 //! What a suspect is to IIS, read from who calls it on the crashing stack — the way an admin
 //! reads `kb` — else from the known-module table by name.
+// Documentation debt (issue 11): items here are not all documented yet; the lint is on for
+// every other module, so new code is.
+#![allow(missing_docs)]
 
 use super::*;
 

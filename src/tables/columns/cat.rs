@@ -1,4 +1,7 @@
 //! [`CatCol`]: strings that repeat, as codes.
+// Documentation debt (issue 11): items here are not all documented yet; the lint is on for
+// every other module, so new code is.
+#![allow(missing_docs)]
 
 use super::*;
 

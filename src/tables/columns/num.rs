@@ -1,4 +1,7 @@
 //! Number columns: [`NumCol`], [`U64Col`] and [`OffsetCol`], narrow until a value needs more.
+// Documentation debt (issue 11): items here are not all documented yet; the lint is on for
+// every other module, so new code is.
+#![allow(missing_docs)]
 
 /// A nullable `u64` column held in 32 bits while every value fits, widened (once, a copy) at
 /// the first that does not. IIS's win32 status, time taken and byte counts nearly always fit,

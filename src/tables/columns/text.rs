@@ -1,4 +1,7 @@
 //! Text columns: [`StrCol`] (spans of the mapped file or of its own buffer) and [`PlusCol`].
+// Documentation debt (issue 11): items here are not all documented yet; the lint is on for
+// every other module, so new code is.
+#![allow(missing_docs)]
 
 use super::*;
 
