@@ -20,7 +20,7 @@ pub enum RoleSource {
     },
     /// The fault is in JIT-compiled code.
     Jit,
-    /// Known by name ([`super::modules::KNOWN_THIRD_PARTY`]); `note` says why the stack did not tell.
+    /// Known by name ([`KNOWN_THIRD_PARTY`](crate::knowledge::modules::KNOWN_THIRD_PARTY)); `note` says why the stack did not tell.
     KnownName { note: String },
     /// Nothing tells: `native_module` by default. `on_stack`: a stack was there but shows no host
     /// (the verdict is less sure); otherwise the dump has no crashing stack at all.
