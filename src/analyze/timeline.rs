@@ -494,31 +494,7 @@ fn episodes(
     }
 
     // 503 AppOffline without any 5002 for that pool: infer the episode from HTTPERR.
-    let mut off: Vec<usize> = offline.to_vec();
-    off.sort_by_cached_key(|&i| (lc(h.server.get(i)), lc(h.queue.get(i)), h.ts[i], i));
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    for i in off {
-        let (server, pool) = (h.server.get(i), h.queue.get(i));
-        if out.iter().any(|e| {
-            e.source == RapidFailSource::Event5002
-                && server_ok(e.server.as_deref(), server)
-                && eq_ci(e.pool.as_deref(), pool).unwrap_or(true)
-        }) {
-            continue;
-        }
-        match groups.last_mut() {
-            Some(g)
-                if g.last().is_some_and(|&p| {
-                    lc(h.server.get(p)) == lc(server)
-                        && lc(h.queue.get(p)) == lc(pool)
-                        && h.ts[i] - h.ts[p] <= 600_000
-                }) =>
-            {
-                g.push(i)
-            }
-            _ => groups.push(vec![i]),
-        }
-    }
+    let groups = offline_groups(t, offline, &out);
     for g in groups {
         let first = g[0];
         let (server, pool, start) = (
@@ -539,6 +515,38 @@ fn episodes(
     }
     out.sort_by_cached_key(|e| (e.start, lc(e.server.as_deref()), lc(e.pool.as_deref())));
     out
+}
+
+/// 503 `AppOffline` rows of pools without a 5002 episode, grouped per server and pool where
+/// consecutive rows are at most 10 minutes apart: each group is an inferred episode.
+fn offline_groups(t: &Tables, offline: &[usize], disabled: &[Episode]) -> Vec<Vec<usize>> {
+    let h = &t.httperr;
+    let mut off: Vec<usize> = offline.to_vec();
+    off.sort_by_cached_key(|&i| (lc(h.server.get(i)), lc(h.queue.get(i)), h.ts[i], i));
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for i in off {
+        let (server, pool) = (h.server.get(i), h.queue.get(i));
+        if disabled.iter().any(|e| {
+            e.source == RapidFailSource::Event5002
+                && server_ok(e.server.as_deref(), server)
+                && eq_ci(e.pool.as_deref(), pool).unwrap_or(true)
+        }) {
+            continue;
+        }
+        match groups.last_mut() {
+            Some(g)
+                if g.last().is_some_and(|&p| {
+                    lc(h.server.get(p)) == lc(server)
+                        && lc(h.queue.get(p)) == lc(pool)
+                        && h.ts[i] - h.ts[p] <= 600_000
+                }) =>
+            {
+                g.push(i)
+            }
+            _ => groups.push(vec![i]),
+        }
+    }
+    groups
 }
 
 /// The evidence reference of crash row `i`.

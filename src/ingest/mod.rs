@@ -135,69 +135,19 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
         rows: 0,
         elapsed_ms: 0.0,
     };
-    let mut parsed = Parsed::default();
-    if let Some(problem) = &a.problem {
-        use crate::discover::Problem;
-        let (status, code, sev) = match problem {
-            Problem::Empty => (FileStatus::Skipped, "empty_file", Severity::Warning),
-            Problem::NotRegular(_) => (FileStatus::Skipped, "special_file", Severity::Warning),
-            Problem::Unreadable(_) => (FileStatus::Failed, "unreadable", Severity::Error),
-        };
-        let why = problem.to_string();
-        row.status = status;
-        row.reason = Some(why.clone());
-        parsed.issues.push(IssueRow::new(a.id, sev, code, why));
-        return (row, parsed);
+    if let Some(skipped) = not_read(a, &mut row) {
+        return (row, skipped);
     }
-    let unsupported = match a.kind {
-        ArtifactKind::IisNative => {
-            Some("IIS native log format (comma separated, local time): detected, not parsed yet")
-        }
-        ArtifactKind::Ncsa => Some("NCSA common log format: detected, not parsed yet"),
-        ArtifactKind::Freb => Some("Failed Request Tracing (FREB) XML: detected, not parsed yet"),
-        ArtifactKind::Unknown => {
-            Some("not an artifact w3triage knows (no W3C/HTTPERR header, dump or event signature)")
-        }
-        _ => None,
-    };
-    if let Some(why) = unsupported {
-        row.status = FileStatus::Skipped;
-        row.reason = Some(why.into());
-        parsed.issues.push(IssueRow::new(
-            a.id,
-            Severity::Warning,
-            "unsupported_format",
-            why,
-        ));
-        return (row, parsed);
-    }
+    let parsed = Parsed::default();
     let ctx = FileCtx {
         id: a.id,
         path: a.path.clone(),
         server: a.server.clone(),
         site: a.site.clone(),
     };
-    // Dumps are read their own way (bounded, mapped copy-on-write for repairs).
-    let src = if a.kind == ArtifactKind::Minidump {
-        None
-    } else {
-        let file = match std::fs::File::open(&a.path) {
-            Ok(f) => f,
-            Err(e) => return failed(row, parsed, ReadError::Open(e)),
-        };
-        match read_source(file) {
-            Ok(s) => Some(s),
-            Err(e) => return failed(row, parsed, e),
-        }
-    };
-    let (src, notes) = match src {
-        Some(s) if matches!(a.kind, ArtifactKind::W3c | ArtifactKind::HttpErr) => {
-            match text::normalize(a.id, s) {
-                Ok(n) => n,
-                Err(why) => return failed(row, parsed, why),
-            }
-        }
-        s => (s.unwrap_or_else(|| Source::new(Vec::new())), Vec::new()),
+    let (src, notes) = match load(a) {
+        Ok(loaded) => loaded,
+        Err(why) => return failed(row, parsed, why),
     };
     let bytes: &[u8] = src.bytes();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match a.kind {
@@ -209,7 +159,7 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
         }
         _ => Parsed::default(),
     }));
-    parsed = match result {
+    let mut parsed = match result {
         Ok(p) => p,
         Err(_) => {
             return failed(row, parsed, ReadError::ParserPanicked);
@@ -237,6 +187,61 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
             .map(|i| i.message.clone());
     }
     (row, parsed)
+}
+
+/// A file not read at all (a problem found by discover, or a kind no stage reads yet): its row
+/// says why and its issue is returned.
+fn not_read(a: &Artifact, row: &mut FileRow) -> Option<Parsed> {
+    let mut parsed = Parsed::default();
+    if let Some(problem) = &a.problem {
+        use crate::discover::Problem;
+        let (status, code, sev) = match problem {
+            Problem::Empty => (FileStatus::Skipped, "empty_file", Severity::Warning),
+            Problem::NotRegular(_) => (FileStatus::Skipped, "special_file", Severity::Warning),
+            Problem::Unreadable(_) => (FileStatus::Failed, "unreadable", Severity::Error),
+        };
+        let why = problem.to_string();
+        row.status = status;
+        row.reason = Some(why.clone());
+        parsed.issues.push(IssueRow::new(a.id, sev, code, why));
+        return Some(parsed);
+    }
+    let why = match a.kind {
+        ArtifactKind::IisNative => {
+            "IIS native log format (comma separated, local time): detected, not parsed yet"
+        }
+        ArtifactKind::Ncsa => "NCSA common log format: detected, not parsed yet",
+        ArtifactKind::Freb => "Failed Request Tracing (FREB) XML: detected, not parsed yet",
+        ArtifactKind::Unknown => {
+            "not an artifact w3triage knows (no W3C/HTTPERR header, dump or event signature)"
+        }
+        _ => return None,
+    };
+    row.status = FileStatus::Skipped;
+    row.reason = Some(why.into());
+    parsed.issues.push(IssueRow::new(
+        a.id,
+        Severity::Warning,
+        "unsupported_format",
+        why,
+    ));
+    Some(parsed)
+}
+
+/// The file's bytes in the shape its parser reads (text normalised), with a warning for each
+/// change made. Dumps are read their own way (bounded, mapped copy-on-write for repairs): an
+/// empty source here.
+fn load(a: &Artifact) -> Result<(Source, Vec<IssueRow>), ReadError> {
+    if a.kind == ArtifactKind::Minidump {
+        return Ok((Source::new(Vec::new()), Vec::new()));
+    }
+    let file = std::fs::File::open(&a.path).map_err(ReadError::Open)?;
+    let src = read_source(file)?;
+    if matches!(a.kind, ArtifactKind::W3c | ArtifactKind::HttpErr) {
+        text::normalize(a.id, src)
+    } else {
+        Ok((src, Vec::new()))
+    }
 }
 
 /// Files up to this size are read into memory, larger ones mapped: a web farm's archive can
