@@ -1,8 +1,5 @@
 //! The report model: what `report.json` is (`docs/report-schema.md`) and what every report
 //! writer renders. Domain values are enums; their names appear only when serialized.
-// Documentation debt (issue 11): items here are not all documented yet; the lint is on for
-// every other module, so new code is.
-#![allow(missing_docs)]
 
 use super::{pattern, time};
 use crate::knowledge::modules::{ModuleClass, SuspectRole};
@@ -119,9 +116,11 @@ impl Serialize for Hex32 {
 /// Ordered as its name sorts.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SourceTag {
+    /// A minidump.
     Dump,
     /// The event's label after `event:` (`Microsoft-Windows-WAS/5011`).
     Event(String),
+    /// HTTPERR abandonments.
     Httperr,
 }
 
@@ -200,78 +199,120 @@ impl Serialize for Ts {
 /// The whole analysis: what the reports render and what `report.json` is.
 #[derive(Debug, Clone, Serialize)]
 pub struct Analysis {
+    /// The version of this schema (`docs/report-schema.md`).
     pub schema_version: &'static str,
+    /// The program that wrote the report.
     pub tool: ToolInfo,
+    /// The options the analysis ran with.
     pub options: OptionsEcho,
+    /// What was read.
     pub inputs: Inputs,
+    /// The headline, and why the evidence is thin when it is.
     pub summary: Summary,
+    /// Outages, in time order (`I1`, `I2`, …).
     pub incidents: Vec<Incident>,
+    /// Rapid-fail episodes (`R1`, …).
     pub rapid_fail: Vec<RapidFail>,
+    /// Suspects, best first (`S1`, …).
     pub suspects: Vec<Suspect>,
+    /// What to do next, most specific first.
     pub recommendations: Vec<Recommendation>,
+    /// The modules the dumps list, suspects and third-party first.
     pub modules: Vec<ModuleEntry>,
     /// Crash-related evidence that matched no incident (a 1309 whose process lived, a WER report…).
     pub other_evidence: Vec<EvidenceRef>,
+    /// Requests, 5xx, HTTPERR rows and abandonments per time bucket.
     pub timeline: Timeline,
+    /// Every input file and what became of it, and the issues.
     pub coverage: Coverage,
 }
 
+/// The program that wrote a report.
 #[derive(Debug, Clone, Serialize)]
 pub struct ToolInfo {
+    /// `w3triage`.
     pub name: &'static str,
+    /// Its version.
     pub version: &'static str,
 }
 
+/// The options of an analysis, as given or defaulted.
 #[derive(Debug, Clone, Serialize)]
 pub struct OptionsEcho {
+    /// How far back "the last requests before a crash" reach.
     pub window_s: i64,
+    /// How close in time evidence without a common pid must be to join an incident.
     pub tolerance_s: i64,
+    /// How close in time evidence with the same pid must be.
     pub pid_tolerance_s: i64,
+    /// Slack around a W3C request when testing whether it spans a crash.
     pub in_flight_slack_s: i64,
+    /// How many requests before each crash are listed.
     pub last_n: usize,
+    /// `--since`.
     pub since: Option<Ts>,
+    /// `--until`.
     pub until: Option<Ts>,
     /// `--tz` as a fixed offset (`+02:00`), when given.
     pub tz: Option<String>,
 }
 
+/// What was read.
 #[derive(Debug, Clone, Serialize)]
 pub struct Inputs {
+    /// Input files in all.
     pub files: usize,
     /// Files per artifact kind (`w3c`, `httperr`, `minidump`, …).
     pub by_kind: BTreeMap<String, usize>,
+    /// W3C rows.
     pub requests: usize,
+    /// HTTPERR rows.
     pub httperr_rows: usize,
+    /// Crash evidence rows (dumps and events).
     pub crash_rows: usize,
+    /// Dumps.
     pub dumps: usize,
+    /// Crash-related events.
     pub events: usize,
+    /// Issues while reading.
     pub issues: usize,
+    /// The servers seen, sorted.
     pub servers: Vec<String>,
     /// Earliest and latest timestamp seen in any table (within `--since` / `--until`).
     pub first: Option<Ts>,
+    /// The latest timestamp.
     pub last: Option<Ts>,
 }
 
+/// The outcome in a few sentences.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     /// True when at least one incident of kind `crash` was found.
     pub crashed: bool,
     /// One paragraph: what happened, when, which module, which requests.
     pub headline: String,
+    /// Incidents of any kind.
     pub incidents: usize,
+    /// Incidents of kind `crash`.
     pub crashes: usize,
+    /// Rapid-fail episodes.
     pub rapid_fail_episodes: usize,
     /// Why the conclusions are weak, when they are (one incident, no dump, no baseline …).
     pub thin_evidence: Vec<String>,
+    /// Other things worth knowing (untested patterns, unattached evidence, input issues).
     pub notes: Vec<String>,
 }
 
 /// Where a fact comes from: an input file and a byte offset (record number for evtx).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct EvidenceRef {
+    /// The input file.
     pub file: FileId,
+    /// Its path.
     pub path: String,
+    /// Byte offset (record number for evtx).
     pub offset: u64,
+    /// Which kind of input.
     pub source: EvidenceKind,
     /// What this row says, in a few words.
     pub what: String,
@@ -286,27 +327,40 @@ pub struct RequestRef {
     pub time: Ts,
     /// W3C only: `time − time-taken`.
     pub start: Option<Ts>,
+    /// The HTTP method.
     pub method: Option<String>,
     /// Stem and query as logged (cut at 2,000 characters).
     pub uri: String,
+    /// HTTP status.
     pub status: Option<u16>,
+    /// IIS substatus.
     pub substatus: Option<u32>,
+    /// Win32 status.
     pub win32_status: Option<u64>,
+    /// Time taken, ms.
     pub time_taken_ms: Option<u64>,
+    /// Bytes received (`cs-bytes`).
     pub bytes_in: Option<u64>,
+    /// Client address.
     pub client: Option<String>,
+    /// User agent (`+` decoded).
     pub user_agent: Option<String>,
     /// HTTPERR `s-reason`.
     pub reason: Option<String>,
+    /// The site (`W3SVC<id>`).
     pub site: Option<String>,
+    /// The input file.
     pub file: FileId,
+    /// Its path.
     pub path: String,
+    /// Byte offset of the line.
     pub offset: u64,
     /// In `Incident::in_flight`: ids of the request-pattern suspects this request matches, best
     /// rank first (such requests are listed first). Empty elsewhere. Since 1.1.
     pub suspects: Vec<String>,
 }
 
+/// One outage: the evidence merged into it, its requests and its suspects.
 #[derive(Debug, Clone, Serialize)]
 pub struct Incident {
     /// `I1`, `I2`, … in time order.
@@ -314,33 +368,50 @@ pub struct Incident {
     /// `crash` (the worker died), `hang` (WAS 5010 ping failure), `dump` (a dump without an
     /// exception and no other evidence: a manual or hang dump).
     pub kind: IncidentKind,
+    /// The server.
     pub server: Option<String>,
+    /// The application pool.
     pub app_pool: Option<String>,
     /// Sites served by the pool (from HTTPERR `s-siteid` ↔ `s-queuename`, or the server's only site).
     pub sites: Vec<String>,
+    /// The worker process id.
     pub pid: Option<u32>,
     /// When the worker died (null only when no piece of evidence carried a time).
     pub time: Option<Ts>,
+    /// `time` at `--tz`, when given.
     pub time_local: Option<String>,
     /// Which evidence gave `time`: `dump`, `event`, `httperr`.
     pub time_source: TimeSource,
     /// Kinds of evidence merged into this incident, e.g. `dump`, `event:Microsoft-Windows-WAS/5011`,
     /// `event:Application Error/1000`, `httperr`.
     pub sources: Vec<SourceTag>,
+    /// Every piece of evidence, dumps first.
     pub evidence: Vec<EvidenceRef>,
+    /// The exception code.
     pub exception_code: Option<Hex32>,
+    /// Its name.
     pub exception_name: Option<String>,
+    /// The module the exception address lies in.
     pub faulting_module: Option<String>,
+    /// Its version.
     pub faulting_module_version: Option<String>,
+    /// The module the dump verdict blames.
     pub suspect_module: Option<String>,
+    /// Its class.
     pub suspect_class: Option<ModuleClass>,
+    /// The failure bucket (like WinDbg's).
     pub bucket: Option<String>,
+    /// The dump verdict's sentence.
     pub verdict: Option<String>,
+    /// How sure the verdict is.
     pub confidence: Option<Confidence>,
+    /// The process exit code (WAS 5009) or error (5011).
     pub exit_code: Option<Hex32>,
+    /// Facts of the dump or event (OS, threads, memory, why …).
     pub detail: Option<String>,
     /// Requests in flight at the crash: HTTPERR abandonments, then W3C requests spanning it.
     pub in_flight: Vec<RequestRef>,
+    /// Requests in flight in all (`in_flight` lists the first).
     pub in_flight_total: usize,
     /// The last requests of the pool's sites that completed before the crash (newest first).
     pub recent: Vec<RequestRef>,
@@ -348,23 +419,33 @@ pub struct Incident {
     pub suspects: Vec<String>,
     /// Id of the rapid-fail episode this incident started, if any.
     pub rapid_fail: Option<String>,
+    /// What is missing or uncertain about this incident.
     pub notes: Vec<String>,
 }
 
+/// Rapid-fail protection took an application pool offline.
 #[derive(Debug, Clone, Serialize)]
 pub struct RapidFail {
     /// `R1`, `R2`, …
     pub id: String,
+    /// The server.
     pub server: Option<String>,
+    /// The application pool.
     pub app_pool: Option<String>,
+    /// What the episode was found from.
     pub source: RapidFailSource,
+    /// When the pool was disabled.
     pub start: Ts,
+    /// `start` at `--tz`.
     pub start_local: Option<String>,
+    /// When it served again (null: still down when the logs end).
     pub end: Option<Ts>,
+    /// `end` at `--tz`.
     pub end_local: Option<String>,
     /// `first_success` (first 2xx/3xx request started after the start), `worker_start` (later
     /// evidence of a running worker), or `end_of_data` (still down when the logs end; `end` null).
     pub end_reason: RapidFailEnd,
+    /// `end − start`, seconds.
     pub duration_s: Option<i64>,
     /// HTTPERR 503 `AppOffline` rows of the pool in the episode.
     pub refused_httperr: u64,
@@ -372,18 +453,22 @@ pub struct RapidFail {
     pub refused_w3c: u64,
     /// The incident whose crash series triggered it.
     pub incident: Option<String>,
+    /// The 5002 event or the first `AppOffline` row.
     pub evidence: Vec<EvidenceRef>,
 }
 
 /// Statistics of a request-pattern suspect.
 #[derive(Debug, Clone, Serialize)]
 pub struct PatternStats {
+    /// What feature of the requests the pattern is.
     pub feature: pattern::FeatureKind,
     /// In-flight requests with the pattern / in-flight requests where the feature is defined.
     pub in_flight: u64,
+    /// In-flight requests where the feature is defined.
     pub in_flight_total: u64,
     /// Baseline requests (same sites, whole input, in-flight excluded) with the pattern / in all.
     pub baseline: u64,
+    /// Baseline requests in all.
     pub baseline_total: u64,
     /// `baseline / baseline_total` (the request-count share; not what is tested). Since 1.1.
     pub baseline_share: f64,
@@ -391,6 +476,7 @@ pub struct PatternStats {
     /// weighs its `time-taken` + 1 ms; one without a `time-taken` weighs the group's mean
     /// `time-taken` + 1 ms. Since 1.1.
     pub baseline_busy_ms: f64,
+    /// Busy time of all baseline requests, ms.
     pub baseline_busy_total_ms: f64,
     /// `baseline_busy_ms / baseline_busy_total_ms`: the chance that a request caught in flight at
     /// a random instant has the pattern. Since 1.1.
@@ -409,24 +495,32 @@ pub struct PatternStats {
     pub p_value: f64,
     /// Bonferroni-corrected for `tests` patterns tested.
     pub p_adjusted: f64,
+    /// Patterns tested in the pool (the Bonferroni factor).
     pub tests: usize,
     /// Other features shared by exactly the same in-flight requests (e.g. the same client).
     pub same_requests: Vec<String>,
 }
 
+/// What is known of a module suspect.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModuleFacts {
     /// Vendor and product, when the module is in the known third-party table.
     pub vendor: Option<String>,
+    /// Its file version.
     pub version: Option<String>,
+    /// Where it was loaded from.
     pub path: Option<String>,
+    /// Its class.
     pub class: Option<ModuleClass>,
+    /// Not Microsoft's.
     pub third_party: Option<bool>,
     /// Exception codes seen with it.
     pub exception_codes: Vec<String>,
+    /// Failure buckets seen with it.
     pub buckets: Vec<String>,
 }
 
+/// A module or a request pattern to blame, with its evidence.
 #[derive(Debug, Clone, Serialize)]
 pub struct Suspect {
     /// `S1`, `S2`, … in rank order.
@@ -435,7 +529,9 @@ pub struct Suspect {
     /// `managed_pinvoke` (native code called from managed code), `ancm` (hosted by the ASP.NET
     /// Core Module), `system_module` (a Windows module: usually the victim), `request_pattern`.
     pub kind: SuspectKind,
+    /// The module or the pattern.
     pub name: String,
+    /// How sure.
     pub confidence: Confidence,
     /// Incidents it is seen in.
     pub incidents: Vec<String>,
@@ -443,30 +539,43 @@ pub struct Suspect {
     pub incidents_considered: usize,
     /// One or two sentences: why it is a suspect.
     pub reason: String,
+    /// The first pieces of evidence.
     pub evidence: Vec<EvidenceRef>,
+    /// Pieces of evidence in all.
     pub evidence_total: usize,
+    /// For a module: what is known of it.
     pub module: Option<ModuleFacts>,
+    /// For a request pattern: its statistics.
     pub pattern: Option<PatternStats>,
     /// Ids of suspects that corroborate this one.
     pub corroborated_by: Vec<String>,
 }
 
+/// One thing to do next.
 #[derive(Debug, Clone, Serialize)]
 pub struct Recommendation {
     /// The suspect it addresses, if any.
     pub suspect: Option<String>,
+    /// What to do, in a sentence.
     pub action: String,
     /// Commands or configuration to apply, verbatim.
     pub commands: Vec<String>,
 }
 
+/// One module of the dumps' inventory.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModuleEntry {
+    /// File name.
     pub name: String,
+    /// File version.
     pub version: Option<String>,
+    /// Where it was loaded from.
     pub path: String,
+    /// Its class.
     pub class: ModuleClass,
+    /// Not Microsoft's.
     pub third_party: bool,
+    /// In the unloaded-module list.
     pub unloaded: bool,
     /// Dumps that list it.
     pub dumps: usize,
@@ -477,11 +586,17 @@ pub struct ModuleEntry {
 /// Per-bucket counts for the chart.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Timeline {
+    /// Start of the first bucket.
     pub start: Option<Ts>,
+    /// Bucket width, seconds.
     pub bucket_s: i64,
+    /// W3C requests per bucket.
     pub requests: Vec<u64>,
+    /// 5xx responses per bucket.
     pub status_5xx: Vec<u64>,
+    /// HTTPERR rows per bucket.
     pub httperr: Vec<u64>,
+    /// Abandonments per bucket.
     pub abandoned: Vec<u64>,
 }
 
@@ -489,6 +604,7 @@ pub struct Timeline {
 /// counts the rest (a day of 100,000 small logs would otherwise be a 40 MB report).
 pub const COVERAGE_LIST_MAX: usize = 1000;
 
+/// What was read, file by file, and the issues.
 #[derive(Debug, Clone, Serialize)]
 pub struct Coverage {
     /// Every input file; past [`COVERAGE_LIST_MAX`] files, only those with issues or not parsed
@@ -497,7 +613,9 @@ pub struct Coverage {
     /// Present when `files` is not every file: the counts of all of them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub files_summary: Option<FilesSummary>,
+    /// Issues in all.
     pub issues_total: usize,
+    /// Issues per code.
     pub issues_by_code: BTreeMap<String, usize>,
     /// The first issues (at most 200), in input order.
     pub issues: Vec<IssueOut>,
@@ -506,11 +624,15 @@ pub struct Coverage {
 /// All input files counted, for a report that lists only some.
 #[derive(Debug, Clone, Serialize)]
 pub struct FilesSummary {
+    /// Files in all.
     pub total: usize,
     /// Files by kind, then status: kind → status → files.
     pub by_kind: BTreeMap<String, BTreeMap<String, usize>>,
+    /// Bytes in all.
     pub bytes: u64,
+    /// Line counts in all.
     pub counts: LineCounts,
+    /// Rows in all.
     pub rows: u64,
 }
 
@@ -538,28 +660,48 @@ impl Coverage {
     }
 }
 
+/// One input file and what became of it.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileCoverage {
+    /// Its id.
     pub id: FileId,
+    /// Its path.
     pub path: String,
+    /// What it is.
     pub kind: ArtifactKind,
+    /// Read, skipped or failed.
     pub status: FileStatus,
+    /// Why it was skipped or failed.
     pub reason: Option<String>,
+    /// Its size.
     pub bytes: u64,
+    /// Its server.
     pub server: Option<String>,
+    /// Its site.
     pub site: Option<String>,
+    /// Its line counts.
     pub counts: LineCounts,
+    /// Rows it contributed.
     pub rows: u64,
+    /// Issues in it.
     pub issues: usize,
 }
 
+/// One issue while reading.
 #[derive(Debug, Clone, Serialize)]
 pub struct IssueOut {
+    /// The file.
     pub file: FileId,
+    /// Its path.
     pub path: String,
+    /// 1-based line, for text.
     pub line: Option<u64>,
+    /// Byte offset.
     pub offset: Option<u64>,
+    /// Warning or error.
     pub severity: Severity,
+    /// A stable short code.
     pub code: String,
+    /// What was wrong.
     pub message: String,
 }
