@@ -1,9 +1,6 @@
 //! What a columnar table needs of each of its columns, and how a column is read out: one
 //! trait, so that a table is declared once (`columnar_table!`) and its append, merge, reserve,
 //! memory accounting and export come from its column types.
-// Documentation debt (issue 11): items here are not all documented yet; the lint is on for
-// every other module, so new code is.
-#![allow(missing_docs)]
 
 use super::columns::{
     CatCol, FileCol, NumCol, OffsetCol, PlusCol, Source, StrCol, U64Col, U64Values,
@@ -13,10 +10,13 @@ use super::{Millis, prefault};
 /// The type of a column, which decides how a writer renders it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColKind {
+    /// Text.
     Str,
+    /// An integer.
     Int,
     /// UTC milliseconds since the epoch.
     Ts,
+    /// True or false.
     Bool,
     /// A JSON value kept as text (`extra`), nested as-is in JSON lines.
     Json,
@@ -25,20 +25,30 @@ pub enum ColKind {
 /// One cell.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell<'a> {
+    /// No value.
     Null,
+    /// Text borrowed from the table.
     Str(&'a str),
+    /// Text made for this cell (decoded).
     Owned(String),
+    /// An integer.
     Int(i128),
+    /// UTC milliseconds.
     Ts(i64),
+    /// True or false.
     Bool(bool),
+    /// JSON text, nested as-is.
     Json(&'a str),
 }
 
 /// A whole [`NumCol`] column of a table (an `Int` column), for writers that take columns.
 #[derive(Debug, Clone, Copy)]
 pub enum NumColumn<'a> {
+    /// 16-bit values.
     U16(&'a NumCol<u16>),
+    /// 32-bit values.
     U32(&'a NumCol<u32>),
+    /// 64-bit values.
     U64(&'a NumCol<u64>),
 }
 
@@ -46,9 +56,13 @@ pub enum NumColumn<'a> {
 pub trait Column: Send + Sync {
     /// How writers render it.
     const KIND: ColKind;
+    /// Rows.
     fn col_len(&self) -> usize;
+    /// Appends `other`'s rows.
     fn append_col(&mut self, other: &Self);
+    /// Empties it, keeping its buffers.
     fn clear_col(&mut self);
+    /// Gives back unused capacity.
     fn shrink_col(&mut self);
     /// Heap bytes held.
     fn heap_col(&self) -> usize;
@@ -349,9 +363,11 @@ macro_rules! columnar_table {
                 $(|t| $crate::tables::Column::num_column(&t.$f)),+
             ];
 
+            /// Rows.
             pub fn len(&self) -> usize {
                 $crate::tables::Column::col_len(&self.$f0)
             }
+            /// No rows.
             pub fn is_empty(&self) -> bool {
                 self.len() == 0
             }
@@ -449,6 +465,7 @@ macro_rules! columnar_table {
 pub trait CellValue {
     /// How writers render it.
     const KIND: ColKind;
+    /// The value as a cell.
     fn cell(&self) -> Cell<'_>;
     /// The cell when the table declares the field as `kind` (an `i64` declared `Ts` is a time).
     fn cell_as(&self, _kind: ColKind) -> Cell<'_> {

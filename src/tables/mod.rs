@@ -7,9 +7,6 @@
 //! All times are UTC milliseconds since the Unix epoch.
 //!
 //! The column names here are the JSON-lines keys and the Parquet column names (see README).
-// Documentation debt (issue 11): items here are not all documented yet; the lint is on for
-// every other module, so new code is.
-#![allow(missing_docs)]
 
 use crate::knowledge::modules::ModuleClass;
 use serde::Serialize;
@@ -33,16 +30,23 @@ columnar_table! {
     pub struct Requests {
         /// When the request completed (W3C `date` + `time`, UTC).
         ts: Vec<Millis>,
+        /// The server (from the folder layout, `s-computername` or the event's `Computer`).
         server: CatCol,
+        /// The site (`W3SVC<id>`), from the folder layout or `s-sitename`.
         site: CatCol,
+        /// Server address.
         s_ip: CatCol,
+        /// Server port.
         s_port: NumCol<u16>,
+        /// HTTP method.
         method: CatCol,
         /// Raw, as logged (not percent-decoded).
         uri_stem: StrCol,
         /// Raw, as logged (not percent-decoded); null for `-`.
         uri_query: StrCol,
+        /// Authenticated user.
         username: StrCol,
+        /// Client address.
         c_ip: StrCol,
         /// `+` decoded to space (when read).
         user_agent: PlusCol,
@@ -50,14 +54,21 @@ columnar_table! {
         referer: PlusCol,
         /// `+` decoded to space (when read).
         cookie: PlusCol,
+        /// `Host` header.
         host: StrCol,
+        /// HTTP status.
         status: NumCol<u16>,
+        /// IIS substatus.
         substatus: NumCol<u32>,
         /// u64: broken logs hold values over u32 (plaso `iis10_edge_cases.log`).
         win32_status: U64Col,
+        /// Bytes sent.
         sc_bytes: U64Col,
+        /// Bytes received.
         cs_bytes: U64Col,
+        /// Time taken, ms.
         time_taken_ms: U64Col,
+        /// The input file (index into `files`).
         file: FileCol,
         /// Byte offset of the line start in its file.
         offset: OffsetCol,
@@ -82,17 +93,27 @@ columnar_table! {
     /// `httperr`: one row per HTTP.sys error-log line.
     #[derive(Debug, Default, Clone, PartialEq)]
     pub struct HttpErr {
+        /// When (UTC).
         ts: Vec<Millis>,
+        /// The server (from the folder layout, `s-computername` or the event's `Computer`).
         server: CatCol,
+        /// Client address.
         c_ip: StrCol,
+        /// Client port.
         c_port: NumCol<u16>,
+        /// Server address.
         s_ip: StrCol,
+        /// Server port.
         s_port: NumCol<u16>,
+        /// HTTP version.
         version: CatCol,
+        /// HTTP method.
         method: CatCol,
         /// Raw URL + query as HTTP.sys wrote it.
         uri: StrCol,
+        /// HTTP status.
         status: NumCol<u16>,
+        /// Site id.
         site_id: NumCol<u32>,
         /// `s-reason`, e.g. `Connection_Abandoned_By_AppPool` (see `knowledge::httperr_reasons`).
         reason: CatCol,
@@ -100,11 +121,17 @@ columnar_table! {
         queue: CatCol,
         /// Newer layouts only; null where the file has no such column.
         stream_id: StrCol,
+        /// Extended stream id.
         stream_id_ex: StrCol,
+        /// Transport (`HTTP/1.1`, `HTTP/2`, QUIC).
         transport: CatCol,
+        /// Fault code.
         fault_code: StrCol,
+        /// Extended fault code.
         extended_fault_code: StrCol,
+        /// The input file (index into `files`).
         file: FileCol,
+        /// Byte offset of the line in its file.
         offset: Vec<u64>,
     }
 }
@@ -195,24 +222,35 @@ row_table! {
     pub struct CrashRow {
         /// When it happened: dump time from the dump header, or the event's `TimeCreated` (UTC).
         ts: Option<Millis> => Ts,
+        /// The server (from the folder layout, `s-computername` or the event's `Computer`).
         server: Option<String>,
+        /// Whether a dump or an event says it.
         source: Option<EvidenceSource>,
         /// Event provider (`Microsoft-Windows-WAS`, `Application Error`, …); null for dumps.
         provider: Option<String>,
+        /// Event id.
         event_id: Option<u32>,
         /// What the evidence says happened.
         kind: CrashKind,
+        /// The application pool.
         app_pool: Option<String>,
+        /// Process id.
         pid: Option<u32>,
+        /// Process image name.
         process_name: Option<String>,
+        /// When the process started (UTC).
         process_start: Option<Millis> => Ts,
+        /// Exception code.
         exception_code: Option<u32>,
+        /// Its name.
         exception_name: Option<String>,
         /// `first` or `second` chance, when known.
         chance: Option<String>,
         /// The module the exception address lies in (null when it lies in none).
         faulting_module: Option<String>,
+        /// Its version.
         faulting_module_version: Option<String>,
+        /// Offset of the fault in that module.
         fault_offset: Option<u64>,
         /// Process exit code (WAS 5009) or the error number (5011).
         exit_code: Option<u32>,
@@ -231,9 +269,13 @@ row_table! {
         /// Address space (from MemoryInfoList): committed, reserved and private committed bytes,
         /// the largest free region, and whether the process is 32-bit.
         memory_committed: Option<u64>,
+        /// Reserved bytes.
         memory_reserved: Option<u64>,
+        /// Private committed bytes.
         memory_private: Option<u64>,
+        /// Largest free region.
         memory_largest_free: Option<u64>,
+        /// A 32-bit process.
         memory_32bit: Option<bool>,
         /// A 64-bit dump of a 32-bit (WOW64) process: its stacks show the WOW64 layer.
         wow64_view: bool,
@@ -247,6 +289,7 @@ row_table! {
         truncated_at: Option<u64>,
         /// Free text the source carried (event message, exception type, CLR stack head …).
         detail: Option<String>,
+        /// The input file (index into `files`).
         file: FileId,
         /// Byte offset (XML, JSON lines) or record number (evtx); 0 for a dump.
         offset: u64,
@@ -259,17 +302,25 @@ row_table! {
     pub struct ModuleRow {
         /// The dump file.
         file: FileId,
+        /// Process id.
         pid: Option<u32>,
+        /// File name.
         name: String,
+        /// Full path.
         path: String,
+        /// File version.
         version: Option<String>,
+        /// Load address.
         base: u64,
+        /// Image size.
         size: u64,
         /// PE `TimeDateStamp` (seconds since epoch, as in the image header).
         timestamp: Option<u32>,
+        /// In the unloaded-module list.
         unloaded: bool,
         /// What the module is (`os_core`, `iis_core`, `third_party` …).
         class: ModuleClass,
+        /// Not Microsoft's.
         third_party: bool,
     }
 }
@@ -278,14 +329,23 @@ row_table! {
     /// `frames`: the crashing thread's stack, frame 0 first.
     #[derive(Debug, Clone, PartialEq, Default, Serialize)]
     pub struct FrameRow {
+        /// The input file (index into `files`).
         file: FileId,
+        /// Frame number, 0 at the top.
         index: u32,
+        /// Instruction address.
         instruction: u64,
+        /// The module the instruction lies in.
         module: Option<String>,
+        /// Offset in that module.
         module_offset: Option<u64>,
+        /// Function name (with symbols).
         function: Option<String>,
+        /// Offset in that function.
         function_offset: Option<u64>,
+        /// Source file (with symbols).
         source_file: Option<String>,
+        /// Source line.
         source_line: Option<u32>,
         /// How the frame was found.
         trust: FrameTrust,
@@ -304,9 +364,11 @@ row_table! {
     pub struct ThreadRow {
         /// The dump file.
         file: FileId,
+        /// Thread id.
         thread_id: u32,
         /// User and kernel CPU time, 100 ns units (null: not in the ThreadInfoList).
         user_time: Option<u64>,
+        /// Kernel CPU time, 100 ns units.
         kernel_time: Option<u64>,
         /// The first module on its stack that is not Windows, COM, IIS core or CLR plumbing, else
         /// the top frame's module.
@@ -328,11 +390,13 @@ row_table! {
     /// `issues`: anything we could not read, or read with a guess. Never silent.
     #[derive(Debug, Clone, PartialEq, Serialize)]
     pub struct IssueRow {
+        /// The input file (index into `files`).
         file: FileId,
         /// 1-based line number, for text inputs.
         line: Option<u64>,
         /// Byte offset in the file, where known.
         offset: Option<u64>,
+        /// How bad.
         severity: Severity,
         /// A stable short code: `field_count`, `no_header`, `truncated_line`, `nul_padding`,
         /// `bad_timestamp`, `unreadable`, `corrupt_dump` …
@@ -343,6 +407,7 @@ row_table! {
 }
 
 impl IssueRow {
+    /// An issue about file `file`, at no particular line.
     pub fn new(
         file: FileId,
         severity: Severity,
@@ -358,6 +423,7 @@ impl IssueRow {
             message: message.into(),
         }
     }
+    /// The same issue, at a line and byte offset.
     pub fn at(mut self, line: Option<u64>, offset: Option<u64>) -> Self {
         self.line = line;
         self.offset = offset;
@@ -407,14 +473,20 @@ named_enum! {
 /// Line accounting of a text file: `records + rejected + directives + blank == lines`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct LineCounts {
+    /// Lines in all.
     pub lines: u64,
+    /// Lines that became rows.
     pub records: u64,
+    /// `#` directive lines.
     pub directives: u64,
+    /// Empty lines.
     pub blank: u64,
+    /// Lines rejected (each with an issue).
     pub rejected: u64,
 }
 
 impl LineCounts {
+    /// Adds another file's counts.
     pub fn add(&mut self, o: &LineCounts) {
         self.lines += o.lines;
         self.records += o.records;
@@ -422,6 +494,7 @@ impl LineCounts {
         self.blank += o.blank;
         self.rejected += o.rejected;
     }
+    /// Every line is accounted for.
     pub fn balanced(&self) -> bool {
         self.records + self.rejected + self.directives + self.blank == self.lines
     }
@@ -436,37 +509,55 @@ pub struct FileRow {
     pub key: String,
     /// The version of its content: `size:hash` (see `discover::Artifact::fingerprint`).
     pub fingerprint: Option<String>,
+    /// Full path.
     pub path: PathBuf,
+    /// What it is.
     pub kind: ArtifactKind,
+    /// Read, skipped or failed.
     pub status: FileStatus,
     /// Why it was skipped or failed.
     pub reason: Option<String>,
+    /// Size in bytes.
     pub bytes: u64,
+    /// The server (from the folder layout, `s-computername` or the event's `Computer`).
     pub server: Option<String>,
+    /// The site (`W3SVC<id>`), from the folder layout or `s-sitename`.
     pub site: Option<String>,
+    /// Line accounting.
     pub counts: LineCounts,
     /// Rows this file contributed to its table (requests, httperr, crashes …).
     pub rows: u64,
+    /// Time spent reading it, ms.
     pub elapsed_ms: f64,
 }
 
 /// Everything ingested: the one contract between ingest and the later stages.
 #[derive(Debug, Default, Clone)]
 pub struct Tables {
+    /// Every input file.
     pub files: Vec<FileRow>,
+    /// W3C rows.
     pub requests: Requests,
+    /// HTTP.sys error-log rows.
     pub httperr: HttpErr,
+    /// Crash evidence.
     pub crashes: Vec<CrashRow>,
+    /// Modules of the dumps.
     pub modules: Vec<ModuleRow>,
+    /// Crashing stacks.
     pub frames: Vec<FrameRow>,
+    /// Threads of the dumps.
     pub threads: Vec<ThreadRow>,
+    /// What could not be read, or was read with a guess.
     pub issues: Vec<IssueRow>,
 }
 
 /// What a stage knows about the file it reads.
 #[derive(Debug, Clone, Default)]
 pub struct FileCtx {
+    /// Its id.
     pub id: FileId,
+    /// Full path.
     pub path: PathBuf,
     /// Server inferred by discover (folder layout, host name); a parser may refine it from content.
     pub server: Option<String>,
@@ -477,16 +568,25 @@ pub struct FileCtx {
 /// What a format parser returns for one file.
 #[derive(Debug, Default)]
 pub struct Parsed {
+    /// W3C rows.
     pub requests: Requests,
+    /// HTTP.sys error-log rows.
     pub httperr: HttpErr,
+    /// Crash evidence.
     pub crashes: Vec<CrashRow>,
+    /// Modules of the dumps.
     pub modules: Vec<ModuleRow>,
+    /// Crashing stacks.
     pub frames: Vec<FrameRow>,
+    /// Threads of the dumps.
     pub threads: Vec<ThreadRow>,
+    /// What could not be read, or was read with a guess.
     pub issues: Vec<IssueRow>,
+    /// Line accounting.
     pub counts: LineCounts,
     /// Server / site learned from the content (`s-computername`, `s-sitename`), if any.
     pub server: Option<String>,
+    /// The site (`W3SVC<id>`), from the folder layout or `s-sitename`.
     pub site: Option<String>,
 }
 
