@@ -603,72 +603,10 @@ fn rule_module(c: &Ctx) -> Verdict {
     let kind = c.kind;
     let fault = &c.fault;
     let m0 = &c.m0;
-    let off0 = c.off0;
-    let class0 = c.class0;
     let what = &c.what;
     let mut why: Vec<String> = Vec::new();
-    let must_walk = matches!(
-        kind,
-        ExceptionKind::CppException
-            | ExceptionKind::ClrException
-            | ExceptionKind::Breakpoint
-            | ExceptionKind::Rpc
-    ) || class0.is_none_or(|c| c.is_skipped_by_verdict() || c.suspect_weight() < 5);
-    let mut conf;
-    let (sm, so, sc, frame_used) = if !must_walk {
-        why.push(format!(
-            "the exception address lies in {} itself",
-            m0.as_deref().unwrap_or("?")
-        ));
-        conf = match kind {
-            ExceptionKind::AccessViolation
-            | ExceptionKind::InPageError
-            | ExceptionKind::DivideByZero
-            | ExceptionKind::IllegalInstruction
-            | ExceptionKind::InvalidParameter => Confidence::High,
-            _ => Confidence::Medium,
-        };
-        (m0.clone(), off0, class0, None)
-    } else {
-        match walk(&f.frames, 0) {
-            Some((i, name, class)) if class.suspect_weight() >= 2 || class0.is_none() => {
-                let fr = &f.frames[i];
-                if Some(&name) != m0.as_ref() && m0.is_some() {
-                    why.push(format!(
-                        "the fault is in {} ({}); walked the stack to frame {i}, the first non-system module",
-                        m0.as_deref().unwrap_or("?"),
-                        class0.map_or("?", |c| c.label())
-                    ));
-                } else {
-                    why.push(format!(
-                        "frame {i} is the first non-system module on the stack"
-                    ));
-                }
-                conf = if class.is_third_party() {
-                    Confidence::Medium
-                } else {
-                    Confidence::Low
-                };
-                if fr.weak() {
-                    conf = conf.lower();
-                    why.push(format!(
-                        "frame {i} was found by stack scanning (weak evidence)"
-                    ));
-                }
-                (Some(name), fr.offset, Some(class), Some(i))
-            }
-            _ => {
-                // Only system code on the stack: blame the faulting module, with low confidence.
-                why.push("no non-system module on the crashing stack".into());
-                conf = if class0.is_some_and(|c| c.suspect_weight() >= 2) {
-                    Confidence::Medium
-                } else {
-                    Confidence::Low
-                };
-                (m0.clone(), off0, class0, None)
-            }
-        }
-    };
+    let (sm, so, sc, frame_used, mut conf) = pick_suspect(c, &mut why);
+    let off0 = c.off0;
     if matches!(fault, FaultSite::NoModule { .. }) {
         why.push("the instruction pointer is in no module (stack or heap): a corrupt return address or function pointer".into());
         conf = conf.min(Confidence::Low);
@@ -735,6 +673,85 @@ fn rule_module(c: &Ctx) -> Verdict {
         why,
         findings: Vec::new(),
     }
+}
+
+/// The suspect of the faulting-module rule: the faulting module itself when it is one to blame
+/// (third-party code at an access violation and the like), else the first module past system
+/// code on the stack, else the faulting module with low confidence. Returns (module, offset,
+/// class, the frame it was found at, confidence).
+type Pick = (
+    Option<String>,
+    Option<u64>,
+    Option<ModuleClass>,
+    Option<usize>,
+    Confidence,
+);
+
+fn pick_suspect(c: &Ctx, why: &mut Vec<String>) -> Pick {
+    let (f, kind, m0, off0, class0) = (c.f, c.kind, &c.m0, c.off0, c.class0);
+    let must_walk = matches!(
+        kind,
+        ExceptionKind::CppException
+            | ExceptionKind::ClrException
+            | ExceptionKind::Breakpoint
+            | ExceptionKind::Rpc
+    ) || class0.is_none_or(|c| c.is_skipped_by_verdict() || c.suspect_weight() < 5);
+    let mut conf;
+    let (sm, so, sc, frame_used) = if !must_walk {
+        why.push(format!(
+            "the exception address lies in {} itself",
+            m0.as_deref().unwrap_or("?")
+        ));
+        conf = match kind {
+            ExceptionKind::AccessViolation
+            | ExceptionKind::InPageError
+            | ExceptionKind::DivideByZero
+            | ExceptionKind::IllegalInstruction
+            | ExceptionKind::InvalidParameter => Confidence::High,
+            _ => Confidence::Medium,
+        };
+        (m0.clone(), off0, class0, None)
+    } else {
+        match walk(&f.frames, 0) {
+            Some((i, name, class)) if class.suspect_weight() >= 2 || class0.is_none() => {
+                let fr = &f.frames[i];
+                if Some(&name) != m0.as_ref() && m0.is_some() {
+                    why.push(format!(
+                        "the fault is in {} ({}); walked the stack to frame {i}, the first non-system module",
+                        m0.as_deref().unwrap_or("?"),
+                        class0.map_or("?", |c| c.label())
+                    ));
+                } else {
+                    why.push(format!(
+                        "frame {i} is the first non-system module on the stack"
+                    ));
+                }
+                conf = if class.is_third_party() {
+                    Confidence::Medium
+                } else {
+                    Confidence::Low
+                };
+                if fr.weak() {
+                    conf = conf.lower();
+                    why.push(format!(
+                        "frame {i} was found by stack scanning (weak evidence)"
+                    ));
+                }
+                (Some(name), fr.offset, Some(class), Some(i))
+            }
+            _ => {
+                // Only system code on the stack: blame the faulting module, with low confidence.
+                why.push("no non-system module on the crashing stack".into());
+                conf = if class0.is_some_and(|c| c.suspect_weight() >= 2) {
+                    Confidence::Medium
+                } else {
+                    Confidence::Low
+                };
+                (m0.clone(), off0, class0, None)
+            }
+        }
+    };
+    (sm, so, sc, frame_used, conf)
 }
 
 fn no_exception(f: &CrashFacts, findings: Vec<String>) -> Verdict {
