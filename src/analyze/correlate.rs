@@ -14,9 +14,6 @@
 //! Cost: the categorical server and site of a row are compared with the previous row's by
 //! pointer first (rows come in long runs per file), so the pass does no hashing and no
 //! allocation per row; incidents of a site are found by binary search on their times.
-// Documentation debt (issue 11): items here are not all documented yet; the lint is on for
-// every other module, so new code is.
-#![allow(missing_docs)]
 
 use super::RapidFailEnd;
 use super::aggregate::MinuteCounts;
@@ -36,6 +33,7 @@ const DAY_MS: u64 = 86_400_000;
 pub struct Targets {
     /// Incidents (cluster indices) whose pool serves this site, and their times, sorted by time.
     pub incidents: Vec<usize>,
+    /// Their crash times, in the same order.
     pub times: Vec<Millis>,
     /// Rapid-fail episodes of the site's pool.
     pub episodes: Vec<usize>,
@@ -47,24 +45,35 @@ pub struct Targets {
 /// request-pattern statistics, whose baseline is the group's sites.
 #[derive(Debug, Clone)]
 pub struct Group {
+    /// The pool (null: unknown).
     pub pool: Option<String>,
+    /// Its incidents (indices into the clusters).
     pub incidents: Vec<usize>,
     /// Baseline rows before subtracting in-flight rows.
     pub rows: u64,
 }
 
+/// How a rapid-fail episode ended, and what was refused meanwhile.
 #[derive(Debug, Clone)]
 pub struct EpisodeEnd {
+    /// When the pool served again (null: still down when the logs end).
     pub end: Option<Millis>,
+    /// What ended it.
     pub reason: RapidFailEnd,
+    /// HTTPERR 503 `AppOffline` rows of the pool in the episode.
     pub refused_httperr: u64,
+    /// W3C 503 rows of the pool's sites in the episode.
     pub refused_w3c: u64,
 }
 
+/// What one pass over the requests found for every incident.
 #[derive(Debug, Clone, Default)]
 pub struct Correlation {
+    /// The earliest instant in any table (within the range).
     pub first: Option<Millis>,
+    /// The latest instant.
     pub last: Option<Millis>,
+    /// Requests, 5xx, HTTPERR rows and abandonments per bucket.
     pub chart: Timeline,
     /// Per cluster: W3C row indices in flight, sorted by (ts, file, offset).
     pub in_flight: Vec<Vec<usize>>,
@@ -72,9 +81,13 @@ pub struct Correlation {
     pub recent: Vec<Vec<usize>>,
     /// Per cluster: the sites of its pool.
     pub sites: Vec<Vec<String>>,
+    /// Per cluster: what is uncertain about its requests.
     pub notes: Vec<Vec<String>>,
+    /// How each rapid-fail episode ended.
     pub episodes: Vec<EpisodeEnd>,
+    /// Incidents grouped by app pool.
     pub groups: Vec<Group>,
+    /// The group of each cluster.
     pub cluster_group: Vec<usize>,
     /// Per (server lc, site lc) of the requests table.
     pub targets: TargetMap,
@@ -186,6 +199,7 @@ fn serves(
     !map.site_known(server, site)
 }
 
+/// Requests in flight and before each crash, rapid-fail ends, the chart: one pass over the requests.
 pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
     let r = &t.requests;
     let h = &t.httperr;

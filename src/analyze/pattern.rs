@@ -7,9 +7,6 @@
 //! whose patterns are displayed. Both see the same bytes, so a displayed pattern and the hash
 //! counted in the baseline always agree. Everything here is deterministic and never panics on
 //! hostile input (every index is bounds-checked by construction: we iterate, never slice blindly).
-// Documentation debt (issue 11): items here are not all documented yet; the lint is on for
-// every other module, so new code is.
-#![allow(missing_docs)]
 
 use serde::Serialize;
 
@@ -33,6 +30,7 @@ pub enum FeatureKind {
     Method,
 }
 
+/// Every kind, most specific first.
 pub const KINDS: [FeatureKind; 7] = [
     FeatureKind::Query,
     FeatureKind::Route,
@@ -44,6 +42,7 @@ pub const KINDS: [FeatureKind; 7] = [
 ];
 
 impl FeatureKind {
+    /// Its index in [`KINDS`].
     pub fn index(self) -> usize {
         self as usize
     }
@@ -54,6 +53,7 @@ impl FeatureKind {
     pub fn always_defined(self) -> bool {
         !matches!(self, FeatureKind::UserAgent | FeatureKind::Size)
     }
+    /// Its name in reports.
     pub fn name(self) -> &'static str {
         match self {
             FeatureKind::Query => "query shape",
@@ -70,12 +70,17 @@ impl FeatureKind {
 /// The parts of one request the features look at (W3C row or HTTPERR row).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RequestView<'a> {
+    /// The HTTP method.
     pub method: Option<&'a str>,
+    /// The URL path.
     pub stem: &'a str,
+    /// The query string (null: none).
     pub query: Option<&'a str>,
+    /// The client address.
     pub client: Option<&'a str>,
     /// As logged: a `+` in it stands for a space.
     pub user_agent: Option<&'a str>,
+    /// Bytes received.
     pub bytes_in: Option<u64>,
 }
 
@@ -91,6 +96,7 @@ impl<'a> RequestView<'a> {
 
 /// Where folded bytes go.
 pub trait Sink {
+    /// Feeds bytes to the hash.
     fn put(&mut self, b: &[u8]);
 }
 
@@ -124,13 +130,21 @@ impl Sink for Vec<u8> {
 
 /// Unusual characters, as bit flags.
 pub mod flags {
+    /// `%u` escapes (IIS-only encoding, used by old exploits).
     pub const U_ENCODING: u8 = 1;
+    /// `%00`.
     pub const NUL: u8 = 2;
+    /// `<` or `%3c`.
     pub const ANGLE: u8 = 4;
+    /// `'` or `%27`.
     pub const QUOTE: u8 = 8;
+    /// `..` (path traversal).
     pub const DOTDOT: u8 = 16;
+    /// `%25` (double encoding).
     pub const DOUBLE_ENCODING: u8 = 32;
+    /// `%0d`/`%0a`.
     pub const CRLF: u8 = 64;
+    /// Bytes at or above 0x80.
     pub const EIGHT_BIT: u8 = 128;
     /// (flag, short label, meaning)
     pub const ALL: [(u8, &str, &str); 8] = [
@@ -235,6 +249,7 @@ pub const LEN_BUCKETS: [(usize, &str); 7] = [
     (usize::MAX, ">4096"),
 ];
 
+/// The size class of a length (`<1 KB`, `1-8 KB` …).
 pub fn len_bucket(n: usize) -> &'static str {
     LEN_BUCKETS
         .iter()

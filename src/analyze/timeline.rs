@@ -28,9 +28,6 @@
 //!   starts an episode; the episode ends at the first later successful W3C request of the pool's
 //!   sites or the next evidence of a running worker (see `correlate`). 503 `AppOffline` rows of a
 //!   pool with no 5002 at all give an inferred episode (rows more than 10 min apart split it).
-// Documentation debt (issue 11): items here are not all documented yet; the lint is on for
-// every other module, so new code is.
-#![allow(missing_docs)]
 
 use super::{
     AnalyzeOptions, EvidenceKind, EvidenceRef, IncidentKind, RapidFailSource, SourceTag,
@@ -47,22 +44,30 @@ pub struct Cluster {
     pub crash_rows: Vec<usize>,
     /// Indices into `tables.httperr` (one burst of abandonments).
     pub abandoned: Vec<usize>,
+    /// The server (null: unknown).
     pub server: Option<String>,
+    /// The app pool (null: unknown).
     pub pool: Option<String>,
+    /// The worker pid (null: unknown).
     pub pid: Option<u32>,
     /// Time of the first evidence (used for matching).
     pub anchor: Option<Millis>,
     /// Final crash time (see module docs).
     pub time: Option<Millis>,
+    /// Which evidence gave `time`.
     pub time_source: TimeSource,
+    /// Crash, hang or dump.
     pub kind: IncidentKind,
 }
 
 /// A rapid-fail episode before its end is known.
 #[derive(Debug, Clone)]
 pub struct Episode {
+    /// The server.
     pub server: Option<String>,
+    /// The app pool.
     pub pool: Option<String>,
+    /// When the pool was disabled (or first refused requests).
     pub start: Millis,
     /// The 5002 row, when the episode comes from one.
     pub disable_row: Option<usize>,
@@ -72,13 +77,16 @@ pub struct Episode {
     pub incident: Option<usize>,
     /// Earliest evidence of a running worker after `start`.
     pub next_worker: Option<Millis>,
+    /// What it was found from.
     pub source: RapidFailSource,
 }
 
+/// Incidents and rapid-fail episodes, before correlation.
 #[derive(Debug, Clone, Default)]
 pub struct Timeline {
     /// Sorted by time, server, pool, pid.
     pub clusters: Vec<Cluster>,
+    /// Rapid-fail episodes, in time order.
     pub episodes: Vec<Episode>,
     /// Crash rows that joined no incident.
     pub unattached: Vec<usize>,

@@ -2,9 +2,6 @@
 //!
 //! Sources: the NTSTATUS / exception definitions in minidump-common, WinDbg `!analyze` docs,
 //! DebugDiag crash rules (Tess Ferrandez, "Debugging a .NET crash with rules in Debug Diag").
-// Documentation debt (issue 11): items here are not all documented yet; the lint is on for
-// every other module, so new code is.
-#![allow(missing_docs)]
 
 use serde::Serialize;
 
@@ -12,33 +9,52 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExceptionKind {
+    /// Access violation.
     AccessViolation,
+    /// An in-page error (the image file went away).
     InPageError,
+    /// Stack overflow.
     StackOverflow,
+    /// Heap corruption.
     HeapCorruption,
     /// `/GS` stack-cookie failure or `__fastfail` (0xC0000409), or `RaiseFailFastException`.
     FailFast,
+    /// A C++ exception.
     CppException,
+    /// An unhandled .NET exception.
     ClrException,
+    /// A breakpoint.
     Breakpoint,
+    /// The CRT's invalid-parameter handler.
     InvalidParameter,
+    /// Out of memory.
     OutOfMemory,
+    /// Illegal or privileged instruction.
     IllegalInstruction,
+    /// Integer divide by zero.
     DivideByZero,
+    /// An RPC failure.
     Rpc,
+    /// A possible deadlock (critical-section timeout).
     Deadlock,
     /// Not a crash: a hang report or a manual dump's pseudo exception.
     NotACrash,
+    /// Anything else.
     Other,
 }
 
 /// One known exception code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ExceptionInfo {
+    /// The code.
     pub code: u32,
+    /// Its symbolic name.
     pub name: &'static str,
+    /// What kind of failure.
     pub kind: ExceptionKind,
+    /// What it means, in a sentence.
     pub meaning: &'static str,
+    /// What to do.
     pub advice: &'static str,
 }
 

@@ -2,9 +2,6 @@
 //! tokenizing, timestamps, numbers, chunking at newline boundaries, and the merge of chunk issues.
 //!
 //! Everything here works on borrowed slices of the mapped file; nothing allocates per line.
-// Documentation debt (issue 11): items here are not all documented yet; the lint is on for
-// every other module, so new code is.
-#![allow(missing_docs)]
 
 use crate::tables::{FileId, IssueRow, LineCounts, Millis, Severity, packed};
 use memchr::memmem;
@@ -59,6 +56,7 @@ pub struct Directives {
 }
 
 impl Directives {
+    /// Finds the directives of a chunk.
     pub fn scan(bytes: &[u8]) -> Directives {
         // Large files are scanned in parallel pieces (a directive's own line decides whether it
         // counts, so the pieces need not end at newlines), then concatenated in order.
@@ -141,6 +139,7 @@ pub struct Lines<'a> {
 }
 
 impl<'a> Lines<'a> {
+    /// The lines of `bytes[start..end]`.
     pub fn new(bytes: &'a [u8], start: usize, end: usize) -> Self {
         Lines {
             bytes,
@@ -161,6 +160,7 @@ pub struct FastLine {
     pub content_end: usize,
     /// Start of the next line.
     pub next: usize,
+    /// The file ends inside this line.
     pub unterminated: bool,
     /// Every byte of the content is ASCII.
     pub ascii: bool,
@@ -384,7 +384,9 @@ impl<'a> Iterator for Lines<'a> {
 /// A token of a data line: a range of the line, quoted (`"…"`, `""` escapes) or bare.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Tok {
+    /// Start offset in the line.
     pub start: u32,
+    /// End offset.
     pub end: u32,
     /// Quoted with at least one `""` escape inside (needs unescaping when read).
     pub escaped: bool,
@@ -738,6 +740,7 @@ pub fn raw(line: &[u8], t: Tok) -> &[u8] {
 /// An issue as a chunk sees it: line numbers are chunk-local until the merge.
 #[derive(Debug, Clone)]
 pub struct Issue {
+    /// The issue.
     pub row: IssueRow,
     /// Issues reported once per (code, layout segment): the merge keeps the first.
     pub once_per: Option<u64>,
@@ -747,22 +750,27 @@ pub struct Issue {
 
 /// Output of one chunk, before the merge.
 pub struct ChunkIssues {
+    /// Problems found, in line order.
     pub issues: Vec<Issue>,
+    /// Line accounting.
     pub counts: LineCounts,
 }
 
 /// Line bookkeeping shared by both parsers: NUL padding, blank lines, directive detection.
 pub enum LineKind<'a> {
+    /// An empty line.
     Blank,
     /// NUL bytes only: the padding a crash leaves where a log was preallocated.
     Nul,
+    /// A `#` directive line.
     Directive(&'a [u8]),
+    /// A data line and its offset.
     Data(&'a [u8], u64),
 }
 
 /// Classifies a line, stripping NUL padding around its content. Reports NUL ranges in `issues`.
-#[inline]
 /// A value for a message: quoted as logged, or `(missing)`.
+#[inline]
 pub fn shown(v: Option<&str>) -> String {
     match v {
         Some(v) => format!("{v:?}"),
@@ -770,6 +778,7 @@ pub fn shown(v: Option<&str>) -> String {
     }
 }
 
+/// What a line is: blank, a directive, or data (NUL runs noted).
 pub fn classify<'a>(
     file: FileId,
     line: &Line<'a>,

@@ -4,9 +4,6 @@
 //! in triage.ini to the first owner that is not) and DebugDiag's crash rules (heap corruption →
 //! PageHeap; unloaded module → name it; managed exception → SOS). The input is plain facts, not
 //! rust-minidump types, so the rules are testable and reusable for event-log evidence.
-// Documentation debt (issue 11): items here are not all documented yet; the lint is on for
-// every other module, so new code is.
-#![allow(missing_docs)]
 
 use super::exceptions::{self, ExceptionKind};
 use super::modules::{ModuleClass, SuspectRole, caller_role, is_transit, known_vendor};
@@ -40,17 +37,30 @@ impl Confidence {
 pub enum FaultSite {
     /// Inside a loaded module.
     Module {
+        /// Its file name.
         name: String,
+        /// Offset of the fault in it.
         offset: u64,
+        /// Its class.
         class: ModuleClass,
     },
     /// Inside the old range of a module that was unloaded: a call into a freed DLL.
-    Unloaded { name: String, offset: u64 },
+    Unloaded {
+        /// Its file name.
+        name: String,
+        /// Offset of the fault in its old range.
+        offset: u64,
+    },
     /// Executable private memory that belongs to no module: JIT-compiled or generated code.
-    Dynamic { address: u64 },
+    Dynamic {
+        /// The fault address.
+        address: u64,
+    },
     /// Memory that is not code (stack, heap) or not described by the dump.
     NoModule {
+        /// The fault address.
         address: u64,
+        /// Whether that memory is executable (null: not described by the dump).
         executable: Option<bool>,
     },
     /// No exception, or no address at all.
@@ -62,7 +72,9 @@ pub enum FaultSite {
 pub struct FrameFact {
     /// Module file name (basename), when the instruction lies in a loaded module.
     pub module: Option<String>,
+    /// Offset in the module.
     pub offset: Option<u64>,
+    /// The module's class.
     pub class: Option<ModuleClass>,
     /// Name of an unloaded module whose old range holds the instruction.
     pub unloaded: Option<String>,
@@ -81,6 +93,7 @@ impl FrameFact {
 /// Thread-level evidence (ThreadList / ThreadInfoList).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ThreadStats {
+    /// Threads in the thread list.
     pub count: usize,
     /// Present when the dump has a ThreadInfoList: (thread id, user time, kernel time), 100 ns units.
     pub times: Vec<(u32, u64, u64)>,
@@ -91,7 +104,9 @@ pub struct ThreadStats {
 /// Address-space evidence (MemoryInfoList).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MemoryStats {
+    /// Committed bytes.
     pub committed: u64,
+    /// Reserved bytes.
     pub reserved: u64,
     /// Private committed memory (heaps, JIT, stacks).
     pub private_committed: u64,
@@ -121,10 +136,13 @@ pub struct CrashFacts {
     pub code: Option<u32>,
     /// `exception_information[0]` (AV access kind, fast-fail subcode).
     pub info0: Option<u64>,
+    /// Where the exception address lies.
     pub fault: Option<FaultSite>,
     /// Crashing thread, frame 0 first.
     pub frames: Vec<FrameFact>,
+    /// Threads (null: none read).
     pub threads: Option<ThreadStats>,
+    /// Address space (null: no MemoryInfoList).
     pub memory: Option<MemoryStats>,
     /// The process's main module (`w3wp.exe`), for buckets of dumps without a fault.
     pub process: Option<String>,
@@ -135,13 +153,17 @@ pub struct CrashFacts {
 /// The outcome.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verdict {
+    /// The module to blame.
     pub suspect_module: Option<String>,
+    /// Its class.
     pub suspect_class: Option<ModuleClass>,
     /// What the suspect is to IIS (third-party and JIT suspects only), see [`infer_role`].
     pub suspect_role: Option<SuspectRole>,
+    /// The failure bucket: `CODE_module+offset`, like WinDbg's.
     pub bucket: String,
     /// One or two sentences: what happened and what to do.
     pub text: String,
+    /// How sure.
     pub confidence: Confidence,
     /// Why this confidence (each reason that raised or lowered it).
     pub why: Vec<String>,

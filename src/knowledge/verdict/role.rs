@@ -1,8 +1,5 @@
 //! What a suspect is to IIS, read from who calls it on the crashing stack — the way an admin
 //! reads `kb` — else from the known-module table by name.
-// Documentation debt (issue 11): items here are not all documented yet; the lint is on for
-// every other module, so new code is.
-#![allow(missing_docs)]
 
 use super::*;
 
@@ -13,24 +10,38 @@ pub enum RoleSource {
     /// ("IIS's ISAPI filter host filter.dll"); `via` lists third-party / runtime modules passed on
     /// the way; `weak` when that frame was found by stack scanning.
     Caller {
+        /// The caller's frame number.
         frame: usize,
+        /// Who calls it.
         who: String,
+        /// Third-party or runtime modules passed on the way.
         via: Vec<String>,
+        /// That frame was found by stack scanning.
         weak: bool,
     },
     /// The fault is in JIT-compiled code.
     Jit,
     /// Known by name ([`KNOWN_THIRD_PARTY`](crate::knowledge::modules::KNOWN_THIRD_PARTY)); `note` says why the stack did not tell.
-    KnownName { note: String },
+    KnownName {
+        /// Why the stack did not tell.
+        note: String,
+    },
     /// Nothing tells: `native_module` by default. `on_stack`: a stack was there but shows no host
     /// (the verdict is less sure); otherwise the dump has no crashing stack at all.
-    Unknown { note: String, on_stack: bool },
+    Unknown {
+        /// What the stack showed instead.
+        note: String,
+        /// A stack was there (it shows no host).
+        on_stack: bool,
+    },
 }
 
 /// The suspect's role and how it was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleFinding {
+    /// What the suspect is to IIS.
     pub role: SuspectRole,
+    /// How that was found.
     pub source: RoleSource,
 }
 
