@@ -1,7 +1,4 @@
 //! [`CatCol`]: strings that repeat, as codes.
-// Documentation debt (issue 11): items here are not all documented yet; the lint is on for
-// every other module, so new code is.
-#![allow(missing_docs)]
 
 use super::*;
 
@@ -51,9 +48,11 @@ pub(crate) fn short_eq(a: &str, b: &str) -> bool {
 }
 
 impl CatCol {
+    /// Rows.
     pub fn len(&self) -> usize {
         self.lead + self.codes.len()
     }
+    /// No rows.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -85,6 +84,7 @@ impl CatCol {
         v.map_or(NULL_CODE, |s| self.intern(s))
     }
     #[inline(always)]
+    /// Appends a row (a value seen before reuses its category).
     pub fn push(&mut self, v: Option<&str>) {
         // Fast path: runs of the same value (server, site, method) need no hashing.
         let code = match v {
@@ -128,6 +128,7 @@ impl CatCol {
         }
     }
     #[inline]
+    /// Appends a row by its category code.
     pub fn push_code(&mut self, code: u32) {
         if self.codes.is_empty() && (self.lead == 0 || code == self.lead_code) {
             self.lead_code = code;
@@ -136,6 +137,7 @@ impl CatCol {
             self.codes.push(code);
         }
     }
+    /// Row `i` (null: `None`).
     pub fn get(&self, i: usize) -> Option<&str> {
         assert!(i < self.len(), "row {i} of {}", self.len());
         match self.code(i) {
@@ -143,6 +145,7 @@ impl CatCol {
             c => Some(&self.dict[c as usize]),
         }
     }
+    /// Every row, in order.
     pub fn iter(&self) -> impl Iterator<Item = Option<&str>> + '_ {
         (0..self.len()).map(move |i| self.get(i))
     }
@@ -150,6 +153,7 @@ impl CatCol {
     pub fn categories(&self) -> &[String] {
         &self.dict
     }
+    /// Appends `other`'s rows.
     pub fn append(&mut self, other: &CatCol) {
         let remap: Vec<u32> = other.dict.iter().map(|s| self.intern(s)).collect();
         let map = |c: u32| {
@@ -171,6 +175,7 @@ impl CatCol {
         // (other's own codes start with one unlike its lead, so they never extend our lead.)
         self.codes.extend(other.codes.iter().map(|&c| map(c)));
     }
+    /// Room for `rows` more rows.
     pub fn reserve(&mut self, rows: usize) {
         self.codes.reserve(rows);
     }
@@ -182,6 +187,7 @@ impl CatCol {
         self.dict.clear();
         self.index.clear();
     }
+    /// Gives back unused capacity.
     pub fn shrink_to_fit(&mut self) {
         self.codes.shrink_to_fit();
     }
@@ -193,6 +199,7 @@ impl CatCol {
             prefault(&self.codes, cap.min(self.codes.len().saturating_add(rows)));
         }
     }
+    /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
         self.codes.capacity() * 4
             + self

@@ -1,7 +1,4 @@
 //! [`FileCol`]: the file of each row, as runs.
-// Documentation debt (issue 11): items here are not all documented yet; the lint is on for
-// every other module, so new code is.
-#![allow(missing_docs)]
 
 use super::*;
 
@@ -16,13 +13,16 @@ pub struct FileCol {
 }
 
 impl FileCol {
+    /// Rows.
     pub fn len(&self) -> usize {
         self.len
     }
+    /// No rows.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
     #[inline]
+    /// Appends a row of file `id`.
     pub fn push(&mut self, id: FileId) {
         self.push_n(id, 1);
     }
@@ -45,6 +45,7 @@ impl FileCol {
         let k = self.runs.partition_point(|&(first, _)| first <= i);
         Some(self.runs[k - 1].1)
     }
+    /// Every row, in order.
     pub fn iter(&self) -> impl Iterator<Item = FileId> + '_ {
         self.runs
             .iter()
@@ -54,19 +55,23 @@ impl FileCol {
                 std::iter::repeat_n(f, end - first)
             })
     }
+    /// Appends `other`'s rows.
     pub fn append(&mut self, other: &FileCol) {
         for (k, &(first, f)) in other.runs.iter().enumerate() {
             let end = other.runs.get(k + 1).map_or(other.len, |r| r.0);
             self.push_n(f, end - first);
         }
     }
+    /// Empties it, keeping its buffers.
     pub fn clear(&mut self) {
         self.runs.clear();
         self.len = 0;
     }
+    /// Gives back unused capacity.
     pub fn shrink_to_fit(&mut self) {
         self.runs.shrink_to_fit();
     }
+    /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
         self.runs.capacity() * std::mem::size_of::<(usize, FileId)>()
     }

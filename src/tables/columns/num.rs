@@ -1,7 +1,4 @@
 //! Number columns: [`NumCol`], [`U64Col`] and [`OffsetCol`], narrow until a value needs more.
-// Documentation debt (issue 11): items here are not all documented yet; the lint is on for
-// every other module, so new code is.
-#![allow(missing_docs)]
 
 /// A nullable `u64` column held in 32 bits while every value fits, widened (once, a copy) at
 /// the first that does not. IIS's win32 status, time taken and byte counts nearly always fit,
@@ -13,7 +10,9 @@ pub struct U64Col(pub(super) U64Values);
 /// How a [`U64Col`] holds its values (for writers that take whole columns).
 #[derive(Clone)]
 pub enum U64Values {
+    /// Every value fits in 32 bits.
     Narrow(NumCol<u32>),
+    /// Some value needs 64 bits.
     Wide(NumCol<u64>),
 }
 
@@ -34,18 +33,23 @@ macro_rules! either {
 }
 
 impl U64Col {
+    /// An empty column.
     pub fn new() -> Self {
         Self::default()
     }
+    /// An empty column with room for `rows` rows (and `bytes` of text).
     pub fn with_capacity(rows: usize) -> Self {
         U64Col(U64Values::Narrow(NumCol::with_capacity(rows)))
     }
+    /// The values as held (narrow or wide).
     pub fn values(&self) -> &U64Values {
         &self.0
     }
+    /// Rows.
     pub fn len(&self) -> usize {
         either!(&self.0, |c| c.len())
     }
+    /// No rows.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -62,6 +66,7 @@ impl U64Col {
         }
     }
     #[inline]
+    /// Appends a row.
     pub fn push(&mut self, v: Option<u64>) {
         match (&mut self.0, v.map(u32::try_from)) {
             (U64Values::Narrow(c), None) => c.push_null(),
@@ -69,9 +74,11 @@ impl U64Col {
             _ => self.wide().push(v),
         }
     }
+    /// Appends a null.
     pub fn push_null(&mut self) {
         either!(&mut self.0, |c| c.push_null())
     }
+    /// Appends `n` nulls.
     pub fn push_nulls(&mut self, n: usize) {
         either!(&mut self.0, |c| c.push_nulls(n))
     }
@@ -96,24 +103,30 @@ impl U64Col {
         }
         self.wide().push_all(vals);
     }
+    /// Row `i` (null: `None`).
     pub fn get(&self, i: usize) -> Option<u64> {
         match &self.0 {
             U64Values::Narrow(c) => c.get(i).map(u64::from),
             U64Values::Wide(c) => c.get(i),
         }
     }
+    /// Row `i` is null.
     pub fn is_null(&self, i: usize) -> bool {
         either!(&self.0, |c| c.is_null(i))
     }
+    /// Some row is null.
     pub fn has_nulls(&self) -> bool {
         either!(&self.0, |c| c.has_nulls())
     }
+    /// Null rows.
     pub fn null_count(&self) -> usize {
         either!(&self.0, |c| c.null_count())
     }
+    /// Every row, in order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = Option<u64>> + ExactSizeIterator + '_ {
         (0..self.len()).map(move |i| self.get(i))
     }
+    /// Appends `other`'s rows.
     pub fn append(&mut self, other: &U64Col) {
         match (&mut self.0, &other.0) {
             (U64Values::Narrow(a), U64Values::Narrow(b)) => a.append(b),
@@ -124,6 +137,7 @@ impl U64Col {
             (U64Values::Narrow(_), U64Values::Wide(b)) => self.wide().append(b),
         }
     }
+    /// Room for `rows` more rows.
     pub fn reserve(&mut self, rows: usize) {
         either!(&mut self.0, |c| c.reserve(rows))
     }
@@ -131,12 +145,15 @@ impl U64Col {
     pub fn clear(&mut self) {
         either!(&mut self.0, |c| c.clear())
     }
+    /// Gives back unused capacity.
     pub fn shrink_to_fit(&mut self) {
         either!(&mut self.0, |c| c.shrink_to_fit())
     }
+    /// Faults in the memory the next `rows` rows will use.
     pub fn prefault_next(&self, rows: usize) {
         either!(&self.0, |c| c.prefault_next(rows))
     }
+    /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
         either!(&self.0, |c| c.heap_bytes())
     }
@@ -169,7 +186,9 @@ impl FromIterator<Option<u64>> for U64Col {
 /// rotated long before 4 GiB, so this is half the memory of `u64`s nearly always.
 #[derive(Clone)]
 pub enum OffsetCol {
+    /// Every offset fits in 32 bits.
     Narrow(Vec<u32>),
+    /// Some offset needs 64 bits.
     Wide(Vec<u64>),
 }
 
@@ -180,12 +199,14 @@ impl Default for OffsetCol {
 }
 
 impl OffsetCol {
+    /// Rows.
     pub fn len(&self) -> usize {
         match self {
             OffsetCol::Narrow(v) => v.len(),
             OffsetCol::Wide(v) => v.len(),
         }
     }
+    /// No rows.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -196,6 +217,7 @@ impl OffsetCol {
             OffsetCol::Wide(v) => v[i],
         }
     }
+    /// Every row, in order.
     pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
         (0..self.len()).map(move |i| self.get(i))
     }
@@ -211,6 +233,7 @@ impl OffsetCol {
         }
     }
     #[inline]
+    /// Appends a row.
     pub fn push(&mut self, o: u64) {
         match (&mut *self, u32::try_from(o)) {
             (OffsetCol::Narrow(v), Ok(x)) => v.push(x),
@@ -230,6 +253,7 @@ impl OffsetCol {
             _ => self.wide().extend(offs.iter().map(|&o| o as u64)),
         }
     }
+    /// Appends `other`'s rows.
     pub fn append(&mut self, other: &OffsetCol) {
         match (&mut *self, other) {
             (OffsetCol::Narrow(a), OffsetCol::Narrow(b)) => a.extend_from_slice(b),
@@ -237,6 +261,7 @@ impl OffsetCol {
             (_, OffsetCol::Wide(b)) => self.wide().extend_from_slice(b),
         }
     }
+    /// Room for `rows` more rows.
     pub fn reserve(&mut self, rows: usize) {
         match self {
             OffsetCol::Narrow(v) => v.reserve(rows),
@@ -250,6 +275,7 @@ impl OffsetCol {
             OffsetCol::Wide(v) => v.clear(),
         }
     }
+    /// Gives back unused capacity.
     pub fn shrink_to_fit(&mut self) {
         match self {
             OffsetCol::Narrow(v) => v.shrink_to_fit(),
@@ -263,6 +289,7 @@ impl OffsetCol {
             OffsetCol::Wide(v) => prefault(v, v.capacity().min(v.len().saturating_add(rows))),
         }
     }
+    /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
         match self {
             OffsetCol::Narrow(v) => v.capacity() * 4,
@@ -344,6 +371,7 @@ impl<T> Default for NumCol<T> {
 }
 
 impl<T: Copy + Default> NumCol<T> {
+    /// An empty column.
     pub fn new() -> Self {
         Self::default()
     }
@@ -355,13 +383,16 @@ impl<T: Copy + Default> NumCol<T> {
             nulls: Vec::new(),
         }
     }
+    /// Rows.
     pub fn len(&self) -> usize {
         self.lead + self.vals.len()
     }
+    /// No rows.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
     #[inline]
+    /// Appends a row.
     pub fn push(&mut self, v: Option<T>) {
         match v {
             Some(x) => self.vals.push(x),
@@ -369,6 +400,7 @@ impl<T: Copy + Default> NumCol<T> {
         }
     }
     #[inline]
+    /// Appends a null.
     pub fn push_null(&mut self) {
         if self.vals.is_empty() {
             self.lead += 1;
@@ -475,6 +507,7 @@ impl<T: Copy + Default> NumCol<T> {
     pub fn has_nulls(&self) -> bool {
         self.lead > 0 || !self.nulls.is_empty()
     }
+    /// Null rows.
     pub fn null_count(&self) -> usize {
         self.lead
             + self
@@ -498,6 +531,7 @@ impl<T: Copy + Default> NumCol<T> {
         self.has_nulls()
             .then(|| (0..self.len()).map(move |i| !self.is_null(i)))
     }
+    /// Every row, in order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = Option<T>> + ExactSizeIterator + '_ {
         (0..self.len()).map(move |i| self.get(i))
     }
@@ -574,6 +608,7 @@ impl<T: Copy + Default> NumCol<T> {
             self.nulls.clear();
         }
     }
+    /// Gives back unused capacity.
     pub fn shrink_to_fit(&mut self) {
         self.vals.shrink_to_fit();
         self.nulls.shrink_to_fit();

@@ -1,7 +1,4 @@
 //! Text columns: [`StrCol`] (spans of the mapped file or of its own buffer) and [`PlusCol`].
-// Documentation debt (issue 11): items here are not all documented yet; the lint is on for
-// every other module, so new code is.
-#![allow(missing_docs)]
 
 use super::*;
 
@@ -15,6 +12,7 @@ use super::*;
 pub struct Source(pub(super) std::sync::Arc<dyn AsRef<[u8]> + Send + Sync>);
 
 impl Source {
+    /// Bytes the tables may point into.
     pub fn new(bytes: impl AsRef<[u8]> + Send + Sync + 'static) -> Source {
         Source(std::sync::Arc::new(bytes))
     }
@@ -22,9 +20,11 @@ impl Source {
     pub fn copy_of(bytes: &[u8]) -> Source {
         Source::new(bytes.to_vec())
     }
+    /// The bytes.
     pub fn bytes(&self) -> &[u8] {
         (*self.0).as_ref()
     }
+    /// The same bytes (the same allocation or map).
     pub fn same(&self, other: &Source) -> bool {
         std::sync::Arc::ptr_eq(&self.0, &other.0)
     }
@@ -56,10 +56,15 @@ pub struct StrCol {
 /// How [`StrCol::extend_packed`] takes source values: `start << LEN_BITS | len`, `NULL` for
 /// a null, and `EMPTY` (the empty string) for a value past `MAX_START` or `MAX_LEN`.
 pub mod packed {
+    /// Bits of a packed value that hold its length.
     pub const LEN_BITS: u32 = super::LEN_BITS;
+    /// A null.
     pub const NULL: u64 = super::NULL_SPAN;
+    /// The empty string.
     pub const EMPTY: u64 = super::OWN_BIT;
+    /// The largest start a packed value holds.
     pub const MAX_START: u64 = super::MAX_START;
+    /// The largest length a packed value holds.
     pub const MAX_LEN: u64 = super::MAX_VALUE_LEN as u64;
 
     /// The packed value of `len` bytes at `start` of the source, or of a null.
@@ -106,6 +111,7 @@ impl Span {
 }
 
 impl StrCol {
+    /// An empty column with room for `rows` rows (and `bytes` of text).
     pub fn with_capacity(rows: usize, bytes: usize) -> Self {
         StrCol {
             own: String::with_capacity(bytes),
@@ -113,9 +119,11 @@ impl StrCol {
             ..StrCol::default()
         }
     }
+    /// Rows.
     pub fn len(&self) -> usize {
         self.lead + self.spans.len()
     }
+    /// No rows.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -149,6 +157,7 @@ impl StrCol {
         }
     }
     #[inline]
+    /// Appends a null.
     pub fn push_null(&mut self) {
         if self.spans.is_empty() {
             self.lead += 1;
@@ -207,6 +216,7 @@ impl StrCol {
     pub fn bind(&mut self, src: &Source) {
         self.srcs = vec![(0, src.clone())];
     }
+    /// Row `i` (null: `None`).
     pub fn get(&self, i: usize) -> Option<&str> {
         let j = i.checked_sub(self.lead)?;
         let s = Span(self.spans[j]);
@@ -229,6 +239,7 @@ impl StrCol {
         // change underneath (a writer reusing it); a value that no longer is text reads empty.
         Some(std::str::from_utf8(bytes.get(s.range())?).unwrap_or(""))
     }
+    /// Every row, in order.
     pub fn iter(&self) -> impl Iterator<Item = Option<&str>> + '_ {
         (0..self.len()).map(move |i| self.get(i))
     }
@@ -295,6 +306,7 @@ impl StrCol {
         self.lead = 0;
         self.srcs.clear();
     }
+    /// Gives back unused capacity.
     pub fn shrink_to_fit(&mut self) {
         self.own.shrink_to_fit();
         self.spans.shrink_to_fit();
@@ -321,6 +333,7 @@ impl StrCol {
 pub struct PlusCol(pub(super) StrCol);
 
 impl PlusCol {
+    /// An empty column with room for `rows` rows (and `bytes` of text).
     pub fn with_capacity(rows: usize, bytes: usize) -> Self {
         PlusCol(StrCol::with_capacity(rows, bytes))
     }
@@ -328,6 +341,7 @@ impl PlusCol {
     pub fn get(&self, i: usize) -> Option<std::borrow::Cow<'_, str>> {
         self.0.get(i).map(plus_decoded)
     }
+    /// Every row, in order.
     pub fn iter(&self) -> impl Iterator<Item = Option<std::borrow::Cow<'_, str>>> + '_ {
         (0..self.len()).map(move |i| self.get(i))
     }
