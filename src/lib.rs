@@ -18,7 +18,7 @@
 //! ```
 
 // Every unsafe block says why it is sound, every public item what it is (clippy denies warnings
-// in CI; the modules that still owe documentation say so at their top).
+// in CI).
 #![warn(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
