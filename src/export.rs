@@ -5,7 +5,7 @@
 //! writer exists once. The JSON-lines contract: one object per row, keys exactly the column
 //! names, nulls as `null`, timestamps RFC 3339 UTC with `Z`, `extra` as a nested object.
 
-use crate::tables::{FileRow, HttpErr, Requests, Row, Tables};
+use crate::tables::{HttpErr, Requests, Row, Tables};
 use std::io::{self, Write};
 
 pub use crate::tables::{Cell, ColKind, NumColumn};
@@ -28,8 +28,6 @@ pub trait TableView {
         None
     }
 }
-
-use ColKind::*;
 
 /// The columnar tables: names, kinds and cells as `columnar_table!` declares them.
 macro_rules! columnar_view {
@@ -67,74 +65,6 @@ impl<T: Row> TableView for Rows<'_, T> {
     }
 }
 
-/// The files table, seen through its serde form: field names are the column names.
-pub struct RowsView {
-    columns: Vec<(&'static str, ColKind)>,
-    rows: Vec<Vec<serde_json::Value>>,
-}
-
-/// The files table through serde: column kinds from the values (its counts are flattened and
-/// its elapsed time rounded for people).
-fn rows_view<T: serde::Serialize>(rows: &[T], names: &[&'static str]) -> RowsView {
-    let values: Vec<serde_json::Map<String, serde_json::Value>> = rows
-        .iter()
-        .map(|r| match serde_json::to_value(r) {
-            Ok(serde_json::Value::Object(m)) => m,
-            _ => serde_json::Map::new(),
-        })
-        .collect();
-    let columns: Vec<(&'static str, ColKind)> = names
-        .iter()
-        .map(|&name| {
-            let kind = values
-                .iter()
-                .filter_map(|m| m.get(name))
-                .find(|v| !v.is_null())
-                .map_or(Str, |v| match v {
-                    serde_json::Value::Number(_) => Int,
-                    serde_json::Value::Bool(_) => Bool,
-                    serde_json::Value::Object(_) | serde_json::Value::Array(_) => Json,
-                    _ => Str,
-                });
-            (name, kind)
-        })
-        .collect();
-    let rows = values
-        .into_iter()
-        .map(|mut m| {
-            names
-                .iter()
-                .map(|n| m.remove(*n).unwrap_or(serde_json::Value::Null))
-                .collect()
-        })
-        .collect();
-    RowsView { columns, rows }
-}
-
-impl TableView for RowsView {
-    fn columns(&self) -> Vec<(&'static str, ColKind)> {
-        self.columns.clone()
-    }
-    fn len(&self) -> usize {
-        self.rows.len()
-    }
-    fn cell(&self, r: usize, c: usize) -> Cell<'_> {
-        use serde_json::Value;
-        match (&self.rows[r][c], self.columns[c].1) {
-            (Value::Null, _) => Cell::Null,
-            (Value::Number(x), Ts) => x.as_i64().map_or(Cell::Null, Cell::Ts),
-            (Value::Number(x), _) => x
-                .as_i64()
-                .map(|v| Cell::Int(v.into()))
-                .or_else(|| x.as_u64().map(|v| Cell::Int(v.into())))
-                .unwrap_or_else(|| Cell::Owned(x.to_string())),
-            (Value::Bool(b), _) => Cell::Bool(*b),
-            (Value::String(t), _) => Cell::Str(t),
-            (v, _) => Cell::Owned(v.to_string()),
-        }
-    }
-}
-
 /// Names of the tables `parse --table` can write.
 pub const TABLE_NAMES: &[&str] = &[
     "requests", "httperr", "crashes", "modules", "frames", "threads", "issues", "files",
@@ -150,7 +80,7 @@ pub fn view<'a>(tables: &'a Tables, name: &str) -> Option<Box<dyn TableView + 'a
         "frames" => Box::new(Rows(&tables.frames)),
         "threads" => Box::new(Rows(&tables.threads)),
         "issues" => Box::new(Rows(&tables.issues)),
-        "files" => Box::new(rows_view(&file_rows(&tables.files), FILE_COLUMNS)),
+        "files" => Box::new(Rows(&tables.files)),
         _ => return None,
     })
 }
@@ -168,43 +98,6 @@ impl<T: TableView + ?Sized> TableView for &T {
     fn num_column(&self, c: usize) -> Option<NumColumn<'_>> {
         (**self).num_column(c)
     }
-}
-
-/// Column names of the `files` table, in order.
-pub const FILE_COLUMNS: &[&str] = &[
-    "id",
-    "key",
-    "fingerprint",
-    "path",
-    "kind",
-    "status",
-    "reason",
-    "bytes",
-    "server",
-    "site",
-    "lines",
-    "records",
-    "directives",
-    "blank",
-    "rejected",
-    "rows",
-    "elapsed_ms",
-];
-
-/// `files` rows flattened (line counts as columns).
-fn file_rows(files: &[FileRow]) -> Vec<serde_json::Value> {
-    files
-        .iter()
-        .map(|f| {
-            serde_json::json!({
-                "id": f.id, "key": f.key, "fingerprint": f.fingerprint, "path": f.path.to_string_lossy(), "kind": f.kind, "status": f.status,
-                "reason": f.reason, "bytes": f.bytes, "server": f.server, "site": f.site,
-                "lines": f.counts.lines, "records": f.counts.records, "directives": f.counts.directives,
-                "blank": f.counts.blank, "rejected": f.counts.rejected, "rows": f.rows,
-                "elapsed_ms": (f.elapsed_ms * 1000.0).round() / 1000.0,
-            })
-        })
-        .collect()
 }
 
 /// RFC 3339 UTC with `Z`; milliseconds only when present.

@@ -531,6 +531,54 @@ pub struct FileRow {
     pub elapsed_ms: f64,
 }
 
+/// The `files` table's columns: the row's fields with the line counts flattened, and the time
+/// rounded to microseconds for people.
+impl Row for FileRow {
+    const KINDS: &'static [(&'static str, ColKind)] = &[
+        ("id", ColKind::Int),
+        ("key", ColKind::Str),
+        ("fingerprint", ColKind::Str),
+        ("path", ColKind::Str),
+        ("kind", ColKind::Str),
+        ("status", ColKind::Str),
+        ("reason", ColKind::Str),
+        ("bytes", ColKind::Int),
+        ("server", ColKind::Str),
+        ("site", ColKind::Str),
+        ("lines", ColKind::Int),
+        ("records", ColKind::Int),
+        ("directives", ColKind::Int),
+        ("blank", ColKind::Int),
+        ("rejected", ColKind::Int),
+        ("rows", ColKind::Int),
+        ("elapsed_ms", ColKind::Str),
+    ];
+    fn cell(&self, c: usize) -> Cell<'_> {
+        let n = &self.counts;
+        match c {
+            0 => self.id.cell(),
+            1 => self.key.cell(),
+            2 => self.fingerprint.cell(),
+            3 => Cell::Owned(self.path.to_string_lossy().into_owned()),
+            4 => self.kind.cell(),
+            5 => self.status.cell(),
+            6 => self.reason.cell(),
+            7 => self.bytes.cell(),
+            8 => self.server.cell(),
+            9 => self.site.cell(),
+            10 => n.lines.cell(),
+            11 => n.records.cell(),
+            12 => n.directives.cell(),
+            13 => n.blank.cell(),
+            14 => n.rejected.cell(),
+            15 => self.rows.cell(),
+            // As JSON prints a number (`0.32`, `1.0`), kept as text.
+            _ => serde_json::to_string(&((self.elapsed_ms * 1000.0).round() / 1000.0))
+                .map_or(Cell::Null, Cell::Owned),
+        }
+    }
+}
+
 /// Everything ingested: the one contract between ingest and the later stages.
 #[derive(Debug, Default, Clone)]
 pub struct Tables {
