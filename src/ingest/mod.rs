@@ -40,7 +40,7 @@ pub fn ingest_paths(paths: &[PathBuf], opts: &IngestOptions) -> Tables {
 /// table with what its parser read. [`Tables`] (in memory) is one sink; a partitioned dataset
 /// or a progress display are others. [`ingest_into`] keeps at most a few (16) files
 /// per thread in flight before handing them over.
-pub trait Sink {
+pub trait Sink: Send {
     /// Takes one file's row of the `files` table and what its parser read.
     fn accept(&mut self, file: FileRow, parsed: Parsed);
 }
@@ -100,15 +100,18 @@ pub fn ingest_into(artifacts: Vec<Artifact>, opts: &IngestOptions, sink: &mut dy
         if rest.len() * 2 < rest.capacity() {
             rest.shrink_to_fit();
         }
-        let read = || -> Vec<(FileRow, Parsed)> {
-            group.par_iter().map(|a| ingest_one(a, opts)).collect()
+        // Read and handed over inside the pool: a sink's merge may itself run in parallel, and
+        // `--threads N` bounds it too.
+        let mut step = || {
+            let results: Vec<(FileRow, Parsed)> =
+                group.par_iter().map(|a| ingest_one(a, opts)).collect();
+            for (row, parsed) in results {
+                sink.accept(row, parsed);
+            }
         };
-        let results = match &pool {
-            Some(p) => p.install(read),
-            None => read(),
-        };
-        for (row, parsed) in results {
-            sink.accept(row, parsed);
+        match &pool {
+            Some(p) => p.install(step),
+            None => step(),
         }
     }
 }
