@@ -3,7 +3,7 @@
 //! never needs the whole requests table at once.
 
 use super::model::{Timeline, Ts};
-use super::timeline::reason_class;
+use super::timeline::ReasonClasses;
 use crate::knowledge::httperr_reasons::ReasonClass;
 use crate::tables::{HttpErr, Millis, Requests};
 use std::collections::HashMap;
@@ -55,7 +55,7 @@ impl MinuteCounts {
 
     /// Adds the HTTPERR rows whose time `keep` accepts.
     pub fn add_httperr(&mut self, h: &HttpErr, keep: impl Fn(Millis) -> bool) {
-        let mut last_reason: Option<(&str, ReasonClass)> = None;
+        let mut classes = ReasonClasses::default();
         for i in 0..h.len() {
             let ts = h.ts[i];
             if !keep(ts) {
@@ -67,16 +67,7 @@ impl MinuteCounts {
             let Some(reason) = h.reason.get(i) else {
                 continue;
             };
-            // Reasons are categories: the same text is the same pointer, classified once.
-            let class = match last_reason {
-                Some((s, c)) if std::ptr::eq(s, reason) => c,
-                _ => {
-                    let c = reason_class(reason);
-                    last_reason = Some((reason, c));
-                    c
-                }
-            };
-            if class == ReasonClass::Abandoned {
+            if classes.of(reason) == ReasonClass::Abandoned {
                 c[3] += 1;
             }
         }

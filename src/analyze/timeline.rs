@@ -110,6 +110,27 @@ pub fn reason_class(reason: &str) -> ReasonClass {
     }
 }
 
+/// [`reason_class`] for a column of reasons: they are categorical, so a reason pointer-equal to
+/// the last one (the same dictionary entry) is not classified again.
+#[derive(Default)]
+pub(crate) struct ReasonClasses<'a> {
+    last: Option<(&'a str, ReasonClass)>,
+}
+
+impl<'a> ReasonClasses<'a> {
+    /// The class of `reason`.
+    pub(crate) fn of(&mut self, reason: &'a str) -> ReasonClass {
+        match self.last {
+            Some((s, c)) if std::ptr::eq(s, reason) => c,
+            _ => {
+                let c = reason_class(reason);
+                self.last = Some((reason, c));
+                c
+            }
+        }
+    }
+}
+
 pub(crate) fn norm(s: Option<&str>) -> Option<&str> {
     s.map(str::trim).filter(|v| !v.is_empty() && *v != "-")
 }
@@ -286,7 +307,7 @@ fn crash_httperr_rows(t: &Tables, opts: &AnalyzeOptions) -> (Vec<usize>, Vec<usi
     let h = &t.httperr;
     let mut abandoned = Vec::new();
     let mut offline = Vec::new();
-    let mut last: Option<(&str, ReasonClass)> = None;
+    let mut classes = ReasonClasses::default();
     for i in 0..h.len() {
         let ts = h.ts[i];
         if !opts.in_range(ts) {
@@ -295,15 +316,7 @@ fn crash_httperr_rows(t: &Tables, opts: &AnalyzeOptions) -> (Vec<usize>, Vec<usi
         let Some(reason) = h.reason.get(i) else {
             continue;
         };
-        let class = match last {
-            Some((s, c)) if std::ptr::eq(s, reason) => c,
-            _ => {
-                let c = reason_class(reason);
-                last = Some((reason, c));
-                c
-            }
-        };
-        match class {
+        match classes.of(reason) {
             ReasonClass::Abandoned => abandoned.push(i),
             ReasonClass::PoolOffline => offline.push(i),
             _ => {}
