@@ -187,22 +187,8 @@ macro_rules! wrapped_text_column {
     ($t:ty, $kind:ident, |$col:ident, $i:ident| $cell:expr) => {
         impl Column for $t {
             const KIND: ColKind = ColKind::$kind;
-            fn col_len(&self) -> usize {
-                self.len()
-            }
-            fn append_col(&mut self, o: &Self) {
-                let (d, o): (&mut StrCol, &StrCol) = (self, o);
-                d.append(o);
-            }
-            fn clear_col(&mut self) {
-                self.clear();
-            }
-            fn shrink_col(&mut self) {
-                self.shrink_to_fit();
-            }
-            fn heap_col(&self) -> usize {
-                self.heap_bytes()
-            }
+            // (Through `Deref` to the wrapped column.)
+            column_common!();
             fn reserve_col(&mut self, rows: usize, bytes: usize) {
                 self.reserve(rows, bytes);
             }
