@@ -1,10 +1,18 @@
 //! Step 7 of the data flow: render an [`Analysis`] as a terminal summary, Markdown, a
 //! self-contained HTML page, or JSON (`docs/report-schema.md`).
 //!
+//! The three text reports go through one document model ([`doc`]): [`full::build`] makes the
+//! full report (Markdown and HTML), [`brief::build`] the terminal summary, and each writer
+//! prints any document.
+//!
 //! Every string that came from a log or a dump is attacker-controlled: the HTML escapes it, the
 //! Markdown escapes its syntax and HTML, the terminal strips control characters (no escape
 //! sequences reach the admin's terminal). Output is deterministic: no clock, no randomness.
 
+pub mod brief;
+mod chart;
+pub mod doc;
+pub mod full;
 pub mod html;
 pub mod json;
 pub mod markdown;

@@ -1,24 +1,139 @@
-//! The terminal summary: what happened, when, which module, which requests, what to do next.
-//! Plain text (no colour codes, so it pipes cleanly); log-derived text has its control
-//! characters replaced, so no escape sequence from a log reaches the terminal.
+//! The terminal writer: plain text (no colour codes, so it pipes cleanly), wrapped at 100
+//! columns. Log-derived text has its control characters replaced, so no escape sequence from a
+//! log reaches the terminal; long names are cut.
 
-use super::{num, plain, when};
-use crate::analyze::suspects::{fmt_lift, fmt_p, fmt_pct};
-use crate::analyze::time::{fmt_duration, fmt_utc};
-use crate::analyze::{Analysis, join_tags};
+use super::doc::{Block, Doc, Span, Step, Style, Text};
+use super::plain;
+use crate::analyze::Analysis;
 use std::fmt::Write;
 
 const WIDTH: usize = 100;
+/// Blocks under a heading are indented this much.
+const SECTION: usize = 2;
+/// An entry's body sits under the text after its id.
+const ENTRY_BODY: usize = 5;
+/// A label's blocks sit under it, indented.
+const LABELED_BODY: usize = 2;
 
-/// Wraps `text` at `WIDTH` with `indent` on every line.
-fn wrap(out: &mut String, indent: &str, text: &str) {
+/// The terminal summary (the brief document).
+pub fn render(a: &Analysis) -> String {
+    write(&super::brief::build(a))
+}
+
+/// Writes a report document as plain text.
+pub fn write(doc: &Doc) -> String {
+    let mut o = String::new();
+    let mut indent = 0;
+    for b in &doc.blocks {
+        if matches!(b, Block::Heading { .. }) {
+            indent = SECTION;
+        }
+        block(&mut o, b, indent);
+    }
+    o
+}
+
+fn text(t: &Text) -> String {
+    let mut o = String::new();
+    for s in &t.0 {
+        match s {
+            Span::Plain(v) | Span::Code(v) | Span::Strong(v) | Span::File(v) => {
+                o.push_str(&plain(v))
+            }
+            Span::Uri(v) => o.push_str(&cut(v, 120)),
+            Span::Cut(v, n) => o.push_str(&cut(v, *n)),
+            Span::Badge(c) => {
+                let _ = write!(o, "[{c}]");
+            }
+        }
+    }
+    o
+}
+
+fn cut(s: &str, n: usize) -> String {
+    crate::analyze::cut(&plain(s), n)
+}
+
+fn pad(n: usize) -> String {
+    " ".repeat(n)
+}
+
+fn block(o: &mut String, b: &Block, indent: usize) {
+    let at = pad(indent);
+    match b {
+        Block::Heading { text: t, .. } => {
+            let _ = writeln!(o, "\n{}", text(t));
+        }
+        Block::Para(Style::Line, t) => {
+            let _ = writeln!(o, "{at}{}", text(t));
+        }
+        Block::Para(_, t) | Block::Footer(t) => wrap(o, &at, &at, &text(t)),
+        Block::List(_, items) => bullets(o, indent, items),
+        Block::Callout(title, items) => {
+            let _ = writeln!(o, "\n{at}{}", text(title));
+            bullets(o, indent + 2, items);
+        }
+        Block::Facts(facts) => {
+            for (k, v) in facts {
+                let first = format!("{at}{k}: ");
+                let rest = pad(first.chars().count());
+                wrap(o, &first, &rest, &text(v));
+            }
+        }
+        Block::Table(t) => {
+            let names: Vec<&str> = t.columns.iter().map(|c| c.0).collect();
+            let _ = writeln!(o, "{at}{}", names.join(" | "));
+            for r in &t.rows {
+                let cells: Vec<String> = r.cells.iter().map(text).collect();
+                let _ = writeln!(o, "{at}{}", cells.join(" | "));
+            }
+        }
+        Block::Steps(steps) => steps_list(o, indent, steps),
+        Block::Entry(title, body) => {
+            let _ = writeln!(o, "{at}{}", text(title));
+            body.iter().for_each(|b| block(o, b, indent + ENTRY_BODY));
+        }
+        Block::Labeled(label, body) => {
+            let _ = writeln!(o, "{at}{}", text(label));
+            body.iter().for_each(|b| block(o, b, indent + LABELED_BODY));
+        }
+        Block::Chart(_) => {}
+    }
+}
+
+fn bullets(o: &mut String, indent: usize, items: &[Text]) {
+    let first = format!("{}- ", pad(indent));
+    let rest = pad(indent + 2);
+    for i in items {
+        wrap(o, &first, &rest, &text(i));
+    }
+}
+
+fn steps_list(o: &mut String, indent: usize, steps: &[Step]) {
+    for (k, r) in steps.iter().enumerate() {
+        let first = format!("{}{}. ", pad(indent), k + 1);
+        let who = r.suspect.as_deref().map(|s| format!("({}) ", plain(s)));
+        let body = format!("{}{}", who.unwrap_or_default(), plain(&r.action));
+        wrap(o, &first, &pad(indent + 3), &body);
+        for c in &r.commands {
+            for line in c.lines() {
+                let _ = writeln!(o, "{}{}", pad(indent + 5), plain(line));
+            }
+        }
+    }
+}
+
+/// Wraps `text` at `WIDTH`: the first line after `first`, the others after `rest`.
+fn wrap(out: &mut String, first: &str, rest: &str, text: &str) {
     let mut line = String::new();
+    let mut lead = first;
     for word in text.split(' ') {
         if !line.is_empty()
-            && indent.len() + line.chars().count() + 1 + word.chars().count() > WIDTH
+            && lead.chars().count() + line.chars().count() + 1 + word.chars().count() > WIDTH
         {
-            let _ = writeln!(out, "{indent}{line}");
+            let _ = writeln!(out, "{lead}{line}");
             line.clear();
+            lead = rest;
         }
         if !line.is_empty() {
             line.push(' ');
@@ -26,236 +141,6 @@ fn wrap(out: &mut String, indent: &str, text: &str) {
         line.push_str(word);
     }
     if !line.is_empty() {
-        let _ = writeln!(out, "{indent}{line}");
-    }
-}
-
-fn cut(s: &str, n: usize) -> String {
-    crate::analyze::cut(&plain(s), n)
-}
-
-/// The terminal summary.
-pub fn render(a: &Analysis) -> String {
-    let mut o = String::new();
-    let i = &a.inputs;
-    let _ = writeln!(o, "w3triage {}: incident report", a.tool.version);
-    let _ = writeln!(
-        o,
-        "inputs: {} files, {} requests, {} HTTPERR rows, {} dumps, {} events, {} issues{}",
-        num(i.files as u64),
-        num(i.requests as u64),
-        num(i.httperr_rows as u64),
-        i.dumps,
-        i.events,
-        num(i.issues as u64),
-        match (i.first, i.last) {
-            (Some(f), Some(l)) => format!(" ({} .. {})", fmt_utc(f.0), fmt_utc(l.0)),
-            _ => String::new(),
-        }
-    );
-    o.push('\n');
-    o.push_str("WHAT HAPPENED\n");
-    wrap(&mut o, "  ", &plain(&a.summary.headline));
-    if !a.summary.thin_evidence.is_empty() {
-        o.push_str("\n  The evidence is thin:\n");
-        for t in &a.summary.thin_evidence {
-            wrap(&mut o, "    - ", &plain(t));
-        }
-    }
-
-    section_incidents(&mut o, a);
-    section_rapid_fail(&mut o, a);
-    section_suspects(&mut o, a);
-    section_recommendations(&mut o, a);
-    section_coverage(&mut o, a);
-    o
-}
-
-fn section_incidents(o: &mut String, a: &Analysis) {
-    if !a.incidents.is_empty() {
-        o.push_str("\nINCIDENTS\n");
-        for inc in &a.incidents {
-            let _ = writeln!(
-                o,
-                "  {:<4} {}  {}  {}  pid {}  {}{}",
-                inc.id,
-                when(inc.time),
-                cut(inc.server.as_deref().unwrap_or("?"), 40),
-                cut(inc.app_pool.as_deref().unwrap_or("(pool unknown)"), 60),
-                inc.pid.map_or_else(|| "?".into(), |p| p.to_string()),
-                inc.kind,
-                inc.time_local
-                    .as_deref()
-                    .map(|l| format!("  (local {l})"))
-                    .unwrap_or_default()
-            );
-            let module = inc
-                .suspect_module
-                .as_deref()
-                .or(inc.faulting_module.as_deref());
-            let _ = writeln!(
-                o,
-                "       {}{}  from: {}",
-                inc.exception_code
-                    .map(|c| format!("{c} "))
-                    .unwrap_or_default(),
-                module
-                    .map(|m| format!("in {}", cut(m, 80)))
-                    .unwrap_or_else(|| "module unknown".into()),
-                cut(&join_tags(&inc.sources), 200)
-            );
-            if inc.in_flight_total > 0 {
-                let _ = writeln!(o, "       in flight ({}):", inc.in_flight_total);
-                for r in inc.in_flight.iter().take(5) {
-                    let _ = writeln!(
-                        o,
-                        "         {}{} {} {}{}",
-                        if r.suspects.is_empty() {
-                            String::new()
-                        } else {
-                            format!("‼ {} ", r.suspects.join(","))
-                        },
-                        r.source,
-                        cut(r.method.as_deref().unwrap_or("-"), 16),
-                        cut(&r.uri, 120),
-                        r.client
-                            .as_deref()
-                            .map(|c| format!("  from {}", cut(c, 45)))
-                            .unwrap_or_default()
-                    );
-                }
-                if inc.in_flight_total > 5 {
-                    let _ = writeln!(
-                        o,
-                        "         … {} more in the reports",
-                        inc.in_flight_total - 5
-                    );
-                }
-            }
-            if let Some(r) = &inc.rapid_fail {
-                let _ = writeln!(o, "       then rapid-fail protection: {r}");
-            }
-        }
-    }
-}
-
-fn section_rapid_fail(o: &mut String, a: &Analysis) {
-    if !a.rapid_fail.is_empty() {
-        o.push_str("\nRAPID-FAIL PROTECTION\n");
-        for r in &a.rapid_fail {
-            let _ = writeln!(
-                o,
-                "  {:<4} pool {} disabled at {}, {}; refused {} (HTTPERR 503 AppOffline) + {} (W3C 503)",
-                r.id,
-                cut(r.app_pool.as_deref().unwrap_or("?"), 60),
-                fmt_utc(r.start.0),
-                match (r.end, r.duration_s) {
-                    (Some(e), Some(d)) => format!(
-                        "back at {} after {} ({})",
-                        fmt_utc(e.0),
-                        fmt_duration(d * 1000),
-                        r.end_reason
-                    ),
-                    _ => "still down when the logs end".into(),
-                },
-                r.refused_httperr,
-                r.refused_w3c
-            );
-        }
-    }
-}
-
-fn section_suspects(o: &mut String, a: &Analysis) {
-    if !a.suspects.is_empty() {
-        o.push_str("\nSUSPECTS\n");
-        for s in &a.suspects {
-            let _ = writeln!(
-                o,
-                "  {:<4} [{}] {}: {}  (incidents {})",
-                s.id,
-                s.confidence,
-                s.kind.label(),
-                cut(&s.name, 160),
-                s.incidents.join(" ")
-            );
-            if let Some(p) = &s.pattern
-                && p.lift > 0.0
-            {
-                let _ = writeln!(
-                    o,
-                    "       {} of {} in flight vs {} of baseline requests ({} of {}) / {} of baseline busy time,",
-                    p.in_flight,
-                    p.in_flight_total,
-                    fmt_pct(p.baseline_share),
-                    p.baseline,
-                    p.baseline_total,
-                    fmt_pct(p.baseline_busy_share),
-                );
-                let _ = writeln!(
-                    o,
-                    "       lift {}, p = {} (adjusted {})",
-                    fmt_lift(p.lift),
-                    fmt_p(p.p_value),
-                    fmt_p(p.p_adjusted)
-                );
-            }
-            if !s.corroborated_by.is_empty() {
-                let _ = writeln!(o, "       corroborated by {}", s.corroborated_by.join(", "));
-            }
-            for e in s.evidence.iter().take(3) {
-                let _ = writeln!(o, "       evidence: {} @ {}", cut(&e.path, 120), e.offset);
-            }
-        }
-    }
-}
-
-fn section_recommendations(o: &mut String, a: &Analysis) {
-    if !a.recommendations.is_empty() {
-        o.push_str("\nWHAT TO DO NEXT\n");
-        for (k, r) in a.recommendations.iter().enumerate() {
-            let head = format!("{}. ", k + 1);
-            let body = format!(
-                "{}{}",
-                r.suspect
-                    .as_deref()
-                    .map(|s| format!("({s}) "))
-                    .unwrap_or_default(),
-                plain(&r.action)
-            );
-            let mut tmp = String::new();
-            wrap(&mut tmp, "     ", &body);
-            let _ = write!(o, "  {head}{}", tmp.trim_start());
-            for c in &r.commands {
-                for line in c.lines() {
-                    let _ = writeln!(o, "       {}", plain(line));
-                }
-            }
-        }
-    }
-}
-
-fn section_coverage(o: &mut String, a: &Analysis) {
-    let _ = writeln!(
-        o,
-        "\nCOVERAGE: {} of {} files read; {} issues{}",
-        a.coverage.parsed_files(),
-        a.coverage.total_files(),
-        a.coverage.issues_total,
-        if a.coverage.issues_by_code.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " ({})",
-                a.coverage
-                    .issues_by_code
-                    .iter()
-                    .map(|(k, v)| format!("{} {v}", plain(k)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        }
-    );
-    for n in &a.summary.notes {
-        wrap(o, "  note: ", &plain(n));
+        let _ = writeln!(out, "{lead}{line}");
     }
 }

@@ -1,0 +1,265 @@
+//! The report document: what a report says, built once from an [`Analysis`](crate::analyze::Analysis)
+//! ([`super::full`], [`super::brief`]) and written by each writer ([`super::markdown`],
+//! [`super::html`], [`super::terminal`]).
+//!
+//! The model holds plain, unescaped text. Escaping lives in each writer only: a span says what
+//! its text *is* (a URI, a file path, a confidence), the writer decides how that looks and how
+//! it is made safe for its medium.
+
+use crate::analyze::{Incident, RapidFail, Timeline};
+use crate::knowledge::verdict::Confidence;
+
+/// A whole report: blocks in reading order.
+#[derive(Debug, Default)]
+pub struct Doc<'a> {
+    /// The blocks, top to bottom.
+    pub blocks: Vec<Block<'a>>,
+}
+
+/// One block of a report.
+#[derive(Debug)]
+pub enum Block<'a> {
+    /// A heading; level 1 is the title. `anchor` is a stable id for links into the page.
+    Heading {
+        /// 1 (title), 2 (section) or 3.
+        level: u8,
+        /// Stable id for `#anchor` links, where the writer supports them.
+        anchor: Option<&'static str>,
+        /// The heading's text.
+        text: Text,
+    },
+    /// A paragraph.
+    Para(Style, Text),
+    /// A bulleted list.
+    List(Style, Vec<Text>),
+    /// A warning box: a title and its points.
+    Callout(Text, Vec<Text>),
+    /// `key: value` facts about the entry they sit in.
+    Facts(Vec<(&'static str, Text)>),
+    /// A table.
+    Table(Table),
+    /// Numbered steps, each with commands or configuration to copy.
+    Steps(Vec<Step>),
+    /// A titled entry (an incident, a suspect) with its own blocks.
+    Entry(Text, Vec<Block<'a>>),
+    /// A label and the blocks it introduces (evidence, requests in flight).
+    Labeled(Text, Vec<Block<'a>>),
+    /// The request timeline chart (drawn where the medium can draw).
+    Chart(Chart<'a>),
+    /// The closing line: tool, version, schema.
+    Footer(Text),
+}
+
+/// How a paragraph or list reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// Ordinary text.
+    Normal,
+    /// The headline: `ok` when nothing crashed.
+    Lead {
+        /// Nothing crashed.
+        ok: bool,
+    },
+    /// Secondary text (inputs, notes, legends).
+    Muted,
+    /// One line that is not wrapped (terminal columns).
+    Line,
+    /// Small print (lists of evidence).
+    Small,
+}
+
+/// Text made of spans.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Text(pub Vec<Span>);
+
+/// A piece of text and what it is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Span {
+    /// Plain text.
+    Plain(String),
+    /// A name or value shown as code (module names, paths).
+    Code(String),
+    /// Emphasised text (suspect ids in steps).
+    Strong(String),
+    /// A request URI: long ones are shortened where the medium allows.
+    Uri(String),
+    /// Text a narrow medium (the terminal) cuts to `.1` characters.
+    Cut(String, usize),
+    /// A file path: the name shown, the whole path at hand.
+    File(String),
+    /// A confidence level.
+    Badge(Confidence),
+}
+
+impl Text {
+    /// One plain span.
+    pub fn plain(s: impl Into<String>) -> Text {
+        Text(vec![Span::Plain(s.into())])
+    }
+    /// Appends a span.
+    pub fn push(mut self, s: Span) -> Text {
+        self.0.push(s);
+        self
+    }
+    /// Appends plain text.
+    pub fn and(self, s: impl Into<String>) -> Text {
+        self.push(Span::Plain(s.into()))
+    }
+    /// The text without markup (for tests and plain media).
+    pub fn flat(&self) -> String {
+        self.0
+            .iter()
+            .map(|s| match s {
+                Span::Plain(t)
+                | Span::Code(t)
+                | Span::Strong(t)
+                | Span::Uri(t)
+                | Span::Cut(t, _)
+                | Span::File(t) => t.clone(),
+                Span::Badge(c) => c.name().to_string(),
+            })
+            .collect()
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        Text::plain(s)
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        Text::plain(s)
+    }
+}
+
+/// A table: columns and rows of cells.
+#[derive(Debug)]
+pub struct Table {
+    /// Column headings and alignment.
+    pub columns: Vec<(&'static str, Align)>,
+    /// The rows, each as many cells as columns.
+    pub rows: Vec<Row>,
+}
+
+/// How a column's cells sit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    /// Text, left.
+    Left,
+    /// Numbers, right, not wrapped.
+    Number,
+    /// Times, not wrapped.
+    Time,
+    /// Long URIs: a wide column.
+    Wide,
+    /// Small print (file @ offset).
+    Small,
+    /// The suspect marks of a request table.
+    Mark,
+}
+
+/// One table row.
+#[derive(Debug)]
+pub struct Row {
+    /// What the row is (drawn as a highlight where the medium can).
+    pub mark: RowMark,
+    /// The cells.
+    pub cells: Vec<Text>,
+}
+
+/// A row's emphasis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowMark {
+    /// Nothing special.
+    None,
+    /// A third-party module.
+    ThirdParty,
+    /// A suspect module.
+    Suspect,
+}
+
+/// One numbered step of "what to do next".
+#[derive(Debug)]
+pub struct Step {
+    /// The suspect it is for, if any.
+    pub suspect: Option<String>,
+    /// What to do.
+    pub action: String,
+    /// Commands or configuration, verbatim.
+    pub commands: Vec<String>,
+}
+
+/// What the timeline chart draws.
+#[derive(Debug, Clone, Copy)]
+pub struct Chart<'a> {
+    /// Per-bucket counts.
+    pub timeline: &'a Timeline,
+    /// Incident markers.
+    pub incidents: &'a [Incident],
+    /// Rapid-fail episodes, shaded.
+    pub rapid_fail: &'a [RapidFail],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{html, markdown, terminal};
+
+    /// One document with hostile text in every kind of span, written by every writer.
+    fn hostile() -> Doc<'static> {
+        let evil = "<script>x</script>|*[a](http://e)\u{1b}[31m\u{202e}";
+        let long_uri = format!("/a?{}", "B".repeat(300));
+        Doc {
+            blocks: vec![
+                Block::Heading {
+                    level: 2,
+                    anchor: Some("s"),
+                    text: "INCIDENTS".into(),
+                },
+                Block::Entry(
+                    Text::plain("I1 ").push(Span::Code(evil.into())),
+                    vec![Block::Facts(vec![("module", Text::plain(evil))])],
+                ),
+                Block::Table(Table {
+                    columns: vec![("URI", Align::Wide), ("n", Align::Number)],
+                    rows: vec![Row {
+                        mark: RowMark::Suspect,
+                        cells: vec![Text(vec![Span::Uri(long_uri)]), "1".into()],
+                    }],
+                }),
+                Block::Para(Style::Line, Text(vec![Span::Cut("C".repeat(50), 10)])),
+            ],
+        }
+    }
+
+    #[test]
+    fn every_writer_escapes_for_its_medium() {
+        let doc = hostile();
+        let h = html::write(&doc);
+        assert!(!h.contains("<script>x"), "{h}");
+        assert!(h.contains("<code>&lt;script&gt;x&lt;/script&gt;"), "{h}");
+        assert!(h.contains("<tr class=sus><td class=u>"), "{h}");
+        assert!(h.contains("(303 characters)"), "long URI shortened: {h}");
+        let m = markdown::write(&doc);
+        assert!(!m.contains("<script>") && !m.contains("http://"), "{m}");
+        assert!(m.contains("\\|\\*\\[a\\]"), "{m}");
+        assert!(m.contains(&"B".repeat(300)), "Markdown keeps the whole URI");
+        let t = terminal::write(&doc);
+        assert!(!t.contains('\u{1b}') && !t.contains('\u{202e}'), "{t:?}");
+        assert!(
+            t.contains("\n  I1 <script>"),
+            "entry under its heading: {t}"
+        );
+        assert!(
+            t.contains("       module: <script>"),
+            "facts in the entry body: {t}"
+        );
+        assert!(
+            t.contains("  CCCCCCCCCC…\n"),
+            "cut after 10 characters: {t}"
+        );
+        assert!(!m.contains('\u{1b}') && !h.contains('\u{1b}'));
+    }
+}
