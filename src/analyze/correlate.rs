@@ -202,18 +202,7 @@ fn serves(
 /// Requests in flight and before each crash, rapid-fail ends, the chart: one pass over the requests.
 pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
     let r = &t.requests;
-    let h = &t.httperr;
-    let nc = tl.clusters.len();
-
-    // The per-minute counts (a mergeable aggregate): the time range and the chart.
-    let mut counts = MinuteCounts::default();
-    counts.add_requests(r, |ts| opts.in_range(ts));
-    counts.add_httperr(h, |ts| opts.in_range(ts));
-    t.crashes
-        .iter()
-        .filter_map(|c| c.ts)
-        .filter(|&ts| opts.in_range(ts))
-        .for_each(|ts| counts.see(ts));
+    let counts = minute_counts(t, opts);
     let (first, last) = (counts.first, counts.last);
     let chart = counts.chart();
 
@@ -229,19 +218,13 @@ pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
     let notes = site_notes(tl, &map, &mut sites);
 
     // The pass.
-    let mut in_flight: Vec<Vec<usize>> = vec![Vec::new(); nc];
-    let mut recent: Vec<BinaryHeap<Reverse<(Millis, usize)>>> = vec![BinaryHeap::new(); nc];
-    let mut first_ok: Vec<Option<Millis>> = vec![None; tl.episodes.len()];
-    let mut ep_503: Vec<Vec<Millis>> = vec![Vec::new(); tl.episodes.len()];
-    let slack = opts.in_flight_slack_ms.max(0);
-    let ahead = slack.max(opts.window_ms.max(0));
+    let mut pass = Pass::new(tl.clusters.len(), tl.episodes.len(), opts);
     let mut cache = Cache { prev: None };
     for i in 0..r.len() {
         let ts = r.ts[i];
         if !opts.in_range(ts) {
             continue;
         }
-        let status = r.status.get(i);
         let Some(tg) = cache.get(&targets, r.server.get(i), r.site.get(i)) else {
             continue;
         };
@@ -249,53 +232,11 @@ pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
             groups[g].rows += 1;
         }
         let tt = r.time_taken_ms.get(i).unwrap_or(0).min(DAY_MS) as i64;
-        if !tg.times.is_empty() {
-            let lo = ts.saturating_sub(tt).saturating_sub(slack);
-            let hi = ts.saturating_add(ahead);
-            let mut k = tg.times.partition_point(|&c| c < lo);
-            while k < tg.times.len() && tg.times[k] <= hi {
-                let (c, ci) = (tg.times[k], tg.incidents[k]);
-                if c <= ts.saturating_add(slack) {
-                    in_flight[ci].push(i);
-                }
-                if c >= ts && c - ts <= opts.window_ms {
-                    let heap = &mut recent[ci];
-                    heap.push(Reverse((ts, i)));
-                    if heap.len() > opts.last_n {
-                        heap.pop();
-                    }
-                }
-                k += 1;
-            }
-        }
-        for &e in &tg.episodes {
-            let es = tl.episodes[e].start;
-            if ts < es {
-                continue;
-            }
-            match status {
-                Some(200..=399) if ts.saturating_sub(tt) > es => {
-                    first_ok[e] = Some(first_ok[e].map_or(ts, |f: Millis| f.min(ts)));
-                }
-                Some(503) => ep_503[e].push(ts),
-                _ => {}
-            }
-        }
+        pass.incidents(tg, i, ts, tt);
+        pass.episodes(tg, tl, ts, tt, r.status.get(i));
     }
-
-    for v in &mut in_flight {
-        v.sort_by_key(|&i| (r.ts[i], r.file[i], r.offset.get(i), i));
-    }
-    let recent: Vec<Vec<usize>> = recent
-        .into_iter()
-        .map(|heap| {
-            let mut v: Vec<(Millis, usize)> = heap.into_iter().map(|Reverse(x)| x).collect();
-            v.sort_by_key(|&(ts, i)| Reverse((ts, r.file[i], r.offset.get(i), i)));
-            v.into_iter().map(|(_, i)| i).collect()
-        })
-        .collect();
-
-    let episodes = episode_ends(t, tl, &first_ok, &ep_503);
+    let (in_flight, recent) = pass.sorted(r);
+    let episodes = episode_ends(t, tl, &pass.first_ok, &pass.ep_503);
 
     Correlation {
         first,
@@ -310,6 +251,108 @@ pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
         cluster_group,
         targets,
         server_sites,
+    }
+}
+
+/// The per-minute counts (a mergeable aggregate): the time range and the chart.
+fn minute_counts(t: &Tables, opts: &AnalyzeOptions) -> MinuteCounts {
+    let mut counts = MinuteCounts::default();
+    counts.add_requests(&t.requests, |ts| opts.in_range(ts));
+    counts.add_httperr(&t.httperr, |ts| opts.in_range(ts));
+    t.crashes
+        .iter()
+        .filter_map(|c| c.ts)
+        .filter(|&ts| opts.in_range(ts))
+        .for_each(|ts| counts.see(ts));
+    counts
+}
+
+/// What the one pass over the requests collects for the incidents and rapid-fail episodes.
+struct Pass {
+    /// Per incident: the rows whose `[time − time-taken, time]` spans the crash (with slack).
+    in_flight: Vec<Vec<usize>>,
+    /// Per incident: the last rows that completed within the window before the crash.
+    recent: Vec<BinaryHeap<Reverse<(Millis, usize)>>>,
+    /// Per episode: the first successful request started after its start.
+    first_ok: Vec<Option<Millis>>,
+    /// Per episode: the times of the 503s after its start.
+    ep_503: Vec<Vec<Millis>>,
+    slack: Millis,
+    ahead: Millis,
+    window: Millis,
+    last_n: usize,
+}
+
+impl Pass {
+    fn new(incidents: usize, episodes: usize, opts: &AnalyzeOptions) -> Pass {
+        let slack = opts.in_flight_slack_ms.max(0);
+        Pass {
+            in_flight: vec![Vec::new(); incidents],
+            recent: vec![BinaryHeap::new(); incidents],
+            first_ok: vec![None; episodes],
+            ep_503: vec![Vec::new(); episodes],
+            slack,
+            ahead: slack.max(opts.window_ms.max(0)),
+            window: opts.window_ms,
+            last_n: opts.last_n,
+        }
+    }
+
+    /// Row `i` (completed at `ts` after `tt` ms) against the crashes of its site's pool.
+    #[inline]
+    fn incidents(&mut self, tg: &Targets, i: usize, ts: Millis, tt: Millis) {
+        if tg.times.is_empty() {
+            return;
+        }
+        let lo = ts.saturating_sub(tt).saturating_sub(self.slack);
+        let hi = ts.saturating_add(self.ahead);
+        let mut k = tg.times.partition_point(|&c| c < lo);
+        while k < tg.times.len() && tg.times[k] <= hi {
+            let (c, ci) = (tg.times[k], tg.incidents[k]);
+            if c <= ts.saturating_add(self.slack) {
+                self.in_flight[ci].push(i);
+            }
+            if c >= ts && c - ts <= self.window {
+                let heap = &mut self.recent[ci];
+                heap.push(Reverse((ts, i)));
+                if heap.len() > self.last_n {
+                    heap.pop();
+                }
+            }
+            k += 1;
+        }
+    }
+
+    /// A row against the rapid-fail episodes of its site's pool.
+    #[inline]
+    fn episodes(&mut self, tg: &Targets, tl: &Tl, ts: Millis, tt: Millis, status: Option<u16>) {
+        for &e in &tg.episodes {
+            let es = tl.episodes[e].start;
+            if ts < es {
+                continue;
+            }
+            match status {
+                Some(200..=399) if ts.saturating_sub(tt) > es => {
+                    self.first_ok[e] = Some(self.first_ok[e].map_or(ts, |f: Millis| f.min(ts)));
+                }
+                Some(503) => self.ep_503[e].push(ts),
+                _ => {}
+            }
+        }
+    }
+
+    /// The in-flight rows in time order and the recent ones newest first (ties by place).
+    fn sorted(&mut self, r: &Requests) -> (Vec<Vec<usize>>, Vec<Vec<usize>>) {
+        let mut in_flight = std::mem::take(&mut self.in_flight);
+        for v in &mut in_flight {
+            v.sort_by_key(|&i| (r.ts[i], r.file[i], r.offset.get(i), i));
+        }
+        let recent = std::mem::take(&mut self.recent).into_iter().map(|heap| {
+            let mut v: Vec<(Millis, usize)> = heap.into_iter().map(|Reverse(x)| x).collect();
+            v.sort_by_key(|&(ts, i)| Reverse((ts, r.file[i], r.offset.get(i), i)));
+            v.into_iter().map(|(_, i)| i).collect()
+        });
+        (in_flight, recent.collect())
     }
 }
 

@@ -151,168 +151,144 @@ fn parse_chunk(
     end: usize,
     is_last: bool,
 ) -> (HttpErr, ChunkIssues) {
-    let mut layout: Option<Vec<H>> = None;
-    let mut seg = u64::MAX;
+    let mut p = ChunkParser::new(ctx, is_last);
     if start > 0
         && let Some((off, names)) = dirs.fields_before(bytes, start)
     {
-        layout = Some(layout_of(names).0);
-        seg = off as u64;
+        p.layout = Some(layout_of(names).0);
+        p.seg = off as u64;
     }
-    let d13 = layout_of(DEFAULT_13.as_bytes()).0;
-    let d14 = layout_of(DEFAULT_14.as_bytes()).0;
-    let mut t = HttpErr::default();
-    let mut issues: Vec<Issue> = Vec::new();
-    let mut counts = LineCounts::default();
-    let mut toks: Vec<Tok> = Vec::with_capacity(20);
-    let mut scratch = Vec::new();
-    let mut dates = DateCache::default();
     let mut line_no = 0u64;
-    let issue =
-        |issues: &mut Vec<Issue>, sev, code, line_no, off, msg: String, once: Option<u64>| {
-            issues.push(Issue {
-                row: IssueRow::new(ctx.id, sev, code, msg).at(Some(line_no), Some(off)),
-                once_per: once,
-                nul_end: None,
-            });
-        };
     for line in Lines::new(bytes, start, end) {
         line_no += 1;
-        counts.lines += 1;
-        let (d, off) = match classify(ctx.id, &line, line_no, &mut issues) {
-            LineKind::Blank => {
-                counts.blank += 1;
-                continue;
-            }
-            LineKind::Nul => {
-                counts.rejected += 1;
-                continue;
-            }
+        p.counts.lines += 1;
+        match classify(ctx.id, &line, line_no, &mut p.issues) {
+            LineKind::Blank => p.counts.blank += 1,
+            LineKind::Nul => p.counts.rejected += 1,
             LineKind::Directive(d) => {
-                counts.directives += 1;
+                p.counts.directives += 1;
                 if let Some(names) = d.strip_prefix(b"#Fields:") {
-                    let (l, unknown) = layout_of(names);
-                    for u in unknown {
-                        let msg =
-                            format!("missing definition for field: {u} (its values are ignored)");
-                        issue(
-                            &mut issues,
-                            Severity::Warning,
-                            "unknown_field",
-                            line_no,
-                            line.offset,
-                            msg,
-                            None,
-                        );
-                    }
-                    layout = Some(l);
-                    seg = line.offset;
+                    p.fields_directive(names, line_no, line.offset);
                 }
-                continue;
             }
-            LineKind::Data(d, off) => (d, off),
-        };
-        if !tokenize(d, &mut toks) {
-            let msg = format!("more than {} values on one line", wf::MAX_TOKENS);
-            issue(
-                &mut issues,
-                Severity::Error,
-                "field_count",
-                line_no,
-                off,
+            LineKind::Data(d, off) => {
+                if p.record(d, off, line_no, line.unterminated) {
+                    p.counts.records += 1;
+                } else {
+                    p.counts.rejected += 1;
+                }
+            }
+        }
+    }
+    (
+        p.t,
+        ChunkIssues {
+            issues: p.issues,
+            counts: p.counts,
+        },
+    )
+}
+
+/// The state of one chunk's parse: the layout in force and what was read.
+struct ChunkParser<'c> {
+    ctx: &'c FileCtx,
+    /// The chunk ends the file (a last line without a newline may be cut short).
+    is_last: bool,
+    /// The `#Fields` in force, and the offset of its line (keys once-per-segment issues).
+    layout: Option<Vec<H>>,
+    seg: u64,
+    /// The HTTP API default layouts, for header-less files.
+    d13: Vec<H>,
+    d14: Vec<H>,
+    t: HttpErr,
+    issues: Vec<Issue>,
+    counts: LineCounts,
+    toks: Vec<Tok>,
+    scratch: Vec<u8>,
+    dates: DateCache,
+}
+
+impl<'c> ChunkParser<'c> {
+    fn new(ctx: &'c FileCtx, is_last: bool) -> Self {
+        ChunkParser {
+            ctx,
+            is_last,
+            layout: None,
+            seg: u64::MAX,
+            d13: layout_of(DEFAULT_13.as_bytes()).0,
+            d14: layout_of(DEFAULT_14.as_bytes()).0,
+            t: HttpErr::default(),
+            issues: Vec::new(),
+            counts: LineCounts::default(),
+            toks: Vec::with_capacity(20),
+            scratch: Vec::new(),
+            dates: DateCache::default(),
+        }
+    }
+
+    fn issue(
+        &mut self,
+        sev: Severity,
+        code: &'static str,
+        at: (u64, u64),
+        msg: String,
+        once: Option<u64>,
+    ) {
+        let row = IssueRow::new(self.ctx.id, sev, code, msg).at(Some(at.0), Some(at.1));
+        self.issues.push(Issue {
+            row,
+            once_per: once,
+            nul_end: None,
+        });
+    }
+
+    /// A `#Fields` line: the layout from here on; unknown names are reported.
+    fn fields_directive(&mut self, names: &[u8], line_no: u64, off: u64) {
+        let (l, unknown) = layout_of(names);
+        for u in unknown {
+            let msg = format!("missing definition for field: {u} (its values are ignored)");
+            self.issue(
+                Severity::Warning,
+                "unknown_field",
+                (line_no, off),
                 msg,
                 None,
             );
-            counts.rejected += 1;
-            continue;
         }
-        let n = toks.len();
-        let chosen: Option<&[H]> = match &layout {
-            Some(l) if l.len() == n => Some(l),
-            Some(_) => None,
-            None if n == d13.len() => Some(&d13),
-            None if n == d14.len() => Some(&d14),
-            None => None,
+        self.layout = Some(l);
+        self.seg = off;
+    }
+
+    /// One data line into the table; false (with an issue) when it is rejected.
+    fn record(&mut self, d: &[u8], off: u64, line_no: u64, unterminated: bool) -> bool {
+        let at = (line_no, off);
+        let mut toks = std::mem::take(&mut self.toks);
+        let ok = if tokenize(d, &mut toks) {
+            self.record_tokens(d, &toks, at, unterminated)
+        } else {
+            let msg = format!("more than {} values on one line", wf::MAX_TOKENS);
+            self.issue(Severity::Error, "field_count", at, msg, None);
+            false
         };
-        let Some(fields) = chosen else {
-            let expected = layout.as_ref().map_or(d13.len(), |l| l.len());
-            let (code, msg) = if line.unterminated && is_last && n < expected {
-                (
-                    "truncated_line",
-                    format!("last line cut short: {n} values of {expected}, no final newline"),
-                )
-            } else if layout.is_some() {
-                (
-                    "field_count",
-                    format!("{n} values, but #Fields names {expected}"),
-                )
-            } else {
-                (
-                    "field_count",
-                    format!(
-                        "{n} values, no #Fields header and the HTTP API default has 13 (or 14 with streamid)"
-                    ),
-                )
-            };
-            issue(&mut issues, Severity::Error, code, line_no, off, msg, None);
-            counts.rejected += 1;
-            continue;
+        self.toks = toks;
+        ok
+    }
+
+    fn record_tokens(&mut self, d: &[u8], toks: &[Tok], at: (u64, u64), cut: bool) -> bool {
+        let Some(slots) = self.slots(toks, at, cut) else {
+            return false;
         };
-        let mut slots: [Option<Tok>; SLOTS] = [None; SLOTS];
-        for (f, &tk) in fields.iter().zip(&toks) {
-            if let Some(i) = f.ix() {
-                slots[i] = Some(tk);
-            }
-        }
-        let date = slots[0].map(|k| raw(d, k));
-        let time = slots[1].map(|k| raw(d, k));
-        let ts = match (
-            date.and_then(|x| dates.get(x)),
-            time.and_then(wf::parse_time),
-        ) {
-            (Some(day), Some(ms)) => wf::to_millis(day, ms),
-            _ => {
-                let msg = format!(
-                    "unreadable date/time {} {}",
-                    wf::shown(date.map(String::from_utf8_lossy).as_deref()),
-                    wf::shown(time.map(String::from_utf8_lossy).as_deref())
-                );
-                issue(
-                    &mut issues,
-                    Severity::Error,
-                    "bad_timestamp",
-                    line_no,
-                    off,
-                    msg,
-                    None,
-                );
-                counts.rejected += 1;
-                continue;
-            }
+        let Some(ts) = self.timestamp(d, &slots, at) else {
+            return false;
         };
-        if layout.is_none() {
+        if self.layout.is_none() {
             let msg = format!(
-                "no #Fields header: lines read as the HTTP API 2.0 default layout ({n} values)"
+                "no #Fields header: lines read as the HTTP API 2.0 default layout ({} values)",
+                toks.len()
             );
-            issue(
-                &mut issues,
-                Severity::Warning,
-                "no_header",
-                line_no,
-                off,
-                msg,
-                Some(seg),
-            );
+            self.issue(Severity::Warning, "no_header", at, msg, Some(self.seg));
         }
-        macro_rules! val {
-            ($i:expr) => {
-                match slots[$i] {
-                    Some(k) => wf::value(d, k, &mut scratch),
-                    None => None,
-                }
-            };
-        }
-        let reason = val!(13);
+        let reason = slots[13].and_then(|k| wf::value(d, k, &mut self.scratch));
         if let Some(r) = reason
             && !is_known_reason(r)
         {
@@ -321,55 +297,105 @@ fn parse_chunk(
                 "unknown s-reason {:?}: check the layout",
                 String::from_utf8_lossy(r)
             );
-            issue(
-                &mut issues,
-                Severity::Warning,
-                "unknown_reason",
-                line_no,
-                off,
-                msg,
-                Some(seg),
-            );
+            self.issue(Severity::Warning, "unknown_reason", at, msg, Some(self.seg));
         }
-        t.ts.push(ts);
-        t.server.push(ctx.server.as_deref());
-        push_str(&mut t.c_ip, val!(2));
-        t.c_port.push(
-            val!(3)
-                .and_then(wf::parse_u64)
-                .and_then(|v| u16::try_from(v).ok()),
-        );
-        push_str(&mut t.s_ip, val!(4));
-        t.s_port.push(
-            val!(5)
-                .and_then(wf::parse_u64)
-                .and_then(|v| u16::try_from(v).ok()),
-        );
-        push_cat(&mut t.version, val!(6));
-        push_cat(&mut t.method, val!(7));
-        push_str(&mut t.uri, val!(8));
-        push_str(&mut t.stream_id, val!(9));
-        push_str(&mut t.stream_id_ex, val!(10));
-        t.status.push(
-            val!(11)
-                .and_then(wf::parse_u64)
-                .and_then(|v| u16::try_from(v).ok()),
-        );
-        t.site_id.push(
-            val!(12)
-                .and_then(wf::parse_u64)
-                .and_then(|v| u32::try_from(v).ok()),
-        );
-        push_cat(&mut t.reason, val!(13));
-        push_cat(&mut t.queue, val!(14));
-        push_cat(&mut t.transport, val!(15));
-        push_str(&mut t.fault_code, val!(16));
-        push_str(&mut t.extended_fault_code, val!(17));
-        t.file.push(ctx.id);
-        t.offset.push(off);
-        counts.records += 1;
+        self.push_row(d, &slots, ts, at.1);
+        true
     }
-    (t, ChunkIssues { issues, counts })
+
+    /// The line's tokens by field slot, under the layout in force or a default one; `None`
+    /// (with an issue) when the count fits neither.
+    fn slots(&mut self, toks: &[Tok], at: (u64, u64), cut: bool) -> Option<[Option<Tok>; SLOTS]> {
+        let n = toks.len();
+        let chosen: Option<&[H]> = match &self.layout {
+            Some(l) if l.len() == n => Some(l),
+            Some(_) => None,
+            None if n == self.d13.len() => Some(&self.d13),
+            None if n == self.d14.len() => Some(&self.d14),
+            None => None,
+        };
+        if let Some(fields) = chosen {
+            let mut slots: [Option<Tok>; SLOTS] = [None; SLOTS];
+            for (f, &tk) in fields.iter().zip(toks) {
+                if let Some(i) = f.ix() {
+                    slots[i] = Some(tk);
+                }
+            }
+            return Some(slots);
+        }
+        let expected = self.layout.as_ref().map_or(self.d13.len(), |l| l.len());
+        let (code, msg) = if cut && self.is_last && n < expected {
+            (
+                "truncated_line",
+                format!("last line cut short: {n} values of {expected}, no final newline"),
+            )
+        } else if self.layout.is_some() {
+            (
+                "field_count",
+                format!("{n} values, but #Fields names {expected}"),
+            )
+        } else {
+            (
+                "field_count",
+                format!(
+                    "{n} values, no #Fields header and the HTTP API default has 13 (or 14 with streamid)"
+                ),
+            )
+        };
+        self.issue(Severity::Error, code, at, msg, None);
+        None
+    }
+
+    /// The line's time (UTC ms), or `None` with an issue.
+    fn timestamp(&mut self, d: &[u8], slots: &[Option<Tok>; SLOTS], at: (u64, u64)) -> Option<i64> {
+        let date = slots[0].map(|k| raw(d, k));
+        let time = slots[1].map(|k| raw(d, k));
+        let day = date.and_then(|x| self.dates.get(x));
+        if let (Some(day), Some(ms)) = (day, time.and_then(wf::parse_time)) {
+            return Some(wf::to_millis(day, ms));
+        }
+        let msg = format!(
+            "unreadable date/time {} {}",
+            wf::shown(date.map(String::from_utf8_lossy).as_deref()),
+            wf::shown(time.map(String::from_utf8_lossy).as_deref())
+        );
+        self.issue(Severity::Error, "bad_timestamp", at, msg, None);
+        None
+    }
+
+    /// The row's values into the columns.
+    fn push_row(&mut self, d: &[u8], slots: &[Option<Tok>; SLOTS], ts: i64, off: u64) {
+        let (t, sc) = (&mut self.t, &mut self.scratch);
+        // A slot's value (unescaped into the scratch buffer when quoted).
+        fn val<'a>(d: &'a [u8], slot: Option<Tok>, sc: &'a mut Vec<u8>) -> Option<&'a [u8]> {
+            slot.and_then(|k| wf::value(d, k, sc))
+        }
+        let num = |v: Option<&[u8]>| v.and_then(wf::parse_u64);
+        t.ts.push(ts);
+        t.server.push(self.ctx.server.as_deref());
+        push_str(&mut t.c_ip, val(d, slots[2], sc));
+        t.c_port
+            .push(num(val(d, slots[3], sc)).and_then(|v| u16::try_from(v).ok()));
+        push_str(&mut t.s_ip, val(d, slots[4], sc));
+        t.s_port
+            .push(num(val(d, slots[5], sc)).and_then(|v| u16::try_from(v).ok()));
+        push_cat(&mut t.version, val(d, slots[6], sc));
+        push_cat(&mut t.method, val(d, slots[7], sc));
+        push_str(&mut t.uri, val(d, slots[8], sc));
+        push_str(&mut t.stream_id, val(d, slots[9], sc));
+        push_str(&mut t.stream_id_ex, val(d, slots[10], sc));
+        t.status
+            .push(num(val(d, slots[11], sc)).and_then(|v| u16::try_from(v).ok()));
+        t.site_id
+            .push(num(val(d, slots[12], sc)).and_then(|v| u32::try_from(v).ok()));
+        push_cat(&mut t.reason, val(d, slots[13], sc));
+        push_cat(&mut t.queue, val(d, slots[14], sc));
+        push_cat(&mut t.transport, val(d, slots[15], sc));
+        push_str(&mut t.fault_code, val(d, slots[16], sc));
+        push_str(&mut t.extended_fault_code, val(d, slots[17], sc));
+        t.file.push(self.ctx.id);
+        t.offset.push(off);
+    }
 }
 
 #[inline]

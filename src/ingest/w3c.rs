@@ -94,7 +94,6 @@ fn parse_chunks(
     chunks: &[(usize, usize)],
     fast: bool,
 ) -> Option<Parsed> {
-    let last = chunks.len().saturating_sub(1);
     // Chunks are parsed in waves of a few per thread; after each wave the chunk tables are
     // appended to the result in input order, cleared and reused for the next wave. So only a
     // wave's worth of chunk tables exists next to the result, and their memory is faulted in
@@ -103,7 +102,14 @@ fn parse_chunks(
     // that holds it), so with one thread (waves of one chunk) nothing is ever copied.
     let threads = rayon::current_num_threads().max(1);
     let wave = if threads == 1 { 1 } else { threads * 2 }.min(chunks.len().max(1));
-    let spare: std::sync::Mutex<Vec<Requests>> = std::sync::Mutex::new(Vec::new());
+    let w = Waves {
+        ctx,
+        bytes,
+        fast,
+        chunks,
+        wave,
+        spare: std::sync::Mutex::new(Vec::new()),
+    };
     let mut result: Option<Requests> = None;
     let mut parsed = Parsed::default();
     let mut issue_chunks = Vec::with_capacity(chunks.len());
@@ -116,43 +122,85 @@ fn parse_chunks(
     } else {
         Start::default()
     };
-    for (w, group) in chunks.chunks(wave).enumerate() {
-        let head = std::sync::Mutex::new(result.take());
-        let mut outs: Vec<ChunkOut> = group
+    for (k, group) in chunks.chunks(wave).enumerate() {
+        let guess = if k == 0 { &guess } else { &carried };
+        let mut outs = w.parse(k, group, result.take(), &carried, guess);
+        carried = w.settle(k, group, &mut outs, carried)?;
+        let acc = w.absorb(k, outs, &mut parsed, &mut issue_chunks);
+        result = acc.or(result);
+    }
+    parsed.requests = result.unwrap_or_default();
+    if chunks.len() > 1 {
+        parsed.requests.shrink_to_fit();
+    }
+    let (issues, counts) = wf::merge_issues(issue_chunks);
+    parsed.issues = issues;
+    parsed.counts = counts;
+    Some(parsed)
+}
+
+/// One file's chunks, parsed a wave at a time (see `parse_chunks`).
+struct Waves<'a> {
+    ctx: &'a FileCtx,
+    bytes: &'a [u8],
+    fast: bool,
+    chunks: &'a [(usize, usize)],
+    /// Chunks per wave.
+    wave: usize,
+    /// Cleared chunk tables, reused by the next wave.
+    spare: std::sync::Mutex<Vec<Requests>>,
+}
+
+impl Waves<'_> {
+    fn is_last(&self, k: usize, j: usize) -> bool {
+        k * self.wave + j == self.chunks.len().saturating_sub(1)
+    }
+
+    /// Wave `k` parsed in parallel: its first chunk into `result` from the `carried` state,
+    /// the others from the `guess`.
+    fn parse(
+        &self,
+        k: usize,
+        group: &[(usize, usize)],
+        result: Option<Requests>,
+        carried: &Start,
+        guess: &Start,
+    ) -> Vec<ChunkOut> {
+        let head = std::sync::Mutex::new(result);
+        group
             .par_iter()
             .enumerate()
             .map(|(j, &(s, e))| {
                 let table = if j == 0 {
                     head.lock().ok().and_then(|mut h| h.take())
                 } else {
-                    spare.lock().ok().and_then(|mut v| v.pop())
+                    self.spare.lock().ok().and_then(|mut v| v.pop())
                 };
-                let is_last = w * wave + j == last;
-                let from = if w == 0 && j > 0 {
-                    guess.clone()
-                } else {
-                    carried.clone()
-                };
-                parse_chunk(ctx, bytes, from, (s, e), is_last, table, fast)
+                let from = if j > 0 { guess } else { carried };
+                let (ctx, bytes, last) = (self.ctx, self.bytes, self.is_last(k, j));
+                parse_chunk(ctx, bytes, from.clone(), (s, e), last, table, self.fast)
             })
-            .collect();
-        // Each chunk's true start is where the one before it ended.
-        let mut state = carried;
+            .collect()
+    }
+
+    /// Checks each chunk of wave `k` started in the state the chunk before it ended in (each
+    /// chunk's true start), parsing it again when not. Returns the state after the wave, or
+    /// `None` when a date-less log is split (its day rollovers need one pass in order).
+    fn settle(
+        &self,
+        k: usize,
+        group: &[(usize, usize)],
+        outs: &mut [ChunkOut],
+        mut state: Start,
+    ) -> Option<Start> {
         for (j, o) in outs.iter_mut().enumerate() {
             // (The wave's first chunk started right: it holds the result so far.)
             if j > 0 && o.start.layout != state.layout {
                 let mut table = std::mem::take(&mut o.requests);
                 table.clear();
-                let is_last = w * wave + j == last;
-                *o = parse_chunk(
-                    ctx,
-                    bytes,
-                    state.clone(),
-                    group[j],
-                    is_last,
-                    Some(table),
-                    fast,
-                );
+                let (ctx, bytes, last) = (self.ctx, self.bytes, self.is_last(k, j));
+                let from = state.clone();
+                *o = parse_chunk(ctx, bytes, from, group[j], last, Some(table), self.fast);
             } else if o.start.seg != state.seg {
                 for i in &mut o.issues {
                     if i.once_per == Some(o.start.seg) {
@@ -160,7 +208,7 @@ fn parse_chunks(
                     }
                 }
             }
-            if o.dateless && chunks.len() > 1 {
+            if o.dateless && self.chunks.len() > 1 {
                 return None;
             }
             if o.saw_fields {
@@ -171,27 +219,28 @@ fn parse_chunks(
                 state.directive_day = o.end.directive_day;
             }
         }
-        carried = state;
+        Some(state)
+    }
+
+    /// Appends wave `k`'s chunk tables to the first one (which holds the result so far),
+    /// takes their issues and names, and keeps the emptied tables for the next wave.
+    fn absorb(
+        &self,
+        k: usize,
+        outs: Vec<ChunkOut>,
+        parsed: &mut Parsed,
+        issue_chunks: &mut Vec<ChunkIssues>,
+    ) -> Option<Requests> {
         let mut outs = outs.into_iter();
-        let Some(mut first) = outs.next() else {
-            break;
-        };
+        let mut first = outs.next()?;
         let mut acc = std::mem::take(&mut first.requests);
         let rest: Vec<ChunkOut> = outs.collect();
-        if w == 0 && chunks.len() > 1 {
-            // Reserve the whole result once, extrapolated from the first wave (rows from its
-            // lines, string bytes from its columns; 10 % headroom). Unwritten capacity costs no
-            // memory, an underestimate only regrows (in place for buffers this large).
-            let covered = group.last().map_or(0, |c| c.1) - group.first().map_or(0, |c| c.0);
-            let scale = bytes.len() as f64 / covered.max(1) as f64;
-            let rows: usize = rest.iter().map(|o| o.counts.lines as usize).sum::<usize>()
-                + first.counts.lines as usize;
-            let sample: Vec<&Requests> = rest.iter().map(|o| &o.requests).collect();
-            acc.reserve_total_like((rows as f64 * scale) as usize, &sample, scale, 1.1);
+        if k == 0 && self.chunks.len() > 1 {
+            self.reserve(&mut acc, &first, &rest);
         }
-        for (k, mut o) in std::iter::once(first).chain(rest).enumerate() {
+        for (j, mut o) in std::iter::once(first).chain(rest).enumerate() {
             // (The first chunk's rows are in `acc` already.)
-            if k > 0 {
+            if j > 0 {
                 acc.append(&o.requests);
             }
             if parsed.server.is_none() {
@@ -204,23 +253,28 @@ fn parse_chunks(
                 issues: o.issues,
                 counts: o.counts,
             });
-            if k > 0 {
+            if j > 0 {
                 o.requests.clear();
-                if let Ok(mut v) = spare.lock() {
+                if let Ok(mut v) = self.spare.lock() {
                     v.push(o.requests);
                 }
             }
         }
-        result = Some(acc);
+        Some(acc)
     }
-    parsed.requests = result.unwrap_or_default();
-    if chunks.len() > 1 {
-        parsed.requests.shrink_to_fit();
+
+    /// Reserves the whole result once, extrapolated from the first wave (rows from its lines,
+    /// string bytes from its columns; 10 % headroom). Unwritten capacity costs no memory, an
+    /// underestimate only regrows (in place for buffers this large).
+    fn reserve(&self, acc: &mut Requests, first: &ChunkOut, rest: &[ChunkOut]) {
+        let group = &self.chunks[..self.wave.min(self.chunks.len())];
+        let covered = group.last().map_or(0, |c| c.1) - group.first().map_or(0, |c| c.0);
+        let scale = self.bytes.len() as f64 / covered.max(1) as f64;
+        let rows: usize = rest.iter().map(|o| o.counts.lines as usize).sum::<usize>()
+            + first.counts.lines as usize;
+        let sample: Vec<&Requests> = rest.iter().map(|o| &o.requests).collect();
+        acc.reserve_total_like((rows as f64 * scale) as usize, &sample, scale, 1.1);
     }
-    let (issues, counts) = wf::merge_issues(issue_chunks);
-    parsed.issues = issues;
-    parsed.counts = counts;
-    Some(parsed)
 }
 
 /// The state after the directive lines at the top of the file (its header block), read by

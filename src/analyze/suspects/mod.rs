@@ -363,26 +363,7 @@ fn module_suspects(
         let evidence_total = evidence.len();
         evidence.truncate(opts.max_listed);
         let considered = crash_count.max(k);
-        let mut reason = format!(
-            "{} ({}) is the faulting module in {} of {} crash{}{}",
-            cut(&name, 100),
-            kind.label(),
-            k,
-            considered,
-            if considered == 1 { "" } else { "es" },
-            if codes.is_empty() {
-                String::new()
-            } else {
-                format!(", exception {}", codes.join(", "))
-            }
-        );
-        if !from_dump {
-            reason.push_str("; named by Application Error events only (no dump)");
-        }
-        if kind == SuspectKind::SystemModule {
-            reason.push_str("; a Windows module usually crashes because another module corrupted memory or passed a bad pointer: the culprit is elsewhere");
-        }
-        reason.push('.');
+        let reason = module_reason(&name, kind, (k, considered), &codes, from_dump);
         let version = hits
             .iter()
             .find_map(|(_, h)| h.version.clone())
@@ -413,6 +394,35 @@ fn module_suspects(
         matched.push(BTreeSet::new());
     }
     (suspects, matched)
+}
+
+/// Why a module is a suspect: the crashes it faults in, their codes, and what weakens it.
+fn module_reason(
+    name: &str,
+    kind: SuspectKind,
+    (k, considered): (usize, usize),
+    codes: &[String],
+    from_dump: bool,
+) -> String {
+    let mut reason = format!(
+        "{} ({}) is the faulting module in {k} of {considered} crash{}{}",
+        cut(name, 100),
+        kind.label(),
+        if considered == 1 { "" } else { "es" },
+        if codes.is_empty() {
+            String::new()
+        } else {
+            format!(", exception {}", codes.join(", "))
+        }
+    );
+    if !from_dump {
+        reason.push_str("; named by Application Error events only (no dump)");
+    }
+    if kind == SuspectKind::SystemModule {
+        reason.push_str("; a Windows module usually crashes because another module corrupted memory or passed a bad pointer: the culprit is elsewhere");
+    }
+    reason.push('.');
+    reason
 }
 
 /// The exception codes and failure buckets of a module's crashes, sorted and distinct.
@@ -478,15 +488,7 @@ fn pattern_suspects(
             ..
         } = f;
         let k = cand.incidents.len();
-        let conf = if !tested {
-            Confidence::Low
-        } else if stats.p_adjusted < 1e-3 && k == incidents_considered && k >= 2 {
-            Confidence::High
-        } else if k >= 2 {
-            Confidence::Medium
-        } else {
-            Confidence::Low
-        };
+        let conf = pattern_confidence(tested, stats.p_adjusted, k, incidents_considered);
         let mut evidence: Vec<EvidenceRef> = cand
             .rows
             .iter()
@@ -501,50 +503,8 @@ fn pattern_suspects(
         sort_evidence(&mut evidence);
         let evidence_total = evidence.len();
         evidence.truncate(opts.max_listed);
-        let reason = if tested {
-            let mut caveats = String::new();
-            if stats.baseline_untimed > 0 {
-                caveats.push_str(&format!(
-                    "; {} of its baseline requests logged no time-taken and count at the pool's mean",
-                    stats.baseline_untimed
-                ));
-            }
-            if stats.in_flight_w3c > 0 {
-                caveats.push_str(&format!(
-                    "; {} of the in-flight requests are W3C rows matched within ±{} s of the crash, so the null rate is {}",
-                    stats.in_flight_w3c,
-                    opts.in_flight_slack_ms.max(0) as f64 / 1000.0,
-                    fmt_pct(stats.null_rate)
-                ));
-            }
-            format!(
-                "{} {} was in flight at {} of {} crash{}: {} of {} in-flight requests vs {} of baseline requests ({} of {}) / {} of baseline busy time (lift {}, p = {}, adjusted for {} patterns {}){}.",
-                cand.kind.name(),
-                cut(&cand.text, 300),
-                k,
-                incidents_considered,
-                if incidents_considered == 1 { "" } else { "es" },
-                stats.in_flight,
-                stats.in_flight_total,
-                fmt_pct(stats.baseline_share),
-                stats.baseline,
-                stats.baseline_total,
-                fmt_pct(stats.baseline_busy_share),
-                fmt_lift(stats.lift),
-                fmt_p(stats.p_value),
-                stats.tests,
-                fmt_p(stats.p_adjusted),
-                caveats
-            )
-        } else {
-            format!(
-                "{} {} was in flight at {} of {} crashes; there is too little baseline traffic to test whether it is unusual.",
-                cand.kind.name(),
-                cut(&cand.text, 300),
-                k,
-                incidents_considered
-            )
-        };
+        let head = format!("{} {}", cand.kind.name(), cut(&cand.text, 300));
+        let reason = pattern_reason(&head, &stats, tested, (k, incidents_considered), opts);
         suspects.push(Suspect {
             id: String::new(),
             kind: SuspectKind::RequestPattern,
@@ -562,6 +522,65 @@ fn pattern_suspects(
         matched.push(cand.rows);
     }
     pattern_notes
+}
+
+/// How sure a request-pattern suspect is: high only when tested, significant after
+/// correction and in flight at every crash of at least two; low when untested or seen once.
+fn pattern_confidence(tested: bool, p_adjusted: f64, k: usize, considered: usize) -> Confidence {
+    if !tested {
+        Confidence::Low
+    } else if p_adjusted < 1e-3 && k == considered && k >= 2 {
+        Confidence::High
+    } else if k >= 2 {
+        Confidence::Medium
+    } else {
+        Confidence::Low
+    }
+}
+
+/// Why a request pattern is a suspect: its statistics and their caveats. `head` names the
+/// pattern; `(k, considered)` are the crashes it was in flight at, of those it could be.
+fn pattern_reason(
+    head: &str,
+    stats: &PatternStats,
+    tested: bool,
+    (k, considered): (usize, usize),
+    opts: &AnalyzeOptions,
+) -> String {
+    if !tested {
+        return format!(
+            "{head} was in flight at {k} of {considered} crashes; there is too little baseline traffic to test whether it is unusual."
+        );
+    }
+    let mut caveats = String::new();
+    if stats.baseline_untimed > 0 {
+        caveats.push_str(&format!(
+            "; {} of its baseline requests logged no time-taken and count at the pool's mean",
+            stats.baseline_untimed
+        ));
+    }
+    if stats.in_flight_w3c > 0 {
+        caveats.push_str(&format!(
+            "; {} of the in-flight requests are W3C rows matched within ±{} s of the crash, so the null rate is {}",
+            stats.in_flight_w3c,
+            opts.in_flight_slack_ms.max(0) as f64 / 1000.0,
+            fmt_pct(stats.null_rate)
+        ));
+    }
+    format!(
+        "{head} was in flight at {k} of {considered} crash{}: {} of {} in-flight requests vs {} of baseline requests ({} of {}) / {} of baseline busy time (lift {}, p = {}, adjusted for {} patterns {}){caveats}.",
+        if considered == 1 { "" } else { "es" },
+        stats.in_flight,
+        stats.in_flight_total,
+        fmt_pct(stats.baseline_share),
+        stats.baseline,
+        stats.baseline_total,
+        fmt_pct(stats.baseline_busy_share),
+        fmt_lift(stats.lift),
+        fmt_p(stats.p_value),
+        stats.tests,
+        fmt_p(stats.p_adjusted),
+    )
 }
 
 /// Ranks the suspects, gives them ids, links them to each other and to the incidents, and

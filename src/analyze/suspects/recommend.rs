@@ -330,15 +330,43 @@ struct Rule {
 
 /// A query, path or route pattern: deny its unusual strings, cap the query length, or deny the URL.
 fn url_rule(seen: &Seen, w: &Where, p: &PatternStats) -> Rule {
+    let deny = deny_strings(seen.fl);
+    let ext = seen
+        .stems
+        .iter()
+        .filter_map(|st| {
+            st.rsplit('/')
+                .next()
+                .and_then(|last| last.rsplit_once('.'))
+                .map(|(_, e)| e.to_string())
+        })
+        .find(|e| safe(e, &|c| c.is_ascii_alphanumeric(), 10).is_some());
     let qmin = seen.qmin;
-    let fl = seen.fl;
-    let stems = &seen.stems;
-    let rule = w.rule;
-    let section = w.section;
-    let mut action = String::new();
-    let mut xml = String::new();
-    let mut commands: Vec<String> = Vec::new();
-    let deny: Vec<(&str, &str)> = [
+    if !deny.is_empty() && p.feature == FeatureKind::Query {
+        return deny_rule(w, &deny, ext.as_deref());
+    }
+    if qmin != usize::MAX && qmin > 256 {
+        return query_limit_rule(w, qmin, p.baseline);
+    }
+    if let [stem] = seen.stems.iter().collect::<Vec<_>>().as_slice()
+        && let Some(stem) = safe(
+            stem,
+            &|c| c.is_ascii_alphanumeric() || "/._-".contains(c),
+            200,
+        )
+    {
+        return deny_url_rule(w, stem);
+    }
+    Rule {
+        action: String::new(),
+        xml: String::new(),
+        commands: Vec::new(),
+    }
+}
+
+/// The strings to deny for the query flags seen, with what each means.
+fn deny_strings(fl: u8) -> Vec<(&'static str, &'static str)> {
+    [
         (flags::U_ENCODING, "%u"),
         (flags::NUL, "%00"),
         (flags::ANGLE, "<"),
@@ -350,93 +378,98 @@ fn url_rule(seen: &Seen, w: &Where, p: &PatternStats) -> Rule {
     .into_iter()
     .filter(|(f, _)| fl & f != 0)
     .map(|(f, d)| (d, flags::ALL.iter().find(|a| a.0 == f).map_or("", |a| a.2)))
-    .collect();
-    let ext = stems
-        .iter()
-        .filter_map(|st| {
-            st.rsplit('/')
-                .next()
-                .and_then(|last| last.rsplit_once('.'))
-                .map(|(_, e)| e.to_string())
-        })
-        .find(|e| safe(e, &|c| c.is_ascii_alphanumeric(), 10).is_some());
-    if !deny.is_empty() && p.feature == FeatureKind::Query {
-        action = format!(
-            "Block the pattern with request filtering: deny query strings containing {}{}",
-            deny.iter()
-                .map(|(d, m)| format!("{d} ({m})"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            ext.as_ref()
-                .map(|e| format!(" on .{e} URLs"))
-                .unwrap_or_default()
-        );
-        xml.push_str(&format!(
-            "          <filteringRule name=\"{rule}\" scanUrl=\"false\" scanQueryString=\"true\">\n"
-        ));
-        if let Some(e) = &ext {
-            xml.push_str(&format!("            <appliesTo>\n              <add fileExtension=\".{e}\" />\n            </appliesTo>\n"));
-        }
-        xml.push_str("            <denyStrings>\n");
-        for (d, _) in &deny {
-            let d = d
-                .replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('\'', "&apos;");
-            xml.push_str(&format!("              <add string=\"{d}\" />\n"));
-        }
-        xml.push_str("            </denyStrings>\n          </filteringRule>\n");
-        xml = format!(
-            "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <filteringRules>\n{xml}        </filteringRules>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
-        );
+    .collect()
+}
+
+/// The request-filtering XML around `inner` (indented for `<requestFiltering>`).
+fn filtering_xml(inner: &str) -> String {
+    format!(
+        "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n{inner}      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
+    )
+}
+
+/// A filtering rule that denies the unusual strings in query strings (of `.ext` URLs).
+fn deny_rule(w: &Where, deny: &[(&str, &str)], ext: Option<&str>) -> Rule {
+    let (rule, section) = (w.rule, w.section);
+    let action = format!(
+        "Block the pattern with request filtering: deny query strings containing {}{}",
+        deny.iter()
+            .map(|(d, m)| format!("{d} ({m})"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        ext.map(|e| format!(" on .{e} URLs")).unwrap_or_default()
+    );
+    let mut xml = format!(
+        "        <filteringRules>\n          <filteringRule name=\"{rule}\" scanUrl=\"false\" scanQueryString=\"true\">\n"
+    );
+    if let Some(e) = ext {
+        xml.push_str(&format!("            <appliesTo>\n              <add fileExtension=\".{e}\" />\n            </appliesTo>\n"));
+    }
+    xml.push_str("            <denyStrings>\n");
+    for (d, _) in deny {
+        let d = d
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('\'', "&apos;");
+        xml.push_str(&format!("              <add string=\"{d}\" />\n"));
+    }
+    xml.push_str(
+        "            </denyStrings>\n          </filteringRule>\n        </filteringRules>\n",
+    );
+    let mut commands = vec![format!(
+        "{section} /+\"filteringRules.[name='{rule}',scanUrl='False',scanQueryString='True']\""
+    )];
+    if let Some(e) = ext {
         commands.push(format!(
-            "{section} /+\"filteringRules.[name='{rule}',scanUrl='False',scanQueryString='True']\""
+            "{section} /+\"filteringRules.[name='{rule}'].appliesTo.[fileExtension='.{e}']\""
         ));
-        if let Some(e) = &ext {
+    }
+    for (d, _) in deny {
+        if *d != "'" && *d != "<" {
             commands.push(format!(
-                "{section} /+\"filteringRules.[name='{rule}'].appliesTo.[fileExtension='.{e}']\""
+                "{section} /+\"filteringRules.[name='{rule}'].denyStrings.[string='{d}']\""
             ));
+        } else {
+            commands.push(format!("(add the deny string {d} in the XML above: it cannot be quoted safely on an appcmd line)"));
         }
-        for (d, _) in &deny {
-            if *d != "'" && *d != "<" {
-                commands.push(format!(
-                    "{section} /+\"filteringRules.[name='{rule}'].denyStrings.[string='{d}']\""
-                ));
-            } else {
-                commands.push(format!("(add the deny string {d} in the XML above: it cannot be quoted safely on an appcmd line)"));
-            }
-        }
-    } else if qmin != usize::MAX && qmin > 256 {
-        let limit = ((qmin - 1) / 64 * 64).max(256);
-        action = format!(
-            "Cap the query string below the crashing requests' length ({qmin}+ bytes): requestLimits maxQueryString={limit} (check first that legitimate queries are shorter; the baseline has {} requests of this shape)",
-            p.baseline
-        );
-        xml = format!(
-            "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <requestLimits maxQueryString=\"{limit}\" />\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
-        );
-        commands.push(format!("{section} /requestLimits.maxQueryString:{limit}"));
-    } else if let [stem] = stems.iter().collect::<Vec<_>>().as_slice()
-        && let Some(stem) = safe(
-            stem,
-            &|c| c.is_ascii_alphanumeric() || "/._-".contains(c),
-            200,
-        )
-    {
-        action = format!(
-            "If the page can be taken offline until it is fixed, deny the URL {stem} with request filtering"
-        );
-        xml = format!(
-            "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        <denyUrlSequences>\n          <add sequence=\"{stem}\" />\n        </denyUrlSequences>\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
-        );
-        commands.push(format!(
-            "{section} /+\"denyUrlSequences.[sequence='{stem}']\""
-        ));
     }
     Rule {
         action,
-        xml,
+        xml: filtering_xml(&xml),
         commands,
+    }
+}
+
+/// A query-string length cap just below the crashing requests' length.
+fn query_limit_rule(w: &Where, qmin: usize, baseline: u64) -> Rule {
+    let limit = ((qmin - 1) / 64 * 64).max(256);
+    Rule {
+        action: format!(
+            "Cap the query string below the crashing requests' length ({qmin}+ bytes): requestLimits maxQueryString={limit} (check first that legitimate queries are shorter; the baseline has {baseline} requests of this shape)"
+        ),
+        xml: filtering_xml(&format!(
+            "        <requestLimits maxQueryString=\"{limit}\" />\n"
+        )),
+        commands: vec![format!(
+            "{} /requestLimits.maxQueryString:{limit}",
+            w.section
+        )],
+    }
+}
+
+/// The one URL, denied until it is fixed.
+fn deny_url_rule(w: &Where, stem: &str) -> Rule {
+    Rule {
+        action: format!(
+            "If the page can be taken offline until it is fixed, deny the URL {stem} with request filtering"
+        ),
+        xml: filtering_xml(&format!(
+            "        <denyUrlSequences>\n          <add sequence=\"{stem}\" />\n        </denyUrlSequences>\n"
+        )),
+        commands: vec![format!(
+            "{} /+\"denyUrlSequences.[sequence='{stem}']\"",
+            w.section
+        )],
     }
 }
 

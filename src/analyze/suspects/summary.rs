@@ -78,6 +78,14 @@ fn no_crash_headline(t: &Tables, incidents: &[Incident], range: &str) -> String 
 
 /// "N crashes of app pool … Faulting module … In flight … Rapid-fail …".
 fn crash_headline(crashes: &[&Incident], suspects: &[Suspect], rapid: &[RapidFail]) -> String {
+    let mut h = what_crashed(crashes);
+    suspect_sentences(&mut h, suspects);
+    rapid_fail_sentences(&mut h, rapid);
+    h
+}
+
+/// "N crashes of app pool P on S between A and B."
+fn what_crashed(crashes: &[&Incident]) -> String {
     let mut pools: Vec<String> = crashes
         .iter()
         .map(|i| {
@@ -97,7 +105,7 @@ fn crash_headline(crashes: &[&Incident], suspects: &[Suspect], rapid: &[RapidFai
         (Some(a), Some(b)) => format!(" between {} and {}", fmt_utc(*a), fmt_utc(*b)),
         _ => String::new(),
     };
-    let mut h = format!(
+    format!(
         "{} crash{} of app pool {}{}{}.",
         crashes.len(),
         if crashes.len() == 1 { "" } else { "es" },
@@ -108,7 +116,11 @@ fn crash_headline(crashes: &[&Incident], suspects: &[Suspect], rapid: &[RapidFai
             format!(" on {}", servers.join(", "))
         },
         when
-    );
+    )
+}
+
+/// The faulting module, the request pattern in flight, and whether they corroborate.
+fn suspect_sentences(h: &mut String, suspects: &[Suspect]) {
     if let Some(m) = suspects
         .iter()
         .find(|s| s.kind.is_module() && s.kind != SuspectKind::SystemModule)
@@ -159,6 +171,10 @@ fn crash_headline(crashes: &[&Incident], suspects: &[Suspect], rapid: &[RapidFai
             c.corroborated_by.join(", ")
         ));
     }
+}
+
+/// Each rapid-fail episode: when the pool went offline, for how long, what was refused.
+fn rapid_fail_sentences(h: &mut String, rapid: &[RapidFail]) {
     for r in rapid {
         let refused = r.refused_httperr + r.refused_w3c;
         match r.duration_s {
@@ -177,7 +193,6 @@ fn crash_headline(crashes: &[&Incident], suspects: &[Suspect], rapid: &[RapidFai
             )),
         }
     }
-    h
 }
 
 /// Why the conclusions about crashes are weak, when they are.

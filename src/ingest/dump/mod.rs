@@ -437,15 +437,7 @@ fn from_state(
     let (mem, mem_list) = memory_stats(dump, bits32);
     let exc = dump.get_stream::<MinidumpException>().ok();
     let comment = read_comment(dump);
-    let file_name = ctx
-        .path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut hints = name_hints(&file_name);
-    if let Some(c) = &comment {
-        comment_hints(c, &mut hints);
-    }
+    let hints = dump_hints(ctx, comment.as_deref());
     let pid = state.process_id.or(hints.pid);
     let main = state.modules.main_module().map(|m| clean(&m.code_file()));
     let process_name = main.as_deref().map(|m| basename(m).to_string());
@@ -463,16 +455,7 @@ fn from_state(
     let info0 = rec
         .filter(|r| r.number_parameters > 0)
         .map(|r| r.exception_information[0]);
-    let mut fault_ip = rec.map(|r| {
-        if arch == Cpu::X86 {
-            r.exception_address & 0xffff_ffff
-        } else {
-            r.exception_address
-        }
-    });
-    if fault_ip == Some(0) {
-        fault_ip = frames.first().map(|f| f.instruction);
-    }
+    let fault_ip = fault_ip(rec, arch, frames);
     let mut row = CrashRow {
         ts: millis(state.time),
         server: ctx.server.clone(),
@@ -493,15 +476,7 @@ fn from_state(
         ..Default::default()
     };
     let fault = fault_ip.map(|ip| fault_site(state, mem_list.as_ref(), ip, &mut row));
-    if let Some(c) = code {
-        let rm = state.exception_info.as_ref().map(|e| e.reason.to_string());
-        row.exception_name = Some(match rm {
-            Some(n) if !n.starts_with("unknown") && !n.is_empty() => clean(&n),
-            _ => exceptions::name(c),
-        });
-    } else if damage.exception.is_some() {
-        row.exception_name = Some(DAMAGED_EXCEPTION.into());
-    }
+    row.exception_name = exception_name(state, code, damage);
 
     let threads = thread_stats(dump, state);
     thread_rows(ctx.id, &threads, p);
@@ -518,15 +493,7 @@ fn from_state(
     row.stacks_walked = true;
 
     let mut d = Detail::default();
-    let bitness = if wow64_view {
-        "32-bit process (WOW64), 64-bit dump"
-    } else if is_wow64 {
-        "32-bit process on 64-bit Windows (WOW64)"
-    } else if arch == Cpu::X86 {
-        "32-bit process"
-    } else {
-        "64-bit process"
-    };
+    let bitness = bitness(arch, is_wow64, wow64_view);
     detail_process(
         &mut d,
         state,
@@ -543,6 +510,65 @@ fn from_state(
     detail_resources(&mut d, dump, state, &threads, mem.as_ref(), damage, &extra);
     row.detail = d.text();
     p.crashes.push(row);
+}
+
+/// What the dump's file name and comment stream say (pool, pid, chance, writer).
+fn dump_hints(ctx: &FileCtx, comment: Option<&str>) -> NameHints {
+    let file_name = ctx
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut hints = name_hints(&file_name);
+    if let Some(c) = comment {
+        comment_hints(c, &mut hints);
+    }
+    hints
+}
+
+/// The fault address: the exception's (32 bits of it on x86), or frame 0 when the record has
+/// none (an invalid-parameter report).
+fn fault_ip(
+    rec: Option<&minidump::format::MINIDUMP_EXCEPTION>,
+    arch: Cpu,
+    frames: &[StackFrame],
+) -> Option<u64> {
+    let ip = rec.map(|r| {
+        if arch == Cpu::X86 {
+            r.exception_address & 0xffff_ffff
+        } else {
+            r.exception_address
+        }
+    });
+    if ip == Some(0) {
+        return frames.first().map(|f| f.instruction);
+    }
+    ip
+}
+
+/// The exception's name: the processor's reading of it, else the code's known name; a
+/// damaged exception stream says so.
+fn exception_name(state: &ProcessState, code: Option<u32>, damage: &Damage) -> Option<String> {
+    let Some(c) = code else {
+        return damage.exception.is_some().then(|| DAMAGED_EXCEPTION.into());
+    };
+    let rm = state.exception_info.as_ref().map(|e| e.reason.to_string());
+    Some(match rm {
+        Some(n) if !n.starts_with("unknown") && !n.is_empty() => clean(&n),
+        _ => exceptions::name(c),
+    })
+}
+
+fn bitness(arch: Cpu, is_wow64: bool, wow64_view: bool) -> &'static str {
+    if wow64_view {
+        "32-bit process (WOW64), 64-bit dump"
+    } else if is_wow64 {
+        "32-bit process on 64-bit Windows (WOW64)"
+    } else if arch == Cpu::X86 {
+        "32-bit process"
+    } else {
+        "64-bit process"
+    }
 }
 
 /// The crashing thread's frames (the first [`MAX_FRAMES`]) as `frames` rows, with their facts.

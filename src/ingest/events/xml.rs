@@ -159,38 +159,47 @@ fn extract(root: roxmltree::Node<'_, '_>) -> Result<RawEvent, Reject> {
             format!("EventID '{}' is not a number", clip(&id_text, 40)),
         )
     })?;
-    match child(system, "TimeCreated") {
-        None => {
-            ev.time_problem = Some((
-                "no_timestamp",
-                "no <TimeCreated>; row kept without a time".into(),
-            ))
-        }
-        Some(t) => match t.attribute("SystemTime") {
-            None => {
-                ev.time_problem = Some((
-                    "no_timestamp",
-                    "<TimeCreated> has no SystemTime; row kept without a time".into(),
-                ))
-            }
-            Some(s) => match parse_system_time(s) {
-                Some(ms) => ev.time = Some(ms),
-                None => {
-                    ev.time_problem = Some((
-                        "bad_timestamp",
-                        format!(
-                            "SystemTime '{}' is not a date; row kept without a time",
-                            clip(s, 60)
-                        ),
-                    ))
-                }
-            },
-        },
+    match time_created(system) {
+        Ok(ms) => ev.time = Some(ms),
+        Err(problem) => ev.time_problem = Some(problem),
     }
     ev.computer = child(system, "Computer")
         .map(text_of)
         .map(|s| clip(s.trim(), 256))
         .filter(|s| !s.is_empty());
+    event_data(root, &mut ev);
+    ev.message = child(root, "RenderingInfo")
+        .and_then(|r| child(r, "Message"))
+        .map(text_of)
+        .map(|s| clip(&s, MAX_TEXT * 4))
+        .filter(|s| !s.trim().is_empty());
+    Ok(ev)
+}
+
+/// `<TimeCreated SystemTime=…>` as UTC ms, or why the row has no time (code, message).
+fn time_created(system: roxmltree::Node<'_, '_>) -> Result<i64, (&'static str, String)> {
+    let t = child(system, "TimeCreated").ok_or((
+        "no_timestamp",
+        "no <TimeCreated>; row kept without a time".to_string(),
+    ))?;
+    let s = t.attribute("SystemTime").ok_or((
+        "no_timestamp",
+        "<TimeCreated> has no SystemTime; row kept without a time".to_string(),
+    ))?;
+    parse_system_time(s).ok_or_else(|| {
+        (
+            "bad_timestamp",
+            format!(
+                "SystemTime '{}' is not a date; row kept without a time",
+                clip(s, 60)
+            ),
+        )
+    })
+}
+
+/// The event's data items: `<EventData>` (`<Data Name=…>` and `<Binary>`), or the named
+/// leaves of a manifest event's `<UserData>` template.
+fn event_data(root: roxmltree::Node<'_, '_>, ev: &mut RawEvent) {
     if let Some(data) = child(root, "EventData") {
         for d in data.children().filter(|n| n.is_element()) {
             match d.tag_name().name() {
@@ -217,12 +226,6 @@ fn extract(root: roxmltree::Node<'_, '_>) -> Result<RawEvent, Reject> {
             }
         }
     }
-    ev.message = child(root, "RenderingInfo")
-        .and_then(|r| child(r, "Message"))
-        .map(text_of)
-        .map(|s| clip(&s, MAX_TEXT * 4))
-        .filter(|s| !s.trim().is_empty());
-    Ok(ev)
 }
 
 /// `EventID` text → the event number. Classic events may be exported with the full 32-bit ID

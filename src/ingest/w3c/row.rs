@@ -109,28 +109,76 @@ impl ChunkParser<'_> {
         unterminated: bool,
         ascii: bool,
     ) -> bool {
+        let Some((fb, tail)) = self.pick_layout(toks, line, off, line_no, unterminated) else {
+            return false;
+        };
+        let Some(layout) = layout_of(&self.fallbacks, &self.layout, fb) else {
+            return false;
+        };
+        let tok = |f: F| toks.tok(layout.pos[f.ix()] as usize);
+        let (date, time, has_date) = (tok(F::Date), tok(F::Time), layout.has_date);
+        // Timestamp first: a line without one is rejected before anything is pushed.
+        let Some(ts) = self.timestamp(line, date, time, has_date, line_no, off) else {
+            return false;
+        };
+        let Some(layout) = layout_of(&self.fallbacks, &self.layout, fb) else {
+            return false;
+        };
+        let v = LineView::new(toks, line, &layout.pos, self.file, off as usize, ascii);
+        let r = &mut self.out.requests;
+        let sc = &mut self.scratch;
+        r.ts.push(ts);
+        let (server, site) = (self.ctx.server.as_deref(), self.ctx.site.as_deref());
+        let [server_code, site_code] = &mut self.ctx_codes;
+        cat_or_ctx(
+            &mut r.server,
+            &v,
+            F::Server,
+            &mut self.out.server,
+            server,
+            server_code,
+            sc,
+        );
+        cat_or_ctx(
+            &mut r.site,
+            &v,
+            F::Site,
+            &mut self.out.site,
+            site,
+            site_code,
+            sc,
+        );
+        push_texts(r, &v, sc);
+        let bad = push_numbers(r, &v, sc);
+        r.file.push(self.ctx.id);
+        r.offset.push(off);
+        for f in bad.iter().flatten() {
+            if let Some(t) = v.tok(*f) {
+                let issue = bad_number(self.ctx.id, *f, raw(line, t), line_no, off);
+                self.out.issues.push(issue);
+            }
+        }
+        if tail || layout.any_extra {
+            push_extra(&mut r.extra, &mut self.extra, layout, &v, tail, sc);
+        } else {
+            r.extra.push_null();
+        }
+        true
+    }
+
+    /// [`ChunkParser::choose`] with its issues: the line's layout, or an issue and `None`.
+    fn pick_layout<T: Tokens + ?Sized>(
+        &mut self,
+        toks: &T,
+        line: &[u8],
+        off: u64,
+        line_no: u64,
+        unterminated: bool,
+    ) -> Option<(Option<usize>, bool)> {
         let n = toks.count();
         let Some((fb, tail)) = self.choose(line, toks) else {
-            let expected = self.layout.as_ref().map(|l| l.fields.len());
-            if unterminated && expected.is_none_or(|e| n < e) {
-                let msg = format!(
-                    "last line cut short: {n} values{}, no final newline (the writer stopped mid-line)",
-                    expected.map(|e| format!(" of {e}")).unwrap_or_default()
-                );
-                self.issue(Severity::Error, "truncated_line", line_no, off, msg, false);
-            } else {
-                let msg = match &self.layout {
-                    Some(l) => format!(
-                        "{n} values, but #Fields names {} and no known IIS layout has {n} values",
-                        l.fields.len()
-                    ),
-                    None => format!(
-                        "{n} values, no #Fields header and no known IIS layout has {n} values"
-                    ),
-                };
-                self.issue(Severity::Error, "field_count", line_no, off, msg, false);
-            }
-            return false;
+            self.no_layout(n, off, line_no, unterminated);
+            return None;
         };
         if fb.is_none() && tail {
             let msg = format!(
@@ -169,37 +217,53 @@ impl ChunkParser<'_> {
             };
             self.issue(Severity::Warning, code, line_no, off, msg, true);
         }
-        let layout = match fb {
-            Some(i) => &self.fallbacks[i].1,
-            None => match &self.layout {
-                Some(l) => l,
-                None => return false,
-            },
-        };
+        Some((fb, tail))
+    }
 
-        let has_extra = tail || layout.any_extra;
-        // The token of a fixed field, through the layout's index (the line has a token for
-        // every field of the layout: `choose` checked the count).
-        let pos = &layout.pos;
-        macro_rules! tok {
-            ($f:expr) => {
-                toks.tok(pos[$f.ix()] as usize)
-            };
+    /// The issue for a line of `n` values no layout fits: cut short, or the wrong count.
+    fn no_layout(&mut self, n: usize, off: u64, line_no: u64, unterminated: bool) {
+        let expected = self.layout.as_ref().map(|l| l.fields.len());
+        if unterminated && expected.is_none_or(|e| n < e) {
+            let msg = format!(
+                "last line cut short: {n} values{}, no final newline (the writer stopped mid-line)",
+                expected.map(|e| format!(" of {e}")).unwrap_or_default()
+            );
+            self.issue(Severity::Error, "truncated_line", line_no, off, msg, false);
+            return;
         }
-        // Timestamp first: a line without one is rejected before anything is pushed.
-        let time = tok!(F::Time).and_then(|t| self.times.get(raw(line, t)));
-        let day = if layout.has_date {
-            tok!(F::Date)
-                .map(|t| raw(line, t))
-                .and_then(|d| self.dates.get(d))
+        let msg = match &self.layout {
+            Some(l) => format!(
+                "{n} values, but #Fields names {} and no known IIS layout has {n} values",
+                l.fields.len()
+            ),
+            None => format!("{n} values, no #Fields header and no known IIS layout has {n} values"),
+        };
+        self.issue(Severity::Error, "field_count", line_no, off, msg, false);
+    }
+
+    /// The line's time (ms since the epoch, UTC as logged), or an issue and `None`. Date-less
+    /// layouts take the `#Date` day and count a rollover when the time goes back by half a day.
+    fn timestamp(
+        &mut self,
+        line: &[u8],
+        date: Option<Tok>,
+        time: Option<Tok>,
+        has_date: bool,
+        line_no: u64,
+        off: u64,
+    ) -> Option<i64> {
+        let t = time.and_then(|t| self.times.get(raw(line, t)));
+        let day = if has_date {
+            date.map(|t| raw(line, t)).and_then(|d| self.dates.get(d))
         } else {
             self.directive_day
         };
-        let (Some(day), Some(time)) = (day, time) else {
-            let d = tok!(F::Date).map(|t| String::from_utf8_lossy(raw(line, t)).into_owned());
-            let t = tok!(F::Time).map(|t| String::from_utf8_lossy(raw(line, t)).into_owned());
+        let (Some(day), Some(t)) = (day, t) else {
+            let shown =
+                |t: Option<Tok>| t.map(|t| String::from_utf8_lossy(raw(line, t)).into_owned());
+            let (d, t) = (shown(date), shown(time));
             let (d, t) = (wf::shown(d.as_deref()), wf::shown(t.as_deref()));
-            let msg = match layout.has_date {
+            let msg = match has_date {
                 false => format!("no date field and no usable #Date directive (time {t})"),
                 true => format!("unreadable date/time {d} {t}"),
             };
@@ -210,248 +274,316 @@ impl ChunkParser<'_> {
                 once_per: None,
                 nul_end: None,
             });
-            return false;
+            return None;
         };
-        let day = if layout.has_date {
-            day
-        } else {
-            if let Some(prev) = self.roll_prev
-                && time + ROLLOVER_BACKSTEP_MS < prev
-            {
-                self.roll_days += 1;
-            }
-            self.roll_prev = Some(time);
-            day + self.roll_days
-        };
+        if has_date {
+            return Some(wf::to_millis(day, t));
+        }
+        if let Some(prev) = self.roll_prev
+            && t + ROLLOVER_BACKSTEP_MS < prev
+        {
+            self.roll_days += 1;
+        }
+        self.roll_prev = Some(t);
+        Some(wf::to_millis(day + self.roll_days, t))
+    }
+}
 
-        let r = &mut self.out.requests;
-        r.ts.push(wf::to_millis(day, time));
-        let sc = &mut self.scratch;
-        let file = self.file;
-        // The line is `file[off..]` (both paths hand out slices of the file), so a value is
-        // stored as its place there, not copied: checked once per line. (Were it not, values
-        // would be copied, not misplaced.)
-        let off = off as usize;
+/// The header layout (`fb` None) or fallback `fb`.
+fn layout_of<'a>(
+    fallbacks: &'a [(&'static str, Layout)],
+    header: &'a Option<Layout>,
+    fb: Option<usize>,
+) -> Option<&'a Layout> {
+    match fb {
+        Some(i) => fallbacks.get(i).map(|f| &f.1),
+        None => header.as_ref(),
+    }
+}
+
+/// One tokenized line under its layout, and the ways of reading a field's value.
+struct LineView<'a, T: ?Sized> {
+    toks: &'a T,
+    line: &'a [u8],
+    pos: &'a [u16; SLOTS],
+    /// The line as checked text (one UTF-8 check per line instead of one per field: token
+    /// bounds sit on ASCII separators, so slicing the checked line at them is always on char
+    /// boundaries); `None` when it is not UTF-8.
+    text: Option<&'a str>,
+    /// The whole file, and where the line starts in it.
+    file: &'a [u8],
+    off: usize,
+    /// The line is `file[off..]` (both paths hand out slices of the file), so a value is
+    /// stored as its place there, not copied: checked once per line. (Were it not, values
+    /// would be copied, not misplaced.)
+    in_file: bool,
+}
+
+impl<'a, T: Tokens + ?Sized> LineView<'a, T> {
+    fn new(
+        toks: &'a T,
+        line: &'a [u8],
+        pos: &'a [u16; SLOTS],
+        file: &'a [u8],
+        off: usize,
+        ascii: bool,
+    ) -> Self {
         let in_file = file
             .get(off..off.saturating_add(line.len()))
             .is_some_and(|f| f.as_ptr() == line.as_ptr());
-        macro_rules! in_place {
-            ($col:expr, $at:expr, $v:expr) => {{
-                let v: &str = $v;
-                if in_file {
-                    $col.push_source(off + $at, v)
-                } else {
-                    $col.push(Some(v))
-                }
-            }};
-        }
-        // One UTF-8 check per line instead of one per field: token bounds sit on ASCII
-        // separators, so slicing the checked line at them is always on char boundaries.
-        let line_str = if ascii {
+        let text = if ascii {
             // SAFETY: the tokenizer saw every byte of the line below 0x80 (`tokenize_ascii`
             // returns true only then; tested against `is_ascii`), and ASCII is valid UTF-8.
             Some(unsafe { std::str::from_utf8_unchecked(line) })
         } else {
             std::str::from_utf8(line).ok()
         };
-        // A token as checked text: the line is UTF-8 and the value needs no unescaping.
-        // `Some(None)` is the W3C null; `None` means take the byte path.
-        macro_rules! fast {
-            ($t:expr) => {
-                match ($t, line_str) {
-                    (None, _) => Some(None),
-                    (Some(t), Some(ls)) if !t.escaped => match token_str(ls, t) {
-                        Some(v) if is_null(v) => Some(None),
-                        Some(v) => Some(Some((t.start as usize, v))),
-                        None => None,
-                    },
-                    _ => None,
-                }
-            };
+        LineView {
+            toks,
+            line,
+            pos,
+            text,
+            file,
+            off,
+            in_file,
         }
-        macro_rules! val {
-            ($t:expr) => {
-                match $t {
-                    Some(t) => wf::value(line, t, sc),
-                    None => None,
-                }
-            };
-        }
-        macro_rules! text {
-            ($col:expr, $f:expr) => {{
-                let t = tok!($f);
-                match fast!(t) {
-                    Some(Some((at, v))) => in_place!($col, at, v),
-                    Some(None) => $col.push_null(),
-                    None => push_str(&mut $col, val!(t)),
-                }
-            }};
-        }
-        // An address: as text, repaired if a markdown link (see `unmarkdown_str`).
-        macro_rules! addr {
-            ($col:expr, $f:expr) => {{
-                let t = tok!($f);
-                match fast!(t) {
-                    Some(Some((at, v))) => {
-                        let u = unmarkdown_str(v);
-                        // (A repaired address starts one byte in, after the `[`.)
-                        in_place!($col, at + usize::from(u.len() != v.len()), u)
-                    }
-                    Some(None) => $col.push_null(),
-                    None => push_str(&mut $col, val!(t).map(wf::unmarkdown)),
-                }
-            }};
-        }
-        // A number: digits read straight from the file when the token is plain.
-        macro_rules! num {
-            ($f:expr) => {
-                match tok!($f) {
-                    Some(t) if !t.escaped => {
-                        let (s, e) = (t.start as usize, t.end as usize);
-                        if in_file {
-                            wf::parse_u64_at(file, off + s, e.saturating_sub(s))
-                        } else {
-                            line.get(s..e).and_then(wf::parse_u64)
-                        }
-                    }
-                    t => val!(t).and_then(wf::parse_u64),
-                }
-            };
-        }
-        // Server and site: the line's value, else the file's (from its folder), whose code is
-        // looked up once per chunk.
-        macro_rules! cat_or_ctx {
-            ($col:expr, $f:expr, $first:expr, $ctx:expr, $code:expr) => {{
-                let t = tok!($f);
-                match fast!(t) {
-                    Some(Some((_, v))) => {
-                        $col.push(Some(v));
-                        if $first.is_none() {
-                            $first = Some(v.to_owned());
-                        }
-                    }
-                    Some(None) => push_ctx(&mut $col, &mut $code, $ctx.as_deref()),
-                    None => match val!(t) {
-                        Some(v) => {
-                            $col.push_bytes(v);
-                            if $first.is_none() {
-                                $first = Some(String::from_utf8_lossy(v).into_owned());
-                            }
-                        }
-                        None => push_ctx(&mut $col, &mut $code, $ctx.as_deref()),
-                    },
-                }
-            }};
-        }
-        cat_or_ctx!(
-            r.server,
-            F::Server,
-            self.out.server,
-            self.ctx.server,
-            self.ctx_codes[0]
-        );
-        cat_or_ctx!(
-            r.site,
-            F::Site,
-            self.out.site,
-            self.ctx.site,
-            self.ctx_codes[1]
-        );
-        match fast!(tok!(F::SIp)) {
-            Some(v) => r.s_ip.push(v.map(|(_, v)| unmarkdown_str(v))),
-            None => match val!(tok!(F::SIp)).map(wf::unmarkdown) {
-                Some(v) => r.s_ip.push_bytes(v),
-                None => r.s_ip.push(None),
-            },
-        }
-        // A value that is there (not `-`) but no number in range: null, and an issue.
-        let mut bad: [Option<F>; 7] = [None; 7];
-        let mut nbad = 0;
-        macro_rules! checked {
-            ($f:expr, $conv:expr) => {{
-                let v = num!($f).and_then($conv);
-                if v.is_none()
-                    && let Some(t) = tok!($f)
-                    && !number_null(raw(line, t))
-                {
-                    bad[nbad] = Some($f);
-                    nbad += 1;
-                }
-                v
-            }};
-        }
-        r.s_port.push(checked!(F::SPort, |v| u16::try_from(v).ok()));
-        {
-            let t = tok!(F::Method);
-            match fast!(t) {
-                Some(v) => r.method.push(v.map(|(_, v)| v)),
-                None => match val!(t) {
-                    Some(v) => r.method.push_bytes(v),
-                    None => r.method.push(None),
-                },
-            }
-        }
-        text!(r.uri_stem, F::Stem);
-        text!(r.uri_query, F::Query);
-        text!(r.username, F::User);
-        addr!(r.c_ip, F::CIp);
-        // (Stored as logged, `+` decoded when read: see `PlusCol`.)
-        text!(r.user_agent, F::Ua);
-        text!(r.referer, F::Referer);
-        text!(r.cookie, F::Cookie);
-        text!(r.host, F::Host);
-        r.status
-            .push(checked!(F::Status, |v| u16::try_from(v).ok()));
-        r.substatus
-            .push(checked!(F::Sub, |v| u32::try_from(v).ok()));
-        r.win32_status.push(checked!(F::Win32, Some));
-        r.sc_bytes.push(checked!(F::ScBytes, Some));
-        r.cs_bytes.push(checked!(F::CsBytes, Some));
-        r.time_taken_ms.push(checked!(F::Taken, taken));
-        r.file.push(self.ctx.id);
-        r.offset.push(off as u64);
-        for f in bad.iter().take(nbad).flatten() {
-            if let Some(t) = tok!(*f) {
-                let issue = bad_number(self.ctx.id, *f, raw(line, t), line_no, off as u64);
-                self.out.issues.push(issue);
-            }
-        }
+    }
 
-        if !has_extra {
-            r.extra.push_null();
-            return true;
+    /// The token of a fixed field, through the layout's index (the line has a token for every
+    /// field of the layout: `choose` checked the count).
+    #[inline(always)]
+    fn tok(&self, f: F) -> Option<Tok> {
+        self.toks.tok(self.pos[f.ix()] as usize)
+    }
+
+    /// A token as checked text when the line is UTF-8 and the value needs no unescaping:
+    /// `Some(None)` is the W3C null, `Some(Some((start, text)))` a value; `None` means take
+    /// the byte path ([`LineView::value`]).
+    #[inline(always)]
+    fn fast(&self, t: Option<Tok>) -> Option<Option<(usize, &'a str)>> {
+        match (t, self.text) {
+            (None, _) => Some(None),
+            (Some(t), Some(ls)) if !t.escaped => match token_str(ls, t) {
+                Some(v) if is_null(v) => Some(None),
+                Some(v) => Some(Some((t.start as usize, v))),
+                None => None,
+            },
+            _ => None,
         }
-        let e = &mut self.extra;
-        e.clear();
-        let write = |e: &mut String, name: &str, v: Option<&[u8]>| {
-            if let Some(v) = v {
-                e.push(if e.is_empty() { '{' } else { ',' });
-                e.push('"');
-                e.push_str(name);
-                e.push_str("\":\"");
-                json_escape_bytes(e, v);
-                e.push('"');
-            }
-        };
-        for (i, f) in layout.fields.iter().enumerate() {
-            let Some(t) = toks.tok(i) else {
-                break;
-            };
-            if let F::Extra(k) = f
-                && let Some(name) = layout.extra_names.get(*k as usize)
-            {
-                write(e, name, wf::value(line, t, sc));
-            }
-        }
-        if tail && let Some(t) = toks.count().checked_sub(1).and_then(|k| toks.tok(k)) {
-            write(e, TAIL_NAME, wf::value(line, t, sc));
-        }
-        if e.is_empty() {
-            r.extra.push_null();
+    }
+
+    /// A token's value as bytes, unescaped into `sc` when quoted.
+    #[inline(always)]
+    fn value<'s>(&self, t: Option<Tok>, sc: &'s mut Vec<u8>) -> Option<&'s [u8]>
+    where
+        'a: 's,
+    {
+        t.and_then(|t| wf::value(self.line, t, sc))
+    }
+
+    /// A value stored as its place in the file when it is there, else copied.
+    #[inline(always)]
+    fn push_in_place(&self, col: &mut StrCol, at: usize, v: &str) {
+        if self.in_file {
+            col.push_source(self.off + at, v)
         } else {
-            e.push('}');
-            r.extra.push(Some(e));
+            col.push(Some(v))
         }
-        true
+    }
+
+    /// A number: digits read straight from the file when the token is plain.
+    #[inline(always)]
+    fn num(&self, f: F, sc: &mut Vec<u8>) -> Option<u64> {
+        match self.tok(f) {
+            Some(t) if !t.escaped => {
+                let (s, e) = (t.start as usize, t.end as usize);
+                if self.in_file {
+                    wf::parse_u64_at(self.file, self.off + s, e.saturating_sub(s))
+                } else {
+                    self.line.get(s..e).and_then(wf::parse_u64)
+                }
+            }
+            t => self.value(t, sc).and_then(wf::parse_u64),
+        }
+    }
+}
+
+/// Server and site: the line's value, else the file's (from its folder), whose code is looked
+/// up once per chunk. The first value seen names the chunk's server or site.
+#[inline(always)]
+fn cat_or_ctx<T: Tokens + ?Sized>(
+    col: &mut CatCol,
+    v: &LineView<T>,
+    f: F,
+    first: &mut Option<String>,
+    ctx: Option<&str>,
+    code: &mut Option<u32>,
+    sc: &mut Vec<u8>,
+) {
+    let t = v.tok(f);
+    match v.fast(t) {
+        Some(Some((_, s))) => {
+            col.push(Some(s));
+            if first.is_none() {
+                *first = Some(s.to_owned());
+            }
+        }
+        Some(None) => push_ctx(col, code, ctx),
+        None => match v.value(t, sc) {
+            Some(b) => {
+                col.push_bytes(b);
+                if first.is_none() {
+                    *first = Some(String::from_utf8_lossy(b).into_owned());
+                }
+            }
+            None => push_ctx(col, code, ctx),
+        },
+    }
+}
+
+/// A text field into its column.
+#[inline(always)]
+fn text<T: Tokens + ?Sized>(col: &mut StrCol, v: &LineView<T>, f: F, sc: &mut Vec<u8>) {
+    let t = v.tok(f);
+    match v.fast(t) {
+        Some(Some((at, s))) => v.push_in_place(col, at, s),
+        Some(None) => col.push_null(),
+        None => push_str(col, v.value(t, sc)),
+    }
+}
+
+/// An address: as text, repaired if a markdown link (see `unmarkdown_str`).
+#[inline(always)]
+fn addr<T: Tokens + ?Sized>(col: &mut StrCol, v: &LineView<T>, f: F, sc: &mut Vec<u8>) {
+    let t = v.tok(f);
+    match v.fast(t) {
+        Some(Some((at, s))) => {
+            let u = unmarkdown_str(s);
+            // (A repaired address starts one byte in, after the `[`.)
+            v.push_in_place(col, at + usize::from(u.len() != s.len()), u)
+        }
+        Some(None) => col.push_null(),
+        None => push_str(col, v.value(t, sc).map(wf::unmarkdown)),
+    }
+}
+
+/// A short categorical field (server address, method) into its column.
+#[inline(always)]
+fn category<T: Tokens + ?Sized>(
+    col: &mut CatCol,
+    v: &LineView<T>,
+    f: F,
+    sc: &mut Vec<u8>,
+    clean: fn(&str) -> &str,
+    clean_bytes: fn(&[u8]) -> &[u8],
+) {
+    let t = v.tok(f);
+    match v.fast(t) {
+        Some(s) => col.push(s.map(|(_, s)| clean(s))),
+        None => match v.value(t, sc).map(clean_bytes) {
+            Some(b) => col.push_bytes(b),
+            None => col.push(None),
+        },
+    }
+}
+
+/// The text fields of a request.
+#[inline(always)]
+fn push_texts<T: Tokens + ?Sized>(r: &mut Requests, v: &LineView<T>, sc: &mut Vec<u8>) {
+    category(&mut r.s_ip, v, F::SIp, sc, unmarkdown_str, wf::unmarkdown);
+    category(&mut r.method, v, F::Method, sc, |s| s, |b| b);
+    text(&mut r.uri_stem, v, F::Stem, sc);
+    text(&mut r.uri_query, v, F::Query, sc);
+    text(&mut r.username, v, F::User, sc);
+    addr(&mut r.c_ip, v, F::CIp, sc);
+    // (Stored as logged, `+` decoded when read: see `PlusCol`.)
+    text(&mut r.user_agent, v, F::Ua, sc);
+    text(&mut r.referer, v, F::Referer, sc);
+    text(&mut r.cookie, v, F::Cookie, sc);
+    text(&mut r.host, v, F::Host, sc);
+}
+
+/// The numeric fields of a request. Returns the fields whose value is there (not `-`) but no
+/// number in range: they are stored as null and get an issue.
+#[inline(always)]
+fn push_numbers<T: Tokens + ?Sized>(
+    r: &mut Requests,
+    v: &LineView<T>,
+    sc: &mut Vec<u8>,
+) -> [Option<F>; 7] {
+    let mut bad: [Option<F>; 7] = [None; 7];
+    let mut nbad = 0;
+    let mut check = |f: F, ok: bool| {
+        if !ok
+            && let Some(t) = v.tok(f)
+            && !number_null(raw(v.line, t))
+        {
+            bad[nbad] = Some(f);
+            nbad += 1;
+        }
+    };
+    let port = v.num(F::SPort, sc).and_then(|n| u16::try_from(n).ok());
+    check(F::SPort, port.is_some());
+    r.s_port.push(port);
+    let status = v.num(F::Status, sc).and_then(|n| u16::try_from(n).ok());
+    check(F::Status, status.is_some());
+    r.status.push(status);
+    let sub = v.num(F::Sub, sc).and_then(|n| u32::try_from(n).ok());
+    check(F::Sub, sub.is_some());
+    r.substatus.push(sub);
+    let win32 = v.num(F::Win32, sc);
+    check(F::Win32, win32.is_some());
+    r.win32_status.push(win32);
+    let sc_bytes = v.num(F::ScBytes, sc);
+    check(F::ScBytes, sc_bytes.is_some());
+    r.sc_bytes.push(sc_bytes);
+    let cs_bytes = v.num(F::CsBytes, sc);
+    check(F::CsBytes, cs_bytes.is_some());
+    r.cs_bytes.push(cs_bytes);
+    let ms = v.num(F::Taken, sc).and_then(taken);
+    check(F::Taken, ms.is_some());
+    r.time_taken_ms.push(ms);
+    bad
+}
+
+/// The custom and unknown fields (and a trailing positional value) as one JSON object.
+fn push_extra<T: Tokens + ?Sized>(
+    col: &mut StrCol,
+    e: &mut String,
+    layout: &Layout,
+    v: &LineView<T>,
+    tail: bool,
+    sc: &mut Vec<u8>,
+) {
+    e.clear();
+    let write = |e: &mut String, name: &str, val: Option<&[u8]>| {
+        if let Some(val) = val {
+            e.push(if e.is_empty() { '{' } else { ',' });
+            e.push('"');
+            e.push_str(name);
+            e.push_str("\":\"");
+            json_escape_bytes(e, val);
+            e.push('"');
+        }
+    };
+    for (i, f) in layout.fields.iter().enumerate() {
+        let Some(t) = v.toks.tok(i) else {
+            break;
+        };
+        if let F::Extra(k) = f
+            && let Some(name) = layout.extra_names.get(*k as usize)
+        {
+            write(e, name, wf::value(v.line, t, sc));
+        }
+    }
+    let last = v.toks.count().checked_sub(1).and_then(|k| v.toks.tok(k));
+    if tail && let Some(t) = last {
+        write(e, TAIL_NAME, wf::value(v.line, t, sc));
+    }
+    if e.is_empty() {
+        col.push_null();
+    } else {
+        e.push('}');
+        col.push(Some(e));
     }
 }

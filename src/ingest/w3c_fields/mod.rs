@@ -237,14 +237,39 @@ pub fn fast_line<M: Masker>(
         _ => {}
     }
     let e = e.get_mut(..EDGES_ROOM)?;
+    let scan = scan_line(masker, bytes, pos, end, e)?;
+    finish_line(bytes, pos, end, e, scan)
+}
+
+/// What [`scan_line`] found of one line.
+struct Scan {
+    /// Where the line ends (its newline, or the chunk end).
+    line_end: usize,
+    /// Edges written.
+    n: usize,
+    /// Bytes at or above 0x80 (a mask; zero for an ASCII line).
+    high: u64,
+    /// Where the first token starts, when in the first block: the checks after the scan use it
+    /// and the line end instead of reading edges back just after the wide stores wrote them
+    /// (a load from a store in flight stalls).
+    first_tok: Option<usize>,
+}
+
+/// The line's token edges at `e`, 64 bytes at a time; `None` for a line the batch path does
+/// not take (quotes, too many tokens, too long).
+#[inline(always)]
+fn scan_line<M: Masker>(
+    masker: M,
+    bytes: &[u8],
+    pos: usize,
+    end: usize,
+    e: &mut [u32],
+) -> Option<Scan> {
     let mut n = 0usize;
     // Bit 0: the byte before the block is a separator (the line start counts as one).
     let mut prev_sep = 1u64;
     let mut high = 0u64;
     let mut b = 0usize;
-    // Where the first token starts, when in the first block: the checks after the loop use it
-    // and the line end instead of reading edges back just after the wide stores wrote them
-    // (a load from a store in flight stalls).
     let mut first_tok = None;
     let line_end = loop {
         let at = pos + b;
@@ -286,6 +311,24 @@ pub fn fast_line<M: Masker>(
             return None;
         }
     };
+    Some(Scan {
+        line_end,
+        n,
+        high,
+        first_tok,
+    })
+}
+
+/// Closes the last token, drops a CR before the newline, and turns away blank and NUL-padded
+/// lines (the general path reports them).
+#[inline(always)]
+fn finish_line(bytes: &[u8], pos: usize, end: usize, e: &mut [u32], s: Scan) -> Option<FastLine> {
+    let Scan {
+        line_end,
+        mut n,
+        high,
+        first_tok,
+    } = s;
     let len = line_end - pos;
     // A token still open at the end (a line ending at the chunk end, or whose length is a
     // multiple of 64) closes there.

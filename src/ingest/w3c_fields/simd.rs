@@ -318,11 +318,7 @@ impl Masker for Avx512 {
             );
             let q = |x: u64| _mm512_set1_epi64(x as i64);
             let (one, eight, last) = (q(1), q(8), q(file.len() as u64 - 8));
-            let (hi, threes, sixes) = (
-                q(0xF0F0_F0F0_F0F0_F0F0),
-                q(0x3030_3030_3030_3030),
-                q(0x0606_0606_0606_0606),
-            );
+            let threes = q(0x3030_3030_3030_3030);
             while r < whole {
                 let idx = _mm256_add_epi32(step, _mm256_set1_epi32((r * stride + k2) as i32));
                 let s = _mm256_i32gather_epi32::<4>(base, idx);
@@ -348,25 +344,7 @@ impl Masker for Avx512 {
                     _mm512_sllv_epi64(w, _mm512_sub_epi64(q(64), bits)),
                     _mm512_srlv_epi64(threes, bits),
                 );
-                let digits = _mm512_cmpeq_epi64_mask(_mm512_and_si512(x, hi), threes)
-                    & _mm512_cmpeq_epi64_mask(
-                        _mm512_and_si512(_mm512_add_epi64(x, sixes), hi),
-                        threes,
-                    );
-                // Pairwise: 8 digits → 4 → 2 → 1 (as `parse_u64_at`).
-                let d = _mm512_sub_epi64(x, threes);
-                let d = _mm512_and_si512(
-                    _mm512_add_epi64(_mm512_mullo_epi64(d, q(10)), _mm512_srli_epi64::<8>(d)),
-                    q(0x00FF_00FF_00FF_00FF),
-                );
-                let d = _mm512_and_si512(
-                    _mm512_add_epi64(_mm512_mullo_epi64(d, q(100)), _mm512_srli_epi64::<16>(d)),
-                    q(0x0000_FFFF_0000_FFFF),
-                );
-                let v = _mm512_and_si512(
-                    _mm512_add_epi64(_mm512_mullo_epi64(d, q(10000)), _mm512_srli_epi64::<32>(d)),
-                    q(0xFFFF_FFFF),
-                );
+                let (digits, v) = swar_digits(x);
                 _mm512_storeu_si512(vals.as_mut_ptr().add(r).cast(), v);
                 let good = lanes & digits;
                 for (j, k) in ok[r..r + 8].iter_mut().enumerate() {
@@ -433,6 +411,43 @@ impl Masker for Avx512 {
             }
         }
         count
+    }
+}
+
+/// Eight words of ASCII digits, each right-aligned over `'0'` padding (as [`parse_u64_at`]
+/// lays one out): which lanes hold only digits, and the value of each, pairwise 8 digits → 4
+/// → 2 → 1.
+///
+/// # Safety
+/// The CPU has AVX-512F/DQ (called only from the [`Avx512`] masker).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn swar_digits(x: std::arch::x86_64::__m512i) -> (u8, std::arch::x86_64::__m512i) {
+    use std::arch::x86_64::*;
+    // SAFETY: the caller's CPU has AVX-512F/DQ (above); no memory is touched.
+    unsafe {
+        let q = |x: u64| _mm512_set1_epi64(x as i64);
+        let (hi, threes, sixes) = (
+            q(0xF0F0_F0F0_F0F0_F0F0),
+            q(0x3030_3030_3030_3030),
+            q(0x0606_0606_0606_0606),
+        );
+        let digits = _mm512_cmpeq_epi64_mask(_mm512_and_si512(x, hi), threes)
+            & _mm512_cmpeq_epi64_mask(_mm512_and_si512(_mm512_add_epi64(x, sixes), hi), threes);
+        let d = _mm512_sub_epi64(x, threes);
+        let d = _mm512_and_si512(
+            _mm512_add_epi64(_mm512_mullo_epi64(d, q(10)), _mm512_srli_epi64::<8>(d)),
+            q(0x00FF_00FF_00FF_00FF),
+        );
+        let d = _mm512_and_si512(
+            _mm512_add_epi64(_mm512_mullo_epi64(d, q(100)), _mm512_srli_epi64::<16>(d)),
+            q(0x0000_FFFF_0000_FFFF),
+        );
+        let v = _mm512_and_si512(
+            _mm512_add_epi64(_mm512_mullo_epi64(d, q(10000)), _mm512_srli_epi64::<32>(d)),
+            q(0xFFFF_FFFF),
+        );
+        (digits, v)
     }
 }
 
