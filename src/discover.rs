@@ -33,6 +33,50 @@ pub struct Artifact {
     /// Which version of it: `size:hash` of its size and its first and last 64 KiB (a log that
     /// grew or was rewritten gets a new one), or `None` when it could not be read.
     pub fingerprint: Option<String>,
+    /// How its bytes are stored (as they are, or compressed).
+    pub container: Container,
+}
+
+/// How a file's bytes are stored. Ingest opens every source through this
+/// (`ingest::load`): a compressed file is read through its decoder, and its kind, name and
+/// source key are those of what it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Container {
+    /// As they are.
+    #[default]
+    Plain,
+    /// gzip (`.gz`, several members too): one log, event export or dump per file, as log
+    /// rotation scripts and admins compress them; known by its magic bytes, named without
+    /// the `.gz`.
+    Gzip,
+}
+
+impl Container {
+    /// What a file holding `head` is stored as.
+    pub fn of(head: &[u8]) -> Container {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Container::Gzip
+        } else {
+            Container::Plain
+        }
+    }
+
+    /// The name of what the file at `path` holds: `u_ex240301.log.gz` holds `u_ex240301.log`.
+    pub fn inner_path(self, path: &Path) -> PathBuf {
+        match self {
+            Container::Plain => path.to_path_buf(),
+            Container::Gzip => {
+                let gz = path
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+                if gz {
+                    path.with_extension("")
+                } else {
+                    path.to_path_buf()
+                }
+            }
+        }
+    }
 }
 
 /// Why a file is not read.
@@ -146,20 +190,22 @@ pub fn discover(paths: &[PathBuf]) -> Vec<Artifact> {
         .into_iter()
         .enumerate()
         .map(|(i, (path, server, site, problem))| {
-            let (kind, bytes, problem, fingerprint) = match problem {
-                Some(p) => (ArtifactKind::Unknown, 0, Some(p), None),
+            let c = match problem {
+                Some(p) => Classified::problem(ArtifactKind::Unknown, 0, p),
                 None => classify_file(&path),
             };
+            let inner = c.container.inner_path(&path);
             Artifact {
                 id: i as FileId,
-                key: source_key(&path, server.as_deref(), site.as_deref()),
-                fingerprint,
+                key: source_key(&inner, server.as_deref(), site.as_deref()),
+                fingerprint: c.fingerprint,
                 path,
-                kind,
-                bytes,
+                kind: c.kind,
+                bytes: c.bytes,
                 server,
                 site,
-                problem,
+                problem: c.problem,
+                container: c.container,
             }
         })
         .collect()
@@ -206,14 +252,33 @@ impl Fnv {
     }
 }
 
-type Classified = (ArtifactKind, u64, Option<Problem>, Option<String>);
+/// What discover learns of one file by reading its start.
+struct Classified {
+    kind: ArtifactKind,
+    bytes: u64,
+    problem: Option<Problem>,
+    fingerprint: Option<String>,
+    container: Container,
+}
+
+impl Classified {
+    fn problem(kind: ArtifactKind, bytes: u64, why: Problem) -> Classified {
+        Classified {
+            kind,
+            bytes,
+            problem: Some(why),
+            fingerprint: None,
+            container: Container::Plain,
+        }
+    }
+}
 
 fn classify_file(path: &Path) -> Classified {
     // Checked before opening: opening a FIFO blocks until a writer comes.
     match std::fs::metadata(path) {
         Ok(m) if !m.is_file() => {
             let why = Problem::NotRegular(file_type_name(&m.file_type()).into());
-            return (ArtifactKind::Unknown, 0, Some(why), None);
+            return Classified::problem(ArtifactKind::Unknown, 0, why);
         }
         _ => {}
     }
@@ -221,7 +286,7 @@ fn classify_file(path: &Path) -> Classified {
         Ok(f) => f,
         Err(e) => {
             let why = Problem::Unreadable(format!("cannot open: {e}"));
-            return (ArtifactKind::Unknown, 0, Some(why), None);
+            return Classified::problem(ArtifactKind::Unknown, 0, why);
         }
     };
     let bytes = f.metadata().map(|m| m.len()).unwrap_or(0);
@@ -229,7 +294,7 @@ fn classify_file(path: &Path) -> Classified {
         Ok(h) => h,
         Err(e) => {
             let why = Problem::Unreadable(format!("cannot read: {e}"));
-            return (ArtifactKind::Unknown, bytes, Some(why), None);
+            return Classified::problem(ArtifactKind::Unknown, bytes, why);
         }
     };
     if bytes == 0 {
@@ -238,20 +303,52 @@ fn classify_file(path: &Path) -> Classified {
             let why = Problem::NotRegular(
                 "a pseudo-file that reports 0 bytes but has content (procfs, sysfs)".into(),
             );
-            return (ArtifactKind::Unknown, 0, Some(why), None);
+            return Classified::problem(ArtifactKind::Unknown, 0, why);
         }
         let kind = name_hint(path).unwrap_or(ArtifactKind::Unknown);
-        return (kind, 0, Some(Problem::Empty), None);
+        return Classified::problem(kind, 0, Problem::Empty);
     }
     let mut f = f;
     // A file that shrinks while it is read has no stable version: no fingerprint.
-    let print = fingerprint(&mut f, bytes).ok();
-    (classify(&head, path), bytes, None, print)
+    let fingerprint = fingerprint(&mut f, bytes).ok();
+    let container = Container::of(&head);
+    let (kind, problem) = match container {
+        Container::Plain => (classify(&head, path), None),
+        Container::Gzip => classify_gzip(f, path),
+    };
+    Classified {
+        kind,
+        bytes,
+        problem,
+        fingerprint,
+        container,
+    }
+}
+
+/// The kind of what a gzip file holds, from its first inflated bytes.
+fn classify_gzip(f: File, path: &Path) -> (ArtifactKind, Option<Problem>) {
+    use std::io::Seek;
+    let mut f = f;
+    if let Err(e) = f.rewind() {
+        return (
+            ArtifactKind::Unknown,
+            Some(Problem::Unreadable(format!("cannot read: {e}"))),
+        );
+    }
+    let decoder = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(f));
+    match sniff(decoder) {
+        Ok(head) if head.is_empty() => (ArtifactKind::Unknown, Some(Problem::Empty)),
+        Ok(head) => (classify(&head, &Container::Gzip.inner_path(path)), None),
+        Err(e) => {
+            let why = format!("a gzip file that cannot be inflated ({e}): corrupt, or not gzip");
+            (ArtifactKind::Unknown, Some(Problem::Unreadable(why)))
+        }
+    }
 }
 
 /// The first [`SNIFF`] bytes of the file, with runs of NUL bytes (power-loss padding) of 16 or
 /// more left out and read past, as far as [`SNIFF_PAST_NULS`].
-fn sniff(f: File) -> std::io::Result<Vec<u8>> {
+fn sniff(f: impl Read) -> std::io::Result<Vec<u8>> {
     let mut head = Vec::with_capacity(SNIFF);
     let mut r = std::io::BufReader::with_capacity(64 << 10, f.take(SNIFF_PAST_NULS));
     let mut nuls = 0usize;

@@ -20,6 +20,17 @@ pub enum ReadError {
     /// Mapping failed.
     #[error("cannot map: {0}")]
     Map(#[source] io::Error),
+    /// A compressed file that could not be inflated at all.
+    #[error("cannot inflate (corrupt gzip): {0}")]
+    Inflate(#[source] io::Error),
+    /// A compressed file that inflates past what is held in memory.
+    #[error(
+        "inflates to more than {max} bytes, more than is read in memory (or a decompression bomb): extract it first"
+    )]
+    TooLargeToInflate {
+        /// The most inflated.
+        max: u64,
+    },
     /// A parser panicked on this file (caught; the run goes on).
     #[error("internal error while parsing (a bug in w3triage; please report it with this file)")]
     ParserPanicked,

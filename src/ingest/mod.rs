@@ -11,7 +11,7 @@ pub mod text;
 pub mod w3c;
 pub mod w3c_fields;
 
-use crate::discover::{Artifact, discover};
+use crate::discover::{Artifact, Container, discover};
 use crate::error::ReadError;
 use crate::tables::{
     ArtifactKind, FileCtx, FileRow, FileStatus, IssueRow, LineCounts, Parsed, Severity, Source,
@@ -156,7 +156,10 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match a.kind {
         ArtifactKind::W3c => w3c::parse_source(&ctx, &src),
         ArtifactKind::HttpErr => httperr::parse(&ctx, bytes),
-        ArtifactKind::Minidump => dump::parse_file(&ctx, &a.path, &opts.dump),
+        ArtifactKind::Minidump if a.container == Container::Plain => {
+            dump::parse_file(&ctx, &a.path, &opts.dump)
+        }
+        ArtifactKind::Minidump => dump::parse(&ctx, bytes, &opts.dump),
         ArtifactKind::Evtx | ArtifactKind::EventXml | ArtifactKind::EventJson => {
             events::parse(&ctx, a.kind, bytes)
         }
@@ -235,16 +238,57 @@ fn not_read(a: &Artifact, row: &mut FileRow) -> Option<Parsed> {
 /// change made. Dumps are read their own way (bounded, mapped copy-on-write for repairs): an
 /// empty source here.
 fn load(a: &Artifact) -> Result<(Source, Vec<IssueRow>), ReadError> {
-    if a.kind == ArtifactKind::Minidump {
+    let plain = a.container == Container::Plain;
+    if a.kind == ArtifactKind::Minidump && plain {
         return Ok((Source::new(Vec::new()), Vec::new()));
     }
     let file = std::fs::File::open(&a.path).map_err(ReadError::Open)?;
-    let src = read_source(file)?;
+    let (src, mut notes) = match a.container {
+        Container::Plain => (read_source(file)?, Vec::new()),
+        Container::Gzip => inflate(a.id, file)?,
+    };
     if matches!(a.kind, ArtifactKind::W3c | ArtifactKind::HttpErr) {
-        text::normalize(a.id, src)
+        let (src, more) = text::normalize(a.id, src)?;
+        notes.extend(more);
+        Ok((src, notes))
     } else {
-        Ok((src, Vec::new()))
+        Ok((src, notes))
     }
+}
+
+/// The inflated bytes of a gzip file, in memory (the tables point into them as into a mapped
+/// log). A stream cut short (a copy interrupted, a disk full) keeps what inflated, with a
+/// warning; more than [`inflate_limit`] bytes is refused (a decompression bomb, or a log too
+/// large to hold: extract it first).
+fn inflate(
+    id: crate::tables::FileId,
+    file: std::fs::File,
+) -> Result<(Source, Vec<IssueRow>), ReadError> {
+    use std::io::Read;
+    let limit = inflate_limit();
+    let gz = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file));
+    let mut r = gz.take(limit + 1);
+    let mut v = Vec::new();
+    let mut notes = Vec::new();
+    if let Err(e) = r.read_to_end(&mut v) {
+        if v.is_empty() {
+            return Err(ReadError::Inflate(e));
+        }
+        let msg = format!(
+            "gzip stream cut short or damaged after {} inflated bytes ({e}): what follows is lost",
+            v.len()
+        );
+        notes.push(IssueRow::new(id, Severity::Warning, "truncated_gzip", msg));
+    }
+    if v.len() as u64 > limit {
+        return Err(ReadError::TooLargeToInflate { max: limit });
+    }
+    Ok((Source::new(v), notes))
+}
+
+/// The most a compressed file may inflate to: an eighth of the memory, at least 256 MiB.
+fn inflate_limit() -> u64 {
+    (populate_limit() / 2).max(256 << 20)
 }
 
 /// Files up to this size are read into memory, larger ones mapped: a web farm's archive can

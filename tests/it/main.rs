@@ -8,6 +8,7 @@ mod w3wp_dump;
 
 mod analyze;
 mod cli;
+mod compressed;
 mod dump;
 mod events;
 mod hardening;
