@@ -727,3 +727,29 @@ fn one_pass_data_lines_match_the_general_path() {
         prop_assert!(fast.counts.balanced());
     });
 }
+
+#[test]
+fn minute_times_and_two_digit_years_are_read_not_rejected() {
+    // A header block with minutes-only times, then a header-less block of an IIS 4/5-era
+    // writer with two-digit years; the last line has no final newline.
+    let log = b"#Fields: date time c-ip cs-method cs-uri-stem sc-status\n\
+2024-03-01 08:35 192.0.2.1 GET /a.aspx 200\n\
+2024-03-01 08:36 192.0.2.2 GET /b.aspx 500\n\
+#Fields: date time c-ip cs-method cs-uri-stem sc-status\n\
+98-05-03 23:59:59 192.0.2.3 GET /c.htm 404";
+    let p = parse(&FileCtx::default(), log);
+    assert!(p.issues.is_empty(), "{:?}", p.issues);
+    assert_eq!(p.counts.records, 3);
+    let r = &p.requests;
+    let ts: Vec<String> = (0..r.len()).map(|i| iso(&p, i)).collect();
+    assert_eq!(
+        ts,
+        [
+            "2024-03-01T08:35:00+00:00",
+            "2024-03-01T08:36:00+00:00",
+            "1998-05-03T23:59:59+00:00"
+        ]
+    );
+    assert_eq!(r.status.get(2), Some(404));
+    assert_eq!(r.uri_stem.get(2), Some("/c.htm"));
+}

@@ -15,7 +15,16 @@ fn dates_and_times() {
     assert_eq!(parse_time(b"17:00:00.363"), Some(61_200_363));
     assert_eq!(parse_time(b"17:00:00.3"), Some(61_200_300));
     assert_eq!(parse_time(b"24:00:00"), None);
-    assert_eq!(parse_time(b"00:00"), None);
+    // Minutes only (`HH:MM`), as some writers log: the minute's start.
+    assert_eq!(parse_time(b"08:35"), Some(30_900_000));
+    assert_eq!(parse_time(b"24:00"), None);
+    assert_eq!(parse_time(b"08:3"), None);
+    assert_eq!(parse_time(b"08:35:"), None);
+    // Two-digit years (IIS 4/5-era writers): 70–99 are 19xx, the rest 20xx.
+    assert_eq!(parse_date(b"98-05-03"), parse_date(b"1998-05-03"));
+    assert_eq!(parse_date(b"03-02-28"), parse_date(b"2003-02-28"));
+    assert_eq!(parse_date(b"03-02-29"), None);
+    assert_eq!(parse_date(b"1998/05/03"), None);
     assert_eq!(
         parse_directive_date(b" 2014-11-18 00:00:00.128"),
         parse_date(b"2014-11-18")

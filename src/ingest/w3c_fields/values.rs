@@ -38,12 +38,20 @@ fn digits(b: &[u8]) -> Option<u32> {
 /// `YYYY-MM-DD` → days since the epoch; month and day are range-checked.
 #[inline]
 pub fn parse_date(b: &[u8]) -> Option<i64> {
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let y = digits(&b[0..4])? as i64;
-    let m = digits(&b[5..7])?;
-    let d = digits(&b[8..10])?;
+    let (y, m, d) = match b.len() {
+        10 if b[4] == b'-' && b[7] == b'-' => (digits(&b[0..4])? as i64, &b[5..7], &b[8..10]),
+        // `YY-MM-DD`, as some IIS 4/5-era W3C writers logged it: 70–99 are 19xx, the rest 20xx.
+        8 if b[2] == b'-' && b[5] == b'-' => {
+            let yy = digits(&b[0..2])? as i64;
+            (
+                if yy >= 70 { 1900 + yy } else { 2000 + yy },
+                &b[3..5],
+                &b[6..8],
+            )
+        }
+        _ => return None,
+    };
+    let (m, d) = (digits(m)?, digits(d)?);
     if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
         return None;
     }
@@ -77,9 +85,14 @@ pub fn parse_directive_date(v: &[u8]) -> Option<i64> {
     parse_date(first).or_else(|| parse_date_dmy(first))
 }
 
-/// `HH:MM:SS` with an optional fraction (`.363`) → milliseconds of the day.
+/// `HH:MM:SS` with an optional fraction (`.363`), or `HH:MM` (some writers log minutes only)
+/// → milliseconds of the day.
 #[inline]
 pub fn parse_time(b: &[u8]) -> Option<i64> {
+    if b.len() == 5 && b[2] == b':' {
+        let (h, m) = (digits(&b[0..2])?, digits(&b[3..5])?);
+        return (h <= 23 && m <= 59).then_some((h as i64 * 60 + m as i64) * 60_000);
+    }
     if b.len() < 8 || b[2] != b':' || b[5] != b':' {
         return None;
     }
@@ -210,8 +223,11 @@ impl DateCache {
             return self.day;
         }
         let d = parse_date(b)?;
-        self.key.copy_from_slice(b);
-        self.day = Some(d);
+        // Only the usual `YYYY-MM-DD` is kept (a two-digit year is parsed every time).
+        if let Ok(k) = <[u8; 10]>::try_from(b) {
+            self.key = k;
+            self.day = Some(d);
+        }
         Some(d)
     }
 }
