@@ -72,6 +72,10 @@ struct AnalyzeArgs {
     /// Worker threads (default: one per core). Output is identical for any value.
     #[arg(long)]
     threads: Option<usize>,
+    /// Everything given is from this one machine (instead of the names found in the events,
+    /// `s-computername` and the folders).
+    #[arg(long, value_name = "NAME")]
+    server: Option<String>,
     /// A Breakpad symbol tree (`module.pdb/ID/module.sym`) for function names in dumps.
     #[arg(long)]
     symbols: Option<PathBuf>,
@@ -123,6 +127,10 @@ struct ParseArgs {
     /// Worker threads (default: one per core). Output is identical for any value.
     #[arg(long)]
     threads: Option<usize>,
+    /// Everything given is from this one machine (instead of the names found in the events,
+    /// `s-computername` and the folders).
+    #[arg(long, value_name = "NAME")]
+    server: Option<String>,
     /// Print per-file and total counts, issues, bytes and throughput instead of the table.
     #[arg(long)]
     summary: bool,
@@ -205,7 +213,8 @@ fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Tables> {
         bar,
     };
     ingest_into(artifacts, opts, &mut sink);
-    let Progress { tables, bar } = sink;
+    let Progress { mut tables, bar } = sink;
+    w3triage::ingest::identity::resolve(&mut tables, opts.server.as_deref());
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -222,6 +231,7 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
         dump: w3triage::ingest::dump::DumpOptions {
             symbols: args.symbols.clone(),
         },
+        server: args.server.clone(),
     };
     let start = std::time::Instant::now();
     let tables = ingest(&args.paths, &opts)?;
@@ -375,6 +385,7 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         dump: w3triage::ingest::dump::DumpOptions {
             symbols: args.symbols.clone(),
         },
+        server: args.server.clone(),
     };
     let tables = ingest(&args.paths, &opts)?;
     let aopts = AnalyzeOptions {

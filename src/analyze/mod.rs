@@ -34,7 +34,7 @@ use crate::tables::{FileId, FileStatus, LineCounts, Millis, Tables};
 use std::collections::BTreeMap;
 
 /// Version of the JSON report schema (`docs/report-schema.md`).
-pub const SCHEMA_VERSION: &str = "1.2";
+pub const SCHEMA_VERSION: &str = "1.3";
 
 /// Knobs of the analysis. `Default` gives the documented defaults.
 #[derive(Debug, Clone)]
@@ -223,6 +223,7 @@ fn assemble(
             .count(),
         issues: t.issues.len(),
         servers,
+        identities: t.servers.clone(),
         first: corr.first.map(Ts),
         last: corr.last.map(Ts),
     };

@@ -278,6 +278,9 @@ pub struct Inputs {
     pub issues: usize,
     /// The servers seen, sorted.
     pub servers: Vec<String>,
+    /// Each machine and the evidence that named it (events `Computer`, `s-computername`,
+    /// folders), sorted by name. Since 1.3.
+    pub identities: Vec<crate::tables::ServerIdentity>,
     /// Earliest and latest timestamp seen in any table (within `--since` / `--until`).
     pub first: Option<Ts>,
     /// The latest timestamp.

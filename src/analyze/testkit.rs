@@ -101,6 +101,7 @@ impl TableBuilder {
             reason: None,
             bytes: 0,
             server: Some("WEB01".into()),
+            host: None,
             site: None,
             counts: LineCounts::default(),
             rows: 0,

@@ -7,6 +7,7 @@
 pub mod dump;
 pub mod events;
 pub mod httperr;
+pub mod identity;
 pub mod text;
 pub mod w3c;
 pub mod w3c_fields;
@@ -28,6 +29,8 @@ pub struct IngestOptions {
     pub threads: Option<usize>,
     /// How dumps are read (symbols).
     pub dump: dump::DumpOptions,
+    /// `--server NAME`: everything is from this one machine (see [`identity`]).
+    pub server: Option<String>,
 }
 
 /// Discovers and ingests everything under `paths`.
@@ -73,6 +76,8 @@ impl Sink for Tables {
 pub fn ingest_artifacts(artifacts: Vec<Artifact>, opts: &IngestOptions) -> Tables {
     let mut t = Tables::default();
     ingest_into(artifacts, opts, &mut t);
+    // One name per machine, from all the files (see `identity`).
+    identity::resolve(&mut t, opts.server.as_deref());
     t
 }
 
@@ -133,6 +138,7 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
         reason: None,
         bytes: a.bytes,
         server: a.server.clone(),
+        host: None,
         site: a.site.clone(),
         counts: LineCounts::default(),
         rows: 0,
@@ -172,6 +178,7 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
         }
     };
     parsed.issues.splice(0..0, notes);
+    row.host = parsed.server.clone();
     if parsed.server.is_some() && row.server.is_none() {
         row.server = parsed.server.clone();
     }

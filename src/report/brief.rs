@@ -17,9 +17,18 @@ pub fn build(a: &Analysis) -> Doc<'_> {
     let mut b = vec![
         line(format!("w3triage {}: incident report", a.tool.version)),
         line(inputs_line(a)),
+    ];
+    for i in &a.inputs.identities {
+        let t = Text::plain("server ")
+            .push(Span::Cut(i.name.clone(), 60))
+            .and(": ")
+            .push(Span::Cut(i.evidence.join(", "), 300));
+        b.push(line(t));
+    }
+    b.extend([
         heading("WHAT HAPPENED"),
         Block::Para(Style::Normal, a.summary.headline.clone().into()),
-    ];
+    ]);
     if !a.summary.thin_evidence.is_empty() {
         let items = a.summary.thin_evidence.iter().map(|t| t.clone().into());
         b.push(Block::Callout(

@@ -69,6 +69,15 @@ fn head(b: &mut Vec<Block>, a: &Analysis) {
         b.push(Block::List(Style::Muted, notes));
     }
     b.push(Block::Para(Style::Muted, inputs_line(a).into()));
+    if !a.inputs.identities.is_empty() {
+        let items = a.inputs.identities.iter().map(|i| {
+            Text(vec![Span::Strong(i.name.clone())]).and(format!(": {}", i.evidence.join(", ")))
+        });
+        b.push(Block::Labeled(
+            "Servers, and what named them".into(),
+            vec![Block::List(Style::Muted, items.collect())],
+        ));
+    }
 }
 
 fn inputs_line(a: &Analysis) -> String {

@@ -519,8 +519,12 @@ pub struct FileRow {
     pub reason: Option<String>,
     /// Size in bytes.
     pub bytes: u64,
-    /// The server (from the folder layout, `s-computername` or the event's `Computer`).
+    /// The server: the machine identity resolved from all the evidence (see
+    /// `ingest::identity`); before that, the folder's name.
     pub server: Option<String>,
+    /// The machine the content names, if it names one: the events' `Computer`, the first
+    /// `s-computername` of a W3C log.
+    pub host: Option<String>,
     /// The site (`W3SVC<id>`), from the folder layout or `s-sitename`.
     pub site: Option<String>,
     /// Line accounting.
@@ -544,6 +548,7 @@ impl Row for FileRow {
         ("reason", ColKind::Str),
         ("bytes", ColKind::Int),
         ("server", ColKind::Str),
+        ("host", ColKind::Str),
         ("site", ColKind::Str),
         ("lines", ColKind::Int),
         ("records", ColKind::Int),
@@ -565,13 +570,14 @@ impl Row for FileRow {
             6 => self.reason.cell(),
             7 => self.bytes.cell(),
             8 => self.server.cell(),
-            9 => self.site.cell(),
-            10 => n.lines.cell(),
-            11 => n.records.cell(),
-            12 => n.directives.cell(),
-            13 => n.blank.cell(),
-            14 => n.rejected.cell(),
-            15 => self.rows.cell(),
+            9 => self.host.cell(),
+            10 => self.site.cell(),
+            11 => n.lines.cell(),
+            12 => n.records.cell(),
+            13 => n.directives.cell(),
+            14 => n.blank.cell(),
+            15 => n.rejected.cell(),
+            16 => self.rows.cell(),
             // As JSON prints a number (`0.32`, `1.0`), kept as text.
             _ => serde_json::to_string(&((self.elapsed_ms * 1000.0).round() / 1000.0))
                 .map_or(Cell::Null, Cell::Owned),
@@ -598,6 +604,18 @@ pub struct Tables {
     pub threads: Vec<ThreadRow>,
     /// What could not be read, or was read with a guess.
     pub issues: Vec<IssueRow>,
+    /// The machines the evidence is from, and how each was told (see `ingest::identity`).
+    pub servers: Vec<ServerIdentity>,
+}
+
+/// One machine, and the evidence that names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerIdentity {
+    /// The name the tables and the report use for it.
+    pub name: String,
+    /// How it was told, e.g. `events Computer web01.contoso.local`, `s-computername WEB01`,
+    /// `folder 2024-01-11-outage`.
+    pub evidence: Vec<String>,
 }
 
 /// What a stage knows about the file it reads.

@@ -326,3 +326,95 @@ fn healthy_day_analyzes_to_no_crash_found() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("No crash found in 4 input files"), "{text}");
 }
+
+/// Copies `from` into `to`, changing each file with `edit(relative path, bytes)`.
+fn copy_tree(from: &Path, to: &Path, edit: &dyn Fn(&Path, Vec<u8>) -> Vec<u8>) {
+    for e in walkdir::WalkDir::new(from).into_iter().flatten() {
+        let rel = e.path().strip_prefix(from).unwrap();
+        let dest = to.join(rel);
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+        } else {
+            let bytes = std::fs::read(e.path()).unwrap();
+            std::fs::write(&dest, edit(rel, bytes)).unwrap();
+        }
+    }
+}
+
+/// One machine is one server whatever its folder is called and however its events name it: the
+/// outage sample, moved into a folder named after the date, with events naming the machine by
+/// its FQDN, gives the same incidents on the same server.
+#[test]
+fn one_server_whatever_the_folder_is_called() {
+    use w3triage::analyze::{AnalyzeOptions, analyze};
+    use w3triage::ingest::{IngestOptions, ingest_paths};
+    let key = |a: &w3triage::analyze::Analysis| {
+        let incidents: Vec<_> = a
+            .incidents
+            .iter()
+            .map(|i| {
+                (
+                    i.time,
+                    i.pid,
+                    i.server.clone(),
+                    i.sources.len(),
+                    i.in_flight_total,
+                )
+            })
+            .collect();
+        (incidents, a.suspects.len(), a.rapid_fail.len())
+    };
+    let opts = IngestOptions::default();
+    let base = analyze(
+        &ingest_paths(&["samples/outage".into()], &opts),
+        &AnalyzeOptions::default(),
+    );
+    assert_eq!(base.incidents.len(), 10);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("outage-2025-03-14");
+    copy_tree(Path::new("samples/outage/WEB01"), &root, &|rel, bytes| {
+        if rel.extension().is_some_and(|e| e == "xml") {
+            let text = String::from_utf8(bytes).unwrap();
+            text.replace(
+                "<Computer>WEB01</Computer>",
+                "<Computer>web01.contoso.local</Computer>",
+            )
+            .into_bytes()
+        } else {
+            bytes
+        }
+    });
+    let t = ingest_paths(std::slice::from_ref(&root), &opts);
+    assert_eq!(t.servers.len(), 1, "{:?}", t.servers);
+    assert_eq!(t.servers[0].name, "web01");
+    assert_eq!(
+        t.servers[0].evidence,
+        [
+            "events Computer web01.contoso.local",
+            "folder outage-2025-03-14"
+        ]
+    );
+    let moved = analyze(&t, &AnalyzeOptions::default());
+    // The same incidents, each once, with every source merged; only the name differs.
+    let (mut incidents, suspects, rapid) = key(&base);
+    for i in &mut incidents {
+        assert_eq!(i.2.as_deref(), Some("WEB01"));
+        i.2 = Some("web01".into());
+    }
+    assert_eq!(key(&moved), (incidents, suspects, rapid));
+
+    // `--server` names it whatever the evidence says.
+    let forced = IngestOptions {
+        server: Some("PORTAL-IIS01".into()),
+        ..Default::default()
+    };
+    let t = ingest_paths(&[root], &forced);
+    let a = analyze(&t, &AnalyzeOptions::default());
+    assert!(
+        a.incidents
+            .iter()
+            .all(|i| i.server.as_deref() == Some("PORTAL-IIS01"))
+    );
+    assert_eq!(a.incidents.len(), 10);
+}

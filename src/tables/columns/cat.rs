@@ -153,6 +153,42 @@ impl CatCol {
     pub fn categories(&self) -> &[String] {
         &self.dict
     }
+    /// Renames categories: `f(value)` is the new name, or `None` to keep it. Categories that end
+    /// up with one name become one code (rows keep their order; no row is copied).
+    pub fn rename(&mut self, f: impl Fn(&str) -> Option<String>) {
+        let mut dict: Vec<String> = Vec::new();
+        let mut index: HashMap<String, u32> = HashMap::new();
+        let remap: Vec<u32> = self
+            .dict
+            .iter()
+            .map(|v| {
+                let name = f(v).unwrap_or_else(|| v.clone());
+                *index.entry(name).or_insert_with_key(|name| {
+                    dict.push(name.clone());
+                    (dict.len() - 1) as u32
+                })
+            })
+            .collect();
+        let map = |c: u32| if c == NULL_CODE { c } else { remap[c as usize] };
+        if self.lead > 0 {
+            self.lead_code = map(self.lead_code);
+        }
+        for c in &mut self.codes {
+            *c = map(*c);
+        }
+        self.dict = dict;
+        self.index = index;
+        // Canonical again: rows that now carry the leading code join the leading run.
+        if self.lead > 0 {
+            let same = self
+                .codes
+                .iter()
+                .take_while(|&&c| c == self.lead_code)
+                .count();
+            self.codes.drain(..same);
+            self.lead += same;
+        }
+    }
     /// Appends `other`'s rows.
     pub fn append(&mut self, other: &CatCol) {
         let remap: Vec<u32> = other.dict.iter().map(|s| self.intern(s)).collect();

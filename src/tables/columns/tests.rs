@@ -578,3 +578,46 @@ fn num_col_get_out_of_range_panics() {
 fn num_col_is_null_out_of_range_panics() {
     num(&[Some(1), None]).is_null(2);
 }
+
+#[test]
+fn cat_col_rename_merges_categories_and_stays_canonical() {
+    let vals = [
+        Some("web01.contoso.local"),
+        Some("outage-2024"),
+        None,
+        Some("WEB02"),
+    ];
+    let to = |v: &str| match v {
+        "web01.contoso.local" | "outage-2024" => Some("WEB01".to_string()),
+        _ => None,
+    };
+    // Every sequence of up to 5 values: renaming equals pushing the renamed values.
+    for n in 0..=5u32 {
+        for k in 0..4usize.pow(n) {
+            let seq: Vec<Option<&str>> = (0..n).map(|i| vals[k / 4usize.pow(i) % 4]).collect();
+            let mut c = CatCol::default();
+            seq.iter().for_each(|v| c.push(*v));
+            c.rename(to);
+            let renamed: Vec<Option<String>> = seq
+                .iter()
+                .map(|v| v.map(|s| to(s).unwrap_or(s.to_string())))
+                .collect();
+            let mut want = CatCol::default();
+            renamed.iter().for_each(|v| want.push(v.as_deref()));
+            let got: Vec<Option<String>> = c.iter().map(|v| v.map(str::to_string)).collect();
+            assert_eq!(got, renamed, "{seq:?}");
+            assert_eq!(
+                (c.lead, c.codes.len()),
+                (want.lead, want.codes.len()),
+                "{seq:?}"
+            );
+            let mut cats = c.categories().to_vec();
+            cats.dedup();
+            assert_eq!(
+                cats.len(),
+                c.categories().len(),
+                "one code per name: {seq:?}"
+            );
+        }
+    }
+}
