@@ -241,6 +241,11 @@ fn assemble(
         .iter()
         .map(|&i| timeline::crash_evidence(t, i))
         .collect();
+    let other_crashes = tl
+        .other_processes
+        .iter()
+        .map(|&i| timeline::crash_evidence(t, i))
+        .collect();
 
     Analysis {
         schema_version: SCHEMA_VERSION,
@@ -266,6 +271,7 @@ fn assemble(
         recommendations,
         modules,
         other_evidence,
+        other_crashes,
         timeline: corr.chart,
         coverage,
     }

@@ -221,6 +221,9 @@ pub struct Analysis {
     pub modules: Vec<ModuleEntry>,
     /// Crash-related evidence that matched no incident (a 1309 whose process lived, a WER report…).
     pub other_evidence: Vec<EvidenceRef>,
+    /// Crashes of processes that are not IIS workers (a desktop app, a service) on the same
+    /// servers: context, never incidents. Since 1.3.
+    pub other_crashes: Vec<EvidenceRef>,
     /// Requests, 5xx, HTTPERR rows and abandonments per time bucket.
     pub timeline: Timeline,
     /// Every input file and what became of it, and the issues.

@@ -34,6 +34,7 @@ use super::{
     TimeSource, path_of,
 };
 use crate::knowledge::httperr_reasons::{ReasonClass, class_of};
+use crate::knowledge::modules::is_iis_process;
 
 use crate::tables::{CrashKind, CrashRow, EvidenceSource, Millis, Tables};
 
@@ -90,6 +91,8 @@ pub struct Timeline {
     pub episodes: Vec<Episode>,
     /// Crash rows that joined no incident.
     pub unattached: Vec<usize>,
+    /// Crash rows of processes that are not IIS workers (a desktop app, a service).
+    pub other_processes: Vec<usize>,
     /// Every 503 `AppOffline` row (HTTPERR index), in range.
     pub offline_rows: Vec<usize>,
 }
@@ -157,9 +160,14 @@ enum Role {
     Incident,
     Attach,
     Disabled,
+    /// A crash of a process IIS does not serve from: context, not an incident.
+    OtherProcess,
 }
 
 fn role(r: &CrashRow) -> Role {
+    if !is_iis_process(r.process_name.as_deref()) {
+        return Role::OtherProcess;
+    }
     match r.kind {
         CrashKind::Disabled => Role::Disabled,
         CrashKind::Crash | CrashKind::Hang | CrashKind::Dump => Role::Incident,
@@ -275,6 +283,11 @@ pub fn build(t: &Tables, opts: &AnalyzeOptions) -> Timeline {
         }
     }
 
+    let other_processes = rows
+        .iter()
+        .copied()
+        .filter(|&i| role(&t.crashes[i]) == Role::OtherProcess)
+        .collect();
     attach_bursts(t, opts, &bursts, &mut clusters);
 
     for c in &mut clusters {
@@ -296,6 +309,7 @@ pub fn build(t: &Tables, opts: &AnalyzeOptions) -> Timeline {
         clusters,
         episodes,
         unattached,
+        other_processes,
         offline_rows: offline,
     }
 }
@@ -601,6 +615,11 @@ pub fn source_tag(r: &CrashRow) -> SourceTag {
 
 fn describe(r: &CrashRow) -> String {
     let mut parts = vec![source_tag(r).to_string(), r.kind.name().to_string()];
+    if !is_iis_process(r.process_name.as_deref())
+        && let Some(p) = norm(r.process_name.as_deref())
+    {
+        parts.push(format!("process {}", super::cut(p, 80)));
+    }
     if let Some(p) = norm(r.app_pool.as_deref()) {
         parts.push(format!("pool {}", super::cut(p, 80)));
     }

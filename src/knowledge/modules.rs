@@ -439,6 +439,25 @@ const MICROSOFT: &[(&str, ModuleClass)] = &[
     ("ws2_32.dll", ModuleClass::OsCore),
 ];
 
+/// The processes IIS serves requests from: its worker, IIS 5/6's host and out-of-process
+/// application host, IIS Express (which also hosts the ASP.NET Core Module).
+pub const IIS_PROCESSES: &[&str] = &["w3wp.exe", "inetinfo.exe", "dllhost.exe", "iisexpress.exe"];
+
+/// Whether the process (a name or path, `.exe` optional) is one IIS serves requests from (see
+/// [`IIS_PROCESSES`]). An unknown process (`None`) counts as one: WAS events are about workers,
+/// and a dump or event that does not name its process is given the benefit of the doubt.
+pub fn is_iis_process(process: Option<&str>) -> bool {
+    let Some(p) = process
+        .map(|p| basename(p.trim()))
+        .filter(|p| !p.is_empty())
+    else {
+        return true;
+    };
+    IIS_PROCESSES
+        .iter()
+        .any(|k| p.eq_ignore_ascii_case(k) || p.eq_ignore_ascii_case(k.trim_end_matches(".exe")))
+}
+
 /// The file name of a Windows path (either separator), as written.
 pub fn basename(path: &str) -> &str {
     path.rsplit(['\\', '/']).next().unwrap_or(path)

@@ -27,6 +27,12 @@ pub fn build(a: &Analysis) -> Doc<'_> {
         b.push(section("Other crash-related evidence", "other-evidence"));
         b.push(evidence_list(&a.other_evidence));
     }
+    if !a.other_crashes.is_empty() {
+        b.push(section("Other crashes on these servers", "other-crashes"));
+        let note = "Processes IIS does not serve from (desktop applications, services): context, not incidents.";
+        b.push(Block::Para(Style::Muted, note.into()));
+        b.push(evidence_list(&a.other_crashes));
+    }
     modules(&mut b, a);
     coverage(&mut b, a);
     b.push(Block::Footer(Text::plain(format!(

@@ -47,12 +47,17 @@ fn crash_lines(s: &mut String, c: &JudgedRow) {
         (None, Some(n)) => n.clone(),
         _ => "no exception (manual or hang dump)".into(),
     };
+    // An app pool only for a process IIS serves from.
+    let pool = if crate::knowledge::modules::is_iis_process(c.process_name.as_deref()) {
+        format!(" pool {}", c.app_pool.as_deref().unwrap_or("?"))
+    } else {
+        " (not an IIS worker process)".into()
+    };
     let _ = writeln!(
         s,
-        "  process : {} pid {} pool {}",
+        "  process : {} pid {}{pool}",
         c.process_name.as_deref().unwrap_or("?"),
         c.pid.map_or("?".into(), |p| p.to_string()),
-        c.app_pool.as_deref().unwrap_or("?")
     );
     let _ = writeln!(
         s,

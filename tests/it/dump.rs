@@ -928,6 +928,11 @@ fn cli_dump_text_and_json() {
         text.contains("crashme.exe+0xa6a6 (frame_pointer) x239"),
         "{text}"
     );
+    // crashme.exe is not an IIS worker: no app pool is asked for.
+    assert!(
+        text.contains("process : crashme.exe pid 5416 (not an IIS worker process)"),
+        "{text}"
+    );
     let sym = fixtures().join("symbols");
     let g = fixtures().join("rust-minidump_test.dmp");
     let out = std::process::Command::new(exe)

@@ -418,3 +418,59 @@ fn one_server_whatever_the_folder_is_called() {
     );
     assert_eq!(a.incidents.len(), 10);
 }
+
+/// Crashes of processes IIS does not serve from are context, not incidents: a desktop app's
+/// crash event and a non-IIS dump beside the outage sample leave its incidents as they were.
+#[test]
+fn other_processes_crashes_are_listed_apart() {
+    use w3triage::analyze::{AnalyzeOptions, analyze};
+    use w3triage::ingest::ingest_paths;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("WEB01");
+    copy_tree(Path::new("samples/outage/WEB01"), &root, &|_, b| b);
+    std::fs::copy(
+        "tests/fixtures/dumps/breakpad_ascii_read_av.dmp",
+        root.join("dumps/crashme.dmp"),
+    )
+    .unwrap();
+    let event = "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Application Error'/><EventID Qualifiers='0'>1000</EventID><Level>2</Level><TimeCreated SystemTime='2025-03-14T12:00:00.0000000Z'/><Channel>Application</Channel><Computer>WEB01</Computer></System><EventData><Data Name='AppName'>Contoso.Desktop.exe</Data><Data Name='AppVersion'>1.0.0.0</Data><Data Name='ModuleName'>KERNELBASE.dll</Data><Data Name='ModuleVersion'>10.0.17763.1</Data><Data Name='ExceptionCode'>e0434352</Data><Data Name='FaultingOffset'>0000000000039319</Data><Data Name='ProcessId'>0x1f40</Data><Data Name='AppPath'>C:\\Program Files\\Contoso\\Contoso.Desktop.exe</Data></EventData></Event>\n";
+    std::fs::write(root.join("events/Desktop.xml"), event).unwrap();
+
+    let a = analyze(
+        &ingest_paths(&[root], &Default::default()),
+        &AnalyzeOptions::default(),
+    );
+    assert_eq!(a.incidents.len(), 10);
+    assert!(
+        a.incidents
+            .iter()
+            .all(|i| i.pid != Some(8000) && i.pid != Some(5376))
+    );
+    let what: Vec<&str> = a.other_crashes.iter().map(|e| e.what.as_str()).collect();
+    assert_eq!(what.len(), 2, "{what:?}");
+    assert!(
+        what.iter().any(|w| w.contains("process crashme.exe")),
+        "{what:?}"
+    );
+    assert!(
+        what.iter()
+            .any(|w| w.contains("process Contoso.Desktop.exe")),
+        "{what:?}"
+    );
+    let note = a
+        .summary
+        .notes
+        .iter()
+        .find(|n| n.contains("IIS does not serve"));
+    assert!(
+        note.is_some_and(|n| n.starts_with("2 crash(es)") && n.contains("crashme.exe")),
+        "{:?}",
+        a.summary.notes
+    );
+    // No module of those processes is a suspect.
+    assert!(
+        a.suspects.iter().all(|s| !s.name.contains("crashme")),
+        "{:?}",
+        a.suspects
+    );
+}

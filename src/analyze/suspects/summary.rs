@@ -39,6 +39,20 @@ pub(super) fn summarize(
             tl.unattached.len()
         ));
     }
+    if !tl.other_processes.is_empty() {
+        let mut names: Vec<&str> = tl
+            .other_processes
+            .iter()
+            .filter_map(|&i| t.crashes[i].process_name.as_deref())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        notes.push(format!(
+            "{} crash(es) of processes IIS does not serve from ({}): listed as context, not incidents",
+            tl.other_processes.len(),
+            cut(&names.join(", "), 200)
+        ));
+    }
     let issues = t.issues.len();
     if issues > 0 {
         notes.push(format!("{issues} input issue(s): see coverage"));

@@ -150,6 +150,10 @@ pub(super) fn role_for(
     class: Option<ModuleClass>,
 ) -> Option<RoleFinding> {
     let (suspect, class) = (suspect?, class?);
+    // A process IIS does not serve from has no IIS roles: its modules are what they are.
+    if !crate::knowledge::modules::is_iis_process(f.process.as_deref()) {
+        return None;
+    }
     if class == ModuleClass::DynamicCode {
         return Some(RoleFinding {
             role: SuspectRole::ManagedCode,

@@ -229,3 +229,37 @@ fn role_only_for_third_party_suspects_and_not_the_process_image() {
     assert_eq!(v.suspect_role, Some(SuspectRole::NativeModule));
     assert_eq!(v.confidence, Confidence::High);
 }
+
+#[test]
+fn a_process_iis_does_not_serve_from_gets_no_iis_role() {
+    let facts = |process: &str| CrashFacts {
+        code: Some(0xC000_0005),
+        info0: Some(0),
+        fault: site("acme.dll", 0x10),
+        frames: vec![
+            fr("acme.dll", 0x10, "context"),
+            fr("filter.dll", 0x20, "frame_pointer"),
+        ],
+        process: Some(process.into()),
+        ..Default::default()
+    };
+    // In a worker, the caller makes it an ISAPI filter; in a desktop app it is just a module.
+    let v = decide(&facts("w3wp.exe"));
+    assert_eq!(v.suspect_role, Some(SuspectRole::IsapiFilter));
+    let v = decide(&facts("Contoso.Desktop.exe"));
+    assert_eq!(v.suspect_role, None);
+    assert!(!v.text.contains("ISAPI"), "{}", v.text);
+    assert_eq!(v.suspect_module.as_deref(), Some("acme.dll"));
+    for p in [
+        "W3WP.EXE",
+        "inetinfo.exe",
+        "C:\\Windows\\System32\\dllhost.exe",
+        "iisexpress",
+    ] {
+        assert!(crate::knowledge::modules::is_iis_process(Some(p)), "{p}");
+    }
+    assert!(crate::knowledge::modules::is_iis_process(None));
+    assert!(!crate::knowledge::modules::is_iis_process(Some(
+        "w3wp2.exe"
+    )));
+}
