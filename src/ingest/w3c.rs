@@ -727,6 +727,7 @@ fn json_escape_bytes(out: &mut String, v: &[u8]) {
 }
 
 mod batch;
+mod infer;
 mod layout;
 mod row;
 pub use layout::MAX_TIME_TAKEN_MS;

@@ -753,3 +753,64 @@ fn minute_times_and_two_digit_years_are_read_not_rejected() {
     assert_eq!(r.status.get(2), Some(404));
     assert_eq!(r.uri_stem.get(2), Some("/c.htm"));
 }
+
+#[test]
+fn header_less_blocks_of_unknown_layouts_are_inferred_not_rejected() {
+    // An Exchange front end's log cut from the middle of a day: s-computername, Exchange's
+    // `&k=v;` query, DOMAIN\user, a trailing X-Forwarded-For list and the client port (18
+    // values: no known layout). Then a block with cookie, referer, host and byte counts.
+    let ex = |i: u32| {
+        format!(
+            "2024-01-11 08:35:{i:02} EXCH01 10.0.1.5 POST /owa/service.svc action=GetItem&CorrelationID=<empty>;&cafeReqId=4f2a-{i};&encoding=; 443 CONTOSO\\jdoe 10.0.61.{i} Mozilla/5.0+(Windows+NT+10.0) https://mail.contoso.com/owa/ 200 0 0 3{i} 10.0.61.69,10.93.4.75 515{i:02}\n"
+        )
+    };
+    let shop = |i: u32| {
+        format!(
+            "2024-01-11 09:00:{i:02} W3SVC2 10.0.0.5 GET /cart.aspx id={i} 443 - 192.0.2.{i} Mozilla/5.0 ASP.NET_SessionId=abc{i} https://shop.example.com/ shop.example.com 200 0 0 5120 830 4{i}\n"
+        )
+    };
+    let mut log = String::new();
+    (1..=20).for_each(|i| log.push_str(&ex(i)));
+    (1..=20).for_each(|i| log.push_str(&shop(i)));
+    let p = parse(&FileCtx::default(), log.as_bytes());
+    assert_eq!(p.counts.records, 40);
+    assert_eq!(p.counts.rejected, 0);
+    let codes: Vec<&str> = p.issues.iter().map(|i| i.code).collect();
+    assert_eq!(
+        codes,
+        ["inferred_layout", "inferred_layout"],
+        "{:?}",
+        p.issues
+    );
+    assert!(
+        p.issues[0].message.ends_with("date time s-computername s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken X-Forwarded-For x-value-2"),
+        "{}",
+        p.issues[0].message
+    );
+    let r = &p.requests;
+    assert_eq!(r.server.get(0), Some("EXCH01"));
+    assert_eq!(r.username.get(0), Some("CONTOSO\\jdoe"));
+    assert_eq!(r.c_ip.get(4), Some("10.0.61.5"));
+    assert_eq!(r.time_taken_ms.get(4), Some(35));
+    let extra = r.extra.get(0).unwrap_or_default();
+    assert!(
+        extra.contains("\"X-Forwarded-For\":\"10.0.61.69,10.93.4.75\""),
+        "{extra}"
+    );
+    assert!(extra.contains("\"x-value-2\":\"51501\""), "{extra}");
+    assert_eq!(r.site.get(20), Some("W3SVC2"));
+    assert_eq!(r.cookie.get(21).as_deref(), Some("ASP.NET_SessionId=abc2"));
+    assert_eq!(r.host.get(21), Some("shop.example.com"));
+    assert_eq!(
+        (
+            r.sc_bytes.get(21),
+            r.cs_bytes.get(21),
+            r.time_taken_ms.get(21)
+        ),
+        (Some(5120), Some(830), Some(42))
+    );
+    // The same, parsed in small chunks.
+    let c = parse_chunked(&FileCtx::default(), log.as_bytes(), 700);
+    assert_eq!(c.requests, p.requests);
+    assert_eq!(c.issues, p.issues);
+}

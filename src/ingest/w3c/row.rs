@@ -176,7 +176,10 @@ impl ChunkParser<'_> {
         unterminated: bool,
     ) -> Option<(Option<usize>, bool)> {
         let n = toks.count();
-        let Some((fb, tail)) = self.choose(line, toks) else {
+        let Some((fb, tail)) = self
+            .choose(line, toks)
+            .or_else(|| self.inferred(line, toks))
+        else {
             self.no_layout(n, off, line_no, unterminated);
             return None;
         };
@@ -193,7 +196,20 @@ impl ChunkParser<'_> {
                 true,
             );
         }
-        if let Some(i) = fb {
+        if let Some(i) = fb.filter(|&i| self.fallbacks[i].0 == infer::INFERRED) {
+            let msg = format!(
+                "lines of {n} values that no #Fields line and no known IIS layout explain: read as the layout their values' shapes fit, {}",
+                self.fallbacks[i].1.desc
+            );
+            // Once per block and layout: two blocks of different layouts are each said.
+            let key = self.seg ^ fnv1a(self.fallbacks[i].1.desc.as_bytes());
+            let row = IssueRow::new(self.ctx.id, Severity::Warning, "inferred_layout", msg);
+            self.out.issues.push(Issue {
+                row: row.at(Some(line_no), Some(off)),
+                once_per: Some(key),
+                nul_end: None,
+            });
+        } else if let Some(i) = fb {
             let name = self.fallbacks[i].0;
             let tail_note = if tail {
                 " plus a trailing X-Forwarded-For value"
@@ -218,6 +234,29 @@ impl ChunkParser<'_> {
             self.issue(Severity::Warning, code, line_no, off, msg, true);
         }
         Some((fb, tail))
+    }
+
+    /// A layout inferred from the shapes of the line's values (see `infer`), kept among the
+    /// fallbacks so that the block's later lines are read by it too. A last line cut short is
+    /// not inferred from (it is missing values). At most a few per chunk: lines that each
+    /// need their own layout are not a log.
+    fn inferred<T: Tokens + ?Sized>(
+        &mut self,
+        line: &[u8],
+        toks: &T,
+    ) -> Option<(Option<usize>, bool)> {
+        const MAX_INFERRED: usize = 8;
+        let known = self
+            .fallbacks
+            .iter()
+            .filter(|f| f.0 == infer::INFERRED)
+            .count();
+        if known >= MAX_INFERRED {
+            return None;
+        }
+        let l = infer::infer(line, toks)?;
+        self.fallbacks.push((infer::INFERRED, l));
+        Some((Some(self.fallbacks.len() - 1), false))
     }
 
     /// The issue for a line of `n` values no layout fits: cut short, or the wrong count.
@@ -287,6 +326,13 @@ impl ChunkParser<'_> {
         self.roll_prev = Some(t);
         Some(wf::to_millis(day + self.roll_days, t))
     }
+}
+
+/// FNV-1a of `b` (a stable key for a layout's description).
+fn fnv1a(b: &[u8]) -> u64 {
+    b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &c| {
+        (h ^ c as u64).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// The header layout (`fb` None) or fallback `fb`.
