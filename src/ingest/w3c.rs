@@ -326,6 +326,8 @@ struct ChunkParser<'c> {
     /// Offset of the `#Fields` line in force (`u64::MAX` before any): keys once-per-segment issues.
     seg: u64,
     fallbacks: Vec<(&'static str, Layout)>,
+    /// Value counts whose header-less block no layout could be inferred for (not tried again).
+    no_block: Vec<usize>,
     /// Day of the last `#Date`/`#Start-Date` (for date-less layouts).
     directive_day: Option<i64>,
     /// Date-less rollover: days added since the `#Date`, and the previous time of day.
@@ -365,6 +367,7 @@ fn parse_chunk(
             .iter()
             .map(|&(n, f)| (n, Layout::from_names(f.as_bytes())))
             .collect(),
+        no_block: Vec::new(),
         directive_day: from.directive_day,
         roll_days: 0,
         roll_prev: None,

@@ -814,3 +814,39 @@ fn header_less_blocks_of_unknown_layouts_are_inferred_not_rejected() {
     assert_eq!(c.requests, p.requests);
     assert_eq!(c.issues, p.issues);
 }
+
+#[test]
+fn a_header_less_block_is_read_in_batches_by_its_inferred_layout_and_checked_line_by_line() {
+    // No s-port: 1,100 lines whose user name is `-` (the sample cannot tell user from port),
+    // then one with a user name. Every line is read, the last by a layout that fits it.
+    let line = |i: u32, user: &str| {
+        format!(
+            "2024-03-01 10:{:02}:{:02} 10.0.0.5 GET /p{i}.aspx - {user} 192.0.2.{} Mozilla/5.0+(X11) - 200 0 0 {i}\n",
+            i / 60 % 60,
+            i % 60,
+            i % 250
+        )
+    };
+    let mut log = String::new();
+    (0..1100).for_each(|i| log.push_str(&line(i, "-")));
+    log.push_str(&line(1100, "CONTOSO\\ann"));
+    let p = parse(&FileCtx::default(), log.as_bytes());
+    assert_eq!((p.counts.records, p.counts.rejected), (1101, 0));
+    assert!(
+        p.issues.iter().all(|i| i.code != "bad_number"),
+        "{:?}",
+        p.issues
+    );
+    let r = &p.requests;
+    assert_eq!(r.username.get(1100).as_deref(), Some("CONTOSO\\ann"));
+    assert_eq!(r.c_ip.get(1100).as_deref(), Some("192.0.2.100"));
+    assert_eq!(r.time_taken_ms.get(1099), Some(1099));
+    assert_eq!(r.uri_stem.get(7).as_deref(), Some("/p7.aspx"));
+    let codes: Vec<&str> = p.issues.iter().map(|i| i.code).collect();
+    assert_eq!(
+        codes,
+        ["inferred_layout", "inferred_layout"],
+        "{:?}",
+        p.issues
+    );
+}

@@ -38,6 +38,11 @@ impl ChunkParser<'_> {
         let Some(line) = self.file.get(off..f.content_end) else {
             return false;
         };
+        // An inferred layout is a guess from a sample: a line it does not fit takes the row
+        // path, which reads it by another layout.
+        if layout.inferred && !Self::plausible(line, &wf::Edges(e), layout) {
+            return false;
+        }
         if !StrCol::source_fits(f.content_end, line.len()) {
             return false;
         }

@@ -170,32 +170,97 @@ fn trailing_name(k: usize) -> String {
     }
 }
 
-/// The layout that explains `line` best, if one does with a date, a time, a status and a stem
-/// or method; `None` otherwise (the line is then an issue, as before).
+/// The layout that explains `line` best (see [`infer_rows`]).
 pub(super) fn infer<T: Tokens + ?Sized>(line: &[u8], toks: &T) -> Option<Layout> {
     let n = toks.count();
     let vals: Vec<&[u8]> = (0..n)
         .filter_map(|k| toks.tok(k))
         .map(|t| raw(line, t))
         .collect();
-    if vals.len() != n || n < 6 {
+    (vals.len() == n).then(|| infer_rows(&[vals])).flatten()
+}
+
+/// Lines sampled from a header-less block to infer its layout from: enough that a field empty
+/// (`-`) on most lines shows its shape on some (a user name, a referer).
+const SAMPLE_LINES: usize = 1024;
+/// Lines looked at for the sample (lines of other counts are passed over).
+const SAMPLE_SCAN: usize = 4096;
+
+/// The layout that explains the block of header-less lines starting at `start` in `file`: its
+/// first [`SAMPLE_LINES`] lines of `n` values (up to the next directive) are scored together, so
+/// that a `-` in one line is placed by the values of the others.
+pub(super) fn infer_block(file: &[u8], start: usize, n: usize) -> Option<Layout> {
+    let mut toks = Vec::new();
+    let mut rows: Vec<Vec<&[u8]>> = Vec::new();
+    for line in wf::Lines::new(file, start, file.len()).take(SAMPLE_SCAN) {
+        let b = line.bytes;
+        if b.first() == Some(&b'#') {
+            break;
+        }
+        if line.unterminated || !wf::tokenize(b, &mut toks) || toks.len() != n {
+            continue;
+        }
+        rows.push(toks.iter().map(|&t| raw(b, t)).collect());
+        if rows.len() == SAMPLE_LINES {
+            break;
+        }
+    }
+    infer_rows(&rows)
+}
+
+/// The fields of the IIS 7+ default: where the shapes cannot tell (a `-` fits many fields),
+/// the default's field is the likelier one.
+const DEFAULT_FIELDS: &[&str] = &[
+    "date",
+    "time",
+    "s-ip",
+    "cs-method",
+    "cs-uri-stem",
+    "cs-uri-query",
+    "s-port",
+    "cs-username",
+    "c-ip",
+    "cs(User-Agent)",
+    "cs(Referer)",
+    "sc-status",
+    "sc-substatus",
+    "sc-win32-status",
+    "time-taken",
+];
+
+/// How well column `i` of every row fits field `j` (shape scores ×4, plus 1 a row for a field
+/// of the IIS default: a tie-break only), or `None` if one row cannot be that field.
+fn fit_column(rows: &[Vec<&[u8]>], i: usize, j: usize) -> Option<i32> {
+    let (name, shape) = ORDER[j];
+    let prior = i32::from(DEFAULT_FIELDS.contains(&name));
+    rows.iter()
+        .try_fold(0i32, |acc, r| Some(acc + 4 * fit(shape, r[i])? + prior))
+}
+
+/// The best-scoring subsequence of [`ORDER`] for the rows' columns (all rows have one count),
+/// plus at most [`MAX_TRAILING`] trailing values; `None` unless it has a date, a time, a status
+/// and a stem or method.
+fn infer_rows(rows: &[Vec<&[u8]>]) -> Option<Layout> {
+    let n = rows.first()?.len();
+    if n < 6 || rows.iter().any(|r| r.len() != n) {
         return None;
     }
     let m = ORDER.len();
     const NO: i32 = i32::MIN / 4;
-    // best[i][j]: the best score of values i.. over fields j..; take[i][j]: value i is field j.
+    let lines = rows.len() as i32;
+    // best[i][j]: the best score of columns i.. over fields j..; take[i][j]: column i is field j.
     let mut best = vec![vec![NO; m + 1]; n + 1];
     let mut take = vec![vec![false; m + 1]; n + 1];
     for i in (0..=n).rev() {
         let left = n - i;
         best[i][m] = if left <= MAX_TRAILING {
-            -3 * left as i32
+            -12 * lines * left as i32
         } else {
             NO
         };
         for j in (0..m).rev() {
             let skip = best[i][j + 1];
-            let assign = match (i < n).then(|| fit(ORDER[j].1, vals[i])).flatten() {
+            let assign = match (i < n).then(|| fit_column(rows, i, j)).flatten() {
                 Some(s) if best[i + 1][j + 1] > NO => s + best[i + 1][j + 1],
                 _ => NO,
             };
@@ -223,12 +288,31 @@ pub(super) fn infer<T: Tokens + ?Sized>(line: &[u8], toks: &T) -> Option<Layout>
     {
         return None;
     }
-    Some(Layout::from_names(names.join(" ").as_bytes()))
+    let mut l = Layout::from_names(names.join(" ").as_bytes());
+    l.inferred = true;
+    Some(l)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_block_places_the_dashes_one_line_cannot() {
+        // Without s-port: `-` user and `-` referer on the first line fit several layouts; the
+        // second line's user agent and referer place them.
+        let log = b"2024-03-01 00:00:00 10.0.0.5 GET /a.aspx - - 192.0.2.1 - - 200 0 0 6\n\
+2024-03-01 00:00:01 10.0.0.5 GET /b.aspx q=1 CONTOSO\\ann 192.0.2.2 Mozilla/5.0+(X11) https://example.com/ 200 0 0 7\n";
+        let one = infer_block(&log[..70], 0, 14).map(|l| l.desc);
+        let both = infer_block(log, 0, 14).map(|l| l.desc);
+        assert_ne!(one, both);
+        assert_eq!(
+            both.as_deref(),
+            Some(
+                "date time s-ip cs-method cs-uri-stem cs-uri-query cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken"
+            )
+        );
+    }
 
     fn inferred(line: &str) -> Option<String> {
         let mut toks = Vec::new();

@@ -150,6 +150,8 @@ pub(super) struct Layout {
     pub(super) local_time: bool,
     /// The names, for issue messages.
     pub(super) desc: String,
+    /// Inferred from the values (no `#Fields` line named it): see `infer`.
+    pub(super) inferred: bool,
 }
 
 impl Layout {
@@ -164,6 +166,7 @@ impl Layout {
             has_date: false,
             local_time: false,
             desc: String::new(),
+            inferred: false,
         };
         for n in names
             .split(|c| matches!(c, b' ' | b'\t' | b'\r' | 0))

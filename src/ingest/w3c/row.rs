@@ -47,7 +47,8 @@ impl ChunkParser<'_> {
     ) -> Option<(Option<usize>, bool)> {
         let n = toks.count();
         if let Some(l) = &self.layout {
-            if l.fields.len() == n {
+            // An inferred layout is a guess from a sample: each line is checked against it.
+            if l.fields.len() == n && (!l.inferred || Self::plausible(line, toks, l)) {
                 return Some((None, false));
             }
             if l.fields.len() + 1 == n && Self::plausible(line, toks, l) {
@@ -176,6 +177,9 @@ impl ChunkParser<'_> {
         unterminated: bool,
     ) -> Option<(Option<usize>, bool)> {
         let n = toks.count();
+        if self.layout.is_none() {
+            self.block_layout(n, off, line_no);
+        }
         let Some((fb, tail)) = self
             .choose(line, toks)
             .or_else(|| self.inferred(line, toks))
@@ -216,7 +220,7 @@ impl ChunkParser<'_> {
             } else {
                 ""
             };
-            let (code, msg) = match &self.layout {
+            let (code, msg) = match self.layout.as_ref().filter(|l| !l.inferred) {
                 None => (
                     "no_header",
                     format!(
@@ -234,6 +238,54 @@ impl ChunkParser<'_> {
             self.issue(Severity::Warning, code, line_no, off, msg, true);
         }
         Some((fb, tail))
+    }
+
+    /// A header-less block (no `#Fields` in force): its layout inferred from its first lines
+    /// together (see `infer::infer_block`) and put in force as if a `#Fields` line had named it,
+    /// so that its lines take the batch path. Said once per block and layout.
+    fn block_layout(&mut self, n: usize, off: u64, line_no: u64) {
+        if self.no_block.contains(&n) {
+            return;
+        }
+        let Some(l) = infer::infer_block(self.file, off as usize, n) else {
+            self.no_block.push(n);
+            return;
+        };
+        // A known layout (with a trailing X-Forwarded-For value, perhaps) is named as such.
+        let tail = format!(" {TAIL_NAME}");
+        let known = FALLBACKS.iter().find_map(|&(name, f)| {
+            let rest = l.desc.strip_prefix(f)?;
+            (rest.is_empty() || rest == tail).then_some((name, !rest.is_empty()))
+        });
+        let (code, msg, key) = match known {
+            Some((name, xff)) => (
+                "no_header",
+                format!(
+                    "no #Fields header: lines read as the {name} layout{} ({n} values)",
+                    if xff {
+                        " plus a trailing X-Forwarded-For value"
+                    } else {
+                        ""
+                    }
+                ),
+                self.seg,
+            ),
+            None => (
+                "inferred_layout",
+                format!(
+                    "no #Fields header: lines of {n} values read as the layout their values' shapes fit, {}",
+                    l.desc
+                ),
+                self.seg ^ fnv1a(l.desc.as_bytes()),
+            ),
+        };
+        let row = IssueRow::new(self.ctx.id, Severity::Warning, code, msg);
+        self.out.issues.push(Issue {
+            row: row.at(Some(line_no), Some(off)),
+            once_per: Some(key),
+            nul_end: None,
+        });
+        self.layout = Some(l);
     }
 
     /// A layout inferred from the shapes of the line's values (see `infer`), kept among the
@@ -261,6 +313,7 @@ impl ChunkParser<'_> {
 
     /// The issue for a line of `n` values no layout fits: cut short, or the wrong count.
     fn no_layout(&mut self, n: usize, off: u64, line_no: u64, unterminated: bool) {
+        let header = self.layout.as_ref().filter(|l| !l.inferred);
         let expected = self.layout.as_ref().map(|l| l.fields.len());
         if unterminated && expected.is_none_or(|e| n < e) {
             let msg = format!(
@@ -270,7 +323,7 @@ impl ChunkParser<'_> {
             self.issue(Severity::Error, "truncated_line", line_no, off, msg, false);
             return;
         }
-        let msg = match &self.layout {
+        let msg = match header {
             Some(l) => format!(
                 "{n} values, but #Fields names {} and no known IIS layout has {n} values",
                 l.fields.len()
