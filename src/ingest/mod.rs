@@ -8,6 +8,7 @@ pub mod dump;
 pub mod events;
 pub mod httperr;
 pub mod identity;
+pub mod native;
 pub mod text;
 pub mod w3c;
 pub mod w3c_fields;
@@ -162,6 +163,8 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match a.kind {
         ArtifactKind::W3c => w3c::parse_source(&ctx, &src),
         ArtifactKind::HttpErr => httperr::parse(&ctx, bytes),
+        ArtifactKind::IisNative => native::parse_native(&ctx, bytes),
+        ArtifactKind::Ncsa => native::parse_ncsa(&ctx, bytes),
         ArtifactKind::Minidump if a.container == Container::Plain => {
             dump::parse_file(&ctx, &a.path, &opts.dump)
         }
@@ -220,10 +223,6 @@ fn not_read(a: &Artifact, row: &mut FileRow) -> Option<Parsed> {
         return Some(parsed);
     }
     let why = match a.kind {
-        ArtifactKind::IisNative => {
-            "IIS native log format (comma separated, local time): detected, not parsed yet"
-        }
-        ArtifactKind::Ncsa => "NCSA common log format: detected, not parsed yet",
         ArtifactKind::Freb => "Failed Request Tracing (FREB) XML: detected, not parsed yet",
         ArtifactKind::Unknown => {
             "not an artifact w3triage knows (no W3C/HTTPERR header, dump or event signature)"
@@ -254,7 +253,10 @@ fn load(a: &Artifact) -> Result<(Source, Vec<IssueRow>), ReadError> {
         Container::Plain => (read_source(file)?, Vec::new()),
         Container::Gzip => inflate(a.id, file)?,
     };
-    if matches!(a.kind, ArtifactKind::W3c | ArtifactKind::HttpErr) {
+    if matches!(
+        a.kind,
+        ArtifactKind::W3c | ArtifactKind::HttpErr | ArtifactKind::IisNative | ArtifactKind::Ncsa
+    ) {
         let (src, more) = text::normalize(a.id, src)?;
         notes.extend(more);
         Ok((src, notes))

@@ -13,6 +13,7 @@ mod dump;
 mod events;
 mod hardening;
 mod httperr;
+mod native;
 mod report;
 mod samples;
 mod sink;

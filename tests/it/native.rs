@@ -1,0 +1,55 @@
+//! IIS native and NCSA logs reach the requests table; their lines are all accounted for.
+
+use w3triage::ingest::ingest_paths;
+use w3triage::tables::{ArtifactKind, FileStatus};
+
+#[test]
+fn native_and_ncsa_logs_are_read_into_requests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("outage/W3SVC2");
+    std::fs::create_dir_all(&site).unwrap();
+    // The IIS 6 documentation's example, two more lines, and one cut short.
+    let native = "192.168.114.201, -, 03/20/01, 7:55:20, W3SVC2, SALES1, 172.21.13.45, 4502, 163, 3223, 200, 0, GET, /DeptLogo.gif, -,\r\n\
+192.168.114.201, -, 03/20/01, 7:55:21, W3SVC2, SALES1, 172.21.13.45, 15, 300, 99, 500, 0, POST, /order.asp, id=7,\r\n\
+10.0.0.9, CONTOSO\\ann, 03/20/01, 7:56:00, W3SVC2, SALES1, 172.21.13.45, 0, 120, 0, 401, 2148074254, GET, /secure/, -,\r\n\
+10.0.0.9, -, 03/20/01, 7:56\r\n";
+    std::fs::write(site.join("in010320.log"), native).unwrap();
+    let ncsa = "127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] \"GET /apache_pb.gif?x=1 HTTP/1.0\" 200 2326\n\
+192.0.2.4 - - [10/Oct/2000:13:56:00 -0700] \"POST /login HTTP/1.1\" 302 -\n";
+    std::fs::write(site.join("nc001010.log"), ncsa).unwrap();
+
+    let t = ingest_paths(&[tmp.path().join("outage")], &Default::default());
+    let kinds: Vec<(ArtifactKind, FileStatus, u64, u64)> = t
+        .files
+        .iter()
+        .map(|f| (f.kind, f.status, f.counts.records, f.counts.rejected))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (ArtifactKind::IisNative, FileStatus::Parsed, 3, 1),
+            (ArtifactKind::Ncsa, FileStatus::Parsed, 2, 0)
+        ]
+    );
+    let r = &t.requests;
+    assert_eq!(r.len(), 5);
+    assert_eq!(r.uri_stem.get(1), Some("/order.asp"));
+    assert_eq!(r.uri_query.get(1), Some("id=7"));
+    assert_eq!(r.status.get(1), Some(500));
+    assert_eq!(r.time_taken_ms.get(0), Some(4502));
+    assert_eq!(r.username.get(2), Some("CONTOSO\\ann"));
+    assert_eq!(r.site.get(0), Some("W3SVC2"));
+    // The native log names its machine: the folder `outage` is SALES1.
+    assert_eq!(r.server.get(0), Some("SALES1"));
+    assert_eq!(
+        r.server.get(3),
+        Some("SALES1"),
+        "the NCSA log's folder is the same machine"
+    );
+    assert_eq!(t.servers.len(), 1, "{:?}", t.servers);
+    // NCSA times are converted to UTC with their written offset.
+    assert_eq!(r.ts[3], 971_211_336_000);
+    assert_eq!(r.status.get(4), Some(302));
+    let codes: Vec<&str> = t.issues.iter().map(|i| i.code).collect();
+    assert_eq!(codes, ["local_time", "bad_line"], "{:?}", t.issues);
+}
