@@ -432,6 +432,9 @@ pub fn classify(head: &[u8], path: &Path) -> ArtifactKind {
         if has_field(b"s-reason") || has_field(b"s-queuename") {
             return ArtifactKind::HttpErr;
         }
+        if has_field(b"x-session") || has_field(b"x-fullpath") || is_ftp(text, path) {
+            return ArtifactKind::Ftp;
+        }
         return ArtifactKind::W3c;
     }
     if has("#software: microsoft internet information services")
@@ -590,6 +593,30 @@ const LAYOUT_DIRS: &[&str] = &[
     "c",
     "c$",
 ];
+
+/// An FTP log by its place (`FTPSVC<id>`, `MSFTPSVC<id>` folders, as IIS names them) or by IIS
+/// 4/5's `[session]COMMAND` values (`[2]USER anonymous`).
+fn is_ftp(text: &[u8], path: &Path) -> bool {
+    let in_ftp_folder = path.components().any(|c| {
+        let n = c.as_os_str().to_string_lossy().to_ascii_lowercase();
+        n.strip_prefix("ftpsvc")
+            .or_else(|| n.strip_prefix("msftpsvc"))
+            .is_some_and(|id| id.bytes().all(|b| b.is_ascii_digit()))
+    });
+    let session_commands = text
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.starts_with(b"#") && !l.is_empty())
+        .take(8)
+        .any(|l| {
+            l.split(|&b| b == b' ').any(|t| {
+                t.first() == Some(&b'[')
+                    && t.iter().position(|&b| b == b']').is_some_and(|e| {
+                        e > 1 && t[1..e].iter().all(u8::is_ascii_digit) && e + 1 < t.len()
+                    })
+            })
+        });
+    in_ftp_folder || session_commands
+}
 
 /// Server and site from the folder layout: `<server>/…/W3SVC<id>/u_ex….log`.
 pub fn infer_location(root: &Path, path: &Path) -> (Option<String>, Option<String>) {

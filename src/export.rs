@@ -67,7 +67,7 @@ impl<T: Row> TableView for Rows<'_, T> {
 
 /// Names of the tables `parse --table` can write.
 pub const TABLE_NAMES: &[&str] = &[
-    "requests", "httperr", "crashes", "modules", "frames", "threads", "issues", "files",
+    "requests", "httperr", "crashes", "modules", "frames", "threads", "ftp", "issues", "files",
 ];
 
 /// A view of the named table.
@@ -79,6 +79,7 @@ pub fn view<'a>(tables: &'a Tables, name: &str) -> Option<Box<dyn TableView + 'a
         "modules" => Box::new(Rows(&tables.modules)),
         "frames" => Box::new(Rows(&tables.frames)),
         "threads" => Box::new(Rows(&tables.threads)),
+        "ftp" => Box::new(Rows(&tables.ftp)),
         "issues" => Box::new(Rows(&tables.issues)),
         "files" => Box::new(Rows(&tables.files)),
         _ => return None,

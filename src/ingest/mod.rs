@@ -6,6 +6,7 @@
 
 pub mod dump;
 pub mod events;
+pub mod ftp;
 pub mod httperr;
 pub mod identity;
 pub mod native;
@@ -67,6 +68,7 @@ impl Sink for Tables {
         self.modules.extend(p.modules);
         self.frames.extend(p.frames);
         self.threads.extend(p.threads);
+        self.ftp.extend(p.ftp);
         self.issues.extend(p.issues);
         self.files.push(row);
     }
@@ -164,6 +166,7 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
         ArtifactKind::W3c => w3c::parse_source(&ctx, &src),
         ArtifactKind::HttpErr => httperr::parse(&ctx, bytes),
         ArtifactKind::IisNative => native::parse_native(&ctx, bytes),
+        ArtifactKind::Ftp => ftp::parse(&ctx, &src),
         ArtifactKind::Ncsa => native::parse_ncsa(&ctx, bytes),
         ArtifactKind::Minidump if a.container == Container::Plain => {
             dump::parse_file(&ctx, &a.path, &opts.dump)
@@ -189,7 +192,9 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
         row.site = parsed.site.clone();
     }
     row.counts = parsed.counts;
-    row.rows = (parsed.requests.len() + parsed.httperr.len() + parsed.crashes.len()) as u64;
+    row.rows =
+        (parsed.requests.len() + parsed.httperr.len() + parsed.crashes.len() + parsed.ftp.len())
+            as u64;
     row.elapsed_ms = start.elapsed().as_secs_f64() * 1000.0;
     if row.rows == 0
         && parsed.issues.iter().any(|i| i.severity == Severity::Error)
@@ -255,7 +260,11 @@ fn load(a: &Artifact) -> Result<(Source, Vec<IssueRow>), ReadError> {
     };
     if matches!(
         a.kind,
-        ArtifactKind::W3c | ArtifactKind::HttpErr | ArtifactKind::IisNative | ArtifactKind::Ncsa
+        ArtifactKind::W3c
+            | ArtifactKind::HttpErr
+            | ArtifactKind::IisNative
+            | ArtifactKind::Ncsa
+            | ArtifactKind::Ftp
     ) {
         let (src, more) = text::normalize(a.id, src)?;
         notes.extend(more);

@@ -297,6 +297,47 @@ row_table! {
 }
 
 row_table! {
+    /// `ftp`: one row per FTP log line (sessions' commands), never mixed with web requests.
+    #[derive(Debug, Clone, PartialEq, Default, Serialize)]
+    pub struct FtpRow {
+        /// When (UTC as logged).
+        ts: Option<Millis> => Ts,
+        /// The server.
+        server: Option<String>,
+        /// The FTP site (`FTPSVC<id>`).
+        site: Option<String>,
+        /// The session (`x-session`, or IIS 4/5's `[n]` before the command).
+        session: Option<String>,
+        /// Client address.
+        c_ip: Option<String>,
+        /// User name.
+        username: Option<String>,
+        /// Server address.
+        s_ip: Option<String>,
+        /// Server port.
+        s_port: Option<u16>,
+        /// The command (`USER`, `RETR`, `ControlChannelOpened`, IIS 4/5's `sent` / `created` …).
+        command: Option<String>,
+        /// Its argument or path.
+        path: Option<String>,
+        /// FTP status (`230`, `550` …).
+        status: Option<u16>,
+        /// Win32 status.
+        win32_status: Option<u64>,
+        /// FTP substatus.
+        substatus: Option<u32>,
+        /// `x-fullpath`.
+        full_path: Option<String>,
+        /// `x-debug`.
+        debug: Option<String>,
+        /// The input file.
+        file: FileId,
+        /// Byte offset of the line.
+        offset: u64,
+    }
+}
+
+row_table! {
     /// `modules`: every module loaded in (or unloaded from) a dumped process.
     #[derive(Debug, Clone, PartialEq, Default, Serialize)]
     pub struct ModuleRow {
@@ -442,6 +483,8 @@ named_enum! {
         IisNative = "iis_native",
         /// An NCSA common log.
         Ncsa = "ncsa",
+        /// An IIS FTP log (W3C format with `x-session`, or IIS 4/5 `[session]COMMAND` lines).
+        Ftp = "ftp",
         /// A minidump.
         Minidump = "minidump",
         /// A binary Windows event log.
@@ -602,6 +645,8 @@ pub struct Tables {
     pub frames: Vec<FrameRow>,
     /// Threads of the dumps.
     pub threads: Vec<ThreadRow>,
+    /// FTP log lines.
+    pub ftp: Vec<FtpRow>,
     /// What could not be read, or was read with a guess.
     pub issues: Vec<IssueRow>,
     /// The machines the evidence is from, and how each was told (see `ingest::identity`).
@@ -646,6 +691,8 @@ pub struct Parsed {
     pub frames: Vec<FrameRow>,
     /// Threads of the dumps.
     pub threads: Vec<ThreadRow>,
+    /// FTP log lines.
+    pub ftp: Vec<FtpRow>,
     /// What could not be read, or was read with a guess.
     pub issues: Vec<IssueRow>,
     /// Line accounting.

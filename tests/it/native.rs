@@ -53,3 +53,58 @@ fn native_and_ncsa_logs_are_read_into_requests() {
     let codes: Vec<&str> = t.issues.iter().map(|i| i.code).collect();
     assert_eq!(codes, ["local_time", "bad_line"], "{:?}", t.issues);
 }
+
+#[test]
+fn ftp_logs_go_to_their_own_table_never_to_requests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ftp = tmp.path().join("WEB01/FTPSVC2");
+    std::fs::create_dir_all(&ftp).unwrap();
+    // IIS 7.5+ FTP: x-session, x-fullpath, x-debug.
+    let log = "#Software: Microsoft Internet Information Services 7.5\n\
+#Version: 1.0\n\
+#Date: 2024-03-01 10:00:00\n\
+#Fields: date time c-ip cs-username s-ip s-port cs-method cs-uri-stem sc-status sc-win32-status sc-substatus x-session x-fullpath x-debug\n\
+2024-03-01 10:00:00 192.0.2.5 - 10.0.0.5 21 ControlChannelOpened - - 0 0 3a1f2b6e-aaaa - -\n\
+2024-03-01 10:00:01 192.0.2.5 - 10.0.0.5 21 USER deploy 331 0 0 3a1f2b6e-aaaa - -\n\
+2024-03-01 10:00:02 192.0.2.5 CONTOSO\\deploy 10.0.0.5 21 PASS *** 230 0 0 3a1f2b6e-aaaa / -\n\
+2024-03-01 10:00:05 192.0.2.5 CONTOSO\\deploy 10.0.0.5 21 STOR /site/web.config 550 5 1 3a1f2b6e-aaaa /site/web.config Access+is+denied.\n";
+    std::fs::write(ftp.join("u_ex240301.log"), log).unwrap();
+    // IIS 4's FTP service: `[session]COMMAND`, no date field.
+    std::fs::copy(
+        crate::w3c::fixture("lnav/logfile_w3c.2"),
+        tmp.path().join("WEB01/ftp-iis4.log"),
+    )
+    .unwrap();
+
+    let t = ingest_paths(&[tmp.path().into()], &Default::default());
+    assert_eq!(t.requests.len(), 0, "FTP commands are not web requests");
+    let kinds: Vec<ArtifactKind> = t.files.iter().map(|f| f.kind).collect();
+    assert_eq!(kinds, [ArtifactKind::Ftp, ArtifactKind::Ftp]);
+    let modern: Vec<_> = t
+        .ftp
+        .iter()
+        .filter(|r| r.session.as_deref() == Some("3a1f2b6e-aaaa"))
+        .collect();
+    assert_eq!(modern.len(), 4);
+    let stor = modern[3];
+    assert_eq!(stor.command.as_deref(), Some("STOR"));
+    assert_eq!(
+        (stor.status, stor.win32_status, stor.substatus),
+        (Some(550), Some(5), Some(1))
+    );
+    assert_eq!(stor.full_path.as_deref(), Some("/site/web.config"));
+    assert_eq!(stor.username.as_deref(), Some("CONTOSO\\deploy"));
+    assert_eq!(stor.server.as_deref(), Some("WEB01"));
+    let old: Vec<_> = t.ftp.iter().filter(|r| r.file != stor.file).collect();
+    assert!(old.len() > 10, "{}", old.len());
+    assert_eq!(
+        (old[0].session.as_deref(), old[0].command.as_deref()),
+        (Some("2"), Some("USER"))
+    );
+    assert_eq!(old[0].path.as_deref(), Some("anonymous"));
+    assert!(
+        t.files
+            .iter()
+            .all(|f| f.rows == f.counts.records && f.counts.rejected == 0)
+    );
+}

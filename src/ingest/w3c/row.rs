@@ -113,6 +113,24 @@ impl ChunkParser<'_> {
         let Some((fb, tail)) = self.pick_layout(toks, line, off, line_no, unterminated) else {
             return false;
         };
+        let ok = self.record_as(toks, line, (off, line_no), (fb, tail), ascii);
+        // A layout inferred for this line alone serves this line only: what later lines are
+        // read by must not depend on where a chunk started.
+        if fb.is_some_and(|i| self.fallbacks[i].0 == infer::INFERRED) {
+            self.fallbacks.pop();
+        }
+        ok
+    }
+
+    /// Stores a line by the layout picked for it.
+    fn record_as<T: Tokens + ?Sized>(
+        &mut self,
+        toks: &T,
+        line: &[u8],
+        (off, line_no): (u64, u64),
+        (fb, tail): (Option<usize>, bool),
+        ascii: bool,
+    ) -> bool {
         let Some(layout) = layout_of(&self.fallbacks, &self.layout, fb) else {
             return false;
         };
@@ -288,24 +306,14 @@ impl ChunkParser<'_> {
         self.layout = Some(l);
     }
 
-    /// A layout inferred from the shapes of the line's values (see `infer`), kept among the
-    /// fallbacks so that the block's later lines are read by it too. A last line cut short is
-    /// not inferred from (it is missing values). At most a few per chunk: lines that each
-    /// need their own layout are not a log.
+    /// A layout inferred from the shapes of this line's values alone (see `infer`): a line no
+    /// layout in force or known explains, in a block that has one. Put among the fallbacks
+    /// for this line only (`record_tokens` takes it out again).
     fn inferred<T: Tokens + ?Sized>(
         &mut self,
         line: &[u8],
         toks: &T,
     ) -> Option<(Option<usize>, bool)> {
-        const MAX_INFERRED: usize = 8;
-        let known = self
-            .fallbacks
-            .iter()
-            .filter(|f| f.0 == infer::INFERRED)
-            .count();
-        if known >= MAX_INFERRED {
-            return None;
-        }
         let l = infer::infer(line, toks)?;
         self.fallbacks.push((infer::INFERRED, l));
         Some((Some(self.fallbacks.len() - 1), false))
