@@ -214,7 +214,7 @@ fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Tables> {
     };
     ingest_into(artifacts, opts, &mut sink);
     let Progress { mut tables, bar } = sink;
-    w3triage::ingest::identity::resolve(&mut tables, opts.server.as_deref());
+    w3triage::ingest::finish(&mut tables, opts);
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -232,6 +232,7 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
             symbols: args.symbols.clone(),
         },
         server: args.server.clone(),
+        tz_min: None,
     };
     let start = std::time::Instant::now();
     let tables = ingest(&args.paths, &opts)?;
@@ -386,6 +387,7 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
             symbols: args.symbols.clone(),
         },
         server: args.server.clone(),
+        tz_min: tz.map(|s| s / 60),
     };
     let tables = ingest(&args.paths, &opts)?;
     let aopts = AnalyzeOptions {

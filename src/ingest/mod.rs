@@ -9,6 +9,7 @@ pub mod events;
 pub mod ftp;
 pub mod httperr;
 pub mod identity;
+pub mod local_time;
 pub mod native;
 pub mod text;
 pub mod w3c;
@@ -33,6 +34,9 @@ pub struct IngestOptions {
     pub dump: dump::DumpOptions,
     /// `--server NAME`: everything is from this one machine (see [`identity`]).
     pub server: Option<String>,
+    /// `--tz`: the servers' offset from UTC, minutes east, for logs in local time without a
+    /// zone when nothing else says (see [`local_time`]).
+    pub tz_min: Option<i32>,
 }
 
 /// Discovers and ingests everything under `paths`.
@@ -79,9 +83,15 @@ impl Sink for Tables {
 pub fn ingest_artifacts(artifacts: Vec<Artifact>, opts: &IngestOptions) -> Tables {
     let mut t = Tables::default();
     ingest_into(artifacts, opts, &mut t);
-    // One name per machine, from all the files (see `identity`).
-    identity::resolve(&mut t, opts.server.as_deref());
+    finish(&mut t, opts);
     t
+}
+
+/// What is judged from all the files once they are in: one name per machine ([`identity`]),
+/// then local times converted with what is known of each machine ([`local_time`]).
+pub fn finish(t: &mut Tables, opts: &IngestOptions) {
+    identity::resolve(t, opts.server.as_deref());
+    local_time::resolve(t, opts.tz_min);
 }
 
 /// Ingests artifacts into `sink`, in their order, whatever the number of threads.

@@ -469,7 +469,7 @@ macro_rules! int_value {
         }
     )*};
 }
-int_value!(u16, u32, u64);
+int_value!(u16, u32, u64, i32);
 
 /// Milliseconds, declared `Ts` where they are times.
 impl CellValue for i64 {

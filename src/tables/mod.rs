@@ -287,6 +287,9 @@ row_table! {
         damaged_exception: Option<String>,
         /// The byte where a truncated dump ends.
         truncated_at: Option<u64>,
+        /// The dumped machine's offset from UTC when the dump was written, minutes east
+        /// (MiscInfo's time zone and whether daylight time was in effect).
+        utc_offset_min: Option<i32>,
         /// Free text the source carried (event message, exception type, CLR stack head …).
         detail: Option<String>,
         /// The input file (index into `files`).

@@ -1461,3 +1461,13 @@ fn analysis_kind_is_the_majority_role_of_the_dumps() {
         ]
     );
 }
+
+#[test]
+fn the_machines_utc_offset_comes_from_misc_info() {
+    // Breakpad's Windows 7 test machine wrote its dumps at UTC-07:00 (Pacific daylight time).
+    let c = &parse_fixture("breakpad_ascii_read_av.dmp", false).crashes[0];
+    assert_eq!(c.utc_offset_min, Some(-420));
+    // An XP-era dump without the time zone part of MiscInfo says nothing.
+    let c = &parse_fixture("breakpad_minidump2.dmp", false).crashes[0];
+    assert_eq!(c.utc_offset_min, None);
+}

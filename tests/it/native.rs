@@ -108,3 +108,56 @@ fn ftp_logs_go_to_their_own_table_never_to_requests() {
             .all(|f| f.rows == f.counts.records && f.counts.rejected == 0)
     );
 }
+
+#[test]
+fn native_local_times_are_converted_with_the_servers_offset() {
+    use w3triage::discover::discover;
+    use w3triage::ingest::{IngestOptions, finish, ingest_into};
+    use w3triage::tables::{CrashRow, EvidenceSource, Tables};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("WEB01");
+    std::fs::create_dir_all(&dir).unwrap();
+    let line = "10.0.0.9, -, 03/20/2001, 7:55:20, W3SVC2, WEB01, 172.21.13.45, 15, 300, 99, 200, 0, GET, /a.htm, -,\n";
+    std::fs::write(dir.join("in010320.log"), line).unwrap();
+    let as_written = 985_074_920_000; // 2001-03-20T07:55:20 read as UTC
+    let run = |opts: &IngestOptions, dump_offset: Option<i32>| {
+        let mut t = Tables::default();
+        ingest_into(discover(std::slice::from_ref(&dir)), opts, &mut t);
+        if let Some(o) = dump_offset {
+            t.crashes.push(CrashRow {
+                server: Some("WEB01".into()),
+                source: Some(EvidenceSource::Dump),
+                utc_offset_min: Some(o),
+                ..Default::default()
+            });
+        }
+        finish(&mut t, opts);
+        let msg = t
+            .issues
+            .iter()
+            .find(|i| i.code == "local_time")
+            .unwrap()
+            .message
+            .clone();
+        (t.requests.ts[0], msg)
+    };
+    // Nothing says the offset: as written, and said.
+    let (ts, msg) = run(&IngestOptions::default(), None);
+    assert_eq!(ts, as_written);
+    assert!(msg.contains("stored as written"), "{msg}");
+    // --tz +01:00: 07:55:20 local is 06:55:20 UTC.
+    let tz = IngestOptions {
+        tz_min: Some(60),
+        ..Default::default()
+    };
+    let (ts, msg) = run(&tz, None);
+    assert_eq!(ts, as_written - 3_600_000);
+    assert!(msg.ends_with("at UTC+01:00 from --tz"), "{msg}");
+    // A dump of the same server written at UTC-05:00 wins over --tz.
+    let (ts, msg) = run(&tz, Some(-300));
+    assert_eq!(ts, as_written + 5 * 3_600_000);
+    assert!(
+        msg.contains("UTC-05:00 from the time zone of the dumps of the same server (WEB01)"),
+        "{msg}"
+    );
+}

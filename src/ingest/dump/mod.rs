@@ -490,6 +490,7 @@ fn from_state(
         damage,
     );
     row.wow64_view = wow64_view;
+    row.utc_offset_min = utc_offset(dump);
     row.stacks_walked = true;
 
     let mut d = Detail::default();
@@ -524,6 +525,21 @@ fn dump_hints(ctx: &FileCtx, comment: Option<&str>) -> NameHints {
         comment_hints(c, &mut hints);
     }
     hints
+}
+
+/// The machine's offset from UTC at the dump, minutes east: Windows' bias (`UTC = local +
+/// bias`), with the daylight or standard bias in effect added.
+fn utc_offset(dump: &Minidump<'_, &[u8]>) -> Option<i32> {
+    let misc = dump.get_stream::<MinidumpMiscInfo>().ok()?;
+    let tz = misc.raw.time_zone()?;
+    let extra = match misc.raw.time_zone_id().copied() {
+        Some(2) => tz.daylight_bias,
+        Some(1) => tz.standard_bias,
+        _ => 0,
+    };
+    let bias = tz.bias.checked_add(extra)?;
+    // Real offsets lie within ±14 h; anything else is a damaged stream.
+    (bias.abs() <= 14 * 60).then_some(-bias)
 }
 
 /// The fault address: the exception's (32 bits of it on x86), or frame 0 when the record has
