@@ -5,16 +5,20 @@
 //!
 //! After ingest, [`resolve`] joins the names: a host name is matched case-insensitively on its
 //! first DNS label (`HOST` and `HOST.domain` are one machine); a folder whose files name exactly
-//! one machine is that machine, whatever the folder is called; folders that name the same
-//! machine are merged. A folder whose files name several machines is left as it is (its files
+//! one machine is that machine, whatever the folder is called (a folder of dumps names the
+//! machine whose crash events report the same process id at the same time); folders that name
+//! the same machine are merged. A folder whose files name several machines is left as it is (its files
 //! that name no machine keep the folder's name) and says so. Every server value in the tables
 //! is then rewritten to the machine's name, and `Tables::servers` lists each machine with the
 //! evidence that named it.
 //!
+//! Shared server addresses (`s-ip`) are not used: cloud images give many machines the same
+//! private address (every first VM of an Azure network is `10.0.0.4`).
+//!
 //! Source keys (`files.key`) stay as discover made them, from the folder: a key must not change
 //! with which other files a run happens to be given.
 
-use crate::tables::{ArtifactKind, FileRow, ServerIdentity, Tables};
+use crate::tables::{ArtifactKind, CrashRow, EvidenceSource, FileRow, ServerIdentity, Tables};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// How a host name is matched: lower case, the first DNS label (`WEB01.contoso.local` →
@@ -42,7 +46,7 @@ fn short_name(name: &str) -> &str {
 /// Resolves the machine of every row (see the module docs); `forced` (`--server NAME`) names
 /// the one machine everything is from.
 pub fn resolve(t: &mut Tables, forced: Option<&str>) {
-    let names = Names::learn(&t.files, forced);
+    let names = Names::learn(&t.files, &t.crashes, forced);
     let rename = |v: &str| names.of(v).filter(|n| n != v);
     t.requests.server.rename(rename);
     t.httperr.server.rename(rename);
@@ -77,7 +81,7 @@ struct Seen {
 }
 
 impl Names {
-    fn learn(files: &[FileRow], forced: Option<&str>) -> Names {
+    fn learn(files: &[FileRow], crashes: &[CrashRow], forced: Option<&str>) -> Names {
         let mut g = Graph::default();
         // Folder → the machines its files name.
         let mut named: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -100,6 +104,9 @@ impl Names {
                     set.insert(host_key(h));
                 }
             }
+        }
+        for (d, h) in dumps_by_pid(files, crashes) {
+            named.entry(d.to_ascii_lowercase()).or_default().insert(h);
         }
         let mut ambiguous: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (d, hosts) in &named {
@@ -128,6 +135,44 @@ impl Names {
             .or_else(|| self.by_key.get(&format!("h:{}", host_key(v))))
             .cloned()
     }
+}
+
+/// How far apart a dump and the event of the same process may be.
+const DUMP_EVENT_MS: i64 = 10 * 60_000;
+
+/// A dump's folder and the machine whose events report the same process (pid) within
+/// [`DUMP_EVENT_MS`]: a dump carries no machine name, its crash events do.
+fn dumps_by_pid(files: &[FileRow], crashes: &[CrashRow]) -> Vec<(String, String)> {
+    let host_of = |file: u32| {
+        files
+            .get(file as usize)
+            .filter(|f| f.id == file)
+            .and_then(|f| f.host.as_deref())
+            .map(host_key)
+    };
+    let events: Vec<(u32, i64, String)> = crashes
+        .iter()
+        .filter(|c| c.source == Some(EvidenceSource::Event))
+        .filter_map(|c| Some((c.pid?, c.ts?, host_of(c.file)?)))
+        .collect();
+    let mut out = Vec::new();
+    for d in crashes
+        .iter()
+        .filter(|c| c.source == Some(EvidenceSource::Dump))
+    {
+        let (Some(folder), Some(pid), Some(ts)) = (d.server.as_deref(), d.pid, d.ts) else {
+            continue;
+        };
+        let hosts: BTreeSet<&str> = events
+            .iter()
+            .filter(|(p, t, _)| *p == pid && (t - ts).abs() <= DUMP_EVENT_MS)
+            .map(|(_, _, h)| h.as_str())
+            .collect();
+        if let [h] = hosts.into_iter().collect::<Vec<_>>().as_slice() {
+            out.push((folder.to_string(), h.to_string()));
+        }
+    }
+    out
 }
 
 /// Folders and hosts, joined (union-find).
@@ -302,7 +347,7 @@ mod tests {
             // Another machine.
             file(ArtifactKind::W3c, Some("WEB02"), None),
         ];
-        let n = Names::learn(&files, None);
+        let n = Names::learn(&files, &[], None);
         for v in [
             "outage-2024-01-11",
             "PORTAL-IIS01.dmz.local",
@@ -339,7 +384,7 @@ mod tests {
             ),
             file(ArtifactKind::Minidump, Some("events"), None),
         ];
-        let n = Names::learn(&files, None);
+        let n = Names::learn(&files, &[], None);
         assert_eq!(n.of("WEB01.contoso.local").as_deref(), Some("WEB01"));
         assert_eq!(n.of("web02").as_deref(), Some("WEB02"));
         assert_eq!(n.of("events").as_deref(), Some("events"));
@@ -357,12 +402,63 @@ mod tests {
             file(ArtifactKind::EventXml, Some("a"), Some("X1.corp")),
             file(ArtifactKind::W3c, Some("b"), None),
         ];
-        let n = Names::learn(&files, Some("WEB09"));
+        let n = Names::learn(&files, &[], Some("WEB09"));
         assert_eq!(n.of("a").as_deref(), Some("WEB09"));
         assert_eq!(n.of("b").as_deref(), Some("WEB09"));
         assert_eq!(n.of("x1").as_deref(), Some("WEB09"));
         assert_eq!(n.identities.len(), 1);
         assert_eq!(n.identities[0].evidence[0], "--server");
+    }
+
+    #[test]
+    fn a_dump_folder_is_the_machine_whose_events_report_its_process() {
+        let mut files = vec![
+            file(
+                ArtifactKind::EventXml,
+                Some("evt"),
+                Some("WEB01.contoso.local"),
+            ),
+            file(ArtifactKind::Minidump, Some("procdump-out"), None),
+            file(ArtifactKind::Minidump, Some("other-dumps"), None),
+        ];
+        for (i, f) in files.iter_mut().enumerate() {
+            f.id = i as u32;
+        }
+        let row = |file: u32, source, server: &str, pid: u32, ts: i64| CrashRow {
+            file,
+            source: Some(source),
+            server: Some(server.into()),
+            pid: Some(pid),
+            ts: Some(ts),
+            ..Default::default()
+        };
+        let crashes = [
+            row(
+                0,
+                EvidenceSource::Event,
+                "WEB01.contoso.local",
+                4100,
+                1_000_000,
+            ),
+            row(
+                1,
+                EvidenceSource::Dump,
+                "procdump-out",
+                4100,
+                1_000_000 - 90_000,
+            ),
+            // Same pid, but an hour away: another process that reused the id.
+            row(
+                2,
+                EvidenceSource::Dump,
+                "other-dumps",
+                4100,
+                1_000_000 + 3_600_000,
+            ),
+        ];
+        let n = Names::learn(&files, &crashes, None);
+        assert_eq!(n.of("procdump-out").as_deref(), Some("WEB01"));
+        assert_eq!(n.of("other-dumps").as_deref(), Some("other-dumps"));
     }
 
     #[test]
