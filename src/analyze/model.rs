@@ -397,6 +397,9 @@ pub struct Incident {
     pub exception_code: Option<Hex32>,
     /// Its name.
     pub exception_name: Option<String>,
+    /// The unhandled .NET exception the events name (.NET Runtime 1026, WER CLR20r3, ASP.NET
+    /// 1309), when they name one. Since 1.3.
+    pub managed_exception: Option<ManagedException>,
     /// The module the exception address lies in.
     pub faulting_module: Option<String>,
     /// Its version.
@@ -427,6 +430,39 @@ pub struct Incident {
     pub rapid_fail: Option<String>,
     /// What is missing or uncertain about this incident.
     pub notes: Vec<String>,
+}
+
+/// An unhandled .NET exception, as the events of an incident name it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ManagedException {
+    /// Its type (`System.OutOfMemoryException`).
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// Its message, first line.
+    pub message: Option<String>,
+    /// Where it was thrown: the top frame's method, or the assembly and method token.
+    pub method: Option<String>,
+    /// The process ended of it (1026, WER), not only the request (1309).
+    pub terminated: bool,
+}
+
+impl ManagedException {
+    /// `System.OutOfMemoryException in Contoso.Files.Upload.Save — unhandled, process terminated`.
+    pub fn sentence(&self) -> String {
+        format!(
+            "{}{} — unhandled, {}",
+            self.type_name,
+            self.method
+                .as_deref()
+                .map(|m| format!(" in {m}"))
+                .unwrap_or_default(),
+            if self.terminated {
+                "process terminated"
+            } else {
+                "the request failed"
+            }
+        )
+    }
 }
 
 /// Rapid-fail protection took an application pool offline.

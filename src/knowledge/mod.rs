@@ -3,5 +3,6 @@
 
 pub mod exceptions;
 pub mod httperr_reasons;
+pub mod managed;
 pub mod modules;
 pub mod verdict;

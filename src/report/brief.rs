@@ -119,6 +119,9 @@ fn incident(inc: &Incident) -> Block<'static> {
         .and("  from: ")
         .push(Span::Cut(join_tags(&inc.sources), 200));
     let mut body = vec![line(what)];
+    if let Some(m) = &inc.managed_exception {
+        body.push(line(Text(vec![Span::Cut(m.sentence(), 200)])));
+    }
     if inc.in_flight_total > 0 {
         let mut lines: Vec<Block> = inc
             .in_flight

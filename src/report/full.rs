@@ -223,6 +223,12 @@ fn incident_facts(inc: &Incident) -> Vec<(&'static str, Text)> {
     if let Some(x) = &inc.exception_code {
         put("exception", format!("{x} {}", or_dash(&inc.exception_name)));
     }
+    if let Some(m) = &inc.managed_exception {
+        put("managed exception", m.sentence());
+        if let Some(msg) = &m.message {
+            put("message", msg.clone());
+        }
+    }
     if inc.faulting_module.is_some() {
         let m = or_dash(&inc.faulting_module);
         put(

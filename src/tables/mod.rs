@@ -290,6 +290,11 @@ row_table! {
         /// The dumped machine's offset from UTC when the dump was written, minutes east
         /// (MiscInfo's time zone and whether daylight time was in effect).
         utc_offset_min: Option<i32>,
+        /// A managed exception's message, first line (.NET Runtime 1026, ASP.NET 1309).
+        managed_message: Option<String>,
+        /// Where a managed exception was thrown: the top frame's method (1026), or the
+        /// assembly and method token (WER CLR20r3).
+        managed_method: Option<String>,
         /// Free text the source carried (event message, exception type, CLR stack head …).
         detail: Option<String>,
         /// The input file (index into `files`).

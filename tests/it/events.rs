@@ -593,3 +593,76 @@ fn bucket_of(p: &w3triage::tables::Parsed, row: &w3triage::tables::CrashRow) -> 
     let j = w3triage::analyze::judge::Judgments::of(&p.crashes, &p.frames, &p.threads);
     j.bucket(i).map(str::to_string)
 }
+
+/// A managed crash named from its events: the WAS 5011, the Application Error 1000 (CLR
+/// exception code, pid in hex) and the .NET Runtime 1026 (here in German) make one incident
+/// whose verdict names the exception type and method, with advice that fits the type.
+#[test]
+fn a_managed_crash_is_named_by_its_exception_type_and_method() {
+    use w3triage::analyze::{AnalyzeOptions, analyze};
+    let ev = |provider: &str, id: u32, time: &str, data: &str| {
+        format!(
+            "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='{provider}'/><EventID Qualifiers='0'>{id}</EventID><Level>2</Level><TimeCreated SystemTime='{time}'/><Channel>x</Channel><Computer>WEB01</Computer></System><EventData>{data}</EventData></Event>\n"
+        )
+    };
+    let was = ev(
+        "Microsoft-Windows-WAS",
+        5011,
+        "2024-03-05T10:21:13.0000000Z",
+        "<Data Name='AppPoolID'>FilesPool</Data><Data Name='ProcessID'>4100</Data>",
+    );
+    let app_error = ev(
+        "Application Error",
+        1000,
+        "2024-03-05T10:21:12.8000000Z",
+        "<Data Name='AppName'>w3wp.exe</Data><Data Name='AppVersion'>10.0.17763.1</Data><Data Name='ModuleName'>KERNELBASE.dll</Data><Data Name='ModuleVersion'>10.0.17763.1</Data><Data Name='ExceptionCode'>e0434352</Data><Data Name='FaultingOffset'>0000000000039319</Data><Data Name='ProcessId'>0x1004</Data>",
+    );
+    let clr = ev(
+        ".NET Runtime",
+        1026,
+        "2024-03-05T10:21:12.7000000Z",
+        "<Data>Anwendung: w3wp.exe\nFrameworkversion: v4.0.30319\nBeschreibung: Der Prozess wurde aufgrund einer unbehandelten Ausnahme beendet.\nAusnahmeinformationen: System.OutOfMemoryException\n   bei System.IO.MemoryStream.set_Capacity(Int32)\n   bei Contoso.Files.Upload.Save(System.Web.HttpPostedFile)\n</Data>",
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("WEB01/events");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("System.xml"), was).unwrap();
+    std::fs::write(dir.join("Application.xml"), format!("{app_error}{clr}")).unwrap();
+
+    let t = w3triage::ingest::ingest_paths(&[tmp.path().into()], &Default::default());
+    let a = analyze(&t, &AnalyzeOptions::default());
+    assert_eq!(a.incidents.len(), 1, "{:?}", a.incidents);
+    let inc = &a.incidents[0];
+    let m = inc
+        .managed_exception
+        .as_ref()
+        .expect("managed exception named");
+    assert_eq!(m.type_name, "System.OutOfMemoryException");
+    // The application's own frame, not the framework's above it.
+    assert_eq!(m.method.as_deref(), Some("Contoso.Files.Upload.Save"));
+    assert!(m.terminated);
+    let verdict = inc.verdict.as_deref().unwrap_or_default();
+    assert!(
+        verdict.starts_with("System.OutOfMemoryException in Contoso.Files.Upload.Save — unhandled, process terminated."),
+        "{verdict}"
+    );
+    assert!(
+        a.summary
+            .headline
+            .contains("Unhandled .NET exception: System.OutOfMemoryException"),
+        "{}",
+        a.summary.headline
+    );
+    let advice = a
+        .recommendations
+        .iter()
+        .find(|r| r.action.starts_with("System.OutOfMemoryException (I1)"));
+    let advice = advice.unwrap_or_else(|| panic!("{:?}", a.recommendations));
+    assert!(advice.action.contains("request sizes"), "{}", advice.action);
+    assert!(
+        advice
+            .commands
+            .iter()
+            .any(|c| c.contains("maxAllowedContentLength"))
+    );
+}

@@ -25,14 +25,14 @@ use super::stats::{self, BUSY_FLOOR_MS, Busy};
 use super::time::{fmt_duration, fmt_utc};
 use super::timeline::{Timeline as Tl, crash_evidence, norm, source_tag};
 use super::{
-    AnalyzeOptions, EvidenceKind, EvidenceRef, Hex32, Incident, IncidentKind, ModuleEntry,
-    ModuleFacts, PatternStats, RapidFail, Recommendation, RequestRef, SourceTag, Summary, Suspect,
-    SuspectKind, Ts, cut, path_of,
+    AnalyzeOptions, EvidenceKind, EvidenceRef, Hex32, Incident, IncidentKind, ManagedException,
+    ModuleEntry, ModuleFacts, PatternStats, RapidFail, Recommendation, RequestRef, SourceTag,
+    Summary, Suspect, SuspectKind, Ts, cut, path_of,
 };
 use crate::knowledge::exceptions::{self, ExceptionKind};
 use crate::knowledge::modules::{ModuleClass, SuspectRole, basename};
 use crate::knowledge::verdict::Confidence;
-use crate::tables::{CrashRow, EvidenceSource, Tables};
+use crate::tables::{CrashKind, CrashRow, EvidenceSource, Tables};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 mod module;
@@ -287,12 +287,16 @@ fn incident_facts(
             evidence,
             exception_code: ranked.iter().find_map(|(_, r)| r.exception_code).map(Hex32),
             exception_name: first(&|r| opt_cut(r.exception_name.as_deref(), 200)),
+            managed_exception: managed_exception(&ranked),
             faulting_module: first(&|r| opt_cut(r.faulting_module.as_deref(), 260)),
             faulting_module_version: first(&|r| opt_cut(r.faulting_module_version.as_deref(), 64)),
             suspect_module: judged(&|i| opt_cut(j.suspect_module(i), 260)),
             suspect_class: ranked.iter().find_map(|(i, _)| j.suspect_class(*i)),
             bucket: judged(&|i| opt_cut(j.bucket(i), 300)),
-            verdict: judged(&|i| opt_cut(j.text(i), 1000)),
+            verdict: verdict_text(
+                managed_exception(&ranked),
+                judged(&|i| opt_cut(j.text(i), 1000)),
+            ),
             confidence: ranked.iter().find_map(|(i, _)| j.confidence(*i)),
             exit_code: ranked.iter().find_map(|(_, r)| r.exit_code).map(Hex32),
             detail: ranked
@@ -307,6 +311,51 @@ fn incident_facts(
         });
     }
     (incidents, in_flight_rows)
+}
+
+/// A .NET type name (`System.OutOfMemoryException`), not a Win32 exception name.
+fn is_dotnet_type(name: &str) -> bool {
+    name.contains('.')
+        && !name.contains(' ')
+        && !name.starts_with("EXCEPTION_")
+        && !name.starts_with("STATUS_")
+}
+
+/// The unhandled .NET exception the incident's events name: the process's own (1026, WER
+/// CLR20r3) before a request's (ASP.NET 1309); its message and method from any event that
+/// names the same type.
+fn managed_exception(ranked: &[(usize, &CrashRow)]) -> Option<ManagedException> {
+    let named: Vec<&CrashRow> = ranked
+        .iter()
+        .map(|(_, r)| *r)
+        .filter(|r| r.source == Some(EvidenceSource::Event))
+        .filter(|r| r.exception_name.as_deref().is_some_and(is_dotnet_type))
+        .collect();
+    let ends = |r: &CrashRow| r.kind != CrashKind::UnhandledException;
+    let best = named.iter().find(|r| ends(r)).or(named.first())?;
+    let ty = best.exception_name.as_deref()?;
+    let same: Vec<&&CrashRow> = named
+        .iter()
+        .filter(|r| r.exception_name.as_deref() == Some(ty))
+        .collect();
+    let any =
+        |f: &dyn Fn(&CrashRow) -> Option<&str>| f(best).or_else(|| same.iter().find_map(|r| f(r)));
+    Some(ManagedException {
+        type_name: cut(ty, 200),
+        message: any(&|r| r.managed_message.as_deref()).map(|m| cut(m, 300)),
+        method: any(&|r| r.managed_method.as_deref()).map(|m| cut(m, 300)),
+        terminated: same.iter().any(|r| ends(r)),
+    })
+}
+
+/// The incident's verdict: the managed exception first when the events name one (the dump
+/// alone sees only the CLR's exception code), then the dump's verdict.
+fn verdict_text(managed: Option<ManagedException>, dump: Option<String>) -> Option<String> {
+    match (managed, dump) {
+        (Some(m), Some(d)) => Some(format!("{}. {d}", m.sentence())),
+        (Some(m), None) => Some(format!("{}.", m.sentence())),
+        (None, d) => d,
+    }
 }
 
 /// The suspects found so far, each with the in-flight rows it matches (empty for modules).

@@ -80,11 +80,45 @@ pub(super) fn recommend(
             commands: vec!["gflags /p /enable w3wp.exe /full".into()],
         });
     }
+    out.extend(managed_advice(incidents));
     out.extend(rapid.iter().map(restart_pool));
     if crashed {
         out.push(capture_dumps(incidents));
     }
     out
+}
+
+/// What to do about each unhandled .NET exception type that ended a worker (its incidents
+/// named first).
+fn managed_advice(incidents: &[Incident]) -> Vec<Recommendation> {
+    let mut by: BTreeMap<&str, Vec<&Incident>> = BTreeMap::new();
+    for i in incidents {
+        if let Some(m) = i.managed_exception.as_ref().filter(|m| m.terminated) {
+            by.entry(&m.type_name).or_default().push(i);
+        }
+    }
+    by.into_iter()
+        .map(|(ty, incs)| {
+            let (advice, commands) = crate::knowledge::managed::advice(ty);
+            let ids: Vec<&str> = incs.iter().map(|i| i.id.as_str()).collect();
+            let method = incs[0]
+                .managed_exception
+                .as_ref()
+                .and_then(|m| m.method.as_deref());
+            Recommendation {
+                suspect: None,
+                action: format!(
+                    "{} ({}){}: {advice}",
+                    ty,
+                    ids.join(", "),
+                    method
+                        .map(|m| format!(", thrown in {m}"))
+                        .unwrap_or_default()
+                ),
+                commands: commands.into_iter().map(str::to_string).collect(),
+            }
+        })
+        .collect()
 }
 
 /// What to do about one suspect: its vendor, request filtering, PageHeap, SOS.

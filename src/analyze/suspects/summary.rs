@@ -93,6 +93,7 @@ fn no_crash_headline(t: &Tables, incidents: &[Incident], range: &str) -> String 
 /// "N crashes of app pool … Faulting module … In flight … Rapid-fail …".
 fn crash_headline(crashes: &[&Incident], suspects: &[Suspect], rapid: &[RapidFail]) -> String {
     let mut h = what_crashed(crashes);
+    managed_sentences(&mut h, crashes);
     suspect_sentences(&mut h, suspects);
     rapid_fail_sentences(&mut h, rapid);
     h
@@ -131,6 +132,22 @@ fn what_crashed(crashes: &[&Incident]) -> String {
         },
         when
     )
+}
+
+/// The unhandled .NET exceptions the events name, most frequent first.
+fn managed_sentences(h: &mut String, crashes: &[&Incident]) {
+    let mut by: BTreeMap<String, usize> = BTreeMap::new();
+    for m in crashes.iter().filter_map(|i| i.managed_exception.as_ref()) {
+        *by.entry(m.sentence()).or_default() += 1;
+    }
+    let mut by: Vec<(String, usize)> = by.into_iter().collect();
+    by.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    for (sentence, n) in by.into_iter().take(3) {
+        h.push_str(&format!(
+            " Unhandled .NET exception: {sentence} ({n} of {} crashes).",
+            crashes.len()
+        ));
+    }
 }
 
 /// The faulting module, the request pattern in flight, and whether they corroborate.

@@ -489,7 +489,15 @@ fn wer_report(ev: &RawEvent, w: &mut Warnings) -> Option<CrashRow> {
             r.exception_code = num(w, "P8 exception code", p(7), hex_u32);
         }
         // CLR20r3: P4 assembly, P7 method token, P8 IL offset, P9 exception type.
-        "clr20r3" => r.exception_name = p(8).map(str::to_string),
+        "clr20r3" => {
+            r.exception_name = p(8).map(str::to_string);
+            // P4 the faulting assembly, P7 the method's metadata token, P8 the IL offset.
+            r.managed_method = p(3).map(|asm| match (p(6), p(7)) {
+                (Some(tok), Some(il)) => format!("{asm} (method token 0x{tok}, IL offset 0x{il})"),
+                (Some(tok), None) => format!("{asm} (method token 0x{tok})"),
+                _ => asm.to_string(),
+            });
+        }
         _ => {}
     }
     let mut d = vec![format!("WER {name}")];
@@ -629,56 +637,116 @@ fn text_value<'a>(t: &'a str, key: &str) -> Option<&'a str> {
 }
 
 /// .NET Runtime 1026: `Application:` / `Framework Version:` / `Description:` / `Exception Info:`
-/// + stack. The first `Exception Info` type names the exception; the detail keeps the stack head.
+/// and the stack, in the language of the machine (`Anwendung:` … `Ausnahmeinformationen:` …
+/// `bei`). Read by structure, not by English words: the first line's value is the process; the first
+/// value shaped like a .NET exception type names the exception (its message follows a `: `);
+/// indented lines `<word> Namespace.Type.Method(…)` are the stack; the first frame of the
+/// application's own code (not `System.`/`Microsoft.`) names the method.
 fn clr_unhandled(ev: &RawEvent) -> CrashRow {
     let t = event_text(ev);
     let mut r = base_row(CrashKind::Crash);
-    r.process_name = text_value(&t, "Application").map(|s| clip(s, 1024));
-    let mut d = Vec::new();
-    for k in [
-        "Framework Version",
-        "CoreCLR Version",
-        ".NET Version",
-        ".NET Core Version",
-        "Description",
-    ] {
-        if let Some(v) = text_value(&t, k) {
-            d.push(format!("{k}: {v}"));
-        }
+    let m = managed_of_1026(&t);
+    r.process_name = m.process.map(|s| clip(s, 1024));
+    r.exception_name = m.exception.map(|s| clip(s, 512));
+    r.managed_message = m.message.map(|s| clip(s, 1024));
+    // The first frame of the application's own code names where it failed; the framework's
+    // frames above it are where the exception surfaced.
+    let own = m
+        .frames
+        .iter()
+        .find(|f| !f.starts_with("System.") && !f.starts_with("Microsoft."));
+    r.managed_method = own.or(m.frames.first()).map(|f| clip(f, 512));
+    let mut d: Vec<String> = m.header.iter().map(|l| clip(l, 256)).collect();
+    if let Some(line) = m.exception_line {
+        d.push(clip(line, 1024));
     }
-    let mut lines = t.lines().map(str::trim);
-    let mut stack = Vec::new();
-    for l in lines.by_ref() {
-        if let Some(info) = l.strip_prefix("Exception Info:") {
-            let info = info.trim();
-            if !info.is_empty() {
-                // `System.X` or `System.X: message` (type names hold no ':').
-                let ty = info.split(':').next().unwrap_or(info).trim();
-                r.exception_name = Some(clip(ty, 512));
-                d.push(format!("Exception Info: {info}"));
-            }
-            break;
-        }
-    }
-    for l in lines {
-        if l.starts_with("at ") {
-            stack.push(l);
-            if stack.len() == 5 {
-                break;
-            }
-        } else if r.exception_name.is_none() && !l.is_empty() {
-            // `Exception Info:` on its own line, the type on the next.
-            r.exception_name = Some(clip(l.split(':').next().unwrap_or(l).trim(), 512));
-            d.push(format!("Exception Info: {l}"));
-        }
-    }
-    if !stack.is_empty() {
-        d.push(stack.join(" | "));
+    if !m.stack.is_empty() {
+        d.push(m.stack.join(" | "));
     }
     r.detail = (!d.is_empty())
         .then(|| clip(&d.join("; "), MAX_TEXT))
         .or_else(|| Some(clip(t.trim(), MAX_TEXT)));
     r
+}
+
+/// What a 1026 text says, by structure.
+#[derive(Debug, Default, PartialEq)]
+struct Managed1026<'a> {
+    process: Option<&'a str>,
+    exception: Option<&'a str>,
+    message: Option<&'a str>,
+    /// The line that named the exception.
+    exception_line: Option<&'a str>,
+    /// `key: value` lines before it (versions, description), as written.
+    header: Vec<&'a str>,
+    /// The first stack lines, as written (trimmed).
+    stack: Vec<&'a str>,
+    /// Their methods (`Namespace.Type.Method`).
+    frames: Vec<&'a str>,
+}
+
+/// A .NET type name that is an exception: dotted identifiers, the last ending in `Exception`
+/// (or a `System.` type, which covers the runtime's own).
+fn exception_type(v: &str) -> Option<&str> {
+    let ty = v.split([':', ' ']).next()?.trim();
+    let ident = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '`' | '+'))
+    };
+    let dotted = ty.contains('.') && ty.split('.').all(ident);
+    (dotted && (ty.ends_with("Exception") || ty.starts_with("System."))).then_some(ty)
+}
+
+/// The method of a stack line (`at Contoso.A.B(System.String)`, `bei …`, `à …`): the dotted
+/// name before `(`, after the first word.
+fn frame_method(line: &str) -> Option<&str> {
+    let (_word, rest) = line.trim().split_once(' ')?;
+    let name = rest.split('(').next()?.trim();
+    (rest.contains('(') && name.contains('.') && !name.contains(' ')).then_some(name)
+}
+
+fn managed_of_1026(t: &str) -> Managed1026<'_> {
+    let mut m = Managed1026::default();
+    let mut lines = t.lines();
+    for l in lines.by_ref() {
+        let l = l.trim();
+        if l.is_empty() {
+            continue;
+        }
+        let (k, v) = l.split_once(':').map_or(("", l), |(k, v)| (k, v.trim()));
+        if m.process.is_none() && !k.is_empty() {
+            m.process = Some(v).filter(|v| !v.is_empty());
+            continue;
+        }
+        // `Exception Info: System.X: message`, or the type alone on its own line.
+        if let Some(ty) = exception_type(v).or_else(|| exception_type(l)) {
+            m.exception = Some(ty);
+            let after = l[l.find(ty).unwrap_or(0) + ty.len()..].trim_start();
+            // .NET Core puts the HRESULT between: `System.X (0x80131904): message`.
+            let after = match after.strip_prefix('(') {
+                Some(h) => h.split_once(')').map_or(after, |x| x.1.trim_start()),
+                None => after,
+            };
+            m.message = after
+                .strip_prefix(':')
+                .map(str::trim)
+                .filter(|s| !s.is_empty());
+            m.exception_line = Some(l);
+            break;
+        }
+        m.header.push(l);
+    }
+    for l in lines {
+        if let Some(f) = frame_method(l) {
+            m.frames.push(f);
+            m.stack.push(l.trim());
+            if m.stack.len() == 5 {
+                break;
+            }
+        }
+    }
+    m
 }
 
 /// .NET Runtime 1023: internal runtime error `… at IP <ip> (<base>) with exit code <hex>.`
@@ -754,6 +822,7 @@ fn aspnet_web_event(ev: &RawEvent, w: &mut Warnings) -> CrashRow {
     r.process_name = nonempty(pname).map(|s| clip(s, 1024));
     r.pid = num(w, "process id", nonempty(pid), dec_u32);
     r.exception_name = nonempty(ty).map(|s| clip(s, 512));
+    r.managed_message = nonempty(msg).map(|m| clip(m.lines().next().unwrap_or(m), 1024));
     let mut d = Vec::new();
     if let Some(site) = domain.and_then(site_of) {
         d.push(format!("site {site}"));

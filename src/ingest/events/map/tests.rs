@@ -188,3 +188,44 @@ fn isapi_unhealthy_from_message() {
         Some("ISAPI C:\\app\\bad.dll reported itself unhealthy: out of sessions")
     );
 }
+
+#[test]
+fn a_1026_is_read_by_structure_in_any_language() {
+    let en = "Application: w3wp.exe\nFramework Version: v4.0.30319\nDescription: The process was terminated due to an unhandled exception.\nException Info: System.OutOfMemoryException\n   at System.IO.MemoryStream.set_Capacity(Int32)\n   at Contoso.Files.Upload.Save(System.Web.HttpPostedFile)\n";
+    let de = "Anwendung: w3wp.exe\nFrameworkversion: v4.0.30319\nBeschreibung: Der Prozess wurde aufgrund einer unbehandelten Ausnahme beendet.\nAusnahmeinformationen: System.OutOfMemoryException\n   bei System.IO.MemoryStream.set_Capacity(Int32)\n   bei Contoso.Files.Upload.Save(System.Web.HttpPostedFile)\n";
+    let (a, b) = (managed_of_1026(en), managed_of_1026(de));
+    for m in [&a, &b] {
+        assert_eq!(m.process, Some("w3wp.exe"));
+        assert_eq!(m.exception, Some("System.OutOfMemoryException"));
+        assert_eq!(m.message, None);
+        assert_eq!(
+            m.frames,
+            [
+                "System.IO.MemoryStream.set_Capacity",
+                "Contoso.Files.Upload.Save"
+            ]
+        );
+    }
+    assert_eq!(b.header.len(), 2, "{:?}", b.header);
+    // .NET Core writes the message after the type; a French stack says `à`.
+    let core = "Application: dotnet.exe\nCoreCLR Version: 6.0.1\nDescription: The process was terminated due to an unhandled exception.\nException Info: System.Data.SqlClient.SqlException (0x80131904): Timeout expired.\n   à Contoso.Data.Orders.Load(Int32)\n";
+    let c = managed_of_1026(core);
+    assert_eq!(c.exception, Some("System.Data.SqlClient.SqlException"));
+    assert_eq!(c.message, Some("Timeout expired."), "past the HRESULT");
+    assert_eq!(c.frames, ["Contoso.Data.Orders.Load"]);
+    let core2 =
+        "Application: w3wp.exe\nException Info: Contoso.Billing.LedgerException: Ledger closed\n";
+    let d = managed_of_1026(core2);
+    assert_eq!(
+        (d.exception, d.message),
+        (
+            Some("Contoso.Billing.LedgerException"),
+            Some("Ledger closed")
+        )
+    );
+    // No exception type at all: nothing invented.
+    assert_eq!(
+        managed_of_1026("Application: w3wp.exe\nDescription: something\n").exception,
+        None
+    );
+}
