@@ -268,3 +268,149 @@ fn cli_analyze_rejects_bad_options() {
     ]);
     assert_eq!(code, 2, "{stderr}");
 }
+
+/// Three crashes of DefaultAppPool, each dump's stack given by `stack`, with `in_flight` (a
+/// request spanning each crash) among 600 ordinary requests.
+fn crashes_with(stack: &[(&str, &str)], in_flight: &dyn Fn(usize) -> Req<'static>) -> Tables {
+    use w3triage::tables::{FrameRow, FrameTrust};
+    let mut b = TableBuilder::new();
+    let log = b.file("WEB01/W3SVC1/u_ex240301.log", ArtifactKind::W3c);
+    let sys = b.file("WEB01/events/System.xml", ArtifactKind::EventXml);
+    for i in 0..600usize {
+        let stem = format!("/products/{}", 2000 + i % 90);
+        let client = format!("198.51.100.{}", i % 40);
+        // The crawler is busy all day: one request in fifty.
+        let crawler = i % 50 == 0;
+        b.request(
+            log,
+            at_min(240.0 * i as f64 / 600.0) + 3_300,
+            &Req {
+                stem: &stem,
+                client: if crawler { "66.249.66.1" } else { &client },
+                user_agent: Some(if crawler {
+                    GOOGLEBOT
+                } else {
+                    "Mozilla/5.0 (Windows NT 10.0)"
+                }),
+                ..Default::default()
+            },
+        );
+    }
+    for (k, m) in [60.0, 75.0, 90.0].into_iter().enumerate() {
+        let pid = 4100 + k as u32;
+        let crash = at_min(m);
+        let dump = b.file(
+            &format!("WEB01/dumps/w3wp.exe.{pid}.dmp"),
+            ArtifactKind::Minidump,
+        );
+        b.crash(dump_row(dump, crash, pid, stack[0].0, stack[0].1));
+        for (index, (module, class)) in stack.iter().enumerate() {
+            b.t.frames.push(FrameRow {
+                file: dump,
+                index: index as u32,
+                module: Some(module.to_string()),
+                module_offset: Some(0x1234),
+                trust: if index == 0 {
+                    FrameTrust::Context
+                } else {
+                    FrameTrust::FramePointer
+                },
+                class: Some(class_named(class)),
+                ..Default::default()
+            });
+        }
+        b.crash(was_row(
+            sys,
+            crash + 2_000,
+            5011,
+            "DefaultAppPool",
+            Some(pid),
+        ));
+        b.request(
+            log,
+            crash + 2_000,
+            &Req {
+                time_taken_ms: 30_000,
+                ..in_flight(k)
+            },
+        );
+    }
+    b.build()
+}
+
+const GOOGLEBOT: &str = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+
+#[test]
+fn a_crawler_busy_at_every_crash_is_not_accused() {
+    let t = crashes_with(
+        &[
+            ("acme.dll", "third_party"),
+            ("iiscore.dll", "iis_core"),
+            ("w3dt.dll", "iis_core"),
+        ],
+        &|k| Req {
+            stem: ["/a.aspx", "/b/list", "/c/item/7"][k],
+            client: "66.249.66.1",
+            user_agent: Some(GOOGLEBOT),
+            ..Default::default()
+        },
+    );
+    let a = analyze(&t, &AnalyzeOptions::default());
+    assert_eq!(a.incidents.len(), 3);
+    let accused: Vec<&str> = a
+        .suspects
+        .iter()
+        .filter(|s| s.name.starts_with("client") || s.name.starts_with("user agent"))
+        .map(|s| s.name.as_str())
+        .collect();
+    assert!(accused.is_empty(), "{accused:?}");
+    assert!(
+        a.summary
+            .notes
+            .iter()
+            .any(|n| n.contains("the Googlebot crawler, busy at any time: discounted")),
+        "{:?}",
+        a.summary.notes
+    );
+    // The module is still the suspect.
+    assert!(
+        a.suspects.iter().any(|s| s.name == "acme.dll"),
+        "{:?}",
+        a.suspects
+    );
+}
+
+#[test]
+fn a_timer_crash_accuses_no_request_pattern() {
+    // The crashing thread is a thread-pool timer in a COM DLL: nothing of the request path on it.
+    let t = crashes_with(
+        &[
+            ("oldcom.dll", "third_party"),
+            ("ntdll.dll", "os_core"),
+            ("kernel32.dll", "os_core"),
+        ],
+        &|_| Req {
+            stem: "/reports/export.aspx",
+            query: Some("format=xlsx"),
+            client: "203.0.113.9",
+            ..Default::default()
+        },
+    );
+    let a = analyze(&t, &AnalyzeOptions::default());
+    assert_eq!(a.incidents.len(), 3);
+    let patterns: Vec<&str> = a
+        .suspects
+        .iter()
+        .filter(|s| s.kind == w3triage::analyze::SuspectKind::RequestPattern)
+        .map(|s| s.name.as_str())
+        .collect();
+    assert!(patterns.is_empty(), "{patterns:?}");
+    assert!(
+        a.summary
+            .notes
+            .iter()
+            .any(|n| n.contains("not request-driven")),
+        "{:?}",
+        a.summary.notes
+    );
+}

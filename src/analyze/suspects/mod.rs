@@ -517,6 +517,82 @@ fn module_confidence(hits: &[(usize, ModuleHit)], kind: SuspectKind) -> Confiden
     conf
 }
 
+/// Module classes of the request path: a crashing stack through one of them serves a request.
+const REQUEST_PATH: [ModuleClass; 5] = [
+    ModuleClass::IisCore,
+    ModuleClass::IsapiHost,
+    ModuleClass::IisBuiltin,
+    ModuleClass::AspnetHost,
+    ModuleClass::ClassicAsp,
+];
+
+/// Per incident: whether its crash was request-driven, from its dumps' crashing stacks: `true`
+/// when a frame lies in the request path (the IIS pipeline, an ISAPI or ASP.NET host),
+/// `false` when a walked stack of at least three frames has none (a timer or thread-pool
+/// callback), `None` without a stack.
+fn request_driven(t: &Tables, tl: &Tl) -> Vec<Option<bool>> {
+    let mut by_file: HashMap<u32, (usize, bool)> = HashMap::new();
+    for f in &t.frames {
+        let e = by_file.entry(f.file).or_default();
+        e.0 += 1;
+        e.1 |= f.class.is_some_and(|c| REQUEST_PATH.contains(&c));
+    }
+    tl.clusters
+        .iter()
+        .map(|c| {
+            let stacks = c.crash_rows.iter().filter_map(|&i| {
+                let r = &t.crashes[i];
+                (r.source == Some(EvidenceSource::Dump))
+                    .then(|| by_file.get(&r.file))
+                    .flatten()
+            });
+            stacks.fold(None, |acc, &(n, request)| match (acc, request, n >= 3) {
+                (Some(true), _, _) | (_, true, _) => Some(true),
+                (_, false, true) => Some(false),
+                (acc, false, false) => acc,
+            })
+        })
+        .collect()
+}
+
+/// Why a request-pattern finding is not a suspect, when it is not: every crash it is found at
+/// is not request-driven (nothing on the crashing thread serves a request), or it is a client
+/// or user agent that is a known crawler, monitor or probe (busy at every crash because it is
+/// busy all the time).
+fn unsupported(t: &Tables, f: &PatternFinding, driven: &[Option<bool>]) -> Option<String> {
+    let what = format!("{} {}", f.cand.kind.name(), cut(&f.cand.text, 120));
+    let n = f.cand.incidents.len();
+    if f.cand
+        .incidents
+        .iter()
+        .all(|&ci| driven.get(ci) == Some(&Some(false)))
+    {
+        return Some(format!(
+            "{what} was in flight at {n} crash(es), but no crashing stack runs through the request path (a timer or thread-pool callback): the crashes are not request-driven, so no request pattern is accused"
+        ));
+    }
+    if !matches!(f.cand.kind, FeatureKind::Client | FeatureKind::UserAgent) {
+        return None;
+    }
+    let agents: Vec<String> = f
+        .cand
+        .rows
+        .iter()
+        .filter(|(w3c, _)| *w3c)
+        .filter_map(|&(_, i)| t.requests.user_agent.get(i).map(|a| a.into_owned()))
+        .collect();
+    let robots: Vec<&str> = agents
+        .iter()
+        .filter_map(|a| crate::knowledge::clients::known_robot(a))
+        .collect();
+    let robot = robots.first()?;
+    (2 * robots.len() >= agents.len()).then(|| {
+        format!(
+            "{what} was in flight at {n} crash(es), but it is {robot}, busy at any time: discounted (a request pattern it carries is judged on its own)"
+        )
+    })
+}
+
 /// Request patterns over-represented in flight; returns the notes of the test.
 fn pattern_suspects(
     t: &Tables,
@@ -527,8 +603,13 @@ fn pattern_suspects(
     suspects: &mut Vec<Suspect>,
     matched: &mut Matched,
 ) -> Vec<String> {
-    let (patterns, pattern_notes) = find_patterns(t, opts, tl, corr);
+    let (patterns, mut pattern_notes) = find_patterns(t, opts, tl, corr);
+    let driven = request_driven(t, tl);
     for f in patterns {
+        if let Some(note) = unsupported(t, &f, &driven) {
+            pattern_notes.push(note);
+            continue;
+        }
         let PatternFinding {
             cand,
             stats,
