@@ -105,7 +105,8 @@ fn same(a: Option<&str>, b: Option<&str>) -> bool {
     }
 }
 
-fn key(server: Option<&str>, site: Option<&str>) -> (String, String) {
+/// The key of a (server, site) pair in [`Correlation::targets`].
+pub(crate) fn key(server: Option<&str>, site: Option<&str>) -> (String, String) {
     (
         norm(server).unwrap_or("").to_ascii_lowercase(),
         norm(site).unwrap_or("").to_ascii_lowercase(),

@@ -44,6 +44,8 @@ named_enum! {
         SystemModule = "system_module",
         /// A shape of request over-represented among those in flight at the crashes.
         RequestPattern = "request_pattern",
+        /// Requests that stand out (huge, slow) and completed shortly before the crashes.
+        Precursor = "precursor",
     }
 }
 
@@ -74,11 +76,12 @@ impl SuspectKind {
             SuspectKind::ManagedCode => "managed code",
             SuspectKind::SystemModule => "Windows module",
             SuspectKind::RequestPattern => "request pattern",
+            SuspectKind::Precursor => "precursor request",
         }
     }
     /// A module suspect (not a request pattern).
     pub fn is_module(self) -> bool {
-        self != SuspectKind::RequestPattern
+        !matches!(self, SuspectKind::RequestPattern | SuspectKind::Precursor)
     }
 }
 

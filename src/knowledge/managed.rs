@@ -2,6 +2,10 @@
 //! to do about it. Matched on the type's last name (`System.Data.SqlClient.SqlException` and
 //! `Microsoft.Data.SqlClient.SqlException` alike).
 
+/// The appcmd line that caps request bodies at 30 MB (IIS's own default is 30,000,000 bytes;
+/// a site that raised it is what lets one upload take the worker's memory).
+pub const CAP_REQUEST_SIZE: &str = "%windir%\\system32\\inetsrv\\appcmd.exe set config -section:system.webServer/security/requestFiltering /requestLimits.maxAllowedContentLength:30000000";
+
 /// What to do about an unhandled exception of type `ty` that ended a worker.
 pub fn advice(ty: &str) -> (&'static str, Vec<&'static str>) {
     let last = ty.rsplit('.').next().unwrap_or(ty);
@@ -9,7 +13,7 @@ pub fn advice(ty: &str) -> (&'static str, Vec<&'static str>) {
         "OutOfMemoryException" | "InsufficientMemoryException" => (
             "the worker ran out of memory: cap request sizes (requestLimits maxAllowedContentLength, httpRuntime maxRequestLength) so one upload cannot take it all, stream uploads instead of buffering them, and set a private-memory recycling limit below the point of failure; a full dump at high memory (procdump -m) shows what holds it",
             vec![
-                "%windir%\\system32\\inetsrv\\appcmd.exe set config -section:system.webServer/security/requestFiltering /requestLimits.maxAllowedContentLength:30000000",
+                CAP_REQUEST_SIZE,
                 "procdump -accepteula -ma -m 1500 -n 1 w3wp.exe",
             ],
         ),

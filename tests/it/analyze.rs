@@ -414,3 +414,103 @@ fn a_timer_crash_accuses_no_request_pattern() {
         a.summary.notes
     );
 }
+
+/// A managed out-of-memory crash after huge uploads: the uploads had completed before each
+/// crash (not in flight), and the events name the exception. The report names both.
+#[test]
+fn huge_uploads_before_out_of_memory_crashes_are_named() {
+    use w3triage::analyze::SuspectKind;
+    use w3triage::tables::{CrashKind, CrashRow, EvidenceSource};
+    let mut b = TableBuilder::new();
+    let log = b.file("WEB01/W3SVC1/u_ex240301.log", ArtifactKind::W3c);
+    let sys = b.file("WEB01/events/System.xml", ArtifactKind::EventXml);
+    let app = b.file("WEB01/events/Application.xml", ArtifactKind::EventXml);
+    for i in 0..600usize {
+        let stem = format!("/files/{}", 2000 + i % 90);
+        b.request(
+            log,
+            at_min(240.0 * i as f64 / 600.0) + 3_300,
+            &Req {
+                stem: &stem,
+                ..Default::default()
+            },
+        );
+    }
+    let upload = |b: &mut TableBuilder, ts| {
+        b.request(
+            log,
+            ts,
+            &Req {
+                method: "POST",
+                stem: "/files/upload.aspx",
+                client: "203.0.113.50",
+                time_taken_ms: 240_000,
+                bytes_in: Some(300 << 20),
+                ..Default::default()
+            },
+        );
+    };
+    // Two huge uploads that did no harm, hours apart.
+    upload(&mut b, at_min(10.0));
+    upload(&mut b, at_min(200.0));
+    for (k, m) in [60.0, 100.0, 140.0].into_iter().enumerate() {
+        let pid = 4100 + k as u32;
+        let crash = at_min(m);
+        upload(&mut b, crash - 30_000);
+        b.crash(was_row(
+            sys,
+            crash + 2_000,
+            5011,
+            "DefaultAppPool",
+            Some(pid),
+        ));
+        b.crash(CrashRow {
+            ts: Some(crash),
+            source: Some(EvidenceSource::Event),
+            provider: Some(".NET Runtime".into()),
+            event_id: Some(1026),
+            kind: CrashKind::Crash,
+            process_name: Some("w3wp.exe".into()),
+            exception_name: Some("System.OutOfMemoryException".into()),
+            managed_method: Some("Contoso.Files.Upload.Save".into()),
+            file: app,
+            ..Default::default()
+        });
+    }
+    let a = analyze(&b.build(), &AnalyzeOptions::default());
+    assert_eq!(a.incidents.len(), 3, "{:?}", a.incidents);
+    assert!(a.incidents.iter().all(|i| {
+        i.managed_exception
+            .as_ref()
+            .is_some_and(|m| m.type_name == "System.OutOfMemoryException")
+    }));
+    let pre = a.suspects.iter().find(|s| s.kind == SuspectKind::Precursor);
+    let pre = pre.unwrap_or_else(|| panic!("{:#?}", a.suspects));
+    assert_eq!(pre.name, "POST /files/upload.aspx (cs-bytes ≥ 10 MB)");
+    assert_eq!(pre.incidents, ["I1", "I2", "I3"]);
+    assert_eq!(
+        pre.confidence,
+        w3triage::knowledge::verdict::Confidence::High
+    );
+    assert!(pre.reason.contains("out of memory"), "{}", pre.reason);
+    assert_eq!(pre.evidence_total, 3);
+    let h = &a.summary.headline;
+    assert!(
+        h.contains(
+            "Unhandled .NET exception: System.OutOfMemoryException in Contoso.Files.Upload.Save"
+        ),
+        "{h}"
+    );
+    assert!(
+        h.contains("Before 3 of 3 crashes: POST /files/upload.aspx"),
+        "{h}"
+    );
+    assert!(
+        a.recommendations
+            .iter()
+            .any(|r| r.suspect.as_deref() == Some(pre.id.as_str())
+                && r.action.contains("cap the request size")),
+        "{:?}",
+        a.recommendations
+    );
+}

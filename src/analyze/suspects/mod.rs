@@ -36,12 +36,14 @@ use crate::tables::{CrashKind, CrashRow, EvidenceSource, Tables};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 mod module;
+mod precursor;
 mod recommend;
 pub(crate) mod requests;
 mod summary;
 
 use module::*;
 pub use module::{MANAGED, module_kind};
+use precursor::*;
 use recommend::*;
 use requests::*;
 pub(crate) use requests::{fmt_lift, fmt_p, fmt_pct};
@@ -182,6 +184,9 @@ pub fn find(
         .count();
     let (mut suspects, mut matched) = module_suspects(t, j, opts, tl, &ids, crash_count);
     let pattern_notes = pattern_suspects(t, opts, tl, corr, &ids, &mut suspects, &mut matched);
+    let precursors = precursor_suspects(t, tl, corr, &ids, &incidents);
+    matched.extend(precursors.iter().map(|_| BTreeSet::new()));
+    suspects.extend(precursors);
     let suspects = rank_and_link(t, opts, suspects, matched, &mut incidents, &in_flight_rows);
     let rapid_fail = rapid_fail_episodes(t, opts, tl, corr, &ids, &mut incidents);
     // ---- module inventory ----
@@ -755,7 +760,7 @@ fn rank_and_link(
     for a in 0..n {
         for b in 0..n {
             let (sa, sb) = (&suspects[a], &suspects[b]);
-            if sa.kind == SuspectKind::RequestPattern
+            if !sa.kind.is_module()
                 || sb.kind != SuspectKind::RequestPattern
                 || sa.incidents.len() < 2
             {

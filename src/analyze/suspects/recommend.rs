@@ -121,6 +121,34 @@ fn managed_advice(incidents: &[Incident]) -> Vec<Recommendation> {
         .collect()
 }
 
+/// What to do about requests that come before the crashes: cap their size, or find why they
+/// take minutes.
+fn precursor_advice(s: &Suspect) -> Recommendation {
+    let large = s.name.contains("cs-bytes");
+    let (action, commands) = if large {
+        (
+            format!(
+                "Huge requests ({}) came before the crashes: cap the request size IIS accepts (requestLimits maxAllowedContentLength, and httpRuntime maxRequestLength for ASP.NET) below what the worker can hold, and stream uploads instead of buffering them",
+                s.name
+            ),
+            vec![crate::knowledge::managed::CAP_REQUEST_SIZE.to_string()],
+        )
+    } else {
+        (
+            format!(
+                "Requests of minutes ({}) came before the crashes: find what they wait on or compute (a FREB trace with a time-taken rule catches the next one), and give them a timeout",
+                s.name
+            ),
+            Vec::new(),
+        )
+    };
+    Recommendation {
+        suspect: Some(s.id.clone()),
+        action,
+        commands,
+    }
+}
+
 /// What to do about one suspect: its vendor, request filtering, PageHeap, SOS.
 fn for_suspect(t: &Tables, s: &Suspect, sites: &[String]) -> Vec<Recommendation> {
     let mut out = Vec::new();
@@ -140,6 +168,7 @@ fn for_suspect(t: &Tables, s: &Suspect, sites: &[String]) -> Vec<Recommendation>
     );
     match s.kind {
         SuspectKind::RequestPattern => out.extend(pattern_rules(t, s, sites)),
+        SuspectKind::Precursor => out.push(precursor_advice(s)),
         SuspectKind::SystemModule => out.push(Recommendation {
             suspect: Some(s.id.clone()),
             action: format!(

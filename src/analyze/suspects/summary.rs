@@ -173,6 +173,14 @@ fn suspect_sentences(h: &mut String, suspects: &[Suspect]) {
             m.name
         ));
     }
+    if let Some(p) = suspects.iter().find(|s| s.kind == SuspectKind::Precursor) {
+        h.push_str(&format!(
+            " Before {} of {} crashes: {}.",
+            p.incidents.len(),
+            p.incidents_considered,
+            p.name
+        ));
+    }
     if let Some(p) = suspects
         .iter()
         .find(|s| s.kind == SuspectKind::RequestPattern)

@@ -1,0 +1,198 @@
+//! Precursor requests: requests that had *completed* shortly before a crash and stand out —
+//! a huge upload, a request of minutes — such as an upload that leaves the worker without
+//! memory and the next allocation fails. The in-flight test cannot see them (they no longer
+//! span the crash).
+//!
+//! A precursor is a route (method + path template) whose standing-out requests completed within
+//! [`WINDOW_MS`] before at least two crashes. It is tested against how often such a request
+//! completes in any window of that length (a Poisson rate from the whole log): a binomial tail
+//! over the crashes, Bonferroni-corrected for the routes tested. A fitting exception (out of
+//! memory after huge uploads) corroborates it.
+
+use super::*;
+use crate::analyze::correlate::key;
+use crate::analyze::pattern::feature_text;
+use crate::tables::Millis;
+
+/// How long before a crash a completed request counts as its precursor.
+pub(super) const WINDOW_MS: i64 = 120_000;
+/// A request body this large stands out (`cs-bytes`).
+const LARGE_BYTES: u64 = 10 << 20;
+/// A request this slow stands out (`time-taken`).
+const SLOW_MS: u64 = 60_000;
+
+/// Why a request stands out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Standout {
+    Large,
+    Slow,
+}
+
+impl Standout {
+    fn of(t: &Tables, i: usize) -> Option<Standout> {
+        let r = &t.requests;
+        if r.cs_bytes.get(i).is_some_and(|b| b >= LARGE_BYTES) {
+            Some(Standout::Large)
+        } else if r.time_taken_ms.get(i).is_some_and(|ms| ms >= SLOW_MS) {
+            Some(Standout::Slow)
+        } else {
+            None
+        }
+    }
+    fn label(self) -> &'static str {
+        match self {
+            Standout::Large => "cs-bytes ≥ 10 MB",
+            Standout::Slow => "time-taken ≥ 60 s",
+        }
+    }
+}
+
+/// One route's standing-out requests: all of them, and those before each crash.
+#[derive(Default)]
+struct Route {
+    total: u64,
+    before: BTreeMap<usize, Vec<usize>>,
+}
+
+/// The precursor suspects.
+pub(super) fn precursor_suspects(
+    t: &Tables,
+    tl: &Tl,
+    corr: &Correlation,
+    ids: &[String],
+    incidents: &[Incident],
+) -> Vec<Suspect> {
+    let crashes: Vec<(usize, Millis)> = tl
+        .clusters
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.kind == IncidentKind::Crash)
+        .filter_map(|(ci, c)| Some((ci, c.time?)))
+        .collect();
+    let (Some(first), Some(last)) = (corr.first, corr.last) else {
+        return Vec::new();
+    };
+    if crashes.len() < 2 {
+        return Vec::new();
+    }
+    let routes = standouts(t, corr, &crashes);
+    let tested: Vec<(&(Standout, String), &Route)> =
+        routes.iter().filter(|(_, r)| r.before.len() >= 2).collect();
+    let span = (last - first).max(WINDOW_MS) as f64;
+    let mut out = Vec::new();
+    for ((why, route), r) in &tested {
+        // The chance that a window of WINDOW_MS holds at least one such request.
+        let p0 = 1.0 - (-(r.total as f64) * WINDOW_MS as f64 / span).exp();
+        let (k, n) = (r.before.len() as u64, crashes.len() as u64);
+        let p = stats::binom_sf(k, n, p0);
+        let p_adj = (p * tested.len() as f64).min(1.0);
+        if p_adj >= ALPHA {
+            continue;
+        }
+        let f = Found {
+            why: *why,
+            route,
+            r,
+            stats: (k, n, p_adj, span),
+        };
+        out.push(suspect(t, ids, incidents, &f));
+    }
+    out
+}
+
+/// What a precursor suspect is made from.
+struct Found<'a> {
+    why: Standout,
+    route: &'a str,
+    r: &'a Route,
+    /// Crashes it precedes, crashes in all, adjusted p, log span (ms).
+    stats: (u64, u64, f64, f64),
+}
+
+/// The standing-out requests by route, each with the crashes it completed shortly before.
+fn standouts(
+    t: &Tables,
+    corr: &Correlation,
+    crashes: &[(usize, Millis)],
+) -> BTreeMap<(Standout, String), Route> {
+    let r = &t.requests;
+    let mut routes: BTreeMap<(Standout, String), Route> = BTreeMap::new();
+    for i in 0..r.len() {
+        let Some(why) = Standout::of(t, i) else {
+            continue;
+        };
+        let Some((_, route)) = feature_text(FeatureKind::Route, &w3c_view(t, i)) else {
+            continue;
+        };
+        let e = routes.entry((why, route)).or_default();
+        e.total += 1;
+        let ts = r.ts[i];
+        let tg = corr.targets.get(&key(r.server.get(i), r.site.get(i)));
+        for &(ci, c) in crashes {
+            let serves = tg.is_some_and(|tg| tg.incidents.contains(&ci));
+            if serves && ts <= c && c - ts <= WINDOW_MS {
+                e.before.entry(ci).or_default().push(i);
+            }
+        }
+    }
+    routes
+}
+
+fn suspect(t: &Tables, ids: &[String], incidents: &[Incident], f: &Found) -> Suspect {
+    let (k, n, p_adj, span) = f.stats;
+    let name = format!("{} ({})", cut(f.route, 200), f.why.label());
+    let oom: Vec<&str> =
+        f.r.before
+            .keys()
+            .filter_map(|&ci| incidents.get(ci))
+            .filter(|i| {
+                i.managed_exception
+                    .as_ref()
+                    .is_some_and(|m| m.type_name.ends_with("OutOfMemoryException"))
+            })
+            .map(|i| i.id.as_str())
+            .collect();
+    let corroborated = f.why == Standout::Large && !oom.is_empty();
+    let mut reason = format!(
+        "{name} completed within {} s before {k} of {n} crashes; {} such requests in {} of logs make that chance p = {} (adjusted for the routes tested)",
+        WINDOW_MS / 1000,
+        f.r.total,
+        fmt_duration(span as i64),
+        fmt_p(p_adj)
+    );
+    if corroborated {
+        reason.push_str(&format!(
+            "; the crashes at {} were out of memory, as a huge request body would leave the worker",
+            oom.join(", ")
+        ));
+    }
+    reason.push('.');
+    let confidence = if corroborated || (k == n && p_adj < 1e-3) {
+        Confidence::High
+    } else {
+        Confidence::Medium
+    };
+    let mut evidence: Vec<EvidenceRef> =
+        f.r.before
+            .values()
+            .flatten()
+            .map(|&i| req_evidence(&w3c_ref(t, i)))
+            .collect();
+    sort_evidence(&mut evidence);
+    let evidence_total = evidence.len();
+    evidence.truncate(10);
+    Suspect {
+        id: String::new(),
+        kind: SuspectKind::Precursor,
+        name,
+        confidence,
+        incidents: f.r.before.keys().map(|&ci| ids[ci].clone()).collect(),
+        incidents_considered: n as usize,
+        reason,
+        evidence,
+        evidence_total,
+        module: None,
+        pattern: None,
+        corroborated_by: Vec::new(),
+    }
+}
