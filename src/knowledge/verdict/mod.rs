@@ -423,7 +423,16 @@ fn rule_unloaded(c: &Ctx) -> Option<Verdict> {
         why.push(format!(
             "the faulting instruction lies in the old range of unloaded {name}"
         ));
-        let role = role_for(f, Some(&name), Some(ModuleClass::ThirdParty));
+        let role = role_for(f, Some(&name), Some(ModuleClass::ThirdParty)).map(|r| {
+            // No host on the stack: being unloaded at all says COM in-process server.
+            match r.source {
+                RoleSource::Unknown { .. } if r.role == SuspectRole::NativeModule => RoleFinding {
+                    role: SuspectRole::ComObject,
+                    source: RoleSource::Unloaded,
+                },
+                _ => r,
+            }
+        });
         let mut conf = Confidence::High;
         let what_it_was = match role.as_ref().map(|r| (r.role, &r.source)) {
             Some((r, RoleSource::Caller { who, .. })) => {
@@ -432,6 +441,11 @@ fn rule_unloaded(c: &Ctx) -> Option<Verdict> {
             Some((r, RoleSource::KnownName { .. })) => {
                 format!("{} {}", article(r.label()), r.label())
             }
+            Some((r, RoleSource::Unloaded)) => format!(
+                "{} {}, unloaded by COM (CoFreeUnusedLibraries) while something still held a pointer into it",
+                article(r.label()),
+                r.label()
+            ),
             _ => "ISAPI filter/extension or COM component".to_string(),
         };
         if let Some(r) = &role {

@@ -21,6 +21,11 @@ pub enum RoleSource {
     },
     /// The fault is in JIT-compiled code.
     Jit,
+    /// The module was unloaded while the process ran and no host on the stack says otherwise:
+    /// what Windows unloads in a worker are COM in-process servers (`CoFreeUnusedLibraries`,
+    /// which classic ASP and COM+ call); ISAPI filters, extensions and IIS modules stay loaded
+    /// for the worker's life.
+    Unloaded,
     /// Known by name ([`KNOWN_THIRD_PARTY`](crate::knowledge::modules::KNOWN_THIRD_PARTY)); `note` says why the stack did not tell.
     KnownName {
         /// Why the stack did not tell.
@@ -193,6 +198,10 @@ pub(super) fn role_why(name: &str, r: &RoleFinding) -> String {
             }
         ),
         RoleSource::Jit => format!("role {}: the fault is in JIT code", r.role.name()),
+        RoleSource::Unloaded => format!(
+            "role {}: {name} was unloaded while the process ran, as Windows unloads COM in-process servers (CoFreeUnusedLibraries); ISAPI filters, extensions and IIS modules stay loaded",
+            r.role.name()
+        ),
         RoleSource::KnownName { note } => format!(
             "role {} from the known-module table ({note})",
             r.role.name()
@@ -233,6 +242,10 @@ pub(super) fn describe_role(name: &str, class: ModuleClass, r: &RoleFinding) -> 
             }
         ),
         RoleSource::Jit | RoleSource::KnownName { .. } => format!("{base}, {a} {}", r.role.label()),
+        RoleSource::Unloaded => format!(
+            "{base}, {a} {} (unloaded while the process ran, as COM unloads its servers)",
+            r.role.label()
+        ),
         RoleSource::Unknown { .. } => format!(
             "{base}, {a} native module (the crashing stack does not show which host calls it)"
         ),

@@ -263,3 +263,48 @@ fn a_process_iis_does_not_serve_from_gets_no_iis_role() {
         "w3wp2.exe"
     )));
 }
+
+#[test]
+fn a_dll_unloaded_under_a_timer_is_a_com_object() {
+    // A thread-pool timer fires into the old range of a DLL COM already unloaded: no host on
+    // the stack, so being unloaded at all names it a COM in-process server.
+    let v = decide(&CrashFacts {
+        code: Some(0xC000_0005),
+        info0: Some(8),
+        fault: Some(FaultSite::Unloaded {
+            name: "oldcom.dll".into(),
+            offset: 0x1a2b,
+        }),
+        frames: vec![
+            unloaded("oldcom.dll"),
+            fr("ntdll.dll", 0x10, "frame_pointer"),
+            fr("kernel32.dll", 0x20, "frame_pointer"),
+        ],
+        process: Some("w3wp.exe".into()),
+        ..Default::default()
+    });
+    assert_eq!(v.suspect_module.as_deref(), Some("oldcom.dll"));
+    assert_eq!(v.suspect_role, Some(SuspectRole::ComObject));
+    assert!(v.text.contains("CoFreeUnusedLibraries"), "{}", v.text);
+    assert!(
+        v.why.iter().any(|w| w.contains("role com_object")),
+        "{:?}",
+        v.why
+    );
+    // Called from an ISAPI host, the same unloaded DLL is what the host says it is.
+    let v = decide(&CrashFacts {
+        code: Some(0xC000_0005),
+        info0: Some(8),
+        fault: Some(FaultSite::Unloaded {
+            name: "oldcom.dll".into(),
+            offset: 0x1a2b,
+        }),
+        frames: vec![
+            unloaded("oldcom.dll"),
+            fr("filter.dll", 0x10, "frame_pointer"),
+        ],
+        process: Some("w3wp.exe".into()),
+        ..Default::default()
+    });
+    assert_eq!(v.suspect_role, Some(SuspectRole::IsapiFilter));
+}
