@@ -578,6 +578,8 @@ pub struct Suspect {
     pub name: String,
     /// How sure.
     pub confidence: Confidence,
+    /// Why it got that level (the rules are in `docs/report-schema.md`). Since 1.3.
+    pub confidence_why: String,
     /// Incidents it is seen in.
     pub incidents: Vec<String>,
     /// Incidents it could have been seen in (same pool group).

@@ -119,11 +119,14 @@ pub(crate) fn files_summary_text(s: &crate::analyze::FilesSummary, listed: usize
 /// Markdown and HTML reports; each renderer escapes them (they carry dump- and log-derived text).
 pub(crate) fn suspect_facts(s: &crate::analyze::Suspect) -> Vec<String> {
     use crate::analyze::suspects::{fmt_lift, fmt_p, fmt_pct};
-    let mut f = vec![format!(
-        "incidents: {} of {}",
-        s.incidents.join(", "),
-        s.incidents_considered
-    )];
+    let mut f = vec![
+        format!(
+            "incidents: {} of {}",
+            s.incidents.join(", "),
+            s.incidents_considered
+        ),
+        format!("confidence {}: {}", s.confidence, s.confidence_why),
+    ];
     if let Some(m) = &s.module {
         let or = |v: &Option<String>| v.clone().unwrap_or_else(|| "–".into());
         f.push(format!(

@@ -407,7 +407,7 @@ fn module_suspects(
         let kind = role_kind(&roles).unwrap_or_else(|| module_kind(&name, class, code));
         let k = hits.len();
         let from_dump = hits.iter().any(|(_, h)| h.from_dump);
-        let conf = module_confidence(hits, kind);
+        let (conf, confidence_why) = module_confidence(hits, kind);
         let (codes, buckets) = codes_and_buckets(hits);
         let mut evidence: Vec<EvidenceRef> = hits
             .iter()
@@ -427,6 +427,7 @@ fn module_suspects(
             kind,
             name: cut(&name, 260),
             confidence: conf,
+            confidence_why,
             incidents: hits.iter().map(|(ci, _)| ids[*ci].clone()).collect(),
             incidents_considered: considered,
             reason,
@@ -501,25 +502,33 @@ fn codes_and_buckets(hits: &[(usize, ModuleHit)]) -> (Vec<String>, Vec<String>) 
 /// How sure a module suspect is: grows with the crashes it faults in (3+ high, 2 medium, 1
 /// low); at most medium on events alone; one step less when every dump's verdict was low; low
 /// for a Windows module (usually the victim).
-fn module_confidence(hits: &[(usize, ModuleHit)], kind: SuspectKind) -> Confidence {
-    let mut conf = match hits.len() {
+fn module_confidence(hits: &[(usize, ModuleHit)], kind: SuspectKind) -> (Confidence, String) {
+    let k = hits.len();
+    let mut conf = match k {
         0 | 1 => Confidence::Low,
         2 => Confidence::Medium,
         _ => Confidence::High,
     };
+    let mut why = vec![format!(
+        "it faults in {k} crash{} (1: low, 2: medium, 3 or more: high)",
+        if k == 1 { "" } else { "es" }
+    )];
     if !hits.iter().any(|(_, h)| h.from_dump) {
         conf = conf.min(Confidence::Medium);
+        why.push("named by events only, no dump: at most medium".into());
     }
     if hits
         .iter()
         .all(|(_, h)| h.dump_confidence == Some(Confidence::Low))
     {
         conf = conf.lower();
+        why.push("every dump verdict about it is uncertain: one level lower".into());
     }
     if kind == SuspectKind::SystemModule {
         conf = Confidence::Low;
+        why.push("a Windows module, usually the victim: low".into());
     }
-    conf
+    (conf, why.join("; "))
 }
 
 /// Module classes of the request path: a crashing stack through one of them serves a request.
@@ -623,7 +632,8 @@ fn pattern_suspects(
             ..
         } = f;
         let k = cand.incidents.len();
-        let conf = pattern_confidence(tested, stats.p_adjusted, k, incidents_considered);
+        let (conf, confidence_why) =
+            pattern_confidence(tested, stats.p_adjusted, k, incidents_considered);
         let mut evidence: Vec<EvidenceRef> = cand
             .rows
             .iter()
@@ -645,6 +655,7 @@ fn pattern_suspects(
             kind: SuspectKind::RequestPattern,
             name: format!("{}: {}", cand.kind.name(), cut(&cand.text, 300)),
             confidence: conf,
+            confidence_why,
             incidents: cand.incidents.iter().map(|&ci| ids[ci].clone()).collect(),
             incidents_considered,
             reason,
@@ -661,16 +672,31 @@ fn pattern_suspects(
 
 /// How sure a request-pattern suspect is: high only when tested, significant after
 /// correction and in flight at every crash of at least two; low when untested or seen once.
-fn pattern_confidence(tested: bool, p_adjusted: f64, k: usize, considered: usize) -> Confidence {
+fn pattern_confidence(
+    tested: bool,
+    p_adjusted: f64,
+    k: usize,
+    considered: usize,
+) -> (Confidence, String) {
     if !tested {
-        Confidence::Low
-    } else if p_adjusted < 1e-3 && k == considered && k >= 2 {
-        Confidence::High
-    } else if k >= 2 {
-        Confidence::Medium
-    } else {
-        Confidence::Low
+        return (
+            Confidence::Low,
+            "too little baseline traffic to test it".into(),
+        );
     }
+    if p_adjusted < 1e-3 && k == considered && k >= 2 {
+        return (
+            Confidence::High,
+            format!("in flight at every one of {k} crashes and adjusted p < 0.001"),
+        );
+    }
+    if k >= 2 {
+        return (
+            Confidence::Medium,
+            format!("in flight at {k} of {considered} crashes, significant after correction"),
+        );
+    }
+    (Confidence::Low, "in flight at a single crash".into())
 }
 
 /// Why a request pattern is a suspect: its statistics and their caveats. `head` names the

@@ -167,10 +167,21 @@ fn suspect(t: &Tables, ids: &[String], incidents: &[Incident], f: &Found) -> Sus
         ));
     }
     reason.push('.');
-    let confidence = if corroborated || (k == n && p_adj < 1e-3) {
-        Confidence::High
+    let (confidence, confidence_why) = if corroborated {
+        (
+            Confidence::High,
+            "huge request bodies before out-of-memory crashes".to_string(),
+        )
+    } else if k == n && p_adj < 1e-3 {
+        (
+            Confidence::High,
+            format!("before every one of {n} crashes and adjusted p < 0.001"),
+        )
     } else {
-        Confidence::Medium
+        (
+            Confidence::Medium,
+            format!("before {k} of {n} crashes, significant after correction"),
+        )
     };
     let mut evidence: Vec<EvidenceRef> =
         f.r.before
@@ -186,6 +197,7 @@ fn suspect(t: &Tables, ids: &[String], incidents: &[Incident], f: &Found) -> Sus
         kind: SuspectKind::Precursor,
         name,
         confidence,
+        confidence_why,
         incidents: f.r.before.keys().map(|&ci| ids[ci].clone()).collect(),
         incidents_considered: n as usize,
         reason,
