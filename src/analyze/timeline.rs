@@ -272,6 +272,9 @@ pub fn build(t: &Tables, opts: &AnalyzeOptions) -> Timeline {
             }
         }
     }
+    // Abandonment bursts first, so that reports without a pid (WER) can join an incident
+    // known only from HTTPERR too.
+    attach_bursts(t, opts, &bursts, &mut clusters);
     let mut unattached = Vec::new();
     for &i in rows
         .iter()
@@ -288,7 +291,6 @@ pub fn build(t: &Tables, opts: &AnalyzeOptions) -> Timeline {
         .copied()
         .filter(|&i| role(&t.crashes[i]) == Role::OtherProcess)
         .collect();
-    attach_bursts(t, opts, &bursts, &mut clusters);
 
     for c in &mut clusters {
         finish(c, t);

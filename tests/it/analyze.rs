@@ -514,3 +514,71 @@ fn huge_uploads_before_out_of_memory_crashes_are_named() {
         a.recommendations
     );
 }
+
+/// One crash seen by two sources is one incident, for every pair of sources: a dump, WAS 5011
+/// (pid in decimal), Application Error 1000 (pid read from hex at ingest), .NET Runtime 1026
+/// (no pid), WER 1001 (no pid) and an HTTPERR abandonment (pool, no pid).
+#[test]
+fn one_crash_seen_by_any_two_sources_is_one_incident() {
+    use w3triage::tables::{CrashKind, CrashRow, EvidenceSource};
+    let crash = at_min(60.0);
+    let pid = 4100;
+    let sources = ["dump", "was", "app_error", "clr", "wer", "httperr"];
+    for (x, a) in sources.iter().enumerate() {
+        for b in &sources[x + 1..] {
+            let mut t = TableBuilder::new();
+            let log = t.file("WEB01/W3SVC1/u_ex240301.log", ArtifactKind::W3c);
+            for i in 0..50 {
+                t.request(log, at_min(i as f64), &Req::default());
+            }
+            for (k, which) in [a, b].into_iter().enumerate() {
+                // Each source a little later than the one before, as events follow the crash.
+                let ts = crash + 700 * k as i64;
+                let file = t.file(&format!("WEB01/src{k}"), ArtifactKind::EventXml);
+                let event = |provider: &str, id: u32, kind| CrashRow {
+                    ts: Some(ts),
+                    server: Some("WEB01".into()),
+                    source: Some(EvidenceSource::Event),
+                    provider: Some(provider.into()),
+                    event_id: Some(id),
+                    kind,
+                    process_name: Some("w3wp.exe".into()),
+                    file,
+                    ..Default::default()
+                };
+                match *which {
+                    "dump" => {
+                        t.crash(dump_row(file, ts, pid, "acme.dll", "third_party"));
+                    }
+                    "was" => {
+                        t.crash(was_row(file, ts, 5011, "DefaultAppPool", Some(pid)));
+                    }
+                    "app_error" => {
+                        t.crash(app_error_row(file, ts, pid, "acme.dll", 0xC000_0005));
+                    }
+                    "clr" => {
+                        t.crash(CrashRow {
+                            exception_name: Some("System.InvalidOperationException".into()),
+                            ..event(".NET Runtime", 1026, CrashKind::Crash)
+                        });
+                    }
+                    "wer" => {
+                        t.crash(event("Windows Error Reporting", 1001, CrashKind::Report));
+                    }
+                    _ => {
+                        let herr = t.file("WEB01/httperr1.log", ArtifactKind::HttpErr);
+                        t.httperr(herr, ts, &Err::default());
+                    }
+                }
+            }
+            let an = analyze(&t.build(), &AnalyzeOptions::default());
+            let summary: Vec<String> = an
+                .incidents
+                .iter()
+                .map(|i| format!("{} {:?} {:?}", i.id, i.pid, i.sources))
+                .collect();
+            assert_eq!(an.incidents.len(), 1, "{a} + {b}: {summary:?}");
+            assert!(an.incidents[0].sources.len() >= 2, "{a} + {b}: {summary:?}");
+        }
+    }
+}
