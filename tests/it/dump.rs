@@ -1471,3 +1471,33 @@ fn the_machines_utc_offset_comes_from_misc_info() {
     let c = &parse_fixture("breakpad_minidump2.dmp", false).crashes[0];
     assert_eq!(c.utc_offset_min, None);
 }
+
+/// A thread-pool timer fires into a DLL that COM has already unloaded: no IIS host on the
+/// stack (ntdll's thread pool calls it), so the DLL is named a COM object, and the crash is
+/// one no request drove.
+#[test]
+fn timer_call_into_an_unloaded_com_dll() {
+    let mut d = W3wpDump::new(false);
+    d.unloaded.push(ModSpec::new(
+        r"C:\Program Files\Contoso\LegacyReports.dll",
+        0x1300_0000,
+        0x1_0000,
+    ));
+    let ip = d.addr("LegacyReports.dll", 0x4410);
+    let callers = [d.addr("ntdll.dll", 0x3_1f20), d.addr("ntdll.dll", 0x3_0ab0)];
+    let bytes = d.crash(0xC000_0005, ip, &[8, ip], &callers).build();
+    let p = parse_bytes("w3wp.dmp", &bytes);
+    let c = one_crash(&p);
+    assert_eq!(c.suspect_module.as_deref(), Some("LegacyReports.dll"));
+    assert_eq!(c.suspect_role.map(|v| v.name()), Some("com_object"));
+    let verdict = c.verdict.as_deref().unwrap_or_default();
+    assert!(
+        verdict.contains("unloaded by COM (CoFreeUnusedLibraries)"),
+        "{verdict}"
+    );
+    // Nothing of the request path on the crashing stack.
+    assert!(p.frames.iter().all(|f| f.class.is_none_or(|k| !matches!(
+        k.name(),
+        "iis_core" | "isapi_host" | "iis_builtin_module" | "aspnet_host" | "classic_asp"
+    ))));
+}
