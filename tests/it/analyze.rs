@@ -453,10 +453,21 @@ fn huge_uploads_before_out_of_memory_crashes_are_named() {
     // Two huge uploads that did no harm, hours apart.
     upload(&mut b, at_min(10.0));
     upload(&mut b, at_min(200.0));
+    let herr = b.file("WEB01/HTTPERR/httperr1.log", ArtifactKind::HttpErr);
     for (k, m) in [60.0, 100.0, 140.0].into_iter().enumerate() {
         let pid = 4100 + k as u32;
         let crash = at_min(m);
         upload(&mut b, crash - 30_000);
+        if k == 0 {
+            // The same client's next upload, abandoned by the crash.
+            let e = Err {
+                method: "POST",
+                uri: "/files/upload.aspx",
+                client: "203.0.113.50",
+                ..Default::default()
+            };
+            b.httperr(herr, crash, &e);
+        }
         b.crash(was_row(
             sys,
             crash + 2_000,
@@ -493,6 +504,11 @@ fn huge_uploads_before_out_of_memory_crashes_are_named() {
         w3triage::knowledge::verdict::Confidence::High
     );
     assert!(pre.reason.contains("out of memory"), "{}", pre.reason);
+    assert!(
+        pre.reason.contains("at I1 the same client also had a request abandoned by the crash"),
+        "{}",
+        pre.reason
+    );
     assert_eq!(pre.evidence_total, 3);
     let h = &a.summary.headline;
     assert!(

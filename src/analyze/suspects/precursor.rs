@@ -94,6 +94,7 @@ pub(super) fn precursor_suspects(
             route,
             r,
             stats: (k, n, p_adj, span),
+            same_client: same_client(t, tl, r),
         };
         out.push(suspect(t, ids, incidents, &f));
     }
@@ -107,6 +108,27 @@ struct Found<'a> {
     r: &'a Route,
     /// Crashes it precedes, crashes in all, adjusted p, log span (ms).
     stats: (u64, u64, f64, f64),
+    /// Crashes (cluster index) where the precursor's client also had a request abandoned.
+    same_client: Vec<usize>,
+}
+
+/// The crashes at which a client that sent the route's standing-out request shortly before also
+/// had a request abandoned (its next upload, say): the same client, still at it.
+fn same_client(t: &Tables, tl: &Tl, r: &Route) -> Vec<usize> {
+    r.before
+        .iter()
+        .filter(|(ci, rows)| {
+            let abandoned: Vec<&str> = tl.clusters[**ci]
+                .abandoned
+                .iter()
+                .filter_map(|&h| t.httperr.c_ip.get(h))
+                .collect();
+            rows.iter()
+                .filter_map(|&i| t.requests.c_ip.get(i))
+                .any(|c| abandoned.contains(&c))
+        })
+        .map(|(ci, _)| *ci)
+        .collect()
 }
 
 /// The standing-out requests by route, each with the crashes it completed shortly before.
@@ -164,6 +186,13 @@ fn suspect(t: &Tables, ids: &[String], incidents: &[Incident], f: &Found) -> Sus
         reason.push_str(&format!(
             "; the crashes at {} were out of memory, as a huge request body would leave the worker",
             oom.join(", ")
+        ));
+    }
+    if !f.same_client.is_empty() {
+        let at: Vec<&str> = f.same_client.iter().map(|&ci| ids[ci].as_str()).collect();
+        reason.push_str(&format!(
+            "; at {} the same client also had a request abandoned by the crash",
+            at.join(", ")
         ));
     }
     reason.push('.');
