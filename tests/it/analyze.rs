@@ -505,7 +505,8 @@ fn huge_uploads_before_out_of_memory_crashes_are_named() {
     );
     assert!(pre.reason.contains("out of memory"), "{}", pre.reason);
     assert!(
-        pre.reason.contains("at I1 the same client also had a request abandoned by the crash"),
+        pre.reason
+            .contains("at I1 the same client also had a request abandoned by the crash"),
         "{}",
         pre.reason
     );
@@ -513,7 +514,7 @@ fn huge_uploads_before_out_of_memory_crashes_are_named() {
     let h = &a.summary.headline;
     assert!(
         h.contains(
-            "Unhandled .NET exception: System.OutOfMemoryException in Contoso.Files.Upload.Save"
+            "3 of 3 crashes: System.OutOfMemoryException in Contoso.Files.Upload.Save — unhandled, process terminated."
         ),
         "{h}"
     );

@@ -649,7 +649,7 @@ fn a_managed_crash_is_named_by_its_exception_type_and_method() {
     assert!(
         a.summary
             .headline
-            .contains("Unhandled .NET exception: System.OutOfMemoryException"),
+            .contains("1 of 1 crashes: System.OutOfMemoryException in Contoso.Files.Upload.Save"),
         "{}",
         a.summary.headline
     );

@@ -143,10 +143,7 @@ fn managed_sentences(h: &mut String, crashes: &[&Incident]) {
     let mut by: Vec<(String, usize)> = by.into_iter().collect();
     by.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     for (sentence, n) in by.into_iter().take(3) {
-        h.push_str(&format!(
-            " Unhandled .NET exception: {sentence} ({n} of {} crashes).",
-            crashes.len()
-        ));
+        h.push_str(&format!(" {n} of {} crashes: {sentence}.", crashes.len()));
     }
 }
 

@@ -292,7 +292,14 @@ struct Fault {
 /// unnamed form (same order); an event with only one text item (Vista/2008 and 2003 one-line
 /// form) or only a message is parsed as text.
 fn app_error(ev: &RawEvent, w: &mut Warnings) -> CrashRow {
-    let f = if ev.data.len() >= 8 {
+    // The data items by name when they have names (some exports keep only a few), else by
+    // position when there are enough of them, else the rendered text.
+    let named = ev.data.iter().any(|d| {
+        d.name
+            .as_deref()
+            .is_some_and(|n| n.eq_ignore_ascii_case("AppName"))
+    });
+    let f = if ev.data.len() >= 8 || named {
         let g = |names: &[&str], pos| field(&ev.data, names, pos).map(|s| clip(s, 1024));
         Fault {
             app: g(&["AppName"], 0),

@@ -229,3 +229,21 @@ fn a_1026_is_read_by_structure_in_any_language() {
         None
     );
 }
+
+#[test]
+fn an_application_error_with_few_named_items_is_read_by_name() {
+    // Some exports keep only a few of the twelve-odd data items, but with their names.
+    let e = ev(
+        "Application Error",
+        1000,
+        named(&[
+            ("AppName", "w3wp.exe"),
+            ("ModuleName", "KERNELBASE.dll"),
+            ("ExceptionCode", "e0434352"),
+            ("ProcessId", "0x1004"),
+        ]),
+    );
+    let r = map(&e).row.unwrap();
+    assert_eq!(r.faulting_module.as_deref(), Some("KERNELBASE.dll"));
+    assert_eq!((r.pid, r.exception_code), (Some(4100), Some(0xe043_4352)));
+}
