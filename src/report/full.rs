@@ -247,10 +247,8 @@ fn incident_facts(inc: &Incident) -> Vec<(&'static str, Text)> {
         put("bucket", v.clone());
     }
     if let Some(v) = &inc.verdict {
-        put(
-            "verdict",
-            format!("{v} ({} confidence)", or_dash(&inc.confidence)),
-        );
+        let conf = inc.confidence.map(|c| format!(" ({c} confidence)"));
+        put("verdict", format!("{v}{}", conf.unwrap_or_default()));
     }
     if let Some(x) = &inc.exit_code {
         put("exit code", x.to_string());

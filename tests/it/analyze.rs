@@ -599,3 +599,55 @@ fn one_crash_seen_by_any_two_sources_is_one_incident() {
         }
     }
 }
+
+/// Crashes known from events only (no dump, no request abandoned): a client whose requests
+/// happen to be in flight at each of them is not accused, for nothing shows the crashes were
+/// request-driven.
+#[test]
+fn no_request_is_accused_without_a_sign_the_crash_was_request_driven() {
+    let mut b = TableBuilder::new();
+    let log = b.file("WEB01/W3SVC1/u_ex240301.log", ArtifactKind::W3c);
+    let sys = b.file("WEB01/events/System.xml", ArtifactKind::EventXml);
+    for i in 0..600usize {
+        let client = format!("198.51.100.{}", i % 40);
+        b.request(
+            log,
+            at_min(240.0 * i as f64 / 600.0) + 3_300,
+            &Req {
+                client: &client,
+                ..Default::default()
+            },
+        );
+    }
+    for (k, m) in [60.0, 100.0, 140.0].into_iter().enumerate() {
+        let crash = at_min(m);
+        b.crash(was_row(
+            sys,
+            crash,
+            5011,
+            "DefaultAppPool",
+            Some(4100 + k as u32),
+        ));
+        b.request(
+            log,
+            crash + 1_000,
+            &Req {
+                client: "203.0.113.77",
+                time_taken_ms: 20_000,
+                ..Default::default()
+            },
+        );
+    }
+    let a = analyze(&b.build(), &AnalyzeOptions::default());
+    assert_eq!(a.incidents.len(), 3);
+    assert!(a.incidents.iter().all(|i| i.in_flight_total >= 1));
+    assert!(a.suspects.is_empty(), "{:?}", a.suspects);
+    assert!(
+        a.summary
+            .notes
+            .iter()
+            .any(|n| n.contains("nothing shows the crashes were request-driven")),
+        "{:?}",
+        a.summary.notes
+    );
+}

@@ -641,6 +641,17 @@ fn a_managed_crash_is_named_by_its_exception_type_and_method() {
     // The application's own frame, not the framework's above it.
     assert_eq!(m.method.as_deref(), Some("Contoso.Files.Upload.Save"));
     assert!(m.terminated);
+    // The managed suspect is named by its type, not as "unhandled .NET exception".
+    let s = a
+        .suspects
+        .iter()
+        .find(|s| s.kind == w3triage::analyze::SuspectKind::ManagedCode);
+    assert_eq!(
+        s.map(|s| s.name.as_str()),
+        Some("System.OutOfMemoryException"),
+        "{:?}",
+        a.suspects
+    );
     let verdict = inc.verdict.as_deref().unwrap_or_default();
     assert!(
         verdict.starts_with("System.OutOfMemoryException in Contoso.Files.Upload.Save — unhandled, process terminated."),

@@ -573,7 +573,7 @@ fn request_driven(t: &Tables, tl: &Tl) -> Vec<Option<bool>> {
 /// is not request-driven (nothing on the crashing thread serves a request), or it is a client
 /// or user agent that is a known crawler, monitor or probe (busy at every crash because it is
 /// busy all the time).
-fn unsupported(t: &Tables, f: &PatternFinding, driven: &[Option<bool>]) -> Option<String> {
+fn unsupported(t: &Tables, tl: &Tl, f: &PatternFinding, driven: &[Option<bool>]) -> Option<String> {
     let what = format!("{} {}", f.cand.kind.name(), cut(&f.cand.text, 120));
     let n = f.cand.incidents.len();
     if f.cand
@@ -583,6 +583,18 @@ fn unsupported(t: &Tables, f: &PatternFinding, driven: &[Option<bool>]) -> Optio
     {
         return Some(format!(
             "{what} was in flight at {n} crash(es), but no crashing stack runs through the request path (a timer or thread-pool callback): the crashes are not request-driven, so no request pattern is accused"
+        ));
+    }
+    // A mechanism: a crashing stack through the request path, or requests abandoned by the
+    // crash (the worker died serving them). Without either at any of its crashes, being in
+    // flight is coincidence as far as the evidence goes.
+    let driven_at = |ci: usize| {
+        driven.get(ci) == Some(&Some(true))
+            || tl.clusters.get(ci).is_some_and(|c| !c.abandoned.is_empty())
+    };
+    if !f.cand.incidents.iter().any(|&ci| driven_at(ci)) {
+        return Some(format!(
+            "{what} was in flight at {n} crash(es), but nothing shows the crashes were request-driven (no crashing stack through the request path, no request abandoned by the crash): not accused"
         ));
     }
     if !matches!(f.cand.kind, FeatureKind::Client | FeatureKind::UserAgent) {
@@ -620,7 +632,7 @@ fn pattern_suspects(
     let (patterns, mut pattern_notes) = find_patterns(t, opts, tl, corr);
     let driven = request_driven(t, tl);
     for f in patterns {
-        if let Some(note) = unsupported(t, &f, &driven) {
+        if let Some(note) = unsupported(t, tl, &f, &driven) {
             pattern_notes.push(note);
             continue;
         }

@@ -115,8 +115,13 @@ pub(super) fn module_hit(t: &Tables, j: &Judgments, rows: &[usize]) -> Option<Mo
             SuspectKind::SystemModule | SuspectKind::ManagedCode
         )
     {
+        // The events name the exception type: that is the suspect's name.
+        let managed = ranked
+            .iter()
+            .filter(|(_, r)| r.source == Some(EvidenceSource::Event))
+            .find_map(|(_, r)| r.exception_name.as_deref().filter(|n| is_dotnet_type(n)));
         return Some(ModuleHit {
-            name: MANAGED.to_string(),
+            name: managed.map_or_else(|| MANAGED.to_string(), |t| cut(t, 200)),
             class: Some(ModuleClass::Clr),
             version: None,
             code,

@@ -177,6 +177,8 @@ fn for_suspect(t: &Tables, s: &Suspect, sites: &[String]) -> Vec<Recommendation>
             ),
             commands: vec!["gflags /p /enable w3wp.exe /full".into(), "gflags /p /disable w3wp.exe".into()],
         }),
+        // A managed exception the events name gets the advice for its type (`managed_advice`).
+        SuspectKind::ManagedCode if s.name != MANAGED => {}
         SuspectKind::ManagedCode => out.push(Recommendation {
             suspect: Some(s.id.clone()),
             action: "The crash is in managed code: read the .NET Runtime 1026 and ASP.NET 1309 events for the exception type and stack, and capture a full dump to inspect it with SOS (!pe, !clrstack)".into(),

@@ -149,9 +149,12 @@ fn managed_sentences(h: &mut String, crashes: &[&Incident]) {
 
 /// The faulting module, the request pattern in flight, and whether they corroborate.
 fn suspect_sentences(h: &mut String, suspects: &[Suspect]) {
+    // A managed exception named by its events was said already (`managed_sentences`).
+    let named_managed = |s: &Suspect| s.kind == SuspectKind::ManagedCode && s.name != MANAGED;
     if let Some(m) = suspects
         .iter()
         .find(|s| s.kind.is_module() && s.kind != SuspectKind::SystemModule)
+        .filter(|s| !named_managed(s))
     {
         h.push_str(&format!(
             " Faulting module: {} ({}) in {} of {} crashes ({} confidence).",
