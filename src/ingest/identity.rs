@@ -24,16 +24,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 /// How a host name is matched: lower case, the first DNS label (`WEB01.contoso.local` →
 /// `web01`); an IP address whole.
 pub fn host_key(name: &str) -> String {
-    let n = name.trim().trim_end_matches('.');
-    let short = if n.parse::<std::net::IpAddr>().is_ok() {
-        n
-    } else {
-        n.split('.').next().unwrap_or(n)
-    };
-    short.to_ascii_lowercase()
+    short_name(name).to_ascii_lowercase()
 }
 
-/// The host name as spelled, without its domain.
+/// The host name as spelled, without its domain (an IP address whole).
 fn short_name(name: &str) -> &str {
     let n = name.trim().trim_end_matches('.');
     if n.parse::<std::net::IpAddr>().is_ok() {
