@@ -262,7 +262,10 @@ impl ChunkParser<'_> {
     /// together (see `infer::infer_block`) and put in force as if a `#Fields` line had named it,
     /// so that its lines take the batch path. Said once per block and layout.
     fn block_layout(&mut self, n: usize, off: u64, line_no: u64) {
-        if self.no_block.contains(&n) {
+        // Each try reads ahead up to a few thousand lines: on junk whose lines keep changing
+        // their count, a chunk stops trying after a few.
+        const MAX_TRIES: usize = 16;
+        if self.no_block.contains(&n) || self.no_block.len() >= MAX_TRIES {
             return;
         }
         let Some(l) = infer::infer_block(self.file, off as usize, n) else {
