@@ -651,3 +651,68 @@ fn no_request_is_accused_without_a_sign_the_crash_was_request_driven() {
         a.summary.notes
     );
 }
+
+/// The same request as one abandoned at each crash, completed just before it: a precursor by
+/// its shape alone (it is neither huge nor slow), rare in the rest of the log.
+#[test]
+fn the_shape_of_an_abandoned_request_completed_just_before_is_a_precursor() {
+    use w3triage::analyze::SuspectKind;
+    let mut b = TableBuilder::new();
+    let log = b.file("WEB01/W3SVC1/u_ex240301.log", ArtifactKind::W3c);
+    let sys = b.file("WEB01/events/System.xml", ArtifactKind::EventXml);
+    let herr = b.file("WEB01/HTTPERR/httperr1.log", ArtifactKind::HttpErr);
+    for i in 0..600usize {
+        let stem = format!("/catalog/{}", 2000 + i % 90);
+        b.request(
+            log,
+            at_min(240.0 * i as f64 / 600.0) + 3_300,
+            &Req {
+                stem: &stem,
+                ..Default::default()
+            },
+        );
+    }
+    let import = Req {
+        method: "POST",
+        stem: "/api/import",
+        client: "192.0.2.80",
+        ..Default::default()
+    };
+    b.request(log, at_min(5.0), &import);
+    for (k, m) in [60.0, 100.0, 140.0].into_iter().enumerate() {
+        let crash = at_min(m);
+        b.request(log, crash - 20_000, &import);
+        b.httperr(
+            herr,
+            crash,
+            &Err {
+                method: "POST",
+                uri: "/api/import",
+                client: "192.0.2.80",
+                ..Default::default()
+            },
+        );
+        b.crash(was_row(
+            sys,
+            crash + 2_000,
+            5011,
+            "DefaultAppPool",
+            Some(4100 + k as u32),
+        ));
+    }
+    let a = analyze(&b.build(), &AnalyzeOptions::default());
+    assert_eq!(a.incidents.len(), 3);
+    let pre = a.suspects.iter().find(|s| s.kind == SuspectKind::Precursor);
+    let pre = pre.unwrap_or_else(|| panic!("{:#?}", a.suspects));
+    assert_eq!(
+        pre.name,
+        "POST /api/import (as a request abandoned at a crash)"
+    );
+    assert_eq!(pre.incidents, ["I1", "I2", "I3"]);
+    assert!(
+        pre.reason
+            .contains("the same client also had a request abandoned"),
+        "{}",
+        pre.reason
+    );
+}

@@ -20,12 +20,18 @@ pub(super) const WINDOW_MS: i64 = 120_000;
 const LARGE_BYTES: u64 = 10 << 20;
 /// A request this slow stands out (`time-taken`).
 const SLOW_MS: u64 = 60_000;
+/// A response this large stands out (`sc-bytes`).
+const LARGE_RESPONSE: u64 = 100 << 20;
 
 /// Why a request stands out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Standout {
     Large,
+    LargeResponse,
     Slow,
+    /// The method and path of a request abandoned at a crash: the same request, completed once
+    /// just before.
+    Abandoned,
 }
 
 impl Standout {
@@ -33,6 +39,8 @@ impl Standout {
         let r = &t.requests;
         if r.cs_bytes.get(i).is_some_and(|b| b >= LARGE_BYTES) {
             Some(Standout::Large)
+        } else if r.sc_bytes.get(i).is_some_and(|b| b >= LARGE_RESPONSE) {
+            Some(Standout::LargeResponse)
         } else if r.time_taken_ms.get(i).is_some_and(|ms| ms >= SLOW_MS) {
             Some(Standout::Slow)
         } else {
@@ -42,9 +50,31 @@ impl Standout {
     fn label(self) -> &'static str {
         match self {
             Standout::Large => "cs-bytes ≥ 10 MB",
+            Standout::LargeResponse => "sc-bytes ≥ 100 MB",
             Standout::Slow => "time-taken ≥ 60 s",
+            Standout::Abandoned => "as a request abandoned at a crash",
         }
     }
+}
+
+/// `(method, path)` of the requests abandoned at the crashes, lower-cased.
+fn abandoned_shapes(t: &Tables, tl: &Tl, crashes: &[(usize, Millis)]) -> Vec<(String, String)> {
+    let h = &t.httperr;
+    let mut v: Vec<(String, String)> = crashes
+        .iter()
+        .flat_map(|&(ci, _)| tl.clusters[ci].abandoned.iter().copied())
+        .filter_map(|i| {
+            let uri = h.uri.get(i)?;
+            let path = uri.split('?').next().unwrap_or(uri);
+            Some((
+                h.method.get(i)?.to_ascii_lowercase(),
+                path.to_ascii_lowercase(),
+            ))
+        })
+        .collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 /// One route's standing-out requests: all of them, and those before each crash.
@@ -75,11 +105,11 @@ pub(super) fn precursor_suspects(
     if crashes.len() < 2 {
         return Vec::new();
     }
-    let routes = standouts(t, corr, &crashes);
+    let routes = standouts(t, tl, corr, &crashes);
     let tested: Vec<(&(Standout, String), &Route)> =
         routes.iter().filter(|(_, r)| r.before.len() >= 2).collect();
     let span = (last - first).max(WINDOW_MS) as f64;
-    let mut out = Vec::new();
+    let mut found: Vec<Found> = Vec::new();
     for ((why, route), r) in &tested {
         // The chance that a window of WINDOW_MS holds at least one such request.
         let p0 = 1.0 - (-(r.total as f64) * WINDOW_MS as f64 / span).exp();
@@ -89,16 +119,28 @@ pub(super) fn precursor_suspects(
         if p_adj >= ALPHA {
             continue;
         }
-        let f = Found {
+        found.push(Found {
             why: *why,
             route,
             r,
             stats: (k, n, p_adj, span),
             same_client: same_client(t, tl, r),
-        };
-        out.push(suspect(t, ids, incidents, &f));
+        });
     }
-    out
+    // A route that stands out by size or duration is named for that; its being abandoned at
+    // a crash too is the same suspect, not a second one.
+    let by_size: Vec<String> = found
+        .iter()
+        .filter(|f| f.why != Standout::Abandoned)
+        .map(|f| f.route.to_ascii_lowercase())
+        .collect();
+    found.retain(|f| {
+        f.why != Standout::Abandoned || !by_size.contains(&f.route.to_ascii_lowercase())
+    });
+    found
+        .iter()
+        .map(|f| suspect(t, ids, incidents, f))
+        .collect()
 }
 
 /// What a precursor suspect is made from.
@@ -134,30 +176,50 @@ fn same_client(t: &Tables, tl: &Tl, r: &Route) -> Vec<usize> {
 /// The standing-out requests by route, each with the crashes it completed shortly before.
 fn standouts(
     t: &Tables,
+    tl: &Tl,
     corr: &Correlation,
     crashes: &[(usize, Millis)],
 ) -> BTreeMap<(Standout, String), Route> {
     let r = &t.requests;
+    let shapes = abandoned_shapes(t, tl, crashes);
     let mut routes: BTreeMap<(Standout, String), Route> = BTreeMap::new();
     for i in 0..r.len() {
-        let Some(why) = Standout::of(t, i) else {
-            continue;
-        };
-        let Some((_, route)) = feature_text(FeatureKind::Route, &w3c_view(t, i)) else {
-            continue;
-        };
-        let e = routes.entry((why, route)).or_default();
-        e.total += 1;
-        let ts = r.ts[i];
-        let tg = corr.targets.get(&key(r.server.get(i), r.site.get(i)));
-        for &(ci, c) in crashes {
-            let serves = tg.is_some_and(|tg| tg.incidents.contains(&ci));
-            if serves && ts <= c && c - ts <= WINDOW_MS {
-                e.before.entry(ci).or_default().push(i);
+        let mut keys: Vec<(Standout, String)> = Vec::new();
+        if let Some(why) = Standout::of(t, i)
+            && let Some((_, route)) = feature_text(FeatureKind::Route, &w3c_view(t, i))
+        {
+            keys.push((why, route));
+        }
+        if let Some(shape) = shape_of(t, i, &shapes) {
+            keys.push((Standout::Abandoned, shape));
+        }
+        for k in keys {
+            let e = routes.entry(k).or_default();
+            e.total += 1;
+            let ts = r.ts[i];
+            let tg = corr.targets.get(&key(r.server.get(i), r.site.get(i)));
+            for &(ci, c) in crashes {
+                let serves = tg.is_some_and(|tg| tg.incidents.contains(&ci));
+                if serves && ts <= c && c - ts <= WINDOW_MS {
+                    e.before.entry(ci).or_default().push(i);
+                }
             }
         }
     }
     routes
+}
+
+/// `METHOD /path` of row `i` when it is the shape of a request abandoned at a crash.
+fn shape_of(t: &Tables, i: usize, shapes: &[(String, String)]) -> Option<String> {
+    if shapes.is_empty() {
+        return None;
+    }
+    let r = &t.requests;
+    let (method, stem) = (r.method.get(i)?, r.uri_stem.get(i)?);
+    shapes
+        .iter()
+        .any(|(m, p)| m.eq_ignore_ascii_case(method) && p.eq_ignore_ascii_case(stem))
+        .then(|| format!("{method} {stem}"))
 }
 
 fn suspect(t: &Tables, ids: &[String], incidents: &[Incident], f: &Found) -> Suspect {
