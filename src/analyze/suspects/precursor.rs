@@ -13,6 +13,8 @@ use super::*;
 use crate::analyze::correlate::key;
 use crate::analyze::pattern::feature_text;
 use crate::tables::Millis;
+use rayon::prelude::*;
+use std::collections::HashSet;
 
 /// How long before a crash a completed request counts as its precursor.
 pub(super) const WINDOW_MS: i64 = 120_000;
@@ -57,24 +59,25 @@ impl Standout {
     }
 }
 
-/// `(method, path)` of the requests abandoned at the crashes, lower-cased.
+/// `(method, path)` of the requests abandoned at two crashes or more, lower-cased (a
+/// precursor precedes at least two crashes; a shape abandoned once cannot be one).
 fn abandoned_shapes(t: &Tables, tl: &Tl, crashes: &[(usize, Millis)]) -> Vec<(String, String)> {
     let h = &t.httperr;
-    let mut v: Vec<(String, String)> = crashes
-        .iter()
-        .flat_map(|&(ci, _)| tl.clusters[ci].abandoned.iter().copied())
-        .filter_map(|i| {
-            let uri = h.uri.get(i)?;
+    let mut at: BTreeMap<(String, String), BTreeSet<usize>> = BTreeMap::new();
+    for &(ci, _) in crashes {
+        for &i in &tl.clusters[ci].abandoned {
+            let (Some(uri), Some(method)) = (h.uri.get(i), h.method.get(i)) else {
+                continue;
+            };
             let path = uri.split('?').next().unwrap_or(uri);
-            Some((
-                h.method.get(i)?.to_ascii_lowercase(),
-                path.to_ascii_lowercase(),
-            ))
-        })
-        .collect();
-    v.sort();
-    v.dedup();
-    v
+            let shape = (method.to_ascii_lowercase(), path.to_ascii_lowercase());
+            at.entry(shape).or_default().insert(ci);
+        }
+    }
+    at.into_iter()
+        .filter(|(_, crashes)| crashes.len() >= 2)
+        .map(|(shape, _)| shape)
+        .collect()
 }
 
 /// One route's standing-out requests: all of them, and those before each crash.
@@ -182,44 +185,58 @@ fn standouts(
 ) -> BTreeMap<(Standout, String), Route> {
     let r = &t.requests;
     let shapes = abandoned_shapes(t, tl, crashes);
+    let lens: HashSet<usize> = shapes.iter().map(|(_, p)| p.len()).collect();
+    // The few rows that stand out, found in parallel (a pass over every request row).
+    let keyed: Vec<(usize, (Standout, String))> = (0..r.len())
+        .into_par_iter()
+        .flat_map_iter(|i| {
+            let by_size = Standout::of(t, i).and_then(|why| {
+                let route = feature_text(FeatureKind::Route, &w3c_view(t, i))?.1;
+                Some((i, (why, route)))
+            });
+            let by_shape =
+                shape_of(t, i, &shapes, &lens).map(|shape| (i, (Standout::Abandoned, shape)));
+            by_size.into_iter().chain(by_shape)
+        })
+        .collect();
     let mut routes: BTreeMap<(Standout, String), Route> = BTreeMap::new();
-    for i in 0..r.len() {
-        let mut keys: Vec<(Standout, String)> = Vec::new();
-        if let Some(why) = Standout::of(t, i)
-            && let Some((_, route)) = feature_text(FeatureKind::Route, &w3c_view(t, i))
-        {
-            keys.push((why, route));
-        }
-        if let Some(shape) = shape_of(t, i, &shapes) {
-            keys.push((Standout::Abandoned, shape));
-        }
-        for k in keys {
-            let e = routes.entry(k).or_default();
-            e.total += 1;
-            let ts = r.ts[i];
-            let tg = corr.targets.get(&key(r.server.get(i), r.site.get(i)));
-            for &(ci, c) in crashes {
-                let serves = tg.is_some_and(|tg| tg.incidents.contains(&ci));
-                if serves && ts <= c && c - ts <= WINDOW_MS {
-                    e.before.entry(ci).or_default().push(i);
-                }
+    for (i, k) in keyed {
+        let e = routes.entry(k).or_default();
+        e.total += 1;
+        let ts = r.ts[i];
+        let tg = corr.targets.get(&key(r.server.get(i), r.site.get(i)));
+        for &(ci, c) in crashes {
+            let serves = tg.is_some_and(|tg| tg.incidents.contains(&ci));
+            if serves && ts <= c && c - ts <= WINDOW_MS {
+                e.before.entry(ci).or_default().push(i);
             }
         }
     }
     routes
 }
 
-/// `METHOD /path` of row `i` when it is the shape of a request abandoned at a crash.
-fn shape_of(t: &Tables, i: usize, shapes: &[(String, String)]) -> Option<String> {
-    if shapes.is_empty() {
+/// `METHOD /path` of row `i` when it is the shape of a request abandoned at a crash. Cheap
+/// tests first (the stem's length, the method's category), the text only for a likely match:
+/// this runs on every request row.
+fn shape_of(
+    t: &Tables,
+    i: usize,
+    shapes: &[(String, String)],
+    lens: &HashSet<usize>,
+) -> Option<String> {
+    if lens.is_empty() {
         return None;
     }
     let r = &t.requests;
-    let (method, stem) = (r.method.get(i)?, r.uri_stem.get(i)?);
+    if !lens.contains(&r.uri_stem.byte_len(i)?) {
+        return None;
+    }
+    let stem = r.uri_stem.get_bytes(i)?;
+    let method = r.method.get(i)?;
     shapes
         .iter()
-        .any(|(m, p)| m.eq_ignore_ascii_case(method) && p.eq_ignore_ascii_case(stem))
-        .then(|| format!("{method} {stem}"))
+        .any(|(m, p)| m.eq_ignore_ascii_case(method) && p.as_bytes().eq_ignore_ascii_case(stem))
+        .then(|| format!("{method} {}", String::from_utf8_lossy(stem)))
 }
 
 fn suspect(t: &Tables, ids: &[String], incidents: &[Incident], f: &Found) -> Suspect {

@@ -216,10 +216,25 @@ impl StrCol {
     pub fn bind(&mut self, src: &Source) {
         self.srcs = vec![(0, src.clone())];
     }
+    /// The byte length of row `i`'s value, without reading it (`None` for a null): a cheap
+    /// filter before [`StrCol::get`], which reads and checks the text.
+    pub fn byte_len(&self, i: usize) -> Option<usize> {
+        let j = i.checked_sub(self.lead)?;
+        let s = Span(*self.spans.get(j)?);
+        (!s.is_null()).then(|| s.range().len())
+    }
     /// Row `i` (null: `None`).
     pub fn get(&self, i: usize) -> Option<&str> {
+        // Checked, not assumed: source text was validated when parsed, but a mapped file can
+        // change underneath (a writer reusing it); a value that no longer is text reads empty.
+        self.get_bytes(i)
+            .map(|b| std::str::from_utf8(b).unwrap_or(""))
+    }
+    /// Row `i`'s bytes, not checked to be text: for comparisons that run on every row (see
+    /// [`StrCol::get`] for the text).
+    pub fn get_bytes(&self, i: usize) -> Option<&[u8]> {
         let j = i.checked_sub(self.lead)?;
-        let s = Span(self.spans[j]);
+        let s = Span(*self.spans.get(j)?);
         if s.is_null() {
             return None;
         }
@@ -235,9 +250,7 @@ impl StrCol {
             };
             self.srcs.get(k)?.1.bytes()
         };
-        // Checked, not assumed: source text was validated when parsed, but a mapped file can
-        // change underneath (a writer reusing it); a value that no longer is text reads empty.
-        Some(std::str::from_utf8(bytes.get(s.range())?).unwrap_or(""))
+        bytes.get(s.range())
     }
     /// Every row, in order.
     pub fn iter(&self) -> impl Iterator<Item = Option<&str>> + '_ {
