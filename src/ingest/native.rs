@@ -267,12 +267,14 @@ fn ncsa_time(v: &str) -> Option<i64> {
     let (date, time) = stamp.split_once(':')?;
     let day = wf::parse_date_dmy(date.as_bytes())?;
     let ms = wf::parse_time(time.as_bytes())?;
+    // Read as bytes: the zone is log text, and slicing text at byte offsets could split a
+    // character.
     let z = zone.as_bytes();
-    if z.len() != 5 || !matches!(z[0], b'+' | b'-') {
+    if z.len() != 5 || !matches!(z[0], b'+' | b'-') || !z[1..].iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let hh = zone[1..3].parse::<i64>().ok()?;
-    let mm = zone[3..5].parse::<i64>().ok()?;
+    let two = |a: u8, b: u8| i64::from(a - b'0') * 10 + i64::from(b - b'0');
+    let (hh, mm) = (two(z[1], z[2]), two(z[3], z[4]));
     let offset = (hh * 60 + mm) * 60_000 * if z[0] == b'-' { -1 } else { 1 };
     Some(wf::to_millis(day, ms) - offset)
 }
@@ -334,5 +336,49 @@ mod tests {
         assert!(
             ncsa_line("127.0.0.1 - - [10/Oct/2000:13:55:36] \"GET / HTTP/1.0\" 200 1").is_err()
         );
+        // A zone with a multi-byte character in it is refused, not sliced through.
+        assert!(ncsa_line("h - - [10/Oct/2000:13:55:36 +1é2] \"GET / HTTP/1.0\" 200 1").is_err());
+    }
+
+    /// Any text, any line: a row or a reason, never a panic.
+    #[test]
+    fn arbitrary_lines_never_panic() {
+        let pieces = [
+            ", ",
+            ",",
+            " ",
+            "[",
+            "]",
+            "\"",
+            ":",
+            "/",
+            "é",
+            "+",
+            "-",
+            "0",
+            "12",
+            "2001",
+            "03/20/01",
+            "7:55:20",
+            "10/Oct/2000:13:55:36 ",
+            "-0700",
+            "+1é2",
+            "GET",
+            "/a?b",
+            "ü€",
+            "\u{0}",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            let mut line = String::new();
+            for _ in 0..(seed % 24) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                line.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+            }
+            let _ = native_line(&line);
+            let _ = ncsa_line(&line);
+        }
     }
 }
