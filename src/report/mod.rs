@@ -127,7 +127,11 @@ pub(crate) fn suspect_facts(s: &crate::analyze::Suspect) -> Vec<String> {
         ),
         format!("confidence {}: {}", s.confidence, s.confidence_why),
     ];
-    if let Some(m) = &s.module {
+    // (A suspect known only by name, a managed exception for one, has no inventory to show.)
+    let known = |m: &crate::analyze::ModuleFacts| {
+        m.version.is_some() || m.path.is_some() || m.third_party.is_some()
+    };
+    if let Some(m) = s.module.as_ref().filter(|m| known(m)) {
         let or = |v: &Option<String>| v.clone().unwrap_or_else(|| "–".into());
         f.push(format!(
             "module: version {}, class {}, third party {}, path {}",
@@ -137,9 +141,9 @@ pub(crate) fn suspect_facts(s: &crate::analyze::Suspect) -> Vec<String> {
                 .map_or("unknown", |t| if t { "yes" } else { "no" }),
             or(&m.path)
         ));
-        if !m.buckets.is_empty() {
-            f.push(format!("buckets: {}", m.buckets.join(", ")));
-        }
+    }
+    if let Some(m) = s.module.as_ref().filter(|m| !m.buckets.is_empty()) {
+        f.push(format!("buckets: {}", m.buckets.join(", ")));
     }
     if let Some(p) = &s.pattern {
         f.push(format!(

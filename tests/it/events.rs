@@ -652,6 +652,13 @@ fn a_managed_crash_is_named_by_its_exception_type_and_method() {
         "{:?}",
         a.suspects
     );
+    let reason = s.map(|s| s.reason.as_str()).unwrap_or_default();
+    assert!(
+        reason.starts_with(
+            "System.OutOfMemoryException (an unhandled .NET exception) ended 1 of 1 crash"
+        ),
+        "{reason}"
+    );
     let verdict = inc.verdict.as_deref().unwrap_or_default();
     assert!(
         verdict.starts_with("System.OutOfMemoryException in Contoso.Files.Upload.Save — unhandled, process terminated."),

@@ -459,10 +459,18 @@ fn module_reason(
     codes: &[String],
     from_dump: bool,
 ) -> String {
+    // A managed exception named by its type is not a module: it ended the crashes.
+    let head = if kind == SuspectKind::ManagedCode && is_dotnet_type(name) {
+        format!("{} (an unhandled .NET exception) ended", cut(name, 100))
+    } else {
+        format!(
+            "{} ({}) is the faulting module in",
+            cut(name, 100),
+            kind.label()
+        )
+    };
     let mut reason = format!(
-        "{} ({}) is the faulting module in {k} of {considered} crash{}{}",
-        cut(name, 100),
-        kind.label(),
+        "{head} {k} of {considered} crash{}{}",
         if considered == 1 { "" } else { "es" },
         if codes.is_empty() {
             String::new()
