@@ -275,6 +275,8 @@ fn incident_facts(
         if in_flight_total == 0 {
             notes.push("no request in flight found in the logs (no HTTPERR abandonment, no W3C request spanning the crash)".into());
         }
+        let managed = managed_exception(&ranked);
+        let verdict = verdict_text(managed.as_ref(), judged(&|i| opt_cut(j.text(i), 1000)));
         incidents.push(Incident {
             id: ids[ci].clone(),
             kind: c.kind,
@@ -292,16 +294,13 @@ fn incident_facts(
             evidence,
             exception_code: ranked.iter().find_map(|(_, r)| r.exception_code).map(Hex32),
             exception_name: first(&|r| opt_cut(r.exception_name.as_deref(), 200)),
-            managed_exception: managed_exception(&ranked),
+            managed_exception: managed,
             faulting_module: first(&|r| opt_cut(r.faulting_module.as_deref(), 260)),
             faulting_module_version: first(&|r| opt_cut(r.faulting_module_version.as_deref(), 64)),
             suspect_module: judged(&|i| opt_cut(j.suspect_module(i), 260)),
             suspect_class: ranked.iter().find_map(|(i, _)| j.suspect_class(*i)),
             bucket: judged(&|i| opt_cut(j.bucket(i), 300)),
-            verdict: verdict_text(
-                managed_exception(&ranked),
-                judged(&|i| opt_cut(j.text(i), 1000)),
-            ),
+            verdict,
             confidence: ranked.iter().find_map(|(i, _)| j.confidence(*i)),
             exit_code: ranked.iter().find_map(|(_, r)| r.exit_code).map(Hex32),
             detail: ranked
@@ -355,7 +354,7 @@ fn managed_exception(ranked: &[(usize, &CrashRow)]) -> Option<ManagedException> 
 
 /// The incident's verdict: the managed exception first when the events name one (the dump
 /// alone sees only the CLR's exception code), then the dump's verdict.
-fn verdict_text(managed: Option<ManagedException>, dump: Option<String>) -> Option<String> {
+fn verdict_text(managed: Option<&ManagedException>, dump: Option<String>) -> Option<String> {
     match (managed, dump) {
         (Some(m), Some(d)) => Some(format!("{}. {d}", m.sentence())),
         (Some(m), None) => Some(format!("{}.", m.sentence())),
