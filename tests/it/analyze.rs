@@ -269,6 +269,27 @@ fn cli_analyze_rejects_bad_options() {
     assert_eq!(code, 2, "{stderr}");
 }
 
+/// When the `i`th of 600 ordinary requests over four hours completes: off the minute grid, so
+/// that crash times (whole minutes) never coincide with one.
+fn ordinary_ts(i: usize) -> i64 {
+    at_min(240.0 * i as f64 / 600.0) + 3_300
+}
+
+/// Four hours of ordinary traffic: 600 quick GETs from one client to 90 pages under `prefix`.
+fn ordinary_day(b: &mut TableBuilder, log: u32, prefix: &str) {
+    for i in 0..600usize {
+        let stem = format!("{prefix}/{}", 2000 + i % 90);
+        b.request(
+            log,
+            ordinary_ts(i),
+            &Req {
+                stem: &stem,
+                ..Default::default()
+            },
+        );
+    }
+}
+
 /// Three crashes of DefaultAppPool, each dump's stack given by `stack`, with `in_flight` (a
 /// request spanning each crash) among 600 ordinary requests.
 fn crashes_with(stack: &[(&str, &str)], in_flight: &dyn Fn(usize) -> Req<'static>) -> Tables {
@@ -283,7 +304,7 @@ fn crashes_with(stack: &[(&str, &str)], in_flight: &dyn Fn(usize) -> Req<'static
         let crawler = i % 50 == 0;
         b.request(
             log,
-            at_min(240.0 * i as f64 / 600.0) + 3_300,
+            ordinary_ts(i),
             &Req {
                 stem: &stem,
                 client: if crawler { "66.249.66.1" } else { &client },
@@ -425,17 +446,7 @@ fn huge_uploads_before_out_of_memory_crashes_are_named() {
     let log = b.file("WEB01/W3SVC1/u_ex240301.log", ArtifactKind::W3c);
     let sys = b.file("WEB01/events/System.xml", ArtifactKind::EventXml);
     let app = b.file("WEB01/events/Application.xml", ArtifactKind::EventXml);
-    for i in 0..600usize {
-        let stem = format!("/files/{}", 2000 + i % 90);
-        b.request(
-            log,
-            at_min(240.0 * i as f64 / 600.0) + 3_300,
-            &Req {
-                stem: &stem,
-                ..Default::default()
-            },
-        );
-    }
+    ordinary_day(&mut b, log, "/files");
     let upload = |b: &mut TableBuilder, ts| {
         b.request(
             log,
@@ -612,7 +623,7 @@ fn no_request_is_accused_without_a_sign_the_crash_was_request_driven() {
         let client = format!("198.51.100.{}", i % 40);
         b.request(
             log,
-            at_min(240.0 * i as f64 / 600.0) + 3_300,
+            ordinary_ts(i),
             &Req {
                 client: &client,
                 ..Default::default()
@@ -661,17 +672,7 @@ fn the_shape_of_an_abandoned_request_completed_just_before_is_a_precursor() {
     let log = b.file("WEB01/W3SVC1/u_ex240301.log", ArtifactKind::W3c);
     let sys = b.file("WEB01/events/System.xml", ArtifactKind::EventXml);
     let herr = b.file("WEB01/HTTPERR/httperr1.log", ArtifactKind::HttpErr);
-    for i in 0..600usize {
-        let stem = format!("/catalog/{}", 2000 + i % 90);
-        b.request(
-            log,
-            at_min(240.0 * i as f64 / 600.0) + 3_300,
-            &Req {
-                stem: &stem,
-                ..Default::default()
-            },
-        );
-    }
+    ordinary_day(&mut b, log, "/catalog");
     let import = Req {
         method: "POST",
         stem: "/api/import",
