@@ -19,6 +19,15 @@ named_enum! {
         Hang = "hang",
         /// A dump without an exception and no other evidence: a manual or hang dump.
         Dump = "dump",
+        /// WAS recycled the worker on a memory limit (5077, 5117).
+        Recycle = "recycle",
+        /// A site's errors (5xx, or one status.substatus.win32) rose far above its baseline.
+        ErrorBurst = "error_burst",
+        /// Requests refused or queued for capacity: HTTP.sys `QueueFull`, `Timer_AppPool`,
+        /// `ConnLimit`; W3C 503.2–503.4, 500.13.
+        Overload = "overload",
+        /// Sustained CPU saturation (Performance Monitor counters).
+        Cpu = "cpu",
     }
 }
 

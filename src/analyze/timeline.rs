@@ -36,7 +36,7 @@ use super::{
 use crate::knowledge::httperr_reasons::{ReasonClass, class_of};
 use crate::knowledge::modules::is_iis_process;
 
-use crate::tables::{CrashKind, CrashRow, EvidenceSource, Millis, Tables};
+use crate::tables::{CrashKind, CrashRow, EvidenceSource, Millis, RecycleReason, Tables};
 
 /// One incident before it is correlated with requests.
 #[derive(Debug, Clone, Default)]
@@ -93,6 +93,8 @@ pub struct Timeline {
     pub unattached: Vec<usize>,
     /// Crash rows of processes that are not IIS workers (a desktop app, a service).
     pub other_processes: Vec<usize>,
+    /// Routine lifecycle rows (recycles that are not memory limits, idle shutdowns), in range.
+    pub lifecycle: Vec<usize>,
     /// Every 503 `AppOffline` row (HTTPERR index), in range.
     pub offline_rows: Vec<usize>,
 }
@@ -162,6 +164,9 @@ enum Role {
     Disabled,
     /// A crash of a process IIS does not serve from: context, not an incident.
     OtherProcess,
+    /// Routine worker lifecycle (a scheduled or on-demand recycle, an idle shutdown): counted,
+    /// never an incident.
+    Lifecycle,
 }
 
 fn role(r: &CrashRow) -> Role {
@@ -171,6 +176,13 @@ fn role(r: &CrashRow) -> Role {
     match r.kind {
         CrashKind::Disabled => Role::Disabled,
         CrashKind::Crash | CrashKind::Hang | CrashKind::Dump => Role::Incident,
+        // A memory limit is a leak's signature; an unhealthy ISAPI joins the hang it explains.
+        CrashKind::Recycle => match r.recycle_reason {
+            Some(why) if why.is_memory() => Role::Incident,
+            Some(RecycleReason::IsapiUnhealthy) => Role::Attach,
+            _ => Role::Lifecycle,
+        },
+        CrashKind::IdleShutdown => Role::Lifecycle,
         _ if r.source == Some(EvidenceSource::Dump) => Role::Incident,
         _ => Role::Attach,
     }
@@ -286,11 +298,14 @@ pub fn build(t: &Tables, opts: &AnalyzeOptions) -> Timeline {
         }
     }
 
-    let other_processes = rows
-        .iter()
-        .copied()
-        .filter(|&i| role(&t.crashes[i]) == Role::OtherProcess)
-        .collect();
+    let of_role = |want: Role| -> Vec<usize> {
+        rows.iter()
+            .copied()
+            .filter(|&i| role(&t.crashes[i]) == want)
+            .collect()
+    };
+    let other_processes = of_role(Role::OtherProcess);
+    let lifecycle = of_role(Role::Lifecycle);
 
     for c in &mut clusters {
         finish(c, t);
@@ -312,6 +327,7 @@ pub fn build(t: &Tables, opts: &AnalyzeOptions) -> Timeline {
         episodes,
         unattached,
         other_processes,
+        lifecycle,
         offline_rows: offline,
     }
 }
@@ -433,10 +449,16 @@ fn attach_bursts(
 fn finish(c: &mut Cluster, t: &Tables) {
     let rows = || c.crash_rows.iter().map(|&i| &t.crashes[i]);
     let min_ts = |f: &dyn Fn(&CrashRow) -> bool| rows().filter(|r| f(r)).filter_map(|r| r.ts).min();
-    c.kind = if !c.abandoned.is_empty() || rows().any(|r| r.kind == CrashKind::Crash) {
+    // A hang's worker is killed, and a recycled one shut down: abandonments then say requests
+    // were lost, not that it crashed.
+    c.kind = if rows().any(|r| r.kind == CrashKind::Crash) {
         IncidentKind::Crash
     } else if rows().any(|r| r.kind == CrashKind::Hang) {
         IncidentKind::Hang
+    } else if rows().any(|r| r.kind == CrashKind::Recycle) {
+        IncidentKind::Recycle
+    } else if !c.abandoned.is_empty() {
+        IncidentKind::Crash
     } else if rows().any(|r| r.kind == CrashKind::Dump) {
         IncidentKind::Dump
     } else {

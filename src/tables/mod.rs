@@ -184,6 +184,49 @@ named_enum! {
         Dump = "dump",
         /// An ISAPI or application health report: WAS recycles the worker (`detail` names it).
         Unhealthy = "unhealthy",
+        /// WAS recycled the worker (WAS 5074–5081, 5117; `recycle_reason` says why).
+        Recycle = "recycle",
+        /// The worker shut down for inactivity (WAS 5186).
+        IdleShutdown = "idle_shutdown",
+        /// The worker exceeded its startup time limit (WAS 5012).
+        StartupTimeout = "startup_timeout",
+        /// The pool or a module could not be configured or loaded (WAS 5189, W3SVC-WP 2269 and
+        /// 2276–2282): requests fail until the configuration is fixed.
+        ConfigFailure = "config_failure",
+    }
+}
+
+named_enum! {
+    /// Why WAS recycled a worker (the `recycling/@logEventOnRecycle` flags).
+    pub enum RecycleReason {
+        /// `periodicRestart/@time` elapsed (5074).
+        Time = "time",
+        /// `periodicRestart/@requests` reached (5075).
+        Requests = "requests",
+        /// A scheduled time (5076).
+        Schedule = "schedule",
+        /// `periodicRestart/@memory`: the virtual memory limit (5077).
+        VirtualMemory = "virtual_memory",
+        /// `periodicRestart/@privateMemory`: the private bytes limit (5117).
+        PrivateMemory = "private_memory",
+        /// An ISAPI reported itself unhealthy (5078).
+        IsapiUnhealthy = "isapi_unhealthy",
+        /// An administrator asked for it (5079).
+        OnDemand = "on_demand",
+        /// The pool's properties changed (5080).
+        ConfigChange = "config_change",
+        /// WAS found problems with the configuration store (5081).
+        ConfigStore = "config_store",
+    }
+}
+
+impl RecycleReason {
+    /// A memory limit: the signature of a leak, not routine.
+    pub fn is_memory(self) -> bool {
+        matches!(
+            self,
+            RecycleReason::VirtualMemory | RecycleReason::PrivateMemory
+        )
     }
 }
 
@@ -232,6 +275,8 @@ row_table! {
         event_id: Option<u32>,
         /// What the evidence says happened.
         kind: CrashKind,
+        /// Why WAS recycled the worker (`kind` = `recycle`).
+        recycle_reason: Option<RecycleReason>,
         /// The application pool.
         app_pool: Option<String>,
         /// Process id.

@@ -66,9 +66,10 @@ fn a_gzip_log_is_the_log_it_holds() {
         "{:?}",
         t.files
     );
-    // Both members of the event export were read: all 21 of its crash events.
-    assert_eq!(plain.crashes.len(), 21);
-    assert_eq!(t.crashes.len(), 21, "{:?}", t.issues);
+    // Both members of the event export were read: all 24 of its worker events
+    // (21 of crashes, a time recycle and two idle shutdowns).
+    assert_eq!(plain.crashes.len(), 24);
+    assert_eq!(t.crashes.len(), 24, "{:?}", t.issues);
 }
 
 #[test]

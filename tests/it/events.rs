@@ -53,7 +53,7 @@ fn by_id(p: &Parsed, id: u32) -> Vec<&CrashRow> {
 fn wevtutil_system_export_was_sequence() {
     let p = load("system-was-wevtutil.xml", ArtifactKind::EventXml);
     assert!(p.issues.is_empty(), "{:?}", p.issues);
-    // 6 events: 5186 (idle shutdown) and 7036 (SCM) are valid noise.
+    // 6 events: 7036 (SCM) is valid noise; 5186 (idle shutdown) is a lifecycle row.
     assert_eq!(
         (
             p.counts.lines,
@@ -61,7 +61,7 @@ fn wevtutil_system_export_was_sequence() {
             p.counts.directives,
             p.counts.rejected
         ),
-        (6, 4, 2, 0)
+        (6, 5, 1, 0)
     );
     assert!(p.counts.balanced());
     assert_eq!(p.server.as_deref(), Some("WEB01.contoso.local"));
@@ -73,14 +73,21 @@ fn wevtutil_system_export_was_sequence() {
     assert_eq!(
         kinds,
         [
+            ("idle_shutdown", Some(5186)),
             ("crash", Some(5011)),
             ("crash", Some(5009)),
             ("crash", Some(5009)),
             ("disabled", Some(5002))
         ]
     );
+    // The worker family names the pid first.
+    let idle = &p.crashes[0];
+    assert_eq!(
+        (idle.pid, idle.app_pool.as_deref()),
+        (Some(6120), Some("ReportsPool"))
+    );
 
-    let comm = &p.crashes[0];
+    let comm = &p.crashes[1];
     assert_eq!(comm.app_pool.as_deref(), Some("ShopPool"));
     assert_eq!(comm.pid, Some(7024), "WAS pids are decimal");
     assert_eq!(
@@ -99,7 +106,7 @@ fn wevtutil_system_export_was_sequence() {
     assert_eq!(comm.file, 7);
     assert_eq!(comm.process_name.as_deref(), Some("w3wp.exe"));
 
-    let exit = &p.crashes[1];
+    let exit = &p.crashes[2];
     assert_eq!((exit.pid, exit.exit_code), (Some(7024), Some(0xc000_0005)));
     assert_eq!(exit.ts, Some(utc("2024-03-05T10:15:30.500Z")));
     assert_eq!(
@@ -110,10 +117,10 @@ fn wevtutil_system_export_was_sequence() {
     );
     // The second 5009's exit code `ff` is hex (the template is '0x%3').
     assert_eq!(
-        (p.crashes[2].pid, p.crashes[2].exit_code),
+        (p.crashes[3].pid, p.crashes[3].exit_code),
         (Some(7311), Some(0xff))
     );
-    let disabled = &p.crashes[3];
+    let disabled = &p.crashes[4];
     assert_eq!(
         (disabled.app_pool.as_deref(), disabled.pid),
         (Some("ShopPool"), None)

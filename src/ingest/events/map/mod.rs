@@ -10,7 +10,7 @@
 //! Error pid, exception code and offset are **hex** (`0x` optional), its start time a FILETIME.
 
 use super::{DataItem, MAX_TEXT, RawEvent, clip};
-use crate::tables::{CrashKind, CrashRow, Millis};
+use crate::tables::{CrashKind, CrashRow, Millis, RecycleReason};
 
 /// A mapped event: the row (if the event is crash evidence) and field-level warnings.
 #[derive(Debug, Default)]
@@ -38,6 +38,16 @@ pub(crate) fn map(ev: &RawEvent) -> Mapped {
         5011 if was => comm_error(ev, &mut m.warnings),
         1011 if iis6 => comm_error(ev, &mut m.warnings),
         5013 if was => pool_event(ev, CrashKind::ShutdownTimeout, true, &mut m.warnings),
+        5012 if was => pool_event(ev, CrashKind::StartupTimeout, true, &mut m.warnings),
+        1012 if iis6 => pool_event(ev, CrashKind::StartupTimeout, true, &mut m.warnings),
+        5074..=5081 | 5117 if was => recycle_reason(id).map(|why| {
+            let mut r = worker_event(ev, CrashKind::Recycle, &mut m.warnings);
+            r.recycle_reason = Some(why);
+            r
+        }),
+        5186 if was => Some(worker_event(ev, CrashKind::IdleShutdown, &mut m.warnings)),
+        5189 if was => pool_event(ev, CrashKind::ConfigFailure, false, &mut m.warnings),
+        2269 | 2276..=2282 if wp => Some(module_load_failure(ev)),
         1013 if iis6 => pool_event(ev, CrashKind::ShutdownTimeout, true, &mut m.warnings),
         1000 if prov == "application error" => Some(app_error(ev, &mut m.warnings)),
         1002 if prov == "application hang" => Some(app_hang(ev, &mut m.warnings)),
@@ -240,6 +250,68 @@ fn pool_event(
     }
     r.detail = message_detail(ev);
     Some(r)
+}
+
+/// The WAS recycle events by id (`notes/outages.md` §1.1).
+fn recycle_reason(id: u32) -> Option<RecycleReason> {
+    Some(match id {
+        5074 => RecycleReason::Time,
+        5075 => RecycleReason::Requests,
+        5076 => RecycleReason::Schedule,
+        5077 => RecycleReason::VirtualMemory,
+        5078 => RecycleReason::IsapiUnhealthy,
+        5079 => RecycleReason::OnDemand,
+        5080 => RecycleReason::ConfigChange,
+        5081 => RecycleReason::ConfigStore,
+        5117 => RecycleReason::PrivateMemory,
+        _ => return None,
+    })
+}
+
+/// WAS events of the "worker process with process id of '%1' serving application pool '%2'"
+/// family (recycles, 5186): the pid comes first, unlike 5002–5013. 5080 and 5081 name only the
+/// pool. Unnamed items are told apart by content (a pid is all digits), since exports name and
+/// order them differently; the rendered message is the fallback.
+fn worker_event(ev: &RawEvent, kind: CrashKind, w: &mut Warnings) -> CrashRow {
+    let mut r = base_row(kind);
+    let unnamed: Vec<&str> = ev
+        .data
+        .iter()
+        .filter(|d| {
+            d.name
+                .as_deref()
+                .is_none_or(|n| n.is_empty() || n.to_ascii_lowercase().starts_with("param"))
+        })
+        .map(|d| d.value.trim())
+        .filter(|v| !v.is_empty())
+        .take(2)
+        .collect();
+    let is_pid = |v: &&str| v.bytes().all(|b| b.is_ascii_digit());
+    let msg = ev.message.as_deref();
+    let pid = field(&ev.data, &["ProcessID", "ProcessId", "PID"], usize::MAX)
+        .or_else(|| unnamed.iter().copied().find(is_pid))
+        .or_else(|| msg.and_then(|m| quoted_after(m, "process id of '")));
+    r.pid = num(w, "process id", pid, dec_u32);
+    r.app_pool = field(
+        &ev.data,
+        &["AppPoolID", "AppPool", "AppPoolName"],
+        usize::MAX,
+    )
+    .or_else(|| unnamed.iter().copied().find(|v| !is_pid(v)))
+    .or_else(|| msg.and_then(|m| quoted_after(m, "application pool '")))
+    .map(|s| clip(s, 256));
+    r.process_name = r.pid.map(|_| "w3wp.exe".into());
+    r.detail = message_detail(ev);
+    r
+}
+
+/// W3SVC-WP 2269 and 2276–2282: a module DLL (`%1`) failed to load or initialize.
+fn module_load_failure(ev: &RawEvent) -> CrashRow {
+    let mut r = base_row(CrashKind::ConfigFailure);
+    r.faulting_module = field(&ev.data, &["ModuleDll", "ModuleName"], 0).map(|s| clip(s, 260));
+    r.process_name = Some("w3wp.exe".into());
+    r.detail = message_detail(ev);
+    r
 }
 
 /// WAS 5009 / W3SVC 1009: the worker exited; `%3` is the exit code in hex (`'0x%3'`).
