@@ -14,6 +14,7 @@
 //! render it (`crate::report`). Output is deterministic: every list has a stable sort order.
 
 pub mod aggregate;
+pub mod bursts;
 pub mod correlate;
 pub mod judge;
 pub mod model;
@@ -34,7 +35,7 @@ use crate::tables::{FileId, FileStatus, LineCounts, Millis, Tables};
 use std::collections::BTreeMap;
 
 /// Version of the JSON report schema (`docs/report-schema.md`).
-pub const SCHEMA_VERSION: &str = "1.3";
+pub const SCHEMA_VERSION: &str = "2.0";
 
 /// Knobs of the analysis. `Default` gives the documented defaults.
 #[derive(Debug, Clone)]
@@ -97,7 +98,8 @@ pub fn analyze(tables: &Tables, opts: &AnalyzeOptions) -> Analysis {
     let tl = timeline::build(tables, opts);
     let corr = correlate::run(tables, opts, &tl);
     let judged = judge::Judgments::of(&tables.crashes, &tables.frames, &tables.threads);
-    let found = suspects::find(tables, &judged, opts, &tl, &corr);
+    let bursts = bursts::find(tables, opts);
+    let found = suspects::find(tables, &judged, opts, &tl, &corr, &bursts);
     assemble(tables, opts, tl, corr, found)
 }
 

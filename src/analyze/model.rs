@@ -55,6 +55,9 @@ named_enum! {
         RequestPattern = "request_pattern",
         /// Requests that stand out (huge, slow) and completed shortly before the crashes.
         Precursor = "precursor",
+        /// A configuration change (a pool's properties changed, a module failed to load)
+        /// just before errors began. Since 2.0.
+        Configuration = "configuration",
     }
 }
 
@@ -86,12 +89,107 @@ impl SuspectKind {
             SuspectKind::SystemModule => "Windows module",
             SuspectKind::RequestPattern => "request pattern",
             SuspectKind::Precursor => "precursor request",
+            SuspectKind::Configuration => "configuration change",
         }
     }
     /// A module suspect (not a request pattern).
     pub fn is_module(self) -> bool {
-        !matches!(self, SuspectKind::RequestPattern | SuspectKind::Precursor)
+        !matches!(
+            self,
+            SuspectKind::RequestPattern | SuspectKind::Precursor | SuspectKind::Configuration
+        )
     }
+}
+
+named_enum! {
+    /// The cause class of an outage (the classic IIS stability taxonomy). Since 2.0.
+    pub enum Category {
+        /// Requests wait on one lock or one single-threaded component; CPU is low.
+        ThreadLocking = "thread_locking",
+        /// Too many threads contend: CPU high with heavy context switching.
+        HighThreadCount = "high_thread_count",
+        /// One thread loops: CPU high with few context switches.
+        RunawayThread = "runaway_thread",
+        /// Memory grows until a limit recycles or kills the worker.
+        MemoryLeak = "memory_leak",
+        /// A request kills or breaks the worker.
+        BadRequest = "bad_request",
+        /// A module faults (the crash's verdict names it).
+        FaultingModule = "faulting_module",
+        /// The configuration is broken (500.19, 500.21–24, a module that fails to load, a
+        /// storm of 401/403 from many clients).
+        Configuration = "configuration",
+        /// Not decided; `missing` says what would decide it.
+        Unknown = "unknown",
+    }
+}
+
+/// An incident's category and the evidence that decided it. Since 2.0. The default is
+/// `unknown` with nothing said, until the categorize pass decides.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CategoryFinding {
+    /// The category.
+    pub name: Category,
+    /// The facts that decided it, one sentence each.
+    pub decided_by: Vec<String>,
+    /// What would decide it (or confirm it) when it is weak: counters, dumps, traces.
+    pub missing: Vec<String>,
+}
+
+impl Default for CategoryFinding {
+    fn default() -> Self {
+        CategoryFinding {
+            name: Category::Unknown,
+            decided_by: Vec::new(),
+            missing: Vec::new(),
+        }
+    }
+}
+
+/// A count of one value (a status code, a reason, a URL).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Counted {
+    /// The value (`500.19.13`, `QueueFull`, a stem).
+    pub value: String,
+    /// How many.
+    pub count: u64,
+}
+
+/// The facts of an error burst or an overload window. Since 2.0.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BurstFacts {
+    /// What was counted: `5xx`, one code (`500.19.13`), or `httperr` (capacity refusals).
+    pub series: String,
+    /// The site (W3C) or the queue (HTTPERR).
+    pub site: Option<String>,
+    /// The window's last error.
+    pub end: Ts,
+    /// `end − time`, seconds.
+    pub duration_s: i64,
+    /// Errors in the window.
+    pub errors: u64,
+    /// Requests of the site in the window (W3C only).
+    pub requests: Option<u64>,
+    /// The rate outside the window, smoothed: per request (W3C) or per minute (HTTPERR).
+    pub baseline_rate: f64,
+    /// The window's rate over `baseline_rate`.
+    pub lift: f64,
+    /// Exact one-sided test (binomial for W3C, Poisson for HTTPERR).
+    pub p_value: f64,
+    /// Bonferroni over `tests` windows.
+    pub p_adjusted: f64,
+    /// Windows tested in all.
+    pub tests: usize,
+    /// Less traffic outside the window than inside: the baseline is thin.
+    pub thin_baseline: bool,
+    /// The dominant code (`status.substatus.win32`) or reason.
+    pub dominant: Option<String>,
+    /// Codes or reasons in the window, most first.
+    pub codes: Vec<Counted>,
+    /// URLs most hit, most first.
+    pub urls: Vec<Counted>,
+    /// Distinct clients among the errors.
+    pub clients: usize,
 }
 
 named_enum! {
@@ -132,8 +230,10 @@ pub enum SourceTag {
     Dump,
     /// The event's label after `event:` (`Microsoft-Windows-WAS/5011`).
     Event(String),
-    /// HTTPERR abandonments.
+    /// HTTPERR abandonments (or, for an overload, refusals).
     Httperr,
+    /// W3C rows (an error burst). Since 2.0.
+    W3c,
 }
 
 impl std::fmt::Display for SourceTag {
@@ -142,6 +242,7 @@ impl std::fmt::Display for SourceTag {
             SourceTag::Dump => f.write_str("dump"),
             SourceTag::Event(e) => write!(f, "event:{e}"),
             SourceTag::Httperr => f.write_str("httperr"),
+            SourceTag::W3c => f.write_str("w3c"),
         }
     }
 }
@@ -168,8 +269,10 @@ named_enum! {
         Dump = "dump",
         /// An event's time.
         Event = "event",
-        /// The first abandonment of the HTTPERR burst.
+        /// The first abandonment of the HTTPERR burst (or an overload's first refusal).
         Httperr = "httperr",
+        /// The first error of a W3C burst. Since 2.0.
+        W3c = "w3c",
         /// No evidence carried a time.
         #[default]
         None = "none",
@@ -384,7 +487,8 @@ pub struct Incident {
     /// `I1`, `I2`, … in time order.
     pub id: String,
     /// `crash` (the worker died), `hang` (WAS 5010 ping failure), `dump` (a dump without an
-    /// exception and no other evidence: a manual or hang dump).
+    /// exception and no other evidence: a manual or hang dump), `recycle` (a memory limit),
+    /// `error_burst`, `overload`, `cpu` (since 2.0).
     pub kind: IncidentKind,
     /// The server.
     pub server: Option<String>,
@@ -394,7 +498,8 @@ pub struct Incident {
     pub sites: Vec<String>,
     /// The worker process id.
     pub pid: Option<u32>,
-    /// When the worker died (null only when no piece of evidence carried a time).
+    /// When it happened: the worker died, was found hung or recycled; the first error of a
+    /// burst (null only when no piece of evidence carried a time).
     pub time: Option<Ts>,
     /// `time` at `--tz`, when given.
     pub time_local: Option<String>,
@@ -430,6 +535,10 @@ pub struct Incident {
     pub exit_code: Option<Hex32>,
     /// Facts of the dump or event (OS, threads, memory, why …).
     pub detail: Option<String>,
+    /// The cause class and what decided it. Since 2.0.
+    pub category: CategoryFinding,
+    /// For `error_burst` and `overload`: the window and its test. Since 2.0.
+    pub burst: Option<BurstFacts>,
     /// Requests in flight at the crash: HTTPERR abandonments, then W3C requests spanning it.
     pub in_flight: Vec<RequestRef>,
     /// Requests in flight in all (`in_flight` lists the first).

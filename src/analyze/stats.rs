@@ -74,6 +74,36 @@ pub fn binom_sf(x: u64, n: u64, p: f64) -> f64 {
     (max + sum.ln()).exp().clamp(0.0, 1.0)
 }
 
+/// `P(X ≥ k)` for `X ~ Poisson(lambda)`: counts of events with no denominator (HTTPERR rows per
+/// minute). Summed upward from `k` in log space, so tiny tails stay exact.
+pub fn poisson_sf(k: u64, lambda: f64) -> f64 {
+    if k == 0 {
+        return 1.0;
+    }
+    if !lambda.is_finite() || lambda <= 0.0 {
+        return if lambda > 0.0 { 1.0 } else { 0.0 };
+    }
+    let ll = lambda.ln();
+    let term = |j: u64| -lambda + j as f64 * ll - ln_gamma(j as f64 + 1.0);
+    // Below the mean the tail is most of the mass: take the complement of the head instead.
+    if (k as f64) < lambda {
+        let head: f64 = (0..k).map(|j| term(j).exp()).sum();
+        return (1.0 - head).clamp(0.0, 1.0);
+    }
+    let first = term(k);
+    let mut sum = 0.0;
+    let mut j = k;
+    loop {
+        let d = (term(j) - first).exp();
+        sum += d;
+        j += 1;
+        if d < 1e-17 * sum || j > k + 100_000 {
+            break;
+        }
+    }
+    (first + sum.ln()).exp().clamp(0.0, 1.0)
+}
+
 /// The outcome of testing one pattern.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Test {
@@ -194,6 +224,19 @@ pub fn busy_rate(w: f64, big_w: f64, big_n: u64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn poisson_tail() {
+        // P(X ≥ 1 | λ = 1) = 1 − e^-1; P(X ≥ 3 | λ = 1) = 1 − e^-1 (1 + 1 + 1/2).
+        assert!((super::poisson_sf(1, 1.0) - (1.0 - (-1f64).exp())).abs() < 1e-12);
+        assert!((super::poisson_sf(3, 1.0) - (1.0 - 2.5 * (-1f64).exp())).abs() < 1e-12);
+        assert!((super::poisson_sf(2, 5.0) - (1.0 - 6.0 * (-5f64).exp())).abs() < 1e-12);
+        // A far tail: P(X ≥ 50 | λ = 1) ≈ e^-1 / 50! (the first term dominates).
+        let want = (-1.0 - super::ln_gamma(51.0)).exp();
+        let got = super::poisson_sf(50, 1.0);
+        assert!((got / want - 1.0).abs() < 0.05, "{got} vs {want}");
+        assert_eq!(super::poisson_sf(0, 3.0), 1.0);
+    }
+
     use super::*;
 
     fn close(a: f64, b: f64) -> bool {

@@ -5,7 +5,7 @@ use super::doc::{Block, Doc, Span, Step, Style, Text};
 use super::{num, when};
 use crate::analyze::suspects::{fmt_lift, fmt_p, fmt_pct};
 use crate::analyze::time::{fmt_duration, fmt_utc};
-use crate::analyze::{Analysis, Incident, Suspect, join_tags};
+use crate::analyze::{Analysis, BurstFacts, Incident, IncidentKind, Suspect, join_tags};
 
 /// In-flight requests listed per incident; the rest are counted.
 const IN_FLIGHT_SHOWN: usize = 5;
@@ -99,7 +99,10 @@ fn incident(inc: &Incident) -> Block<'static> {
         .push(Span::Cut(inc.server.clone().unwrap_or("?".into()), 40))
         .and("  ")
         .push(Span::Cut(
-            inc.app_pool.clone().unwrap_or("(pool unknown)".into()),
+            inc.app_pool
+                .clone()
+                .or_else(|| inc.burst.as_ref().and_then(|b| b.site.clone()))
+                .unwrap_or("(pool unknown)".into()),
             60,
         ))
         .and(format!(
@@ -108,17 +111,12 @@ fn incident(inc: &Incident) -> Block<'static> {
             inc.kind,
             local.unwrap_or_default()
         ));
-    let code = inc.exception_code.map(|c| format!("{c} "));
-    let module = inc.suspect_module.as_ref().or(inc.faulting_module.as_ref());
-    let mut what = Text::plain(code.unwrap_or_default());
-    what = match module {
-        Some(m) => what.and("in ").push(Span::Cut(m.clone(), 80)),
-        None => what.and("module unknown"),
-    };
-    what = what
-        .and("  from: ")
-        .push(Span::Cut(join_tags(&inc.sources), 200));
-    let mut body = vec![line(what)];
+    let mut body = vec![line(match (&inc.burst, inc.kind) {
+        (Some(b), _) => burst_line(b),
+        (None, IncidentKind::Crash | IncidentKind::Dump) => crash_line(inc),
+        (None, _) => Text::plain("from: ").push(Span::Cut(join_tags(&inc.sources), 200)),
+    })];
+    body.push(line(category_line(inc)));
     if let Some(m) = &inc.managed_exception {
         body.push(line(Text(vec![Span::Cut(m.sentence(), 200)])));
     }
@@ -154,6 +152,54 @@ fn incident(inc: &Incident) -> Block<'static> {
         body.push(line(format!("then rapid-fail protection: {r}")));
     }
     Block::Entry(title, body)
+}
+
+/// "0xc0000005 in X.dll  from: dump, event:…".
+fn crash_line(inc: &Incident) -> Text {
+    let code = inc.exception_code.map(|c| format!("{c} "));
+    let module = inc.suspect_module.as_ref().or(inc.faulting_module.as_ref());
+    let what = Text::plain(code.unwrap_or_default());
+    let what = match module {
+        Some(m) => what.and("in ").push(Span::Cut(m.clone(), 80)),
+        None => what.and("module unknown"),
+    };
+    what.and("  from: ")
+        .push(Span::Cut(join_tags(&inc.sources), 200))
+}
+
+/// "97 5xx of 1,204 requests in 12 min (48× usual) on SITE, mostly 500.19.13 on /x".
+fn burst_line(b: &BurstFacts) -> Text {
+    let of = b
+        .requests
+        .map_or(String::new(), |n| format!(" of {n} requests"));
+    let mut t = Text::plain(format!(
+        "{} {}{of} in {} ({:.0}× usual)",
+        b.errors,
+        b.series,
+        fmt_duration(b.duration_s * 1000),
+        b.lift
+    ));
+    if let Some(s) = &b.site {
+        t = t.and(" on ").push(Span::Cut(s.clone(), 60));
+    }
+    if let Some(d) = &b.dominant {
+        t = t.and(", mostly ").push(Span::Cut(d.clone(), 60));
+    }
+    if let Some(u) = b.urls.first() {
+        t = t.and(" on ").push(Span::Cut(u.value.clone(), 120));
+    }
+    t
+}
+
+/// "category: configuration — 90 of 97 errors were 500.19…" or what would decide it.
+fn category_line(inc: &Incident) -> Text {
+    let c = &inc.category;
+    let why = match (c.decided_by.first(), c.missing.first()) {
+        (Some(d), _) => format!(" — {d}"),
+        (None, Some(m)) => format!(" — not decided: {m}"),
+        (None, None) => String::new(),
+    };
+    Text(vec![Span::Cut(format!("category: {}{why}", c.name), 300)])
 }
 
 fn rapid_fail(r: &crate::analyze::RapidFail) -> Block<'static> {

@@ -2,6 +2,8 @@
 
 use super::doc::{Align, Block, Chart, Doc, Row, RowMark, Span, Step, Style, Table, Text};
 use super::{bytes, num, when};
+use crate::analyze::model::{BurstFacts, Counted};
+use crate::analyze::suspects::requests::fmt_p;
 use crate::analyze::time::{fmt_duration, fmt_utc};
 use crate::analyze::{Analysis, EvidenceRef, Incident, RequestRef, join_tags};
 
@@ -126,6 +128,7 @@ fn incidents(b: &mut Vec<Block>, a: &Analysis) {
         ("app pool", Left),
         ("pid", Number),
         ("sources", Left),
+        ("category", Left),
         ("exception", Left),
         ("module", Left),
         ("in flight", Number),
@@ -143,6 +146,7 @@ fn incidents(b: &mut Vec<Block>, a: &Analysis) {
                 or_dash(&inc.app_pool),
                 or_dash(&inc.pid),
                 join_tags(&inc.sources),
+                inc.category.name.to_string(),
                 or_dash(&inc.exception_code),
                 or_dash(&module),
                 inc.in_flight_total.to_string(),
@@ -169,11 +173,15 @@ fn cells<const N: usize>(mark: RowMark, values: [String; N]) -> Row {
 
 /// One incident: its facts, evidence, requests in flight and the last requests before it.
 fn incident_detail(inc: &Incident) -> Block<'static> {
+    let whom = match (&inc.app_pool, &inc.burst) {
+        (None, Some(b)) => or_dash(&b.site),
+        _ => or_dash(&inc.app_pool),
+    };
     let title = format!(
         "{} — {} of {} at {}",
         inc.id,
         inc.kind,
-        or_dash(&inc.app_pool),
+        whom,
         when(inc.time)
     );
     let mut body = vec![Block::Facts(incident_facts(inc))];
@@ -220,6 +228,17 @@ fn incident_facts(inc: &Incident) -> Vec<(&'static str, Text)> {
     if !inc.sites.is_empty() {
         put("sites", inc.sites.join(", "));
     }
+    let c = &inc.category;
+    put("category", c.name.to_string());
+    for d in &c.decided_by {
+        put("decided by", d.clone());
+    }
+    for m in &c.missing {
+        put("would decide", m.clone());
+    }
+    if let Some(b) = &inc.burst {
+        burst_facts(&mut put, b);
+    }
     if let Some(x) = &inc.exception_code {
         put("exception", format!("{x} {}", or_dash(&inc.exception_name)));
     }
@@ -263,6 +282,41 @@ fn incident_facts(inc: &Incident) -> Vec<(&'static str, Text)> {
         put("note", n.clone());
     }
     f
+}
+
+/// The window, its test and what it hit.
+fn burst_facts(put: &mut impl FnMut(&'static str, String), b: &BurstFacts) {
+    put(
+        "window",
+        format!(
+            "until {} ({})",
+            when(Some(b.end)),
+            fmt_duration(b.duration_s * 1000)
+        ),
+    );
+    let of = b
+        .requests
+        .map_or(String::new(), |n| format!(" of {n} requests"));
+    put(
+        "errors",
+        format!(
+            "{} {}{of}: {:.0}× the usual rate, p = {} (adjusted for {} windows tested)",
+            b.errors,
+            b.series,
+            b.lift,
+            fmt_p(b.p_adjusted),
+            b.tests
+        ),
+    );
+    let list = |v: &[Counted]| {
+        v.iter()
+            .map(|c| format!("{} ({})", c.value, c.count))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    put("codes", list(&b.codes));
+    put("most hit", list(&b.urls));
+    put("clients", b.clients.to_string());
 }
 
 fn evidence_list(ev: &[EvidenceRef]) -> Block<'static> {

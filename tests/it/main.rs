@@ -14,6 +14,7 @@ mod events;
 mod hardening;
 mod httperr;
 mod native;
+mod outages;
 mod report;
 mod samples;
 mod sink;

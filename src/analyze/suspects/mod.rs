@@ -36,8 +36,10 @@ use crate::tables::{CrashKind, CrashRow, EvidenceSource, Tables};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 mod module;
+mod outage;
 mod precursor;
 mod recommend;
+mod remedies;
 pub(crate) mod requests;
 mod summary;
 
@@ -172,6 +174,7 @@ pub fn find(
     opts: &AnalyzeOptions,
     tl: &Tl,
     corr: &Correlation,
+    bursts: &[crate::analyze::bursts::Burst],
 ) -> Found {
     let ids: Vec<String> = (0..tl.clusters.len())
         .map(|i| format!("I{}", i + 1))
@@ -187,8 +190,14 @@ pub fn find(
     let precursors = precursor_suspects(t, tl, corr, &ids, &incidents);
     matched.extend(precursors.iter().map(|_| BTreeSet::new()));
     suspects.extend(precursors);
-    let suspects = rank_and_link(t, opts, suspects, matched, &mut incidents, &in_flight_rows);
-    let rapid_fail = rapid_fail_episodes(t, opts, tl, corr, &ids, &mut incidents);
+    let mut suspects = rank_and_link(t, opts, suspects, matched, &mut incidents, &in_flight_rows);
+    let mut rapid_fail = rapid_fail_episodes(t, opts, tl, corr, &ids, &mut incidents);
+    // ---- incidents that are not crashes, and every incident's category ----
+    outage::add_bursts(t, opts, bursts, &mut incidents, &rapid_fail);
+    let first_new = suspects.len();
+    suspects.extend(outage::config_suspects(t, &incidents));
+    outage::renumber(&mut incidents, &mut suspects, &mut rapid_fail, first_new);
+    outage::categorize(t, &mut incidents, &suspects);
     // ---- module inventory ----
     let modules = inventory(t, &suspects);
 
@@ -306,6 +315,8 @@ fn incident_facts(
             detail: ranked
                 .iter()
                 .find_map(|(i, r)| opt_cut(j.detail(*i, r), 1000)),
+            category: super::model::CategoryFinding::default(),
+            burst: None,
             in_flight: Vec::new(),
             in_flight_total,
             recent: corr.recent[ci].iter().map(|&i| w3c_ref(t, i)).collect(),

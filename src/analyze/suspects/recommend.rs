@@ -81,6 +81,7 @@ pub(super) fn recommend(
         });
     }
     out.extend(managed_advice(incidents));
+    out.extend(super::remedies::outage_advice(incidents));
     out.extend(rapid.iter().map(restart_pool));
     if crashed {
         out.push(capture_dumps(incidents));
@@ -169,6 +170,7 @@ fn for_suspect(t: &Tables, s: &Suspect, sites: &[String]) -> Vec<Recommendation>
     match s.kind {
         SuspectKind::RequestPattern => out.extend(pattern_rules(t, s, sites)),
         SuspectKind::Precursor => out.push(precursor_advice(s)),
+        SuspectKind::Configuration => out.push(super::remedies::config_change_advice(s)),
         SuspectKind::SystemModule => out.push(Recommendation {
             suspect: Some(s.id.clone()),
             action: format!(

@@ -18,6 +18,10 @@ pub(super) fn summarize(
         .iter()
         .filter(|i| i.kind == IncidentKind::Crash)
         .collect();
+    let others: Vec<&Incident> = incidents
+        .iter()
+        .filter(|i| i.kind != IncidentKind::Crash)
+        .collect();
     let mut thin = Vec::new();
     let mut notes = pattern_notes;
     let range = match (corr.first, corr.last) {
@@ -28,10 +32,14 @@ pub(super) fn summarize(
         if t.files.is_empty() {
             thin.push("no input files".into());
         }
-        no_crash_headline(t, incidents, &range)
+        no_crash_headline(t, &others, &range)
     } else {
         thin.extend(thin_evidence(t, &crashes, suspects));
-        crash_headline(&crashes, suspects, rapid)
+        let mut h = crash_headline(&crashes, suspects, rapid);
+        if !others.is_empty() {
+            h.push_str(&format!(" Also: {}", other_sentences(&others)));
+        }
+        h
     };
     if !tl.unattached.is_empty() {
         notes.push(format!(
@@ -69,25 +77,93 @@ pub(super) fn summarize(
 }
 
 /// "No crash found in …": what was read, and the other incidents if any.
-fn no_crash_headline(t: &Tables, incidents: &[Incident], range: &str) -> String {
-    let others = if incidents.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " ({} other incident{}: hang or dump without an exception, listed below)",
-            incidents.len(),
-            if incidents.len() == 1 { "" } else { "s" }
-        )
-    };
-    format!(
-        "No crash found in {} input file{} ({} requests, {} HTTPERR rows{}): no worker-process crash event, crash dump or HTTPERR abandonment{}.",
+fn no_crash_headline(t: &Tables, incidents: &[&Incident], range: &str) -> String {
+    let read = format!(
+        "No crash found in {} input file{} ({} requests, {} HTTPERR rows{})",
         t.files.len(),
         if t.files.len() == 1 { "" } else { "s" },
         t.requests.len(),
         t.httperr.len(),
         range,
-        others
+    );
+    if incidents.is_empty() {
+        return format!(
+            "{read}: no worker-process crash event, crash dump or HTTPERR abandonment, and no hang, memory-limit recycle, error burst or overload."
+        );
+    }
+    format!(
+        "{read}, but {} other incident{}: {}",
+        incidents.len(),
+        if incidents.len() == 1 { "" } else { "s" },
+        other_sentences(incidents)
     )
+}
+
+/// One sentence per incident that is not a crash (the first few), with its category.
+fn other_sentences(incidents: &[&Incident]) -> String {
+    const SHOWN: usize = 3;
+    let mut out: Vec<String> = incidents
+        .iter()
+        .take(SHOWN)
+        .map(|i| other_sentence(i))
+        .collect();
+    if incidents.len() > SHOWN {
+        out.push(format!(
+            "and {} more (listed below).",
+            incidents.len() - SHOWN
+        ));
+    }
+    out.join(" ")
+}
+
+fn other_sentence(i: &Incident) -> String {
+    let at = i.time.map_or("?".into(), |t| fmt_utc(t.0));
+    let pool = i.app_pool.as_deref().map_or("?".into(), |p| cut(p, 80));
+    let pid = i.pid.map_or(String::new(), |p| format!(" (pid {p})"));
+    let what = match (&i.burst, i.kind) {
+        (Some(b), kind) => {
+            let label = if kind == IncidentKind::Overload {
+                "overload"
+            } else {
+                "error burst"
+            };
+            let site = b
+                .site
+                .as_deref()
+                .map_or("the server".into(), |s| cut(s, 80));
+            let dominant = b
+                .dominant
+                .as_deref()
+                .map_or(String::new(), |d| format!(", mostly {}", cut(d, 60)));
+            let url = b.urls.first().map_or(String::new(), |u| {
+                format!(" on {} ({})", cut(&u.value, 120), u.count)
+            });
+            format!(
+                "{label} on {site}: {} {} from {at} to {} ({}), {:.0}× the usual rate{dominant}{url}",
+                b.errors,
+                b.series,
+                fmt_utc(b.end.0),
+                fmt_duration(b.duration_s * 1000),
+                b.lift
+            )
+        }
+        (None, IncidentKind::Hang) => {
+            format!("WAS found the worker of pool {pool}{pid} hung at {at} and replaced it")
+        }
+        (None, IncidentKind::Recycle) => {
+            format!("pool {pool}{pid} was recycled at {at} on a memory limit")
+        }
+        (None, IncidentKind::Dump) => {
+            format!("a dump without an exception was taken at {at} (pool {pool}{pid})")
+        }
+        (None, kind) => format!("{kind} at {at}"),
+    };
+    let c = &i.category;
+    let why = c
+        .decided_by
+        .first()
+        .map_or(String::new(), |d| format!(": {}", cut(d, 200)));
+    format!("{} — {what}; category {}{why}.", i.id, c.name)
 }
 
 /// "N crashes of app pool … Faulting module … In flight … Rapid-fail …".

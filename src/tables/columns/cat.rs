@@ -62,7 +62,7 @@ impl CatCol {
             None => (self.lead > 0).then_some(self.lead_code),
         }
     }
-    pub(super) fn code(&self, i: usize) -> u32 {
+    pub(crate) fn code(&self, i: usize) -> u32 {
         match i.checked_sub(self.lead) {
             None => self.lead_code,
             Some(j) => self.codes[j],

@@ -1,0 +1,552 @@
+//! Incidents that are not crashes (error bursts, overload windows), every incident's category,
+//! the configuration changes that started a burst, and the final numbering.
+
+use super::*;
+use crate::analyze::bursts::{Burst, Series};
+use crate::analyze::model::{BurstFacts, Category, CategoryFinding, Counted};
+use crate::analyze::{TimeSource, timeline};
+use crate::tables::{CrashKind, Millis, RecycleReason};
+
+/// Minutes before a burst in which a configuration change is its likely start.
+const CHANGE_LEAD_MS: Millis = 30 * 60_000;
+/// Errors within this much of a crash, hang or recycle are its symptoms.
+const SYMPTOM_MS: Millis = 2 * 60_000;
+/// ... and up to this long after it (the pool restarting).
+const AFTERMATH_MS: Millis = 5 * 60_000;
+
+/// The incident (index) a burst is a symptom of: same server, and its window overlaps the
+/// incident's moment (or its rapid-fail episode).
+fn symptom_of(b: &Burst, incidents: &[Incident], rapid: &[RapidFail]) -> Option<usize> {
+    incidents.iter().position(|inc| {
+        let Some(Ts(t0)) = inc.time else { return false };
+        if !timeline::server_ok(inc.server.as_deref(), b.server.as_deref()) {
+            return false;
+        }
+        let episode_end = inc
+            .rapid_fail
+            .as_ref()
+            .and_then(|r| rapid.iter().find(|e| &e.id == r))
+            .map(|e| e.end.map_or(Millis::MAX, |Ts(e)| e));
+        let t1 = episode_end.unwrap_or(t0).max(t0 + AFTERMATH_MS);
+        b.start <= t1 && b.end >= t0 - SYMPTOM_MS
+    })
+}
+
+fn series_name(s: &Series) -> String {
+    match s {
+        Series::W3c5xx => "5xx".into(),
+        Series::W3cCode(c) => c.to_string(),
+        Series::Httperr => "httperr".into(),
+    }
+}
+
+fn counted(v: &[(String, u64)], max: usize) -> Vec<Counted> {
+    v.iter()
+        .map(|(value, count)| Counted {
+            value: cut(value, max),
+            count: *count,
+        })
+        .collect()
+}
+
+fn burst_facts(b: &Burst) -> BurstFacts {
+    BurstFacts {
+        series: series_name(&b.series),
+        site: b.site.as_deref().map(|s| cut(s, 256)),
+        end: Ts(b.end),
+        duration_s: (b.end - b.start) / 1000,
+        errors: b.errors,
+        requests: b.requests,
+        baseline_rate: b.baseline_rate,
+        lift: b.lift,
+        p_value: b.p_value,
+        p_adjusted: b.p_adjusted,
+        tests: b.tests,
+        thin_baseline: b.thin_baseline,
+        dominant: b
+            .dominant
+            .map(|c| c.to_string())
+            .or_else(|| b.codes.first().map(|c| cut(&c.0, 100))),
+        codes: counted(&b.codes, 100),
+        urls: counted(&b.urls, 300),
+        clients: b.clients,
+    }
+}
+
+/// An incident of kind `error_burst` or `overload` from a burst (its id is set by [`renumber`]).
+fn burst_incident(t: &Tables, opts: &AnalyzeOptions, b: &Burst) -> Incident {
+    let httperr = b.series == Series::Httperr;
+    let evidence: Vec<EvidenceRef> = b
+        .rows
+        .iter()
+        .map(|&i| {
+            req_evidence(&if httperr {
+                httperr_ref(t, i)
+            } else {
+                w3c_ref(t, i)
+            })
+        })
+        .collect();
+    let mut notes = Vec::new();
+    if b.thin_baseline {
+        notes.push("the logs hold less traffic outside this window than inside it: the usual rate is known poorly".into());
+    }
+    Incident {
+        id: String::new(),
+        kind: if b.is_overload() {
+            IncidentKind::Overload
+        } else {
+            IncidentKind::ErrorBurst
+        },
+        server: b.server.clone(),
+        app_pool: if httperr { b.site.clone() } else { None },
+        sites: if httperr {
+            Vec::new()
+        } else {
+            b.site.iter().map(|s| s.to_ascii_uppercase()).collect()
+        },
+        pid: None,
+        time: Some(Ts(b.start)),
+        time_local: opts.local(b.start),
+        time_source: if httperr {
+            TimeSource::Httperr
+        } else {
+            TimeSource::W3c
+        },
+        sources: vec![if httperr {
+            SourceTag::Httperr
+        } else {
+            SourceTag::W3c
+        }],
+        evidence,
+        exception_code: None,
+        exception_name: None,
+        managed_exception: None,
+        faulting_module: None,
+        faulting_module_version: None,
+        suspect_module: None,
+        suspect_class: None,
+        bucket: None,
+        verdict: None,
+        confidence: None,
+        exit_code: None,
+        detail: None,
+        category: CategoryFinding::default(),
+        burst: Some(burst_facts(b)),
+        in_flight: Vec::new(),
+        in_flight_total: 0,
+        recent: Vec::new(),
+        suspects: Vec::new(),
+        rapid_fail: None,
+        notes,
+    }
+}
+
+/// Adds the bursts that are not symptoms of another incident as incidents; a symptom becomes a
+/// note on its incident.
+pub(super) fn add_bursts(
+    t: &Tables,
+    opts: &AnalyzeOptions,
+    bursts: &[Burst],
+    incidents: &mut Vec<Incident>,
+    rapid: &[RapidFail],
+) {
+    let crash_like = incidents.len();
+    for b in bursts {
+        if let Some(i) = symptom_of(b, &incidents[..crash_like], rapid) {
+            incidents[i].notes.push(format!(
+                "errors rose with it: {} {} of {} from {} to {} (not a separate incident)",
+                b.errors,
+                series_name(&b.series),
+                b.site
+                    .as_deref()
+                    .map_or("the server".into(), |s| cut(s, 100)),
+                fmt_utc(b.start),
+                fmt_utc(b.end)
+            ));
+            continue;
+        }
+        if let Some(i) = same_overload(b, &incidents[crash_like..]) {
+            merge_overload(t, &mut incidents[crash_like + i], b);
+            continue;
+        }
+        // A provisional id, unique until `renumber` puts every incident in time order.
+        let mut inc = burst_incident(t, opts, b);
+        inc.id = format!("I{}", incidents.len() + 1);
+        incidents.push(inc);
+    }
+}
+
+/// The overload incident (index into the burst incidents) that `b` is another view of: W3C
+/// 503.2 and HTTP.sys `QueueFull` on the same server at the same time.
+fn same_overload(b: &Burst, bursts: &[Incident]) -> Option<usize> {
+    if !b.is_overload() {
+        return None;
+    }
+    bursts.iter().position(|inc| {
+        inc.kind == IncidentKind::Overload
+            && timeline::server_ok(inc.server.as_deref(), b.server.as_deref())
+            && inc.burst.as_ref().zip(inc.time).is_some_and(|(f, Ts(t0))| {
+                b.start <= f.end.0 + SYMPTOM_MS && b.end >= t0 - SYMPTOM_MS
+            })
+    })
+}
+
+fn merge_overload(t: &Tables, inc: &mut Incident, b: &Burst) {
+    let what: Vec<String> = b.codes.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    inc.notes.push(format!(
+        "the same overload seen in {}: {} {} ({}) of {} from {} to {}",
+        if b.series == Series::Httperr {
+            "the HTTP.sys error log"
+        } else {
+            "the W3C log"
+        },
+        b.errors,
+        series_name(&b.series),
+        cut(&what.join(", "), 200),
+        b.site
+            .as_deref()
+            .map_or("the server".into(), |s| cut(s, 100)),
+        fmt_utc(b.start),
+        fmt_utc(b.end)
+    ));
+    let httperr = b.series == Series::Httperr;
+    inc.evidence.extend(b.rows.iter().take(3).map(|&i| {
+        req_evidence(&if httperr {
+            httperr_ref(t, i)
+        } else {
+            w3c_ref(t, i)
+        })
+    }));
+    inc.sources.push(if httperr {
+        SourceTag::Httperr
+    } else {
+        SourceTag::W3c
+    });
+    inc.sources.sort();
+    inc.sources.dedup();
+    if httperr && inc.app_pool.is_none() {
+        inc.app_pool = b.site.clone();
+    }
+}
+
+/// A configuration change of the burst's server shortly before it: a config-change or
+/// config-store recycle, a pool whose configuration could not be written, a module that failed
+/// to load. Row indices into `crashes`, latest first.
+fn changes_before(t: &Tables, inc: &Incident, end: Millis) -> Vec<usize> {
+    let Some(Ts(start)) = inc.time else {
+        return Vec::new();
+    };
+    let mut rows: Vec<usize> = (0..t.crashes.len())
+        .filter(|&i| {
+            let r = &t.crashes[i];
+            let change = r.kind == CrashKind::ConfigFailure
+                || matches!(
+                    r.recycle_reason,
+                    Some(RecycleReason::ConfigChange | RecycleReason::ConfigStore)
+                );
+            change
+                && timeline::server_ok(r.server.as_deref(), inc.server.as_deref())
+                && r.ts
+                    .is_some_and(|ts| ts >= start - CHANGE_LEAD_MS && ts <= end)
+        })
+        .collect();
+    rows.sort_by_key(|&i| std::cmp::Reverse(t.crashes[i].ts));
+    rows
+}
+
+/// What a configuration-class code means (`notes/outages.md` §4).
+fn code_meaning(code: &str) -> &'static str {
+    let mut parts = code.split('.');
+    match (parts.next(), parts.next()) {
+        (Some("500"), Some("19")) => "the configuration data is invalid or cannot be read",
+        (Some("500"), Some("21")) => "a module named in the configuration is not recognized",
+        (Some("500"), Some("22" | "23" | "24")) => {
+            "an ASP.NET setting that does not apply in integrated mode"
+        }
+        (Some("500"), Some("50" | "51" | "52" | "53")) => "a URL Rewrite rule fails",
+        (Some("401"), _) => "authentication fails",
+        (Some("403"), _) => "access is denied",
+        _ => "an error",
+    }
+}
+
+fn finding(name: Category, decided_by: Vec<String>, missing: Vec<String>) -> CategoryFinding {
+    CategoryFinding {
+        name,
+        decided_by,
+        missing,
+    }
+}
+
+const COUNTERS_MISSING: &str = "Performance Monitor counters of the worker (Process(w3wp)\\% Processor Time, System\\Context Switches/sec, Process(w3wp)\\Thread Count) tell thread locking (low CPU) from a runaway thread (high CPU, few context switches) or too many threads (high CPU, context switches above ~10,000/s)";
+
+fn burst_category(t: &Tables, inc: &Incident) -> CategoryFinding {
+    let b = inc.burst.as_ref().expect("a burst incident has its facts");
+    let mut decided = Vec::new();
+    let dominant = b.dominant.clone().unwrap_or_default();
+    let dom_n = b.codes.first().map_or(0, |c| c.count);
+    let config_code = b.codes.first().is_some_and(|c| {
+        let m = code_meaning(&c.value);
+        m != "an error"
+    });
+    if config_code {
+        decided.push(format!(
+            "{dom_n} of {} errors were {dominant}: {}",
+            b.errors,
+            code_meaning(&dominant)
+        ));
+        if dominant.starts_with("401") || dominant.starts_with("403") {
+            decided.push(format!("from {} different clients", b.clients));
+        }
+    }
+    for &i in changes_before(t, inc, b.end.0).iter().take(3) {
+        decided.push(change_sentence(t, i, inc));
+    }
+    if !decided.is_empty() {
+        return finding(Category::Configuration, decided, Vec::new());
+    }
+    let url = b.urls.first().map_or("-", |u| u.value.as_str());
+    let status = dominant.split('.').next().unwrap_or("500");
+    let mut missing = vec![format!(
+        "a Failed Request Tracing rule for status {status} on {url} names the module and notification that set the error"
+    )];
+    if inc.kind == IncidentKind::Overload {
+        missing.push(COUNTERS_MISSING.into());
+    }
+    finding(Category::Unknown, Vec::new(), missing)
+}
+
+/// "WAS 5080 at 10:01:12 UTC: pool X recycled for a configuration change, 3 min before the
+/// errors began".
+fn change_sentence(t: &Tables, i: usize, inc: &Incident) -> String {
+    let r = &t.crashes[i];
+    let what = match (r.kind, r.recycle_reason) {
+        (_, Some(RecycleReason::ConfigChange)) => "recycled because its configuration changed",
+        (_, Some(RecycleReason::ConfigStore)) => {
+            "recycled after WAS found problems with the configuration store"
+        }
+        _ if r.faulting_module.is_some() => "a module failed to load",
+        _ => "its configuration could not be applied",
+    };
+    let lead = match (r.ts, inc.time) {
+        (Some(a), Some(Ts(b))) if a <= b => {
+            format!("{} before the errors began", fmt_duration(b - a))
+        }
+        _ => "while the errors went on".into(),
+    };
+    format!(
+        "{} at {}: pool {}{} {what}, {lead}",
+        evidence_label(r),
+        r.ts.map_or("?".into(), fmt_utc),
+        cut(r.app_pool.as_deref().unwrap_or("?"), 100),
+        r.faulting_module
+            .as_deref()
+            .map_or(String::new(), |m| format!(" (module {})", cut(m, 100))),
+    )
+}
+
+fn evidence_label(r: &CrashRow) -> String {
+    format!(
+        "{} {}",
+        r.provider
+            .as_deref()
+            .map_or("event", |p| p.trim_start_matches("Microsoft-Windows-")),
+        r.event_id.map_or(String::new(), |i| i.to_string())
+    )
+}
+
+fn crash_category(inc: &Incident, suspects: &[Suspect]) -> CategoryFinding {
+    if let Some(m) = &inc.managed_exception
+        && m.type_name.ends_with("OutOfMemoryException")
+    {
+        return finding(
+            Category::MemoryLeak,
+            vec![format!("the worker died of {}", m.type_name)],
+            vec!["Process(w3wp)\\Private Bytes over the day (a counter log) gives the growth rate, and a DebugDiag leak rule names the allocator".into()],
+        );
+    }
+    let linked = |k: SuspectKind| {
+        suspects.iter().find(|s| {
+            s.kind == k && s.confidence == Confidence::High && s.incidents.contains(&inc.id)
+        })
+    };
+    let request = linked(SuspectKind::RequestPattern).or_else(|| linked(SuspectKind::Precursor));
+    // A module of its own that faults is the cause even when a request shape triggers it: the
+    // fix is in the module, request filtering only a stop-gap.
+    let own_module = inc
+        .suspect_module
+        .as_deref()
+        .filter(|_| inc.suspect_class.is_some_and(ModuleClass::is_third_party));
+    if let Some(m) = own_module {
+        let mut why = vec![format!("the crash's verdict names {}", cut(m, 200))];
+        why.extend(request.map(|s| format!("triggered by: {}", cut(&s.reason, 400))));
+        return finding(Category::FaultingModule, why, Vec::new());
+    }
+    if let Some(s) = request {
+        return finding(Category::BadRequest, vec![cut(&s.reason, 400)], Vec::new());
+    }
+    if let Some(m) = inc
+        .suspect_module
+        .as_deref()
+        .or(inc.faulting_module.as_deref())
+    {
+        return finding(
+            Category::FaultingModule,
+            vec![format!("the crash's verdict names {}", cut(m, 200))],
+            Vec::new(),
+        );
+    }
+    if let Some(m) = &inc.managed_exception {
+        return finding(
+            Category::FaultingModule,
+            vec![format!("managed code threw {}", m.type_name)],
+            Vec::new(),
+        );
+    }
+    finding(
+        Category::Unknown,
+        Vec::new(),
+        vec!["a crash dump (procdump -accepteula -ma -e <pid>, or a DebugDiag crash rule) names the faulting module".into()],
+    )
+}
+
+/// Every incident's category, from the facts gathered so far.
+pub(super) fn categorize(t: &Tables, incidents: &mut [Incident], suspects: &[Suspect]) {
+    for inc in incidents.iter_mut() {
+        let f = match inc.kind {
+            IncidentKind::Crash => crash_category(&*inc, suspects),
+            IncidentKind::Recycle => finding(
+                Category::MemoryLeak,
+                vec![format!(
+                    "WAS recycled the worker on its {} limit",
+                    if inc.sources.iter().any(|s| s.to_string().ends_with("/5077")) {
+                        "virtual memory"
+                    } else {
+                        "private bytes"
+                    }
+                )],
+                vec!["Process(w3wp)\\Private Bytes over the day (a counter log) gives the growth rate".into()],
+            ),
+            IncidentKind::ErrorBurst | IncidentKind::Overload => burst_category(t, &*inc),
+            IncidentKind::Hang | IncidentKind::Dump | IncidentKind::Cpu => finding(
+                Category::Unknown,
+                Vec::new(),
+                vec![
+                    "a hang dump while it hangs (procdump -accepteula -ma -n 3 -s 10 <pid>) shows what the request threads wait on".into(),
+                    COUNTERS_MISSING.into(),
+                ],
+            ),
+        };
+        inc.category = f;
+        if inc.kind == IncidentKind::Recycle {
+            let lost = inc
+                .in_flight
+                .iter()
+                .filter(|r| r.source == EvidenceKind::Httperr)
+                .count();
+            inc.notes.push(if lost == 0 {
+                "no request lost: no HTTPERR abandonment at the recycle".into()
+            } else {
+                format!("{lost} request(s) lost: abandoned by the recycled worker (HTTPERR)")
+            });
+        }
+    }
+}
+
+/// Suspects for configuration changes that started a burst: one per change, latest first.
+pub(super) fn config_suspects(t: &Tables, incidents: &[Incident]) -> Vec<Suspect> {
+    let mut out: Vec<Suspect> = Vec::new();
+    for inc in incidents.iter().filter(|i| i.burst.is_some()) {
+        let b = inc.burst.as_ref().expect("filtered");
+        for i in changes_before(t, inc, b.end.0).into_iter().take(1) {
+            let r = &t.crashes[i];
+            let name = format!(
+                "{} at {} (pool {})",
+                evidence_label(r),
+                r.ts.map_or("?".into(), fmt_utc),
+                cut(r.app_pool.as_deref().unwrap_or("?"), 100)
+            );
+            let urls: Vec<String> = b
+                .urls
+                .iter()
+                .take(3)
+                .map(|u| format!("{} ({})", u.value, u.count))
+                .collect();
+            let reason = format!(
+                "{}; then {} {} errors on {} in {}, {:.0}× the usual rate (p = {}); most on {}",
+                change_sentence(t, i, inc),
+                b.errors,
+                b.series,
+                b.site.as_deref().unwrap_or("the server"),
+                fmt_duration(b.duration_s * 1000),
+                b.lift,
+                fmt_p(b.p_adjusted),
+                urls.join(", ")
+            );
+            let near =
+                r.ts.zip(inc.time)
+                    .is_some_and(|(a, Ts(s))| (s - a).abs() <= 10 * 60_000);
+            out.push(Suspect {
+                id: String::new(),
+                kind: SuspectKind::Configuration,
+                name,
+                confidence: if near { Confidence::Medium } else { Confidence::Low },
+                confidence_why: if near {
+                    "a change within 10 minutes before a significant burst of errors: timing, not proof".into()
+                } else {
+                    "a change up to 30 minutes before the burst: the timing is loose".into()
+                },
+                incidents: vec![inc.id.clone()],
+                incidents_considered: 1,
+                reason,
+                evidence: vec![crash_evidence(t, i)],
+                evidence_total: 1,
+                module: None,
+                pattern: None,
+                corroborated_by: Vec::new(),
+            });
+        }
+    }
+    out
+}
+
+/// Numbers incidents `I1…` in time order and suspects after `first_suspect`, and rewrites every
+/// reference to them.
+pub(super) fn renumber(
+    incidents: &mut [Incident],
+    suspects: &mut [Suspect],
+    rapid: &mut [RapidFail],
+    first_new_suspect: usize,
+) {
+    for (n, s) in suspects.iter_mut().enumerate().skip(first_new_suspect) {
+        s.id = format!("S{}", n + 1);
+        for inc in incidents.iter_mut().filter(|i| s.incidents.contains(&i.id)) {
+            inc.suspects.push(s.id.clone());
+        }
+    }
+    // Stable: crash incidents keep their order among themselves.
+    let mut order: Vec<usize> = (0..incidents.len()).collect();
+    order.sort_by_key(|&i| (incidents[i].time.map_or(Millis::MAX, |t| t.0), i));
+    let mut new_id: HashMap<String, String> = HashMap::new();
+    for (n, &i) in order.iter().enumerate() {
+        new_id.insert(incidents[i].id.clone(), format!("I{}", n + 1));
+    }
+    let map = |id: &mut String| {
+        if let Some(n) = new_id.get(id.as_str()) {
+            *id = n.clone();
+        }
+    };
+    for s in suspects.iter_mut() {
+        s.incidents.iter_mut().for_each(map);
+        s.incidents
+            .sort_by_key(|id| id[1..].parse::<usize>().unwrap_or(usize::MAX));
+    }
+    for r in rapid.iter_mut() {
+        r.incident.iter_mut().for_each(map);
+    }
+    for inc in incidents.iter_mut() {
+        map(&mut inc.id);
+    }
+    incidents.sort_by_key(|i| i.id[1..].parse::<usize>().unwrap_or(usize::MAX));
+}

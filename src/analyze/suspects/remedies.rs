@@ -1,0 +1,151 @@
+//! What to do next for outages that are not crashes, per category (`notes/outages.md` §7–§8):
+//! capture the right dump, collect the counters that decide, roll back a change, trace the
+//! failing URL. Names go into commands only through `safe_name`.
+
+use super::recommend::{APPCMD, safe_name, site_arg};
+use super::*;
+use crate::analyze::model::{BurstFacts, Category};
+
+/// The counter log that tells the categories apart, 15-second samples as CSV.
+fn counter_log() -> [String; 2] {
+    [
+        r#"logman create counter w3triage -c "\Processor(_Total)\% Processor Time" "\System\Context Switches/sec" "\Memory\Available MBytes" "\Process(w3wp*)\% Processor Time" "\Process(w3wp*)\Private Bytes" "\Process(w3wp*)\Thread Count" "\Process(w3wp*)\ID Process" "\Web Service(_Total)\Get Requests/sec" "\HTTP Service Request Queues(*)\CurrentQueueSize" -si 15 -f csv -o C:\PerfLogs\w3triage.csv"#.into(),
+        "logman start w3triage".into(),
+    ]
+}
+
+fn pool_arg(inc: &Incident) -> String {
+    inc.app_pool
+        .as_deref()
+        .and_then(safe_name)
+        .map_or_else(|| "<pool>".into(), str::to_string)
+}
+
+fn hang(inc: &Incident) -> Recommendation {
+    let pool = pool_arg(inc);
+    let mut commands = vec![
+        format!("{APPCMD} list requests /elapsed:10000"),
+        format!("{APPCMD} list wp /apppool.name:\"{pool}\""),
+        "procdump -accepteula -ma -n 3 -s 10 <pid>".into(),
+        format!("{APPCMD} set apppool \"{pool}\" /failure.orphanWorkerProcess:true"),
+    ];
+    commands.extend(counter_log());
+    Recommendation {
+        suspect: None,
+        action: format!(
+            "{}: WAS found the worker of pool {} unresponsive. Next time, see which requests are stuck and take three hang dumps 10 s apart before it is killed (or keep the hung worker with orphanWorkerProcess and dump it then); a counter log tells thread locking (low CPU) from a runaway thread or a thread storm (high CPU)",
+            inc.id, pool
+        ),
+        commands,
+    }
+}
+
+fn leak(inc: &Incident) -> Recommendation {
+    let pool = pool_arg(inc);
+    let mut commands = vec![
+        format!("{APPCMD} list wp /apppool.name:\"{pool}\""),
+        "procdump -accepteula -ma -m 1500 -n 2 <pid>".into(),
+        "gflags -i w3wp.exe +ust".into(),
+    ];
+    commands.extend(counter_log());
+    Recommendation {
+        suspect: None,
+        action: format!(
+            "{}: pool {} reached its memory limit. Log Private Bytes to get the growth rate, turn on user-mode stack tracing (or a DebugDiag memory leak rule) and take dumps as it grows, 1,500 MB committed here; the memory-limit recycle is the stop-gap meanwhile",
+            inc.id, pool
+        ),
+        commands,
+    }
+}
+
+/// A Failed Request Tracing rule for the burst's status on its site.
+fn trace_rule(inc: &Incident, b: &BurstFacts) -> Recommendation {
+    let (site, hint) = site_arg(&inc.sites);
+    let status = b
+        .dominant
+        .as_deref()
+        .and_then(|d| d.split('.').next())
+        .filter(|s| s.len() == 3 && s.bytes().all(|c| c.is_ascii_digit()))
+        .unwrap_or("500");
+    let mut commands: Vec<String> = hint.into_iter().collect();
+    commands.push(format!("{APPCMD} configure trace {site} /enablesite"));
+    commands.push(format!(
+        "{APPCMD} configure trace {site} /enable /statuscodes:{status}"
+    ));
+    Recommendation {
+        suspect: None,
+        action: format!(
+            "{}: turn on Failed Request Tracing for status {status} on the site; each trace names the module and notification that set the error, and w3triage reads the fr*.xml files",
+            inc.id
+        ),
+        commands,
+    }
+}
+
+fn configuration(inc: &Incident) -> Recommendation {
+    let (site, hint) = site_arg(&inc.sites);
+    let mut commands: Vec<String> = hint.into_iter().collect();
+    commands.push(format!("{APPCMD} list backup"));
+    commands.push(format!(
+        "{APPCMD} restore backup \"<the backup before the change>\""
+    ));
+    commands.push(format!(
+        "{APPCMD} list config {site} /section:system.webServer/modules"
+    ));
+    Recommendation {
+        suspect: None,
+        action: format!(
+            "{}: the errors point at the configuration. Compare the site's web.config and applicationHost.config with the last good copy (IIS keeps history in inetpub\\history) and roll back the change; back up before editing",
+            inc.id
+        ),
+        commands,
+    }
+}
+
+fn overload(inc: &Incident) -> Recommendation {
+    let pool = pool_arg(inc);
+    let mut commands = vec![
+        format!("{APPCMD} list requests /elapsed:5000"),
+        "procdump -accepteula -ma -n 3 -s 10 <pid>".into(),
+    ];
+    commands.extend(counter_log());
+    Recommendation {
+        suspect: None,
+        action: format!(
+            "{}: requests were refused for capacity (pool {}). Raise queueLength or appConcurrentRequestLimit only after ruling out a hang: if requests pile up while CPU is low, the worker is blocked (take hang dumps); if CPU is high too, it is load or a runaway thread",
+            inc.id, pool
+        ),
+        commands,
+    }
+}
+
+/// Advice for every incident that is not a crash, one per incident (the first few).
+pub(super) fn outage_advice(incidents: &[Incident]) -> Vec<Recommendation> {
+    incidents
+        .iter()
+        .filter_map(|inc| match (inc.kind, inc.category.name, &inc.burst) {
+            (IncidentKind::Hang, _, _) => Some(hang(inc)),
+            (IncidentKind::Recycle, _, _) => Some(leak(inc)),
+            (_, Category::Configuration, Some(_)) => Some(configuration(inc)),
+            (IncidentKind::Overload, _, _) => Some(overload(inc)),
+            (IncidentKind::ErrorBurst, _, Some(b)) => Some(trace_rule(inc, b)),
+            _ => None,
+        })
+        .take(4)
+        .collect()
+}
+
+/// A configuration change named as a suspect: look at what changed, and roll it back.
+pub(super) fn config_change_advice(s: &Suspect) -> Recommendation {
+    Recommendation {
+        suspect: Some(s.id.clone()),
+        action: format!(
+            "Find what changed at {}: the configuration history (inetpub\\history holds the last copies of applicationHost.config), deployments and module installs of that hour; roll it back on one server and watch whether the errors stop",
+            s.name
+        ),
+        commands: vec![
+            format!("{APPCMD} list backup"),
+            r"dir %SystemDrive%\inetpub\history".into(),
+        ],
+    }
+}

@@ -1,0 +1,346 @@
+//! Outages that are not crashes, end to end from files: a W3C log, an HTTPERR log and a System
+//! event export written the way IIS and wevtutil write them, then ingest and analyze.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use w3triage::analyze::time::fmt_utc;
+use w3triage::analyze::{Analysis, AnalyzeOptions, Category, IncidentKind, SuspectKind, analyze};
+use w3triage::ingest::{IngestOptions, ingest_paths};
+
+const W3C_HEADER: &str = "#Software: Microsoft Internet Information Services 7.5\r\n#Version: 1.0\r\n#Date: 2024-03-01 08:00:00\r\n#Fields: date time s-sitename s-computername s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) sc-status sc-substatus sc-win32-status time-taken\r\n";
+const HTTPERR_HEADER: &str = "#Software: Microsoft HTTP API 2.0\r\n#Version: 1.0\r\n#Date: 2024-03-01 08:00:00\r\n#Fields: date time c-ip c-port s-ip s-port cs-version cs-method cs-uri sc-status s-siteid s-reason s-queuename\r\n";
+
+/// A deterministic generator (a 64-bit LCG): realistic noise without a dependency.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+    fn chance(&mut self, per_mille: u64) -> bool {
+        self.next() % 1000 < per_mille
+    }
+}
+
+/// `08:00 + minute` on 2024-03-01, with seconds.
+fn clock(minute: u32, second: u32) -> String {
+    format!(
+        "2024-03-01 {:02}:{:02}:{:02}",
+        8 + minute / 60,
+        minute % 60,
+        second
+    )
+}
+
+fn w3c(minute: u32, second: u32, stem: &str, client: &str, code: (u16, u32, u32)) -> String {
+    format!(
+        "{} W3SVC1 WEB01 10.0.0.5 GET {stem} - 80 - {client} Mozilla/5.0+(Windows+NT+6.1) {} {} {} 31\r\n",
+        clock(minute, second),
+        code.0,
+        code.1,
+        code.2
+    )
+}
+
+/// Eight hours of a site's ordinary day: 10 requests a minute to 40 pages from 25 clients,
+/// about 3 in 1,000 failing with 500.0 and 1 in 100 a 404; `extra(minute)` adds lines.
+fn day(seed: u64, extra: &dyn Fn(u32, &mut String)) -> String {
+    let mut rng = Lcg(seed);
+    let mut s = String::from(W3C_HEADER);
+    for m in 0..480u32 {
+        for k in 0..10u32 {
+            let page = format!("/shop/p{}.aspx", rng.next() % 40);
+            let client = format!("192.0.2.{}", 10 + rng.next() % 25);
+            let code = if rng.chance(3) {
+                (500, 0, 0)
+            } else if rng.chance(10) {
+                (404, 0, 2)
+            } else {
+                (200, 0, 0)
+            };
+            s.push_str(&w3c(m, k * 6, &page, &client, code));
+        }
+        extra(m, &mut s);
+    }
+    s
+}
+
+fn event(id: u32, minute: u32, data: &str) -> String {
+    format!(
+        "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Microsoft-Windows-WAS' EventSourceName='WAS'/><EventID Qualifiers='16384'>{id}</EventID><Version>0</Version><Level>4</Level><Task>0</Task><Opcode>0</Opcode><Keywords>0x80000000000000</Keywords><TimeCreated SystemTime='{}Z'/><EventRecordID>{}</EventRecordID><Correlation/><Execution ProcessID='0' ThreadID='0'/><Channel>System</Channel><Computer>WEB01</Computer><Security/></System><EventData>{data}</EventData></Event>",
+        clock(minute, 30).replace(' ', "T"),
+        90_000 + minute
+    )
+}
+
+/// A recycle or idle shutdown of the "worker process with process id of '%1' serving
+/// application pool '%2'" family.
+fn worker_event(id: u32, minute: u32, pid: u32, pool: &str) -> String {
+    event(
+        id,
+        minute,
+        &format!("<Data Name='ProcessID'>{pid}</Data><Data Name='AppPoolID'>{pool}</Data>"),
+    )
+}
+
+/// Routine lifecycle: a time recycle, a scheduled recycle, an idle shutdown.
+fn routine_events() -> String {
+    [
+        worker_event(5074, 60, 3100, "ShopPool"),
+        worker_event(5076, 200, 3300, "ShopPool"),
+        worker_event(5186, 400, 3500, "ReportsPool"),
+    ]
+    .concat()
+}
+
+fn write(dir: &Path, rel: &str, text: &str) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+fn run(files: &[(&str, String)]) -> Analysis {
+    let dir = tempfile::tempdir().unwrap();
+    for (rel, text) in files {
+        write(dir.path(), rel, text);
+    }
+    let t = ingest_paths(&[dir.path().to_path_buf()], &IngestOptions::default());
+    assert!(
+        t.issues.is_empty(),
+        "clean inputs read cleanly: {:?}",
+        t.issues
+    );
+    analyze(&t, &AnalyzeOptions::default())
+}
+
+/// 97 errors 500.19 (win32 13: the configuration data is invalid) on three pages in twelve
+/// minutes from 13:00, three minutes after the pool's configuration changed.
+fn config_burst(m: u32, s: &mut String) {
+    if (300..312).contains(&m) {
+        let n = if m == 311 { 9 } else { 8 };
+        for k in 0..n {
+            let page = ["/app/default.aspx", "/app/login.aspx", "/app/cart.aspx"][k % 3];
+            let client = format!("198.51.100.{}", 1 + (m * 7 + k as u32) % 60);
+            let _ = write!(
+                s,
+                "{}",
+                w3c(m, 3 + k as u32 * 7, page, &client, (500, 19, 13))
+            );
+        }
+    }
+}
+
+#[test]
+fn a_routine_day_reports_nothing() {
+    let a = run(&[
+        ("WEB01/W3SVC1/u_ex240301.log", day(7, &|_, _| {})),
+        ("WEB01/events/System.xml", routine_events()),
+    ]);
+    assert!(a.incidents.is_empty(), "{:#?}", a.incidents);
+    assert!(a.suspects.is_empty());
+    assert!(
+        a.summary
+            .headline
+            .contains("no hang, memory-limit recycle, error burst or overload"),
+        "{}",
+        a.summary.headline
+    );
+}
+
+#[test]
+fn a_burst_of_500_19_after_a_config_change_is_a_configuration_incident() {
+    let a = run(&[
+        ("WEB01/W3SVC1/u_ex240301.log", day(11, &config_burst)),
+        (
+            "WEB01/events/System.xml",
+            routine_events() + &event(5080, 297, "<Data Name='AppPoolID'>ShopPool</Data>"),
+        ),
+    ]);
+    assert_eq!(a.incidents.len(), 1, "{:#?}", a.incidents);
+    let inc = &a.incidents[0];
+    assert_eq!(inc.kind, IncidentKind::ErrorBurst);
+    assert_eq!(inc.category.name, Category::Configuration);
+    let b = inc.burst.as_ref().unwrap();
+    assert_eq!(b.series, "5xx");
+    assert_eq!(b.dominant.as_deref(), Some("500.19.13"));
+    assert_eq!(b.codes[0].count, 97, "{:?}", b.codes);
+    // Ordinary 500s in the window join the burst's count, no more than a few.
+    assert!((97..=100).contains(&b.errors), "{}", b.errors);
+    assert_eq!(
+        (fmt_utc(inc.time.unwrap().0), fmt_utc(b.end.0)),
+        ("2024-03-01T13:00:03Z".into(), "2024-03-01T13:11:59Z".into())
+    );
+    assert!(b.lift > 20.0 && b.p_adjusted < 1e-20, "{b:?}");
+    assert_eq!(b.urls.len(), 3);
+    assert!(b.urls.iter().all(|u| u.value.starts_with("/app/")));
+    assert!(
+        inc.category.decided_by[0].starts_with("97 of "),
+        "{:?}",
+        inc.category.decided_by
+    );
+    assert!(
+        inc.category
+            .decided_by
+            .iter()
+            .any(|d| d.contains("WAS 5080")
+                && d.contains("recycled because its configuration changed")
+                && d.contains("2 min 33 s before the errors began")),
+        "{:?}",
+        inc.category.decided_by
+    );
+    // The change is the suspect, with timing as its only support.
+    assert_eq!(a.suspects.len(), 1);
+    let s = &a.suspects[0];
+    assert_eq!(s.kind, SuspectKind::Configuration);
+    assert_eq!(s.incidents, ["I1"]);
+    assert_eq!(s.confidence.to_string(), "medium");
+    assert!(a.summary.headline.starts_with("No crash found"));
+    assert!(
+        a.summary.headline.contains("error burst on W3SVC1")
+            && a.summary.headline.contains("500.19.13")
+            && a.summary.headline.contains("category configuration"),
+        "{}",
+        a.summary.headline
+    );
+}
+
+#[test]
+fn a_burst_of_plain_500s_is_not_decided_and_says_what_would_decide_it() {
+    let burst = |m: u32, s: &mut String| {
+        if (120..130).contains(&m) {
+            for k in 0..6u32 {
+                let client = format!("198.51.100.{}", k + 1);
+                s.push_str(&w3c(m, 2 + k * 9, "/api/orders", &client, (500, 0, 0)));
+            }
+        }
+    };
+    let a = run(&[("WEB01/W3SVC1/u_ex240301.log", day(13, &burst))]);
+    assert_eq!(a.incidents.len(), 1, "{:#?}", a.incidents);
+    let inc = &a.incidents[0];
+    assert_eq!(inc.kind, IncidentKind::ErrorBurst);
+    assert_eq!(inc.category.name, Category::Unknown);
+    assert!(inc.category.decided_by.is_empty());
+    assert!(
+        inc.category.missing[0]
+            .contains("Failed Request Tracing rule for status 500 on /api/orders"),
+        "{:?}",
+        inc.category.missing
+    );
+    assert!(a.suspects.is_empty(), "no change, no suspect");
+}
+
+#[test]
+fn a_401_storm_needs_many_clients() {
+    let storm = |clients: u32| {
+        move |m: u32, s: &mut String| {
+            if (100..110).contains(&m) {
+                for k in 0..20u32 {
+                    let client = format!("203.0.113.{}", 1 + (m + k) % clients);
+                    s.push_str(&w3c(m, k * 3, "/admin/", &client, (401, 2, 5)));
+                }
+            }
+        }
+    };
+    let one = run(&[("WEB01/W3SVC1/u_ex240301.log", day(17, &storm(1)))]);
+    assert!(
+        one.incidents.is_empty(),
+        "one client guessing passwords is not an outage: {:#?}",
+        one.incidents
+    );
+    let many = run(&[("WEB01/W3SVC1/u_ex240301.log", day(17, &storm(40)))]);
+    assert_eq!(many.incidents.len(), 1, "{:#?}", many.incidents);
+    let inc = &many.incidents[0];
+    assert_eq!(inc.category.name, Category::Configuration);
+    assert_eq!(inc.burst.as_ref().unwrap().series, "401.2.5");
+    assert!(
+        inc.category
+            .decided_by
+            .iter()
+            .any(|d| d.contains("different clients"))
+    );
+}
+
+#[test]
+fn a_private_bytes_recycle_is_a_memory_leak_incident() {
+    let a = run(&[
+        ("WEB01/W3SVC1/u_ex240301.log", day(19, &|_, _| {})),
+        (
+            "WEB01/events/System.xml",
+            routine_events() + &worker_event(5117, 180, 4242, "ShopPool"),
+        ),
+    ]);
+    assert_eq!(a.incidents.len(), 1, "{:#?}", a.incidents);
+    let inc = &a.incidents[0];
+    assert_eq!(inc.kind, IncidentKind::Recycle);
+    assert_eq!(
+        (inc.pid, inc.app_pool.as_deref()),
+        (Some(4242), Some("ShopPool"))
+    );
+    assert_eq!(inc.category.name, Category::MemoryLeak);
+    assert!(inc.category.decided_by[0].contains("private bytes"));
+    assert!(
+        a.summary
+            .headline
+            .contains("recycled at 2024-03-01T11:00:30")
+    );
+}
+
+#[test]
+fn http_sys_queue_full_and_503_2_are_one_overload() {
+    let refusals = |m: u32, s: &mut String| {
+        if (200..205).contains(&m) {
+            for k in 0..12u32 {
+                let client = format!("198.51.100.{}", k + 1);
+                s.push_str(&w3c(m, k * 5, "/shop/search.aspx", &client, (503, 2, 0)));
+            }
+        }
+    };
+    let mut httperr = String::from(HTTPERR_HEADER);
+    let mut rng = Lcg(5);
+    for m in (0..480u32).step_by(37) {
+        httperr.push_str(&format!(
+            "{} 192.0.2.{} 5{:04} 10.0.0.5 80 HTTP/1.1 GET /shop/p1.aspx - 1 Timer_ConnectionIdle -\r\n",
+            clock(m, 1),
+            rng.next() % 200,
+            m
+        ));
+    }
+    for m in 200..205u32 {
+        for k in 0..30u32 {
+            httperr.push_str(&format!(
+                "{} 192.0.2.{} 6{:04} 10.0.0.5 80 HTTP/1.1 GET /shop/search.aspx 503 1 QueueFull ShopPool\r\n",
+                clock(m, k * 2),
+                k + 1,
+                k
+            ));
+        }
+    }
+    let a = run(&[
+        ("WEB01/W3SVC1/u_ex240301.log", day(23, &refusals)),
+        ("WEB01/HTTPERR/httperr1.log", httperr),
+    ]);
+    assert_eq!(a.incidents.len(), 1, "{:#?}", a.incidents);
+    let inc = &a.incidents[0];
+    assert_eq!(inc.kind, IncidentKind::Overload);
+    assert_eq!(
+        inc.burst.as_ref().unwrap().dominant.as_deref(),
+        Some("503.2.0")
+    );
+    assert!(
+        inc.notes
+            .iter()
+            .any(|n| n.contains("150 httperr") && n.contains("QueueFull")),
+        "{:?}",
+        inc.notes
+    );
+    assert!(inc.sources.iter().any(|s| s.to_string() == "httperr"));
+    assert!(
+        inc.category
+            .missing
+            .iter()
+            .any(|m| m.contains("Context Switches/sec"))
+    );
+}
