@@ -383,6 +383,14 @@ pub fn classify(head: &[u8], path: &Path) -> ArtifactKind {
     if head.starts_with(b"MDMP") {
         return ArtifactKind::Minidump;
     }
+    // The binary counter log's layout is undocumented: known by its name, listed with the
+    // command that converts it.
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("blg"))
+    {
+        return ArtifactKind::PerfBlg;
+    }
     if head.starts_with(b"ElfFile\0") {
         return ArtifactKind::Evtx;
     }
@@ -412,6 +420,9 @@ pub fn classify(head: &[u8], path: &Path) -> ArtifactKind {
     let lower: Vec<u8> = text.iter().map(u8::to_ascii_lowercase).collect();
     let has = |needle: &str| memchr::memmem::find(&lower, needle.as_bytes()).is_some();
     let trimmed = trim_start(text);
+    if trimmed.starts_with(b"\"(PDH-CSV") || trimmed.starts_with(b"\"(PDH-TSV") {
+        return ArtifactKind::PerfCsv;
+    }
     if trimmed.starts_with(b"<") {
         if has("<failedrequest") {
             return ArtifactKind::Freb;

@@ -50,6 +50,18 @@ macro_rules! columnar_view {
 }
 columnar_view!(Requests, HttpErr);
 
+impl TableView for crate::tables::Counters {
+    fn columns(&self) -> Vec<(&'static str, ColKind)> {
+        Self::KINDS.to_vec()
+    }
+    fn len(&self) -> usize {
+        crate::tables::Counters::len(self)
+    }
+    fn cell(&self, r: usize, c: usize) -> Cell<'_> {
+        crate::tables::Counters::cell(self, r, c)
+    }
+}
+
 /// A row table through its declared columns (`row_table!`).
 pub struct Rows<'a, T>(pub &'a [T]);
 
@@ -67,7 +79,8 @@ impl<T: Row> TableView for Rows<'_, T> {
 
 /// Names of the tables `parse --table` can write.
 pub const TABLE_NAMES: &[&str] = &[
-    "requests", "httperr", "crashes", "modules", "frames", "threads", "ftp", "issues", "files",
+    "requests", "httperr", "crashes", "modules", "frames", "threads", "ftp", "counters", "issues",
+    "files",
 ];
 
 /// A view of the named table.
@@ -80,6 +93,7 @@ pub fn view<'a>(tables: &'a Tables, name: &str) -> Option<Box<dyn TableView + 'a
         "frames" => Box::new(Rows(&tables.frames)),
         "threads" => Box::new(Rows(&tables.threads)),
         "ftp" => Box::new(Rows(&tables.ftp)),
+        "counters" => Box::new(&tables.counters),
         "issues" => Box::new(Rows(&tables.issues)),
         "files" => Box::new(Rows(&tables.files)),
         _ => return None,
@@ -133,6 +147,8 @@ pub fn write_jsonl(t: &dyn TableView, out: &mut dyn Write) -> io::Result<()> {
                 Cell::Str(v) => json_str(&mut line, v),
                 Cell::Owned(v) => json_str(&mut line, &v),
                 Cell::Int(v) => line.push_str(&v.to_string()),
+                Cell::Float(v) if v.is_finite() => line.push_str(&v.to_string()),
+                Cell::Float(_) => line.push_str("null"),
                 Cell::Ts(v) => json_str(&mut line, &format_ts(v)),
                 Cell::Bool(v) => line.push_str(if v { "true" } else { "false" }),
                 // Parser-made JSON, but re-validate: a bad `extra` must not break the stream.
@@ -159,6 +175,7 @@ fn text(cell: Cell<'_>) -> Option<String> {
         Cell::Str(v) | Cell::Json(v) => Some(v.to_owned()),
         Cell::Owned(v) => Some(v),
         Cell::Int(v) => Some(v.to_string()),
+        Cell::Float(v) => Some(v.to_string()),
         Cell::Ts(v) => Some(format_ts(v)),
         Cell::Bool(v) => Some(v.to_string()),
     }
@@ -313,6 +330,15 @@ mod frames {
                         TimeUnit::Milliseconds,
                         Some(polars::prelude::TimeZone::UTC),
                     ))?
+                }
+                ColKind::Float => {
+                    let v: Vec<Option<f64>> = (0..t.len())
+                        .map(|r| match t.cell(r, c) {
+                            Cell::Float(x) => Some(x),
+                            _ => None,
+                        })
+                        .collect();
+                    Series::new(name, v)
                 }
                 ColKind::Bool => {
                     let v: Vec<Option<bool>> = (0..t.len())

@@ -50,6 +50,9 @@ pub fn resolve(t: &mut Tables, forced: Option<&str>) {
     for f in &mut t.files {
         rename_opt(&mut f.server, &rename);
     }
+    for s in &mut t.counters.series {
+        rename_opt(&mut s.server, &rename);
+    }
     t.servers = names.identities;
 }
 

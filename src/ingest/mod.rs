@@ -11,6 +11,7 @@ pub mod httperr;
 pub mod identity;
 pub mod local_time;
 pub mod native;
+pub mod perf;
 pub mod text;
 pub mod w3c;
 pub mod w3c_fields;
@@ -73,6 +74,7 @@ impl Sink for Tables {
         self.frames.extend(p.frames);
         self.threads.extend(p.threads);
         self.ftp.extend(p.ftp);
+        self.counters.append(p.counters);
         self.issues.extend(p.issues);
         self.files.push(row);
     }
@@ -185,6 +187,7 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
         ArtifactKind::Evtx | ArtifactKind::EventXml | ArtifactKind::EventJson => {
             events::parse(&ctx, a.kind, bytes)
         }
+        ArtifactKind::PerfCsv => perf::parse(&ctx, bytes),
         _ => Parsed::default(),
     }));
     let mut parsed = match result {
@@ -202,9 +205,11 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
         row.site = parsed.site.clone();
     }
     row.counts = parsed.counts;
-    row.rows =
-        (parsed.requests.len() + parsed.httperr.len() + parsed.crashes.len() + parsed.ftp.len())
-            as u64;
+    row.rows = (parsed.requests.len()
+        + parsed.httperr.len()
+        + parsed.crashes.len()
+        + parsed.ftp.len()
+        + parsed.counters.len()) as u64;
     row.elapsed_ms = start.elapsed().as_secs_f64() * 1000.0;
     if row.rows == 0
         && parsed.issues.iter().any(|i| i.severity == Severity::Error)
@@ -239,6 +244,9 @@ fn not_read(a: &Artifact, row: &mut FileRow) -> Option<Parsed> {
     }
     let why = match a.kind {
         ArtifactKind::Freb => "Failed Request Tracing (FREB) XML: detected, not parsed yet",
+        ArtifactKind::PerfBlg => {
+            "binary Performance Monitor log (.blg), which only Windows can read: convert it with `relog <file>.blg -f csv -o <file>.csv` and add the CSV"
+        }
         ArtifactKind::Unknown => {
             "not an artifact w3triage knows (no W3C/HTTPERR header, dump or event signature)"
         }
@@ -275,6 +283,7 @@ fn load(a: &Artifact) -> Result<(Source, Vec<IssueRow>), ReadError> {
             | ArtifactKind::IisNative
             | ArtifactKind::Ncsa
             | ArtifactKind::Ftp
+            | ArtifactKind::PerfCsv
     ) {
         let (src, more) = text::normalize(a.id, src)?;
         notes.extend(more);

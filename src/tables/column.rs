@@ -18,6 +18,8 @@ pub enum ColKind {
     Ts,
     /// True or false.
     Bool,
+    /// A floating-point number (counter values).
+    Float,
     /// A JSON value kept as text (`extra`), nested as-is in JSON lines.
     Json,
 }
@@ -37,6 +39,8 @@ pub enum Cell<'a> {
     Ts(i64),
     /// True or false.
     Bool(bool),
+    /// A floating-point number (never NaN or infinite: parsers drop those).
+    Float(f64),
     /// JSON text, nested as-is.
     Json(&'a str),
 }
@@ -124,6 +128,8 @@ macro_rules! vec_column {
 // Timestamps (`ts`), and the byte offsets of a small table (`httperr`).
 vec_column!(Millis, Ts, |v| Cell::Ts(v));
 vec_column!(u64, Int, |v| Cell::Int(v.into()));
+// Counter values.
+vec_column!(f64, Float, |v| Cell::Float(v));
 
 macro_rules! column_common {
     () => {

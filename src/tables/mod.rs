@@ -15,8 +15,10 @@ use std::path::PathBuf;
 #[macro_use]
 mod column;
 mod columns;
+mod counters;
 pub use column::*;
 pub use columns::*;
+pub use counters::*;
 
 /// Index of a file in [`Tables::files`].
 pub type FileId = u32;
@@ -548,6 +550,11 @@ named_enum! {
         EventJson = "event_json",
         /// A Failed Request Tracing (FREB) trace.
         Freb = "freb",
+        /// A Performance Monitor counter log as CSV or TSV (relog, typeperf, Data Collector
+        /// Sets: `"(PDH-CSV 4.0) (<zone>)(<bias>)"`).
+        PerfCsv = "perf_csv",
+        /// A binary Performance Monitor log (`.blg`): listed with the command that converts it.
+        PerfBlg = "perf_blg",
         /// Not an artifact w3triage knows.
         Unknown = "unknown",
     }
@@ -700,6 +707,8 @@ pub struct Tables {
     pub threads: Vec<ThreadRow>,
     /// FTP log lines.
     pub ftp: Vec<FtpRow>,
+    /// Performance Monitor samples.
+    pub counters: Counters,
     /// What could not be read, or was read with a guess.
     pub issues: Vec<IssueRow>,
     /// The machines the evidence is from, and how each was told (see `ingest::identity`).
@@ -746,6 +755,8 @@ pub struct Parsed {
     pub threads: Vec<ThreadRow>,
     /// FTP log lines.
     pub ftp: Vec<FtpRow>,
+    /// Performance Monitor samples.
+    pub counters: Counters,
     /// What could not be read, or was read with a guess.
     pub issues: Vec<IssueRow>,
     /// Line accounting.

@@ -15,6 +15,7 @@ mod hardening;
 mod httperr;
 mod native;
 mod outages;
+mod perf;
 mod report;
 mod samples;
 mod sink;
