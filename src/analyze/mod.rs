@@ -19,6 +19,7 @@ pub mod correlate;
 pub mod judge;
 pub mod model;
 pub mod pattern;
+pub mod perf;
 pub mod stats;
 pub mod suspects;
 #[doc(hidden)]
@@ -99,7 +100,8 @@ pub fn analyze(tables: &Tables, opts: &AnalyzeOptions) -> Analysis {
     let corr = correlate::run(tables, opts, &tl);
     let judged = judge::Judgments::of(&tables.crashes, &tables.frames, &tables.threads);
     let bursts = bursts::find(tables, opts);
-    let found = suspects::find(tables, &judged, opts, &tl, &corr, &bursts);
+    let perf = perf::Perf::of(&tables.counters);
+    let found = suspects::find(tables, &judged, opts, &tl, &corr, &bursts, &perf);
     assemble(tables, opts, tl, corr, found)
 }
 

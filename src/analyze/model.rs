@@ -203,6 +203,8 @@ named_enum! {
         Httperr = "httperr",
         /// A W3C access-log row.
         W3c = "w3c",
+        /// A Performance Monitor sample (a line of a counter log). Since 2.0.
+        Counters = "counters",
     }
 }
 
@@ -234,6 +236,8 @@ pub enum SourceTag {
     Httperr,
     /// W3C rows (an error burst). Since 2.0.
     W3c,
+    /// Performance Monitor samples (CPU saturation). Since 2.0.
+    Counters,
 }
 
 impl std::fmt::Display for SourceTag {
@@ -243,6 +247,7 @@ impl std::fmt::Display for SourceTag {
             SourceTag::Event(e) => write!(f, "event:{e}"),
             SourceTag::Httperr => f.write_str("httperr"),
             SourceTag::W3c => f.write_str("w3c"),
+            SourceTag::Counters => f.write_str("counters"),
         }
     }
 }
@@ -273,6 +278,8 @@ named_enum! {
         Httperr = "httperr",
         /// The first error of a W3C burst. Since 2.0.
         W3c = "w3c",
+        /// The first saturated sample of a counter log. Since 2.0.
+        Counters = "counters",
         /// No evidence carried a time.
         #[default]
         None = "none",
@@ -501,6 +508,9 @@ pub struct Incident {
     /// When it happened: the worker died, was found hung or recycled; the first error of a
     /// burst (null only when no piece of evidence carried a time).
     pub time: Option<Ts>,
+    /// When it ended, where known: a burst's last error, a CPU run's last saturated sample.
+    /// Since 2.0.
+    pub end: Option<Ts>,
     /// `time` at `--tz`, when given.
     pub time_local: Option<String>,
     /// Which evidence gave `time`: `dump`, `event`, `httperr`.

@@ -114,6 +114,9 @@ fn incident(inc: &Incident) -> Block<'static> {
     let mut body = vec![line(match (&inc.burst, inc.kind) {
         (Some(b), _) => burst_line(b),
         (None, IncidentKind::Crash | IncidentKind::Dump) => crash_line(inc),
+        (None, IncidentKind::Cpu) => {
+            Text(vec![Span::Cut(inc.detail.clone().unwrap_or_default(), 200)])
+        }
         (None, _) => Text::plain("from: ").push(Span::Cut(join_tags(&inc.sources), 200)),
     })];
     body.push(line(category_line(inc)));

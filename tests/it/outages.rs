@@ -344,3 +344,237 @@ fn http_sys_queue_full_and_503_2_are_one_overload() {
             .any(|m| m.contains("Context Switches/sec"))
     );
 }
+
+/// Eight hours of counters every 15 s from 08:00 UTC on a two-core server: machine CPU and
+/// context switches from `cpu(minute)` and `switches(minute)`, one worker's CPU, private bytes
+/// from `private_mb(minute)` and threads.
+fn counters(
+    cpu: &dyn Fn(f64) -> f64,
+    switches: &dyn Fn(f64) -> f64,
+    private_mb: &dyn Fn(f64) -> f64,
+) -> String {
+    let cols: Vec<String> = [
+        r"\\WEB01\Processor(_Total)\% Processor Time",
+        r"\\WEB01\Processor(0)\% Processor Time",
+        r"\\WEB01\Processor(1)\% Processor Time",
+        r"\\WEB01\System\Context Switches/sec",
+        r"\\WEB01\Process(w3wp)\% Processor Time",
+        r"\\WEB01\Process(w3wp)\Private Bytes",
+        r"\\WEB01\Process(w3wp)\Thread Count",
+    ]
+    .map(String::from)
+    .to_vec();
+    super::perf::pdh_csv(0, &cols, 1920, 15, &|i, c| {
+        let m = i as f64 / 4.0;
+        Some(match c {
+            0..=2 => cpu(m),
+            3 => switches(m),
+            4 => cpu(m) * 1.9,
+            5 => private_mb(m) * 1_048_576.0,
+            _ => 60.0,
+        })
+    })
+}
+
+fn hang_event(minute: u32) -> String {
+    event(
+        5010,
+        minute,
+        "<Data Name='AppPoolID'>ShopPool</Data><Data Name='ProcessID'>4242</Data>",
+    )
+}
+
+fn quiet(_: f64) -> f64 {
+    25.0
+}
+
+fn steady_mb(_: f64) -> f64 {
+    400.0
+}
+
+#[test]
+fn a_hang_with_the_cpu_saturated_and_few_context_switches_is_a_runaway_thread() {
+    let spin = |m: f64| {
+        if (285.0..301.0).contains(&m) {
+            97.0
+        } else {
+            20.0
+        }
+    };
+    let a = run(&[
+        ("WEB01/W3SVC1/u_ex240301.log", day(29, &|_, _| {})),
+        (
+            "WEB01/events/System.xml",
+            routine_events() + &hang_event(300),
+        ),
+        (
+            "WEB01/perflogs/DataCollector01.csv",
+            counters(&spin, &|_| 3100.0, &steady_mb),
+        ),
+    ]);
+    assert_eq!(
+        a.incidents.len(),
+        1,
+        "the CPU run is the hang's, not an incident: {:#?}",
+        a.incidents
+    );
+    let inc = &a.incidents[0];
+    assert_eq!(inc.kind, IncidentKind::Hang);
+    assert_eq!(inc.category.name, Category::RunawayThread);
+    let why = &inc.category.decided_by[0];
+    assert!(
+        why.starts_with("CPU 97 % with 3100 context switches/s"),
+        "{why}"
+    );
+    assert!(
+        why.contains("busiest worker w3wp at 92 % of the machine"),
+        "{why}"
+    );
+    assert!(
+        inc.notes
+            .iter()
+            .any(|n| n.starts_with("CPU at 90 % or more from 2024-03-01T12:45:00.")),
+        "{:?}",
+        inc.notes
+    );
+    assert!(a.recommendations.iter().any(|r| {
+        r.commands
+            .iter()
+            .any(|c| c.contains("procdump -accepteula -ma -c 80 -s 10 -n 3"))
+    }));
+}
+
+#[test]
+fn a_hang_at_low_cpu_is_thread_locking() {
+    let a = run(&[
+        ("WEB01/W3SVC1/u_ex240301.log", day(31, &|_, _| {})),
+        ("WEB01/events/System.xml", hang_event(300)),
+        (
+            "WEB01/perflogs/DataCollector01.csv",
+            counters(&|_| 6.0, &|_| 800.0, &steady_mb),
+        ),
+    ]);
+    assert_eq!(a.incidents.len(), 1);
+    let inc = &a.incidents[0];
+    assert_eq!(inc.category.name, Category::ThreadLocking);
+    assert!(
+        inc.category.decided_by[0].starts_with("CPU only 6 % over 40 samples"),
+        "{:?}",
+        inc.category.decided_by
+    );
+    assert!(
+        a.recommendations
+            .iter()
+            .any(|r| r.action.contains("apartment-threaded COM object"))
+    );
+}
+
+#[test]
+fn a_hang_without_counters_says_which_would_decide() {
+    let a = run(&[
+        ("WEB01/W3SVC1/u_ex240301.log", day(37, &|_, _| {})),
+        ("WEB01/events/System.xml", hang_event(300)),
+    ]);
+    let inc = &a.incidents[0];
+    assert_eq!(
+        (inc.kind, inc.category.name),
+        (IncidentKind::Hang, Category::Unknown)
+    );
+    assert!(
+        inc.category
+            .missing
+            .iter()
+            .any(|m| m.contains("Context Switches/sec"))
+    );
+    assert!(
+        inc.category
+            .missing
+            .iter()
+            .any(|m| m.contains("procdump -accepteula -ma -n 3 -s 10"))
+    );
+}
+
+#[test]
+fn cpu_saturated_alone_with_many_context_switches_is_a_thread_storm() {
+    let storm = |m: f64| {
+        if (120.0..140.0).contains(&m) {
+            95.0
+        } else {
+            30.0
+        }
+    };
+    let sw = |m: f64| {
+        if (120.0..140.0).contains(&m) {
+            14_000.0
+        } else {
+            2_000.0
+        }
+    };
+    let a = run(&[
+        ("WEB01/W3SVC1/u_ex240301.log", day(41, &|_, _| {})),
+        (
+            "WEB01/perflogs/DataCollector01.csv",
+            counters(&storm, &sw, &steady_mb),
+        ),
+    ]);
+    assert_eq!(a.incidents.len(), 1, "{:#?}", a.incidents);
+    let inc = &a.incidents[0];
+    assert_eq!(inc.kind, IncidentKind::Cpu);
+    assert_eq!(inc.category.name, Category::HighThreadCount);
+    assert_eq!(inc.evidence[0].source.to_string(), "counters");
+    // Samples every 15 s (typeperf stamps milliseconds too).
+    assert!(fmt_utc(inc.time.unwrap().0).starts_with("2024-03-01T10:00:00."));
+    assert!(fmt_utc(inc.end.unwrap().0).starts_with("2024-03-01T10:19:45."));
+    assert!(
+        a.summary.headline.contains("on WEB01, CPU at 90 % or more"),
+        "{}",
+        a.summary.headline
+    );
+}
+
+#[test]
+fn a_memory_recycle_reads_the_growth_rate_from_the_counters() {
+    // Private bytes climb 300 MB an hour from 09:00 until the 5117 at 11:00, then drop.
+    let leak = |m: f64| {
+        if (60.0..180.0).contains(&m) {
+            400.0 + 5.0 * (m - 60.0)
+        } else {
+            400.0
+        }
+    };
+    let a = run(&[
+        ("WEB01/W3SVC1/u_ex240301.log", day(43, &|_, _| {})),
+        (
+            "WEB01/events/System.xml",
+            worker_event(5117, 180, 4242, "ShopPool"),
+        ),
+        (
+            "WEB01/perflogs/DataCollector01.csv",
+            counters(&quiet, &|_| 1500.0, &leak),
+        ),
+    ]);
+    assert_eq!(a.incidents.len(), 1, "{:#?}", a.incidents);
+    let inc = &a.incidents[0];
+    assert_eq!(inc.category.name, Category::MemoryLeak);
+    assert!(inc.category.missing.is_empty());
+    assert!(
+        inc.category.decided_by[1].starts_with(
+            "Private Bytes of w3wp grew 300 MB/h over the 2 h before, to a peak of 99"
+        ),
+        "{:?}",
+        inc.category.decided_by
+    );
+}
+
+#[test]
+fn a_routine_day_with_counters_reports_nothing() {
+    let a = run(&[
+        ("WEB01/W3SVC1/u_ex240301.log", day(47, &|_, _| {})),
+        ("WEB01/events/System.xml", routine_events()),
+        (
+            "WEB01/perflogs/DataCollector01.csv",
+            counters(&|m| 20.0 + (m % 30.0), &|_| 2500.0, &steady_mb),
+        ),
+    ]);
+    assert!(a.incidents.is_empty(), "{:#?}", a.incidents);
+}

@@ -175,6 +175,7 @@ pub fn find(
     tl: &Tl,
     corr: &Correlation,
     bursts: &[crate::analyze::bursts::Burst],
+    perf: &crate::analyze::perf::Perf,
 ) -> Found {
     let ids: Vec<String> = (0..tl.clusters.len())
         .map(|i| format!("I{}", i + 1))
@@ -194,10 +195,11 @@ pub fn find(
     let mut rapid_fail = rapid_fail_episodes(t, opts, tl, corr, &ids, &mut incidents);
     // ---- incidents that are not crashes, and every incident's category ----
     outage::add_bursts(t, opts, bursts, &mut incidents, &rapid_fail);
+    outage::add_cpu(t, opts, perf, &mut incidents);
     let first_new = suspects.len();
     suspects.extend(outage::config_suspects(t, &incidents));
     outage::renumber(&mut incidents, &mut suspects, &mut rapid_fail, first_new);
-    outage::categorize(t, &mut incidents, &suspects);
+    outage::categorize(t, perf, &mut incidents, &suspects);
     // ---- module inventory ----
     let modules = inventory(t, &suspects);
 
@@ -279,7 +281,12 @@ fn incident_facts(
             .iter()
             .any(|(_, r)| r.source == Some(EvidenceSource::Dump))
         {
-            notes.push("no dump for this crash".into());
+            let what = if c.kind == IncidentKind::Crash {
+                "crash".into()
+            } else {
+                c.kind.to_string()
+            };
+            notes.push(format!("no dump for this {what}"));
         }
         if in_flight_total == 0 {
             notes.push("no request in flight found in the logs (no HTTPERR abandonment, no W3C request spanning the crash)".into());
@@ -297,6 +304,7 @@ fn incident_facts(
                 .collect(),
             pid: c.pid,
             time: c.time.map(Ts),
+            end: None,
             time_local: c.time.and_then(|ts| opts.local(ts)),
             time_source: c.time_source,
             sources,

@@ -4,6 +4,7 @@
 use super::*;
 use crate::analyze::bursts::{Burst, Series};
 use crate::analyze::model::{BurstFacts, Category, CategoryFinding, Counted};
+use crate::analyze::perf::{self, Perf, Saturation};
 use crate::analyze::{TimeSource, timeline};
 use crate::tables::{CrashKind, Millis, RecycleReason};
 
@@ -107,6 +108,7 @@ fn burst_incident(t: &Tables, opts: &AnalyzeOptions, b: &Burst) -> Incident {
         },
         pid: None,
         time: Some(Ts(b.start)),
+        end: Some(Ts(b.end)),
         time_local: opts.local(b.start),
         time_source: if httperr {
             TimeSource::Httperr
@@ -174,6 +176,102 @@ pub(super) fn add_bursts(
         let mut inc = burst_incident(t, opts, b);
         inc.id = format!("I{}", incidents.len() + 1);
         incidents.push(inc);
+    }
+}
+
+/// Machine CPU at or above this is saturated.
+const SATURATED_PCT: f64 = 90.0;
+/// ... for at least this long.
+const SATURATED_MS: Millis = 5 * 60_000;
+
+fn cpu_sentence(s: &Saturation) -> String {
+    format!(
+        "CPU at {} % or more from {} to {} ({}, mean {:.0} %, {} samples)",
+        SATURATED_PCT,
+        fmt_utc(s.start),
+        fmt_utc(s.end),
+        fmt_duration(s.end - s.start),
+        s.mean,
+        s.samples
+    )
+}
+
+/// Runs of saturated CPU: a note on the incident of the same server they overlap (its category
+/// reads the counters), else incidents of kind `cpu`.
+pub(super) fn add_cpu(
+    t: &Tables,
+    opts: &AnalyzeOptions,
+    perf: &Perf,
+    incidents: &mut Vec<Incident>,
+) {
+    let before = incidents.len();
+    for s in perf.saturated(SATURATED_PCT, SATURATED_MS) {
+        let overlaps = |inc: &Incident| {
+            let Some(Ts(t0)) = inc.time else { return false };
+            let t1 = inc.burst.as_ref().map_or(t0, |b| b.end.0);
+            timeline::server_ok(inc.server.as_deref(), s.server.as_deref())
+                && s.start <= t1 + SYMPTOM_MS
+                && s.end >= t0 - SATURATED_MS.max(SYMPTOM_MS)
+        };
+        if let Some(inc) = incidents[..before].iter_mut().find(|i| overlaps(i)) {
+            inc.notes.push(cpu_sentence(&s));
+            continue;
+        }
+        let Some(at) = t.counters.samples.get(s.first_sample as usize) else {
+            continue;
+        };
+        let mut inc = cpu_incident(t, opts, &s, at);
+        inc.id = format!("I{}", incidents.len() + 1);
+        incidents.push(inc);
+    }
+}
+
+fn cpu_incident(
+    t: &Tables,
+    opts: &AnalyzeOptions,
+    s: &Saturation,
+    at: &crate::tables::CounterSample,
+) -> Incident {
+    let what = cpu_sentence(s);
+    Incident {
+        id: String::new(),
+        kind: IncidentKind::Cpu,
+        server: s.server.clone(),
+        app_pool: None,
+        sites: Vec::new(),
+        pid: None,
+        time: Some(Ts(s.start)),
+        end: Some(Ts(s.end)),
+        time_local: opts.local(s.start),
+        time_source: TimeSource::Counters,
+        sources: vec![SourceTag::Counters],
+        evidence: vec![EvidenceRef {
+            file: at.file,
+            path: path_of(t, at.file),
+            offset: at.offset,
+            source: EvidenceKind::Counters,
+            what: what.clone(),
+        }],
+        exception_code: None,
+        exception_name: None,
+        managed_exception: None,
+        faulting_module: None,
+        faulting_module_version: None,
+        suspect_module: None,
+        suspect_class: None,
+        bucket: None,
+        verdict: None,
+        confidence: None,
+        exit_code: None,
+        detail: Some(what),
+        category: CategoryFinding::default(),
+        burst: None,
+        in_flight: Vec::new(),
+        in_flight_total: 0,
+        recent: Vec::new(),
+        suspects: Vec::new(),
+        rapid_fail: None,
+        notes: Vec::new(),
     }
 }
 
@@ -411,32 +509,116 @@ fn crash_category(inc: &Incident, suspects: &[Suspect]) -> CategoryFinding {
     )
 }
 
+/// The window whose counters decide an incident: the 10 minutes before a hang or a dump, the
+/// span of an overload or a CPU run.
+fn counter_window(inc: &Incident) -> Option<(Millis, Millis)> {
+    let Ts(t0) = inc.time?;
+    let end = inc.end.map_or(t0, |e| e.0);
+    let start = if end > t0 { t0 } else { t0 - 10 * 60_000 };
+    Some((start, end))
+}
+
+/// A hang, an overload, a CPU run or a dump, categorized by the counters around it when they
+/// decide; else `unknown` with what would decide it.
+fn counters_category(perf: &Perf, inc: &Incident) -> CategoryFinding {
+    let missing = |what: &str| vec![what.to_string()];
+    let hang_dump = "a hang dump while it hangs (procdump -accepteula -ma -n 3 -s 10 <pid>) shows what the request threads wait on";
+    if perf.is_empty() {
+        return finding(
+            Category::Unknown,
+            Vec::new(),
+            vec![hang_dump.into(), COUNTERS_MISSING.into()],
+        );
+    }
+    let Some((from, to)) = counter_window(inc) else {
+        return finding(Category::Unknown, Vec::new(), missing(hang_dump));
+    };
+    match perf.window(inc.server.as_deref(), from, to) {
+        Some(w) => match perf::decide(&w) {
+            Some((cat, why)) => finding(cat, why, Vec::new()),
+            None if w.cpu.is_none() => finding(
+                Category::Unknown,
+                Vec::new(),
+                missing(
+                    "the counter logs hold no Processor(_Total)\\% Processor Time sample of this server around it",
+                ),
+            ),
+            None if w.cpu.is_some_and(|c| c >= 80.0) => finding(
+                Category::Unknown,
+                Vec::new(),
+                missing(
+                    "CPU was high; System\\Context Switches/sec (not logged) tells a runaway thread from too many threads",
+                ),
+            ),
+            None => finding(
+                Category::Unknown,
+                Vec::new(),
+                vec![format!(
+                    "CPU was {:.0} %, neither idle nor saturated: {hang_dump}",
+                    w.cpu.unwrap_or_default()
+                )],
+            ),
+        },
+        None => finding(
+            Category::Unknown,
+            Vec::new(),
+            missing("the counter logs hold nothing of this server"),
+        ),
+    }
+}
+
+/// A memory-limit recycle: a leak, with its growth rate when the counters have it.
+fn leak_category(perf: &Perf, inc: &Incident) -> CategoryFinding {
+    let limit = if inc.sources.iter().any(|s| s.to_string().ends_with("/5077")) {
+        "virtual memory"
+    } else {
+        "private bytes"
+    };
+    let mut why = vec![format!("WAS recycled the worker on its {limit} limit")];
+    let growth = inc
+        .time
+        .and_then(|Ts(t0)| perf.growth(inc.server.as_deref(), t0 - 2 * 3_600_000, t0));
+    match growth {
+        Some((instance, rate, last)) if rate > 0.0 => {
+            why.push(format!(
+                "Private Bytes of {instance} grew {rate:.0} MB/h over the 2 h before, to a peak of {last:.0} MB"
+            ));
+            finding(Category::MemoryLeak, why, Vec::new())
+        }
+        _ => finding(
+            Category::MemoryLeak,
+            why,
+            vec![
+                "Process(w3wp)\\Private Bytes over the day (a counter log) gives the growth rate"
+                    .into(),
+            ],
+        ),
+    }
+}
+
 /// Every incident's category, from the facts gathered so far.
-pub(super) fn categorize(t: &Tables, incidents: &mut [Incident], suspects: &[Suspect]) {
+pub(super) fn categorize(
+    t: &Tables,
+    perf: &Perf,
+    incidents: &mut [Incident],
+    suspects: &[Suspect],
+) {
     for inc in incidents.iter_mut() {
         let f = match inc.kind {
             IncidentKind::Crash => crash_category(&*inc, suspects),
-            IncidentKind::Recycle => finding(
-                Category::MemoryLeak,
-                vec![format!(
-                    "WAS recycled the worker on its {} limit",
-                    if inc.sources.iter().any(|s| s.to_string().ends_with("/5077")) {
-                        "virtual memory"
-                    } else {
-                        "private bytes"
-                    }
-                )],
-                vec!["Process(w3wp)\\Private Bytes over the day (a counter log) gives the growth rate".into()],
-            ),
-            IncidentKind::ErrorBurst | IncidentKind::Overload => burst_category(t, &*inc),
-            IncidentKind::Hang | IncidentKind::Dump | IncidentKind::Cpu => finding(
-                Category::Unknown,
-                Vec::new(),
-                vec![
-                    "a hang dump while it hangs (procdump -accepteula -ma -n 3 -s 10 <pid>) shows what the request threads wait on".into(),
-                    COUNTERS_MISSING.into(),
-                ],
-            ),
+            IncidentKind::Recycle => leak_category(perf, &*inc),
+            IncidentKind::ErrorBurst => burst_category(t, &*inc),
+            IncidentKind::Overload => {
+                let by_codes = burst_category(t, &*inc);
+                if by_codes.name == Category::Configuration {
+                    by_codes
+                } else {
+                    counters_category(perf, &*inc)
+                }
+            }
+            IncidentKind::Hang | IncidentKind::Dump | IncidentKind::Cpu => {
+                counters_category(perf, &*inc)
+            }
         };
         inc.category = f;
         if inc.kind == IncidentKind::Recycle {

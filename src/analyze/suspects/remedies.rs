@@ -119,12 +119,58 @@ fn overload(inc: &Incident) -> Recommendation {
     }
 }
 
+fn runaway(inc: &Incident) -> Recommendation {
+    let pool = pool_arg(inc);
+    Recommendation {
+        suspect: None,
+        action: format!(
+            "{}: a runaway thread. Take three dumps 10 s apart while CPU is high: the thread whose CPU time grows by about the interval is the one looping, and its stack names the module (w3triage reads the dumps' thread times)",
+            inc.id
+        ),
+        commands: vec![
+            format!("{APPCMD} list wp /apppool.name:\"{pool}\""),
+            "procdump -accepteula -ma -c 80 -s 10 -n 3 <pid>".into(),
+        ],
+    }
+}
+
+fn thread_storm(inc: &Incident) -> Recommendation {
+    Recommendation {
+        suspect: None,
+        action: format!(
+            "{}: too many threads contend for the processors. Lower the thread limits (classic ASP: processorThreadMax, 25 per processor by default; ASP.NET: MaxConcurrentRequestsPerCPU), then find why requests pile up (a slow dependency)",
+            inc.id
+        ),
+        commands: vec![
+            format!("{APPCMD} list config -section:system.webServer/asp"),
+            format!(
+                "{APPCMD} set config -section:system.webServer/asp /limits.processorThreadMax:25 /commit:apphost"
+            ),
+            r"reg query HKLM\SOFTWARE\Microsoft\ASP.NET\4.0.30319.0 /v MaxConcurrentRequestsPerCPU"
+                .into(),
+        ],
+    }
+}
+
+fn locking(inc: &Incident) -> Recommendation {
+    let mut r = hang(inc);
+    r.action = format!(
+        "{}: requests were blocked, not busy (thread locking). In a hang dump, look for what most request threads wait on: one lock held by another thread, or a call into an apartment-threaded COM object. Make the COM object free-threaded (ADO: adofre15.reg) or host it out of process (a COM+ server application)",
+        inc.id
+    );
+    r
+}
+
 /// Advice for every incident that is not a crash, one per incident (the first few).
 pub(super) fn outage_advice(incidents: &[Incident]) -> Vec<Recommendation> {
     incidents
         .iter()
         .filter_map(|inc| match (inc.kind, inc.category.name, &inc.burst) {
-            (IncidentKind::Hang, _, _) => Some(hang(inc)),
+            (IncidentKind::Crash, _, _) => None,
+            (_, Category::RunawayThread, _) => Some(runaway(inc)),
+            (_, Category::HighThreadCount, _) => Some(thread_storm(inc)),
+            (_, Category::ThreadLocking, _) => Some(locking(inc)),
+            (IncidentKind::Hang | IncidentKind::Cpu, _, _) => Some(hang(inc)),
             (IncidentKind::Recycle, _, _) => Some(leak(inc)),
             (_, Category::Configuration, Some(_)) => Some(configuration(inc)),
             (IncidentKind::Overload, _, _) => Some(overload(inc)),

@@ -153,6 +153,13 @@ fn other_sentence(i: &Incident) -> String {
         (None, IncidentKind::Recycle) => {
             format!("pool {pool}{pid} was recycled at {at} on a memory limit")
         }
+        (None, IncidentKind::Cpu) => format!(
+            "on {}, {}",
+            i.server.as_deref().map_or("?".into(), |s| cut(s, 80)),
+            i.detail
+                .as_deref()
+                .map_or("CPU saturated".into(), |d| cut(d, 200))
+        ),
         (None, IncidentKind::Dump) => {
             format!("a dump without an exception was taken at {at} (pool {pool}{pid})")
         }

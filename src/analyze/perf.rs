@@ -1,0 +1,343 @@
+//! What the counter logs say around an incident: machine CPU, context switches, the workers'
+//! CPU, private bytes and threads (`notes/outages.md` §5.3–§5.5). The decisive counters are
+//! known by their English names and the localized names PAL's `CounterLang.xml` lists.
+
+use super::model::Category;
+use crate::tables::{Counters, Millis};
+use std::collections::HashMap;
+
+/// What a counter is for the rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Role {
+    /// `Processor(_Total)\% Processor Time`.
+    CpuTotal,
+    /// `Processor(<n>)\% Processor Time`: counts the cores.
+    CpuCore,
+    /// `System\Context Switches/sec`.
+    ContextSwitches,
+    /// `Process(w3wp*)\% Processor Time` (0 – cores × 100).
+    WorkerCpu,
+    /// `Process(w3wp*)\Private Bytes`.
+    WorkerPrivate,
+    /// `Process(w3wp*)\Thread Count`.
+    WorkerThreads,
+}
+
+fn one_of(v: &str, names: &[&str]) -> bool {
+    names.iter().any(|n| v.eq_ignore_ascii_case(n))
+}
+
+const PROCESSOR: &[&str] = &["Processor", "Prozessor", "Processeur", "Procesador"];
+const CPU_TIME: &[&str] = &[
+    "% Processor Time",
+    "Prozessorzeit (%)",
+    "% temps processeur",
+    "% de tiempo de procesador",
+];
+const SYSTEM: &[&str] = &["System", "Système", "Sistema"];
+const SWITCHES: &[&str] = &[
+    "Context Switches/sec",
+    "Kontextwechsel/s",
+    "Changements de contexte/s",
+    "Cambios de contexto/s",
+];
+const PROCESS: &[&str] = &["Process", "Prozess", "Processus", "Proceso"];
+const PRIVATE: &[&str] = &["Private Bytes", "Octets privés", "Bytes privados"];
+const THREADS: &[&str] = &["Thread Count", "Threadanzahl", "Nombre de threads"];
+
+fn role(object: &str, instance: Option<&str>, counter: &str) -> Option<Role> {
+    let inst = instance.unwrap_or("");
+    if one_of(object, PROCESSOR) && one_of(counter, CPU_TIME) {
+        return Some(if inst.eq_ignore_ascii_case("_Total") {
+            Role::CpuTotal
+        } else {
+            Role::CpuCore
+        });
+    }
+    if one_of(object, SYSTEM) && one_of(counter, SWITCHES) {
+        return Some(Role::ContextSwitches);
+    }
+    let worker = inst.to_ascii_lowercase().starts_with("w3wp");
+    if !(worker && one_of(object, PROCESS)) {
+        return None;
+    }
+    if one_of(counter, CPU_TIME) {
+        Some(Role::WorkerCpu)
+    } else if one_of(counter, PRIVATE) {
+        Some(Role::WorkerPrivate)
+    } else if one_of(counter, THREADS) {
+        Some(Role::WorkerThreads)
+    } else {
+        None
+    }
+}
+
+/// One series the rules use: its instance and its samples in time order (time, value, index
+/// into `Counters::samples`).
+#[derive(Debug, Clone, Default)]
+struct Track {
+    instance: String,
+    points: Vec<(Millis, f64, u32)>,
+}
+
+/// The counters of one server, by role.
+#[derive(Debug, Default)]
+struct Machine {
+    /// The server as the counters name it (null: the path named none).
+    name: Option<String>,
+    tracks: HashMap<Role, Vec<Track>>,
+    cores: usize,
+}
+
+/// The counters the rules read, per server (lower-cased name).
+#[derive(Debug, Default)]
+pub struct Perf {
+    machines: HashMap<String, Machine>,
+}
+
+/// A run of saturated machine CPU.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Saturation {
+    /// The server, as the counters name it.
+    pub server: Option<String>,
+    /// First and last saturated sample.
+    pub start: Millis,
+    /// The last saturated sample.
+    pub end: Millis,
+    /// Mean CPU over the run, %.
+    pub mean: f64,
+    /// Samples in the run.
+    pub samples: usize,
+    /// Index of the first sample in `Counters::samples` (its file and offset are the evidence).
+    pub first_sample: u32,
+}
+
+/// Averages over a window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Window {
+    /// Machine CPU, % (mean of `_Total`).
+    pub cpu: Option<f64>,
+    /// Context switches per second (mean).
+    pub switches: Option<f64>,
+    /// The busiest worker instance and its mean CPU as % of the machine.
+    pub top_worker: Option<(String, f64)>,
+    /// The most threads any worker had.
+    pub threads: Option<f64>,
+    /// Samples of machine CPU in the window.
+    pub samples: usize,
+}
+
+fn mean(points: &[(Millis, f64, u32)], from: Millis, to: Millis) -> Option<(f64, usize)> {
+    let a = points.partition_point(|p| p.0 < from);
+    let b = points.partition_point(|p| p.0 <= to);
+    let s = &points[a..b];
+    (!s.is_empty()).then(|| (s.iter().map(|p| p.1).sum::<f64>() / s.len() as f64, s.len()))
+}
+
+impl Perf {
+    /// Reads the series the rules use out of the counters table.
+    pub fn of(c: &Counters) -> Perf {
+        let roles: Vec<Option<Role>> = c
+            .series
+            .iter()
+            .map(|s| role(&s.object, s.instance.as_deref(), &s.counter))
+            .collect();
+        let mut tracks: HashMap<u32, Track> = HashMap::new();
+        for v in &c.values {
+            if roles[v.series as usize].is_none() {
+                continue;
+            }
+            let t = tracks.entry(v.series).or_default();
+            t.points
+                .push((c.samples[v.sample as usize].ts, v.value, v.sample));
+        }
+        let mut perf = Perf::default();
+        for (sid, mut t) in tracks {
+            let s = &c.series[sid as usize];
+            let role = roles[sid as usize].expect("kept only with a role");
+            t.instance = s.instance.clone().unwrap_or_default();
+            t.points.sort_by_key(|p| p.0);
+            let key = s.server.as_deref().unwrap_or("").to_ascii_lowercase();
+            let m = perf.machines.entry(key).or_default();
+            m.name = m.name.take().or_else(|| s.server.clone());
+            if role == Role::CpuCore {
+                m.cores += 1;
+            }
+            m.tracks.entry(role).or_default().push(t);
+        }
+        for m in perf.machines.values_mut() {
+            for v in m.tracks.values_mut() {
+                v.sort_by(|a, b| a.instance.cmp(&b.instance));
+            }
+        }
+        perf
+    }
+
+    /// No counter the rules read.
+    pub fn is_empty(&self) -> bool {
+        self.machines.is_empty()
+    }
+
+    fn machine(&self, server: Option<&str>) -> Option<&Machine> {
+        match server {
+            Some(s) => self
+                .machines
+                .get(&s.to_ascii_lowercase())
+                .or_else(|| self.machines.get("")),
+            None if self.machines.len() == 1 => self.machines.values().next(),
+            None => None,
+        }
+    }
+
+    /// Means over `[from, to]` on `server`.
+    pub fn window(&self, server: Option<&str>, from: Millis, to: Millis) -> Option<Window> {
+        let m = self.machine(server)?;
+        let first = |r: Role| m.tracks.get(&r).and_then(|v| v.first());
+        let cpu = first(Role::CpuTotal).and_then(|t| mean(&t.points, from, to));
+        let switches = first(Role::ContextSwitches).and_then(|t| mean(&t.points, from, to));
+        let cores = m.cores.max(1) as f64;
+        let top_worker = m
+            .tracks
+            .get(&Role::WorkerCpu)
+            .into_iter()
+            .flatten()
+            .filter_map(|t| mean(&t.points, from, to).map(|(v, _)| (t.instance.clone(), v / cores)))
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        let threads = m
+            .tracks
+            .get(&Role::WorkerThreads)
+            .into_iter()
+            .flatten()
+            .filter_map(|t| mean(&t.points, from, to).map(|(v, _)| v))
+            .max_by(f64::total_cmp);
+        Some(Window {
+            cpu: cpu.map(|c| c.0),
+            switches: switches.map(|s| s.0),
+            top_worker,
+            threads,
+            samples: cpu.map_or(0, |c| c.1),
+        })
+    }
+
+    /// Runs of machine CPU at or above `pct` lasting at least `min_ms`, per server.
+    pub fn saturated(&self, pct: f64, min_ms: Millis) -> Vec<Saturation> {
+        let mut out = Vec::new();
+        for m in self.machines.values() {
+            let Some(t) = m.tracks.get(&Role::CpuTotal).and_then(|v| v.first()) else {
+                continue;
+            };
+            let mut run: Option<Saturation> = None;
+            let end = (Millis::MAX, 0.0, 0);
+            for &(ts, v, sample) in t.points.iter().chain(std::iter::once(&end)) {
+                if v >= pct {
+                    let r = run.get_or_insert(Saturation {
+                        server: m.name.clone(),
+                        start: ts,
+                        end: ts,
+                        mean: 0.0,
+                        samples: 0,
+                        first_sample: sample,
+                    });
+                    (r.end, r.mean, r.samples) = (ts, r.mean + v, r.samples + 1);
+                } else if let Some(mut r) = run.take()
+                    && r.end - r.start >= min_ms
+                {
+                    r.mean /= r.samples as f64;
+                    out.push(r);
+                }
+            }
+        }
+        out.sort_by(|a, b| (a.start, &a.server).cmp(&(b.start, &b.server)));
+        out
+    }
+
+    /// The fastest-growing worker's Private Bytes over `[from, to]` up to its peak: (instance,
+    /// MB per hour, MB at the peak), by least squares. `None` with fewer than 4 samples.
+    pub fn growth(
+        &self,
+        server: Option<&str>,
+        from: Millis,
+        to: Millis,
+    ) -> Option<(String, f64, f64)> {
+        let m = self.machine(server)?;
+        m.tracks
+            .get(&Role::WorkerPrivate)?
+            .iter()
+            .filter_map(|t| {
+                let a = t.points.partition_point(|p| p.0 < from);
+                let b = t.points.partition_point(|p| p.0 <= to);
+                let s = &t.points[a..b];
+                // Up to the peak: a recycle's drop (the instance is then the new worker) is
+                // not part of the growth.
+                let peak = s
+                    .iter()
+                    .enumerate()
+                    .max_by(|x, y| x.1.1.total_cmp(&y.1.1))
+                    .map_or(0, |(i, _)| i);
+                let s = &s[..=peak.min(s.len().saturating_sub(1))];
+                if s.len() < 4 {
+                    return None;
+                }
+                let n = s.len() as f64;
+                let x0 = s[0].0 as f64;
+                let (mx, my) = s.iter().fold((0.0, 0.0), |(x, y), p| {
+                    (x + (p.0 as f64 - x0) / n, y + p.1 / n)
+                });
+                let (sxy, sxx) = s.iter().fold((0.0, 0.0), |(a, b), p| {
+                    let dx = p.0 as f64 - x0 - mx;
+                    (a + dx * (p.1 - my), b + dx * dx)
+                });
+                (sxx > 0.0).then(|| {
+                    let per_ms = sxy / sxx;
+                    (
+                        t.instance.clone(),
+                        per_ms * 3_600_000.0 / 1_048_576.0,
+                        s[s.len() - 1].1 / 1_048_576.0,
+                    )
+                })
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    }
+}
+
+/// The classic rules (`notes/outages.md` §5.5): CPU near saturation with few context switches is
+/// a runaway thread, with many (above ~10,000/s) a thread storm; low CPU while requests wait is
+/// thread locking. `None` when the counters do not decide (CPU between, or not logged).
+pub fn decide(w: &Window) -> Option<(Category, Vec<String>)> {
+    let cpu = w.cpu?;
+    let worker = w.top_worker.as_ref().map_or(String::new(), |(i, v)| {
+        format!("; busiest worker {i} at {v:.0} % of the machine")
+    });
+    if cpu >= 80.0 {
+        let s = w.switches?;
+        let cat = if s >= 10_000.0 {
+            Category::HighThreadCount
+        } else {
+            Category::RunawayThread
+        };
+        let why = if s >= 10_000.0 {
+            "many threads fighting over the processors"
+        } else {
+            "one or a few threads looping"
+        };
+        let threads = w.threads.map_or(String::new(), |t| {
+            format!("; up to {t:.0} threads in a worker")
+        });
+        return Some((
+            cat,
+            vec![format!(
+                "CPU {cpu:.0} % with {s:.0} context switches/s over {} samples: {why}{worker}{threads}",
+                w.samples
+            )],
+        ));
+    }
+    (cpu < 40.0).then(|| {
+        (
+            Category::ThreadLocking,
+            vec![format!(
+                "CPU only {cpu:.0} % over {} samples while requests waited: they were blocked, not busy{worker}",
+                w.samples
+            )],
+        )
+    })
+}
