@@ -74,6 +74,8 @@ struct Names {
 struct Seen {
     computername: BTreeSet<String>,
     computer: BTreeSet<String>,
+    /// Machines named by counter paths (`\\WEB01\…`).
+    counters: BTreeSet<String>,
     folder: BTreeSet<String>,
 }
 
@@ -94,6 +96,7 @@ impl Names {
                 let seen = &mut g.seen[n];
                 match f.kind {
                     ArtifactKind::W3c => seen.computername.insert(h.to_string()),
+                    ArtifactKind::PerfCsv => seen.counters.insert(h.to_string()),
                     _ => seen.computer.insert(h.to_string()),
                 };
                 if let Some(d) = folder {
@@ -225,6 +228,7 @@ impl Graph {
             let g = groups.entry(r).or_default();
             g.computername.extend(s.computername);
             g.computer.extend(s.computer);
+            g.counters.extend(s.counters);
             g.folder.extend(s.folder);
         }
         let mut name_of_root: HashMap<usize, String> = HashMap::new();
@@ -238,6 +242,7 @@ impl Graph {
                     .next()
                     .map(|c| short_name(c).to_string())
                     .or_else(|| s.computer.iter().next().map(|c| short_name(c).to_string()))
+                    .or_else(|| s.counters.iter().next().map(|c| short_name(c).to_string()))
                     .or_else(|| s.folder.iter().next().cloned())
                     .unwrap_or_default(),
             };
@@ -286,6 +291,7 @@ fn evidence(
     };
     list("s-computername", &s.computername);
     list("events Computer", &s.computer);
+    list("counter paths", &s.counters);
     list("folder", &s.folder);
     for f in &s.folder {
         if let Some(hosts) = ambiguous.get(&f.to_ascii_lowercase()) {

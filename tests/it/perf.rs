@@ -68,6 +68,12 @@ fn a_relog_csv_becomes_long_form_rows_in_utc() {
     assert_eq!(t.files[0].status, FileStatus::Parsed);
     assert!(t.issues.is_empty(), "{:?}", t.issues);
     assert!(t.files[0].counts.balanced());
+    // The machine the counter paths name is the server.
+    assert_eq!(t.servers[0].name, "WEB01");
+    assert_eq!(
+        t.servers[0].evidence,
+        ["counter paths WEB01", "folder WEB01"]
+    );
     assert_eq!((t.files[0].counts.lines, t.files[0].counts.records), (5, 4));
     let c = &t.counters;
     // 4 samples × 3 counters, one blank.
