@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 C=fuzz/corpus
 rm -rf "$C"
-mkdir -p $C/w3c $C/httperr $C/events $C/dump $C/dump_file $C/ingest
+mkdir -p $C/w3c $C/httperr $C/events $C/dump $C/dump_file $C/ingest $C/perf $C/freb
+cp tests/fixtures/freb/*.xml $C/freb/
+printf '"(PDH-CSV 4.0) (Eastern Daylight Time)(240)","\\\\WEB01\\Processor(_Total)\\%% Processor Time","\\\\WEB01\\Process(w3wp#1)\\Private Bytes"\r\n"03/01/2024 08:00:15.250","12.5"," "\r\n"03/01/2024 08:00:30.250","97","1.5e9"\r\n' > $C/perf/relog.csv
 cp tests/fixtures/logs/lnav/logfile_w3c* tests/fixtures/logs/plaso/*.log $C/w3c/
 find tests/fixtures/logs/filebeat/access tests/fixtures/logs/filebeat/w3svc -name '*.log' -exec cp {} $C/w3c/ \;
 find samples -name 'u_ex*.log' -exec sh -c 'head -c 20000 "$1" > "$2/sample-$(basename "$1")"' _ {} $C/w3c \;

@@ -79,8 +79,8 @@ impl<T: Row> TableView for Rows<'_, T> {
 
 /// Names of the tables `parse --table` can write.
 pub const TABLE_NAMES: &[&str] = &[
-    "requests", "httperr", "crashes", "modules", "frames", "threads", "ftp", "counters", "issues",
-    "files",
+    "requests", "httperr", "crashes", "modules", "frames", "threads", "ftp", "counters", "traces",
+    "issues", "files",
 ];
 
 /// A view of the named table.
@@ -94,6 +94,7 @@ pub fn view<'a>(tables: &'a Tables, name: &str) -> Option<Box<dyn TableView + 'a
         "threads" => Box::new(Rows(&tables.threads)),
         "ftp" => Box::new(Rows(&tables.ftp)),
         "counters" => Box::new(&tables.counters),
+        "traces" => Box::new(Rows(&tables.traces)),
         "issues" => Box::new(Rows(&tables.issues)),
         "files" => Box::new(Rows(&tables.files)),
         _ => return None,

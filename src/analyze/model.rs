@@ -205,6 +205,8 @@ named_enum! {
         W3c = "w3c",
         /// A Performance Monitor sample (a line of a counter log). Since 2.0.
         Counters = "counters",
+        /// A Failed Request Tracing file. Since 2.0.
+        Freb = "freb",
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod dump;
 pub mod events;
+pub mod freb;
 pub mod ftp;
 pub mod httperr;
 pub mod identity;
@@ -75,6 +76,7 @@ impl Sink for Tables {
         self.threads.extend(p.threads);
         self.ftp.extend(p.ftp);
         self.counters.append(p.counters);
+        self.traces.extend(p.traces);
         self.issues.extend(p.issues);
         self.files.push(row);
     }
@@ -188,6 +190,7 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
             events::parse(&ctx, a.kind, bytes)
         }
         ArtifactKind::PerfCsv => perf::parse(&ctx, bytes),
+        ArtifactKind::Freb => freb::parse(&ctx, bytes),
         _ => Parsed::default(),
     }));
     let mut parsed = match result {
@@ -209,7 +212,8 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
         + parsed.httperr.len()
         + parsed.crashes.len()
         + parsed.ftp.len()
-        + parsed.counters.len()) as u64;
+        + parsed.counters.len()
+        + parsed.traces.len()) as u64;
     row.elapsed_ms = start.elapsed().as_secs_f64() * 1000.0;
     if row.rows == 0
         && parsed.issues.iter().any(|i| i.severity == Severity::Error)
@@ -243,7 +247,6 @@ fn not_read(a: &Artifact, row: &mut FileRow) -> Option<Parsed> {
         return Some(parsed);
     }
     let why = match a.kind {
-        ArtifactKind::Freb => "Failed Request Tracing (FREB) XML: detected, not parsed yet",
         ArtifactKind::PerfBlg => {
             "binary Performance Monitor log (.blg), which only Windows can read: convert it with `relog <file>.blg -f csv -o <file>.csv` and add the CSV"
         }

@@ -352,6 +352,64 @@ row_table! {
 }
 
 row_table! {
+    /// `traces`: one row per Failed Request Tracing (FREB) file: the request, its outcome, the
+    /// module that set the error status and the module still running when a trace was cut.
+    #[derive(Debug, Clone, PartialEq, Default, Serialize)]
+    pub struct TraceRow {
+        /// The first event's time (UTC), else null.
+        start: Option<Millis> => Ts,
+        /// The last event's time (`GENERAL_REQUEST_END` when the trace is whole).
+        end: Option<Millis> => Ts,
+        /// The server (the events' `Computer`, else the folder).
+        server: Option<String>,
+        /// The site id (`W3SVC<id>`).
+        site: Option<String>,
+        /// The application pool.
+        app_pool: Option<String>,
+        /// The worker process id.
+        pid: Option<u32>,
+        /// The request URL as traced (scheme, host, port, path).
+        url: Option<String>,
+        /// The HTTP method.
+        verb: Option<String>,
+        /// The request's activity id (`{GUID}`).
+        activity_id: Option<String>,
+        /// Why IIS wrote the trace: `STATUS_CODE`, `TIME_TAKEN`, …
+        failure_reason: Option<String>,
+        /// Final HTTP status.
+        status: Option<u16>,
+        /// Its substatus.
+        substatus: Option<u32>,
+        /// The status that triggered the rule.
+        trigger_status: Option<String>,
+        /// Time taken, ms, as the trace says.
+        time_taken_ms: Option<u64>,
+        /// The module whose `MODULE_SET_RESPONSE_ERROR_STATUS` set the error (the last one).
+        error_module: Option<String>,
+        /// The notification it ran in (`MAP_REQUEST_HANDLER`).
+        error_notification: Option<String>,
+        /// Its error code, `0x%08x` (an HRESULT: `0x80070002` is Win32 error 2).
+        error_code: Option<String>,
+        /// The error code's description as rendered.
+        error_text: Option<String>,
+        /// The last module started and not ended in its notification: where a slow or cut
+        /// request was.
+        running_module: Option<String>,
+        /// Its notification.
+        running_notification: Option<String>,
+        /// The trace lacks `GENERAL_REQUEST_END` (cut at `maxLogFileSizeKB`, or written by a
+        /// time-taken rule while the request ran).
+        truncated: bool,
+        /// Events read.
+        events: u32,
+        /// The input file.
+        file: FileId,
+        /// Byte offset of the `<failedRequest>` element.
+        offset: u64,
+    }
+}
+
+row_table! {
     /// `ftp`: one row per FTP log line (sessions' commands), never mixed with web requests.
     #[derive(Debug, Clone, PartialEq, Default, Serialize)]
     pub struct FtpRow {
@@ -709,6 +767,8 @@ pub struct Tables {
     pub ftp: Vec<FtpRow>,
     /// Performance Monitor samples.
     pub counters: Counters,
+    /// Failed Request Tracing files.
+    pub traces: Vec<TraceRow>,
     /// What could not be read, or was read with a guess.
     pub issues: Vec<IssueRow>,
     /// The machines the evidence is from, and how each was told (see `ingest::identity`).
@@ -757,6 +817,8 @@ pub struct Parsed {
     pub ftp: Vec<FtpRow>,
     /// Performance Monitor samples.
     pub counters: Counters,
+    /// Failed Request Tracing files.
+    pub traces: Vec<TraceRow>,
     /// What could not be read, or was read with a guess.
     pub issues: Vec<IssueRow>,
     /// Line accounting.

@@ -11,6 +11,7 @@ mod cli;
 mod compressed;
 mod dump;
 mod events;
+mod freb;
 mod hardening;
 mod httperr;
 mod native;

@@ -578,3 +578,77 @@ fn a_routine_day_with_counters_reports_nothing() {
     ]);
     assert!(a.incidents.is_empty(), "{:#?}", a.incidents);
 }
+
+/// A FREB trace as IIS writes it (the parts w3triage reads): a request of site 1 that
+/// `module` failed with `status` in EXECUTE_REQUEST_HANDLER.
+fn freb(minute: u32, second: u32, url: &str, status: &str, module: &str, pid: u32) -> String {
+    let at = format!("{}.120Z", clock(minute, second).replace(' ', "T"));
+    let ev = |opcode: &str, data: &str| {
+        format!(
+            "<Event xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\"><System><Provider Name=\"WWW Server\"/><EventID>0</EventID><Level>4</Level><TimeCreated SystemTime=\"{at}\"/><Execution ProcessID=\"{pid}\" ThreadID=\"7\"/><Computer>WEB01</Computer></System><EventData>{data}</EventData><RenderingInfo Culture=\"en-US\"><Opcode>{opcode}</Opcode></RenderingInfo></Event>\r\n"
+        )
+    };
+    [
+        format!("<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\r\n<failedRequest url=\"http://shop.contoso.com:80{url}\" siteId=\"1\" appPoolId=\"ShopPool\" processId=\"{pid}\" verb=\"GET\" activityId=\"{{00000000-0000-0000-1400-0080000000FA}}\" failureReason=\"STATUS_CODE\" statusCode=\"{status}\" triggerStatusCode=\"{status}\" timeTaken=\"180\" xmlns:freb=\"http://schemas.microsoft.com/win/2006/06/iis/freb\">\r\n"),
+        ev("GENERAL_REQUEST_START", "<Data Name=\"RequestURL\">x</Data>"),
+        ev("NOTIFY_MODULE_START", &format!("<Data Name=\"ModuleName\">{module}</Data><Data Name=\"Notification\">128</Data>")),
+        ev("MODULE_SET_RESPONSE_ERROR_STATUS", &format!("<Data Name=\"ModuleName\">{module}</Data><Data Name=\"Notification\">128</Data><Data Name=\"HttpStatus\">500</Data><Data Name=\"ErrorCode\">2148734208</Data>")),
+        ev("NOTIFY_MODULE_END", &format!("<Data Name=\"ModuleName\">{module}</Data><Data Name=\"Notification\">128</Data>")),
+        ev("GENERAL_REQUEST_END", "<Data Name=\"HttpStatus\">500</Data>"),
+        "</failedRequest>\r\n".into(),
+    ]
+    .concat()
+}
+
+#[test]
+fn freb_traces_of_a_burst_name_the_module_that_set_the_error() {
+    let burst = |m: u32, s: &mut String| {
+        if (120..130).contains(&m) {
+            for k in 0..6u32 {
+                let client = format!("198.51.100.{}", k + 1);
+                s.push_str(&w3c(m, 2 + k * 9, "/api/orders", &client, (500, 0, 0)));
+            }
+        }
+    };
+    let a = run(&[
+        ("WEB01/W3SVC1/u_ex240301.log", day(53, &burst)),
+        (
+            "WEB01/FailedReqLogFiles/W3SVC1/fr000001.xml",
+            freb(121, 2, "/api/orders", "500", "ManagedPipelineHandler", 4242),
+        ),
+        (
+            "WEB01/FailedReqLogFiles/W3SVC1/fr000002.xml",
+            freb(
+                125,
+                11,
+                "/api/orders",
+                "500",
+                "ManagedPipelineHandler",
+                4242,
+            ),
+        ),
+        // Another site's trace at the same time is not this burst's.
+        (
+            "WEB01/FailedReqLogFiles/W3SVC2/fr000001.xml",
+            freb(122, 0, "/x", "500", "OtherModule", 5151)
+                .replace("siteId=\"1\"", "siteId=\"2\"")
+                .replace("ShopPool", "OtherPool"),
+        ),
+    ]);
+    assert_eq!(a.incidents.len(), 1, "{:#?}", a.incidents);
+    let inc = &a.incidents[0];
+    assert_eq!(inc.kind, IncidentKind::ErrorBurst);
+    assert_eq!(inc.category.name, Category::FaultingModule);
+    let why = &inc.category.decided_by[0];
+    assert!(
+        why.starts_with("2 of 2 traces name module ManagedPipelineHandler: FREB: GET http://shop.contoso.com:80/api/orders → 500 set by module ManagedPipelineHandler in EXECUTE_REQUEST_HANDLER (0x80131500)"),
+        "{why}"
+    );
+    assert_eq!(
+        inc.evidence
+            .iter()
+            .filter(|e| e.source.to_string() == "freb")
+            .count(),
+        2
+    );
+}
