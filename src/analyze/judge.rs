@@ -91,10 +91,12 @@ fn event_bucket(c: &CrashRow) -> Option<String> {
 
 /// What the verdict rules read, rebuilt from the tables.
 pub fn facts(c: &CrashRow, frames: &[&FrameRow], threads: &[&ThreadRow]) -> CrashFacts {
+    // A hang dump whose exception is the dumper's own break-in is judged as a dump without one.
+    let manual = c.kind == crate::tables::CrashKind::Dump;
     CrashFacts {
-        code: c.exception_code,
+        code: c.exception_code.filter(|_| !manual),
         info0: c.info0,
-        fault: fault_site(c),
+        fault: fault_site(c).filter(|_| !manual),
         frames: frames.iter().map(|f| frame_fact(f)).collect(),
         threads: c.threads.map(|n| ThreadStats {
             count: n as usize,

@@ -729,6 +729,52 @@ fn hang_dump_with_runaway_thread_and_many_threads() {
     assert!(detail_has(&c, "threads: 300"));
 }
 
+/// ProcDump or DebugDiag attached to a hung worker: the exception stream records the dumper's
+/// own break-in (0x80000003 on its injected thread, only ntdll and kernel32 frames). A hang
+/// dump, not a crash; the runaway thread still names its module.
+#[test]
+fn the_dumpers_own_break_in_is_a_hang_dump_not_a_crash() {
+    let mut d = W3wpDump::new(false).idle_threads(20);
+    d.modules.push(ModSpec::new(
+        r"C:\inetpub\bin\RegexFilter.dll",
+        0x1400_0000,
+        0x1_0000,
+    ));
+    let spin = d.addr("RegexFilter.dll", 0x444);
+    let caller = d.addr("w3isapi.dll", 0x3000);
+    d.threads
+        .push(ThreadSpec::new(0x9999, spin, &[caller], 0x0900_0000).times(4_000_000_000, 10_000));
+    d.thread_info = true;
+    let brk = d.addr("ntdll.dll", 0x2_1a30);
+    let callers = [
+        d.addr("ntdll.dll", 0x5_0f10),
+        d.addr("kernel32.dll", 0x1_8c34),
+    ];
+    let p = parse_bytes(
+        "w3wp.exe_250101_101010.dmp",
+        &d.crash(0x8000_0003, brk, &[], &callers).build(),
+    );
+    let c = one_crash(&p);
+    assert_eq!(c.kind.name(), "dump", "the break-in is not a crash");
+    assert_eq!(c.exception_code, Some(0x8000_0003));
+    assert_eq!(c.bucket.as_deref(), Some("RUNAWAY_THREAD_RegexFilter.dll"));
+
+    // A DebugBreak in the filter's own code is a crash.
+    let mut d = W3wpDump::new(false).idle_threads(2);
+    d.modules.push(ModSpec::new(
+        r"C:\inetpub\bin\RegexFilter.dll",
+        0x1400_0000,
+        0x1_0000,
+    ));
+    let ip = d.addr("ntdll.dll", 0x2_1a30);
+    let callers = [
+        d.addr("RegexFilter.dll", 0x500),
+        d.addr("w3isapi.dll", 0x3000),
+    ];
+    let p = parse_bytes("w3wp.dmp", &d.crash(0x8000_0003, ip, &[], &callers).build());
+    assert_eq!(one_crash(&p).kind.name(), "crash");
+}
+
 #[test]
 fn address_space_exhaustion_in_32bit_pool() {
     let mut d = W3wpDump::new(false);

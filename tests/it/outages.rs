@@ -652,3 +652,50 @@ fn freb_traces_of_a_burst_name_the_module_that_set_the_error() {
         2
     );
 }
+
+#[test]
+fn a_hang_with_a_hang_dump_of_a_spinning_thread_is_a_runaway_thread_in_its_module() {
+    use crate::w3wp_dump::{ModSpec, ThreadSpec, W3wpDump};
+    let mut d = W3wpDump::new(false).idle_threads(30);
+    d.modules.push(ModSpec::new(
+        r"C:\inetpub\bin\RegexFilter.dll",
+        0x1400_0000,
+        0x1_0000,
+    ));
+    let spin = d.addr("RegexFilter.dll", 0x444);
+    let caller = d.addr("w3isapi.dll", 0x3000);
+    d.threads
+        .push(ThreadSpec::new(0x9999, spin, &[caller], 0x0900_0000).times(4_000_000_000, 10_000));
+    d.thread_info = true;
+    // Taken by ProcDump ten seconds after WAS's ping failed (13:00:30).
+    d.dump_time = 1_709_298_040;
+    let brk = d.addr("ntdll.dll", 0x2_1a30);
+    let callers = [
+        d.addr("ntdll.dll", 0x5_0f10),
+        d.addr("kernel32.dll", 0x1_8c34),
+    ];
+    let dump = d.crash(0x8000_0003, brk, &[], &callers).build();
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "WEB01/W3SVC1/u_ex240301.log",
+        &day(59, &|_, _| {}),
+    );
+    write(dir.path(), "WEB01/events/System.xml", &hang_event(300));
+    let p = dir.path().join("WEB01/dumps/w3wp.exe_240301_130040.dmp");
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, dump).unwrap();
+    let t = ingest_paths(&[dir.path().to_path_buf()], &IngestOptions::default());
+    let a = analyze(&t, &AnalyzeOptions::default());
+    assert_eq!(a.incidents.len(), 1, "{:#?}", a.incidents);
+    let inc = &a.incidents[0];
+    assert_eq!(inc.kind, IncidentKind::Hang);
+    assert!(inc.sources.iter().any(|s| s.to_string() == "dump"));
+    assert_eq!(inc.category.name, Category::RunawayThread);
+    let why = &inc.category.decided_by[0];
+    assert!(
+        why.starts_with("the dump: ") && why.contains("RegexFilter.dll"),
+        "{why}"
+    );
+    assert!(!a.summary.crashed, "a hang dump is not a crash");
+}

@@ -518,6 +518,23 @@ fn counter_window(inc: &Incident) -> Option<(Millis, Millis)> {
     Some((start, end))
 }
 
+/// A hang dump's verdict, when it decides: one thread's CPU time far above the others (a
+/// runaway thread, and the module it runs), or hundreds of threads.
+fn dump_category(inc: &Incident) -> Option<CategoryFinding> {
+    let verdict = inc.verdict.as_deref()?;
+    let why = vec![format!("the dump: {}", cut(verdict, 400))];
+    if inc
+        .bucket
+        .as_deref()
+        .is_some_and(|b| b.starts_with("RUNAWAY_THREAD_"))
+    {
+        return Some(finding(Category::RunawayThread, why, Vec::new()));
+    }
+    verdict
+        .contains("very high thread count")
+        .then(|| finding(Category::HighThreadCount, why, Vec::new()))
+}
+
 /// A hang, an overload, a CPU run or a dump, categorized by the counters around it when they
 /// decide; else `unknown` with what would decide it.
 fn counters_category(perf: &Perf, inc: &Incident) -> CategoryFinding {
@@ -721,7 +738,7 @@ pub(super) fn categorize(
                 }
             }
             IncidentKind::Hang | IncidentKind::Dump | IncidentKind::Cpu => {
-                counters_category(perf, &*inc)
+                dump_category(&*inc).unwrap_or_else(|| counters_category(perf, &*inc))
             }
         };
         inc.category = f;

@@ -228,3 +228,16 @@ pub(super) fn frame_trust(t: minidump_unwind::FrameTrust) -> FrameTrust {
         T::Context => FrameTrust::Context,
     }
 }
+
+/// A dumper's own break-in, not a crash: a breakpoint (`0x80000003`) on a thread with only a
+/// few frames, all in Windows core modules (`DbgUiRemoteBreakin` → `DbgBreakPoint` on the
+/// thread the dumper injected; `notes/outages.md` §7.3). A `DebugBreak` in code has the code's
+/// own modules on its stack.
+pub(super) fn is_break_in(code: Option<u32>, frames: &[StackFrame]) -> bool {
+    code == Some(0x8000_0003)
+        && !frames.is_empty()
+        && frames.len() <= 6
+        && frames.iter().all(|f| {
+            frame_fact(f, None).class == Some(crate::knowledge::modules::ModuleClass::OsCore)
+        })
+}

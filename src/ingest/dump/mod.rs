@@ -456,11 +456,12 @@ fn from_state(
         .filter(|r| r.number_parameters > 0)
         .map(|r| r.exception_information[0]);
     let fault_ip = fault_ip(rec, arch, frames);
+    let break_in = is_break_in(code, frames);
     let mut row = CrashRow {
         ts: millis(state.time),
         server: ctx.server.clone(),
         source: Some(EvidenceSource::Dump),
-        kind: if code.is_some() || damage.exception.is_some() {
+        kind: if (code.is_some() && !break_in) || damage.exception.is_some() {
             CrashKind::Crash
         } else {
             CrashKind::Dump
