@@ -118,6 +118,7 @@ impl MinuteCounts {
             status_5xx: vec![0; nb],
             httperr: vec![0; nb],
             abandoned: vec![0; nb],
+            cpu: Vec::new(),
         };
         for (&m, c) in &self.minutes {
             let b = m
@@ -207,6 +208,7 @@ mod tests {
             status_5xx: vec![0; nb],
             httperr: vec![0; nb],
             abandoned: vec![0; nb],
+            cpu: Vec::new(),
         };
         let b = |ts: Millis| ((ts - start) / step) as usize;
         for i in 0..t.requests.len() {

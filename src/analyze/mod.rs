@@ -102,6 +102,11 @@ pub fn analyze(tables: &Tables, opts: &AnalyzeOptions) -> Analysis {
     let bursts = bursts::find(tables, opts);
     let perf = perf::Perf::of(&tables.counters);
     let found = suspects::find(tables, &judged, opts, &tl, &corr, &bursts, &perf);
+    let mut corr = corr;
+    if let Some(Ts(start)) = corr.chart.start {
+        let c = &mut corr.chart;
+        c.cpu = perf.cpu_buckets(start, c.bucket_s * 1000, c.requests.len());
+    }
     assemble(tables, opts, tl, corr, found)
 }
 

@@ -775,6 +775,9 @@ pub struct Timeline {
     pub httperr: Vec<u64>,
     /// Abandonments per bucket.
     pub abandoned: Vec<u64>,
+    /// Machine CPU per bucket, % (mean of `Processor(_Total)\% Processor Time` over the
+    /// servers' counter logs); empty without counters, null where no sample fell. Since 2.0.
+    pub cpu: Vec<Option<f64>>,
 }
 
 /// Above this many input files the report lists only the files with issues or not parsed, and

@@ -169,8 +169,44 @@ impl Perf {
             for v in m.tracks.values_mut() {
                 v.sort_by(|a, b| a.instance.cmp(&b.instance));
             }
+            // Without per-core series, a worker's CPU (0 – cores × 100) shows at least how
+            // many cores there are.
+            if m.cores == 0 {
+                let max = m
+                    .tracks
+                    .get(&Role::WorkerCpu)
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|t| t.points.iter().map(|p| p.1))
+                    .fold(0.0, f64::max);
+                m.cores = (max / 100.0).ceil().clamp(1.0, 1024.0) as usize;
+            }
         }
         perf
+    }
+
+    /// Machine CPU per chart bucket (`n` buckets of `step_ms` from `start`), the mean of every
+    /// server's `_Total` samples in it; empty when no server logged it.
+    pub fn cpu_buckets(&self, start: Millis, step_ms: Millis, n: usize) -> Vec<Option<f64>> {
+        let mut sum = vec![(0.0, 0u32); n];
+        let mut any = false;
+        for m in self.machines.values() {
+            for t in m.tracks.get(&Role::CpuTotal).into_iter().flatten() {
+                for &(ts, v, _) in &t.points {
+                    let i = (ts - start).div_euclid(step_ms.max(1));
+                    if let Some(b) = usize::try_from(i).ok().and_then(|i| sum.get_mut(i)) {
+                        *b = (b.0 + v, b.1 + 1);
+                        any = true;
+                    }
+                }
+            }
+        }
+        if !any {
+            return Vec::new();
+        }
+        sum.into_iter()
+            .map(|(s, c)| (c > 0).then(|| s / f64::from(c)))
+            .collect()
     }
 
     /// No counter the rules read.

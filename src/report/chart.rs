@@ -34,14 +34,20 @@ pub fn svg(c: Chart) -> String {
     plot_axes(&mut s, &p);
     plot_5xx(&mut s, &p, tl);
     plot_requests(&mut s, &p, tl);
+    plot_cpu(&mut s, &p, tl);
     plot_httperr(&mut s, &p, tl);
     plot_incidents(&mut s, &p, c.incidents);
     plot_time_labels(&mut s, &p);
     s.push_str("</svg>\n");
     let _ = writeln!(
         s,
-        "<p class=muted>Blue: requests per {} (W3C, completion time). Red bars: 5xx. Lower band: HTTPERR rows (purple: with abandonments). Dashed lines: incidents. Shaded: rapid-fail episodes.</p>",
-        fmt_duration(tl.bucket_s * 1000)
+        "<p class=muted>Blue: requests per {} (W3C, completion time). Red bars: 5xx.{} Lower band: HTTPERR rows (purple: with abandonments). Dashed lines: incidents, coloured by kind (crash red, hang purple, recycle orange, error burst ochre, overload blue, CPU green, dump grey), shaded over their span when it is known. Shaded grey: rapid-fail episodes.</p>",
+        fmt_duration(tl.bucket_s * 1000),
+        if tl.cpu.is_empty() {
+            ""
+        } else {
+            " Green: machine CPU from the counter logs (0–100 %, right)."
+        }
     );
     s
 }
@@ -228,6 +234,48 @@ fn plot_requests(s: &mut String, p: &Plot, tl: &Timeline) {
     }
 }
 
+/// Machine CPU from the counter logs: a green line on a 0–100 % scale (right axis).
+fn plot_cpu(s: &mut String, p: &Plot, tl: &Timeline) {
+    if tl.cpu.is_empty() {
+        return;
+    }
+    let Plot {
+        left,
+        pw,
+        bw,
+        plot_h,
+        base,
+        top,
+        ..
+    } = *p;
+    // Gaps (no sample) break the line into runs.
+    let mut runs: Vec<Vec<String>> = vec![Vec::new()];
+    for (i, v) in tl.cpu.iter().enumerate() {
+        match v {
+            Some(v) => runs.last_mut().expect("one run").push(format!(
+                "{:.1},{:.1}",
+                left + (i as f64 + 0.5) * bw,
+                base - v.clamp(0.0, 100.0) / 100.0 * plot_h
+            )),
+            None if runs.last().is_some_and(|r| !r.is_empty()) => runs.push(Vec::new()),
+            None => {}
+        }
+    }
+    for r in runs.iter().filter(|r| r.len() > 1) {
+        let _ = writeln!(
+            s,
+            "<polyline points=\"{}\" fill=\"none\" stroke=\"#148f77\" stroke-width=\"1.2\" stroke-opacity=\"0.8\"/>",
+            r.join(" ")
+        );
+    }
+    let _ = writeln!(
+        s,
+        "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" fill=\"#148f77\" text-anchor=\"end\">CPU 100 %</text>",
+        left + pw - 2.0,
+        top + 18.0
+    );
+}
+
 /// The HTTPERR band (purple where rows are abandonments).
 fn plot_httperr(s: &mut String, p: &Plot, tl: &Timeline) {
     let Plot {
@@ -284,14 +332,20 @@ fn plot_incidents(s: &mut String, p: &Plot, incidents: &[Incident]) {
         if !(left - 1.0..=left + pw + 1.0).contains(&x) {
             continue;
         }
-        let color = if inc.kind == IncidentKind::Crash {
-            "#c0392b"
-        } else {
-            "#7f8c8d"
-        };
+        let color = kind_color(inc.kind);
+        // An outage with a known end (a burst, a CPU run) is shaded over its span.
+        if let Some(end) = inc.end {
+            let x1 = x_of(end.0).clamp(left, left + pw);
+            let _ = writeln!(
+                s,
+                "<rect x=\"{x:.1}\" y=\"{top:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{color}\" fill-opacity=\"0.15\"/>",
+                (x1 - x).max(1.5),
+                band_top + band_h - top
+            );
+        }
         let _ = writeln!(
             s,
-            "<g><title>{} {} at {}: pool {}, pid {}</title><line x1=\"{x:.1}\" y1=\"{top:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"{color}\" stroke-width=\"1.5\" stroke-dasharray=\"4 2\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" fill=\"{color}\">{}</text></g>",
+            "<g><title>{} {} at {}: pool {}, pid {}</title><line x1=\"{x:.1}\" y1=\"{top:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"{color}\" stroke-width=\"1.5\" stroke-dasharray=\"4 2\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" fill=\"{color}\">{} {}</text></g>",
             esc(&inc.id),
             esc(inc.kind.name()),
             fmt_utc(t.0),
@@ -300,8 +354,22 @@ fn plot_incidents(s: &mut String, p: &Plot, incidents: &[Incident]) {
             band_top + band_h,
             x + 2.0,
             top + 8.0,
-            esc(&inc.id)
+            esc(&inc.id),
+            esc(inc.kind.name())
         );
+    }
+}
+
+/// One colour per incident kind (the legend under the chart names them).
+fn kind_color(k: IncidentKind) -> &'static str {
+    match k {
+        IncidentKind::Crash => "#c0392b",
+        IncidentKind::Hang => "#8e44ad",
+        IncidentKind::Recycle => "#d35400",
+        IncidentKind::ErrorBurst => "#b7950b",
+        IncidentKind::Overload => "#2471a3",
+        IncidentKind::Cpu => "#148f77",
+        IncidentKind::Dump => "#7f8c8d",
     }
 }
 

@@ -208,8 +208,13 @@ fn incident_detail(inc: &Incident) -> Block<'static> {
         body.push(Block::Labeled(label.into(), vec![table]));
     }
     if !inc.recent.is_empty() {
+        let what = if inc.kind == crate::analyze::IncidentKind::Crash {
+            "the crash".to_string()
+        } else {
+            format!("the {}", inc.kind.name().replace('_', " "))
+        };
         let label = format!(
-            "Last {} requests before the crash (newest first)",
+            "Last {} requests before {what} (newest first)",
             inc.recent.len()
         );
         let table = request_table(&inc.recent, false);
