@@ -442,6 +442,12 @@ fn a_hang_with_the_cpu_saturated_and_few_context_switches_is_a_runaway_thread() 
             .iter()
             .any(|c| c.contains("procdump -accepteula -ma -c 80 -s 10 -n 3"))
     }));
+    // The chart carries the machine's CPU beside the requests.
+    assert!(a.timeline.cpu.iter().flatten().any(|&v| v > 90.0));
+    assert!(a.timeline.cpu.iter().flatten().any(|&v| v < 30.0));
+    let html = w3triage::report::render(&a, w3triage::report::Format::Html);
+    assert!(html.contains("Green: machine CPU from the counter logs"));
+    assert!(html.contains(">I1 hang</text>"));
 }
 
 #[test]
