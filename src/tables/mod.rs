@@ -527,6 +527,13 @@ row_table! {
         /// The first module on its stack that is not Windows, COM, IIS core or CLR plumbing, else
         /// the top frame's module.
         top_module: Option<String>,
+        /// When the thread was created (UTC; ThreadInfoList).
+        create_time: Option<Millis> => Ts,
+        /// Frames walked (up to 256).
+        depth: Option<u32>,
+        /// Its top frames, `module+0xoffset` from the top, joined by ` < ` (at most 8): threads
+        /// with the same text wait in the same place.
+        top_frames: Option<String>,
     }
 }
 

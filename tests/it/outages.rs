@@ -705,3 +705,64 @@ fn a_hang_with_a_hang_dump_of_a_spinning_thread_is_a_runaway_thread_in_its_modul
     );
     assert!(!a.summary.crashed, "a hang dump is not a crash");
 }
+
+/// A hang dump whose request threads all wait in one stack through a third-party COM object
+/// called from classic ASP: thread locking, and the object is named.
+#[test]
+fn a_hang_dump_with_most_threads_in_one_stack_is_thread_locking() {
+    use crate::w3wp_dump::{ModSpec, ThreadSpec, W3wpDump, host_modules_x86};
+    let mut d = W3wpDump::new(false).idle_threads(8);
+    d.modules.extend(host_modules_x86());
+    d.modules.push(ModSpec::new(
+        r"C:\Program Files (x86)\Legacy\LegacyUpload.dll",
+        0x1500_0000,
+        0x1_0000,
+    ));
+    let wait = d.addr("ntdll.dll", 0x9_f3cc);
+    let callers = [
+        d.addr("KERNELBASE.dll", 0x1_1111),
+        d.addr("combase.dll", 0x2_2222),
+        d.addr("LegacyUpload.dll", 0x3333),
+        d.addr("vbscript.dll", 0x4444),
+        d.addr("asp.dll", 0x5555),
+    ];
+    for i in 0..30u32 {
+        d.threads.push(ThreadSpec::new(
+            0x3000 + i,
+            wait,
+            &callers,
+            0x0a00_0000 + u64::from(i) * 0x1_0000,
+        ));
+    }
+    d.dump_time = 1_709_298_040;
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "WEB01/W3SVC1/u_ex240301.log",
+        &day(61, &|_, _| {}),
+    );
+    write(dir.path(), "WEB01/events/System.xml", &hang_event(300));
+    let p = dir.path().join("WEB01/dumps/w3wp.exe_240301_130040.dmp");
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, d.build()).unwrap();
+    let t = ingest_paths(&[dir.path().to_path_buf()], &IngestOptions::default());
+    assert_eq!(t.threads.len(), 38, "every thread of the dump is a row");
+    let a = analyze(&t, &AnalyzeOptions::default());
+    let inc = &a.incidents[0];
+    assert_eq!(
+        (inc.kind, inc.category.name),
+        (IncidentKind::Hang, Category::ThreadLocking),
+        "{:#?}",
+        inc.category
+    );
+    let why = &inc.category.decided_by;
+    assert!(
+        why[0]
+            .starts_with("the dump: 30 of 38 threads wait in the same stack, in LegacyUpload.dll"),
+        "{why:?}"
+    );
+    assert!(
+        why[1].starts_with("LegacyUpload.dll serializes the requests"),
+        "{why:?}"
+    );
+}

@@ -6,7 +6,7 @@ use crate::analyze::bursts::{Burst, Series};
 use crate::analyze::model::{BurstFacts, Category, CategoryFinding, Counted};
 use crate::analyze::perf::{self, Perf, Saturation};
 use crate::analyze::{TimeSource, timeline};
-use crate::tables::{CrashKind, Millis, RecycleReason};
+use crate::tables::{CrashKind, FileId, Millis, RecycleReason};
 
 /// Minutes before a burst in which a configuration change is its likely start.
 const CHANGE_LEAD_MS: Millis = 30 * 60_000;
@@ -535,11 +535,76 @@ fn dump_category(inc: &Incident) -> Option<CategoryFinding> {
         .then(|| finding(Category::HighThreadCount, why, Vec::new()))
 }
 
+/// Threads blocked together: at least this many in one stack …
+const SAME_STACK_MIN: usize = 10;
+
+/// Thread locking from a hang dump: most of its threads in one and the same stack, and that
+/// stack in request code (classic ASP, ASP.NET, an ISAPI host, COM, or a third-party module)
+/// rather than the thread pools' idle waits.
+fn same_stack(t: &Tables, inc: &Incident) -> Option<CategoryFinding> {
+    use crate::knowledge::modules::ModuleClass as C;
+    let dumps: Vec<FileId> = inc
+        .evidence
+        .iter()
+        .filter(|e| e.source == EvidenceKind::Dump)
+        .map(|e| e.file)
+        .collect();
+    for file in dumps {
+        let threads: Vec<&crate::tables::ThreadRow> =
+            t.threads.iter().filter(|r| r.file == file).collect();
+        let mut groups: BTreeMap<&str, Vec<&crate::tables::ThreadRow>> = BTreeMap::new();
+        for r in &threads {
+            if let Some(sig) = r.top_frames.as_deref() {
+                groups.entry(sig).or_default().push(r);
+            }
+        }
+        let Some((sig, members)) = groups
+            .into_iter()
+            .max_by_key(|(s, m)| (m.len(), std::cmp::Reverse(*s)))
+        else {
+            continue;
+        };
+        let module = members[0].top_module.as_deref().unwrap_or("?");
+        let class = t
+            .modules
+            .iter()
+            .find(|m| m.file == file && m.name.eq_ignore_ascii_case(module))
+            .map(|m| m.class);
+        let in_request_code = class.is_some_and(|c| {
+            matches!(
+                c,
+                C::ClassicAsp | C::AspnetHost | C::IsapiHost | C::ComRuntime
+            ) || c.is_third_party()
+        });
+        if members.len() >= SAME_STACK_MIN && 2 * members.len() >= threads.len() && in_request_code
+        {
+            let mut why = vec![format!(
+                "the dump: {} of {} threads wait in the same stack, in {} ({}): {}",
+                members.len(),
+                threads.len(),
+                cut(module, 100),
+                class.map_or("?", |c| c.label()),
+                cut(sig, 300)
+            )];
+            if class.is_some_and(|c| c.is_third_party()) {
+                why.push(format!("{} serializes the requests: the likely suspect (a single-threaded COM object or a lock it holds)", cut(module, 100)));
+            }
+            return Some(finding(Category::ThreadLocking, why, Vec::new()));
+        }
+    }
+    None
+}
+
 /// A hang, an overload, a CPU run or a dump, categorized by the counters around it when they
 /// decide; else `unknown` with what would decide it.
 fn counters_category(perf: &Perf, inc: &Incident) -> CategoryFinding {
     let missing = |what: &str| vec![what.to_string()];
-    let hang_dump = "a hang dump while it hangs (procdump -accepteula -ma -n 3 -s 10 <pid>) shows what the request threads wait on";
+    let dumped = inc.evidence.iter().any(|e| e.source == EvidenceKind::Dump);
+    let hang_dump = if dumped {
+        "the dump shows no runaway thread and no threads blocked together: read its stacks (WinDbg ~*kb, or DebugDiag's hang analysis); three dumps 10 s apart show which thread moves"
+    } else {
+        "a hang dump while it hangs (procdump -accepteula -ma -n 3 -s 10 <pid>) shows what the request threads wait on"
+    };
     if perf.is_empty() {
         return finding(
             Category::Unknown,
@@ -737,9 +802,9 @@ pub(super) fn categorize(
                     counters_category(perf, &*inc)
                 }
             }
-            IncidentKind::Hang | IncidentKind::Dump | IncidentKind::Cpu => {
-                dump_category(&*inc).unwrap_or_else(|| counters_category(perf, &*inc))
-            }
+            IncidentKind::Hang | IncidentKind::Dump | IncidentKind::Cpu => dump_category(&*inc)
+                .or_else(|| same_stack(t, &*inc))
+                .unwrap_or_else(|| counters_category(perf, &*inc)),
         };
         inc.category = f;
         join_traces(t, inc);

@@ -2,6 +2,7 @@
 //! thread's CPU time and top module, address-space totals, and the fault site on the crash row.
 
 use super::*;
+use crate::tables::Millis;
 
 /// Threads: count, CPU times, and what each thread is running (for a runaway thread).
 pub(super) fn thread_stats(dump: &Minidump<'_, &[u8]>, state: &ProcessState) -> ThreadStats {
@@ -44,34 +45,110 @@ pub(super) fn thread_stats(dump: &Minidump<'_, &[u8]>, state: &ProcessState) -> 
     }
 }
 
-/// The `threads` rows: the ThreadInfoList's threads in its order (with the module each runs,
-/// looked up by id in the ThreadList), then ThreadList threads it does not have.
-pub(super) fn thread_rows(file: FileId, t: &ThreadStats, p: &mut Parsed) {
+/// Frames of a thread's stack kept as its signature.
+const SIGNATURE_FRAMES: usize = 8;
+
+/// What the threads table keeps of each thread beyond the verdict's facts: its stack's depth
+/// and top frames, and its creation time.
+pub(super) struct ThreadDetail {
+    id: u32,
+    depth: u32,
+    top_frames: Option<String>,
+    top_module: Option<String>,
+}
+
+pub(super) fn thread_details(state: &ProcessState) -> Vec<ThreadDetail> {
+    state
+        .threads
+        .iter()
+        .map(|t| {
+            let sig: Vec<String> = t
+                .frames
+                .iter()
+                .take(SIGNATURE_FRAMES)
+                .map(|f| match &f.module {
+                    Some(m) => format!(
+                        "{}+0x{:x}",
+                        basename(&clean(&m.code_file())),
+                        f.instruction.saturating_sub(m.raw.base_of_image)
+                    ),
+                    None => format!("0x{:x}", f.instruction),
+                })
+                .collect();
+            let facts: Vec<FrameFact> = t
+                .frames
+                .iter()
+                .take(64)
+                .map(|f| frame_fact(f, None))
+                .collect();
+            let top_module = facts
+                .iter()
+                .find(|f| f.class.is_some_and(|c| !c.is_skipped_by_verdict()))
+                .or(facts.first())
+                .and_then(|f| f.module.clone());
+            ThreadDetail {
+                id: t.thread_id,
+                depth: t.frames.len().min(256) as u32,
+                top_frames: (!sig.is_empty()).then(|| sig.join(" < ")),
+                top_module,
+            }
+        })
+        .collect()
+}
+
+/// The `threads` rows: the ThreadInfoList's threads in its order (with the module each runs and
+/// its stack, looked up by id in the ThreadList), then ThreadList threads it does not have.
+pub(super) fn thread_rows(
+    file: FileId,
+    t: &ThreadStats,
+    details: &[ThreadDetail],
+    created: &[(u32, Option<Millis>)],
+    p: &mut Parsed,
+) {
     let top = |id: u32| {
         t.top_modules
             .iter()
             .find(|(i, _)| *i == id)
             .and_then(|(_, m)| m.clone())
     };
+    let detail = |id: u32| details.iter().find(|d| d.id == id);
+    let row = |id: u32, times: Option<(u64, u64)>| ThreadRow {
+        file,
+        thread_id: id,
+        user_time: times.map(|x| x.0),
+        kernel_time: times.map(|x| x.1),
+        top_module: top(id).or_else(|| detail(id).and_then(|d| d.top_module.clone())),
+        create_time: created.iter().find(|c| c.0 == id).and_then(|c| c.1),
+        depth: detail(id).map(|d| d.depth),
+        top_frames: detail(id).and_then(|d| d.top_frames.clone()),
+    };
     for &(id, user, kernel) in &t.times {
-        p.threads.push(ThreadRow {
-            file,
-            thread_id: id,
-            user_time: Some(user),
-            kernel_time: Some(kernel),
-            top_module: top(id),
-        });
+        p.threads.push(row(id, Some((user, kernel))));
     }
-    for (id, m) in &t.top_modules {
-        if !t.times.iter().any(|x| x.0 == *id) {
-            p.threads.push(ThreadRow {
-                file,
-                thread_id: *id,
-                top_module: m.clone(),
-                ..Default::default()
-            });
+    for d in details {
+        if !t.times.iter().any(|x| x.0 == d.id) {
+            p.threads.push(row(d.id, None));
         }
     }
+}
+
+/// Thread creation times from the ThreadInfoList (FILETIME, UTC).
+pub(super) fn thread_created(dump: &Minidump<'_, &[u8]>) -> Vec<(u32, Option<Millis>)> {
+    dump.get_stream::<MinidumpThreadInfoList>()
+        .ok()
+        .map(|l| {
+            l.thread_infos
+                .iter()
+                .map(|t| (t.raw.thread_id, filetime(t.raw.create_time)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A FILETIME (100 ns since 1601) → UTC ms; zero or out of range is unknown.
+fn filetime(ft: u64) -> Option<Millis> {
+    let ms = (ft / 10_000) as i64 - 11_644_473_600_000;
+    (ft != 0 && (631_152_000_000..7_258_118_400_000).contains(&ms)).then_some(ms)
 }
 
 /// Writes what the verdict rules read into the crash row: the fault, threads, memory, damage.

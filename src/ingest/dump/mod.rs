@@ -480,7 +480,13 @@ fn from_state(
     row.exception_name = exception_name(state, code, damage);
 
     let threads = thread_stats(dump, state);
-    thread_rows(ctx.id, &threads, p);
+    thread_rows(
+        ctx.id,
+        &threads,
+        &thread_details(state),
+        &thread_created(dump),
+        p,
+    );
     set_facts(
         &mut row,
         info0,
