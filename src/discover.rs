@@ -378,6 +378,25 @@ fn sniff(f: impl Read) -> std::io::Result<Vec<u8>> {
     Ok(head)
 }
 
+/// PowerShell and some Windows tools write UTF-16 (with a byte-order mark or without): the
+/// text of such a head, to judge it as text.
+fn utf16_head(head: &[u8]) -> Option<String> {
+    if head.starts_with(b"\xff\xfe") {
+        Some(encoding_rs::UTF_16LE.decode(head).0.into_owned())
+    } else if head.starts_with(b"\xfe\xff") {
+        Some(encoding_rs::UTF_16BE.decode(head).0.into_owned())
+    } else if looks_utf16le(head) {
+        Some(
+            encoding_rs::UTF_16LE
+                .decode_without_bom_handling(head)
+                .0
+                .into_owned(),
+        )
+    } else {
+        None
+    }
+}
+
 /// Decides the kind from the first bytes of a file (and, for header-less text, its name).
 pub fn classify(head: &[u8], path: &Path) -> ArtifactKind {
     if head.starts_with(b"MDMP") {
@@ -394,22 +413,7 @@ pub fn classify(head: &[u8], path: &Path) -> ArtifactKind {
     if head.starts_with(b"ElfFile\0") {
         return ArtifactKind::Evtx;
     }
-    // PowerShell and some Windows tools write UTF-16 with a byte-order mark: judge the text.
-    let utf16 = if head.starts_with(b"\xff\xfe") {
-        Some(encoding_rs::UTF_16LE.decode(head).0.into_owned())
-    } else if head.starts_with(b"\xfe\xff") {
-        Some(encoding_rs::UTF_16BE.decode(head).0.into_owned())
-    } else if looks_utf16le(head) {
-        Some(
-            encoding_rs::UTF_16LE
-                .decode_without_bom_handling(head)
-                .0
-                .into_owned(),
-        )
-    } else {
-        None
-    };
-    if let Some(decoded) = utf16 {
+    if let Some(decoded) = utf16_head(head) {
         // A valid UTF-8 string never starts with 0xFF/0xFE, so this cannot recurse again.
         return classify(decoded.trim_start_matches('\u{feff}').as_bytes(), path);
     }

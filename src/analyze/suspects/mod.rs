@@ -272,25 +272,7 @@ fn incident_facts(
         }
         let in_flight_total = rows.len();
         in_flight_rows.push(rows);
-        let mut notes = corr.notes[ci].clone();
-        if c.crash_rows.is_empty() {
-            notes.push(
-                "known only from HTTPERR abandonments: no dump and no event for this crash".into(),
-            );
-        } else if !ranked
-            .iter()
-            .any(|(_, r)| r.source == Some(EvidenceSource::Dump))
-        {
-            let what = if c.kind == IncidentKind::Crash {
-                "crash".into()
-            } else {
-                c.kind.to_string()
-            };
-            notes.push(format!("no dump for this {what}"));
-        }
-        if in_flight_total == 0 {
-            notes.push("no request in flight found in the logs (no HTTPERR abandonment, no W3C request spanning the crash)".into());
-        }
+        let notes = incident_notes(c, &ranked, corr.notes[ci].clone(), in_flight_total);
         let managed = managed_exception(&ranked);
         let verdict = verdict_text(managed.as_ref(), judged(&|i| opt_cut(j.text(i), 1000)));
         incidents.push(Incident {
@@ -334,6 +316,34 @@ fn incident_facts(
         });
     }
     (incidents, in_flight_rows)
+}
+
+/// What is missing about one incident: no dump, no event, nothing in flight.
+fn incident_notes(
+    c: &crate::analyze::timeline::Cluster,
+    ranked: &[(usize, &CrashRow)],
+    mut notes: Vec<String>,
+    in_flight_total: usize,
+) -> Vec<String> {
+    if c.crash_rows.is_empty() {
+        notes.push(
+            "known only from HTTPERR abandonments: no dump and no event for this crash".into(),
+        );
+    } else if !ranked
+        .iter()
+        .any(|(_, r)| r.source == Some(EvidenceSource::Dump))
+    {
+        let what = if c.kind == IncidentKind::Crash {
+            "crash".into()
+        } else {
+            c.kind.to_string()
+        };
+        notes.push(format!("no dump for this {what}"));
+    }
+    if in_flight_total == 0 {
+        notes.push("no request in flight found in the logs (no HTTPERR abandonment, no W3C request spanning the crash)".into());
+    }
+    notes
 }
 
 /// A .NET type name (`System.OutOfMemoryException`), not a Win32 exception name.
