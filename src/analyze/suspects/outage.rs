@@ -88,38 +88,58 @@ fn burst_incident(t: &Tables, opts: &AnalyzeOptions, b: &Burst) -> Incident {
             })
         })
         .collect();
-    let mut notes = Vec::new();
-    if b.thin_baseline {
-        notes.push("the logs hold less traffic outside this window than inside it: the usual rate is known poorly".into());
+    let kind = if b.is_overload() {
+        IncidentKind::Overload
+    } else {
+        IncidentKind::ErrorBurst
+    };
+    let (time_source, tag) = if httperr {
+        (TimeSource::Httperr, SourceTag::Httperr)
+    } else {
+        (TimeSource::W3c, SourceTag::W3c)
+    };
+    let mut inc = span_incident(
+        kind,
+        b.server.clone(),
+        (b.start, b.end),
+        opts,
+        (time_source, tag),
+        evidence,
+    );
+    if httperr {
+        inc.app_pool = b.site.clone();
+    } else {
+        inc.sites = b.site.iter().map(|s| s.to_ascii_uppercase()).collect();
     }
+    if b.thin_baseline {
+        inc.notes.push("the logs hold less traffic outside this window than inside it: the usual rate is known poorly".into());
+    }
+    inc.burst = Some(burst_facts(b));
+    inc
+}
+
+/// An incident known by its span and its evidence rows only (a burst, a CPU run): no worker,
+/// no exception, no requests listed; its id is set by [`renumber`].
+fn span_incident(
+    kind: IncidentKind,
+    server: Option<String>,
+    (start, end): (Millis, Millis),
+    opts: &AnalyzeOptions,
+    (time_source, tag): (TimeSource, SourceTag),
+    evidence: Vec<EvidenceRef>,
+) -> Incident {
     Incident {
         id: String::new(),
-        kind: if b.is_overload() {
-            IncidentKind::Overload
-        } else {
-            IncidentKind::ErrorBurst
-        },
-        server: b.server.clone(),
-        app_pool: if httperr { b.site.clone() } else { None },
-        sites: if httperr {
-            Vec::new()
-        } else {
-            b.site.iter().map(|s| s.to_ascii_uppercase()).collect()
-        },
+        kind,
+        server,
+        app_pool: None,
+        sites: Vec::new(),
         pid: None,
-        time: Some(Ts(b.start)),
-        end: Some(Ts(b.end)),
-        time_local: opts.local(b.start),
-        time_source: if httperr {
-            TimeSource::Httperr
-        } else {
-            TimeSource::W3c
-        },
-        sources: vec![if httperr {
-            SourceTag::Httperr
-        } else {
-            SourceTag::W3c
-        }],
+        time: Some(Ts(start)),
+        end: Some(Ts(end)),
+        time_local: opts.local(start),
+        time_source,
+        sources: vec![tag],
         evidence,
         exception_code: None,
         exception_name: None,
@@ -134,13 +154,13 @@ fn burst_incident(t: &Tables, opts: &AnalyzeOptions, b: &Burst) -> Incident {
         exit_code: None,
         detail: None,
         category: CategoryFinding::default(),
-        burst: Some(burst_facts(b)),
+        burst: None,
         in_flight: Vec::new(),
         in_flight_total: 0,
         recent: Vec::new(),
         suspects: Vec::new(),
         rapid_fail: None,
-        notes,
+        notes: Vec::new(),
     }
 }
 
@@ -233,46 +253,24 @@ fn cpu_incident(
     at: &crate::tables::CounterSample,
 ) -> Incident {
     let what = cpu_sentence(s);
-    Incident {
-        id: String::new(),
-        kind: IncidentKind::Cpu,
-        server: s.server.clone(),
-        app_pool: None,
-        sites: Vec::new(),
-        pid: None,
-        time: Some(Ts(s.start)),
-        end: Some(Ts(s.end)),
-        time_local: opts.local(s.start),
-        time_source: TimeSource::Counters,
-        sources: vec![SourceTag::Counters],
-        evidence: vec![EvidenceRef {
-            file: at.file,
-            path: path_of(t, at.file),
-            offset: at.offset,
-            source: EvidenceKind::Counters,
-            what: what.clone(),
-        }],
-        exception_code: None,
-        exception_name: None,
-        managed_exception: None,
-        faulting_module: None,
-        faulting_module_version: None,
-        suspect_module: None,
-        suspect_class: None,
-        bucket: None,
-        verdict: None,
-        confidence: None,
-        exit_code: None,
-        detail: Some(what),
-        category: CategoryFinding::default(),
-        burst: None,
-        in_flight: Vec::new(),
-        in_flight_total: 0,
-        recent: Vec::new(),
-        suspects: Vec::new(),
-        rapid_fail: None,
-        notes: Vec::new(),
-    }
+    let evidence = vec![EvidenceRef {
+        file: at.file,
+        path: path_of(t, at.file),
+        offset: at.offset,
+        source: EvidenceKind::Counters,
+        what: what.clone(),
+    }];
+    let sources = (TimeSource::Counters, SourceTag::Counters);
+    let mut inc = span_incident(
+        IncidentKind::Cpu,
+        s.server.clone(),
+        (s.start, s.end),
+        opts,
+        sources,
+        evidence,
+    );
+    inc.detail = Some(what);
+    inc
 }
 
 /// The overload incident (index into the burst incidents) that `b` is another view of: W3C

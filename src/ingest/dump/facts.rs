@@ -22,20 +22,7 @@ pub(super) fn thread_stats(dump: &Minidump<'_, &[u8]>, state: &ProcessState) -> 
         state
             .threads
             .iter()
-            .map(|t| {
-                let facts: Vec<FrameFact> = t
-                    .frames
-                    .iter()
-                    .take(64)
-                    .map(|f| frame_fact(f, None))
-                    .collect();
-                let m = facts
-                    .iter()
-                    .find(|f| f.class.is_some_and(|c| !c.is_skipped_by_verdict()))
-                    .or(facts.first())
-                    .and_then(|f| f.module.clone());
-                (t.thread_id, m)
-            })
+            .map(|t| (t.thread_id, top_module(&t.frames)))
             .collect()
     };
     ThreadStats {
@@ -43,6 +30,21 @@ pub(super) fn thread_stats(dump: &Minidump<'_, &[u8]>, state: &ProcessState) -> 
         times,
         top_modules,
     }
+}
+
+/// The first module on a stack that is not Windows, COM, IIS core or CLR plumbing, else the
+/// top frame's module (the first 64 frames).
+fn top_module(frames: &[StackFrame]) -> Option<String> {
+    let facts: Vec<FrameFact> = frames
+        .iter()
+        .take(64)
+        .map(|f| frame_fact(f, None))
+        .collect();
+    facts
+        .iter()
+        .find(|f| f.class.is_some_and(|c| !c.is_skipped_by_verdict()))
+        .or(facts.first())
+        .and_then(|f| f.module.clone())
 }
 
 /// Frames of a thread's stack kept as its signature.
