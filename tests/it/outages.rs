@@ -766,3 +766,36 @@ fn a_hang_dump_with_most_threads_in_one_stack_is_thread_locking() {
         "{why:?}"
     );
 }
+
+/// ASP.NET logs a configuration error (web event 3008, event 1310) as the 500s begin: the burst
+/// is configuration, and that event is the suspect.
+#[test]
+fn an_aspnet_configuration_error_before_a_burst_is_its_suspect() {
+    let burst = |m: u32, s: &mut String| {
+        if (200..206).contains(&m) {
+            for k in 0..8u32 {
+                let client = format!("198.51.100.{}", k + 1);
+                s.push_str(&w3c(m, 2 + k * 7, "/shop/cart.aspx", &client, (500, 0, 0)));
+            }
+        }
+    };
+    let app = format!(
+        "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='ASP.NET 4.0.30319.0'/><EventID Qualifiers='32768'>1310</EventID><Level>3</Level><TimeCreated SystemTime='{}Z'/><EventRecordID>7001</EventRecordID><Channel>Application</Channel><Computer>WEB01</Computer></System><EventData><Data>3008</Data><Data>A configuration error has occurred.</Data><Data>3/1/2024 11:19:40 AM</Data><Data>3/1/2024 11:19:40 AM</Data><Data>0f9e</Data><Data>1</Data><Data>1</Data><Data>0</Data><Data>/LM/W3SVC/1/ROOT-1-1337</Data><Data>Full</Data><Data>/</Data><Data>C:\\inetpub\\shop\\</Data><Data>WEB01</Data><Data></Data><Data>4242</Data><Data>w3wp.exe</Data><Data>IIS APPPOOL\\ShopPool</Data><Data>ConfigurationErrorsException</Data><Data>Unrecognized configuration section system.web/sesionState.</Data></EventData></Event>",
+        clock(199, 40).replace(' ', "T")
+    );
+    let a = run(&[
+        ("WEB01/W3SVC1/u_ex240301.log", day(67, &burst)),
+        ("WEB01/events/Application.xml", app),
+    ]);
+    assert_eq!(a.incidents.len(), 1, "{:#?}", a.incidents);
+    let inc = &a.incidents[0];
+    assert_eq!(inc.category.name, Category::Configuration);
+    assert_eq!(
+        inc.category.decided_by,
+        [
+            "ASP.NET 4.0.30319.0 1310 at 2024-03-01T11:19:40Z: the application reported a configuration error, 22 s before the errors began"
+        ]
+    );
+    assert_eq!(a.suspects.len(), 1);
+    assert_eq!(a.suspects[0].kind, SuspectKind::Configuration);
+}

@@ -422,8 +422,15 @@ fn change_sentence(t: &Tables, i: usize, inc: &Incident) -> String {
         (_, Some(RecycleReason::ConfigStore)) => {
             "recycled after WAS found problems with the configuration store"
         }
-        _ if r.faulting_module.is_some() => "a module failed to load",
-        _ => "its configuration could not be applied",
+        _ if r.faulting_module.is_some() => "failed to load",
+        _ if r
+            .provider
+            .as_deref()
+            .is_some_and(|p| p.to_ascii_lowercase().starts_with("asp.net")) =>
+        {
+            "reported a configuration error"
+        }
+        _ => "could not be given its configuration",
     };
     let lead = match (r.ts, inc.time) {
         (Some(a), Some(Ts(b))) if a <= b => {
@@ -431,14 +438,16 @@ fn change_sentence(t: &Tables, i: usize, inc: &Incident) -> String {
         }
         _ => "while the errors went on".into(),
     };
+    let whose = match (r.app_pool.as_deref(), r.faulting_module.as_deref()) {
+        (Some(p), Some(m)) => format!("pool {} (module {}) ", cut(p, 100), cut(m, 100)),
+        (Some(p), None) => format!("pool {} ", cut(p, 100)),
+        (None, Some(m)) => format!("module {} ", cut(m, 100)),
+        (None, None) => "the application ".into(),
+    };
     format!(
-        "{} at {}: pool {}{} {what}, {lead}",
+        "{} at {}: {whose}{what}, {lead}",
         evidence_label(r),
         r.ts.map_or("?".into(), fmt_utc),
-        cut(r.app_pool.as_deref().unwrap_or("?"), 100),
-        r.faulting_module
-            .as_deref()
-            .map_or(String::new(), |m| format!(" (module {})", cut(m, 100))),
     )
 }
 
@@ -828,11 +837,20 @@ pub(super) fn config_suspects(t: &Tables, incidents: &[Incident]) -> Vec<Suspect
         let b = inc.burst.as_ref().expect("filtered");
         for i in changes_before(t, inc, b.end.0).into_iter().take(1) {
             let r = &t.crashes[i];
+            let of = r
+                .app_pool
+                .as_deref()
+                .map(|p| format!(" (pool {})", cut(p, 100)))
+                .or_else(|| {
+                    r.faulting_module
+                        .as_deref()
+                        .map(|m| format!(" (module {})", cut(m, 100)))
+                })
+                .unwrap_or_default();
             let name = format!(
-                "{} at {} (pool {})",
+                "{} at {}{of}",
                 evidence_label(r),
-                r.ts.map_or("?".into(), fmt_utc),
-                cut(r.app_pool.as_deref().unwrap_or("?"), 100)
+                r.ts.map_or("?".into(), fmt_utc)
             );
             let urls: Vec<String> = b
                 .urls

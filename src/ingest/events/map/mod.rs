@@ -54,7 +54,7 @@ pub(crate) fn map(ev: &RawEvent) -> Mapped {
         1001 if prov == "windows error reporting" => wer_report(ev, &mut m.warnings),
         1026 if prov == ".net runtime" => Some(clr_unhandled(ev)),
         1023 if prov == ".net runtime" => Some(clr_internal(ev, &mut m.warnings)),
-        1309 if prov.starts_with("asp.net") => Some(aspnet_web_event(ev, &mut m.warnings)),
+        1309 | 1310 if prov.starts_with("asp.net") => Some(aspnet_web_event(ev, &mut m.warnings)),
         2299 | 2262 | 2263 if wp => Some(unhealthy(ev)),
         _ if ev
             .message
@@ -920,6 +920,11 @@ fn aspnet_web_event(ev: &RawEvent, w: &mut Warnings) -> CrashRow {
     }
     if let Some(c) = nonempty(code) {
         d.push(format!("event code {c}"));
+    }
+    // Web event 3008 (logged as 1310) is a configuration error: every request of the
+    // application fails until it is fixed (`notes/outages.md` §2.2).
+    if ev.event_id == 1310 || nonempty(code) == Some("3008") {
+        r.kind = CrashKind::ConfigFailure;
     }
     r.detail = if d.is_empty() {
         message_detail(ev)
