@@ -452,8 +452,23 @@ fn a_hang_with_the_cpu_saturated_and_few_context_switches_is_a_runaway_thread() 
 
 #[test]
 fn a_hang_at_low_cpu_is_thread_locking() {
+    // Requests crawl in the ten minutes before WAS gives up on the worker.
+    let slow = |m: u32, s: &mut String| {
+        if (291..300).contains(&m) {
+            for k in 0..15u32 {
+                let line = w3c(
+                    m,
+                    1 + k * 4,
+                    "/shop/checkout.aspx",
+                    "192.0.2.77",
+                    (200, 0, 0),
+                );
+                s.push_str(&line.replace(" 31\r\n", " 21500\r\n"));
+            }
+        }
+    };
     let a = run(&[
-        ("WEB01/W3SVC1/u_ex240301.log", day(31, &|_, _| {})),
+        ("WEB01/W3SVC1/u_ex240301.log", day(31, &slow)),
         ("WEB01/events/System.xml", hang_event(300)),
         (
             "WEB01/perflogs/DataCollector01.csv",
@@ -467,6 +482,10 @@ fn a_hang_at_low_cpu_is_thread_locking() {
         inc.category.decided_by[0].starts_with("CPU only 6 % over 40 samples"),
         "{:?}",
         inc.category.decided_by
+    );
+    assert_eq!(
+        inc.category.decided_by[1],
+        "time-taken climbed before it: median 21 s over the 235 requests of the last 10 minutes, 31 ms the rest of the day"
     );
     assert!(
         a.recommendations

@@ -789,6 +789,51 @@ fn join_traces(t: &Tables, inc: &mut Incident) {
     }
 }
 
+/// Minutes of requests before a hang whose time-taken is compared with the day's.
+const CLIMB_MS: Millis = 10 * 60_000;
+
+/// Requests slowing before a hang: the median `time-taken` of the hung pool's sites in the 10
+/// minutes before it against the median outside that window, when it is 5× and over a second.
+/// Requests that never completed are not in the log, so this is a floor of what the users saw.
+fn time_taken_climb(t: &Tables, inc: &Incident) -> Option<String> {
+    let Ts(t0) = inc.time?;
+    let r = &t.requests;
+    let sites: Vec<&str> = inc.sites.iter().map(String::as_str).collect();
+    let (mut before, mut rest) = (Vec::new(), Vec::new());
+    for i in 0..r.len() {
+        let ok_server = timeline::server_ok(inc.server.as_deref(), r.server.get(i));
+        let ok_site = sites.is_empty()
+            || r.site
+                .get(i)
+                .is_some_and(|s| sites.iter().any(|x| x.eq_ignore_ascii_case(s)));
+        let Some(tt) = r.time_taken_ms.get(i) else {
+            continue;
+        };
+        if !(ok_server && ok_site) {
+            continue;
+        }
+        let ts = r.ts[i];
+        if ts > t0 - CLIMB_MS && ts <= t0 {
+            before.push(tt);
+        } else {
+            rest.push(tt);
+        }
+    }
+    let median = |v: &mut Vec<u64>| {
+        v.sort_unstable();
+        v.get(v.len() / 2).copied()
+    };
+    let n = before.len();
+    let (b, d) = (median(&mut before)?, median(&mut rest)?);
+    (n >= 5 && b >= 1000 && b >= 5 * d.max(1)).then(|| {
+        format!(
+            "time-taken climbed before it: median {} over the {n} requests of the last 10 minutes, {} the rest of the day",
+            fmt_duration(b as i64),
+            if d < 1000 { format!("{d} ms") } else { fmt_duration(d as i64) }
+        )
+    })
+}
+
 /// Every incident's category, from the facts gathered so far.
 pub(super) fn categorize(
     t: &Tables,
@@ -814,6 +859,14 @@ pub(super) fn categorize(
                 .unwrap_or_else(|| counters_category(perf, &*inc)),
         };
         inc.category = f;
+        if inc.kind == IncidentKind::Hang
+            && let Some(climb) = time_taken_climb(t, &*inc)
+        {
+            match inc.category.name {
+                Category::Unknown => inc.notes.push(climb),
+                _ => inc.category.decided_by.push(climb),
+            }
+        }
         join_traces(t, inc);
         if inc.kind == IncidentKind::Recycle {
             let lost = inc
