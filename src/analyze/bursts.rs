@@ -356,10 +356,7 @@ pub fn find(t: &Tables, opts: &AnalyzeOptions) -> Vec<Burst> {
                 .iter()
                 .any(|&(g, a, b)| g == w.group && a <= w.last && w.first <= b)
     });
-    let mut bursts: Vec<Burst> = wins
-        .iter()
-        .filter_map(|w| w3c_burst(t, opts, w, tests))
-        .collect();
+    let mut bursts: Vec<Burst> = w3c_bursts(t, opts, &wins, tests);
     bursts.extend(
         h_wins
             .into_iter()
@@ -383,70 +380,124 @@ fn cat_name(col: &crate::tables::CatCol, code: u32) -> Option<String> {
     col.categories().get(code as usize).cloned()
 }
 
-fn top(m: HashMap<String, u64>) -> Vec<(String, u64)> {
-    let mut v: Vec<(String, u64)> = m.into_iter().collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    v.truncate(TOP);
-    v
+/// The most counted values, most first (ties by value), owned.
+fn top(m: HashMap<&str, u64>) -> Vec<(String, u64)> {
+    let mut v: Vec<(&str, u64)> = m.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    v.into_iter()
+        .take(TOP)
+        .map(|(k, n)| (k.to_owned(), n))
+        .collect()
 }
 
-/// The evidence of one W3C window: its error rows' times, codes, stems and clients. `None` for a
-/// 401/403 storm from too few clients.
-fn w3c_burst(t: &Tables, opts: &AnalyzeOptions, w: &Window, tests: usize) -> Option<Burst> {
+/// Distinct clients counted per burst, at most (memory stays bounded on hostile input).
+const MAX_CLIENTS: usize = 100_000;
+
+/// What one W3C window's error rows add up to.
+struct Acc<'a> {
+    codes: BTreeMap<Code, u64>,
+    urls: HashMap<&'a str, u64>,
+    clients: HashSet<&'a str>,
+    start: Millis,
+    end: Millis,
+    rows: Vec<usize>,
+}
+
+impl<'a> Acc<'a> {
+    fn new() -> Self {
+        Acc {
+            codes: BTreeMap::new(),
+            urls: HashMap::new(),
+            clients: HashSet::new(),
+            start: Millis::MAX,
+            end: Millis::MIN,
+            rows: Vec::new(),
+        }
+    }
+    fn add(&mut self, t: &'a Tables, i: usize, code: Code) {
+        let r = &t.requests;
+        let ts = r.ts[i];
+        *self.codes.entry(code).or_default() += 1;
+        *self
+            .urls
+            .entry(r.uri_stem.get(i).unwrap_or("-"))
+            .or_default() += 1;
+        if let Some(c) = r.c_ip.get(i)
+            && self.clients.len() < MAX_CLIENTS
+        {
+            self.clients.insert(c);
+        }
+        (self.start, self.end) = (self.start.min(ts), self.end.max(ts));
+        if self.rows.len() < EVIDENCE_ROWS {
+            self.rows.push(i);
+        }
+    }
+}
+
+fn hit(w: &Window, code: Code) -> bool {
+    match &w.series {
+        Series::W3cCode(c) => code == *c,
+        _ => code.status >= 500,
+    }
+}
+
+/// The evidence of every W3C window in one pass over the rows: their error rows' times,
+/// codes, stems and clients. A 401/403 storm from too few clients is dropped.
+fn w3c_bursts(t: &Tables, opts: &AnalyzeOptions, wins: &[Window], tests: usize) -> Vec<Burst> {
     let r = &t.requests;
-    let (lo, hi) = (w.first * MINUTE, (w.last + 1) * MINUTE);
-    let mut codes: BTreeMap<Code, u64> = BTreeMap::new();
-    let mut urls: HashMap<String, u64> = HashMap::new();
-    let mut clients: HashSet<&str> = HashSet::new();
-    let (mut start, mut end) = (i64::MAX, i64::MIN);
-    let mut rows = Vec::new();
+    let mut by_group: HashMap<Group, Vec<usize>> = HashMap::new();
+    for (k, w) in wins.iter().enumerate() {
+        by_group.entry(w.group).or_default().push(k);
+    }
+    let span = |w: &Window| (w.first * MINUTE, (w.last + 1) * MINUTE);
+    let lo = wins.iter().map(|w| span(w).0).min().unwrap_or(0);
+    let hi = wins.iter().map(|w| span(w).1).max().unwrap_or(0);
+    let mut acc: Vec<Acc> = wins.iter().map(|_| Acc::new()).collect();
     for i in 0..r.len() {
         let ts = r.ts[i];
-        if ts < lo
-            || ts >= hi
-            || !opts.in_range(ts)
-            || (r.server.code(i), r.site.code(i)) != w.group
-        {
+        if ts < lo || ts >= hi || !opts.in_range(ts) {
             continue;
         }
-        let Some(code) = code_of(t, i) else { continue };
-        let hit = match &w.series {
-            Series::W3cCode(c) => code == *c,
-            _ => code.status >= 500,
+        let Some(list) = by_group.get(&(r.server.code(i), r.site.code(i))) else {
+            continue;
         };
-        if !hit {
+        let Some(code) = code_of(t, i).filter(|c| c.tracked()) else {
             continue;
-        }
-        *codes.entry(code).or_default() += 1;
-        *urls
-            .entry(r.uri_stem.get(i).unwrap_or("-").to_owned())
-            .or_default() += 1;
-        if let Some(c) = r.c_ip.get(i) {
-            clients.insert(c);
-        }
-        (start, end) = (start.min(ts), end.max(ts));
-        if rows.len() < EVIDENCE_ROWS {
-            rows.push(i);
+        };
+        for &k in list {
+            let (a, b) = span(&wins[k]);
+            if ts >= a && ts < b && hit(&wins[k], code) {
+                acc[k].add(t, i, code);
+            }
         }
     }
+    wins.iter()
+        .zip(acc)
+        .filter_map(|(w, a)| w3c_burst(t, w, a, tests))
+        .collect()
+}
+
+fn w3c_burst(t: &Tables, w: &Window, a: Acc<'_>, tests: usize) -> Option<Burst> {
+    let r = &t.requests;
     let storm = matches!(&w.series, Series::W3cCode(c) if c.status < 500);
-    if start > end || (storm && clients.len() < MIN_CLIENTS) {
+    if a.start > a.end || (storm && a.clients.len() < MIN_CLIENTS) {
         return None;
     }
-    let dominant = codes
+    let dominant = a
+        .codes
         .iter()
         .max_by_key(|(c, n)| (**n, std::cmp::Reverse(**c)))
         .map(|(c, _)| *c);
     let mut code_list: Vec<(String, u64)> =
-        codes.iter().map(|(c, n)| (c.to_string(), *n)).collect();
-    code_list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        a.codes.iter().map(|(c, n)| (c.to_string(), *n)).collect();
+    code_list.sort_by(|x, y| y.1.cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
     code_list.truncate(TOP);
     Some(Burst {
         series: w.series.clone(),
         server: cat_name(&r.server, w.group.0),
         site: cat_name(&r.site, w.group.1),
-        start,
-        end,
+        start: a.start,
+        end: a.end,
         errors: w.errors,
         requests: Some(w.requests),
         baseline_rate: w.rate,
@@ -457,9 +508,9 @@ fn w3c_burst(t: &Tables, opts: &AnalyzeOptions, w: &Window, tests: usize) -> Opt
         thin_baseline: w.thin,
         codes: code_list,
         dominant,
-        urls: top(urls),
-        clients: clients.len(),
-        rows,
+        urls: top(a.urls),
+        clients: a.clients.len(),
+        rows: a.rows,
     })
 }
 
@@ -534,29 +585,31 @@ fn httperr_windows(t: &Tables, opts: &AnalyzeOptions) -> (Vec<Window>, Vec<usize
         }
     }
     out.sort_by_key(|w| (w.group, w.first));
+    // By worker queue, then time: each window's rows are then one binary-searched range.
+    let h = &t.httperr;
+    rows.sort_by_key(|&i| (h.server.code(i), h.queue.code(i), h.ts[i], i));
     (out, rows)
 }
 
 fn httperr_burst(t: &Tables, w: &Window, rows: &[usize], tests: usize) -> Burst {
     let h = &t.httperr;
     let (lo, hi) = (w.first * MINUTE, (w.last + 1) * MINUTE);
-    let mut reasons: HashMap<String, u64> = HashMap::new();
-    let mut urls: HashMap<String, u64> = HashMap::new();
+    let mut reasons: HashMap<&str, u64> = HashMap::new();
+    let mut urls: HashMap<&str, u64> = HashMap::new();
     let mut clients: HashSet<&str> = HashSet::new();
     let (mut start, mut end) = (i64::MAX, i64::MIN);
     let mut ev = Vec::new();
-    for &i in rows {
+    let key = |i: usize| (h.server.code(i), h.queue.code(i), h.ts[i]);
+    let (g0, g1) = w.group;
+    let a = rows.partition_point(|&i| key(i) < (g0, g1, lo));
+    let b = rows.partition_point(|&i| key(i) < (g0, g1, hi));
+    for &i in &rows[a..b] {
         let ts = h.ts[i];
-        if ts < lo || ts >= hi || (h.server.code(i), h.queue.code(i)) != w.group {
-            continue;
-        }
-        *reasons
-            .entry(h.reason.get(i).unwrap_or("-").to_owned())
-            .or_default() += 1;
-        *urls
-            .entry(h.uri.get(i).unwrap_or("-").to_owned())
-            .or_default() += 1;
-        if let Some(c) = h.c_ip.get(i) {
+        *reasons.entry(h.reason.get(i).unwrap_or("-")).or_default() += 1;
+        *urls.entry(h.uri.get(i).unwrap_or("-")).or_default() += 1;
+        if let Some(c) = h.c_ip.get(i)
+            && clients.len() < MAX_CLIENTS
+        {
             clients.insert(c);
         }
         (start, end) = (start.min(ts), end.max(ts));
