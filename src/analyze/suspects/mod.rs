@@ -35,6 +35,7 @@ use crate::knowledge::verdict::Confidence;
 use crate::tables::{CrashKind, CrashRow, EvidenceSource, Tables};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+mod category;
 mod module;
 mod outage;
 mod precursor;
@@ -42,6 +43,7 @@ mod recommend;
 mod remedies;
 pub(crate) mod requests;
 mod summary;
+mod traces;
 
 use module::*;
 pub use module::{MANAGED, module_kind};
@@ -197,9 +199,9 @@ pub fn find(
     outage::add_bursts(t, opts, bursts, &mut incidents, &rapid_fail);
     outage::add_cpu(t, opts, perf, &mut incidents);
     let first_new = suspects.len();
-    suspects.extend(outage::config_suspects(t, &incidents));
+    suspects.extend(category::config_suspects(t, &incidents));
     outage::renumber(&mut incidents, &mut suspects, &mut rapid_fail, first_new);
-    outage::categorize(t, perf, &mut incidents, &suspects);
+    category::categorize(t, perf, &mut incidents, &suspects);
     // ---- module inventory ----
     let modules = inventory(t, &suspects);
 

@@ -1,0 +1,535 @@
+//! Every incident's category and the facts that decided it (`docs/report-schema.md`
+//! § Categories), and the configuration changes that started a burst.
+
+use super::traces::join_traces;
+use super::*;
+use crate::analyze::model::{Category, CategoryFinding};
+use crate::analyze::perf::{self, Perf};
+use crate::analyze::timeline;
+use crate::tables::{CrashKind, FileId, Millis, RecycleReason};
+
+/// Minutes before a burst in which a configuration change is its likely start.
+const CHANGE_LEAD_MS: Millis = 30 * 60_000;
+
+/// A configuration change of the burst's server shortly before it: a config-change or
+/// config-store recycle, a pool whose configuration could not be written, a module that failed
+/// to load. Row indices into `crashes`, latest first.
+fn changes_before(t: &Tables, inc: &Incident, end: Millis) -> Vec<usize> {
+    let Some(Ts(start)) = inc.time else {
+        return Vec::new();
+    };
+    let mut rows: Vec<usize> = (0..t.crashes.len())
+        .filter(|&i| {
+            let r = &t.crashes[i];
+            let change = r.kind == CrashKind::ConfigFailure
+                || matches!(
+                    r.recycle_reason,
+                    Some(RecycleReason::ConfigChange | RecycleReason::ConfigStore)
+                );
+            change
+                && timeline::server_ok(r.server.as_deref(), inc.server.as_deref())
+                && r.ts
+                    .is_some_and(|ts| ts >= start - CHANGE_LEAD_MS && ts <= end)
+        })
+        .collect();
+    rows.sort_by_key(|&i| std::cmp::Reverse(t.crashes[i].ts));
+    rows
+}
+
+/// What a configuration-class code means (`notes/outages.md` §4).
+fn code_meaning(code: &str) -> &'static str {
+    let mut parts = code.split('.');
+    match (parts.next(), parts.next()) {
+        (Some("500"), Some("19")) => "the configuration data is invalid or cannot be read",
+        (Some("500"), Some("21")) => "a module named in the configuration is not recognized",
+        (Some("500"), Some("22" | "23" | "24")) => {
+            "an ASP.NET setting that does not apply in integrated mode"
+        }
+        (Some("500"), Some("50" | "51" | "52" | "53")) => "a URL Rewrite rule fails",
+        (Some("401"), _) => "authentication fails",
+        (Some("403"), _) => "access is denied",
+        _ => "an error",
+    }
+}
+
+pub(super) fn finding(
+    name: Category,
+    decided_by: Vec<String>,
+    missing: Vec<String>,
+) -> CategoryFinding {
+    CategoryFinding {
+        name,
+        decided_by,
+        missing,
+    }
+}
+
+const COUNTERS_MISSING: &str = "Performance Monitor counters of the worker (Process(w3wp)\\% Processor Time, System\\Context Switches/sec, Process(w3wp)\\Thread Count) tell thread locking (low CPU) from a runaway thread (high CPU, few context switches) or too many threads (high CPU, context switches above ~10,000/s)";
+
+fn burst_category(t: &Tables, inc: &Incident) -> CategoryFinding {
+    let b = inc.burst.as_ref().expect("a burst incident has its facts");
+    let mut decided = Vec::new();
+    let dominant = b.dominant.clone().unwrap_or_default();
+    let dom_n = b.codes.first().map_or(0, |c| c.count);
+    let config_code = b.codes.first().is_some_and(|c| {
+        let m = code_meaning(&c.value);
+        m != "an error"
+    });
+    if config_code {
+        decided.push(format!(
+            "{dom_n} of {} errors were {dominant}: {}",
+            b.errors,
+            code_meaning(&dominant)
+        ));
+        if dominant.starts_with("401") || dominant.starts_with("403") {
+            decided.push(format!("from {} different clients", b.clients));
+        }
+    }
+    for &i in changes_before(t, inc, b.end.0).iter().take(3) {
+        decided.push(change_sentence(t, i, inc));
+    }
+    if !decided.is_empty() {
+        return finding(Category::Configuration, decided, Vec::new());
+    }
+    let url = b.urls.first().map_or("-", |u| u.value.as_str());
+    let status = dominant.split('.').next().unwrap_or("500");
+    let mut missing = vec![format!(
+        "a Failed Request Tracing rule for status {status} on {url} names the module and notification that set the error"
+    )];
+    if inc.kind == IncidentKind::Overload {
+        missing.push(COUNTERS_MISSING.into());
+    }
+    finding(Category::Unknown, Vec::new(), missing)
+}
+
+/// "WAS 5080 at 10:01:12 UTC: pool X recycled for a configuration change, 3 min before the
+/// errors began".
+fn change_sentence(t: &Tables, i: usize, inc: &Incident) -> String {
+    let r = &t.crashes[i];
+    let what = match (r.kind, r.recycle_reason) {
+        (_, Some(RecycleReason::ConfigChange)) => "recycled because its configuration changed",
+        (_, Some(RecycleReason::ConfigStore)) => {
+            "recycled after WAS found problems with the configuration store"
+        }
+        _ if r.faulting_module.is_some() => "failed to load",
+        _ if r
+            .provider
+            .as_deref()
+            .is_some_and(|p| p.to_ascii_lowercase().starts_with("asp.net")) =>
+        {
+            "reported a configuration error"
+        }
+        _ => "could not be given its configuration",
+    };
+    let lead = match (r.ts, inc.time) {
+        (Some(a), Some(Ts(b))) if a <= b => {
+            format!("{} before the errors began", fmt_duration(b - a))
+        }
+        _ => "while the errors went on".into(),
+    };
+    let whose = match (r.app_pool.as_deref(), r.faulting_module.as_deref()) {
+        (Some(p), Some(m)) => format!("pool {} (module {}) ", cut(p, 100), cut(m, 100)),
+        (Some(p), None) => format!("pool {} ", cut(p, 100)),
+        (None, Some(m)) => format!("module {} ", cut(m, 100)),
+        (None, None) => "the application ".into(),
+    };
+    format!(
+        "{} at {}: {whose}{what}, {lead}",
+        evidence_label(r),
+        r.ts.map_or("?".into(), fmt_utc),
+    )
+}
+
+fn evidence_label(r: &CrashRow) -> String {
+    format!(
+        "{} {}",
+        r.provider
+            .as_deref()
+            .map_or("event", |p| p.trim_start_matches("Microsoft-Windows-")),
+        r.event_id.map_or(String::new(), |i| i.to_string())
+    )
+}
+
+fn crash_category(inc: &Incident, suspects: &[Suspect]) -> CategoryFinding {
+    if let Some(m) = &inc.managed_exception
+        && m.type_name.ends_with("OutOfMemoryException")
+    {
+        return finding(
+            Category::MemoryLeak,
+            vec![format!("the worker died of {}", m.type_name)],
+            vec!["Process(w3wp)\\Private Bytes over the day (a counter log) gives the growth rate, and a DebugDiag leak rule names the allocator".into()],
+        );
+    }
+    let linked = |k: SuspectKind| {
+        suspects.iter().find(|s| {
+            s.kind == k && s.confidence == Confidence::High && s.incidents.contains(&inc.id)
+        })
+    };
+    let request = linked(SuspectKind::RequestPattern).or_else(|| linked(SuspectKind::Precursor));
+    // A module of its own that faults is the cause even when a request shape triggers it: the
+    // fix is in the module, request filtering only a stop-gap.
+    let own_module = inc
+        .suspect_module
+        .as_deref()
+        .filter(|_| inc.suspect_class.is_some_and(ModuleClass::is_third_party));
+    if let Some(m) = own_module {
+        let mut why = vec![format!("the crash's verdict names {}", cut(m, 200))];
+        why.extend(request.map(|s| format!("triggered by: {}", cut(&s.reason, 400))));
+        return finding(Category::FaultingModule, why, Vec::new());
+    }
+    if let Some(s) = request {
+        return finding(Category::BadRequest, vec![cut(&s.reason, 400)], Vec::new());
+    }
+    if let Some(m) = inc
+        .suspect_module
+        .as_deref()
+        .or(inc.faulting_module.as_deref())
+    {
+        return finding(
+            Category::FaultingModule,
+            vec![format!("the crash's verdict names {}", cut(m, 200))],
+            Vec::new(),
+        );
+    }
+    if let Some(m) = &inc.managed_exception {
+        return finding(
+            Category::FaultingModule,
+            vec![format!("managed code threw {}", m.type_name)],
+            Vec::new(),
+        );
+    }
+    finding(
+        Category::Unknown,
+        Vec::new(),
+        vec!["a crash dump (procdump -accepteula -ma -e <pid>, or a DebugDiag crash rule) names the faulting module".into()],
+    )
+}
+
+/// The window whose counters decide an incident: the 10 minutes before a hang or a dump, the
+/// span of an overload or a CPU run.
+fn counter_window(inc: &Incident) -> Option<(Millis, Millis)> {
+    let Ts(t0) = inc.time?;
+    let end = inc.end.map_or(t0, |e| e.0);
+    let start = if end > t0 { t0 } else { t0 - 10 * 60_000 };
+    Some((start, end))
+}
+
+/// A hang dump's verdict, when it decides: one thread's CPU time far above the others (a
+/// runaway thread, and the module it runs), or hundreds of threads.
+fn dump_category(inc: &Incident) -> Option<CategoryFinding> {
+    let verdict = inc.verdict.as_deref()?;
+    let why = vec![format!("the dump: {}", cut(verdict, 400))];
+    if inc
+        .bucket
+        .as_deref()
+        .is_some_and(|b| b.starts_with("RUNAWAY_THREAD_"))
+    {
+        return Some(finding(Category::RunawayThread, why, Vec::new()));
+    }
+    verdict
+        .contains("very high thread count")
+        .then(|| finding(Category::HighThreadCount, why, Vec::new()))
+}
+
+/// Threads blocked together: at least this many in one stack …
+const SAME_STACK_MIN: usize = 10;
+
+/// Thread locking from a hang dump: most of its threads in one and the same stack, and that
+/// stack in request code (classic ASP, ASP.NET, an ISAPI host, COM, or a third-party module)
+/// rather than the thread pools' idle waits.
+fn same_stack(t: &Tables, inc: &Incident) -> Option<CategoryFinding> {
+    use crate::knowledge::modules::ModuleClass as C;
+    let dumps: Vec<FileId> = inc
+        .evidence
+        .iter()
+        .filter(|e| e.source == EvidenceKind::Dump)
+        .map(|e| e.file)
+        .collect();
+    for file in dumps {
+        let threads: Vec<&crate::tables::ThreadRow> =
+            t.threads.iter().filter(|r| r.file == file).collect();
+        let mut groups: BTreeMap<&str, Vec<&crate::tables::ThreadRow>> = BTreeMap::new();
+        for r in &threads {
+            if let Some(sig) = r.top_frames.as_deref() {
+                groups.entry(sig).or_default().push(r);
+            }
+        }
+        let Some((sig, members)) = groups
+            .into_iter()
+            .max_by_key(|(s, m)| (m.len(), std::cmp::Reverse(*s)))
+        else {
+            continue;
+        };
+        let module = members[0].top_module.as_deref().unwrap_or("?");
+        let class = t
+            .modules
+            .iter()
+            .find(|m| m.file == file && m.name.eq_ignore_ascii_case(module))
+            .map(|m| m.class);
+        let in_request_code = class.is_some_and(|c| {
+            matches!(
+                c,
+                C::ClassicAsp | C::AspnetHost | C::IsapiHost | C::ComRuntime
+            ) || c.is_third_party()
+        });
+        if members.len() >= SAME_STACK_MIN && 2 * members.len() >= threads.len() && in_request_code
+        {
+            let mut why = vec![format!(
+                "the dump: {} of {} threads wait in the same stack, in {} ({}): {}",
+                members.len(),
+                threads.len(),
+                cut(module, 100),
+                class.map_or("?", |c| c.label()),
+                cut(sig, 300)
+            )];
+            if class.is_some_and(|c| c.is_third_party()) {
+                why.push(format!("{} serializes the requests: the likely suspect (a single-threaded COM object or a lock it holds)", cut(module, 100)));
+            }
+            return Some(finding(Category::ThreadLocking, why, Vec::new()));
+        }
+    }
+    None
+}
+
+/// A hang, an overload, a CPU run or a dump, categorized by the counters around it when they
+/// decide; else `unknown` with what would decide it.
+fn counters_category(perf: &Perf, inc: &Incident) -> CategoryFinding {
+    let missing = |what: &str| vec![what.to_string()];
+    let dumped = inc.evidence.iter().any(|e| e.source == EvidenceKind::Dump);
+    let hang_dump = if dumped {
+        "the dump shows no runaway thread and no threads blocked together: read its stacks (WinDbg ~*kb, or DebugDiag's hang analysis); three dumps 10 s apart show which thread moves"
+    } else {
+        "a hang dump while it hangs (procdump -accepteula -ma -n 3 -s 10 <pid>) shows what the request threads wait on"
+    };
+    if perf.is_empty() {
+        return finding(
+            Category::Unknown,
+            Vec::new(),
+            vec![hang_dump.into(), COUNTERS_MISSING.into()],
+        );
+    }
+    let Some((from, to)) = counter_window(inc) else {
+        return finding(Category::Unknown, Vec::new(), missing(hang_dump));
+    };
+    match perf.window(inc.server.as_deref(), from, to) {
+        Some(w) => match perf::decide(&w) {
+            Some((cat, why)) => finding(cat, why, Vec::new()),
+            None if w.cpu.is_none() => finding(
+                Category::Unknown,
+                Vec::new(),
+                missing(
+                    "the counter logs hold no Processor(_Total)\\% Processor Time sample of this server around it",
+                ),
+            ),
+            None if w.cpu.is_some_and(|c| c >= 80.0) => finding(
+                Category::Unknown,
+                Vec::new(),
+                missing(
+                    "CPU was high; System\\Context Switches/sec (not logged) tells a runaway thread from too many threads",
+                ),
+            ),
+            None => finding(
+                Category::Unknown,
+                Vec::new(),
+                vec![format!(
+                    "CPU was {:.0} %, neither idle nor saturated: {hang_dump}",
+                    w.cpu.unwrap_or_default()
+                )],
+            ),
+        },
+        None => finding(
+            Category::Unknown,
+            Vec::new(),
+            missing("the counter logs hold nothing of this server"),
+        ),
+    }
+}
+
+/// A memory-limit recycle: a leak, with its growth rate when the counters have it.
+fn leak_category(perf: &Perf, inc: &Incident) -> CategoryFinding {
+    let limit = if inc.sources.iter().any(|s| s.to_string().ends_with("/5077")) {
+        "virtual memory"
+    } else {
+        "private bytes"
+    };
+    let mut why = vec![format!("WAS recycled the worker on its {limit} limit")];
+    let growth = inc
+        .time
+        .and_then(|Ts(t0)| perf.growth(inc.server.as_deref(), t0 - 2 * 3_600_000, t0));
+    match growth {
+        Some((instance, rate, last)) if rate > 0.0 => {
+            why.push(format!(
+                "Private Bytes of {instance} grew {rate:.0} MB/h over the 2 h before, to a peak of {last:.0} MB"
+            ));
+            finding(Category::MemoryLeak, why, Vec::new())
+        }
+        _ => finding(
+            Category::MemoryLeak,
+            why,
+            vec![
+                "Process(w3wp)\\Private Bytes over the day (a counter log) gives the growth rate"
+                    .into(),
+            ],
+        ),
+    }
+}
+
+/// Minutes of requests before a hang whose time-taken is compared with the day's.
+const CLIMB_MS: Millis = 10 * 60_000;
+
+/// Requests slowing before a hang: the median `time-taken` of the hung pool's sites in the 10
+/// minutes before it against the median outside that window, when it is 5× and over a second.
+/// Requests that never completed are not in the log, so this is a floor of what the users saw.
+fn time_taken_climb(t: &Tables, inc: &Incident) -> Option<String> {
+    let Ts(t0) = inc.time?;
+    let r = &t.requests;
+    let sites: Vec<&str> = inc.sites.iter().map(String::as_str).collect();
+    let (mut before, mut rest) = (Vec::new(), Vec::new());
+    for i in 0..r.len() {
+        let ok_server = timeline::server_ok(inc.server.as_deref(), r.server.get(i));
+        let ok_site = sites.is_empty()
+            || r.site
+                .get(i)
+                .is_some_and(|s| sites.iter().any(|x| x.eq_ignore_ascii_case(s)));
+        let Some(tt) = r.time_taken_ms.get(i) else {
+            continue;
+        };
+        if !(ok_server && ok_site) {
+            continue;
+        }
+        let ts = r.ts[i];
+        if ts > t0 - CLIMB_MS && ts <= t0 {
+            before.push(tt);
+        } else {
+            rest.push(tt);
+        }
+    }
+    let median = |v: &mut Vec<u64>| {
+        v.sort_unstable();
+        v.get(v.len() / 2).copied()
+    };
+    let n = before.len();
+    let (b, d) = (median(&mut before)?, median(&mut rest)?);
+    (n >= 5 && b >= 1000 && b >= 5 * d.max(1)).then(|| {
+        format!(
+            "time-taken climbed before it: median {} over the {n} requests of the last 10 minutes, {} the rest of the day",
+            fmt_duration(b as i64),
+            if d < 1000 { format!("{d} ms") } else { fmt_duration(d as i64) }
+        )
+    })
+}
+
+/// Every incident's category, from the facts gathered so far.
+pub(super) fn categorize(
+    t: &Tables,
+    perf: &Perf,
+    incidents: &mut [Incident],
+    suspects: &[Suspect],
+) {
+    for inc in incidents.iter_mut() {
+        let f = match inc.kind {
+            IncidentKind::Crash => crash_category(&*inc, suspects),
+            IncidentKind::Recycle => leak_category(perf, &*inc),
+            IncidentKind::ErrorBurst => burst_category(t, &*inc),
+            IncidentKind::Overload => {
+                let by_codes = burst_category(t, &*inc);
+                if by_codes.name == Category::Configuration {
+                    by_codes
+                } else {
+                    counters_category(perf, &*inc)
+                }
+            }
+            IncidentKind::Hang | IncidentKind::Dump | IncidentKind::Cpu => dump_category(&*inc)
+                .or_else(|| same_stack(t, &*inc))
+                .unwrap_or_else(|| counters_category(perf, &*inc)),
+        };
+        inc.category = f;
+        if inc.kind == IncidentKind::Hang
+            && let Some(climb) = time_taken_climb(t, &*inc)
+        {
+            match inc.category.name {
+                Category::Unknown => inc.notes.push(climb),
+                _ => inc.category.decided_by.push(climb),
+            }
+        }
+        join_traces(t, inc);
+        if inc.kind == IncidentKind::Recycle {
+            let lost = inc
+                .in_flight
+                .iter()
+                .filter(|r| r.source == EvidenceKind::Httperr)
+                .count();
+            inc.notes.push(if lost == 0 {
+                "no request lost: no HTTPERR abandonment at the recycle".into()
+            } else {
+                format!("{lost} request(s) lost: abandoned by the recycled worker (HTTPERR)")
+            });
+        }
+    }
+}
+
+/// Suspects for configuration changes that started a burst: one per change, latest first.
+pub(super) fn config_suspects(t: &Tables, incidents: &[Incident]) -> Vec<Suspect> {
+    let mut out: Vec<Suspect> = Vec::new();
+    for inc in incidents.iter().filter(|i| i.burst.is_some()) {
+        let b = inc.burst.as_ref().expect("filtered");
+        for i in changes_before(t, inc, b.end.0).into_iter().take(1) {
+            let r = &t.crashes[i];
+            let of = r
+                .app_pool
+                .as_deref()
+                .map(|p| format!(" (pool {})", cut(p, 100)))
+                .or_else(|| {
+                    r.faulting_module
+                        .as_deref()
+                        .map(|m| format!(" (module {})", cut(m, 100)))
+                })
+                .unwrap_or_default();
+            let name = format!(
+                "{} at {}{of}",
+                evidence_label(r),
+                r.ts.map_or("?".into(), fmt_utc)
+            );
+            let urls: Vec<String> = b
+                .urls
+                .iter()
+                .take(3)
+                .map(|u| format!("{} ({})", u.value, u.count))
+                .collect();
+            let reason = format!(
+                "{}; then {} {} errors on {} in {}, {:.0}× the usual rate (p = {}); most on {}",
+                change_sentence(t, i, inc),
+                b.errors,
+                b.series,
+                b.site.as_deref().unwrap_or("the server"),
+                fmt_duration(b.duration_s * 1000),
+                b.lift,
+                fmt_p(b.p_adjusted),
+                urls.join(", ")
+            );
+            let near =
+                r.ts.zip(inc.time)
+                    .is_some_and(|(a, Ts(s))| (s - a).abs() <= 10 * 60_000);
+            out.push(Suspect {
+                id: String::new(),
+                kind: SuspectKind::Configuration,
+                name,
+                confidence: if near { Confidence::Medium } else { Confidence::Low },
+                confidence_why: if near {
+                    "a change within 10 minutes before a significant burst of errors: timing, not proof".into()
+                } else {
+                    "a change up to 30 minutes before the burst: the timing is loose".into()
+                },
+                incidents: vec![inc.id.clone()],
+                incidents_considered: 1,
+                reason,
+                evidence: vec![crash_evidence(t, i)],
+                evidence_total: 1,
+                module: None,
+                pattern: None,
+                corroborated_by: Vec::new(),
+            });
+        }
+    }
+    out
+}
