@@ -301,6 +301,19 @@ fn sample_outage_blames_the_killer_not_the_popular_pages() {
             first.uri
         );
         assert_eq!(first.suspects[0], top.id);
+        // One cause, one category: with a dump or without, the filter faulted, triggered by
+        // the pattern.
+        assert_eq!(inc.category.name.name(), "faulting_module", "{}", inc.id);
+        assert!(
+            inc.category.decided_by[0].contains("ctsgate.dll"),
+            "{:?}",
+            inc.category
+        );
+        assert!(
+            inc.category.decided_by[1].starts_with("triggered by: query shape"),
+            "{:?}",
+            inc.category
+        );
     }
 }
 

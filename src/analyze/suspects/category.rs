@@ -168,12 +168,34 @@ fn crash_category(inc: &Incident, suspects: &[Suspect]) -> CategoryFinding {
     let request = linked(SuspectKind::RequestPattern).or_else(|| linked(SuspectKind::Precursor));
     // A module of its own that faults is the cause even when a request shape triggers it: the
     // fix is in the module, request filtering only a stop-gap.
+    // A crash without a dump is known by the module suspect its events support (the same
+    // module the other crashes' dumps name), so crashes of one cause get one category.
     let own_module = inc
         .suspect_module
         .as_deref()
-        .filter(|_| inc.suspect_class.is_some_and(ModuleClass::is_third_party));
-    if let Some(m) = own_module {
-        let mut why = vec![format!("the crash's verdict names {}", cut(m, 200))];
+        .filter(|_| inc.suspect_class.is_some_and(ModuleClass::is_third_party))
+        .map(|m| format!("the crash's verdict names {}", cut(m, 200)))
+        .or_else(|| {
+            suspects
+                .iter()
+                .find(|s| {
+                    s.kind.is_module()
+                        && s.kind != SuspectKind::SystemModule
+                        && s.confidence != Confidence::Low
+                        && s.incidents.contains(&inc.id)
+                })
+                .map(|s| {
+                    format!(
+                        "{} {} ({}, {} confidence) faulted in this crash",
+                        s.id,
+                        cut(&s.name, 200),
+                        s.kind.label(),
+                        s.confidence
+                    )
+                })
+        });
+    if let Some(first) = own_module {
+        let mut why = vec![first];
         why.extend(request.map(|s| format!("triggered by: {}", cut(&s.reason, 400))));
         return finding(Category::FaultingModule, why, Vec::new());
     }
