@@ -102,3 +102,26 @@ fn a_trace_folder_is_read_as_traces() {
     assert_eq!(t.files[0].rows, 1);
     assert_eq!(t.traces.len(), 1);
 }
+
+mod hostile {
+    use proptest::prelude::*;
+    use w3triage::ingest::freb::parse;
+    use w3triage::tables::FileCtx;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+        /// The real trace cut anywhere and with a byte changed: one row or one issue, never a
+        /// panic, the file accounted for.
+        #[test]
+        fn mutated_traces_never_panic(cut in 0usize..250_000, flip in 0usize..250_000, byte in any::<u8>()) {
+            let mut b = super::real();
+            let f = flip % b.len();
+            b[f] = byte;
+            b.truncate(cut.min(b.len()));
+            let p = parse(&FileCtx::default(), &b);
+            prop_assert!(p.counts.balanced());
+            prop_assert!(p.traces.len() + p.issues.len() >= 1);
+        }
+    }
+}

@@ -183,3 +183,41 @@ fn an_hour_of_2000_counters_every_15_s_is_read_whole() {
         t.counters.heap_bytes()
     );
 }
+
+mod hostile {
+    use proptest::prelude::*;
+    use w3triage::ingest::perf::parse;
+    use w3triage::tables::FileCtx;
+
+    fn relog() -> String {
+        super::pdh_csv(240, &super::three(), 6, 15, &|i, c| {
+            Some((i * 3 + c) as f64)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Any bytes: every line accounted for, every value pointing at a sample and a series.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let p = parse(&FileCtx::default(), &bytes);
+            prop_assert!(p.counts.balanced());
+            let c = &p.counters;
+            prop_assert!(c.values.iter().all(|v| (v.sample as usize) < c.samples.len()
+                && (v.series as usize) < c.series.len()));
+        }
+
+        /// A real layout cut anywhere and with a byte changed: still read, still balanced.
+        #[test]
+        fn mutated_logs_never_panic(cut in 0usize..1000, flip in 0usize..1000, byte in any::<u8>()) {
+            let mut b = relog().into_bytes();
+            let f = flip % b.len();
+            b[f] = byte;
+            b.truncate(cut.min(b.len()));
+            let p = parse(&FileCtx::default(), &b);
+            prop_assert!(p.counts.balanced());
+            prop_assert!(p.counters.values.iter().all(|v| v.value.is_finite()));
+        }
+    }
+}
