@@ -119,8 +119,9 @@ pub struct Window {
     pub cpu: Option<f64>,
     /// Context switches per second (mean).
     pub switches: Option<f64>,
-    /// The busiest worker instance and its mean CPU as % of the machine.
-    pub top_worker: Option<(String, f64)>,
+    /// The incident's own worker instance (`w3wp_<pid>`, flagged true) or else the busiest,
+    /// and its mean CPU as % of the machine.
+    pub top_worker: Option<(String, f64, bool)>,
     /// The most threads any worker had.
     pub threads: Option<f64>,
     /// Samples of machine CPU in the window.
@@ -226,19 +227,37 @@ impl Perf {
     }
 
     /// Means over `[from, to]` on `server`.
-    pub fn window(&self, server: Option<&str>, from: Millis, to: Millis) -> Option<Window> {
+    pub fn window(
+        &self,
+        server: Option<&str>,
+        pid: Option<u32>,
+        from: Millis,
+        to: Millis,
+    ) -> Option<Window> {
         let m = self.machine(server)?;
         let first = |r: Role| m.tracks.get(&r).and_then(|v| v.first());
         let cpu = first(Role::CpuTotal).and_then(|t| mean(&t.points, from, to));
         let switches = first(Role::ContextSwitches).and_then(|t| mean(&t.points, from, to));
         let cores = m.cores.max(1) as f64;
-        let top_worker = m
+        let workers: Vec<(String, f64)> = m
             .tracks
             .get(&Role::WorkerCpu)
             .into_iter()
             .flatten()
             .filter_map(|t| mean(&t.points, from, to).map(|(v, _)| (t.instance.clone(), v / cores)))
-            .max_by(|a, b| a.1.total_cmp(&b.1));
+            .collect();
+        // With `ProcessNameFormat` 2 the instance is `w3wp_<pid>`: the incident's own worker.
+        let own = pid.map(|p| format!("w3wp_{p}"));
+        let top_worker = workers
+            .iter()
+            .find(|(i, _)| own.as_deref().is_some_and(|o| i.eq_ignore_ascii_case(o)))
+            .map(|(i, v)| (i.clone(), *v, true))
+            .or_else(|| {
+                workers
+                    .iter()
+                    .max_by(|a, b| a.1.total_cmp(&b.1))
+                    .map(|(i, v)| (i.clone(), *v, false))
+            });
         let threads = m
             .tracks
             .get(&Role::WorkerThreads)
@@ -341,8 +360,13 @@ impl Perf {
 /// thread locking. `None` when the counters do not decide (CPU between, or not logged).
 pub fn decide(w: &Window) -> Option<(Category, Vec<String>)> {
     let cpu = w.cpu?;
-    let worker = w.top_worker.as_ref().map_or(String::new(), |(i, v)| {
-        format!("; busiest worker {i} at {v:.0} % of the machine")
+    let worker = w.top_worker.as_ref().map_or(String::new(), |(i, v, own)| {
+        let who = if *own {
+            "the worker itself"
+        } else {
+            "busiest worker"
+        };
+        format!("; {who} {i} at {v:.0} % of the machine")
     });
     if cpu >= 80.0 {
         let s = w.switches?;

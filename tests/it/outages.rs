@@ -818,3 +818,30 @@ fn an_aspnet_configuration_error_before_a_burst_is_its_suspect() {
     assert_eq!(a.suspects.len(), 1);
     assert_eq!(a.suspects[0].kind, SuspectKind::Configuration);
 }
+
+/// With `ProcessNameFormat` 2 each worker is `w3wp_<pid>`: the hung worker's own CPU is quoted,
+/// not the busiest other pool's.
+#[test]
+fn the_hung_workers_own_counters_are_read_by_pid() {
+    let cols: Vec<String> = [
+        r"\\WEB01\Processor(_Total)\% Processor Time",
+        r"\\WEB01\System\Context Switches/sec",
+        r"\\WEB01\Process(w3wp_4242)\% Processor Time",
+        r"\\WEB01\Process(w3wp_5151)\% Processor Time",
+    ]
+    .map(String::from)
+    .to_vec();
+    let csv = super::perf::pdh_csv(0, &cols, 1920, 15, &|_, c| {
+        Some([12.0, 900.0, 3.0, 19.0][c])
+    });
+    let a = run(&[
+        ("WEB01/W3SVC1/u_ex240301.log", day(71, &|_, _| {})),
+        ("WEB01/events/System.xml", hang_event(300)),
+        ("WEB01/perflogs/DataCollector01.csv", csv),
+    ]);
+    let why = &a.incidents[0].category.decided_by[0];
+    assert!(
+        why.ends_with("the worker itself w3wp_4242 at 3 % of the machine"),
+        "{why}"
+    );
+}

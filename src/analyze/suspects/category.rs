@@ -333,7 +333,7 @@ fn counters_category(perf: &Perf, inc: &Incident) -> CategoryFinding {
     let Some((from, to)) = counter_window(inc) else {
         return finding(Category::Unknown, Vec::new(), missing(hang_dump));
     };
-    match perf.window(inc.server.as_deref(), from, to) {
+    match perf.window(inc.server.as_deref(), inc.pid, from, to) {
         Some(w) => match perf::decide(&w) {
             Some((cat, why)) => finding(cat, why, Vec::new()),
             None if w.cpu.is_none() => finding(
