@@ -703,9 +703,10 @@ fn wow64_view_of_a_32bit_w3wp() {
     assert!(detail_has(&c, "WOW64 layer"), "{:?}", c.detail);
 }
 
-#[test]
-fn hang_dump_with_runaway_thread_and_many_threads() {
-    let mut d = W3wpDump::new(false).idle_threads(299);
+/// A 32-bit w3wp with `idle` idle threads and thread 0x9999 spinning in the ISAPI filter
+/// `RegexFilter.dll` (400 s of user time), with a ThreadInfoList.
+pub fn spinning_filter(idle: usize) -> W3wpDump {
+    let mut d = W3wpDump::new(false).idle_threads(idle);
     d.modules.push(ModSpec::new(
         r"C:\inetpub\bin\RegexFilter.dll",
         0x1400_0000,
@@ -716,6 +717,12 @@ fn hang_dump_with_runaway_thread_and_many_threads() {
     d.threads
         .push(ThreadSpec::new(0x9999, spin, &[caller], 0x0900_0000).times(4_000_000_000, 10_000));
     d.thread_info = true;
+    d
+}
+
+#[test]
+fn hang_dump_with_runaway_thread_and_many_threads() {
+    let mut d = spinning_filter(299);
     d.comment = Some("procdump -ma w3wp.exe AppPool: Reports".into());
     let p = parse_bytes("w3wp.exe_250101_101010.dmp", &d.build());
     let c = one_crash(&p);
@@ -734,17 +741,7 @@ fn hang_dump_with_runaway_thread_and_many_threads() {
 /// dump, not a crash; the runaway thread still names its module.
 #[test]
 fn the_dumpers_own_break_in_is_a_hang_dump_not_a_crash() {
-    let mut d = W3wpDump::new(false).idle_threads(20);
-    d.modules.push(ModSpec::new(
-        r"C:\inetpub\bin\RegexFilter.dll",
-        0x1400_0000,
-        0x1_0000,
-    ));
-    let spin = d.addr("RegexFilter.dll", 0x444);
-    let caller = d.addr("w3isapi.dll", 0x3000);
-    d.threads
-        .push(ThreadSpec::new(0x9999, spin, &[caller], 0x0900_0000).times(4_000_000_000, 10_000));
-    d.thread_info = true;
+    let d = spinning_filter(20);
     let brk = d.addr("ntdll.dll", 0x2_1a30);
     let callers = [
         d.addr("ntdll.dll", 0x5_0f10),

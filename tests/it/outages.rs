@@ -680,18 +680,7 @@ fn freb_traces_of_a_burst_name_the_module_that_set_the_error() {
 
 #[test]
 fn a_hang_with_a_hang_dump_of_a_spinning_thread_is_a_runaway_thread_in_its_module() {
-    use crate::w3wp_dump::{ModSpec, ThreadSpec, W3wpDump};
-    let mut d = W3wpDump::new(false).idle_threads(30);
-    d.modules.push(ModSpec::new(
-        r"C:\inetpub\bin\RegexFilter.dll",
-        0x1400_0000,
-        0x1_0000,
-    ));
-    let spin = d.addr("RegexFilter.dll", 0x444);
-    let caller = d.addr("w3isapi.dll", 0x3000);
-    d.threads
-        .push(ThreadSpec::new(0x9999, spin, &[caller], 0x0900_0000).times(4_000_000_000, 10_000));
-    d.thread_info = true;
+    let mut d = crate::dump::spinning_filter(30);
     // Taken by ProcDump ten seconds after WAS's ping failed (13:00:30).
     d.dump_time = 1_709_298_040;
     let brk = d.addr("ntdll.dll", 0x2_1a30);
