@@ -604,10 +604,8 @@ const LAYOUT_DIRS: &[&str] = &[
     "w3c",
     "debugdiag",
     "procdump",
-    "perflogs",
     "perfmon",
     "counters",
-    "admin",
     "wer",
     "c",
     "c$",
@@ -660,6 +658,14 @@ pub fn infer_location(root: &Path, path: &Path) -> (Option<String>, Option<Strin
                 _ => None,
             }));
         }
+    }
+    // Below `PerfLogs` the folders are Data Collector Set and run names (`Admin/IIS Health/
+    // WEB01_20250314-000001`), never the server's.
+    if let Some(i) = names
+        .iter()
+        .rposition(|n| n.eq_ignore_ascii_case("perflogs"))
+    {
+        names.truncate(i);
     }
     let mut server = None;
     for n in names.iter().rev() {

@@ -13,6 +13,8 @@ pub mod model;
 pub mod render;
 #[path = "rng.rs"]
 pub mod rng;
+#[path = "slow.rs"]
+pub mod slow;
 #[path = "time.rs"]
 pub mod time;
 
@@ -112,12 +114,14 @@ pub fn render_all(seed: u64) -> Vec<(PathBuf, Vec<u8>)> {
     let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     let outage = server_files(&outage_plan(), seed, "outage", &mut files);
     let healthy = server_files(&healthy_plan(), seed, "healthy", &mut files);
+    let slow = slow::slow_files(seed, &mut files);
     let truth = GroundTruth {
         schema: 1,
         regenerate: REGENERATE.into(),
         seed,
         outage,
         healthy,
+        slow,
     };
     let mut json = serde_json::to_string_pretty(&truth).expect("ground truth serialises");
     json.push('\n');
@@ -150,6 +154,8 @@ pub struct GroundTruth {
     pub seed: u64,
     pub outage: ServerTruth,
     pub healthy: ServerTruth,
+    /// A day of outages that are not crashes (`slow/`).
+    pub slow: slow::SlowTruth,
 }
 
 #[derive(Serialize)]
@@ -469,6 +475,7 @@ fn readme(t: &GroundTruth) -> String {
     line("```sh");
     line("w3triage analyze samples/outage      # finds the crashes and names the suspect");
     line("w3triage analyze samples/healthy     # a normal day: no crash");
+    line("w3triage analyze samples/slow        # no crash, three outages of other kinds");
     line("```");
     line("");
     line(
@@ -506,6 +513,16 @@ fn readme(t: &GroundTruth) -> String {
         "healthy/{}/                      the same shop on another server, a normal day",
         h.server
     ));
+    line(&format!(
+        "slow/{}/                         a third server: a leak, a broken deployment, a hang",
+        t.slow.server
+    ));
+    line("  inetpub/logs/LogFiles/W3SVC1/u_ex250314.log");
+    line("  inetpub/logs/FailedReqLogFiles/W3SVC1/fr00000*.xml   Failed Request Tracing (500.19)");
+    line("  events/System.xml");
+    line(
+        "  PerfLogs/Admin/IIS Health/DataCollector01.csv       relog of the Data Collector Set, every 15 s",
+    );
     line("```");
     line("");
     line(
@@ -698,6 +715,18 @@ fn readme(t: &GroundTruth) -> String {
         "{} has no crash: no WAS 5009/5011/5002, no Application Error, no abandonment, no dump.",
         h.server
     ));
+    line("");
+    line(&format!(
+        "{} (`slow/`) has no crash either, but three outages of other kinds in pool `{}`; the configuration change the report should name is {}:",
+        t.slow.server, t.slow.pool, t.slow.suspect
+    ));
+    line("");
+    for i in &t.slow.incidents {
+        line(&format!(
+            "- {} `{}` → `{}`: {}",
+            i.time, i.kind, i.category, i.what
+        ));
+    }
     r
 }
 

@@ -508,3 +508,55 @@ fn other_processes_crashes_are_listed_apart() {
         a.suspects
     );
 }
+
+/// The slow day: no crash, and each of its three outages found with the kind, category and
+/// time the ground truth states; the configuration change is the burst's suspect.
+#[test]
+fn slow_day_finds_its_three_outages() {
+    use w3triage::analyze::{AnalyzeOptions, analyze, time::fmt_utc};
+    use w3triage::ingest::{IngestOptions, ingest_paths};
+    let truth = &truth()["slow"];
+    let t = ingest_paths(&[samples().join("slow")], &IngestOptions::default());
+    assert!(t.issues.is_empty(), "{:?}", t.issues);
+    assert_eq!(t.traces.len(), 4);
+    assert_eq!(t.counters.samples.len(), 5760);
+    assert_eq!(t.servers.len(), 1, "{:?}", t.servers);
+    let a = analyze(&t, &AnalyzeOptions::default());
+    assert!(!a.summary.crashed);
+    let want = truth["incidents"].as_array().unwrap();
+    assert_eq!(a.incidents.len(), want.len(), "{:#?}", a.incidents);
+    for (inc, w) in a.incidents.iter().zip(want) {
+        assert_eq!(inc.kind.name(), w["kind"], "{}", inc.id);
+        assert_eq!(
+            inc.category.name.name(),
+            w["category"],
+            "{}: {:?}",
+            inc.id,
+            inc.category
+        );
+        let at = fmt_utc(inc.time.unwrap().0);
+        assert_eq!(
+            w["time"].as_str().unwrap().replace(".000Z", "Z"),
+            at,
+            "{}",
+            inc.id
+        );
+        assert_eq!(inc.server.as_deref(), truth["server"].as_str());
+    }
+    assert_eq!(a.suspects.len(), 1);
+    let suspect = truth["suspect"].as_str().unwrap().replace(".000Z", "Z");
+    assert!(
+        a.suspects[0].name.starts_with(&suspect),
+        "{} / {suspect}",
+        a.suspects[0].name
+    );
+    // The evidence each category rests on.
+    let by = |i: usize| a.incidents[i].category.decided_by.join(" | ");
+    assert!(by(0).contains("Private Bytes of w3wp grew"), "{}", by(0));
+    assert!(
+        by(1).contains("traces name module IIS Web Core"),
+        "{}",
+        by(1)
+    );
+    assert!(by(2).starts_with("CPU 98 % with"), "{}", by(2));
+}
