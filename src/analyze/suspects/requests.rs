@@ -174,7 +174,12 @@ fn candidates(t: &Tables, tl: &Tl, corr: &Correlation) -> Candidates {
     let mut needed = [false; 7];
     for (g, group) in corr.groups.iter().enumerate() {
         let mut rows: BTreeMap<(bool, usize), BTreeSet<usize>> = BTreeMap::new();
-        for &ci in &group.incidents {
+        // Requests in flight at a hang, a recycle or a manual dump say nothing of a crash.
+        let crashes = group
+            .incidents
+            .iter()
+            .filter(|&&ci| tl.clusters[ci].kind == IncidentKind::Crash);
+        for &ci in crashes {
             for &i in &tl.clusters[ci].abandoned {
                 rows.entry((false, i)).or_default().insert(ci);
             }
