@@ -67,13 +67,6 @@ impl Code {
     pub fn is_capacity(self) -> bool {
         matches!((self.status, self.substatus), (503, 2..=4) | (500, 13))
     }
-    /// Codes IIS answers when the configuration is broken (`notes/outages.md` §4).
-    pub fn is_configuration(self) -> bool {
-        matches!(
-            (self.status, self.substatus),
-            (500, 19) | (500, 21..=24) | (500, 50..=53)
-        )
-    }
     fn tracked(self) -> bool {
         self.status >= 500 || self.status == 401 || self.status == 403
     }

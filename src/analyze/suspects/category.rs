@@ -36,10 +36,10 @@ fn changes_before(t: &Tables, inc: &Incident, end: Millis) -> Vec<usize> {
     rows
 }
 
-/// What a configuration-class code means (`notes/outages.md` §4).
-fn code_meaning(code: &str) -> &'static str {
+/// What a configuration-class code means (`notes/outages.md` §4); `None` for any other code.
+fn code_meaning(code: &str) -> Option<&'static str> {
     let mut parts = code.split('.');
-    match (parts.next(), parts.next()) {
+    Some(match (parts.next(), parts.next()) {
         (Some("500"), Some("19")) => "the configuration data is invalid or cannot be read",
         (Some("500"), Some("21")) => "a module named in the configuration is not recognized",
         (Some("500"), Some("22" | "23" | "24")) => {
@@ -48,8 +48,8 @@ fn code_meaning(code: &str) -> &'static str {
         (Some("500"), Some("50" | "51" | "52" | "53")) => "a URL Rewrite rule fails",
         (Some("401"), _) => "authentication fails",
         (Some("403"), _) => "access is denied",
-        _ => "an error",
-    }
+        _ => return None,
+    })
 }
 
 pub(super) fn finding(
@@ -71,15 +71,10 @@ fn burst_category(t: &Tables, inc: &Incident) -> CategoryFinding {
     let mut decided = Vec::new();
     let dominant = b.dominant.clone().unwrap_or_default();
     let dom_n = b.codes.first().map_or(0, |c| c.count);
-    let config_code = b.codes.first().is_some_and(|c| {
-        let m = code_meaning(&c.value);
-        m != "an error"
-    });
-    if config_code {
+    if let Some(meaning) = code_meaning(&dominant) {
         decided.push(format!(
-            "{dom_n} of {} errors were {dominant}: {}",
-            b.errors,
-            code_meaning(&dominant)
+            "{dom_n} of {} errors were {dominant}: {meaning}",
+            b.errors
         ));
         if dominant.starts_with("401") || dominant.starts_with("403") {
             decided.push(format!("from {} different clients", b.clients));
