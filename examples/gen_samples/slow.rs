@@ -18,27 +18,17 @@ use std::path::PathBuf;
 
 const SECOND: i64 = 1000;
 
+/// The healthy shop's day on a third server: its own traffic (salt), no scheduled recycle.
 pub fn slow_plan() -> Plan {
     let at = |h, m, s, ms| utc(2025, 3, 14, h, m, s, ms);
     Plan {
         server: "WEB03",
         s_ip: "10.20.1.13",
-        site_id: 1,
-        pool: "ShopAppPool",
-        day_start: at(0, 0, 0, 0),
-        tz_offset_min: -300,
-        sessions: 360,
-        googlebot: 160,
-        bingbot: 60,
-        admin_sessions: 2,
-        noise_scans: 3,
         gaps: vec![(at(6, 40, 0, 0), at(7, 2, 0, 0))],
         first_worker_created: utc(2025, 3, 13, 11, 4, 51, 220),
         recycles: vec![],
-        crashes: vec![],
-        admin_start: None,
-        scanners: vec![],
         salt: 0x57_4542_3033,
+        ..super::healthy_plan()
     }
 }
 
