@@ -17,7 +17,7 @@ pub mod text;
 pub mod w3c;
 pub mod w3c_fields;
 
-use crate::discover::{Artifact, Container, discover};
+use crate::discover::{Artifact, Container, archive, discover};
 use crate::error::ReadError;
 use crate::tables::{
     ArtifactKind, FileCtx, FileRow, FileStatus, IssueRow, LineCounts, Parsed, Severity, Source,
@@ -149,7 +149,7 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
         id: a.id,
         key: a.key.clone(),
         fingerprint: a.fingerprint.clone(),
-        path: a.path.clone(),
+        path: a.source_path(),
         kind: a.kind,
         status: FileStatus::Parsed,
         reason: None,
@@ -167,7 +167,7 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
     let parsed = Parsed::default();
     let ctx = FileCtx {
         id: a.id,
-        path: a.path.clone(),
+        path: a.source_path(),
         server: a.server.clone(),
         site: a.site.clone(),
     };
@@ -250,6 +250,9 @@ fn not_read(a: &Artifact, row: &mut FileRow) -> Option<Parsed> {
         ArtifactKind::PerfBlg => {
             "binary Performance Monitor log (.blg), which only Windows can read: convert it with `relog <file>.blg -f csv -o <file>.csv` and add the CSV"
         }
+        ArtifactKind::SevenZip => {
+            "a 7-Zip archive, which w3triage does not read in place: extract it first (`7z x <file>.7z`) and point w3triage at the folder; .zip, .gz and .zst are read as they are"
+        }
         ArtifactKind::Unknown => {
             "not an artifact w3triage knows (no W3C/HTTPERR header, dump or event signature)"
         }
@@ -275,9 +278,20 @@ fn load(a: &Artifact) -> Result<(Source, Vec<IssueRow>), ReadError> {
         return Ok((Source::new(Vec::new()), Vec::new()));
     }
     let file = std::fs::File::open(&a.path).map_err(ReadError::Open)?;
-    let (src, mut notes) = match a.container {
-        Container::Plain => (read_source(file)?, Vec::new()),
-        Container::Gzip => inflate(a.id, file)?,
+    let (src, mut notes) = match (a.container, &a.member) {
+        (Container::Plain, _) => (read_source(file)?, Vec::new()),
+        (Container::Zip, Some(m)) => {
+            let mut r = archive::open_member(&a.path, m.index).map_err(ReadError::Inflate)?;
+            inflate(a.id, "zip member", |out, limit| r.read_into(out, limit))?
+        }
+        (c, _) => {
+            let mut r = crate::discover::decoder_of(file, c).map_err(ReadError::Inflate)?;
+            let what = if c == Container::Zstd { "zstd" } else { "gzip" };
+            inflate(a.id, what, |out, limit| {
+                use std::io::Read;
+                (&mut r).take(limit).read_to_end(out).map(|_| ())
+            })?
+        }
     };
     if matches!(
         a.kind,
@@ -296,29 +310,33 @@ fn load(a: &Artifact) -> Result<(Source, Vec<IssueRow>), ReadError> {
     }
 }
 
-/// The inflated bytes of a gzip file, in memory (the tables point into them as into a mapped
-/// log). A stream cut short (a copy interrupted, a disk full) keeps what inflated, with a
-/// warning; more than [`inflate_limit`] bytes is refused (a decompression bomb, or a log too
-/// large to hold: extract it first).
+/// The inflated bytes of a compressed file or archive member (`what`), in memory (the tables
+/// point into them as into a mapped log); `read` appends at most its limit of them. A stream cut
+/// short (a copy interrupted, a disk full) keeps what inflated, with a warning; more than
+/// [`inflate_limit`] bytes is refused (a decompression bomb, or a log too large to hold:
+/// extract it first).
 fn inflate(
     id: crate::tables::FileId,
-    file: std::fs::File,
+    what: &str,
+    mut read: impl FnMut(&mut Vec<u8>, u64) -> std::io::Result<()>,
 ) -> Result<(Source, Vec<IssueRow>), ReadError> {
-    use std::io::Read;
     let limit = inflate_limit();
-    let gz = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file));
-    let mut r = gz.take(limit + 1);
     let mut v = Vec::new();
     let mut notes = Vec::new();
-    if let Err(e) = r.read_to_end(&mut v) {
+    if let Err(e) = read(&mut v, limit + 1) {
         if v.is_empty() {
             return Err(ReadError::Inflate(e));
         }
         let msg = format!(
-            "gzip stream cut short or damaged after {} inflated bytes ({e}): what follows is lost",
+            "{what} stream cut short or damaged after {} inflated bytes ({e}): what follows is lost",
             v.len()
         );
-        notes.push(IssueRow::new(id, Severity::Warning, "truncated_gzip", msg));
+        let code = match what {
+            "gzip" => "truncated_gzip",
+            "zstd" => "truncated_zstd",
+            _ => "truncated_member",
+        };
+        notes.push(IssueRow::new(id, Severity::Warning, code, msg));
     }
     if v.len() as u64 > limit {
         return Err(ReadError::TooLargeToInflate { max: limit });

@@ -620,6 +620,9 @@ named_enum! {
         PerfCsv = "perf_csv",
         /// A binary Performance Monitor log (`.blg`): listed with the command that converts it.
         PerfBlg = "perf_blg",
+        /// A 7-Zip archive: listed with the command that extracts it (no maintained crate
+        /// decodes LZMA2 at a useful speed on the minimum Rust this crate supports).
+        SevenZip = "7z",
         /// Not an artifact w3triage knows.
         Unknown = "unknown",
     }

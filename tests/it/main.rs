@@ -7,6 +7,7 @@
 mod w3wp_dump;
 
 mod analyze;
+mod archives;
 mod cli;
 mod compressed;
 mod dump;

@@ -4,6 +4,10 @@
 //! decide; names only break ties for header-less text. Every file found is returned, including
 //! the ones no stage reads: they are listed in the report, never dropped.
 
+pub mod archive;
+
+pub use archive::Member;
+
 use crate::tables::{ArtifactKind, FileId};
 use std::fs::File;
 use std::io::Read;
@@ -33,8 +37,21 @@ pub struct Artifact {
     /// Which version of it: `size:hash` of its size and its first and last 64 KiB (a log that
     /// grew or was rewritten gets a new one), or `None` when it could not be read.
     pub fingerprint: Option<String>,
-    /// How its bytes are stored (as they are, or compressed).
+    /// How its bytes are stored (as they are, compressed, or in an archive).
     pub container: Container,
+    /// Which member of the archive at `path` it is (a `.zip` holds many sources).
+    pub member: Option<Member>,
+}
+
+impl Artifact {
+    /// Where the source is, as the report names it: its path, or for an archive's member the
+    /// archive's path followed by the member's (`farm/WEB01.zip/W3SVC1/u_ex250301.log`).
+    pub fn source_path(&self) -> PathBuf {
+        match &self.member {
+            Some(m) => self.path.join(&m.name),
+            None => self.path.clone(),
+        }
+    }
 }
 
 /// How a file's bytes are stored. Ingest opens every source through this
@@ -49,6 +66,10 @@ pub enum Container {
     /// rotation scripts and admins compress them; known by its magic bytes, named without
     /// the `.gz`.
     Gzip,
+    /// zstd (`.zst`): one source per file, like gzip.
+    Zstd,
+    /// A `.zip` archive: each file member is a source of its own ([`Artifact::member`]).
+    Zip,
 }
 
 impl Container {
@@ -56,6 +77,10 @@ impl Container {
     pub fn of(head: &[u8]) -> Container {
         if head.starts_with(&[0x1f, 0x8b]) {
             Container::Gzip
+        } else if head.starts_with(&ZSTD_MAGIC) {
+            Container::Zstd
+        } else if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+            Container::Zip
         } else {
             Container::Plain
         }
@@ -63,21 +88,26 @@ impl Container {
 
     /// The name of what the file at `path` holds: `u_ex240301.log.gz` holds `u_ex240301.log`.
     pub fn inner_path(self, path: &Path) -> PathBuf {
-        match self {
-            Container::Plain => path.to_path_buf(),
-            Container::Gzip => {
-                let gz = path
-                    .extension()
-                    .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
-                if gz {
-                    path.with_extension("")
-                } else {
-                    path.to_path_buf()
-                }
-            }
+        let suffixes: &[&str] = match self {
+            Container::Plain | Container::Zip => &[],
+            Container::Gzip => &["gz"],
+            Container::Zstd => &["zst", "zstd"],
+        };
+        let strip = path
+            .extension()
+            .is_some_and(|e| suffixes.iter().any(|s| e.eq_ignore_ascii_case(s)));
+        if strip {
+            path.with_extension("")
+        } else {
+            path.to_path_buf()
         }
     }
 }
+
+/// The first bytes of a zstd frame.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+/// The first bytes of a 7-Zip archive.
+const SEVEN_ZIP_MAGIC: [u8; 6] = [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c];
 
 /// Why a file is not read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,76 +169,145 @@ pub fn file_type_name(t: &std::fs::FileType) -> &'static str {
 }
 
 /// Walks `paths` (files or folders, recursively, following links but not loops) and classifies
-/// every file. The order is deterministic: sorted by path.
+/// every file; the members of a `.zip` are sources of their own (see [`archive`]). The order is
+/// deterministic: sorted by path, then by member name.
 pub fn discover(paths: &[PathBuf]) -> Vec<Artifact> {
-    // (path, server, site, problem)
-    type Found = (PathBuf, Option<String>, Option<String>, Option<Problem>);
     let mut found: Vec<Found> = Vec::new();
     for root in paths {
         let walker = walkdir::WalkDir::new(root)
             .follow_links(true)
             .sort_by_file_name();
         for entry in walker {
-            match entry {
-                Ok(e) if e.file_type().is_file() => {
-                    let (server, site) = infer_location(root, e.path());
-                    found.push((e.path().to_path_buf(), server, site, None));
-                }
-                Ok(e) if e.file_type().is_dir() => {}
+            let (path, problem) = match entry {
+                Ok(e) if e.file_type().is_file() => (e.path().to_path_buf(), None),
+                Ok(e) if e.file_type().is_dir() => continue,
+                // FIFOs, sockets, devices: never opened (a FIFO blocks, a device never ends),
+                // but listed, so that every entry of the folder is accounted for.
                 Ok(e) => {
-                    // FIFOs, sockets, devices: never opened (a FIFO blocks, a device never
-                    // ends), but listed, so that every entry of the folder is accounted for.
-                    let (server, site) = infer_location(root, e.path());
                     let why = Problem::NotRegular(file_type_name(&e.file_type()).into());
-                    found.push((e.path().to_path_buf(), server, site, Some(why)));
+                    (e.path().to_path_buf(), Some(why))
                 }
+                // Loops, permission errors on folders, dangling links: listed with the reason.
                 Err(err) => {
-                    // Loops, permission errors on folders, dangling links: listed with the reason.
                     let path = err
                         .path()
                         .map(Path::to_path_buf)
                         .unwrap_or_else(|| root.clone());
-                    let why = if err.loop_ancestor().is_some() {
-                        format!(
-                            "symbolic link loop back to {}",
-                            err.loop_ancestor().unwrap().display()
-                        )
-                    } else if let Some(io) = err.io_error() {
-                        format!("cannot read: {io}")
-                    } else {
-                        err.to_string()
-                    };
-                    let (server, site) = infer_location(root, &path);
-                    found.push((path, server, site, Some(Problem::Unreadable(why))));
+                    (path, Some(Problem::Unreadable(walk_error(&err))))
                 }
-            }
+            };
+            found.push(Found {
+                path,
+                root: root.clone(),
+                problem,
+            });
         }
     }
-    found.sort_by(|a, b| a.0.cmp(&b.0));
-    found.dedup_by(|a, b| a.0 == b.0);
-    found
+    found.sort_by(|a, b| a.path.cmp(&b.path));
+    found.dedup_by(|a, b| a.path == b.path);
+    let mut out: Vec<Artifact> = found.into_iter().flat_map(artifacts_of).collect();
+    for (i, a) in out.iter_mut().enumerate() {
+        a.id = i as FileId;
+    }
+    out
+}
+
+/// A file found by the walk, below the root it was found from.
+struct Found {
+    path: PathBuf,
+    root: PathBuf,
+    problem: Option<Problem>,
+}
+
+fn walk_error(err: &walkdir::Error) -> String {
+    if let Some(ancestor) = err.loop_ancestor() {
+        format!("symbolic link loop back to {}", ancestor.display())
+    } else if let Some(io) = err.io_error() {
+        format!("cannot read: {io}")
+    } else {
+        err.to_string()
+    }
+}
+
+/// The sources a found file holds: itself, or each member of an archive. Ids are set later.
+fn artifacts_of(mut f: Found) -> Vec<Artifact> {
+    let c = match f.problem.take() {
+        Some(p) => Classified::problem(ArtifactKind::Unknown, 0, p),
+        None => classify_file(&f.path),
+    };
+    if c.container == Container::Zip && c.problem.is_none() {
+        return zip_members(&f, c.bytes);
+    }
+    let (server, site) = infer_location(&f.root, &f.path);
+    let inner = c.container.inner_path(&f.path);
+    vec![Artifact {
+        id: 0,
+        key: source_key(&inner, server.as_deref(), site.as_deref()),
+        fingerprint: c.fingerprint,
+        path: f.path,
+        kind: c.kind,
+        bytes: c.bytes,
+        server,
+        site,
+        problem: c.problem,
+        container: c.container,
+        member: None,
+    }]
+}
+
+/// One source per file member of the zip at `f.path`, placed by its path inside the archive.
+/// An archive that cannot be listed is one unreadable source; one without files, one empty one.
+fn zip_members(f: &Found, bytes: u64) -> Vec<Artifact> {
+    let (server, site) = infer_location(&f.root, &f.path);
+    let whole = |problem: Problem| Artifact {
+        id: 0,
+        key: source_key(&f.path, server.as_deref(), site.as_deref()),
+        fingerprint: None,
+        path: f.path.clone(),
+        kind: ArtifactKind::Unknown,
+        bytes,
+        server: server.clone(),
+        site: site.clone(),
+        problem: Some(problem),
+        container: Container::Zip,
+        member: None,
+    };
+    let listed = match archive::list_zip(&f.path) {
+        Ok(l) if l.is_empty() => return vec![whole(Problem::Empty)],
+        Ok(l) => l,
+        Err(why) => return vec![whole(Problem::Unreadable(why))],
+    };
+    let mut out: Vec<Artifact> = listed
         .into_iter()
-        .enumerate()
-        .map(|(i, (path, server, site, problem))| {
-            let c = match problem {
-                Some(p) => Classified::problem(ArtifactKind::Unknown, 0, p),
-                None => classify_file(&path),
+        .map(|m| {
+            let virt = archive::location_path(&f.path, &m.member.name);
+            let (server, site) = infer_location(&f.root, &virt);
+            let (kind, problem) = match &m.head {
+                Ok(head) => (classify(head, &virt), None),
+                Err(p) => (ArtifactKind::Unknown, Some(p.clone())),
             };
-            let inner = c.container.inner_path(&path);
             Artifact {
-                id: i as FileId,
-                key: source_key(&inner, server.as_deref(), site.as_deref()),
-                fingerprint: c.fingerprint,
-                path,
-                kind: c.kind,
-                bytes: c.bytes,
+                id: 0,
+                key: source_key(&virt, server.as_deref(), site.as_deref()),
+                fingerprint: Some(format!("{}:{:016x}", m.size, m.crc)),
+                path: f.path.clone(),
+                kind,
+                bytes: m.size,
                 server,
                 site,
-                problem: c.problem,
-                container: c.container,
+                problem,
+                container: Container::Zip,
+                member: Some(m.member),
             }
         })
-        .collect()
+        .collect();
+    out.sort_by(|a, b| {
+        a.member
+            .as_ref()
+            .map(|m| &m.name)
+            .cmp(&b.member.as_ref().map(|m| &m.name))
+    });
+    out
 }
 
 /// `server/site/file name`: see [`Artifact::key`].
@@ -313,8 +412,8 @@ fn classify_file(path: &Path) -> Classified {
     let fingerprint = fingerprint(&mut f, bytes).ok();
     let container = Container::of(&head);
     let (kind, problem) = match container {
-        Container::Plain => (classify(&head, path), None),
-        Container::Gzip => classify_gzip(f, path),
+        Container::Plain | Container::Zip => (classify(&head, path), None),
+        Container::Gzip | Container::Zstd => classify_compressed(f, path, container),
     };
     Classified {
         kind,
@@ -325,8 +424,8 @@ fn classify_file(path: &Path) -> Classified {
     }
 }
 
-/// The kind of what a gzip file holds, from its first inflated bytes.
-fn classify_gzip(f: File, path: &Path) -> (ArtifactKind, Option<Problem>) {
+/// The kind of what a gzip or zstd file holds, from its first inflated bytes.
+fn classify_compressed(f: File, path: &Path, c: Container) -> (ArtifactKind, Option<Problem>) {
     use std::io::Seek;
     let mut f = f;
     if let Err(e) = f.rewind() {
@@ -335,15 +434,30 @@ fn classify_gzip(f: File, path: &Path) -> (ArtifactKind, Option<Problem>) {
             Some(Problem::Unreadable(format!("cannot read: {e}"))),
         );
     }
-    let decoder = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(f));
-    match sniff(decoder) {
+    let (name, head) = match c {
+        Container::Zstd => ("zstd", decoder_of(f, c).and_then(sniff)),
+        _ => ("gzip", decoder_of(f, c).and_then(sniff)),
+    };
+    match head {
         Ok(head) if head.is_empty() => (ArtifactKind::Unknown, Some(Problem::Empty)),
-        Ok(head) => (classify(&head, &Container::Gzip.inner_path(path)), None),
+        Ok(head) => (classify(&head, &c.inner_path(path)), None),
         Err(e) => {
-            let why = format!("a gzip file that cannot be inflated ({e}): corrupt, or not gzip");
+            let why =
+                format!("a {name} file that cannot be inflated ({e}): corrupt, or not {name}");
             (ArtifactKind::Unknown, Some(Problem::Unreadable(why)))
         }
     }
+}
+
+/// A reader of what a gzip (all members) or zstd (all frames) file holds; the file as it is
+/// for the other containers.
+pub fn decoder_of(f: File, c: Container) -> std::io::Result<Box<dyn Read + Send>> {
+    let buffered = std::io::BufReader::new(f);
+    Ok(match c {
+        Container::Gzip => Box::new(flate2::read::MultiGzDecoder::new(buffered)),
+        Container::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
+        Container::Plain | Container::Zip => Box::new(buffered),
+    })
 }
 
 /// The first [`SNIFF`] bytes of the file, with runs of NUL bytes (power-loss padding) of 16 or
@@ -409,6 +523,9 @@ pub fn classify(head: &[u8], path: &Path) -> ArtifactKind {
         .is_some_and(|e| e.eq_ignore_ascii_case("blg"))
     {
         return ArtifactKind::PerfBlg;
+    }
+    if head.starts_with(&SEVEN_ZIP_MAGIC) {
+        return ArtifactKind::SevenZip;
     }
     if head.starts_with(b"ElfFile\0") {
         return ArtifactKind::Evtx;
@@ -635,6 +752,35 @@ fn is_ftp(text: &[u8], path: &Path) -> bool {
     in_ftp_folder || session_commands
 }
 
+/// Whether a folder or archive name names a period or a batch of logs, not a machine: admins
+/// archive by date (`2025-03`, `logs-2025-03.zip`, `u_ex2503.zip`, `archive_20250301`).
+fn names_a_period(lower: &str) -> bool {
+    let digits = lower.bytes().filter(u8::is_ascii_digit).count();
+    let letters: String = lower.chars().filter(char::is_ascii_alphabetic).collect();
+    const WORDS: &[&str] = &[
+        "",
+        "log",
+        "logs",
+        "iislogs",
+        "archive",
+        "archives",
+        "backup",
+        "backups",
+        "old",
+        "uex",
+        "ex",
+        "uexlog",
+        "exlog",
+        "httperr",
+        "httperrlog",
+        "w3c",
+        "month",
+        "week",
+        "day",
+    ];
+    digits >= 4 && WORDS.contains(&letters.as_str())
+}
+
 /// Server and site from the folder layout: `<server>/…/W3SVC<id>/u_ex….log`.
 pub fn infer_location(root: &Path, path: &Path) -> (Option<String>, Option<String>) {
     let mut site = None;
@@ -677,7 +823,10 @@ pub fn infer_location(root: &Path, path: &Path) -> (Option<String>, Option<Strin
             site.get_or_insert_with(|| n.to_uppercase());
             continue;
         }
-        if LAYOUT_DIRS.contains(&lower.as_str()) || lower.starts_with("ftpsvc") {
+        if LAYOUT_DIRS.contains(&lower.as_str())
+            || lower.starts_with("ftpsvc")
+            || names_a_period(&lower)
+        {
             continue;
         }
         server = Some(n.clone());
