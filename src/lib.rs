@@ -29,6 +29,7 @@ pub mod analyze;
 pub mod discover;
 pub mod error;
 pub mod export;
+pub mod farm;
 pub mod ingest;
 pub mod knowledge;
 pub mod output;

@@ -35,6 +35,29 @@ enum Command {
     Dump(DumpArgs),
     /// Rebuild the crash timeline, match crashes to requests and modules, name the suspects.
     Analyze(AnalyzeArgs),
+    /// A web farm's archives: each server analysed on its own, then what holds across servers.
+    Farm(FarmArgs),
+}
+
+#[derive(clap::Args)]
+struct FarmArgs {
+    /// The farm's folders or archives, one folder (or `.zip`) per server below them
+    /// (`farm/WEB01/…`, `farm/WEB02.zip`).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Write farm.md, farm.html and farm.json, and each server's own reports under
+    /// servers/<server>/, into this folder.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// What to print on standard output.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Terminal)]
+    format: ReportFormat,
+    /// Worker threads (default: one per core). Output is identical for any value.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// A Breakpad symbol tree (`module.pdb/ID/module.sym`) for function names in dumps.
+    #[arg(long)]
+    symbols: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -150,6 +173,7 @@ fn main() -> ExitCode {
         Command::Parse(args) => parse(args),
         Command::Dump(args) => dump(args),
         Command::Analyze(args) => analyze(args),
+        Command::Farm(args) => farm(args),
     };
     match result {
         Ok(code) => code,
@@ -430,11 +454,99 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
 
 /// 1 when anything was rejected, skipped or failed; warnings about guesses alone keep 0.
 fn exit_code(t: &Tables) -> ExitCode {
-    let bad_file = t.files.iter().any(|f| f.status != FileStatus::Parsed);
-    let error = t.issues.iter().any(|i| i.severity == Severity::Error);
-    if bad_file || error {
+    if read_badly(t) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     }
+}
+
+fn read_badly(t: &Tables) -> bool {
+    let bad_file = t.files.iter().any(|f| f.status != FileStatus::Parsed);
+    bad_file || t.issues.iter().any(|i| i.severity == Severity::Error)
+}
+
+fn farm(args: FarmArgs) -> Result<ExitCode> {
+    use w3triage::farm::{FarmOptions, ServerRun, run};
+    use w3triage::report::farm as report;
+    for p in &args.paths {
+        std::fs::metadata(p).with_context(|| format!("cannot read {}", p.display()))?;
+    }
+    let opts = FarmOptions {
+        ingest: IngestOptions {
+            threads: args.threads,
+            dump: w3triage::ingest::dump::DumpOptions {
+                symbols: args.symbols.clone(),
+            },
+            ..Default::default()
+        },
+        analyze: Default::default(),
+    };
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} server {pos}/{len} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b.enable_steady_tick(std::time::Duration::from_millis(120));
+        b
+    });
+    let mut bad = false;
+    let mut failure: Option<anyhow::Error> = None;
+    let mut each = |s: &ServerRun<'_>| {
+        bad |= read_badly(s.tables);
+        if let Some(b) = &bar {
+            b.set_length(s.index.1 as u64);
+            b.set_position(s.index.0 as u64 + 1);
+            b.set_message(w3triage::term::safe(s.name).into_owned());
+        }
+        if let (Some(dir), None) = (&args.out, &failure) {
+            let dir = dir.join("servers").join(report::server_dir_name(s.name));
+            if let Err(e) = w3triage::report::write_files(s.analysis, &dir) {
+                failure = Some(anyhow::Error::new(e).context(format!(
+                    "cannot write the reports of {} into {}",
+                    s.name,
+                    dir.display()
+                )));
+            }
+        }
+    };
+    let pool = args
+        .threads
+        .and_then(|n| rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build().ok());
+    let farm = match &pool {
+        Some(p) => p.install(|| run(&args.paths, &opts, &mut each)),
+        None => run(&args.paths, &opts, &mut each),
+    };
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if farm.servers.is_empty() {
+        let roots: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+        bail!("no files found under {}", roots.join(", "));
+    }
+    let format = match args.format {
+        ReportFormat::Terminal => w3triage::report::Format::Terminal,
+        ReportFormat::Md => w3triage::report::Format::Markdown,
+        ReportFormat::Html => w3triage::report::Format::Html,
+        ReportFormat::Json => w3triage::report::Format::Json,
+    };
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    out.write_all(report::render(&farm, format).as_bytes())?;
+    if let Some(dir) = &args.out {
+        let written = report::write_files(&farm, dir)
+            .with_context(|| format!("cannot write the farm reports into {}", dir.display()))?;
+        if format == w3triage::report::Format::Terminal {
+            writeln!(out)?;
+            for p in written {
+                writeln!(out, "report: {}", p.display())?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(if bad { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

@@ -377,6 +377,52 @@ fn modules() -> Vec<ModSpec> {
         .collect()
 }
 
+/// The version of `ctsgate.dll` a worker loads: the one that crashes, or the release before it
+/// (the farm's servers not yet updated).
+pub const CTSGATE_OLD: [u16; 4] = [4, 2, 0, 610];
+
+/// A full dump of a healthy worker, taken by hand for comparison (DebugDiag "Create Full
+/// Userdump"): no exception stream, every thread waiting for work, the module list of the day
+/// with `ctsgate.dll` at `ctsgate` version.
+#[allow(dead_code)]
+pub fn reference_dump(day: &Day, at: i64, ctsgate: [u16; 4], seed: u64) -> Vec<u8> {
+    let worker = day
+        .workers
+        .iter()
+        .rev()
+        .find(|w| w.created_ms() < at)
+        .unwrap_or(&day.workers[0]);
+    let mut rng = Rng::new(seed ^ day.plan.salt).fork(300);
+    let mut d = W3wpDump::new(true);
+    d.modules = MODULES
+        .iter()
+        .map(|&(path, base, size, ts, v)| {
+            let v = if path == CTSGATE.path { ctsgate } else { v };
+            ModSpec::new(path, base, size).timestamp(ts).version(v)
+        })
+        .collect();
+    d.stack_size = 0x1000;
+    d.thread_info = true;
+    d.pid = Some(worker.pid);
+    d.process_create_time = Some((worker.created_ms() / 1000) as u32);
+    d.dump_time = (at / 1000) as u32;
+    let created = worker.created_ticks + FILETIME_UNIX_OFFSET;
+    let callers = [
+        d.addr("KERNELBASE.dll", 0x3_c1e2),
+        d.addr("w3tp.dll", 0x4d1a),
+        d.addr("KERNEL32.DLL", 0x1_7bd4),
+        d.addr("ntdll.dll", 0x6_ced1),
+    ];
+    for i in 0..rng.int(24, 32) as u32 {
+        let ip = d.addr("ntdll.dll", 0x9_f0a4);
+        let mut t = ThreadSpec::new(4 * (400 + i), ip, &callers, 0x0000_00d4_9000_0000 + u64::from(i) * 0x8_0000);
+        t.create_time = (created + rng.int(1_000_000, 80_000_000)) as u64;
+        t = t.times(rng.int(0, 3_000_000) as u64, rng.int(0, 1_000_000) as u64);
+        d.threads.push(t);
+    }
+    d.build()
+}
+
 /// The full dump DebugDiag wrote at the second-chance access violation of crash `k`.
 pub fn w3wp_crash_dump(day: &Day, k: usize, f: &FaultFacts, seed: u64) -> Vec<u8> {
     let crash = &day.crashes[k];

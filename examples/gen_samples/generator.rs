@@ -6,7 +6,10 @@
 //! simulation, so the documented ground truth cannot drift from the data.
 
 #[path = "dumps.rs"]
-mod dumps;
+pub mod dumps;
+#[allow(dead_code)]
+#[path = "farm.rs"]
+pub mod farm;
 #[path = "model.rs"]
 pub mod model;
 #[path = "render.rs"]

@@ -258,10 +258,7 @@ fn assemble(
 
     Analysis {
         schema_version: SCHEMA_VERSION,
-        tool: ToolInfo {
-            name: "w3triage",
-            version: env!("CARGO_PKG_VERSION"),
-        },
+        tool: ToolInfo::this(),
         options: OptionsEcho {
             window_s: opts.window_ms / 1000,
             tolerance_s: opts.tolerance_ms / 1000,

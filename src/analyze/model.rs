@@ -363,6 +363,16 @@ pub struct ToolInfo {
     pub version: &'static str,
 }
 
+impl ToolInfo {
+    /// This program.
+    pub fn this() -> ToolInfo {
+        ToolInfo {
+            name: "w3triage",
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
 /// The options of an analysis, as given or defaulted.
 #[derive(Debug, Clone, Serialize)]
 pub struct OptionsEcho {

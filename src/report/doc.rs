@@ -46,8 +46,34 @@ pub enum Block<'a> {
     Labeled(Text, Vec<Block<'a>>),
     /// The request timeline chart (drawn where the medium can draw).
     Chart(Chart<'a>),
+    /// A heat map: rows by columns of shaded cells (the farm's servers × days).
+    Heat(Heat),
     /// The closing line: tool, version, schema.
     Footer(Text),
+}
+
+/// A heat map: rows of cells under named columns, each cell shaded by its level.
+#[derive(Debug)]
+pub struct Heat {
+    /// The heading of the row names.
+    pub corner: &'static str,
+    /// Column names (log-derived text is not allowed here: days).
+    pub columns: Vec<String>,
+    /// Row name and its cells, one per column.
+    pub rows: Vec<(Text, Vec<HeatCell>)>,
+    /// What the levels mean, for the legend.
+    pub legend: &'static str,
+}
+
+/// One cell of a heat map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeatCell {
+    /// 0 (nothing) to 3 (worst).
+    pub level: u8,
+    /// Short text in the cell.
+    pub text: String,
+    /// Longer text where the medium shows it (a tooltip).
+    pub title: String,
 }
 
 /// How a paragraph or list reads.

@@ -52,6 +52,8 @@ pre{background:#1d2330;color:#e8ecf1;padding:8px 10px;overflow-x:auto;font-size:
 code{font-family:ui-monospace,Consolas,monospace}
 .muted{color:#6b7380}.ev{font-size:12px;overflow-wrap:anywhere}
 svg{background:#fff;border:1px solid #dde1e7;max-width:100%;height:auto}
+table.heat{width:auto}table.heat td{text-align:center;min-width:4.5em;white-space:nowrap}
+td.h0{background:#fff;color:#9aa1ab}td.h1{background:#fdebd0}td.h2{background:#f5b041}td.h3{background:#c0392b;color:#fff;font-weight:600}
 "#;
 
 /// Escaped `s`, cut to `max` characters with the whole value in a tooltip: attack URLs run to
@@ -87,10 +89,16 @@ pub fn render(a: &Analysis) -> String {
 
 /// Writes a report document as one self-contained HTML page.
 pub fn write(doc: &Doc) -> String {
+    write_titled(doc, "w3triage incident report")
+}
+
+/// Writes a report document as one self-contained HTML page titled `title`.
+pub fn write_titled(doc: &Doc, title: &str) -> String {
     let mut o = String::with_capacity(64 * 1024);
     let _ = writeln!(
         o,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n<meta name=\"referrer\" content=\"no-referrer\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>w3triage incident report</title>\n<style>{STYLE}</style>\n</head><body><main>"
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n<meta name=\"referrer\" content=\"no-referrer\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head><body><main>",
+        esc(title)
     );
     for b in &doc.blocks {
         block(&mut o, b);
@@ -181,10 +189,33 @@ fn block(o: &mut String, b: &Block) {
             body.iter().for_each(|b| block(o, b));
         }
         Block::Chart(c) => o.push_str(&super::chart::svg(*c)),
+        Block::Heat(h) => heat(o, h),
         Block::Footer(t) => {
             let _ = writeln!(o, "<p class=muted>{}</p>", text(t));
         }
     }
+}
+
+fn heat(o: &mut String, h: &super::doc::Heat) {
+    let _ = write!(o, "<table class=heat><tr><th>{}</th>", esc(h.corner));
+    for c in &h.columns {
+        let _ = write!(o, "<th>{}</th>", esc(c));
+    }
+    o.push_str("</tr>\n");
+    for (name, cells) in &h.rows {
+        let _ = write!(o, "<tr><th>{}</th>", text(name));
+        for c in cells {
+            let _ = write!(
+                o,
+                "<td class=h{} title=\"{}\">{}</td>",
+                c.level.min(3),
+                esc(&c.title),
+                esc(&c.text)
+            );
+        }
+        o.push_str("</tr>\n");
+    }
+    let _ = writeln!(o, "</table><p class=muted>{}</p>", esc(h.legend));
 }
 
 fn table(o: &mut String, t: &Table) {

@@ -127,6 +127,15 @@ fn block(o: &mut String, b: &Block) {
             body.iter().for_each(|b| block(o, b));
         }
         Block::Chart(_) => {}
+        Block::Heat(h) => {
+            let _ = writeln!(o, "| {} | {} |", h.corner, h.columns.iter().map(|c| esc(c)).collect::<Vec<_>>().join(" | "));
+            let _ = writeln!(o, "|{}", "---|".repeat(h.columns.len() + 1));
+            for (name, cells) in &h.rows {
+                let cells: Vec<String> = cells.iter().map(|c| esc(&c.text)).collect();
+                let _ = writeln!(o, "| {} | {} |", text(name), cells.join(" | "));
+            }
+            let _ = writeln!(o, "\n{}\n", esc(h.legend));
+        }
         Block::Footer(t) => {
             let _ = writeln!(o, "---\n{}", text(t));
         }

@@ -12,6 +12,7 @@
 pub mod brief;
 mod chart;
 pub mod doc;
+pub mod farm;
 pub mod full;
 pub mod html;
 pub mod json;

@@ -1,0 +1,128 @@
+//! The web farm: each server's sources analysed on their own — the same ingest and analysis as
+//! `analyze` on that server's folder, so a server's incidents are exactly those — then compared
+//! across servers ([`findings`]).
+//!
+//! One server's tables are in memory at a time, and only a summary of each stays: memory follows
+//! the largest server, not the farm.
+
+pub mod findings;
+pub mod model;
+
+pub use model::{DayCell, FarmReport, Finding, FindingKind, OtherFile, ServerSummary};
+
+use crate::analyze::{Analysis, AnalyzeOptions, analyze};
+use crate::discover::{Artifact, discover};
+use crate::ingest::{IngestOptions, ingest_artifacts};
+use crate::tables::{FileId, Tables};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The group of sources whose folders name no server.
+pub const NO_SERVER: &str = "(no server)";
+
+/// How to read and judge a farm.
+#[derive(Debug, Clone, Default)]
+pub struct FarmOptions {
+    /// How each server's sources are ingested.
+    pub ingest: IngestOptions,
+    /// How each server is analysed.
+    pub analyze: AnalyzeOptions,
+}
+
+/// One server's sources, read and judged: what [`run`] hands to its caller before keeping only
+/// the summary.
+pub struct ServerRun<'a> {
+    /// The server, as its folders name it.
+    pub name: &'a str,
+    /// Its position among the servers (0-based) and their number.
+    pub index: (usize, usize),
+    /// Its tables.
+    pub tables: &'a Tables,
+    /// Its analysis, exactly as `analyze` on its folder gives it.
+    pub analysis: &'a Analysis,
+}
+
+/// The farm's sources by server (the folder or archive that names it; case does not matter),
+/// each group numbered from 0 as `discover` on that server's folder numbers it.
+pub fn group_by_server(artifacts: Vec<Artifact>) -> Vec<(String, Vec<Artifact>)> {
+    let mut groups: BTreeMap<String, (String, Vec<Artifact>)> = BTreeMap::new();
+    for a in artifacts {
+        let name = a.server.clone().unwrap_or_else(|| NO_SERVER.into());
+        groups
+            .entry(name.to_ascii_lowercase())
+            .or_insert_with(|| (name, Vec::new()))
+            .1
+            .push(a);
+    }
+    groups
+        .into_values()
+        .map(|(name, mut group)| {
+            for (i, a) in group.iter_mut().enumerate() {
+                a.id = i as FileId;
+            }
+            (name, group)
+        })
+        .collect()
+}
+
+/// Reads the farm under `paths` server by server; `each` sees every server's tables and
+/// analysis (to write its own reports) before they are dropped.
+pub fn run(
+    paths: &[PathBuf],
+    opts: &FarmOptions,
+    each: &mut dyn FnMut(&ServerRun<'_>),
+) -> FarmReport {
+    let groups = group_by_server(discover(paths));
+    let n = groups.len();
+    let mut servers = Vec::with_capacity(n);
+    let mut other = Vec::new();
+    for (i, (name, group)) in groups.into_iter().enumerate() {
+        let tables = ingest_artifacts(group, &opts.ingest);
+        if holds_no_evidence(&tables) {
+            // A README or a tool's output beside the servers' folders is not a server.
+            other.extend(tables.files.iter().map(OtherFile::of));
+            continue;
+        }
+        let analysis = analyze(&tables, &opts.analyze);
+        each(&ServerRun {
+            name: &name,
+            index: (i, n),
+            tables: &tables,
+            analysis: &analysis,
+        });
+        servers.push(ServerSummary::of(name, &analysis, day_counts(&tables)));
+    }
+    FarmReport::assemble(servers, other)
+}
+
+/// No row of evidence came out of these files (they are not logs, dumps, events, traces or
+/// counters).
+fn holds_no_evidence(t: &Tables) -> bool {
+    t.requests.is_empty()
+        && t.httperr.is_empty()
+        && t.crashes.is_empty()
+        && t.ftp.is_empty()
+        && t.counters.is_empty()
+        && t.traces.is_empty()
+        && t.modules.is_empty()
+}
+
+/// Requests and 5xx responses per UTC day (`YYYY-MM-DD`).
+pub fn day_counts(t: &Tables) -> BTreeMap<String, (u64, u64)> {
+    const DAY_MS: i64 = 86_400_000;
+    let mut by_day: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
+    for (i, &ts) in t.requests.ts.iter().enumerate() {
+        let e = by_day.entry(ts.div_euclid(DAY_MS)).or_default();
+        e.0 += 1;
+        if t.requests.status.get(i).is_some_and(|s| (500..600).contains(&s)) {
+            e.1 += 1;
+        }
+    }
+    by_day
+        .into_iter()
+        .filter_map(|(d, c)| {
+            let day = chrono::DateTime::from_timestamp_millis(d.checked_mul(DAY_MS)?)?;
+            Some((day.format("%Y-%m-%d").to_string(), c))
+        })
+        .collect()
+}
