@@ -511,9 +511,12 @@ fn farm(args: FarmArgs) -> Result<ExitCode> {
             }
         }
     };
-    let pool = args
-        .threads
-        .and_then(|n| rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build().ok());
+    let pool = args.threads.and_then(|n| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build()
+            .ok()
+    });
     let farm = match &pool {
         Some(p) => p.install(|| run(&args.paths, &opts, &mut each)),
         None => run(&args.paths, &opts, &mut each),
@@ -548,5 +551,9 @@ fn farm(args: FarmArgs) -> Result<ExitCode> {
         }
     }
     out.flush()?;
-    Ok(if bad { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if bad {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

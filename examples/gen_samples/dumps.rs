@@ -415,7 +415,12 @@ pub fn reference_dump(day: &Day, at: i64, ctsgate: [u16; 4], seed: u64) -> Vec<u
     ];
     for i in 0..rng.int(24, 32) as u32 {
         let ip = d.addr("ntdll.dll", 0x9_f0a4);
-        let mut t = ThreadSpec::new(4 * (400 + i), ip, &callers, 0x0000_00d4_9000_0000 + u64::from(i) * 0x8_0000);
+        let mut t = ThreadSpec::new(
+            4 * (400 + i),
+            ip,
+            &callers,
+            0x0000_00d4_9000_0000 + u64::from(i) * 0x8_0000,
+        );
         t.create_time = (created + rng.int(1_000_000, 80_000_000)) as u64;
         t = t.times(rng.int(0, 3_000_000) as u64, rng.int(0, 1_000_000) as u64);
         d.threads.push(t);

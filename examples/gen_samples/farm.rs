@@ -164,20 +164,37 @@ fn server_files(
             (herr_dir, format!("httperr{}.log", d + 1), herr),
         ];
         for (dir, file, bytes) in logs {
-            store(files, &dir, &file, bytes, old, i, &format!("{:02}{:02}", c.y % 100, c.mo));
+            store(
+                files,
+                &dir,
+                &file,
+                bytes,
+                old,
+                i,
+                &format!("{:02}{:02}", c.y % 100, c.mo),
+            );
         }
         let ev = render::events(&day, &mut Rng::new(seed ^ p.salt).fork(21));
         system.extend_from_slice(&ev.system);
         application.extend_from_slice(&ev.application);
         for (k, crash) in day.crashes.iter().enumerate() {
-            let f = ev.faults.iter().find(|f| f.crash == k).expect("fault facts");
+            let f = ev
+                .faults
+                .iter()
+                .find(|f| f.crash == k)
+                .expect("fault facts");
             let dump_name = render::debugdiag_name(p.pool, f.pid, crash.spec.at, p.tz_offset_min);
             let bytes = dumps::w3wp_crash_dump(&day, k, f, seed);
             files.push((base.join("dumps").join(dump_name), bytes));
         }
         if !updated && d + 1 == days {
             let at = hm(12, 5);
-            let pid = day.workers.iter().rev().find(|w| w.created_ms() < at).map_or(4_000, |w| w.pid);
+            let pid = day
+                .workers
+                .iter()
+                .rev()
+                .find(|w| w.created_ms() < at)
+                .map_or(4_000, |w| w.pid);
             // DebugDiag names a hand-made dump like a crash dump, with "Manual Dump" at the end.
             let dump_name = render::debugdiag_name(p.pool, pid, at, p.tz_offset_min)
                 .replace("Second_Chance_Exception_C0000005", "Manual Dump");
@@ -207,12 +224,19 @@ fn store(
 ) {
     if !old {
         files.push((dir.join(file), bytes));
-    } else if i % 2 == 0 {
+    } else if i.is_multiple_of(2) {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         e.write_all(&bytes).expect("gzip in memory");
-        files.push((dir.join(format!("{file}.gz")), e.finish().expect("gzip in memory")));
+        files.push((
+            dir.join(format!("{file}.gz")),
+            e.finish().expect("gzip in memory"),
+        ));
     } else {
-        let prefix = if file.starts_with("u_ex") { "u_ex" } else { "httperr-" };
+        let prefix = if file.starts_with("u_ex") {
+            "u_ex"
+        } else {
+            "httperr-"
+        };
         let zip_path = dir.join(format!("{prefix}{month}.zip"));
         let member = format!("{}\\{file}", dir.file_name().unwrap().to_string_lossy());
         let prior = files
@@ -256,8 +280,15 @@ fn distractor_events(server: &str, pool: &str, day: &model::Day, at: i64) -> (Ve
         "<Data Name='AppPoolID'>{pool}</Data><Data Name='ProcessID'>{}</Data>",
         w.pid
     );
-    let sys = system_ev(5011, at + 90, format!("{pool_pid}<Binary>6D000780</Binary>"))
-        + &system_ev(5009, at + 105, format!("{pool_pid}<Data Name='ExitCode'>c0000005</Data>"));
+    let sys = system_ev(
+        5011,
+        at + 90,
+        format!("{pool_pid}<Binary>6D000780</Binary>"),
+    ) + &system_ev(
+        5009,
+        at + 105,
+        format!("{pool_pid}<Data Name='ExitCode'>c0000005</Data>"),
+    );
     let data = [
         ("AppName", render::W3WP.name.to_string()),
         ("AppVersion", render::W3WP.version.to_string()),
@@ -268,10 +299,16 @@ fn distractor_events(server: &str, pool: &str, day: &model::Day, at: i64) -> (Ve
         ("ExceptionCode", "c0000005".to_string()),
         ("FaultingOffset", "000000000003f1d2".to_string()),
         ("ProcessId", format!("{:#x}", w.pid)),
-        ("ProcessCreationTime", format!("{:#x}", w.created_ticks + time::FILETIME_UNIX_OFFSET)),
+        (
+            "ProcessCreationTime",
+            format!("{:#x}", w.created_ticks + time::FILETIME_UNIX_OFFSET),
+        ),
         ("AppPath", render::W3WP.path.to_string()),
         ("ModulePath", FABPDF.path.to_string()),
-        ("ReportId", "0b7e4c1d-2f3a-4e5b-9c6d-7e8f9a0b1c2d".to_string()),
+        (
+            "ReportId",
+            "0b7e4c1d-2f3a-4e5b-9c6d-7e8f9a0b1c2d".to_string(),
+        ),
         ("PackageFullName", String::new()),
         ("PackageRelativeAppId", String::new()),
     ];

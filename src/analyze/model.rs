@@ -501,7 +501,7 @@ pub struct RequestRef {
 }
 
 /// One outage: the evidence merged into it, its requests and its suspects.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Incident {
     /// `I1`, `I2`, … in time order.
     pub id: String,

@@ -105,7 +105,8 @@ fn shared_modules(servers: &[ServerSummary], out: &mut Vec<Finding>) {
         ));
         if !f.versions.is_empty() {
             let v: Vec<&str> = f.versions.iter().map(String::as_str).collect();
-            x.detail.push(format!("version(s) that crashed: {}", v.join(", ")));
+            x.detail
+                .push(format!("version(s) that crashed: {}", v.join(", ")));
         }
         let others: Vec<&str> = crashing
             .iter()
@@ -135,7 +136,11 @@ fn versions_loaded(s: &ServerSummary, module: &str) -> BTreeSet<String> {
     s.modules
         .iter()
         .filter(|m| m.name.eq_ignore_ascii_case(module))
-        .map(|m| m.version.clone().unwrap_or_else(|| "unknown version".into()))
+        .map(|m| {
+            m.version
+                .clone()
+                .unwrap_or_else(|| "unknown version".into())
+        })
         .collect()
 }
 
@@ -151,8 +156,14 @@ fn inventory_difference(servers: &[ServerSummary], f: &Faults) -> Option<Finding
     if bad.is_empty() || good.is_empty() {
         return None;
     }
-    let bad_v: BTreeSet<String> = bad.iter().flat_map(|s| versions_loaded(s, &f.name)).collect();
-    let good_v: BTreeSet<String> = good.iter().flat_map(|s| versions_loaded(s, &f.name)).collect();
+    let bad_v: BTreeSet<String> = bad
+        .iter()
+        .flat_map(|s| versions_loaded(s, &f.name))
+        .collect();
+    let good_v: BTreeSet<String> = good
+        .iter()
+        .flat_map(|s| versions_loaded(s, &f.name))
+        .collect();
     if bad_v.is_empty() || !bad_v.is_disjoint(&good_v) {
         return None;
     }
@@ -166,7 +177,10 @@ fn inventory_difference(servers: &[ServerSummary], f: &Faults) -> Option<Finding
         if good_v.is_empty() {
             "do not load it".to_string()
         } else {
-            format!("load {}", good_v.iter().cloned().collect::<Vec<_>>().join(", "))
+            format!(
+                "load {}",
+                good_v.iter().cloned().collect::<Vec<_>>().join(", ")
+            )
         }
     );
     let mut x = finding(FindingKind::InventoryDifference, title);
@@ -183,7 +197,10 @@ fn inventory_difference(servers: &[ServerSummary], f: &Faults) -> Option<Finding
     ));
     let also = also_only_on(&bad, &good, &f.name);
     if !also.is_empty() {
-        x.detail.push(format!("also loaded only where it crashes: {}", also.join(", ")));
+        x.detail.push(format!(
+            "also loaded only where it crashes: {}",
+            also.join(", ")
+        ));
     }
     x.thin = p > 0.05;
     x.action = format!(
@@ -204,7 +221,12 @@ fn also_only_on(bad: &[&ServerSummary], good: &[&ServerSummary], skip: &str) -> 
         s.modules
             .iter()
             .filter(|m| !m.name.eq_ignore_ascii_case(skip))
-            .map(|m| (m.name.to_ascii_lowercase(), m.version.clone().unwrap_or_default()))
+            .map(|m| {
+                (
+                    m.name.to_ascii_lowercase(),
+                    m.version.clone().unwrap_or_default(),
+                )
+            })
             .collect()
     };
     let mut common = pairs(bad[0]);
@@ -227,20 +249,37 @@ fn shared_patterns(servers: &[ServerSummary], out: &mut Vec<Finding>) {
     // pattern → server → (incidents, statistic line)
     let mut by: BTreeMap<&str, BTreeMap<&str, (Vec<String>, String)>> = BTreeMap::new();
     for s in servers {
-        for sus in s.suspects.iter().filter(|x| x.kind == SuspectKind::RequestPattern) {
+        for sus in s
+            .suspects
+            .iter()
+            .filter(|x| x.kind == SuspectKind::RequestPattern)
+        {
             let stat = sus.pattern.as_ref().map_or_else(String::new, |p| {
                 format!(
                     "{} of {} in flight, lift {:.0}, adjusted p {:.1e}",
                     p.in_flight, p.in_flight_total, p.lift, p.p_adjusted
                 )
             });
-            let ids = sus.incidents.iter().map(|i| format!("{} {i}", s.name)).collect();
+            let ids = sus
+                .incidents
+                .iter()
+                .map(|i| format!("{} {i}", s.name))
+                .collect();
             by.entry(sus.name.as_str())
                 .or_default()
                 .insert(s.name.as_str(), (ids, stat));
         }
     }
-    let mut shared: Vec<_> = by.into_iter().filter(|(_, on)| on.len() >= 2).collect();
+    // Two servers sharing a client or a URL at their crashes is common by chance on a big farm;
+    // it counts from three servers, or when it is every server that crashed.
+    let crashed = servers
+        .iter()
+        .filter(|s| s.outages().any(|i| i.kind == IncidentKind::Crash))
+        .count();
+    let mut shared: Vec<_> = by
+        .into_iter()
+        .filter(|(_, on)| on.len() >= SOLID_SERVERS || (on.len() >= 2 && on.len() == crashed))
+        .collect();
     shared.sort_by_key(|(_, on)| std::cmp::Reverse(on.len()));
     for (pattern, on) in shared {
         let mut x = finding(
@@ -267,7 +306,11 @@ fn simultaneous(servers: &[ServerSummary], out: &mut Vec<Finding>) {
         .flat_map(|s| {
             s.outages().filter_map(move |i| {
                 let t = i.time?.0;
-                Some((t, s.name.as_str(), format!("{} {} ({})", s.name, i.id, i.kind.name())))
+                Some((
+                    t,
+                    s.name.as_str(),
+                    format!("{} {} ({})", s.name, i.id, i.kind.name()),
+                ))
             })
         })
         .collect();
@@ -359,5 +402,83 @@ fn outliers(servers: &[ServerSummary], out: &mut Vec<Finding>) {
             s.name
         );
         out.push(x);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::{Incident, Ts};
+
+    fn server(name: &str, crashes_at: &[i64], requests: u64, errors: u64) -> ServerSummary {
+        let incidents = crashes_at
+            .iter()
+            .enumerate()
+            .map(|(k, &t)| Incident {
+                id: format!("I{}", k + 1),
+                kind: IncidentKind::Crash,
+                time: Some(Ts(t)),
+                ..Default::default()
+            })
+            .collect();
+        let mut counts = BTreeMap::new();
+        counts.insert("2025-03-10".to_string(), (requests, errors));
+        let mut s = ServerSummary::of(
+            name.into(),
+            &crate::analyze::analyze(&Default::default(), &Default::default()),
+            counts,
+        );
+        s.incidents = incidents;
+        s
+    }
+
+    const T0: i64 = 1_741_600_800_000; // 2025-03-10T10:00Z
+    const HOUR: i64 = 3_600_000;
+
+    #[test]
+    fn outages_on_many_servers_at_once_are_one_farm_wide_moment() {
+        let mut servers: Vec<ServerSummary> = (0..12)
+            .map(|i| server(&format!("WEB{i:02}"), &[T0 + i * 7 * HOUR], 10_000, 5))
+            .collect();
+        for (i, s) in servers.iter_mut().enumerate().take(5) {
+            s.incidents[0].time = Some(Ts(T0 + 30 * HOUR + i as i64 * 90_000));
+        }
+        let f = find(&servers);
+        let sim: Vec<&Finding> = f
+            .iter()
+            .filter(|f| f.kind == FindingKind::SimultaneousOutage)
+            .collect();
+        assert_eq!(sim.len(), 1, "{f:?}");
+        assert_eq!(
+            sim[0].servers,
+            ["WEB00", "WEB01", "WEB02", "WEB03", "WEB04"]
+        );
+        assert!(
+            sim[0].title.contains("within 6 minutes"),
+            "{}",
+            sim[0].title
+        );
+    }
+
+    #[test]
+    fn outages_spread_over_the_week_are_not_farm_wide() {
+        let servers: Vec<ServerSummary> = (0..12)
+            .map(|i| server(&format!("WEB{i:02}"), &[T0 + i * 5 * HOUR], 10_000, 5))
+            .collect();
+        assert!(find(&servers).is_empty());
+    }
+
+    #[test]
+    fn a_server_with_far_more_errors_than_the_rest_stands_out_and_noise_does_not() {
+        let mut servers: Vec<ServerSummary> = (0..6)
+            .map(|i| server(&format!("WEB{i:02}"), &[], 20_000, 4 + i as u64))
+            .collect();
+        assert!(find(&servers).is_empty(), "ordinary differences");
+        servers[3].errors_5xx = 600;
+        let f = find(&servers);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].kind, FindingKind::OutlierServer);
+        assert_eq!(f[0].servers, ["WEB03"]);
+        assert_eq!(f[0].compared_with.len(), 5);
     }
 }

@@ -114,7 +114,11 @@ pub fn day_counts(t: &Tables) -> BTreeMap<String, (u64, u64)> {
     for (i, &ts) in t.requests.ts.iter().enumerate() {
         let e = by_day.entry(ts.div_euclid(DAY_MS)).or_default();
         e.0 += 1;
-        if t.requests.status.get(i).is_some_and(|s| (500..600).contains(&s)) {
+        if t.requests
+            .status
+            .get(i)
+            .is_some_and(|s| (500..600).contains(&s))
+        {
             e.1 += 1;
         }
     }

@@ -136,7 +136,11 @@ pub struct Finding {
 
 impl ServerSummary {
     /// The summary of one server's analysis.
-    pub fn of(name: String, a: &Analysis, day_counts: BTreeMap<String, (u64, u64)>) -> ServerSummary {
+    pub fn of(
+        name: String,
+        a: &Analysis,
+        day_counts: BTreeMap<String, (u64, u64)>,
+    ) -> ServerSummary {
         let mut identities: Vec<String> = a
             .inputs
             .servers
@@ -163,7 +167,9 @@ impl ServerSummary {
 
     /// Incidents that are outages (a manual dump alone is not).
     pub fn outages(&self) -> impl Iterator<Item = &Incident> {
-        self.incidents.iter().filter(|i| i.kind != IncidentKind::Dump)
+        self.incidents
+            .iter()
+            .filter(|i| i.kind != IncidentKind::Dump)
     }
 }
 

@@ -256,6 +256,19 @@ mod tests {
                     }],
                 }),
                 Block::Para(Style::Line, Text(vec![Span::Cut("C".repeat(50), 10)])),
+                Block::Heat(Heat {
+                    corner: "server",
+                    columns: vec!["2025-03-10".into()],
+                    rows: vec![(
+                        Text(vec![Span::Code(format!("WEB{evil}"))]),
+                        vec![HeatCell {
+                            level: 9,
+                            text: "2!".into(),
+                            title: format!("WEB{evil}: \"2 incidents\""),
+                        }],
+                    )],
+                    legend: "legend",
+                }),
             ],
         }
     }
@@ -287,5 +300,10 @@ mod tests {
             "cut after 10 characters: {t}"
         );
         assert!(!m.contains('\u{1b}') && !h.contains('\u{1b}'));
+        // The heat map: names and tooltips escaped, the level clamped to a known class.
+        assert!(h.contains("<td class=h3 title=\"WEB&lt;script&gt;"), "{h}");
+        assert!(h.contains("&quot;2 incidents&quot;\">2!</td>"), "{h}");
+        assert!(t.contains("03-10") && t.contains("   2!"), "{t}");
+        assert!(m.contains("| server | 2025-03-10 |"), "{m}");
     }
 }

@@ -13,7 +13,12 @@ pub fn build(r: &FarmReport) -> Doc<'static> {
         anchor: None,
         text: "w3triage farm report".into(),
     }];
-    b.push(Block::Para(Style::Lead { ok: outages(r) == 0 }, lead(r).into()));
+    b.push(Block::Para(
+        Style::Lead {
+            ok: outages(r) == 0,
+        },
+        lead(r).into(),
+    ));
     b.push(Block::Heading {
         level: 2,
         anchor: Some("findings"),
@@ -69,7 +74,11 @@ fn lead(r: &FarmReport) -> String {
         (Some(a), _) => format!("1 day ({a})"),
         _ => "no dated evidence".into(),
     };
-    let hit = r.servers.iter().filter(|s| s.outages().next().is_some()).count();
+    let hit = r
+        .servers
+        .iter()
+        .filter(|s| s.outages().next().is_some())
+        .count();
     format!(
         "{} servers, {days}: {} outages on {hit} servers; {} findings across servers.",
         r.servers.len(),
@@ -83,12 +92,12 @@ fn finding(f: &Finding) -> Block<'static> {
     if f.thin {
         title = title.and(" (thin evidence: few servers)");
     }
-    let mut facts = vec![("servers", Text::plain(f.servers.join(", ")))];
+    let mut facts = vec![("servers", Text::plain(listed(&f.servers, 40)))];
     if !f.compared_with.is_empty() {
-        facts.push(("compared with", Text::plain(f.compared_with.join(", "))));
+        facts.push(("compared with", Text::plain(listed(&f.compared_with, 40))));
     }
     if !f.incidents.is_empty() {
-        facts.push(("incidents", Text::plain(f.incidents.join(", "))));
+        facts.push(("incidents", Text::plain(listed(&f.incidents, 12))));
     }
     facts.push(("next", Text::plain(f.action.clone())));
     let detail = f.detail.iter().map(|d| Text::plain(d.clone())).collect();
@@ -96,6 +105,24 @@ fn finding(f: &Finding) -> Block<'static> {
         title,
         vec![Block::Facts(facts), Block::List(Style::Small, detail)],
     )
+}
+
+/// The first `max` names and how many more (farm.json has them all).
+fn listed(names: &[String], max: usize) -> String {
+    let mut s = names
+        .iter()
+        .take(max)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > max {
+        s.push_str(&format!(
+            " … and {} more ({} in all)",
+            names.len() - max,
+            names.len()
+        ));
+    }
+    s
 }
 
 fn heat(r: &FarmReport) -> Heat {
@@ -198,7 +225,10 @@ pub fn render(r: &FarmReport, format: Format) -> String {
         Format::Html => super::html::write_titled(&build(r), "w3triage farm report"),
         Format::Json => {
             let mut s = serde_json::to_string_pretty(r).unwrap_or_else(|e| {
-                format!("{{\"error\": {}}}", serde_json::Value::String(e.to_string()))
+                format!(
+                    "{{\"error\": {}}}",
+                    serde_json::Value::String(e.to_string())
+                )
             });
             s.push('\n');
             s

@@ -128,7 +128,16 @@ fn block(o: &mut String, b: &Block) {
         }
         Block::Chart(_) => {}
         Block::Heat(h) => {
-            let _ = writeln!(o, "| {} | {} |", h.corner, h.columns.iter().map(|c| esc(c)).collect::<Vec<_>>().join(" | "));
+            let _ = writeln!(
+                o,
+                "| {} | {} |",
+                h.corner,
+                h.columns
+                    .iter()
+                    .map(|c| esc(c))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            );
             let _ = writeln!(o, "|{}", "---|".repeat(h.columns.len() + 1));
             for (name, cells) in &h.rows {
                 let cells: Vec<String> = cells.iter().map(|c| esc(&c.text)).collect();

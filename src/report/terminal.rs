@@ -99,12 +99,20 @@ fn block(o: &mut String, b: &Block, indent: usize) {
         }
         Block::Chart(_) => {}
         Block::Heat(h) => {
-            let width = h.rows.iter().map(|r| text(&r.0).chars().count()).max().unwrap_or(0);
+            let width = h
+                .rows
+                .iter()
+                .map(|r| text(&r.0).chars().count())
+                .max()
+                .unwrap_or(0);
             let width = width.max(h.corner.len());
             let head: Vec<&str> = h.columns.iter().map(|c| c.get(5..).unwrap_or(c)).collect();
             let _ = writeln!(o, "{at}{:width$}  {}", h.corner, head.join(" "));
             for (name, cells) in &h.rows {
-                let cells: Vec<String> = cells.iter().map(|c| format!("{:>5}", plain(&c.text))).collect();
+                let cells: Vec<String> = cells
+                    .iter()
+                    .map(|c| format!("{:>5}", plain(&c.text)))
+                    .collect();
                 let _ = writeln!(o, "{at}{:width$}  {}", text(name), cells.join(" "));
             }
             let _ = writeln!(o, "{at}{}", h.legend);

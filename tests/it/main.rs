@@ -12,6 +12,7 @@ mod cli;
 mod compressed;
 mod dump;
 mod events;
+mod farm;
 mod freb;
 mod hardening;
 mod httperr;

@@ -2,7 +2,7 @@
 //! across sources (dump, WAS events, Application Error, HTTPERR, W3C) as the README says.
 
 #[path = "../../examples/gen_samples/generator.rs"]
-mod generator;
+pub(crate) mod generator;
 
 use minidump::{Minidump, MinidumpException, MinidumpMiscInfo, MinidumpModuleList, Module};
 use serde_json::Value;

@@ -1,0 +1,170 @@
+//! The farm on a generated web farm (`examples/gen_samples/farm.rs`): the crashing module is
+//! named across the servers that have it, the distractor stays its server's own, the module
+//! inventories tell the crashing servers apart, and each server's analysis is exactly
+//! `analyze` on that server's folder.
+
+use crate::samples::generator::farm::{FarmTruth, farm_files};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use w3triage::farm::{FarmOptions, FarmReport, FindingKind, ServerRun, run};
+
+fn generate(servers: usize, days: usize) -> (tempfile::TempDir, FarmTruth) {
+    let dir = tempfile::tempdir().unwrap();
+    let (files, truth) = farm_files(servers, days, 1);
+    for (rel, bytes) in files {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+    (dir, truth)
+}
+
+/// The farm's report and each server's `report.json` as the farm wrote it.
+fn farm_of(root: &Path) -> (FarmReport, BTreeMap<String, String>) {
+    let mut reports = BTreeMap::new();
+    let mut each = |s: &ServerRun<'_>| {
+        reports.insert(
+            s.name.to_string(),
+            w3triage::report::json::render(s.analysis),
+        );
+    };
+    let farm = run(&[root.to_path_buf()], &FarmOptions::default(), &mut each);
+    (farm, reports)
+}
+
+#[test]
+fn the_generated_farm_names_its_module_across_servers_and_keeps_the_distractor_apart() {
+    let (dir, truth) = generate(6, 3);
+    std::fs::write(
+        dir.path().join("README.txt"),
+        "collected 2025-03-13 by ops\n",
+    )
+    .unwrap();
+    let (farm, reports) = farm_of(dir.path());
+    let names: Vec<&str> = farm.servers.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, truth.servers, "{:?}", farm.other_files);
+    assert_eq!(farm.days, truth.days);
+
+    let shared = farm
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::SharedFaultingModule)
+        .expect("a shared faulting module");
+    assert!(shared.title.contains(&truth.module), "{}", shared.title);
+    assert!(shared.title.contains("ISAPI filter"), "{}", shared.title);
+    assert_eq!(shared.servers, truth.crashing);
+    assert_eq!(
+        shared.incidents.len(),
+        truth.crashing.len() * truth.crashes_per_server
+    );
+
+    let inv = farm
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::InventoryDifference)
+        .expect("an inventory difference");
+    assert!(inv.title.contains(&truth.new_version), "{}", inv.title);
+    assert!(inv.title.contains(&truth.old_version), "{}", inv.title);
+    assert_eq!(inv.servers, truth.crashing);
+    let healthy: Vec<&String> = truth
+        .servers
+        .iter()
+        .filter(|s| !truth.crashing.contains(s))
+        .collect();
+    assert_eq!(inv.compared_with.iter().collect::<Vec<_>>(), healthy);
+    // 4 crashing servers of 6 with dumps: 1 in 15 by chance, said to be thin.
+    assert!(inv.thin);
+
+    let pattern = farm
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::SharedRequestPattern)
+        .expect("a shared request pattern");
+    assert!(
+        pattern.title.contains("/catalog/search.aspx?q="),
+        "{}",
+        pattern.title
+    );
+    assert_eq!(pattern.servers, truth.crashing);
+
+    // The distractor crashed in another module: its server's own finding only.
+    let distractor = truth.distractor.as_deref().unwrap();
+    for f in &farm.findings {
+        assert!(!f.title.contains(&truth.distractor_module), "{f:?}");
+        assert!(!f.servers.iter().any(|s| s == distractor), "{f:?}");
+    }
+    let d = farm.servers.iter().find(|s| s.name == distractor).unwrap();
+    assert!(
+        d.incidents
+            .iter()
+            .any(|i| i.faulting_module.as_deref() == Some(truth.distractor_module.as_str()))
+    );
+    // Notes beside the servers' folders are no server, and are listed.
+    assert_eq!(farm.other_files.len(), 1, "{:?}", farm.other_files);
+    assert!(farm.other_files[0].path.ends_with("README.txt"));
+    assert_eq!(reports.len(), truth.servers.len());
+}
+
+#[test]
+fn each_server_is_exactly_what_analyze_reports_for_its_folder() {
+    let (dir, truth) = generate(4, 3);
+    let (farm, reports) = farm_of(dir.path());
+    // WEB01 keeps its old day in .gz files, WEB02 in .zip archives, WEB03 is the distractor.
+    for name in &truth.servers[..3] {
+        let folder: PathBuf = dir.path().join(name);
+        let tables = w3triage::ingest_paths(&[folder], &Default::default());
+        let alone = w3triage::analyze(&tables, &Default::default());
+        assert_eq!(
+            reports[name],
+            w3triage::report::json::render(&alone),
+            "{name}: the farm's analysis differs from analyze on its folder"
+        );
+        let summary = farm.servers.iter().find(|s| &s.name == name).unwrap();
+        assert_eq!(
+            serde_json::to_value(&summary.incidents).unwrap(),
+            serde_json::to_value(&alone.incidents).unwrap()
+        );
+        assert!(!alone.incidents.is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn a_farm_with_one_crashing_server_has_no_cross_server_finding() {
+    let (dir, _) = generate(1, 2);
+    let (farm, _) = farm_of(dir.path());
+    assert_eq!(farm.servers.len(), 1);
+    assert!(farm.findings.is_empty(), "{:?}", farm.findings);
+}
+
+#[test]
+fn the_farm_command_writes_its_reports_and_each_servers_own() {
+    let (dir, truth) = generate(3, 2);
+    let out = tempfile::tempdir().unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_w3triage"))
+        .arg("farm")
+        .arg(dir.path())
+        .args(["--format", "json", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(json["schema_version"], "1.0");
+    assert_eq!(json["servers"].as_array().unwrap().len(), 3);
+    assert_eq!(json["findings"][0]["kind"], "shared_faulting_module");
+    let html = std::fs::read_to_string(out.path().join("farm.html")).unwrap();
+    assert!(html.contains("<table class=heat>"));
+    assert!(html.contains(&truth.module));
+    for s in &truth.servers {
+        let own = out.path().join("servers").join(s).join("report.json");
+        let own: serde_json::Value = serde_json::from_slice(&std::fs::read(&own).unwrap()).unwrap();
+        assert_eq!(own["inputs"]["servers"][0], s.as_str());
+    }
+    let md = std::fs::read_to_string(out.path().join("farm.md")).unwrap();
+    assert!(md.contains("## ACROSS SERVERS"), "{md}");
+}
