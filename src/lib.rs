@@ -26,6 +26,8 @@
 pub mod names;
 
 pub mod analyze;
+#[cfg(feature = "parquet")]
+pub mod dataset;
 pub mod discover;
 pub mod error;
 pub mod export;

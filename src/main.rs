@@ -37,6 +37,25 @@ enum Command {
     Analyze(AnalyzeArgs),
     /// A web farm's archives: each server analysed on its own, then what holds across servers.
     Farm(FarmArgs),
+    /// Read everything into a Hive-partitioned Parquet dataset (table/server=/date=), for the
+    /// farm and for other tools; a rerun rewrites only the servers whose sources changed.
+    Ingest(IngestArgs),
+}
+
+#[derive(clap::Args)]
+struct IngestArgs {
+    /// Files, folders or archives: one folder (or `.zip`) per server below them.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// The dataset's folder (created if missing).
+    #[arg(long, required = true)]
+    dataset: PathBuf,
+    /// Worker threads (default: one per core). Output is identical for any value.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// A Breakpad symbol tree (`module.pdb/ID/module.sym`) for function names in dumps.
+    #[arg(long)]
+    symbols: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -174,6 +193,7 @@ fn main() -> ExitCode {
         Command::Dump(args) => dump(args),
         Command::Analyze(args) => analyze(args),
         Command::Farm(args) => farm(args),
+        Command::Ingest(args) => ingest_dataset(args),
     };
     match result {
         Ok(code) => code,
@@ -466,6 +486,84 @@ fn read_badly(t: &Tables) -> bool {
     bad_file || t.issues.iter().any(|i| i.severity == Severity::Error)
 }
 
+fn ingest_dataset(args: IngestArgs) -> Result<ExitCode> {
+    use w3triage::dataset::{Outcome, ingest};
+    for p in &args.paths {
+        std::fs::metadata(p).with_context(|| format!("cannot read {}", p.display()))?;
+    }
+    let opts = IngestOptions {
+        threads: args.threads,
+        dump: w3triage::ingest::dump::DumpOptions {
+            symbols: args.symbols.clone(),
+        },
+        ..Default::default()
+    };
+    let bar = server_bar();
+    let mut each = |name: &str, i: usize, n: usize| {
+        if let Some(b) = &bar {
+            b.set_length(n as u64);
+            b.set_position(i as u64 + 1);
+            b.set_message(w3triage::term::safe(name).into_owned());
+        }
+    };
+    let pool = args.threads.and_then(|n| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build()
+            .ok()
+    });
+    let mut run = || ingest(&args.paths, &args.dataset, &opts, &mut each);
+    let summary = match &pool {
+        Some(p) => p.install(&mut run),
+        None => run(),
+    }
+    .with_context(|| format!("cannot write the dataset {}", args.dataset.display()))?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if summary.servers.is_empty() {
+        let roots: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+        bail!("no files found under {}", roots.join(", "));
+    }
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    for (server, outcome) in &summary.servers {
+        let server = w3triage::term::safe(server);
+        match outcome {
+            Outcome::Written { rows, partitions } => {
+                writeln!(out, "{server}: {rows} rows in {partitions} partition files")?
+            }
+            Outcome::Unchanged => writeln!(out, "{server}: unchanged, skipped")?,
+        }
+    }
+    writeln!(
+        out,
+        "{} sources, {} servers -> {}",
+        summary.sources,
+        summary.servers.len(),
+        args.dataset.display()
+    )?;
+    out.flush()?;
+    Ok(if summary.read_badly {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// A "server i/n" progress bar on stderr when it is a terminal.
+fn server_bar() -> Option<indicatif::ProgressBar> {
+    std::io::stderr().is_terminal().then(|| {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} server {pos}/{len} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b.enable_steady_tick(std::time::Duration::from_millis(120));
+        b
+    })
+}
+
 fn farm(args: FarmArgs) -> Result<ExitCode> {
     use w3triage::farm::{FarmOptions, ServerRun, run};
     use w3triage::report::farm as report;
@@ -482,15 +580,7 @@ fn farm(args: FarmArgs) -> Result<ExitCode> {
         },
         analyze: Default::default(),
     };
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let b = indicatif::ProgressBar::new(0);
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} server {pos}/{len} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        b.enable_steady_tick(std::time::Duration::from_millis(120));
-        b
-    });
+    let bar = server_bar();
     let mut bad = false;
     let mut failure: Option<anyhow::Error> = None;
     let mut each = |s: &ServerRun<'_>| {

@@ -10,6 +10,7 @@ mod analyze;
 mod archives;
 mod cli;
 mod compressed;
+mod dataset;
 mod dump;
 mod events;
 mod farm;

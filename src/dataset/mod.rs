@@ -1,0 +1,221 @@
+//! The dataset: every table of every server as a Hive-partitioned Parquet dataset
+//! (`<table>/server=<S>/date=<YYYY-MM-DD>/part-0.parquet`, zstd), readable as it is by polars,
+//! DuckDB, Spark and DataFusion, with a manifest of the sources it was made from.
+//!
+//! A server is ingested as a whole (its identity and local times are resolved from all its
+//! files, as `analyze` does), so a server is the unit of change: a rerun skips the servers whose
+//! sources are unchanged (same keys and fingerprints) and replaces the partitions of the others.
+//! Partitions are written into `_staging/` and renamed into place, then the manifest is
+//! replaced: a crash leaves the previous partitions or the new ones, and a manifest that sends
+//! the next run back to the servers it did not finish.
+
+mod manifest;
+mod view;
+
+pub use manifest::{Manifest, ServerEntry, SourceEntry};
+
+use crate::discover::{Artifact, discover};
+use crate::export::{TableView, view as table_view};
+use crate::farm::group_by_server;
+use crate::ingest::{IngestOptions, ingest_artifacts};
+use crate::tables::{ColKind, Tables};
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The version of the dataset's layout and columns (`docs/dataset.md`).
+pub const DATASET_SCHEMA_VERSION: &str = "1.0";
+/// The manifest's file name in the dataset's folder.
+pub const MANIFEST: &str = "_manifest.json";
+/// The tables written, each in its own folder.
+pub const TABLES: &[&str] = &[
+    "requests", "httperr", "crashes", "modules", "frames", "threads", "ftp", "counters", "traces",
+    "issues", "files",
+];
+
+/// What one run did to each server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Read and its partitions replaced: rows and partition files written.
+    Written {
+        /// Rows written, all tables.
+        rows: u64,
+        /// Parquet files written.
+        partitions: usize,
+    },
+    /// Its sources are those of the manifest: not read again.
+    Unchanged,
+}
+
+/// What one run did.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Each server and what became of it, in order.
+    pub servers: Vec<(String, Outcome)>,
+    /// Sources seen (files and archive members).
+    pub sources: usize,
+    /// Some file was not read cleanly (see each server's `issues` and `files` tables).
+    pub read_badly: bool,
+}
+
+/// Ingests `paths` into the dataset at `dir` (created if missing). `each` is told which server
+/// is next (name, position, count).
+pub fn ingest(
+    paths: &[PathBuf],
+    dir: &Path,
+    opts: &IngestOptions,
+    each: &mut dyn FnMut(&str, usize, usize),
+) -> io::Result<Summary> {
+    std::fs::create_dir_all(dir)?;
+    let staging = dir.join("_staging");
+    // Left by a run that stopped between writing and renaming: never part of the dataset.
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)?;
+    }
+    let mut manifest = Manifest::load(dir)?;
+    let groups = group_by_server(discover(paths));
+    let mut summary = Summary::default();
+    let n = groups.len();
+    for (i, (server, group)) in groups.into_iter().enumerate() {
+        each(&server, i, n);
+        summary.sources += group.len();
+        let sources: Vec<SourceEntry> = group.iter().map(SourceEntry::of).collect();
+        if manifest.unchanged(&server, &sources) {
+            summary.servers.push((server, Outcome::Unchanged));
+            continue;
+        }
+        let (outcome, bad) = replace_server(dir, &staging, &server, group, opts)?;
+        summary.read_badly |= bad;
+        if let Outcome::Written { rows, partitions } = &outcome {
+            manifest.record(&server, sources, *rows, *partitions);
+            manifest.save(dir)?;
+        }
+        summary.servers.push((server, outcome));
+    }
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)?;
+    }
+    manifest.save(dir)?;
+    Ok(summary)
+}
+
+/// Reads one server's sources and swaps its partitions of every table for new ones.
+fn replace_server(
+    dir: &Path,
+    staging: &Path,
+    server: &str,
+    group: Vec<Artifact>,
+    opts: &IngestOptions,
+) -> io::Result<(Outcome, bool)> {
+    let tables = ingest_artifacts(group, opts);
+    let bad = tables
+        .files
+        .iter()
+        .any(|f| f.status != crate::tables::FileStatus::Parsed);
+    let key = format!("server={}", partition_value(server));
+    let stage = staging.join(&key);
+    let (mut rows, mut partitions) = (0u64, 0usize);
+    for name in TABLES {
+        let Some(t) = table_view(&tables, name) else {
+            continue;
+        };
+        let (r, p) = write_table(&stage.join(name), t.as_ref())?;
+        rows += r;
+        partitions += p;
+    }
+    for name in TABLES {
+        let live = dir.join(name).join(&key);
+        let staged = stage.join(name);
+        if live.exists() {
+            std::fs::remove_dir_all(&live)?;
+        }
+        if staged.exists() {
+            std::fs::create_dir_all(dir.join(name))?;
+            std::fs::rename(&staged, &live)?;
+        }
+    }
+    std::fs::remove_dir_all(&stage).or_else(|e| match e.kind() {
+        io::ErrorKind::NotFound => Ok(()),
+        _ => Err(e),
+    })?;
+    Ok((
+        Outcome::Written { rows, partitions },
+        bad || tables_have_errors(&tables),
+    ))
+}
+
+fn tables_have_errors(t: &Tables) -> bool {
+    t.issues
+        .iter()
+        .any(|i| i.severity == crate::tables::Severity::Error)
+}
+
+/// Writes one table of one server under `dir`: one file per UTC day of its `ts` column
+/// (`date=YYYY-MM-DD/part-0.parquet`, rows without a time under the Hive default partition),
+/// or one file for a table without `ts`. The `server` column is left out: it is the partition.
+fn write_table(dir: &Path, t: &dyn TableView) -> io::Result<(u64, usize)> {
+    if t.is_empty() {
+        return Ok((0, 0));
+    }
+    let cols = t.columns();
+    let keep: Vec<usize> = (0..cols.len()).filter(|&c| cols[c].0 != "server").collect();
+    let ts = cols.iter().position(|c| *c == ("ts", ColKind::Ts));
+    let mut by_day: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for r in 0..t.len() {
+        let day = match ts.map(|c| t.cell(r, c)) {
+            Some(crate::tables::Cell::Ts(ms)) => format!("date={}", crate::farm::model::day_of(ms)),
+            Some(_) => "date=__HIVE_DEFAULT_PARTITION__".into(),
+            None => String::new(),
+        };
+        by_day.entry(day).or_default().push(r);
+    }
+    let mut rows = 0;
+    for (day, idx) in &by_day {
+        let part = if day.is_empty() {
+            dir.to_path_buf()
+        } else {
+            dir.join(day)
+        };
+        std::fs::create_dir_all(&part)?;
+        let sub = view::Subset::new(t, idx, &keep);
+        let mut f = std::io::BufWriter::new(std::fs::File::create(part.join("part-0.parquet"))?);
+        crate::export::write_parquet(&sub, &mut f).map_err(io::Error::other)?;
+        io::Write::flush(&mut f)?;
+        rows += idx.len() as u64;
+    }
+    Ok((rows, by_day.len()))
+}
+
+/// A partition value as a path segment: letters, digits, `-`, `_` and `.` as they are, every
+/// other byte `%XX` (Hive's escaping; readers decode it), never empty, `.` or `..`.
+pub fn partition_value(v: &str) -> String {
+    let mut s = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_') || (b == b'.' && !s.is_empty()) {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if s.is_empty() {
+        s.push_str("__HIVE_DEFAULT_PARTITION__");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_values_are_escaped_path_segments() {
+        assert_eq!(partition_value("WEB01"), "WEB01");
+        assert_eq!(
+            partition_value("web01.contoso.local"),
+            "web01.contoso.local"
+        );
+        assert_eq!(partition_value(".."), "%2E..");
+        assert_eq!(partition_value("a/b=c d"), "a%2Fb%3Dc%20d");
+        assert_eq!(partition_value(""), "__HIVE_DEFAULT_PARTITION__");
+    }
+}

@@ -1,0 +1,88 @@
+//! `ingest --dataset`: every table as Hive-partitioned Parquet (server, then UTC day), read back
+//! equal to the tables; a rerun skips unchanged servers and rewrites only a changed one.
+
+use crate::samples::generator::farm::farm_files;
+use polars::prelude::*;
+use std::path::Path;
+use w3triage::dataset::{MANIFEST, Outcome, ingest};
+
+fn rows_of(file: &Path) -> DataFrame {
+    ParquetReader::new(std::fs::File::open(file).unwrap())
+        .finish()
+        .unwrap()
+}
+
+#[test]
+fn a_farm_becomes_a_partitioned_dataset_and_a_rerun_rewrites_only_what_changed() {
+    let farm = tempfile::tempdir().unwrap();
+    let (files, truth) = farm_files(3, 3, 1);
+    for (rel, bytes) in files {
+        let p = farm.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+    let ds = tempfile::tempdir().unwrap();
+    // A run that died before its renames left this: never part of the dataset.
+    std::fs::create_dir_all(ds.path().join("_staging/server=WEB09/requests")).unwrap();
+    let roots = [farm.path().to_path_buf()];
+    let first = ingest(&roots, ds.path(), &Default::default(), &mut |_, _, _| {}).unwrap();
+    assert_eq!(first.servers.len(), 3);
+    assert!(!ds.path().join("_staging").exists());
+
+    // Each server's requests, day by day, are its tables' requests.
+    let web01 = w3triage::ingest_paths(&[farm.path().join("WEB01")], &Default::default());
+    let mut total = 0;
+    for day in &truth.days {
+        let part = ds
+            .path()
+            .join(format!("requests/server=WEB01/date={day}/part-0.parquet"));
+        let df = rows_of(&part);
+        assert!(
+            df.column("server").is_err(),
+            "the partition is not repeated"
+        );
+        assert!(df.column("uri_stem").is_ok());
+        total += df.height();
+    }
+    assert_eq!(total, web01.requests.len());
+    let modules = rows_of(&ds.path().join("modules/server=WEB03/part-0.parquet"));
+    let names = modules.column("name").unwrap().str().unwrap().clone();
+    assert!(names.iter().any(|n| n == Some("ctsgate.dll")));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ds.path().join(MANIFEST)).unwrap()).unwrap();
+    assert_eq!(manifest["schema_version"], "1.0");
+    assert_eq!(manifest["servers"].as_object().unwrap().len(), 3);
+
+    let again = ingest(&roots, ds.path(), &Default::default(), &mut |_, _, _| {}).unwrap();
+    assert!(
+        again.servers.iter().all(|(_, o)| *o == Outcome::Unchanged),
+        "{again:?}"
+    );
+
+    // One more request in WEB02's last log: WEB02 alone is written again.
+    let last = truth.days.last().unwrap().replace('-', "");
+    let log = farm.path().join(format!(
+        "WEB02/inetpub/logs/LogFiles/W3SVC1/u_ex{}.log",
+        &last[2..]
+    ));
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    let line = text.lines().last().unwrap().to_string();
+    text.push_str(&line);
+    text.push_str("\r\n");
+    std::fs::write(&log, text).unwrap();
+    let third = ingest(&roots, ds.path(), &Default::default(), &mut |_, _, _| {}).unwrap();
+    for (server, outcome) in &third.servers {
+        if server == "WEB02" {
+            assert!(matches!(outcome, Outcome::Written { .. }), "{outcome:?}");
+        } else {
+            assert_eq!(*outcome, Outcome::Unchanged, "{server}");
+        }
+    }
+    let day = truth.days.last().unwrap();
+    let df = rows_of(
+        &ds.path()
+            .join(format!("requests/server=WEB02/date={day}/part-0.parquet")),
+    );
+    let plain = w3triage::ingest_paths(&[log], &Default::default());
+    assert_eq!(df.height(), plain.requests.len());
+}
