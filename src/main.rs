@@ -7,6 +7,8 @@
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod farm_cmd;
+
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{BufWriter, IsTerminal, Write};
@@ -43,7 +45,7 @@ enum Command {
 }
 
 #[derive(clap::Args)]
-struct IngestArgs {
+pub(crate) struct IngestArgs {
     /// Files, folders or archives: one folder (or `.zip`) per server below them.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -59,11 +61,15 @@ struct IngestArgs {
 }
 
 #[derive(clap::Args)]
-struct FarmArgs {
+pub(crate) struct FarmArgs {
     /// The farm's folders or archives, one folder (or `.zip`) per server below them
-    /// (`farm/WEB01/…`, `farm/WEB02.zip`).
+    /// (`farm/WEB01/…`, `farm/WEB02.zip`); or a dataset `ingest` wrote.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
+    /// Ingest into this dataset first (servers whose sources did not change are not read
+    /// again), then report from it.
+    #[arg(long)]
+    dataset: Option<PathBuf>,
     /// Write farm.md, farm.html and farm.json, and each server's own reports under
     /// servers/<server>/, into this folder.
     #[arg(long)]
@@ -80,7 +86,7 @@ struct FarmArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum ReportFormat {
+pub(crate) enum ReportFormat {
     /// A plain-text summary.
     Terminal,
     Md,
@@ -192,8 +198,8 @@ fn main() -> ExitCode {
         Command::Parse(args) => parse(args),
         Command::Dump(args) => dump(args),
         Command::Analyze(args) => analyze(args),
-        Command::Farm(args) => farm(args),
-        Command::Ingest(args) => ingest_dataset(args),
+        Command::Farm(args) => farm_cmd::farm(args),
+        Command::Ingest(args) => farm_cmd::ingest(args),
     };
     match result {
         Ok(code) => code,
@@ -481,169 +487,7 @@ fn exit_code(t: &Tables) -> ExitCode {
     }
 }
 
-fn read_badly(t: &Tables) -> bool {
+pub(crate) fn read_badly(t: &Tables) -> bool {
     let bad_file = t.files.iter().any(|f| f.status != FileStatus::Parsed);
     bad_file || t.issues.iter().any(|i| i.severity == Severity::Error)
-}
-
-fn ingest_dataset(args: IngestArgs) -> Result<ExitCode> {
-    use w3triage::dataset::{Outcome, ingest};
-    for p in &args.paths {
-        std::fs::metadata(p).with_context(|| format!("cannot read {}", p.display()))?;
-    }
-    let opts = IngestOptions {
-        threads: args.threads,
-        dump: w3triage::ingest::dump::DumpOptions {
-            symbols: args.symbols.clone(),
-        },
-        ..Default::default()
-    };
-    let bar = server_bar();
-    let mut each = |name: &str, i: usize, n: usize| {
-        if let Some(b) = &bar {
-            b.set_length(n as u64);
-            b.set_position(i as u64 + 1);
-            b.set_message(w3triage::term::safe(name).into_owned());
-        }
-    };
-    let pool = args.threads.and_then(|n| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build()
-            .ok()
-    });
-    let mut run = || ingest(&args.paths, &args.dataset, &opts, &mut each);
-    let summary = match &pool {
-        Some(p) => p.install(&mut run),
-        None => run(),
-    }
-    .with_context(|| format!("cannot write the dataset {}", args.dataset.display()))?;
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    if summary.servers.is_empty() {
-        let roots: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
-        bail!("no files found under {}", roots.join(", "));
-    }
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    for (server, outcome) in &summary.servers {
-        let server = w3triage::term::safe(server);
-        match outcome {
-            Outcome::Written { rows, partitions } => {
-                writeln!(out, "{server}: {rows} rows in {partitions} partition files")?
-            }
-            Outcome::Unchanged => writeln!(out, "{server}: unchanged, skipped")?,
-        }
-    }
-    writeln!(
-        out,
-        "{} sources, {} servers -> {}",
-        summary.sources,
-        summary.servers.len(),
-        args.dataset.display()
-    )?;
-    out.flush()?;
-    Ok(if summary.read_badly {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-/// A "server i/n" progress bar on stderr when it is a terminal.
-fn server_bar() -> Option<indicatif::ProgressBar> {
-    std::io::stderr().is_terminal().then(|| {
-        let b = indicatif::ProgressBar::new(0);
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} server {pos}/{len} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        b.enable_steady_tick(std::time::Duration::from_millis(120));
-        b
-    })
-}
-
-fn farm(args: FarmArgs) -> Result<ExitCode> {
-    use w3triage::farm::{FarmOptions, ServerRun, run};
-    use w3triage::report::farm as report;
-    for p in &args.paths {
-        std::fs::metadata(p).with_context(|| format!("cannot read {}", p.display()))?;
-    }
-    let opts = FarmOptions {
-        ingest: IngestOptions {
-            threads: args.threads,
-            dump: w3triage::ingest::dump::DumpOptions {
-                symbols: args.symbols.clone(),
-            },
-            ..Default::default()
-        },
-        analyze: Default::default(),
-    };
-    let bar = server_bar();
-    let mut bad = false;
-    let mut failure: Option<anyhow::Error> = None;
-    let mut each = |s: &ServerRun<'_>| {
-        bad |= read_badly(s.tables);
-        if let Some(b) = &bar {
-            b.set_length(s.index.1 as u64);
-            b.set_position(s.index.0 as u64 + 1);
-            b.set_message(w3triage::term::safe(s.name).into_owned());
-        }
-        if let (Some(dir), None) = (&args.out, &failure) {
-            let dir = dir.join("servers").join(report::server_dir_name(s.name));
-            if let Err(e) = w3triage::report::write_files(s.analysis, &dir) {
-                failure = Some(anyhow::Error::new(e).context(format!(
-                    "cannot write the reports of {} into {}",
-                    s.name,
-                    dir.display()
-                )));
-            }
-        }
-    };
-    let pool = args.threads.and_then(|n| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build()
-            .ok()
-    });
-    let farm = match &pool {
-        Some(p) => p.install(|| run(&args.paths, &opts, &mut each)),
-        None => run(&args.paths, &opts, &mut each),
-    };
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    if farm.servers.is_empty() {
-        let roots: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
-        bail!("no files found under {}", roots.join(", "));
-    }
-    let format = match args.format {
-        ReportFormat::Terminal => w3triage::report::Format::Terminal,
-        ReportFormat::Md => w3triage::report::Format::Markdown,
-        ReportFormat::Html => w3triage::report::Format::Html,
-        ReportFormat::Json => w3triage::report::Format::Json,
-    };
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    out.write_all(report::render(&farm, format).as_bytes())?;
-    if let Some(dir) = &args.out {
-        let written = report::write_files(&farm, dir)
-            .with_context(|| format!("cannot write the farm reports into {}", dir.display()))?;
-        if format == w3triage::report::Format::Terminal {
-            writeln!(out)?;
-            for p in written {
-                writeln!(out, "report: {}", p.display())?;
-            }
-        }
-    }
-    out.flush()?;
-    Ok(if bad {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
 }

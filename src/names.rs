@@ -69,6 +69,19 @@ macro_rules! named_enum {
                 s.serialize_str(self.name())
             }
         }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <::std::borrow::Cow<'de, str> as ::serde::Deserialize>::deserialize(d)?;
+                $name::from_name(&s).ok_or_else(|| {
+                    <D::Error as ::serde::de::Error>::custom(format!(
+                        "unknown {} {:?}",
+                        stringify!($name),
+                        s
+                    ))
+                })
+            }
+        }
     };
 }
 

@@ -5,7 +5,7 @@ use super::{pattern, time};
 use crate::knowledge::modules::{ModuleClass, SuspectRole};
 use crate::knowledge::verdict::Confidence;
 use crate::tables::{ArtifactKind, FileId, FileStatus, LineCounts, Millis, Severity};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 
 named_enum! {
@@ -126,7 +126,7 @@ named_enum! {
 
 /// An incident's category and the evidence that decided it. Since 2.0. The default is
 /// `unknown` with nothing said, until the categorize pass decides.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CategoryFinding {
     /// The category.
     pub name: Category,
@@ -147,7 +147,7 @@ impl Default for CategoryFinding {
 }
 
 /// A count of one value (a status code, a reason, a URL).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Counted {
     /// The value (`500.19.13`, `QueueFull`, a stem).
     pub value: String,
@@ -156,7 +156,7 @@ pub struct Counted {
 }
 
 /// The facts of an error burst or an overload window. Since 2.0.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BurstFacts {
     /// What was counted: `5xx`, one code (`500.19.13`), or `httperr` (capacity refusals).
     pub series: String,
@@ -226,6 +226,16 @@ impl Serialize for Hex32 {
     }
 }
 
+impl<'de> Deserialize<'de> for Hex32 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.strip_prefix("0x")
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+            .map(Hex32)
+            .ok_or_else(|| serde::de::Error::custom(format!("not a 0x%08x code: {s:?}")))
+    }
+}
+
 /// One kind of evidence merged into an incident: `dump`, `event:<provider>/<id>` or `httperr`.
 /// Ordered as its name sorts.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -257,6 +267,22 @@ impl std::fmt::Display for SourceTag {
 impl Serialize for SourceTag {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for SourceTag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(match s.as_str() {
+            "dump" => SourceTag::Dump,
+            "httperr" => SourceTag::Httperr,
+            "w3c" => SourceTag::W3c,
+            "counters" => SourceTag::Counters,
+            _ => match s.strip_prefix("event:") {
+                Some(e) => SourceTag::Event(e.to_string()),
+                None => return Err(serde::de::Error::custom(format!("unknown source {s:?}"))),
+            },
+        })
     }
 }
 
@@ -317,6 +343,15 @@ pub struct Ts(pub Millis);
 impl Serialize for Ts {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&time::fmt_utc(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Ts {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        chrono::DateTime::parse_from_rfc3339(&s)
+            .map(|t| Ts(t.timestamp_millis()))
+            .map_err(|e| serde::de::Error::custom(format!("not an RFC 3339 time {s:?}: {e}")))
     }
 }
 
@@ -444,7 +479,7 @@ pub struct Summary {
 }
 
 /// Where a fact comes from: an input file and a byte offset (record number for evtx).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct EvidenceRef {
     /// The input file.
     pub file: FileId,
@@ -459,7 +494,7 @@ pub struct EvidenceRef {
 }
 
 /// One request, from the W3C log or from HTTPERR.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestRef {
     /// `w3c` or `httperr`.
     pub source: EvidenceKind,
@@ -501,7 +536,7 @@ pub struct RequestRef {
 }
 
 /// One outage: the evidence merged into it, its requests and its suspects.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Incident {
     /// `I1`, `I2`, … in time order.
     pub id: String,
@@ -576,7 +611,7 @@ pub struct Incident {
 }
 
 /// An unhandled .NET exception, as the events of an incident name it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ManagedException {
     /// Its type (`System.OutOfMemoryException`).
     #[serde(rename = "type")]
@@ -643,7 +678,7 @@ pub struct RapidFail {
 }
 
 /// Statistics of a request-pattern suspect.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PatternStats {
     /// What feature of the requests the pattern is.
     pub feature: pattern::FeatureKind,
@@ -687,7 +722,7 @@ pub struct PatternStats {
 }
 
 /// What is known of a module suspect.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModuleFacts {
     /// Vendor and product, when the module is in the known third-party table.
     pub vendor: Option<String>,
@@ -706,7 +741,7 @@ pub struct ModuleFacts {
 }
 
 /// A module or a request pattern to blame, with its evidence.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Suspect {
     /// `S1`, `S2`, … in rank order.
     pub id: String,
@@ -750,7 +785,7 @@ pub struct Recommendation {
 }
 
 /// One module of the dumps' inventory.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModuleEntry {
     /// File name.
     pub name: String,

@@ -11,7 +11,9 @@
 use serde::Serialize;
 
 /// The kinds of pattern, most specific first (this order breaks ties between equivalent patterns).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FeatureKind {
     /// Path template + query shape: `/search.aspx?q={257-1024,%u}`.

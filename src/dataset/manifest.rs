@@ -53,8 +53,9 @@ impl SourceEntry {
 }
 
 impl Manifest {
-    /// The manifest in `dir`, or an empty one. One written by another schema version is
-    /// dropped: every server is written again.
+    /// The manifest in `dir`, or an empty one. One written by another schema version or
+    /// another version of w3triage is dropped: every server is read and judged again (the
+    /// servers' summaries are that version's analysis).
     pub fn load(dir: &Path) -> io::Result<Manifest> {
         let path = dir.join(super::MANIFEST);
         let fresh = Manifest {
@@ -68,7 +69,12 @@ impl Manifest {
             Err(e) => return Err(e),
         };
         match serde_json::from_slice::<Manifest>(&bytes) {
-            Ok(m) if m.schema_version == super::DATASET_SCHEMA_VERSION => Ok(m),
+            Ok(m)
+                if m.schema_version == super::DATASET_SCHEMA_VERSION
+                    && m.tool_version == env!("CARGO_PKG_VERSION") =>
+            {
+                Ok(m)
+            }
             // Unreadable or older: its partitions are rewritten server by server.
             _ => Ok(fresh),
         }

@@ -10,14 +10,14 @@
 //! the next run back to the servers it did not finish.
 
 mod manifest;
+mod summaries;
 mod view;
 
 pub use manifest::{Manifest, ServerEntry, SourceEntry};
 
-use crate::discover::{Artifact, discover};
+use crate::discover::discover;
 use crate::export::{TableView, view as table_view};
-use crate::farm::group_by_server;
-use crate::ingest::{IngestOptions, ingest_artifacts};
+use crate::farm::{FarmOptions, FarmReport, Judged, ServerRun, group_by_server, judge_group};
 use crate::tables::{ColKind, Tables};
 use std::collections::BTreeMap;
 use std::io;
@@ -32,6 +32,10 @@ pub const TABLES: &[&str] = &[
     "requests", "httperr", "crashes", "modules", "frames", "threads", "ftp", "counters", "traces",
     "issues", "files",
 ];
+
+/// Told of each server as it is done: its name, (position, count), and its tables and
+/// analysis when it was read in this run.
+pub type OnServer<'a> = dyn FnMut(&str, (usize, usize), Option<&ServerRun<'_>>) + 'a;
 
 /// What one run did to each server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,13 +62,15 @@ pub struct Summary {
     pub read_badly: bool,
 }
 
-/// Ingests `paths` into the dataset at `dir` (created if missing). `each` is told which server
-/// is next (name, position, count).
+/// Ingests `paths` into the dataset at `dir` (created if missing), and judges each server
+/// written (its summary is kept beside its partitions, for `farm` on the dataset). `each` is
+/// told of every server as it is done: its name, position and count, and its tables and
+/// analysis when it was read in this run.
 pub fn ingest(
     paths: &[PathBuf],
     dir: &Path,
-    opts: &IngestOptions,
-    each: &mut dyn FnMut(&str, usize, usize),
+    opts: &FarmOptions,
+    each: &mut OnServer<'_>,
 ) -> io::Result<Summary> {
     std::fs::create_dir_all(dir)?;
     let staging = dir.join("_staging");
@@ -77,20 +83,29 @@ pub fn ingest(
     let mut summary = Summary::default();
     let n = groups.len();
     for (i, (server, group)) in groups.into_iter().enumerate() {
-        each(&server, i, n);
         summary.sources += group.len();
         let sources: Vec<SourceEntry> = group.iter().map(SourceEntry::of).collect();
-        if manifest.unchanged(&server, &sources) {
+        if manifest.unchanged(&server, &sources) && summaries::exists(dir, &server) {
+            each(&server, (i, n), None);
             summary.servers.push((server, Outcome::Unchanged));
             continue;
         }
-        let (outcome, bad) = replace_server(dir, &staging, &server, group, opts)?;
-        summary.read_badly |= bad;
-        if let Outcome::Written { rows, partitions } = &outcome {
-            manifest.record(&server, sources, *rows, *partitions);
-            manifest.save(dir)?;
+        let mut seen = false;
+        let (judged, tables) = judge_group(&server, (i, n), group, opts, &mut |run| {
+            seen = true;
+            each(run.name, run.index, Some(run));
+        });
+        if !seen {
+            each(&server, (i, n), None);
         }
-        summary.servers.push((server, outcome));
+        summary.read_badly |= read_badly(&tables);
+        let (rows, partitions) = replace_server(dir, &staging, &server, &tables)?;
+        summaries::save(dir, &server, &judged)?;
+        manifest.record(&server, sources, rows, partitions);
+        manifest.save(dir)?;
+        summary
+            .servers
+            .push((server, Outcome::Written { rows, partitions }));
     }
     if staging.exists() {
         std::fs::remove_dir_all(&staging)?;
@@ -99,24 +114,45 @@ pub fn ingest(
     Ok(summary)
 }
 
+/// The farm report of the dataset at `dir`, from the servers' summaries: no table is read.
+/// Summaries written by another version of w3triage are refused (the analysis may differ):
+/// `ingest` again.
+pub fn farm_report(dir: &Path) -> io::Result<FarmReport> {
+    let manifest = Manifest::load(dir)?;
+    if manifest.servers.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} holds no dataset (no {MANIFEST})", dir.display()),
+        ));
+    }
+    let mut servers = Vec::new();
+    let mut other = Vec::new();
+    for name in manifest.servers.keys() {
+        match summaries::load(dir, name)? {
+            Judged::Server(s) => servers.push(s),
+            Judged::Other(files) => other.extend(files),
+        }
+    }
+    Ok(FarmReport::assemble(servers, other))
+}
+
+/// Whether `dir` is a dataset (it has a manifest).
+pub fn is_dataset(dir: &Path) -> bool {
+    dir.join(MANIFEST).is_file()
+}
+
 /// Reads one server's sources and swaps its partitions of every table for new ones.
 fn replace_server(
     dir: &Path,
     staging: &Path,
     server: &str,
-    group: Vec<Artifact>,
-    opts: &IngestOptions,
-) -> io::Result<(Outcome, bool)> {
-    let tables = ingest_artifacts(group, opts);
-    let bad = tables
-        .files
-        .iter()
-        .any(|f| f.status != crate::tables::FileStatus::Parsed);
+    tables: &Tables,
+) -> io::Result<(u64, usize)> {
     let key = format!("server={}", partition_value(server));
     let stage = staging.join(&key);
     let (mut rows, mut partitions) = (0u64, 0usize);
     for name in TABLES {
-        let Some(t) = table_view(&tables, name) else {
+        let Some(t) = table_view(tables, name) else {
             continue;
         };
         let (r, p) = write_table(&stage.join(name), t.as_ref())?;
@@ -138,10 +174,14 @@ fn replace_server(
         io::ErrorKind::NotFound => Ok(()),
         _ => Err(e),
     })?;
-    Ok((
-        Outcome::Written { rows, partitions },
-        bad || tables_have_errors(&tables),
-    ))
+    Ok((rows, partitions))
+}
+
+fn read_badly(t: &Tables) -> bool {
+    t.files
+        .iter()
+        .any(|f| f.status != crate::tables::FileStatus::Parsed)
+        || tables_have_errors(t)
 }
 
 fn tables_have_errors(t: &Tables) -> bool {
@@ -214,7 +254,7 @@ mod tests {
             partition_value("web01.contoso.local"),
             "web01.contoso.local"
         );
-        assert_eq!(partition_value(".."), "%2E..");
+        assert_eq!(partition_value(".."), "%2E.");
         assert_eq!(partition_value("a/b=c d"), "a%2Fb%3Dc%20d");
         assert_eq!(partition_value(""), "__HIVE_DEFAULT_PARTITION__");
     }

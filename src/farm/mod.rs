@@ -65,8 +65,43 @@ pub fn group_by_server(artifacts: Vec<Artifact>) -> Vec<(String, Vec<Artifact>)>
         .collect()
 }
 
-/// Reads the farm under `paths` server by server; `each` sees every server's tables and
-/// analysis (to write its own reports) before they are dropped.
+/// What one group of sources turned out to be.
+pub enum Judged {
+    /// A server: its summary (its tables and analysis went to the caller first).
+    Server(ServerSummary),
+    /// No evidence at all: listed files, not a server.
+    Other(Vec<OtherFile>),
+}
+
+/// Reads and judges one server's sources (`name`, `index` of the farm's servers); `each` sees
+/// its tables and analysis before they are dropped. The analysis is `analyze`'s on these
+/// sources alone.
+pub fn judge_group(
+    name: &str,
+    index: (usize, usize),
+    group: Vec<Artifact>,
+    opts: &FarmOptions,
+    each: &mut dyn FnMut(&ServerRun<'_>),
+) -> (Judged, Tables) {
+    let tables = ingest_artifacts(group, &opts.ingest);
+    if holds_no_evidence(&tables) {
+        // A README or a tool's output beside the servers' folders is not a server.
+        let other = tables.files.iter().map(OtherFile::of).collect();
+        return (Judged::Other(other), tables);
+    }
+    let analysis = analyze(&tables, &opts.analyze);
+    each(&ServerRun {
+        name,
+        index,
+        tables: &tables,
+        analysis: &analysis,
+    });
+    let summary = ServerSummary::of(name.to_string(), &analysis, day_counts(&tables));
+    (Judged::Server(summary), tables)
+}
+
+/// Reads the farm under `paths` server by server, in memory; `each` sees every server's tables
+/// and analysis (to write its own reports) before they are dropped.
 pub fn run(
     paths: &[PathBuf],
     opts: &FarmOptions,
@@ -77,20 +112,10 @@ pub fn run(
     let mut servers = Vec::with_capacity(n);
     let mut other = Vec::new();
     for (i, (name, group)) in groups.into_iter().enumerate() {
-        let tables = ingest_artifacts(group, &opts.ingest);
-        if holds_no_evidence(&tables) {
-            // A README or a tool's output beside the servers' folders is not a server.
-            other.extend(tables.files.iter().map(OtherFile::of));
-            continue;
+        match judge_group(&name, (i, n), group, opts, each).0 {
+            Judged::Server(s) => servers.push(s),
+            Judged::Other(files) => other.extend(files),
         }
-        let analysis = analyze(&tables, &opts.analyze);
-        each(&ServerRun {
-            name: &name,
-            index: (i, n),
-            tables: &tables,
-            analysis: &analysis,
-        });
-        servers.push(ServerSummary::of(name, &analysis, day_counts(&tables)));
     }
     FarmReport::assemble(servers, other)
 }

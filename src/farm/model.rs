@@ -1,7 +1,7 @@
 //! What `farm.json` is (`docs/farm-schema.md`) and what the farm report renders.
 
 use crate::analyze::{Analysis, Incident, IncidentKind, ModuleEntry, Suspect, ToolInfo};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The version of `farm.json`'s schema.
@@ -26,7 +26,7 @@ pub struct FarmReport {
 }
 
 /// A file that is not any server's evidence.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OtherFile {
     /// Where it is.
     pub path: String,
@@ -52,7 +52,7 @@ impl OtherFile {
 
 /// One server: its incidents and suspects exactly as `analyze` reports them for its folder,
 /// its module inventory and its days.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServerSummary {
     /// The server, as its folders name it.
     pub name: String,
@@ -76,13 +76,14 @@ pub struct ServerSummary {
     pub modules: Vec<ModuleEntry>,
     /// Per day of [`FarmReport::days`].
     pub days: Vec<DayCell>,
-    /// Requests and 5xx per day, before alignment to the farm's days.
-    #[serde(skip)]
+    /// Requests and 5xx per day, before alignment to the farm's days (kept in the dataset's
+    /// summaries, not in `farm.json`).
+    #[serde(skip_serializing, default)]
     pub day_counts: BTreeMap<String, (u64, u64)>,
 }
 
 /// One server on one day.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct DayCell {
     /// `YYYY-MM-DD`, UTC.
     pub date: String,

@@ -4,7 +4,9 @@
 use crate::samples::generator::farm::farm_files;
 use polars::prelude::*;
 use std::path::Path;
-use w3triage::dataset::{MANIFEST, Outcome, ingest};
+use w3triage::dataset::{MANIFEST, Outcome, farm_report, ingest};
+use w3triage::farm::FarmOptions;
+use w3triage::report::{Format, farm::render};
 
 fn rows_of(file: &Path) -> DataFrame {
     ParquetReader::new(std::fs::File::open(file).unwrap())
@@ -25,7 +27,13 @@ fn a_farm_becomes_a_partitioned_dataset_and_a_rerun_rewrites_only_what_changed()
     // A run that died before its renames left this: never part of the dataset.
     std::fs::create_dir_all(ds.path().join("_staging/server=WEB09/requests")).unwrap();
     let roots = [farm.path().to_path_buf()];
-    let first = ingest(&roots, ds.path(), &Default::default(), &mut |_, _, _| {}).unwrap();
+    let first = ingest(
+        &roots,
+        ds.path(),
+        &FarmOptions::default(),
+        &mut |_, _, _| {},
+    )
+    .unwrap();
     assert_eq!(first.servers.len(), 3);
     assert!(!ds.path().join("_staging").exists());
 
@@ -53,7 +61,13 @@ fn a_farm_becomes_a_partitioned_dataset_and_a_rerun_rewrites_only_what_changed()
     assert_eq!(manifest["schema_version"], "1.0");
     assert_eq!(manifest["servers"].as_object().unwrap().len(), 3);
 
-    let again = ingest(&roots, ds.path(), &Default::default(), &mut |_, _, _| {}).unwrap();
+    let again = ingest(
+        &roots,
+        ds.path(),
+        &FarmOptions::default(),
+        &mut |_, _, _| {},
+    )
+    .unwrap();
     assert!(
         again.servers.iter().all(|(_, o)| *o == Outcome::Unchanged),
         "{again:?}"
@@ -70,7 +84,13 @@ fn a_farm_becomes_a_partitioned_dataset_and_a_rerun_rewrites_only_what_changed()
     text.push_str(&line);
     text.push_str("\r\n");
     std::fs::write(&log, text).unwrap();
-    let third = ingest(&roots, ds.path(), &Default::default(), &mut |_, _, _| {}).unwrap();
+    let third = ingest(
+        &roots,
+        ds.path(),
+        &FarmOptions::default(),
+        &mut |_, _, _| {},
+    )
+    .unwrap();
     for (server, outcome) in &third.servers {
         if server == "WEB02" {
             assert!(matches!(outcome, Outcome::Written { .. }), "{outcome:?}");
@@ -85,4 +105,52 @@ fn a_farm_becomes_a_partitioned_dataset_and_a_rerun_rewrites_only_what_changed()
     );
     let plain = w3triage::ingest_paths(&[log], &Default::default());
     assert_eq!(df.height(), plain.requests.len());
+}
+
+#[test]
+fn the_farm_of_a_dataset_is_the_farm_of_its_folders_and_refuses_another_versions() {
+    let farm = tempfile::tempdir().unwrap();
+    let (files, _) = farm_files(4, 2, 3);
+    for (rel, bytes) in files {
+        let p = farm.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+    let roots = [farm.path().to_path_buf()];
+    let ds = tempfile::tempdir().unwrap();
+    let mut analysed = Vec::new();
+    ingest(
+        &roots,
+        ds.path(),
+        &FarmOptions::default(),
+        &mut |name, _, run| {
+            analysed.push((name.to_string(), run.is_some()));
+        },
+    )
+    .unwrap();
+    assert!(analysed.iter().all(|(_, run)| *run), "{analysed:?}");
+    let raw = w3triage::farm::run(&roots, &FarmOptions::default(), &mut |_| {});
+    let from_dataset = farm_report(ds.path()).unwrap();
+    assert!(!raw.findings.is_empty());
+    assert_eq!(
+        render(&from_dataset, Format::Json),
+        render(&raw, Format::Json),
+        "the same report, to the last digit, without reading a table"
+    );
+
+    // A summary another version wrote is not trusted.
+    let summary = ds.path().join("_summaries/WEB01.json");
+    let text = std::fs::read_to_string(&summary).unwrap();
+    let version = format!("\"tool_version\":\"{}\"", env!("CARGO_PKG_VERSION"));
+    assert!(text.contains(&version));
+    std::fs::write(
+        &summary,
+        text.replace(&version, "\"tool_version\":\"0.0.1\""),
+    )
+    .unwrap();
+    let err = farm_report(ds.path()).unwrap_err().to_string();
+    assert!(
+        err.contains("written by w3triage 0.0.1") && err.contains("ingest"),
+        "{err}"
+    );
 }

@@ -1,0 +1,228 @@
+//! `w3triage ingest --dataset` and `w3triage farm`: the farm's commands (progress, output files,
+//! exit codes); the work is in `w3triage::dataset` and `w3triage::farm`.
+
+use crate::{FarmArgs, IngestArgs, ReportFormat, read_badly};
+use anyhow::{Context, Result, bail};
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use w3triage::dataset::{self, Outcome};
+use w3triage::farm::{FarmOptions, FarmReport, ServerRun};
+use w3triage::ingest::IngestOptions;
+use w3triage::report::{self, Format, farm as farm_report};
+
+fn options(threads: Option<usize>, symbols: &Option<PathBuf>) -> FarmOptions {
+    FarmOptions {
+        ingest: IngestOptions {
+            threads,
+            dump: w3triage::ingest::dump::DumpOptions {
+                symbols: symbols.clone(),
+            },
+            ..Default::default()
+        },
+        analyze: Default::default(),
+    }
+}
+
+fn check_paths(paths: &[PathBuf]) -> Result<()> {
+    for p in paths {
+        std::fs::metadata(p).with_context(|| format!("cannot read {}", p.display()))?;
+    }
+    Ok(())
+}
+
+/// Runs `f` on a pool of `threads` threads (all cores when `None`).
+fn on_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> T {
+    let pool = threads.and_then(|n| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build()
+            .ok()
+    });
+    match pool {
+        Some(p) => p.install(f),
+        None => f(),
+    }
+}
+
+/// A "server i/n" progress bar on stderr when it is a terminal.
+fn server_bar() -> Option<indicatif::ProgressBar> {
+    std::io::stderr().is_terminal().then(|| {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} server {pos}/{len} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b.enable_steady_tick(std::time::Duration::from_millis(120));
+        b
+    })
+}
+
+/// What a run tells as each server is done: the bar, each server's own reports, and whether
+/// anything was read badly. The first failure to write stops the writing and is returned.
+struct Each<'a> {
+    bar: Option<indicatif::ProgressBar>,
+    out: Option<&'a Path>,
+    bad: bool,
+    failure: Option<anyhow::Error>,
+}
+
+impl Each<'_> {
+    fn server(&mut self, name: &str, (i, n): (usize, usize), run: Option<&ServerRun<'_>>) {
+        if let Some(b) = &self.bar {
+            b.set_length(n as u64);
+            b.set_position(i as u64 + 1);
+            b.set_message(w3triage::term::safe(name).into_owned());
+        }
+        let Some(run) = run else {
+            return;
+        };
+        self.bad |= read_badly(run.tables);
+        if let (Some(dir), None) = (self.out, &self.failure) {
+            let dir = dir.join("servers").join(farm_report::server_dir_name(name));
+            if let Err(e) = report::write_files(run.analysis, &dir) {
+                self.failure = Some(anyhow::Error::new(e).context(format!(
+                    "cannot write the reports of {name} into {}",
+                    dir.display()
+                )));
+            }
+        }
+    }
+
+    fn finish(self) -> Result<bool> {
+        if let Some(b) = self.bar {
+            b.finish_and_clear();
+        }
+        match self.failure {
+            Some(e) => Err(e),
+            None => Ok(self.bad),
+        }
+    }
+}
+
+/// `w3triage ingest PATH… --dataset DIR`.
+pub fn ingest(args: IngestArgs) -> Result<ExitCode> {
+    check_paths(&args.paths)?;
+    let opts = options(args.threads, &args.symbols);
+    let mut each = Each {
+        bar: server_bar(),
+        out: None,
+        bad: false,
+        failure: None,
+    };
+    let summary = on_threads(args.threads, || {
+        dataset::ingest(&args.paths, &args.dataset, &opts, &mut |n, at, run| {
+            each.server(n, at, run)
+        })
+    })
+    .with_context(|| format!("cannot write the dataset {}", args.dataset.display()))?;
+    each.finish()?;
+    if summary.servers.is_empty() {
+        bail!("no files found under {}", roots(&args.paths));
+    }
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    for (server, outcome) in &summary.servers {
+        let server = w3triage::term::safe(server);
+        match outcome {
+            Outcome::Written { rows, partitions } => {
+                writeln!(out, "{server}: {rows} rows in {partitions} partition files")?
+            }
+            Outcome::Unchanged => writeln!(out, "{server}: unchanged, not read again")?,
+        }
+    }
+    writeln!(
+        out,
+        "{} sources, {} servers -> {}",
+        summary.sources,
+        summary.servers.len(),
+        args.dataset.display()
+    )?;
+    out.flush()?;
+    Ok(exit(summary.read_badly))
+}
+
+/// `w3triage farm PATH|DATASET… [--dataset DIR]`.
+pub fn farm(args: FarmArgs) -> Result<ExitCode> {
+    check_paths(&args.paths)?;
+    let opts = options(args.threads, &args.symbols);
+    let mut each = Each {
+        bar: server_bar(),
+        out: args.out.as_deref(),
+        bad: false,
+        failure: None,
+    };
+    let given_dataset = match args.paths.as_slice() {
+        [one] if dataset::is_dataset(one) => Some(one.clone()),
+        _ => None,
+    };
+    let farm = if let Some(dir) = given_dataset.as_ref().filter(|_| args.dataset.is_none()) {
+        each.finish()?;
+        dataset::farm_report(dir)
+            .with_context(|| format!("cannot read the dataset {}", dir.display()))?
+    } else if let Some(dir) = &args.dataset {
+        let ingested = on_threads(args.threads, || {
+            dataset::ingest(&args.paths, dir, &opts, &mut |n, at, run| {
+                each.server(n, at, run)
+            })
+        })
+        .with_context(|| format!("cannot write the dataset {}", dir.display()))?;
+        each.bad |= ingested.read_badly;
+        let bad = each.finish()?;
+        let farm = dataset::farm_report(dir)
+            .with_context(|| format!("cannot read the dataset {}", dir.display()))?;
+        return write_farm(&args, &farm, bad);
+    } else {
+        let farm = on_threads(args.threads, || {
+            w3triage::farm::run(&args.paths, &opts, &mut |run| {
+                each.server(run.name, run.index, Some(run))
+            })
+        });
+        let bad = each.finish()?;
+        return write_farm(&args, &farm, bad);
+    };
+    write_farm(&args, &farm, false)
+}
+
+fn write_farm(args: &FarmArgs, farm: &FarmReport, bad: bool) -> Result<ExitCode> {
+    if farm.servers.is_empty() && farm.other_files.is_empty() {
+        bail!("no files found under {}", roots(&args.paths));
+    }
+    let format = match args.format {
+        ReportFormat::Terminal => Format::Terminal,
+        ReportFormat::Md => Format::Markdown,
+        ReportFormat::Html => Format::Html,
+        ReportFormat::Json => Format::Json,
+    };
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    out.write_all(farm_report::render(farm, format).as_bytes())?;
+    if let Some(dir) = &args.out {
+        let written = farm_report::write_files(farm, dir)
+            .with_context(|| format!("cannot write the farm reports into {}", dir.display()))?;
+        if format == Format::Terminal {
+            writeln!(out)?;
+            for p in written {
+                writeln!(out, "report: {}", p.display())?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(exit(bad))
+}
+
+fn exit(bad: bool) -> ExitCode {
+    if bad {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn roots(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
