@@ -351,8 +351,17 @@ mod frames {
                     Series::new(name, v)
                 }
                 ColKind::Str | ColKind::Json => {
-                    let v: Vec<Option<String>> = (0..t.len()).map(|r| text(t.cell(r, c))).collect();
-                    Series::new(name, v)
+                    // Borrowed text goes straight into the column's buffers: one String per
+                    // cell was most of the time of a large table's conversion.
+                    let mut b = StringChunkedBuilder::new(name, t.len());
+                    for r in 0..t.len() {
+                        match t.cell(r, c) {
+                            Cell::Str(v) | Cell::Json(v) => b.append_value(v),
+                            Cell::Null => b.append_null(),
+                            other => b.append_option(text(other)),
+                        }
+                    }
+                    b.finish().into_series()
                 }
             };
             columns.push(series.into());
