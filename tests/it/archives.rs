@@ -170,3 +170,31 @@ fn hostile_and_unreadable_archives_are_listed_with_a_reason() {
     assert!(seven.reason.as_deref().unwrap().contains("7z x"));
     assert_eq!(t.files.len(), 6);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// A zip with bytes overwritten anywhere (headers, names, sizes, data) is read without a
+    /// panic, and every file found is listed with a status.
+    #[test]
+    fn a_damaged_zip_never_panics(
+        hits in proptest::collection::vec((0.0f64..1.0, proptest::num::u8::ANY), 1..12),
+    ) {
+        let log = std::fs::read(LOG).unwrap();
+        let mut zip = zip_of(&[
+            ("W3SVC1\\u_ex250314.log", &log[..60_000], true),
+            ("events/System.xml", b"<Event xmlns='x'><System></System></Event>", false),
+        ]);
+        for (at, byte) in hits {
+            let i = ((zip.len() - 1) as f64 * at) as usize;
+            zip[i] = byte;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        put(dir.path(), "WEB01/logs.zip", &zip);
+        let arts = discover(&[dir.path().into()]);
+        let n = arts.len();
+        let t = ingest_artifacts(arts, &Default::default());
+        proptest::prop_assert_eq!(t.files.len(), n);
+        proptest::prop_assert!(n >= 1);
+    }
+}
