@@ -77,6 +77,51 @@ impl<T: Row> TableView for Rows<'_, T> {
     }
 }
 
+/// Some rows and some columns of a table, as a table: a partition's rows without the
+/// partition's column, or a row group's slice.
+
+/// Rows `rows` and columns `cols` of `t`, in that order.
+pub struct Subset<'a> {
+    t: &'a dyn TableView,
+    rows: &'a [usize],
+    cols: &'a [usize],
+    /// The rows are all of `t`'s, in order: whole columns can be handed over.
+    all_rows: bool,
+}
+
+impl<'a> Subset<'a> {
+    /// The view; every index must be within `t`.
+    pub fn new(t: &'a dyn TableView, rows: &'a [usize], cols: &'a [usize]) -> Subset<'a> {
+        let all_rows = rows.len() == t.len() && rows.iter().enumerate().all(|(i, &r)| i == r);
+        Subset {
+            t,
+            rows,
+            cols,
+            all_rows,
+        }
+    }
+}
+
+impl TableView for Subset<'_> {
+    fn columns(&self) -> Vec<(&'static str, ColKind)> {
+        let all = self.t.columns();
+        self.cols.iter().map(|&c| all[c]).collect()
+    }
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+    fn cell(&self, r: usize, c: usize) -> Cell<'_> {
+        self.t.cell(self.rows[r], self.cols[c])
+    }
+    fn num_column(&self, c: usize) -> Option<NumColumn<'_>> {
+        if self.all_rows {
+            self.t.num_column(self.cols[c])
+        } else {
+            None
+        }
+    }
+}
+
 /// Names of the tables `parse --table` can write.
 pub const TABLE_NAMES: &[&str] = &[
     "requests", "httperr", "crashes", "modules", "frames", "threads", "ftp", "counters", "traces",
@@ -292,7 +337,7 @@ pub fn write_text(t: &dyn TableView, out: &mut dyn Write, limit: usize) -> io::R
 }
 
 #[cfg(feature = "parquet")]
-pub use frames::{to_dataframe, write_parquet};
+pub use frames::{ROW_GROUP, to_dataframe, write_parquet, write_parquet_rows};
 
 #[cfg(feature = "parquet")]
 mod frames {
@@ -393,12 +438,37 @@ mod frames {
         Int64Chunked::from_vec_validity(name, vals, validity).into_series()
     }
 
+    /// Rows per row group, and per frame held in memory while writing.
+    pub const ROW_GROUP: usize = 1 << 18;
+
     /// Writes the table as Parquet (zstd).
     pub fn write_parquet(t: &dyn TableView, out: &mut dyn std::io::Write) -> PolarsResult<()> {
-        let mut df = to_dataframe(t)?;
-        ParquetWriter::new(out)
+        let rows: Vec<usize> = (0..t.len()).collect();
+        let cols: Vec<usize> = (0..t.columns().len()).collect();
+        write_parquet_rows(t, &rows, &cols, out)
+    }
+
+    /// Writes rows `rows` and columns `cols` of the table as one Parquet file (zstd), a row
+    /// group of [`ROW_GROUP`] rows at a time: memory holds one group's frame, not the table's.
+    pub fn write_parquet_rows(
+        t: &dyn TableView,
+        rows: &[usize],
+        cols: &[usize],
+        out: &mut dyn std::io::Write,
+    ) -> PolarsResult<()> {
+        // One (empty) frame gives an empty table its schema.
+        let mut groups = rows.chunks(ROW_GROUP.max(1));
+        let first = groups.next().unwrap_or(rows);
+        let df = to_dataframe(&super::Subset::new(t, first, cols))?;
+        let mut w = ParquetWriter::new(out)
             .with_compression(ParquetCompression::Zstd(None))
-            .finish(&mut df)?;
+            .batched(df.schema())?;
+        w.write_batch(&df)?;
+        drop(df);
+        for group in groups {
+            w.write_batch(&to_dataframe(&super::Subset::new(t, group, cols))?)?;
+        }
+        w.finish()?;
         Ok(())
     }
 }
@@ -478,6 +548,43 @@ mod tests {
         let mut buf = Vec::new();
         write_parquet(&sample(), &mut buf).unwrap();
         assert_eq!(&buf[..4], b"PAR1");
+    }
+
+    /// A table longer than a row group is written a group at a time and reads back whole, in
+    /// order; a subset leaves out its rows and columns.
+    #[cfg(feature = "parquet")]
+    #[test]
+    fn large_tables_are_written_a_row_group_at_a_time() {
+        use crate::tables::{IssueRow, Severity};
+        use polars::prelude::{ParquetReader, SerReader};
+        let n = ROW_GROUP + 1_000;
+        let issues: Vec<IssueRow> = (0..n)
+            .map(|i| IssueRow::new(i as u32, Severity::Warning, "probe", format!("row {i}")))
+            .collect();
+        let t = Rows(&issues);
+        let mut buf = Vec::new();
+        write_parquet(&t, &mut buf).unwrap();
+        let df = ParquetReader::new(std::io::Cursor::new(&buf))
+            .finish()
+            .unwrap();
+        assert_eq!(df.height(), n);
+        let msg = df.column("message").unwrap().str().unwrap().clone();
+        assert_eq!(msg.get(n - 1), Some(format!("row {}", n - 1).as_str()));
+        let meta = ParquetReader::new(std::io::Cursor::new(&buf))
+            .get_metadata()
+            .unwrap()
+            .clone();
+        assert_eq!(meta.row_groups.len(), 2);
+
+        let rows = [3usize, 7, n - 1];
+        let cols = [0usize, 4];
+        let mut part = Vec::new();
+        write_parquet_rows(&t, &rows, &cols, &mut part).unwrap();
+        let df = ParquetReader::new(std::io::Cursor::new(&part))
+            .finish()
+            .unwrap();
+        assert_eq!(df.height(), 3);
+        assert_eq!(df.width(), 2);
     }
 
     #[cfg(feature = "parquet")]

@@ -11,7 +11,6 @@
 
 mod manifest;
 mod summaries;
-mod view;
 
 pub use manifest::{Manifest, ServerEntry, SourceEntry};
 
@@ -217,9 +216,8 @@ fn write_table(dir: &Path, t: &dyn TableView) -> io::Result<(u64, usize)> {
             dir.join(day)
         };
         std::fs::create_dir_all(&part)?;
-        let sub = view::Subset::new(t, idx, &keep);
         let mut f = std::io::BufWriter::new(std::fs::File::create(part.join("part-0.parquet"))?);
-        crate::export::write_parquet(&sub, &mut f).map_err(io::Error::other)?;
+        crate::export::write_parquet_rows(t, idx, &keep, &mut f).map_err(io::Error::other)?;
         io::Write::flush(&mut f)?;
         rows += idx.len() as u64;
     }
