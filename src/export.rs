@@ -77,10 +77,8 @@ impl<T: Row> TableView for Rows<'_, T> {
     }
 }
 
-/// Some rows and some columns of a table, as a table: a partition's rows without the
-/// partition's column, or a row group's slice.
-
-/// Rows `rows` and columns `cols` of `t`, in that order.
+/// Rows `rows` and columns `cols` of `t`, in that order, as a table: a partition's rows without
+/// the partition's column, or a row group's slice.
 pub struct Subset<'a> {
     t: &'a dyn TableView,
     rows: &'a [usize],
