@@ -1,7 +1,7 @@
 //! `w3triage ingest --dataset` and `w3triage farm`: the farm's commands (progress, output files,
 //! exit codes); the work is in `w3triage::dataset` and `w3triage::farm`.
 
-use crate::{FarmArgs, IngestArgs, ReportFormat, read_badly};
+use crate::{FarmArgs, IngestArgs, print_and_write, read_badly};
 use anyhow::{Context, Result, bail};
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -188,26 +188,16 @@ fn write_farm(args: &FarmArgs, farm: &FarmReport, bad: bool) -> Result<ExitCode>
     if farm.servers.is_empty() && farm.other_files.is_empty() {
         bail!("no files found under {}", roots(&args.paths));
     }
-    let format = match args.format {
-        ReportFormat::Terminal => Format::Terminal,
-        ReportFormat::Md => Format::Markdown,
-        ReportFormat::Html => Format::Html,
-        ReportFormat::Json => Format::Json,
-    };
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    out.write_all(farm_report::render(farm, format).as_bytes())?;
-    if let Some(dir) = &args.out {
-        let written = farm_report::write_files(farm, dir)
-            .with_context(|| format!("cannot write the farm reports into {}", dir.display()))?;
-        if format == Format::Terminal {
-            writeln!(out)?;
-            for p in written {
-                writeln!(out, "report: {}", p.display())?;
-            }
-        }
-    }
-    out.flush()?;
+    let format = Format::from(args.format);
+    print_and_write(
+        format,
+        &farm_report::render(farm, format),
+        args.out.as_deref(),
+        |dir| {
+            farm_report::write_files(farm, dir)
+                .with_context(|| format!("cannot write the farm reports into {}", dir.display()))
+        },
+    )?;
     Ok(exit(bad))
 }
 

@@ -455,19 +455,45 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
             .unwrap_or_else(|_| w3triage::analyze::analyze(&tables, &aopts)),
         None => w3triage::analyze::analyze(&tables, &aopts),
     };
-    let format = match args.format {
-        ReportFormat::Terminal => Format::Terminal,
-        ReportFormat::Md => Format::Markdown,
-        ReportFormat::Html => Format::Html,
-        ReportFormat::Json => Format::Json,
-    };
+    let format = Format::from(args.format);
+    print_and_write(
+        format,
+        &render(&analysis, format),
+        args.out.as_deref(),
+        |dir| {
+            write_files(&analysis, dir)
+                .with_context(|| format!("cannot write the reports into {}", dir.display()))
+        },
+    )?;
+    Ok(exit_code(&tables))
+}
+
+impl From<ReportFormat> for w3triage::report::Format {
+    fn from(f: ReportFormat) -> Self {
+        use w3triage::report::Format;
+        match f {
+            ReportFormat::Terminal => Format::Terminal,
+            ReportFormat::Md => Format::Markdown,
+            ReportFormat::Html => Format::Html,
+            ReportFormat::Json => Format::Json,
+        }
+    }
+}
+
+/// Prints `text` (the report in `format`), then, with `--out DIR`, writes the report files
+/// with `write` and lists them after a terminal report.
+pub(crate) fn print_and_write(
+    format: w3triage::report::Format,
+    text: &str,
+    out_dir: Option<&std::path::Path>,
+    write: impl FnOnce(&std::path::Path) -> Result<Vec<PathBuf>>,
+) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    out.write_all(render(&analysis, format).as_bytes())?;
-    if let Some(dir) = &args.out {
-        let written = write_files(&analysis, dir)
-            .with_context(|| format!("cannot write the reports into {}", dir.display()))?;
-        if format == Format::Terminal {
+    out.write_all(text.as_bytes())?;
+    if let Some(dir) = out_dir {
+        let written = write(dir)?;
+        if format == w3triage::report::Format::Terminal {
             writeln!(out)?;
             for p in written {
                 writeln!(out, "report: {}", p.display())?;
@@ -475,7 +501,7 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         }
     }
     out.flush()?;
-    Ok(exit_code(&tables))
+    Ok(())
 }
 
 /// 1 when anything was rejected, skipped or failed; warnings about guesses alone keep 0.

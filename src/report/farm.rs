@@ -238,25 +238,12 @@ pub fn render(r: &FarmReport, format: Format) -> String {
 
 /// Writes `farm.md`, `farm.html` and `farm.json` into `dir`, each complete or absent.
 pub fn write_files(r: &FarmReport, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    use std::io::Write;
-    std::fs::create_dir_all(dir)?;
-    let mut pending = Vec::new();
-    for (f, name) in [
-        (Format::Markdown, "farm.md"),
-        (Format::Html, "farm.html"),
-        (Format::Json, "farm.json"),
-    ] {
-        let mut file = crate::output::PendingFile::create(&dir.join(name))?;
-        file.write_all(render(r, f).as_bytes())?;
-        file.flush()?;
-        pending.push(file);
-    }
-    let mut out = Vec::new();
-    for file in pending {
-        out.push(file.dest().to_path_buf());
-        file.commit()?;
-    }
-    Ok(out)
+    let files = [
+        ("farm.md", render(r, Format::Markdown)),
+        ("farm.html", render(r, Format::Html)),
+        ("farm.json", render(r, Format::Json)),
+    ];
+    super::write_all_or_none(dir, &files)
 }
 
 /// A folder name for a server's own reports: its name with anything but letters, digits, `-`,

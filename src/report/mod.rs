@@ -73,12 +73,23 @@ pub fn render(a: &Analysis, format: Format) -> String {
 /// Each file is written under a temporary name and renamed into place only when all three are
 /// complete: a full disk or an interrupt leaves no cut-off report (see [`crate::output`]).
 pub fn write_files(a: &Analysis, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let files =
+        [Format::Markdown, Format::Html, Format::Json].map(|f| (f.file_name(), render(a, f)));
+    write_all_or_none(dir, &files)
+}
+
+/// Writes each `(name, text)` into `dir` (created if missing), each under a temporary name,
+/// renamed into place only when all are complete.
+pub(crate) fn write_all_or_none(
+    dir: &Path,
+    files: &[(&str, String)],
+) -> std::io::Result<Vec<PathBuf>> {
     use std::io::Write;
     std::fs::create_dir_all(dir)?;
     let mut pending = Vec::new();
-    for f in [Format::Markdown, Format::Html, Format::Json] {
-        let mut file = crate::output::PendingFile::create(&dir.join(f.file_name()))?;
-        file.write_all(render(a, f).as_bytes())?;
+    for (name, text) in files {
+        let mut file = crate::output::PendingFile::create(&dir.join(name))?;
+        file.write_all(text.as_bytes())?;
         file.flush()?;
         pending.push(file);
     }
