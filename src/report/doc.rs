@@ -38,6 +38,8 @@ pub enum Block<'a> {
     Facts(Vec<(&'static str, Text)>),
     /// A table.
     Table(Table),
+    /// A table whose rows sort by a column on a click, where the medium can (HTML).
+    Sortable(Table),
     /// Numbered steps, each with commands or configuration to copy.
     Steps(Vec<Step>),
     /// A titled entry (an incident, a suspect) with its own blocks.
@@ -74,6 +76,8 @@ pub struct HeatCell {
     pub text: String,
     /// Longer text where the medium shows it (a tooltip).
     pub title: String,
+    /// What the cell sorts by.
+    pub key: u64,
 }
 
 /// How a paragraph or list reads.
@@ -264,6 +268,7 @@ mod tests {
                         vec![HeatCell {
                             level: 9,
                             text: "2!".into(),
+                            key: 2_000_000,
                             title: format!("WEB{evil}: \"2 incidents\""),
                         }],
                     )],
@@ -301,9 +306,32 @@ mod tests {
         );
         assert!(!m.contains('\u{1b}') && !h.contains('\u{1b}'));
         // The heat map: names and tooltips escaped, the level clamped to a known class.
-        assert!(h.contains("<td class=h3 title=\"WEB&lt;script&gt;"), "{h}");
+        assert!(
+            h.contains("<td class=h3 data-v=2000000 title=\"WEB&lt;script&gt;"),
+            "{h}"
+        );
         assert!(h.contains("&quot;2 incidents&quot;\">2!</td>"), "{h}");
         assert!(t.contains("03-10") && t.contains("   2!"), "{t}");
         assert!(m.contains("| server | 2025-03-10 |"), "{m}");
+        // The heat map sorts: the page carries its one script, allowed by its hash only.
+        assert!(h.contains("<table class=\"heat sortable\">"), "{h}");
+        assert!(h.contains("data-v=2000000"), "{h}");
+        assert!(h.contains(&format!("script-src '{}'", html::SORT_SCRIPT_HASH)));
+        assert!(h.contains(&format!("<script>{}</script>", html::SORT_SCRIPT)));
+        assert_eq!(h.matches("<script").count(), 1, "no other script: {h}");
+    }
+
+    #[test]
+    fn the_pages_script_hash_is_the_scripts() {
+        use base64::Engine;
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(html::SORT_SCRIPT.as_bytes());
+        let b64 = base64::engine::general_purpose::STANDARD.encode(digest.as_slice());
+        assert_eq!(html::SORT_SCRIPT_HASH, format!("sha256-{b64}"));
+        // A page without sortable tables has no script and no script-src.
+        let plain = html::write(&Doc {
+            blocks: vec![Block::Para(Style::Normal, "x".into())],
+        });
+        assert!(!plain.contains("<script") && !plain.contains("script-src"));
     }
 }

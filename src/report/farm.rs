@@ -42,7 +42,7 @@ pub fn build(r: &FarmReport) -> Doc<'static> {
         anchor: Some("servers"),
         text: "SERVERS".into(),
     });
-    b.push(Block::Table(servers(r)));
+    b.push(Block::Sortable(servers(r)));
     if !r.other_files.is_empty() {
         let list = r
             .other_files
@@ -149,6 +149,7 @@ fn heat(r: &FarmReport) -> Heat {
                     HeatCell {
                         level,
                         text,
+                        key: d.incidents as u64 * 1_000_000 + d.errors_5xx.min(999_999),
                         title: format!(
                             "{} {}: {} requests, {} 5xx, {} incidents",
                             s.name, d.date, d.requests, d.errors_5xx, d.incidents

@@ -10,6 +10,12 @@ use super::num;
 use crate::analyze::Analysis;
 use std::fmt::Write;
 
+/// The one script a page may carry: click a column of a `sortable` table to sort its rows
+/// (numbers by value, `data-v` first). The CSP allows it by its hash and nothing else.
+pub const SORT_SCRIPT: &str = r#"document.querySelectorAll("table.sortable").forEach(function(t){var h=t.rows[0];Array.prototype.forEach.call(h.cells,function(th,i){th.title="sort";th.addEventListener("click",function(){var up=th.getAttribute("data-up")!=="1";th.setAttribute("data-up",up?"1":"0");var rows=Array.prototype.slice.call(t.rows,1);var key=function(r){var c=r.cells[i];var v=c.getAttribute("data-v");if(v===null){v=c.textContent.replace(/,/g,"");}var n=parseFloat(v);return isNaN(n)?v:n;};rows.sort(function(a,b){var x=key(a),y=key(b);var c=(typeof x==="number"&&typeof y==="number")?x-y:String(x).localeCompare(String(y));return up?c:-c;});rows.forEach(function(r){h.parentNode.appendChild(r);});});});});"#;
+/// `sha256-` and the base64 SHA-256 of [`SORT_SCRIPT`] (a test recomputes it).
+pub const SORT_SCRIPT_HASH: &str = "sha256-/Rh6oeiXYGcEgL3KJBYtpZmeYfys0HvS/bLtkJL6mh4=";
+
 /// The CSP of the page.
 pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
@@ -52,7 +58,7 @@ pre{background:#1d2330;color:#e8ecf1;padding:8px 10px;overflow-x:auto;font-size:
 code{font-family:ui-monospace,Consolas,monospace}
 .muted{color:#6b7380}.ev{font-size:12px;overflow-wrap:anywhere}
 svg{background:#fff;border:1px solid #dde1e7;max-width:100%;height:auto}
-table.heat{width:auto}table.heat td{text-align:center;min-width:4.5em;white-space:nowrap}
+table.sortable th{cursor:pointer}table.heat{width:auto}table.heat td{text-align:center;min-width:4.5em;white-space:nowrap}
 td.h0{background:#fff;color:#9aa1ab}td.h1{background:#fdebd0}td.h2{background:#f5b041}td.h3{background:#c0392b;color:#fff;font-weight:600}
 "#;
 
@@ -92,16 +98,29 @@ pub fn write(doc: &Doc) -> String {
     write_titled(doc, "w3triage incident report")
 }
 
-/// Writes a report document as one self-contained HTML page titled `title`.
+/// Writes a report document as one self-contained HTML page titled `title`. A page with
+/// sortable tables carries [`SORT_SCRIPT`], allowed by its hash alone.
 pub fn write_titled(doc: &Doc, title: &str) -> String {
+    let sorts = doc
+        .blocks
+        .iter()
+        .any(|b| matches!(b, Block::Sortable(_) | Block::Heat(_)));
+    let csp = if sorts {
+        format!("{CSP}; script-src '{SORT_SCRIPT_HASH}'")
+    } else {
+        CSP.to_string()
+    };
     let mut o = String::with_capacity(64 * 1024);
     let _ = writeln!(
         o,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n<meta name=\"referrer\" content=\"no-referrer\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head><body><main>",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">\n<meta name=\"referrer\" content=\"no-referrer\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head><body><main>",
         esc(title)
     );
     for b in &doc.blocks {
         block(&mut o, b);
+    }
+    if sorts {
+        let _ = write!(o, "<script>{SORT_SCRIPT}</script>");
     }
     o.push_str("</main></body></html>\n");
     o
@@ -177,7 +196,8 @@ fn block(o: &mut String, b: &Block) {
             }
             o.push_str("</ul>\n");
         }
-        Block::Table(t) => table(o, t),
+        Block::Table(t) => table(o, t, false),
+        Block::Sortable(t) => table(o, t, true),
         Block::Steps(steps) => steps_list(o, steps),
         Block::Entry(title, body) => {
             let _ = writeln!(o, "<details open><summary>{}</summary>", text(title));
@@ -197,7 +217,11 @@ fn block(o: &mut String, b: &Block) {
 }
 
 fn heat(o: &mut String, h: &super::doc::Heat) {
-    let _ = write!(o, "<table class=heat><tr><th>{}</th>", esc(h.corner));
+    let _ = write!(
+        o,
+        "<table class=\"heat sortable\"><tr><th>{}</th>",
+        esc(h.corner)
+    );
     for c in &h.columns {
         let _ = write!(o, "<th>{}</th>", esc(c));
     }
@@ -207,8 +231,9 @@ fn heat(o: &mut String, h: &super::doc::Heat) {
         for c in cells {
             let _ = write!(
                 o,
-                "<td class=h{} title=\"{}\">{}</td>",
+                "<td class=h{} data-v={} title=\"{}\">{}</td>",
                 c.level.min(3),
+                c.key,
                 esc(&c.title),
                 esc(&c.text)
             );
@@ -218,8 +243,12 @@ fn heat(o: &mut String, h: &super::doc::Heat) {
     let _ = writeln!(o, "</table><p class=muted>{}</p>", esc(h.legend));
 }
 
-fn table(o: &mut String, t: &Table) {
-    o.push_str("<table><tr>");
+fn table(o: &mut String, t: &Table, sortable: bool) {
+    o.push_str(if sortable {
+        "<table class=sortable><tr>"
+    } else {
+        "<table><tr>"
+    });
     for (name, _) in &t.columns {
         let _ = write!(o, "<th>{name}</th>");
     }

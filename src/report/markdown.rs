@@ -116,7 +116,7 @@ fn block(o: &mut String, b: &Block) {
             }
             o.push('\n');
         }
-        Block::Table(t) => table(o, t),
+        Block::Table(t) | Block::Sortable(t) => table(o, t),
         Block::Steps(steps) => steps_list(o, steps),
         Block::Entry(title, body) => {
             let _ = writeln!(o, "### {}\n", text(title));

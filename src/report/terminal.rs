@@ -80,7 +80,7 @@ fn block(o: &mut String, b: &Block, indent: usize) {
                 wrap(o, &first, &rest, &text(v));
             }
         }
-        Block::Table(t) => {
+        Block::Table(t) | Block::Sortable(t) => {
             let names: Vec<&str> = t.columns.iter().map(|c| c.0).collect();
             let _ = writeln!(o, "{at}{}", names.join(" | "));
             for r in &t.rows {
