@@ -10,7 +10,10 @@
 //! the next run back to the servers it did not finish.
 
 mod manifest;
+mod minutes;
 mod summaries;
+
+pub use minutes::Minutes;
 
 pub use manifest::{Manifest, ServerEntry, SourceEntry};
 
@@ -29,7 +32,7 @@ pub const MANIFEST: &str = "_manifest.json";
 /// The tables written, each in its own folder.
 pub const TABLES: &[&str] = &[
     "requests", "httperr", "crashes", "modules", "frames", "threads", "ftp", "counters", "traces",
-    "issues", "files",
+    "issues", "files", "minutes",
 ];
 
 /// Told of each server as it is done: its name, (position, count), and its tables and
@@ -150,9 +153,12 @@ fn replace_server(
     let key = format!("server={}", partition_value(server));
     let stage = staging.join(&key);
     let (mut rows, mut partitions) = (0u64, 0usize);
+    let minutes = Minutes::of(&tables.requests);
     for name in TABLES {
-        let Some(t) = table_view(tables, name) else {
-            continue;
+        let t = match (*name, table_view(tables, name)) {
+            ("minutes", _) => Box::new(&minutes) as Box<dyn TableView>,
+            (_, Some(t)) => t,
+            (_, None) => continue,
         };
         let (r, p) = write_table(&stage.join(name), t.as_ref())?;
         rows += r;

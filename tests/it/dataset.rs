@@ -53,6 +53,16 @@ fn a_farm_becomes_a_partitioned_dataset_and_a_rerun_rewrites_only_what_changed()
         total += df.height();
     }
     assert_eq!(total, web01.requests.len());
+    // The per-minute counts add up to the same requests.
+    let mut counted = 0;
+    for day in &truth.days {
+        let part = ds
+            .path()
+            .join(format!("minutes/server=WEB01/date={day}/part-0.parquet"));
+        let df = rows_of(&part);
+        counted += df.column("requests").unwrap().i64().unwrap().sum().unwrap();
+    }
+    assert_eq!(counted as usize, web01.requests.len());
     let modules = rows_of(&ds.path().join("modules/server=WEB03/part-0.parquet"));
     let names = modules.column("name").unwrap().str().unwrap().clone();
     assert!(names.iter().any(|n| n == Some("ctsgate.dll")));
