@@ -145,7 +145,10 @@ pub fn ingest(args: IngestArgs) -> Result<ExitCode> {
 /// `w3triage farm PATH|DATASET… [--dataset DIR]`.
 pub fn farm(args: FarmArgs) -> Result<ExitCode> {
     check_paths(&args.paths)?;
-    let opts = options(args.threads, &args.symbols);
+    let mut opts = options(args.threads, &args.symbols);
+    let (analyze, tz) = args.time.options()?;
+    opts.analyze = analyze;
+    opts.ingest.tz_min = tz.map(|s| s / 60);
     let mut each = Each {
         bar: server_bar(),
         out: args.out.as_deref(),
@@ -156,6 +159,12 @@ pub fn farm(args: FarmArgs) -> Result<ExitCode> {
         [one] if dataset::is_dataset(one) => Some(one.clone()),
         _ => None,
     };
+    if args.time.given() && (given_dataset.is_some() || args.dataset.is_some()) {
+        // A dataset's servers were judged once, with the defaults, when they were ingested.
+        bail!(
+            "--window, --since, --until and --tz apply to folders, not to a dataset (its servers were judged with the defaults when ingested): give the farm's folders"
+        );
+    }
     let farm = if let Some(dir) = given_dataset.as_ref().filter(|_| args.dataset.is_none()) {
         each.finish()?;
         dataset::farm_report(dir)

@@ -70,6 +70,8 @@ pub(crate) struct FarmArgs {
     /// again), then report from it.
     #[arg(long)]
     dataset: Option<PathBuf>,
+    #[command(flatten)]
+    time: TimeArgs,
     /// Write farm.md, farm.html and farm.json, and each server's own reports under
     /// servers/<server>/, into this folder.
     #[arg(long)]
@@ -105,6 +107,23 @@ struct AnalyzeArgs {
     /// What to print on standard output.
     #[arg(long, value_enum, default_value_t = ReportFormat::Terminal)]
     format: ReportFormat,
+    #[command(flatten)]
+    time: TimeArgs,
+    /// Worker threads (default: one per core). Output is identical for any value.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Everything given is from this one machine (instead of the names found in the events,
+    /// `s-computername` and the folders).
+    #[arg(long, value_name = "NAME")]
+    server: Option<String>,
+    /// A Breakpad symbol tree (`module.pdb/ID/module.sym`) for function names in dumps.
+    #[arg(long)]
+    symbols: Option<PathBuf>,
+}
+
+/// The analysis window options `analyze` and `farm` share.
+#[derive(clap::Args)]
+pub(crate) struct TimeArgs {
     /// How far before each crash to list the last requests (e.g. 90s, 5m, 1h).
     #[arg(long, default_value = "5m")]
     window: String,
@@ -117,16 +136,45 @@ struct AnalyzeArgs {
     /// Also show local times at this fixed offset (e.g. +02:00, -0500, UTC).
     #[arg(long)]
     tz: Option<String>,
-    /// Worker threads (default: one per core). Output is identical for any value.
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Everything given is from this one machine (instead of the names found in the events,
-    /// `s-computername` and the folders).
-    #[arg(long, value_name = "NAME")]
-    server: Option<String>,
-    /// A Breakpad symbol tree (`module.pdb/ID/module.sym`) for function names in dumps.
-    #[arg(long)]
-    symbols: Option<PathBuf>,
+}
+
+impl TimeArgs {
+    /// The analysis options they give, and the offset (seconds east) of `--tz`.
+    pub(crate) fn options(&self) -> Result<(w3triage::analyze::AnalyzeOptions, Option<i32>)> {
+        use w3triage::analyze::{AnalyzeOptions, time};
+        let tz = self
+            .tz
+            .as_deref()
+            .map(time::parse_tz)
+            .transpose()
+            .map_err(anyhow::Error::msg)?;
+        let window_ms = time::parse_duration(&self.window).map_err(anyhow::Error::msg)?;
+        let at = |v: &Option<String>| {
+            v.as_deref()
+                .map(|s| time::parse_time(s, tz))
+                .transpose()
+                .map_err(anyhow::Error::msg)
+        };
+        let (since, until) = (at(&self.since)?, at(&self.until)?);
+        if let (Some(a), Some(b)) = (since, until)
+            && a > b
+        {
+            bail!("--since is after --until");
+        }
+        let opts = AnalyzeOptions {
+            window_ms,
+            since,
+            until,
+            tz_offset_s: tz,
+            ..Default::default()
+        };
+        Ok((opts, tz))
+    }
+
+    /// Any of them differs from the defaults.
+    pub(crate) fn given(&self) -> bool {
+        self.window != "5m" || self.since.is_some() || self.until.is_some() || self.tz.is_some()
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -405,32 +453,8 @@ fn dump(args: DumpArgs) -> Result<ExitCode> {
 }
 
 fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
-    use w3triage::analyze::{AnalyzeOptions, time};
     use w3triage::report::{Format, render, write_files};
-    let tz = args
-        .tz
-        .as_deref()
-        .map(time::parse_tz)
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
-    let window_ms = time::parse_duration(&args.window).map_err(anyhow::Error::msg)?;
-    let since = args
-        .since
-        .as_deref()
-        .map(|s| time::parse_time(s, tz))
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
-    let until = args
-        .until
-        .as_deref()
-        .map(|s| time::parse_time(s, tz))
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
-    if let (Some(a), Some(b)) = (since, until)
-        && a > b
-    {
-        bail!("--since is after --until");
-    }
+    let (aopts, tz) = args.time.options()?;
     let opts = IngestOptions {
         threads: args.threads,
         dump: w3triage::ingest::dump::DumpOptions {
@@ -440,13 +464,6 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         tz_min: tz.map(|s| s / 60),
     };
     let tables = ingest(&args.paths, &opts)?;
-    let aopts = AnalyzeOptions {
-        window_ms,
-        since,
-        until,
-        tz_offset_s: tz,
-        ..Default::default()
-    };
     let analysis = match args.threads {
         Some(n) => rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))

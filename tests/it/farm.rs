@@ -158,7 +158,11 @@ fn the_farm_command_writes_its_reports_and_each_servers_own() {
     assert_eq!(json["servers"].as_array().unwrap().len(), 3);
     assert_eq!(json["findings"][0]["kind"], "shared_faulting_module");
     let html = std::fs::read_to_string(out.path().join("farm.html")).unwrap();
-    assert!(html.contains("<table class=heat>"));
+    assert!(html.contains("<table class=\"heat sortable\">"));
+    assert!(
+        html.contains("<table class=sortable>"),
+        "the servers table sorts"
+    );
     assert!(html.contains(&truth.module));
     for s in &truth.servers {
         let own = out.path().join("servers").join(s).join("report.json");
@@ -167,4 +171,57 @@ fn the_farm_command_writes_its_reports_and_each_servers_own() {
     }
     let md = std::fs::read_to_string(out.path().join("farm.md")).unwrap();
     assert!(md.contains("## ACROSS SERVERS"), "{md}");
+}
+
+#[test]
+fn the_farm_can_be_narrowed_to_a_time_and_a_dataset_says_it_cannot() {
+    let (dir, truth) = generate(3, 2);
+    let w3triage = |args: &[&std::ffi::OsStr]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_w3triage"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let root = dir.path().as_os_str();
+    // WEB01 crashes on the first day, WEB02 on the second and WEB03 (the distractor) on the
+    // last: from the second day on, WEB01 has no crash.
+    let second = format!("{}T00:00:00Z", truth.days[1]);
+    let run = w3triage(&[
+        "farm".as_ref(),
+        root,
+        "--format".as_ref(),
+        "json".as_ref(),
+        "--since".as_ref(),
+        second.as_ref(),
+    ]);
+    assert_eq!(run.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let crashed: Vec<&str> = json["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| {
+            s["incidents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["kind"] == "crash")
+        })
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(crashed, ["WEB02", "WEB03"]);
+    assert_eq!(truth.distractor.as_deref(), Some("WEB03"));
+
+    let ds = tempfile::tempdir().unwrap();
+    let run = w3triage(&[
+        "farm".as_ref(),
+        root,
+        "--dataset".as_ref(),
+        ds.path().as_os_str(),
+        "--since".as_ref(),
+        second.as_ref(),
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(err.contains("not to a dataset"), "{err}");
 }
