@@ -322,6 +322,36 @@ mod tests {
     }
 
     #[test]
+    fn a_terminal_heat_map_shows_the_last_two_weeks() {
+        let days: Vec<String> = (1..=20).map(|d| format!("2025-03-{d:02}")).collect();
+        let cells = (1..=20)
+            .map(|d| HeatCell {
+                level: 0,
+                text: format!("d{d}"),
+                title: String::new(),
+                key: 0,
+            })
+            .collect();
+        let doc = Doc {
+            blocks: vec![Block::Heat(Heat {
+                corner: "server",
+                columns: days,
+                rows: vec![("WEB01".into(), cells)],
+                legend: "legend",
+            })],
+        };
+        let t = terminal::write(&doc);
+        assert!(
+            t.contains("03-20") && t.contains("03-07") && !t.contains("03-06"),
+            "{t}"
+        );
+        assert!(t.contains("  d20") && !t.contains(" d6 "), "{t}");
+        assert!(t.contains("the last 14 of 20 days"), "{t}");
+        let m = markdown::write(&doc);
+        assert!(m.contains("2025-03-01") && m.contains("| d1 |"), "{m}");
+    }
+
+    #[test]
     fn the_pages_script_hash_is_the_scripts() {
         use base64::Engine;
         use sha2::{Digest, Sha256};

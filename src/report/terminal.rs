@@ -98,26 +98,43 @@ fn block(o: &mut String, b: &Block, indent: usize) {
             body.iter().for_each(|b| block(o, b, indent + LABELED_BODY));
         }
         Block::Chart(_) => {}
-        Block::Heat(h) => {
-            let width = h
-                .rows
-                .iter()
-                .map(|r| text(&r.0).chars().count())
-                .max()
-                .unwrap_or(0);
-            let width = width.max(h.corner.len());
-            let head: Vec<&str> = h.columns.iter().map(|c| c.get(5..).unwrap_or(c)).collect();
-            let _ = writeln!(o, "{at}{:width$}  {}", h.corner, head.join(" "));
-            for (name, cells) in &h.rows {
-                let cells: Vec<String> = cells
-                    .iter()
-                    .map(|c| format!("{:>5}", plain(&c.text)))
-                    .collect();
-                let _ = writeln!(o, "{at}{:width$}  {}", text(name), cells.join(" "));
-            }
-            let _ = writeln!(o, "{at}{}", h.legend);
-        }
+        Block::Heat(h) => heat(o, &at, h),
     }
+}
+
+/// Days a terminal heat map shows: the last ones (a quarter's 90 columns do not fit a screen).
+const HEAT_DAYS: usize = 14;
+
+fn heat(o: &mut String, at: &str, h: &super::doc::Heat) {
+    let skip = h.columns.len().saturating_sub(HEAT_DAYS);
+    let width = h
+        .rows
+        .iter()
+        .map(|r| text(&r.0).chars().count())
+        .max()
+        .unwrap_or(0);
+    let width = width.max(h.corner.len());
+    let head: Vec<String> = h.columns[skip..]
+        .iter()
+        .map(|c| format!("{:>5}", plain(c.get(5..).unwrap_or(c))))
+        .collect();
+    let _ = writeln!(o, "{at}{:width$} {}", h.corner, head.join(" "));
+    for (name, cells) in &h.rows {
+        let cells: Vec<String> = cells
+            .iter()
+            .skip(skip)
+            .map(|c| format!("{:>5}", plain(&c.text)))
+            .collect();
+        let _ = writeln!(o, "{at}{:width$} {}", text(name), cells.join(" "));
+    }
+    if skip > 0 {
+        let _ = writeln!(
+            o,
+            "{at}(the last {HEAT_DAYS} of {} days; the HTML and Markdown reports have them all)",
+            h.columns.len()
+        );
+    }
+    let _ = writeln!(o, "{at}{}", h.legend);
 }
 
 fn bullets(o: &mut String, indent: usize, items: &[Text]) {
