@@ -11,7 +11,7 @@ use std::io::{self, Write};
 pub use crate::tables::{Cell, ColKind, NumColumn};
 
 /// A read-only view of a table, row by row.
-pub trait TableView {
+pub trait TableView: Sync {
     /// Column names and kinds, in order.
     fn columns(&self) -> Vec<(&'static str, ColKind)>;
     /// Rows.
@@ -65,7 +65,7 @@ impl TableView for crate::tables::Counters {
 /// A row table through its declared columns (`row_table!`).
 pub struct Rows<'a, T>(pub &'a [T]);
 
-impl<T: Row> TableView for Rows<'_, T> {
+impl<T: Row + Sync> TableView for Rows<'_, T> {
     fn columns(&self) -> Vec<(&'static str, ColKind)> {
         T::KINDS.to_vec()
     }
@@ -345,9 +345,26 @@ mod frames {
 
     /// The table as a polars DataFrame (timestamps as `Datetime(ms, UTC)`).
     pub fn to_dataframe(t: &dyn TableView) -> PolarsResult<DataFrame> {
-        let mut columns: Vec<Column> = Vec::new();
-        for (c, (name, kind)) in t.columns().into_iter().enumerate() {
-            let name = PlSmallStr::from_static(name);
+        use rayon::prelude::*;
+        // Columns are converted in parallel: each reads the table on its own.
+        let columns: Vec<Column> = t
+            .columns()
+            .into_par_iter()
+            .enumerate()
+            .map(|(c, (name, kind))| column(t, c, name, kind))
+            .collect::<PolarsResult<_>>()?;
+        DataFrame::new(t.len(), columns)
+    }
+
+    /// Column `c` of the table as a polars column.
+    fn column(
+        t: &dyn TableView,
+        c: usize,
+        name: &'static str,
+        kind: ColKind,
+    ) -> PolarsResult<Column> {
+        let name = PlSmallStr::from_static(name);
+        {
             let series = match kind {
                 ColKind::Int => match t.num_column(c) {
                     Some(NumColumn::U16(col)) => int64(name, col),
@@ -407,9 +424,8 @@ mod frames {
                     b.finish().into_series()
                 }
             };
-            columns.push(series.into());
+            Ok(series.into())
         }
-        DataFrame::new(t.len(), columns)
     }
 
     /// A numeric column as an Int64 series, from its values and nulls at once (no cell per
