@@ -286,7 +286,12 @@ pub fn build(t: &Tables, opts: &AnalyzeOptions) -> Timeline {
     }
     // Abandonment bursts first, so that reports without a pid (WER) can join an incident
     // known only from HTTPERR too.
-    attach_bursts(t, opts, &bursts, &mut clusters);
+    let recycles: Vec<usize> = rows
+        .iter()
+        .copied()
+        .filter(|&i| role(&t.crashes[i]) == Role::Lifecycle)
+        .collect();
+    attach_bursts(t, opts, &bursts, &recycles, &mut clusters);
     let mut unattached = Vec::new();
     for &i in rows
         .iter()
@@ -389,6 +394,7 @@ fn attach_bursts(
     t: &Tables,
     opts: &AnalyzeOptions,
     bursts: &[Vec<usize>],
+    recycles: &[usize],
     clusters: &mut Vec<Cluster>,
 ) {
     let h = &t.httperr;
@@ -431,7 +437,7 @@ fn attach_bursts(
         }
     }
     for (b, rows) in bursts.iter().enumerate() {
-        if burst_taken[b] {
+        if burst_taken[b] || ended_by_recycle(t, rows[0], recycles) {
             continue;
         }
         let first = rows[0];
@@ -443,6 +449,23 @@ fn attach_bursts(
             ..Default::default()
         });
     }
+}
+
+/// How long after WAS logs a recycle the old worker may still be draining (the default
+/// `shutdownTimeLimit` is 90 s), so that the requests it drops are the recycle's.
+const DRAIN_MS: i64 = 120_000;
+
+/// Abandonments that follow a recycle or idle shutdown of the same server and pool: requests
+/// dropped by a worker that was told to go, not a crash.
+fn ended_by_recycle(t: &Tables, first: usize, recycles: &[usize]) -> bool {
+    let h = &t.httperr;
+    let (ts, server, queue) = (h.ts[first], h.server.get(first), h.queue.get(first));
+    recycles.iter().any(|&i| {
+        let r = &t.crashes[i];
+        r.ts.is_some_and(|rt| ts >= rt - 5_000 && ts <= rt + DRAIN_MS)
+            && server_ok(r.server.as_deref(), server)
+            && eq_ci(r.app_pool.as_deref(), queue) == Some(true)
+    })
 }
 
 /// Decides the incident's kind and time.

@@ -834,3 +834,71 @@ fn the_hung_workers_own_counters_are_read_by_pid() {
         "{why}"
     );
 }
+
+/// HTTP.sys queues ShopPool's requests for five minutes (`QueueFull`), then the admin recycles
+/// the pool (WAS 5079) and the requests still queued are abandoned: a hang with no 5010.
+fn stuck_queue(recycle: Option<u32>) -> Analysis {
+    let mut httperr = String::from(HTTPERR_HEADER);
+    for m in (0..480u32).step_by(41) {
+        httperr.push_str(&format!(
+            "{} 192.0.2.{} 5{:04} 10.0.0.5 80 HTTP/1.1 GET /shop/p1.aspx - 1 Timer_ConnectionIdle -\r\n",
+            clock(m, 1),
+            m % 200,
+            m
+        ));
+    }
+    for m in 200..205u32 {
+        for k in 0..30u32 {
+            httperr.push_str(&format!(
+                "{} 192.0.2.{} 6{:04} 10.0.0.5 80 HTTP/1.1 GET /shop/search.aspx 503 1 QueueFull ShopPool\r\n",
+                clock(m, k * 2),
+                k + 1,
+                k
+            ));
+        }
+    }
+    for k in 0..if recycle.is_some() { 10 } else { 0 } {
+        httperr.push_str(&format!(
+            "{} 198.51.100.{} 7{:04} 10.0.0.5 80 HTTP/1.1 GET /shop/cart.aspx - 1 Connection_Abandoned_By_ReqQueue ShopPool\r\n",
+            clock(205, 31 + k),
+            k + 1,
+            k
+        ));
+    }
+    let mut events = routine_events();
+    if let Some(id) = recycle {
+        events.push_str(&worker_event(id, 205, 4242, "ShopPool"));
+    }
+    run(&[
+        ("WEB01/W3SVC1/u_ex240301.log", day(29, &|_, _| {})),
+        ("WEB01/HTTPERR/httperr1.log", httperr),
+        ("WEB01/events/System.xml", events),
+    ])
+}
+
+#[test]
+fn requests_stuck_until_an_on_demand_recycle_are_a_hang() {
+    let a = stuck_queue(Some(5079));
+    assert_eq!(a.incidents.len(), 1, "{:#?}", a.incidents);
+    let inc = &a.incidents[0];
+    assert_eq!(inc.kind, IncidentKind::Hang);
+    assert_eq!(inc.pid, Some(4242));
+    assert_eq!(inc.app_pool.as_deref(), Some("ShopPool"));
+    let note = inc
+        .notes
+        .iter()
+        .find(|n| n.contains("no ping failure"))
+        .unwrap_or_else(|| panic!("{:?}", inc.notes));
+    assert!(note.contains("recycled (on_demand)"), "{note}");
+    assert!(
+        note.contains("10 requests still queued were abandoned"),
+        "{note}"
+    );
+    assert!(inc.sources.iter().any(|s| s.to_string().ends_with("/5079")));
+
+    // Without the recycle (and so nothing abandoned), the queue is an overload; the scheduled
+    // recycle of the same pool in the middle of it did not end it.
+    let other = stuck_queue(None);
+    assert_eq!(other.incidents.len(), 1);
+    assert_eq!(other.incidents[0].kind, IncidentKind::Overload);
+}

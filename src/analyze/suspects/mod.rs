@@ -42,6 +42,7 @@ mod precursor;
 mod recommend;
 mod remedies;
 pub(crate) mod requests;
+mod stuck;
 mod summary;
 mod traces;
 
@@ -197,6 +198,7 @@ pub fn find(
     let mut rapid_fail = rapid_fail_episodes(t, opts, tl, corr, &ids, &mut incidents);
     // ---- incidents that are not crashes, and every incident's category ----
     outage::add_bursts(t, opts, bursts, &mut incidents, &rapid_fail);
+    stuck::stuck_until_recycle(t, &mut incidents);
     outage::add_cpu(t, opts, perf, &mut incidents);
     let first_new = suspects.len();
     suspects.extend(category::config_suspects(t, &incidents));
