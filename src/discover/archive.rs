@@ -9,7 +9,8 @@
 use super::Problem;
 use std::fs::File;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// Which member of an archive a source is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,17 +127,63 @@ fn sniff_member<R: Read + std::io::Seek>(
     super::sniff(entry).map_err(|e| Problem::Unreadable(format!("cannot inflate the member: {e}")))
 }
 
+/// An archive's bytes, mapped once and shared by the readers of its members.
+#[derive(Clone)]
+struct Shared(Arc<memmap2::Mmap>);
+
+impl AsRef<[u8]> for Shared {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+type Archive = zip::ZipArchive<std::io::Cursor<Shared>>;
+
+/// The archives opened last (path, parsed central directory): ingest reads an archive's
+/// members one after another, and parsing the directory for each member made a zip of 20,000
+/// small logs quadratic (32 s, where the same files in a folder take under a second).
+/// Keyed by path, size and modification time, so that an archive rewritten between two runs
+/// in one process is read again.
+static OPEN: Mutex<Vec<(Version, Archive)>> = Mutex::new(Vec::new());
+
+type Version = (PathBuf, u64, Option<std::time::SystemTime>);
+/// How many archives [`OPEN`] keeps (the files in flight span a few at most).
+const KEEP_OPEN: usize = 8;
+
+/// The archive at `path`, parsed once while it stays among the last opened.
+fn archive(path: &Path) -> std::io::Result<Archive> {
+    let lock = || OPEN.lock().unwrap_or_else(|e| e.into_inner());
+    let file = File::open(path)?;
+    let meta = file.metadata()?;
+    let version: Version = (path.to_path_buf(), meta.len(), meta.modified().ok());
+    if let Some((_, a)) = lock().iter().find(|(v, _)| *v == version) {
+        return Ok(a.clone());
+    }
+    // SAFETY: read-only map; as for mapped logs, every read is bounded by the length taken
+    // at map time, and a zip whose bytes change under us fails its checks, not memory safety.
+    let map = unsafe { memmap2::Mmap::map(&file)? };
+    let a = zip::ZipArchive::new(std::io::Cursor::new(Shared(Arc::new(map))))
+        .map_err(std::io::Error::other)?;
+    let mut open = lock();
+    open.push((version, a.clone()));
+    if open.len() > KEEP_OPEN {
+        open.remove(0);
+    }
+    Ok(a)
+}
+
 /// A reader of member `index` of the zip at `path`, for ingest.
 pub fn open_member(path: &Path, index: usize) -> std::io::Result<MemberReader> {
-    let file = File::open(path)?;
-    let zip = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(std::io::Error::other)?;
-    Ok(MemberReader { zip, index })
+    Ok(MemberReader {
+        zip: archive(path)?,
+        index,
+    })
 }
 
 /// An opened archive and the member to read from it (the zip crate's member reader borrows
 /// the archive, so the two travel together).
 pub struct MemberReader {
-    zip: zip::ZipArchive<std::io::BufReader<File>>,
+    zip: Archive,
     index: usize,
 }
 
@@ -144,10 +191,7 @@ impl MemberReader {
     /// Reads the member's inflated bytes into `out`, at most `limit` of them. An error after
     /// some bytes (a cut archive, a bad checksum) leaves those bytes in `out`.
     pub fn read_into(&mut self, out: &mut Vec<u8>, limit: u64) -> std::io::Result<()> {
-        let entry = self
-            .zip
-            .by_index(self.index)
-            .map_err(std::io::Error::other)?;
+        let entry = self.zip.by_index(self.index).map_err(std::io::Error::other)?;
         entry.take(limit).read_to_end(out).map(|_| ())
     }
 }
@@ -155,7 +199,7 @@ impl MemberReader {
 /// The path the location (server, site) of a member is read from: the archive's folder, the
 /// archive's own name without its extension (`WEB01.zip` is WEB01's), then the member's
 /// folders.
-pub(super) fn location_path(archive: &Path, member: &str) -> std::path::PathBuf {
+pub(super) fn location_path(archive: &Path, member: &str) -> PathBuf {
     let mut p = archive.with_extension("");
     for part in member.split('/') {
         if !part.is_empty() && part != "." && part != ".." {
