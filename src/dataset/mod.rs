@@ -9,6 +9,7 @@
 //! replaced: a crash leaves the previous partitions or the new ones, and a manifest that sends
 //! the next run back to the servers it did not finish.
 
+mod judged;
 mod manifest;
 mod minutes;
 mod summaries;
@@ -31,8 +32,20 @@ pub const DATASET_SCHEMA_VERSION: &str = "1.0";
 pub const MANIFEST: &str = "_manifest.json";
 /// The tables written, each in its own folder.
 pub const TABLES: &[&str] = &[
-    "requests", "httperr", "crashes", "modules", "frames", "threads", "ftp", "counters", "traces",
-    "issues", "files", "minutes",
+    "requests",
+    "httperr",
+    "crashes",
+    "modules",
+    "frames",
+    "threads",
+    "ftp",
+    "counters",
+    "traces",
+    "issues",
+    "files",
+    "minutes",
+    "incidents",
+    "suspects",
 ];
 
 /// Told of each server as it is done: its name, (position, count), and its tables and
@@ -101,7 +114,11 @@ pub fn ingest(
             each(&server, (i, n), None);
         }
         summary.read_badly |= read_badly(&tables);
-        let (rows, partitions) = replace_server(dir, &staging, &server, &tables)?;
+        let server_summary = match &judged {
+            Judged::Server(s) => Some(s),
+            Judged::Other(_) => None,
+        };
+        let (rows, partitions) = replace_server(dir, &staging, &server, &tables, server_summary)?;
         summaries::save(dir, &server, &judged)?;
         manifest.record(&server, sources, rows, partitions);
         manifest.save(dir)?;
@@ -149,14 +166,19 @@ fn replace_server(
     staging: &Path,
     server: &str,
     tables: &Tables,
+    summary: Option<&crate::farm::ServerSummary>,
 ) -> io::Result<(u64, usize)> {
     let key = format!("server={}", partition_value(server));
     let stage = staging.join(&key);
     let (mut rows, mut partitions) = (0u64, 0usize);
     let minutes = Minutes::of(&tables.requests);
+    let empty = crate::farm::ServerSummary::empty();
+    let summary = summary.unwrap_or(&empty);
     for name in TABLES {
         let t = match (*name, table_view(tables, name)) {
             ("minutes", _) => Box::new(&minutes) as Box<dyn TableView>,
+            ("incidents", _) => Box::new(judged::Incidents(summary)),
+            ("suspects", _) => Box::new(judged::Suspects(summary)),
             (_, Some(t)) => t,
             (_, None) => continue,
         };

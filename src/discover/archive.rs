@@ -191,7 +191,10 @@ impl MemberReader {
     /// Reads the member's inflated bytes into `out`, at most `limit` of them. An error after
     /// some bytes (a cut archive, a bad checksum) leaves those bytes in `out`.
     pub fn read_into(&mut self, out: &mut Vec<u8>, limit: u64) -> std::io::Result<()> {
-        let entry = self.zip.by_index(self.index).map_err(std::io::Error::other)?;
+        let entry = self
+            .zip
+            .by_index(self.index)
+            .map_err(std::io::Error::other)?;
         entry.take(limit).read_to_end(out).map(|_| ())
     }
 }

@@ -166,6 +166,24 @@ impl ServerSummary {
         }
     }
 
+    /// A server with nothing in it (for a group that held no evidence).
+    pub fn empty() -> ServerSummary {
+        ServerSummary {
+            name: String::new(),
+            identities: Vec::new(),
+            files: 0,
+            requests: 0,
+            errors_5xx: 0,
+            issues: 0,
+            headline: String::new(),
+            incidents: Vec::new(),
+            suspects: Vec::new(),
+            modules: Vec::new(),
+            days: Vec::new(),
+            day_counts: BTreeMap::new(),
+        }
+    }
+
     /// Incidents that are outages (a manual dump alone is not).
     pub fn outages(&self) -> impl Iterator<Item = &Incident> {
         self.incidents

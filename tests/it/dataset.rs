@@ -63,6 +63,25 @@ fn a_farm_becomes_a_partitioned_dataset_and_a_rerun_rewrites_only_what_changed()
         counted += df.column("requests").unwrap().i64().unwrap().sum().unwrap();
     }
     assert_eq!(counted as usize, web01.requests.len());
+    // The judgment as rows: WEB01's incidents, day by day, are its analysis's.
+    let analysis = w3triage::analyze(&web01, &Default::default());
+    let mut incidents = 0;
+    let mut modules = Vec::new();
+    for day in &truth.days {
+        let part = ds
+            .path()
+            .join(format!("incidents/server=WEB01/date={day}/part-0.parquet"));
+        if let Ok(f) = std::fs::File::open(&part) {
+            let df = ParquetReader::new(f).finish().unwrap();
+            incidents += df.height();
+            let m = df.column("faulting_module").unwrap().str().unwrap().clone();
+            modules.extend(m.iter().flatten().map(str::to_owned));
+        }
+    }
+    assert_eq!(incidents, analysis.incidents.len());
+    assert!(modules.iter().any(|m| m == &truth.module), "{modules:?}");
+    let suspects = rows_of(&ds.path().join("suspects/server=WEB01/part-0.parquet"));
+    assert_eq!(suspects.height(), analysis.suspects.len());
     let modules = rows_of(&ds.path().join("modules/server=WEB03/part-0.parquet"));
     let names = modules.column("name").unwrap().str().unwrap().clone();
     assert!(names.iter().any(|n| n == Some("ctsgate.dll")));
