@@ -57,27 +57,33 @@ impl Manifest {
     /// another version of w3triage is dropped: every server is read and judged again (the
     /// servers' summaries are that version's analysis).
     pub fn load(dir: &Path) -> io::Result<Manifest> {
-        let path = dir.join(super::MANIFEST);
-        let fresh = Manifest {
-            schema_version: super::DATASET_SCHEMA_VERSION.into(),
-            tool_version: env!("CARGO_PKG_VERSION").into(),
-            servers: BTreeMap::new(),
-        };
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(fresh),
-            Err(e) => return Err(e),
-        };
-        match serde_json::from_slice::<Manifest>(&bytes) {
-            Ok(m)
-                if m.schema_version == super::DATASET_SCHEMA_VERSION
-                    && m.tool_version == env!("CARGO_PKG_VERSION") =>
-            {
-                Ok(m)
-            }
-            // Unreadable or older: its partitions are rewritten server by server.
-            _ => Ok(fresh),
+        Ok(Self::read(dir)?
+            .and_then(Result::ok)
+            .filter(Manifest::is_current)
+            // Missing, unreadable or older: its partitions are rewritten server by server.
+            .unwrap_or_else(|| Manifest {
+                schema_version: super::DATASET_SCHEMA_VERSION.into(),
+                tool_version: env!("CARGO_PKG_VERSION").into(),
+                servers: BTreeMap::new(),
+            }))
+    }
+
+    /// The manifest in `dir` as it is: `None` when there is none, `Err` (a message) when it
+    /// cannot be read as one.
+    pub fn read(dir: &Path) -> io::Result<Option<Result<Manifest, String>>> {
+        match std::fs::read(dir.join(super::MANIFEST)) {
+            Ok(b) => Ok(Some(
+                serde_json::from_slice::<Manifest>(&b).map_err(|e| e.to_string()),
+            )),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
         }
+    }
+
+    /// Written by this layout and this version of w3triage.
+    pub fn is_current(&self) -> bool {
+        self.schema_version == super::DATASET_SCHEMA_VERSION
+            && self.tool_version == env!("CARGO_PKG_VERSION")
     }
 
     /// The server's partitions were made from exactly these sources, each read whole.

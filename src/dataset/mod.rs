@@ -137,13 +137,25 @@ pub fn ingest(
 /// Summaries written by another version of w3triage are refused (the analysis may differ):
 /// `ingest` again.
 pub fn farm_report(dir: &Path) -> io::Result<FarmReport> {
-    let manifest = Manifest::load(dir)?;
-    if manifest.servers.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            format!("{} holds no dataset (no {MANIFEST})", dir.display()),
-        ));
-    }
+    let invalid = |why: String| io::Error::new(io::ErrorKind::InvalidData, why);
+    let manifest = match Manifest::read(dir)? {
+        None => {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{} holds no dataset (no {MANIFEST})", dir.display()),
+            ));
+        }
+        Some(Err(e)) => return Err(invalid(format!("{MANIFEST} cannot be read: {e}"))),
+        Some(Ok(m)) if !m.is_current() => {
+            return Err(invalid(format!(
+                "the dataset was written by w3triage {} (layout {}), this is {} (layout {DATASET_SCHEMA_VERSION}): run `w3triage ingest … --dataset` again so that every server is judged by this version",
+                m.tool_version,
+                m.schema_version,
+                env!("CARGO_PKG_VERSION")
+            )));
+        }
+        Some(Ok(m)) => m,
+    };
     let mut servers = Vec::new();
     let mut other = Vec::new();
     for name in manifest.servers.keys() {
