@@ -298,7 +298,14 @@ pub fn build(t: &Tables, opts: &AnalyzeOptions) -> Timeline {
         .filter(|&&i| role(&t.crashes[i]) == Role::Attach)
     {
         match best_cluster(&clusters, &t.crashes[i], opts) {
-            Some(c) => clusters[c].crash_rows.push(i),
+            Some(c) => {
+                // An incident known from abandonments alone learns its pid from what joins it.
+                let c = &mut clusters[c];
+                c.crash_rows.push(i);
+                if c.pid.is_none() {
+                    c.pid = t.crashes[i].pid;
+                }
+            }
             None => unattached.push(i),
         }
     }
@@ -480,6 +487,10 @@ fn finish(c: &mut Cluster, t: &Tables) {
         IncidentKind::Hang
     } else if rows().any(|r| r.kind == CrashKind::Recycle) {
         IncidentKind::Recycle
+    } else if rows().any(|r| r.kind == CrashKind::ShutdownTimeout) {
+        // Killed because its requests did not finish within the shutdown time limit (WAS
+        // 5013): they were stuck, and the abandonments are the requests it held.
+        IncidentKind::Hang
     } else if !c.abandoned.is_empty() {
         IncidentKind::Crash
     } else if rows().any(|r| r.kind == CrashKind::Dump) {

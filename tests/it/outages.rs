@@ -902,3 +902,28 @@ fn requests_stuck_until_an_on_demand_recycle_are_a_hang() {
     assert_eq!(other.incidents.len(), 1);
     assert_eq!(other.incidents[0].kind, IncidentKind::Overload);
 }
+
+#[test]
+fn a_worker_killed_at_the_shutdown_time_limit_with_requests_held_is_a_hang() {
+    let mut httperr = String::from(HTTPERR_HEADER);
+    for k in 0..8u32 {
+        httperr.push_str(&format!(
+            "{} 198.51.100.{} 7{:04} 10.0.0.5 80 HTTP/1.1 GET /shop/report.aspx - 1 Connection_Abandoned_By_AppPool ShopPool\r\n",
+            clock(300, 31 + k / 4),
+            k + 1,
+            k
+        ));
+    }
+    let events = routine_events() + &worker_event(5013, 300, 5150, "ShopPool");
+    let a = run(&[
+        ("WEB01/W3SVC1/u_ex240301.log", day(31, &|_, _| {})),
+        ("WEB01/HTTPERR/httperr1.log", httperr),
+        ("WEB01/events/System.xml", events),
+    ]);
+    assert_eq!(a.incidents.len(), 1, "{:#?}", a.incidents);
+    let inc = &a.incidents[0];
+    assert_eq!(inc.kind, IncidentKind::Hang, "{inc:#?}");
+    assert_eq!(inc.pid, Some(5150));
+    assert!(inc.sources.iter().any(|s| s.to_string().ends_with("/5013")));
+    assert!(inc.sources.iter().any(|s| s.to_string() == "httperr"));
+}
