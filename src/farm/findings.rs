@@ -20,6 +20,7 @@ pub fn find(servers: &[ServerSummary]) -> Vec<Finding> {
     shared_patterns(servers, &mut out);
     simultaneous(servers, &mut out);
     outliers(servers, &mut out);
+    outage_outliers(servers, &mut out);
     for (i, f) in out.iter_mut().enumerate() {
         f.id = format!("F{}", i + 1);
     }
@@ -405,6 +406,58 @@ fn outliers(servers: &[ServerSummary], out: &mut Vec<Finding>) {
     }
 }
 
+/// A server with far more outages than the others have on average: something of its own
+/// (its configuration, its hardware, a workload only it gets), whatever each outage's cause.
+fn outage_outliers(servers: &[ServerSummary], out: &mut Vec<Finding>) {
+    if servers.len() < SOLID_SERVERS {
+        return;
+    }
+    let counts: Vec<u64> = servers.iter().map(|s| s.outages().count() as u64).collect();
+    let total: u64 = counts.iter().sum();
+    let tests = servers.len() as f64;
+    for (s, &n) in servers.iter().zip(&counts) {
+        // The others' mean, with half an outage spread over them when they had none.
+        let others = (servers.len() - 1) as f64;
+        let mean = ((total - n) as f64).max(0.5) / others;
+        let p = (poisson_sf(n, mean) * tests).min(1.0);
+        if n < 3 || (n as f64) < 5.0 * mean || p >= 1e-3 {
+            continue;
+        }
+        let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+        for i in s.outages() {
+            *kinds.entry(i.kind.name()).or_default() += 1;
+        }
+        let kinds: Vec<String> = kinds.iter().map(|(k, c)| format!("{c} {k}")).collect();
+        let mut x = finding(
+            FindingKind::OutlierServer,
+            format!(
+                "{} had {n} outages ({}), where the other servers had {mean:.1} on average",
+                s.name,
+                kinds.join(", ")
+            ),
+        );
+        x.servers.push(s.name.clone());
+        x.compared_with = servers
+            .iter()
+            .filter(|o| o.name != s.name)
+            .map(|o| o.name.clone())
+            .collect();
+        x.incidents = s
+            .outages()
+            .map(|i| format!("{} {}", s.name, i.id))
+            .collect();
+        x.detail.push(format!(
+            "Poisson test against the others' mean, adjusted p {p:.1e} (Bonferroni over {} servers)",
+            servers.len()
+        ));
+        x.action = format!(
+            "Read {}'s own report, and compare what it has that the others do not: its modules, configuration, hardware and the traffic routed to it",
+            s.name
+        );
+        out.push(x);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -466,6 +519,28 @@ mod tests {
             .map(|i| server(&format!("WEB{i:02}"), &[T0 + i * 5 * HOUR], 10_000, 5))
             .collect();
         assert!(find(&servers).is_empty());
+    }
+
+    #[test]
+    fn a_server_with_far_more_outages_than_the_others_stands_out() {
+        let mut servers: Vec<ServerSummary> = (0..10)
+            .map(|i| {
+                let at: Vec<i64> = (0..(i % 2)).map(|k| T0 + (i * 13 + k) * HOUR).collect();
+                server(&format!("WEB{i:02}"), &at, 10_000, 5)
+            })
+            .collect();
+        assert!(find(&servers).is_empty(), "0 or 1 outage each is ordinary");
+        let at: Vec<i64> = (0..7).map(|k| T0 + 200 * HOUR + k * 3 * HOUR).collect();
+        servers[4] = server("WEB04", &at, 10_000, 5);
+        let f = find(&servers);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].kind, FindingKind::OutlierServer);
+        assert!(
+            f[0].title.starts_with("WEB04 had 7 outages (7 crash)"),
+            "{}",
+            f[0].title
+        );
+        assert_eq!(f[0].incidents.len(), 7);
     }
 
     #[test]
