@@ -444,14 +444,23 @@ fn attach_bursts(
         }
     }
     for (b, rows) in bursts.iter().enumerate() {
-        if burst_taken[b] || ended_by_recycle(t, rows[0], recycles) {
+        if burst_taken[b] {
             continue;
         }
         let first = rows[0];
+        let recycle = ended_by_recycle(t, first, recycles);
+        // A recycle that drops a request or two is routine; one that drops many dropped
+        // requests that did not finish within the shutdown time limit: they were stuck.
+        if recycle.is_some() && rows.len() < HELD_AT_RECYCLE {
+            continue;
+        }
+        let r = recycle.map(|i| &t.crashes[i]);
         clusters.push(Cluster {
+            crash_rows: recycle.into_iter().collect(),
             abandoned: rows.clone(),
             server: norm(h.server.get(first)).map(str::to_owned),
             pool: norm(h.queue.get(first)).map(str::to_owned),
+            pid: r.and_then(|r| r.pid),
             anchor: Some(h.ts[first]),
             ..Default::default()
         });
@@ -462,12 +471,16 @@ fn attach_bursts(
 /// `shutdownTimeLimit` is 90 s), so that the requests it drops are the recycle's.
 const DRAIN_MS: i64 = 120_000;
 
-/// Abandonments that follow a recycle or idle shutdown of the same server and pool: requests
+/// Abandonments a recycle held: from this many, the recycle's worker held requests that were
+/// stuck (a hang), not a request or two cut short.
+pub const HELD_AT_RECYCLE: usize = 5;
+
+/// The recycle or idle shutdown of the same server and pool that abandonments follow: requests
 /// dropped by a worker that was told to go, not a crash.
-fn ended_by_recycle(t: &Tables, first: usize, recycles: &[usize]) -> bool {
+fn ended_by_recycle(t: &Tables, first: usize, recycles: &[usize]) -> Option<usize> {
     let h = &t.httperr;
     let (ts, server, queue) = (h.ts[first], h.server.get(first), h.queue.get(first));
-    recycles.iter().any(|&i| {
+    recycles.iter().copied().find(|&i| {
         let r = &t.crashes[i];
         r.ts.is_some_and(|rt| ts >= rt - 5_000 && ts <= rt + DRAIN_MS)
             && server_ok(r.server.as_deref(), server)
@@ -485,8 +498,14 @@ fn finish(c: &mut Cluster, t: &Tables) {
         IncidentKind::Crash
     } else if rows().any(|r| r.kind == CrashKind::Hang) {
         IncidentKind::Hang
-    } else if rows().any(|r| r.kind == CrashKind::Recycle) {
+    } else if rows()
+        .any(|r| r.kind == CrashKind::Recycle && r.recycle_reason.is_some_and(|w| w.is_memory()))
+    {
         IncidentKind::Recycle
+    } else if rows().any(|r| matches!(r.kind, CrashKind::Recycle | CrashKind::IdleShutdown)) {
+        // A routine recycle joins an incident only by the requests it abandoned: they were
+        // held past the shutdown time limit.
+        IncidentKind::Hang
     } else if rows().any(|r| r.kind == CrashKind::ShutdownTimeout) {
         // Killed because its requests did not finish within the shutdown time limit (WAS
         // 5013): they were stuck, and the abandonments are the requests it held.

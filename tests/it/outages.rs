@@ -835,9 +835,10 @@ fn the_hung_workers_own_counters_are_read_by_pid() {
     );
 }
 
-/// HTTP.sys queues ShopPool's requests for five minutes (`QueueFull`), then the admin recycles
-/// the pool (WAS 5079) and the requests still queued are abandoned: a hang with no 5010.
-fn stuck_queue(recycle: Option<u32>) -> Analysis {
+/// HTTP.sys queues ShopPool's requests for five minutes (`QueueFull`, when `queue_full`), then
+/// the admin recycles the pool (`recycle`: WAS 5079) and `abandoned` requests the worker still
+/// held are abandoned.
+fn stuck_queue(recycle: Option<u32>, abandoned: u32, queue_full: bool) -> Analysis {
     let mut httperr = String::from(HTTPERR_HEADER);
     for m in (0..480u32).step_by(41) {
         httperr.push_str(&format!(
@@ -847,7 +848,7 @@ fn stuck_queue(recycle: Option<u32>) -> Analysis {
             m
         ));
     }
-    for m in 200..205u32 {
+    for m in (200..205u32).filter(|_| queue_full) {
         for k in 0..30u32 {
             httperr.push_str(&format!(
                 "{} 192.0.2.{} 6{:04} 10.0.0.5 80 HTTP/1.1 GET /shop/search.aspx 503 1 QueueFull ShopPool\r\n",
@@ -857,7 +858,7 @@ fn stuck_queue(recycle: Option<u32>) -> Analysis {
             ));
         }
     }
-    for k in 0..if recycle.is_some() { 10 } else { 0 } {
+    for k in 0..abandoned {
         httperr.push_str(&format!(
             "{} 198.51.100.{} 7{:04} 10.0.0.5 80 HTTP/1.1 GET /shop/cart.aspx - 1 Connection_Abandoned_By_ReqQueue ShopPool\r\n",
             clock(205, 31 + k),
@@ -876,29 +877,50 @@ fn stuck_queue(recycle: Option<u32>) -> Analysis {
     ])
 }
 
-#[test]
-fn requests_stuck_until_an_on_demand_recycle_are_a_hang() {
-    let a = stuck_queue(Some(5079));
+/// The one incident of `a`, a hang of ShopPool's pid 4242 ended by the 5079 recycle; its note
+/// that says so.
+fn recycled_hang(a: &Analysis) -> String {
     assert_eq!(a.incidents.len(), 1, "{:#?}", a.incidents);
     let inc = &a.incidents[0];
-    assert_eq!(inc.kind, IncidentKind::Hang);
+    assert_eq!(inc.kind, IncidentKind::Hang, "{inc:#?}");
     assert_eq!(inc.pid, Some(4242));
     assert_eq!(inc.app_pool.as_deref(), Some("ShopPool"));
-    let note = inc
-        .notes
-        .iter()
-        .find(|n| n.contains("no ping failure"))
-        .unwrap_or_else(|| panic!("{:?}", inc.notes));
+    assert!(inc.sources.iter().any(|s| s.to_string().ends_with("/5079")));
+    let note = inc.notes.iter().find(|n| n.contains("no ping failure"));
+    let note = note.unwrap_or_else(|| panic!("{:?}", inc.notes));
     assert!(note.contains("recycled (on_demand)"), "{note}");
+    note.clone()
+}
+
+#[test]
+fn requests_stuck_until_an_on_demand_recycle_are_a_hang() {
+    // Queued, then recycled with requests held: the held requests make the hang, the queue is
+    // its symptom.
+    let a = stuck_queue(Some(5079), 10, true);
+    let note = recycled_hang(&a);
+    assert!(note.contains("10 requests the worker still held"), "{note}");
     assert!(
-        note.contains("10 requests still queued were abandoned"),
+        a.incidents[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("150 httperr of ShopPool")),
+        "{:?}",
+        a.incidents[0].notes
+    );
+    // Queued, then recycled with nothing abandoned: the queue that the recycle ended.
+    let note = recycled_hang(&stuck_queue(Some(5079), 0, true));
+    assert!(note.contains("requests queued from"), "{note}");
+    // Not queued, but recycled with requests held.
+    let note = recycled_hang(&stuck_queue(Some(5079), 10, false));
+    assert!(
+        note.contains("did not finish within the shutdown time limit"),
         "{note}"
     );
-    assert!(inc.sources.iter().any(|s| s.to_string().ends_with("/5079")));
 
-    // Without the recycle (and so nothing abandoned), the queue is an overload; the scheduled
-    // recycle of the same pool in the middle of it did not end it.
-    let other = stuck_queue(None);
+    // A recycle that cut two requests short is routine; without the recycle the queueing is an
+    // overload (the scheduled recycle of the same pool in the middle of it did not end it).
+    assert!(stuck_queue(Some(5079), 2, false).incidents.is_empty());
+    let other = stuck_queue(None, 0, true);
     assert_eq!(other.incidents.len(), 1);
     assert_eq!(other.incidents[0].kind, IncidentKind::Overload);
 }

@@ -333,6 +333,19 @@ fn incident_notes(
         notes.push(
             "known only from HTTPERR abandonments: no dump and no event for this crash".into(),
         );
+    } else if let Some((_, r)) = ranked
+        .iter()
+        .find(|(_, r)| matches!(r.kind, CrashKind::Recycle | CrashKind::IdleShutdown))
+        .filter(|_| c.kind == IncidentKind::Hang && !c.abandoned.is_empty())
+    {
+        let why = r
+            .recycle_reason
+            .map_or_else(|| r.kind.name().to_string(), |w| format!("recycled ({w})"));
+        notes.push(format!(
+            "{} requests the worker still held were abandoned when WAS {why} it at {}: they did not finish within the shutdown time limit, so they were stuck — a hang no ping failure (WAS 5010) reported (pinging off, or the recycle came first)",
+            c.abandoned.len(),
+            r.ts.map_or_else(|| "?".into(), crate::analyze::time::fmt_utc),
+        ));
     } else if !ranked
         .iter()
         .any(|(_, r)| r.source == Some(EvidenceSource::Dump))
