@@ -361,6 +361,18 @@ fn simultaneous(servers: &[ServerSummary], out: &mut Vec<Finding>) {
     }
 }
 
+/// A finding about server `s` against every other server of the farm.
+fn outlier(servers: &[ServerSummary], s: &ServerSummary, title: String) -> Finding {
+    let mut x = finding(FindingKind::OutlierServer, title);
+    x.servers.push(s.name.clone());
+    x.compared_with = servers
+        .iter()
+        .filter(|o| o.name != s.name)
+        .map(|o| o.name.clone())
+        .collect();
+    x
+}
+
 fn outliers(servers: &[ServerSummary], out: &mut Vec<Finding>) {
     let (all_req, all_err): (u64, u64) = servers
         .iter()
@@ -379,8 +391,9 @@ fn outliers(servers: &[ServerSummary], out: &mut Vec<Finding>) {
         if lift < 5.0 || p >= 1e-3 {
             continue;
         }
-        let mut x = finding(
-            FindingKind::OutlierServer,
+        let mut x = outlier(
+            servers,
+            s,
             format!(
                 "{} answers {:.2} % of its requests with 5xx, {lift:.0}× the rest of the farm ({:.3} %)",
                 s.name,
@@ -388,12 +401,6 @@ fn outliers(servers: &[ServerSummary], out: &mut Vec<Finding>) {
                 rate * 100.0
             ),
         );
-        x.servers.push(s.name.clone());
-        x.compared_with = servers
-            .iter()
-            .filter(|o| o.name != s.name)
-            .map(|o| o.name.clone())
-            .collect();
         x.detail.push(format!(
             "{} of {} requests; binomial test against the rest's rate, adjusted p {p:.1e}",
             s.errors_5xx, s.requests
@@ -428,20 +435,15 @@ fn outage_outliers(servers: &[ServerSummary], out: &mut Vec<Finding>) {
             *kinds.entry(i.kind.name()).or_default() += 1;
         }
         let kinds: Vec<String> = kinds.iter().map(|(k, c)| format!("{c} {k}")).collect();
-        let mut x = finding(
-            FindingKind::OutlierServer,
+        let mut x = outlier(
+            servers,
+            s,
             format!(
                 "{} had {n} outages ({}), where the other servers had {mean:.1} on average",
                 s.name,
                 kinds.join(", ")
             ),
         );
-        x.servers.push(s.name.clone());
-        x.compared_with = servers
-            .iter()
-            .filter(|o| o.name != s.name)
-            .map(|o| o.name.clone())
-            .collect();
         x.incidents = s
             .outages()
             .map(|i| format!("{} {}", s.name, i.id))
