@@ -118,6 +118,9 @@ pub enum Problem {
     NotRegular(String),
     /// It could not be opened, read or walked: failed (the text says why).
     Unreadable(String),
+    /// A kind w3triage does not read where it is (an archive inside an archive): skipped, with
+    /// what to do.
+    Unsupported(String),
 }
 
 impl std::fmt::Display for Problem {
@@ -125,7 +128,7 @@ impl std::fmt::Display for Problem {
         match self {
             Problem::Empty => f.write_str(EMPTY_FILE),
             Problem::NotRegular(what) => write!(f, "{NOT_REGULAR}: {what}"),
-            Problem::Unreadable(why) => f.write_str(why),
+            Problem::Unreadable(why) | Problem::Unsupported(why) => f.write_str(why),
         }
     }
 }
@@ -283,6 +286,10 @@ fn zip_members(f: &Found, bytes: u64) -> Vec<Artifact> {
             let virt = archive::location_path(&f.path, &m.member.name);
             let (server, site) = infer_location(&f.root, &virt);
             let (kind, problem) = match &m.head {
+                Ok(head) if Container::of(head) != Container::Plain || head.starts_with(&SEVEN_ZIP_MAGIC) => {
+                    let why = "an archive inside the archive: extract the outer archive first, then point w3triage at the folder";
+                    (ArtifactKind::Unknown, Some(Problem::Unsupported(why.into())))
+                }
                 Ok(head) => (classify(head, &virt), None),
                 Err(p) => (ArtifactKind::Unknown, Some(p.clone())),
             };

@@ -239,6 +239,9 @@ fn not_read(a: &Artifact, row: &mut FileRow) -> Option<Parsed> {
             Problem::Empty => (FileStatus::Skipped, "empty_file", Severity::Warning),
             Problem::NotRegular(_) => (FileStatus::Skipped, "special_file", Severity::Warning),
             Problem::Unreadable(_) => (FileStatus::Failed, "unreadable", Severity::Error),
+            Problem::Unsupported(_) => {
+                (FileStatus::Skipped, "unsupported_format", Severity::Warning)
+            }
         };
         let why = problem.to_string();
         row.status = status;

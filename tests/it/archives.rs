@@ -128,7 +128,9 @@ fn zstd_logs_are_read_like_gzip_ones() {
 fn hostile_and_unreadable_archives_are_listed_with_a_reason() {
     let log = std::fs::read(LOG).unwrap();
     let dir = tempfile::tempdir().unwrap();
+    let inner = zip_of(&[("u_ex250315.log", &log[..2048], true)]);
     let zip = zip_of(&[
+        ("old/logs-2025-02.zip", &inner, true),
         ("../../etc/cron.d/evil.log", &log[..2048], true),
         ("..\\..\\evil2.log", &log[..2048], true),
         ("W3SVC1/empty.log", b"", true),
@@ -155,6 +157,15 @@ fn hostile_and_unreadable_archives_are_listed_with_a_reason() {
         assert!(f.reason.as_deref().unwrap().contains("leaves the archive"));
     }
     assert_eq!(by("empty.log").status, FileStatus::Skipped);
+    let nested = by("logs-2025-02.zip");
+    assert_eq!(nested.status, FileStatus::Skipped, "{nested:?}");
+    assert!(
+        nested
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("extract the outer archive")
+    );
     assert_eq!(by("u_ex250314.log").status, FileStatus::Parsed);
     let cut = by("b.zip");
     assert_eq!(cut.status, FileStatus::Failed);
@@ -168,7 +179,7 @@ fn hostile_and_unreadable_archives_are_listed_with_a_reason() {
     assert_eq!(seven.kind, ArtifactKind::SevenZip);
     assert_eq!(seven.status, FileStatus::Skipped);
     assert!(seven.reason.as_deref().unwrap().contains("7z x"));
-    assert_eq!(t.files.len(), 6);
+    assert_eq!(t.files.len(), 7);
 }
 
 proptest::proptest! {
