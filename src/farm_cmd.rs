@@ -165,11 +165,17 @@ pub fn farm(args: FarmArgs) -> Result<ExitCode> {
             "--window, --since, --until and --tz apply to folders, not to a dataset (its servers were judged with the defaults when ingested): give the farm's folders"
         );
     }
-    let farm = if let Some(dir) = given_dataset.as_ref().filter(|_| args.dataset.is_none()) {
+    if let Some(dir) = given_dataset.as_ref().filter(|_| args.dataset.is_none()) {
         each.finish()?;
-        dataset::farm_report(dir)
-            .with_context(|| format!("cannot read the dataset {}", dir.display()))?
-    } else if let Some(dir) = &args.dataset {
+        let farm = dataset::farm_report(dir)
+            .with_context(|| format!("cannot read the dataset {}", dir.display()))?;
+        copy_reports(dir, args.out.as_deref())?;
+        return write_farm(&args, &farm, false);
+    }
+    if let Some(dir) = &args.dataset {
+        // The servers' own reports come from the dataset, which keeps those of the servers
+        // not read again.
+        each.out = None;
         let ingested = on_threads(args.threads, || {
             dataset::ingest(&args.paths, dir, &opts, &mut |n, at, run| {
                 each.server(n, at, run)
@@ -180,17 +186,25 @@ pub fn farm(args: FarmArgs) -> Result<ExitCode> {
         let bad = each.finish()?;
         let farm = dataset::farm_report(dir)
             .with_context(|| format!("cannot read the dataset {}", dir.display()))?;
+        copy_reports(dir, args.out.as_deref())?;
         return write_farm(&args, &farm, bad);
-    } else {
-        let farm = on_threads(args.threads, || {
-            w3triage::farm::run(&args.paths, &opts, &mut |run| {
-                each.server(run.name, run.index, Some(run))
-            })
-        });
-        let bad = each.finish()?;
-        return write_farm(&args, &farm, bad);
-    };
-    write_farm(&args, &farm, false)
+    }
+    let farm = on_threads(args.threads, || {
+        w3triage::farm::run(&args.paths, &opts, &mut |run| {
+            each.server(run.name, run.index, Some(run))
+        })
+    });
+    let bad = each.finish()?;
+    write_farm(&args, &farm, bad)
+}
+
+/// With `--out`, each server's own reports the dataset keeps, into `out/servers/`.
+fn copy_reports(dataset: &Path, out: Option<&Path>) -> Result<()> {
+    if let Some(out) = out {
+        dataset::copy_reports(dataset, out)
+            .with_context(|| format!("cannot copy the servers' reports into {}", out.display()))?;
+    }
+    Ok(())
 }
 
 fn write_farm(args: &FarmArgs, farm: &FarmReport, bad: bool) -> Result<ExitCode> {

@@ -106,10 +106,15 @@ pub fn ingest(
             continue;
         }
         let mut seen = false;
+        let mut written = Ok(());
         let (judged, tables) = judge_group(&server, (i, n), group, opts, &mut |run| {
             seen = true;
+            // The server's own reports, kept for `farm … --out` when it is not read again.
+            written =
+                crate::report::write_files(run.analysis, &reports_dir(dir, run.name)).map(drop);
             each(run.name, run.index, Some(run));
         });
+        written?;
         if !seen {
             each(&server, (i, n), None);
         }
@@ -165,6 +170,35 @@ pub fn farm_report(dir: &Path) -> io::Result<FarmReport> {
         }
     }
     Ok(FarmReport::assemble(servers, other))
+}
+
+/// Where the dataset keeps `server`'s own reports (`report.md`, `.html`, `.json`).
+fn reports_dir(dir: &Path, server: &str) -> PathBuf {
+    dir.join("_reports").join(partition_value(server))
+}
+
+/// Copies each server's own reports the dataset keeps into `out/servers/<server>/` (named as
+/// `farm --out` names them), complete or absent; returns the servers copied.
+pub fn copy_reports(dir: &Path, out: &Path) -> io::Result<Vec<String>> {
+    let manifest = Manifest::load(dir)?;
+    let mut copied = Vec::new();
+    for server in manifest.servers.keys() {
+        let from = reports_dir(dir, server);
+        let names = ["report.md", "report.html", "report.json"];
+        if !names.iter().all(|n| from.join(n).is_file()) {
+            continue;
+        }
+        let files = names
+            .iter()
+            .map(|n| Ok((*n, std::fs::read_to_string(from.join(n))?)))
+            .collect::<io::Result<Vec<_>>>()?;
+        let to = out
+            .join("servers")
+            .join(crate::report::farm::server_dir_name(server));
+        crate::report::write_all_or_none(&to, &files)?;
+        copied.push(server.clone());
+    }
+    Ok(copied)
 }
 
 /// Whether `dir` is a dataset (it has a manifest).

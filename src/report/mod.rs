@@ -80,10 +80,7 @@ pub fn write_files(a: &Analysis, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 
 /// Writes each `(name, text)` into `dir` (created if missing), each under a temporary name,
 /// renamed into place only when all are complete.
-pub(crate) fn write_all_or_none(
-    dir: &Path,
-    files: &[(&str, String)],
-) -> std::io::Result<Vec<PathBuf>> {
+pub fn write_all_or_none(dir: &Path, files: &[(&str, String)]) -> std::io::Result<Vec<PathBuf>> {
     use std::io::Write;
     std::fs::create_dir_all(dir)?;
     let mut pending = Vec::new();

@@ -225,3 +225,45 @@ fn the_farm_can_be_narrowed_to_a_time_and_a_dataset_says_it_cannot() {
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(err.contains("not to a dataset"), "{err}");
 }
+
+#[test]
+fn a_rerun_on_a_dataset_still_writes_every_servers_own_reports() {
+    let (dir, truth) = generate(3, 2);
+    let ds = tempfile::tempdir().unwrap();
+    let farm = |out: &std::path::Path| {
+        let run = std::process::Command::new(env!("CARGO_BIN_EXE_w3triage"))
+            .arg("farm")
+            .arg(dir.path())
+            .arg("--dataset")
+            .arg(ds.path())
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert_eq!(
+            run.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    };
+    let first = tempfile::tempdir().unwrap();
+    farm(first.path());
+    // Nothing changed: no server is read again, and its reports come from the dataset.
+    let second = tempfile::tempdir().unwrap();
+    farm(second.path());
+    for s in &truth.servers {
+        let a = std::fs::read(first.path().join("servers").join(s).join("report.json")).unwrap();
+        let b = std::fs::read(second.path().join("servers").join(s).join("report.json")).unwrap();
+        assert_eq!(a, b, "{s}");
+        assert!(
+            second
+                .path()
+                .join("servers")
+                .join(s)
+                .join("report.html")
+                .is_file()
+        );
+    }
+    assert!(second.path().join("farm.html").is_file());
+}
