@@ -1,5 +1,6 @@
 //! The analysis through the public API, on hand-built tables.
 
+use crate::cli::w3triage;
 use w3triage::analyze::testkit::*;
 use w3triage::analyze::{AnalyzeOptions, analyze};
 use w3triage::tables::{ArtifactKind, Tables};
@@ -203,18 +204,6 @@ fn one_crash_without_dump_says_evidence_is_thin() {
     assert!(thin.contains("only one crash"), "{thin}");
     assert!(thin.contains("no dump"), "{thin}");
     assert!(thin.contains("no faulting module known"), "{thin}");
-}
-
-fn w3triage(args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_w3triage"))
-        .args(args)
-        .output()
-        .expect("run w3triage");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

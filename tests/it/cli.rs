@@ -3,7 +3,8 @@
 use std::path::Path;
 use std::process::Command;
 
-fn w3triage(args: &[&str]) -> (i32, String, String) {
+/// Runs the binary: exit code, standard output, standard error (the other suites use it too).
+pub(crate) fn w3triage(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_w3triage"))
         .args(args)
         .output()

@@ -3,10 +3,16 @@
 //! inventories tell the crashing servers apart, and each server's analysis is exactly
 //! `analyze` on that server's folder.
 
+use crate::cli::w3triage;
 use crate::samples::generator::farm::{FarmTruth, farm_files};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use w3triage::farm::{FarmOptions, FarmReport, FindingKind, ServerRun, run};
+
+/// A temporary folder's path as an argument (temporary folders are UTF-8 here).
+fn path(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 temporary path")
+}
 
 fn generate(servers: usize, days: usize) -> (tempfile::TempDir, FarmTruth) {
     let dir = tempfile::tempdir().unwrap();
@@ -140,20 +146,16 @@ fn a_farm_with_one_crashing_server_has_no_cross_server_finding() {
 fn the_farm_command_writes_its_reports_and_each_servers_own() {
     let (dir, truth) = generate(3, 2);
     let out = tempfile::tempdir().unwrap();
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_w3triage"))
-        .arg("farm")
-        .arg(dir.path())
-        .args(["--format", "json", "--out"])
-        .arg(out.path())
-        .output()
-        .unwrap();
-    assert_eq!(
-        run.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let (code, stdout, stderr) = w3triage(&[
+        "farm",
+        path(dir.path()),
+        "--format",
+        "json",
+        "--out",
+        path(out.path()),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(json["schema_version"], "1.0");
     assert_eq!(json["servers"].as_array().unwrap().len(), 3);
     assert_eq!(json["findings"][0]["kind"], "shared_faulting_module");
@@ -176,26 +178,13 @@ fn the_farm_command_writes_its_reports_and_each_servers_own() {
 #[test]
 fn the_farm_can_be_narrowed_to_a_time_and_a_dataset_says_it_cannot() {
     let (dir, truth) = generate(3, 2);
-    let w3triage = |args: &[&std::ffi::OsStr]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_w3triage"))
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    let root = dir.path().as_os_str();
+    let root = path(dir.path());
     // WEB01 crashes on the first day, WEB02 on the second and WEB03 (the distractor) on the
     // last: from the second day on, WEB01 has no crash.
     let second = format!("{}T00:00:00Z", truth.days[1]);
-    let run = w3triage(&[
-        "farm".as_ref(),
-        root,
-        "--format".as_ref(),
-        "json".as_ref(),
-        "--since".as_ref(),
-        second.as_ref(),
-    ]);
-    assert_eq!(run.status.code(), Some(0));
-    let json: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let (code, stdout, _) = w3triage(&["farm", root, "--format", "json", "--since", &second]);
+    assert_eq!(code, 0);
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let crashed: Vec<&str> = json["servers"]
         .as_array()
         .unwrap()
@@ -213,16 +202,15 @@ fn the_farm_can_be_narrowed_to_a_time_and_a_dataset_says_it_cannot() {
     assert_eq!(truth.distractor.as_deref(), Some("WEB03"));
 
     let ds = tempfile::tempdir().unwrap();
-    let run = w3triage(&[
-        "farm".as_ref(),
+    let (code, _, err) = w3triage(&[
+        "farm",
         root,
-        "--dataset".as_ref(),
-        ds.path().as_os_str(),
-        "--since".as_ref(),
-        second.as_ref(),
+        "--dataset",
+        path(ds.path()),
+        "--since",
+        &second,
     ]);
-    assert_eq!(run.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(code, 2);
     assert!(err.contains("not to a dataset"), "{err}");
 }
 
@@ -230,22 +218,16 @@ fn the_farm_can_be_narrowed_to_a_time_and_a_dataset_says_it_cannot() {
 fn a_rerun_on_a_dataset_still_writes_every_servers_own_reports() {
     let (dir, truth) = generate(3, 2);
     let ds = tempfile::tempdir().unwrap();
-    let farm = |out: &std::path::Path| {
-        let run = std::process::Command::new(env!("CARGO_BIN_EXE_w3triage"))
-            .arg("farm")
-            .arg(dir.path())
-            .arg("--dataset")
-            .arg(ds.path())
-            .arg("--out")
-            .arg(out)
-            .output()
-            .unwrap();
-        assert_eq!(
-            run.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
+    let farm = |out: &Path| {
+        let (code, _, stderr) = w3triage(&[
+            "farm",
+            path(dir.path()),
+            "--dataset",
+            path(ds.path()),
+            "--out",
+            path(out),
+        ]);
+        assert_eq!(code, 0, "{stderr}");
     };
     let first = tempfile::tempdir().unwrap();
     farm(first.path());
