@@ -11,10 +11,7 @@
 
 mod judged;
 mod manifest;
-mod minutes;
 mod summaries;
-
-pub use minutes::Minutes;
 
 pub use manifest::{Manifest, ServerEntry, SourceEntry};
 
@@ -107,7 +104,7 @@ pub fn ingest(
         }
         let mut seen = false;
         let mut written = Ok(());
-        let (judged, tables) = judge_group(&server, (i, n), group, opts, &mut |run| {
+        let read = judge_group(&server, (i, n), group, opts, &mut |run| {
             seen = true;
             // The server's own reports, kept for `farm … --out` when it is not read again.
             written =
@@ -118,13 +115,9 @@ pub fn ingest(
         if !seen {
             each(&server, (i, n), None);
         }
-        summary.read_badly |= read_badly(&tables);
-        let server_summary = match &judged {
-            Judged::Server(s) => Some(s),
-            Judged::Other(_) => None,
-        };
-        let (rows, partitions) = replace_server(dir, &staging, &server, &tables, server_summary)?;
-        summaries::save(dir, &server, &judged)?;
+        summary.read_badly |= read_badly(&read.tables);
+        let (rows, partitions) = replace_server(dir, &staging, &server, &read)?;
+        summaries::save(dir, &server, &read.judged)?;
         manifest.record(&server, sources, rows, partitions);
         manifest.save(dir)?;
         summary
@@ -211,18 +204,20 @@ fn replace_server(
     dir: &Path,
     staging: &Path,
     server: &str,
-    tables: &Tables,
-    summary: Option<&crate::farm::ServerSummary>,
+    read: &crate::farm::Group,
 ) -> io::Result<(u64, usize)> {
+    let tables = &read.tables;
     let key = format!("server={}", partition_value(server));
     let stage = staging.join(&key);
     let (mut rows, mut partitions) = (0u64, 0usize);
-    let minutes = Minutes::of(&tables.requests);
     let empty = crate::farm::ServerSummary::empty();
-    let summary = summary.unwrap_or(&empty);
+    let summary = match &read.judged {
+        Judged::Server(s) => s,
+        Judged::Other(_) => &empty,
+    };
     for name in TABLES {
         let t = match (*name, table_view(tables, name)) {
-            ("minutes", _) => Box::new(&minutes) as Box<dyn TableView>,
+            ("minutes", _) => Box::new(&read.minutes) as Box<dyn TableView>,
             ("incidents", _) => Box::new(judged::Incidents(summary)),
             ("suspects", _) => Box::new(judged::Suspects(summary)),
             (_, Some(t)) => t,

@@ -6,7 +6,10 @@
 //! the largest server, not the farm.
 
 pub mod findings;
+mod minutes;
 pub mod model;
+
+pub use minutes::Minutes;
 
 pub use model::{DayCell, FarmReport, Finding, FindingKind, OtherFile, ServerSummary};
 
@@ -73,6 +76,16 @@ pub enum Judged {
     Other(Vec<OtherFile>),
 }
 
+/// One group of sources, read and judged.
+pub struct Group {
+    /// What it turned out to be.
+    pub judged: Judged,
+    /// Its tables.
+    pub tables: Tables,
+    /// Its requests by site and minute (the server's days are summed from them).
+    pub minutes: Minutes,
+}
+
 /// Reads and judges one server's sources (`name`, `index` of the farm's servers); `each` sees
 /// its tables and analysis before they are dropped. The analysis is `analyze`'s on these
 /// sources alone.
@@ -82,12 +95,17 @@ pub fn judge_group(
     group: Vec<Artifact>,
     opts: &FarmOptions,
     each: &mut dyn FnMut(&ServerRun<'_>),
-) -> (Judged, Tables) {
+) -> Group {
     let tables = ingest_artifacts(group, &opts.ingest);
+    let minutes = Minutes::of(&tables.requests);
     if holds_no_evidence(&tables) {
         // A README or a tool's output beside the servers' folders is not a server.
         let other = tables.files.iter().map(OtherFile::of).collect();
-        return (Judged::Other(other), tables);
+        return Group {
+            judged: Judged::Other(other),
+            tables,
+            minutes,
+        };
     }
     let analysis = analyze(&tables, &opts.analyze);
     each(&ServerRun {
@@ -96,8 +114,12 @@ pub fn judge_group(
         tables: &tables,
         analysis: &analysis,
     });
-    let summary = ServerSummary::of(name.to_string(), &analysis, day_counts(&tables));
-    (Judged::Server(summary), tables)
+    let summary = ServerSummary::of(name.to_string(), &analysis, minutes.by_day());
+    Group {
+        judged: Judged::Server(summary),
+        tables,
+        minutes,
+    }
 }
 
 /// Reads the farm under `paths` server by server, in memory; `each` sees every server's tables
@@ -112,7 +134,7 @@ pub fn run(
     let mut servers = Vec::with_capacity(n);
     let mut other = Vec::new();
     for (i, (name, group)) in groups.into_iter().enumerate() {
-        match judge_group(&name, (i, n), group, opts, each).0 {
+        match judge_group(&name, (i, n), group, opts, each).judged {
             Judged::Server(s) => servers.push(s),
             Judged::Other(files) => other.extend(files),
         }
@@ -130,28 +152,4 @@ fn holds_no_evidence(t: &Tables) -> bool {
         && t.counters.is_empty()
         && t.traces.is_empty()
         && t.modules.is_empty()
-}
-
-/// Requests and 5xx responses per UTC day (`YYYY-MM-DD`).
-pub fn day_counts(t: &Tables) -> BTreeMap<String, (u64, u64)> {
-    const DAY_MS: i64 = 86_400_000;
-    let mut by_day: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
-    for (i, &ts) in t.requests.ts.iter().enumerate() {
-        let e = by_day.entry(ts.div_euclid(DAY_MS)).or_default();
-        e.0 += 1;
-        if t.requests
-            .status
-            .get(i)
-            .is_some_and(|s| (500..600).contains(&s))
-        {
-            e.1 += 1;
-        }
-    }
-    by_day
-        .into_iter()
-        .filter_map(|(d, c)| {
-            let day = chrono::DateTime::from_timestamp_millis(d.checked_mul(DAY_MS)?)?;
-            Some((day.format("%Y-%m-%d").to_string(), c))
-        })
-        .collect()
 }

@@ -1,6 +1,7 @@
-//! The `minutes` table of the dataset: requests per site and UTC minute by status class, with
-//! their summed time-taken. Counts add up across files, servers and days, so a dashboard or a
-//! farm-wide query reads these instead of the requests.
+//! Requests per site and UTC minute by status class, with their summed time-taken: the `minutes`
+//! table of the dataset, and what a server's days in the farm report are summed from. Counts add
+//! up across files, servers and days, so a dashboard or a farm-wide query reads these instead of
+//! the requests.
 
 use crate::export::{Cell, ColKind, TableView};
 use crate::tables::Requests;
@@ -18,6 +19,17 @@ pub struct Minutes {
 }
 
 impl Minutes {
+    /// Requests and 5xx responses per UTC day (`YYYY-MM-DD`).
+    pub fn by_day(&self) -> BTreeMap<String, (u64, u64)> {
+        let mut days: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        for (_, ts, c) in &self.rows {
+            let d = days.entry(super::model::day_of(*ts)).or_default();
+            d.0 += c[0];
+            d.1 += c[5];
+        }
+        days
+    }
+
     /// The minutes of these requests.
     pub fn of(r: &Requests) -> Minutes {
         let mut by: BTreeMap<(Option<&str>, i64), Counts> = BTreeMap::new();
@@ -97,5 +109,8 @@ mod tests {
             .count() as u64;
         assert_eq!(fives, expect);
         assert_eq!(m.cell(0, 1), Cell::Str("W3SVC1"));
+        let days = m.by_day();
+        assert_eq!(days.keys().collect::<Vec<_>>(), ["2025-03-14"]);
+        assert_eq!(days["2025-03-14"], (t.requests.len() as u64, expect));
     }
 }
