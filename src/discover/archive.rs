@@ -34,10 +34,9 @@ pub(super) struct Listed {
 
 /// Every file member of the zip archive at `path` (folders left out), with its first bytes.
 /// `Err` when the archive itself cannot be read (no central directory: cut short or not a zip).
+/// The parsed archive stays among the last opened, for ingest to read its members.
 pub(super) fn list_zip(path: &Path) -> Result<Vec<Listed>, String> {
-    let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
-        .map_err(|e| format!("a zip archive that cannot be read ({e}): cut short or corrupt"))?;
+    let mut zip = archive(path)?;
     let mut out = Vec::with_capacity(zip.len());
     for index in 0..zip.len() {
         let entry = match zip.by_index_raw(index) {
@@ -150,20 +149,22 @@ type Version = (PathBuf, u64, Option<std::time::SystemTime>);
 /// How many archives [`OPEN`] keeps (the files in flight span a few at most).
 const KEEP_OPEN: usize = 8;
 
-/// The archive at `path`, parsed once while it stays among the last opened.
-fn archive(path: &Path) -> std::io::Result<Archive> {
+/// The archive at `path`, parsed once while it stays among the last opened; `Err` says why it
+/// cannot be read.
+fn archive(path: &Path) -> Result<Archive, String> {
     let lock = || OPEN.lock().unwrap_or_else(|e| e.into_inner());
-    let file = File::open(path)?;
-    let meta = file.metadata()?;
+    let open_err = |e: std::io::Error| format!("cannot open: {e}");
+    let file = File::open(path).map_err(open_err)?;
+    let meta = file.metadata().map_err(open_err)?;
     let version: Version = (path.to_path_buf(), meta.len(), meta.modified().ok());
     if let Some((_, a)) = lock().iter().find(|(v, _)| *v == version) {
         return Ok(a.clone());
     }
     // SAFETY: read-only map; as for mapped logs, every read is bounded by the length taken
     // at map time, and a zip whose bytes change under us fails its checks, not memory safety.
-    let map = unsafe { memmap2::Mmap::map(&file)? };
+    let map = unsafe { memmap2::Mmap::map(&file).map_err(open_err)? };
     let a = zip::ZipArchive::new(std::io::Cursor::new(Shared(Arc::new(map))))
-        .map_err(std::io::Error::other)?;
+        .map_err(|e| format!("a zip archive that cannot be read ({e}): cut short or corrupt"))?;
     let mut open = lock();
     open.push((version, a.clone()));
     if open.len() > KEEP_OPEN {
@@ -175,7 +176,7 @@ fn archive(path: &Path) -> std::io::Result<Archive> {
 /// A reader of member `index` of the zip at `path`, for ingest.
 pub fn open_member(path: &Path, index: usize) -> std::io::Result<MemberReader> {
     Ok(MemberReader {
-        zip: archive(path)?,
+        zip: archive(path).map_err(std::io::Error::other)?,
         index,
     })
 }
