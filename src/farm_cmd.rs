@@ -1,7 +1,7 @@
 //! `w3triage ingest --dataset` and `w3triage farm`: the farm's commands (progress, output files,
 //! exit codes); the work is in `w3triage::dataset` and `w3triage::farm`.
 
-use crate::{FarmArgs, IngestArgs, print_and_write, read_badly};
+use crate::{FarmArgs, IngestArgs, print_and_write};
 use anyhow::{Context, Result, bail};
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -32,7 +32,7 @@ fn check_paths(paths: &[PathBuf]) -> Result<()> {
 }
 
 /// Runs `f` on a pool of `threads` threads (all cores when `None`).
-fn on_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> T {
+pub(crate) fn on_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> T {
     let pool = threads.and_then(|n| {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
@@ -77,7 +77,7 @@ impl Each<'_> {
         let Some(run) = run else {
             return;
         };
-        self.bad |= read_badly(run.tables);
+        self.bad |= run.tables.read_badly();
         if let (Some(dir), None) = (self.out, &self.failure) {
             let dir = dir.join("servers").join(farm_report::server_dir_name(name));
             if let Err(e) = report::write_files(run.analysis, &dir) {
@@ -176,13 +176,13 @@ pub fn farm(args: FarmArgs) -> Result<ExitCode> {
         // The servers' own reports come from the dataset, which keeps those of the servers
         // not read again.
         each.out = None;
-        let ingested = on_threads(args.threads, || {
+        // (Whether anything was read badly, each server read tells `each`.)
+        on_threads(args.threads, || {
             dataset::ingest(&args.paths, dir, &opts, &mut |n, at, run| {
                 each.server(n, at, run)
             })
         })
         .with_context(|| format!("cannot write the dataset {}", dir.display()))?;
-        each.bad |= ingested.read_badly;
         let bad = each.finish()?;
         let farm = dataset::farm_report(dir)
             .with_context(|| format!("cannot read the dataset {}", dir.display()))?;

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use w3triage::export;
 use w3triage::ingest::{IngestOptions, Sink, ingest_into};
-use w3triage::tables::{FileRow, FileStatus, Parsed, Severity, Tables};
+use w3triage::tables::{FileRow, Parsed, Severity, Tables};
 
 #[derive(Parser)]
 #[command(
@@ -464,14 +464,8 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         tz_min: tz.map(|s| s / 60),
     };
     let tables = ingest(&args.paths, &opts)?;
-    let analysis = match args.threads {
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build()
-            .map(|pool| pool.install(|| w3triage::analyze::analyze(&tables, &aopts)))
-            .unwrap_or_else(|_| w3triage::analyze::analyze(&tables, &aopts)),
-        None => w3triage::analyze::analyze(&tables, &aopts),
-    };
+    let analysis =
+        farm_cmd::on_threads(args.threads, || w3triage::analyze::analyze(&tables, &aopts));
     let format = Format::from(args.format);
     print_and_write(
         format,
@@ -523,14 +517,9 @@ pub(crate) fn print_and_write(
 
 /// 1 when anything was rejected, skipped or failed; warnings about guesses alone keep 0.
 fn exit_code(t: &Tables) -> ExitCode {
-    if read_badly(t) {
+    if t.read_badly() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     }
-}
-
-pub(crate) fn read_badly(t: &Tables) -> bool {
-    let bad_file = t.files.iter().any(|f| f.status != FileStatus::Parsed);
-    bad_file || t.issues.iter().any(|i| i.severity == Severity::Error)
 }

@@ -18,7 +18,7 @@ pub use manifest::{Manifest, ServerEntry, SourceEntry};
 use crate::discover::discover;
 use crate::export::{TableView, view as table_view};
 use crate::farm::{FarmOptions, FarmReport, Judged, ServerRun, group_by_server, judge_group};
-use crate::tables::{ColKind, Tables};
+use crate::tables::ColKind;
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -115,7 +115,7 @@ pub fn ingest(
         if !seen {
             each(&server, (i, n), None);
         }
-        summary.read_badly |= read_badly(&read.tables);
+        summary.read_badly |= read.tables.read_badly();
         let (rows, partitions) = replace_server(dir, &staging, &server, &read)?;
         summaries::save(dir, &server, &read.judged)?;
         manifest.record(&server, sources, rows, partitions);
@@ -243,19 +243,6 @@ fn replace_server(
         _ => Err(e),
     })?;
     Ok((rows, partitions))
-}
-
-fn read_badly(t: &Tables) -> bool {
-    t.files
-        .iter()
-        .any(|f| f.status != crate::tables::FileStatus::Parsed)
-        || tables_have_errors(t)
-}
-
-fn tables_have_errors(t: &Tables) -> bool {
-    t.issues
-        .iter()
-        .any(|i| i.severity == crate::tables::Severity::Error)
 }
 
 /// Writes one table of one server under `dir`: one file per UTC day of its `ts` column

@@ -785,6 +785,15 @@ pub struct Tables {
     pub servers: Vec<ServerIdentity>,
 }
 
+impl Tables {
+    /// Anything was rejected, skipped or failed (warnings about guesses alone do not count):
+    /// what makes a run exit 1.
+    pub fn read_badly(&self) -> bool {
+        self.files.iter().any(|f| f.status != FileStatus::Parsed)
+            || self.issues.iter().any(|i| i.severity == Severity::Error)
+    }
+}
+
 /// One machine, and the evidence that names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ServerIdentity {
