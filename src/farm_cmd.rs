@@ -79,7 +79,7 @@ impl Each<'_> {
         };
         self.bad |= run.tables.read_badly();
         if let (Some(dir), None) = (self.out, &self.failure) {
-            let dir = dir.join("servers").join(farm_report::server_dir_name(name));
+            let dir = dir.join("servers").join(w3triage::farm::path_segment(name));
             if let Err(e) = report::write_files(run.analysis, &dir) {
                 self.failure = Some(anyhow::Error::new(e).context(format!(
                     "cannot write the reports of {name} into {}",

@@ -167,7 +167,7 @@ pub fn farm_report(dir: &Path) -> io::Result<FarmReport> {
 
 /// Where the dataset keeps `server`'s own reports (`report.md`, `.html`, `.json`).
 fn reports_dir(dir: &Path, server: &str) -> PathBuf {
-    dir.join("_reports").join(partition_value(server))
+    dir.join("_reports").join(crate::farm::path_segment(server))
 }
 
 /// Copies each server's own reports the dataset keeps into `out/servers/<server>/` (named as
@@ -185,9 +185,7 @@ pub fn copy_reports(dir: &Path, out: &Path) -> io::Result<Vec<String>> {
             .iter()
             .map(|n| Ok((*n, std::fs::read_to_string(from.join(n))?)))
             .collect::<io::Result<Vec<_>>>()?;
-        let to = out
-            .join("servers")
-            .join(crate::report::farm::server_dir_name(server));
+        let to = out.join("servers").join(crate::farm::path_segment(server));
         crate::report::write_all_or_none(&to, &files)?;
         copied.push(server.clone());
     }
@@ -207,7 +205,7 @@ fn replace_server(
     read: &crate::farm::Group,
 ) -> io::Result<(u64, usize)> {
     let tables = &read.tables;
-    let key = format!("server={}", partition_value(server));
+    let key = format!("server={}", crate::farm::path_segment(server));
     let stage = staging.join(&key);
     let (mut rows, mut partitions) = (0u64, 0usize);
     let empty = crate::farm::ServerSummary::empty();
@@ -278,38 +276,4 @@ fn write_table(dir: &Path, t: &dyn TableView) -> io::Result<(u64, usize)> {
         rows += idx.len() as u64;
     }
     Ok((rows, by_day.len()))
-}
-
-/// A partition value as a path segment: letters, digits, `-`, `_` and `.` as they are, every
-/// other byte `%XX` (Hive's escaping; readers decode it), never empty, `.` or `..`.
-pub fn partition_value(v: &str) -> String {
-    let mut s = String::with_capacity(v.len());
-    for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_') || (b == b'.' && !s.is_empty()) {
-            s.push(b as char);
-        } else {
-            s.push_str(&format!("%{b:02X}"));
-        }
-    }
-    if s.is_empty() {
-        s.push_str("__HIVE_DEFAULT_PARTITION__");
-    }
-    s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn partition_values_are_escaped_path_segments() {
-        assert_eq!(partition_value("WEB01"), "WEB01");
-        assert_eq!(
-            partition_value("web01.contoso.local"),
-            "web01.contoso.local"
-        );
-        assert_eq!(partition_value(".."), "%2E.");
-        assert_eq!(partition_value("a/b=c d"), "a%2Fb%3Dc%20d");
-        assert_eq!(partition_value(""), "__HIVE_DEFAULT_PARTITION__");
-    }
 }

@@ -20,7 +20,7 @@ struct Stored {
 
 fn path(dir: &Path, server: &str) -> PathBuf {
     dir.join("_summaries")
-        .join(format!("{}.json", super::partition_value(server)))
+        .join(format!("{}.json", crate::farm::path_segment(server)))
 }
 
 /// Whether a summary of `server` is there.

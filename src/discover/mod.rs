@@ -331,31 +331,22 @@ const FINGERPRINT_SPAN: u64 = 64 << 10;
 /// See [`Artifact::fingerprint`]: FNV-1a (stable across runs, platforms and Rust versions) over
 /// the size and the first and last [`FINGERPRINT_SPAN`] bytes.
 fn fingerprint(f: &mut File, len: u64) -> std::io::Result<String> {
+    use crate::analyze::pattern::{Fnv, Sink};
     use std::io::{Seek, SeekFrom};
-    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
-    h.write(&len.to_le_bytes());
+    let mut h = Fnv::default();
+    h.put(&len.to_le_bytes());
     let mut buf = vec![0u8; FINGERPRINT_SPAN.min(len) as usize];
     f.seek(SeekFrom::Start(0))?;
     f.read_exact(&mut buf)?;
-    h.write(&buf);
+    h.put(&buf);
     if len > FINGERPRINT_SPAN {
         let tail = FINGERPRINT_SPAN.min(len - FINGERPRINT_SPAN);
         buf.truncate(tail as usize);
         f.seek(SeekFrom::Start(len - tail))?;
         f.read_exact(&mut buf)?;
-        h.write(&buf);
+        h.put(&buf);
     }
     Ok(format!("{len}:{:016x}", h.0))
-}
-
-struct Fnv(u64);
-
-impl Fnv {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
 }
 
 /// What discover learns of one file by reading its start.

@@ -20,6 +20,43 @@ use crate::tables::{FileId, Tables};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+/// The longest [`path_segment`]: well under the 255 bytes a file name may have.
+const SEGMENT_MAX: usize = 160;
+
+/// A server's name as one path segment, for the dataset's `server=` partitions and summaries
+/// and for each server's own report folder. Letters, digits, `-`, `_` and a `.` that does not
+/// start it stay; every other byte is `%XX` (Hive's escaping, which readers decode), so two
+/// names never share a segment. An empty name is Hive's default partition. A name whose
+/// escaped form is longer than [`SEGMENT_MAX`] (folder names are log-derived) is cut and ends
+/// in `~` and a hash of the whole name, so that it stays unique and fits a file name.
+pub fn path_segment(name: &str) -> String {
+    let mut s = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_') || (b == b'.' && !s.is_empty()) {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if s.is_empty() {
+        return "__HIVE_DEFAULT_PARTITION__".into();
+    }
+    if s.len() > SEGMENT_MAX {
+        use crate::analyze::pattern::{Fnv, Sink};
+        let mut h = Fnv::default();
+        h.put(name.as_bytes());
+        // Cut before an escape, never inside one (the segment is ASCII).
+        let mut cut = SEGMENT_MAX - 17;
+        while s.as_bytes()[cut - 1] == b'%' || s.as_bytes().get(cut.wrapping_sub(2)) == Some(&b'%')
+        {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push_str(&format!("~{:016x}", h.0));
+    }
+    s
+}
+
 /// The group of sources whose folders name no server.
 pub const NO_SERVER: &str = "(no server)";
 
@@ -152,4 +189,28 @@ fn holds_no_evidence(t: &Tables) -> bool {
         && t.counters.is_empty()
         && t.traces.is_empty()
         && t.modules.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_segment;
+
+    #[test]
+    fn server_names_become_unique_short_path_segments() {
+        assert_eq!(path_segment("WEB01"), "WEB01");
+        assert_eq!(path_segment("web01.contoso.local"), "web01.contoso.local");
+        assert_eq!(path_segment(".."), "%2E.");
+        assert_eq!(path_segment("a/b=c d"), "a%2Fb%3Dc%20d");
+        assert_eq!(path_segment("WEB 01"), "WEB%2001");
+        assert_ne!(path_segment("WEB 01"), path_segment("WEB_01"));
+        assert_eq!(path_segment(""), "__HIVE_DEFAULT_PARTITION__");
+        // A long non-ASCII folder name (each byte escaped) is cut, not inside an escape, and
+        // two that differ only at the end stay apart.
+        let long = "\u{30b5}".repeat(80);
+        let (a, b) = (path_segment(&long), path_segment(&(long.clone() + "x")));
+        assert!(a.len() <= 160 && b.len() <= 160, "{a}");
+        assert_ne!(a, b);
+        let head = a.split('~').next().unwrap();
+        assert!(head.len() % 3 == 0 && head.starts_with("%E3"), "{head}");
+    }
 }

@@ -246,23 +246,3 @@ pub fn write_files(r: &FarmReport, dir: &Path) -> std::io::Result<Vec<PathBuf>> 
     ];
     super::write_all_or_none(dir, &files)
 }
-
-/// A folder name for a server's own reports: its name with anything but letters, digits, `-`,
-/// `_` and `.` replaced (folder names are log-derived), never `.` or `..`.
-pub fn server_dir_name(server: &str) -> String {
-    let mut s: String = server
-        .chars()
-        .take(64)
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if s.trim_matches('.').is_empty() {
-        s = format!("server_{}", s.len());
-    }
-    s
-}
