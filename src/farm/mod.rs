@@ -27,7 +27,7 @@ const SEGMENT_MAX: usize = 160;
 /// and for each server's own report folder. Letters, digits, `-`, `_` and a `.` that does not
 /// start it stay; every other byte is `%XX` (Hive's escaping, which readers decode), so two
 /// names never share a segment. An empty name is Hive's default partition. A name whose
-/// escaped form is longer than [`SEGMENT_MAX`] (folder names are log-derived) is cut and ends
+/// escaped form is longer than 160 bytes (folder names are log-derived) is cut and ends
 /// in `~` and a hash of the whole name, so that it stays unique and fits a file name.
 pub fn path_segment(name: &str) -> String {
     let mut s = String::with_capacity(name.len());
