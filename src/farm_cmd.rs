@@ -1,7 +1,7 @@
 //! `w3triage ingest --dataset` and `w3triage farm`: the farm's commands (progress, output files,
 //! exit codes); the work is in `w3triage::dataset` and `w3triage::farm`.
 
-use crate::{FarmArgs, IngestArgs, print_and_write};
+use crate::{EngineArg, FarmArgs, IngestArgs, print_and_write};
 use anyhow::{Context, Result, bail};
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -165,10 +165,18 @@ pub fn farm(args: FarmArgs) -> Result<ExitCode> {
             "--window, --since, --until and --tz apply to folders, not to a dataset (its servers were judged with the defaults when ingested): give the farm's folders"
         );
     }
+    if args.engine != EngineArg::Builtin && given_dataset.is_none() && args.dataset.is_none() {
+        bail!(
+            "--engine {} reads a dataset: give one (`w3triage ingest … --dataset DIR` writes it), or add --dataset DIR",
+            args.engine.name()
+        );
+    }
+    if args.scheduler.is_some() && args.engine != EngineArg::Ballista {
+        bail!("--scheduler is for --engine ballista");
+    }
     if let Some(dir) = given_dataset.as_ref().filter(|_| args.dataset.is_none()) {
         each.finish()?;
-        let farm = dataset::farm_report(dir)
-            .with_context(|| format!("cannot read the dataset {}", dir.display()))?;
+        let farm = report_of(dir, &args)?;
         copy_reports(dir, args.out.as_deref())?;
         return write_farm(&args, &farm, false);
     }
@@ -184,8 +192,7 @@ pub fn farm(args: FarmArgs) -> Result<ExitCode> {
         })
         .with_context(|| format!("cannot write the dataset {}", dir.display()))?;
         let bad = each.finish()?;
-        let farm = dataset::farm_report(dir)
-            .with_context(|| format!("cannot read the dataset {}", dir.display()))?;
+        let farm = report_of(dir, &args)?;
         copy_reports(dir, args.out.as_deref())?;
         return write_farm(&args, &farm, bad);
     }
@@ -196,6 +203,51 @@ pub fn farm(args: FarmArgs) -> Result<ExitCode> {
     });
     let bad = each.finish()?;
     write_farm(&args, &farm, bad)
+}
+
+/// The farm report of the dataset at `dir`, its cross-server facts computed by `--engine`.
+fn report_of(dir: &Path, args: &FarmArgs) -> Result<FarmReport> {
+    let context = || format!("cannot read the dataset {}", dir.display());
+    if args.engine == EngineArg::Builtin {
+        return dataset::farm_report(dir).with_context(context);
+    }
+    on_engine(dir, args).with_context(context)
+}
+
+#[cfg(feature = "distributed")]
+fn on_engine(dir: &Path, args: &FarmArgs) -> Result<FarmReport> {
+    use w3triage::dataset::reduce::Engine;
+    let engine = match (args.engine, &args.scheduler) {
+        (EngineArg::Ballista, Some(url)) => Engine::Ballista {
+            scheduler: url.clone(),
+        },
+        (EngineArg::Ballista, None) => bail!("--engine ballista needs --scheduler df://HOST:PORT"),
+        (EngineArg::BallistaStandalone, _) => Engine::Standalone { executors: 2 },
+        _ => Engine::Local,
+    };
+    let (farm, timing) = dataset::farm_report_on(dir, &engine)?;
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+    let queries: Vec<String> = timing
+        .queries
+        .iter()
+        .map(|d| format!("{:.0}", ms(*d)))
+        .collect();
+    eprintln!(
+        "w3triage: the reduce ran on {}: setup {:.0} ms, {} queries {} ms",
+        args.engine.name(),
+        ms(timing.setup),
+        queries.len(),
+        queries.join(" + ")
+    );
+    Ok(farm)
+}
+
+#[cfg(not(feature = "distributed"))]
+fn on_engine(_: &Path, args: &FarmArgs) -> Result<FarmReport> {
+    bail!(
+        "--engine {} needs a w3triage built with the `distributed` feature (cargo build --release --features distributed); this one has only --engine builtin",
+        args.engine.name()
+    )
 }
 
 /// With `--out`, each server's own reports the dataset keeps, into `out/servers/`.

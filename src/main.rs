@@ -85,6 +85,41 @@ pub(crate) struct FarmArgs {
     /// A Breakpad symbol tree (`module.pdb/ID/module.sym`) for function names in dumps.
     #[arg(long)]
     symbols: Option<PathBuf>,
+    /// What computes the cross-server facts from a dataset: the servers' summaries in this
+    /// process (`builtin`), or SQL over the dataset's tables (the other engines; built with
+    /// the `distributed` feature). The report is the same with each.
+    #[arg(long, value_enum, default_value_t = EngineArg::Builtin)]
+    engine: EngineArg,
+    /// The Ballista scheduler for `--engine ballista`; its executors must read the dataset at
+    /// the same path.
+    #[arg(long, value_name = "df://HOST:PORT")]
+    scheduler: Option<String>,
+}
+
+/// `farm --engine`.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+pub(crate) enum EngineArg {
+    /// The servers' summaries, in this process (no SQL engine).
+    Builtin,
+    /// SQL on Apache DataFusion in this process.
+    Datafusion,
+    /// SQL on the Apache DataFusion Ballista cluster at `--scheduler`.
+    Ballista,
+    /// SQL on a Ballista scheduler and two executors started in this process on loopback
+    /// ports (tests, one big machine).
+    BallistaStandalone,
+}
+
+impl EngineArg {
+    /// As given on the command line.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            EngineArg::Builtin => "builtin",
+            EngineArg::Datafusion => "datafusion",
+            EngineArg::Ballista => "ballista",
+            EngineArg::BallistaStandalone => "ballista-standalone",
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]

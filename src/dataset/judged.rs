@@ -71,6 +71,8 @@ const SUSPECT_COLUMNS: &[(&str, ColKind)] = &[
     ("confidence", ColKind::Str),
     ("incidents", ColKind::Str),
     ("version", ColKind::Str),
+    ("in_flight", ColKind::Int),
+    ("in_flight_total", ColKind::Int),
     ("lift", ColKind::Float),
     ("p_adjusted", ColKind::Float),
     ("reason", ColKind::Str),
@@ -86,6 +88,7 @@ impl TableView for Suspects<'_> {
     fn cell(&self, r: usize, c: usize) -> Cell<'_> {
         let s = &self.0.suspects[r];
         let float = |v: Option<f64>| v.filter(|x| x.is_finite()).map_or(Cell::Null, Cell::Float);
+        let int = |v: Option<u64>| v.map_or(Cell::Null, |n| Cell::Int(n.into()));
         match c {
             0 => Cell::Str(&s.id),
             1 => Cell::Str(s.kind.name()),
@@ -97,9 +100,47 @@ impl TableView for Suspects<'_> {
                 .as_ref()
                 .and_then(|m| m.version.as_deref())
                 .map_or(Cell::Null, Cell::Str),
-            6 => float(s.pattern.as_ref().map(|p| p.lift)),
-            7 => float(s.pattern.as_ref().map(|p| p.p_adjusted)),
+            6 => int(s.pattern.as_ref().map(|p| p.in_flight)),
+            7 => int(s.pattern.as_ref().map(|p| p.in_flight_total)),
+            8 => float(s.pattern.as_ref().map(|p| p.lift)),
+            9 => float(s.pattern.as_ref().map(|p| p.p_adjusted)),
             _ => Cell::Str(&s.reason),
+        }
+    }
+}
+
+/// The modules a server's dumps list (its analysis's inventory), one row each.
+pub struct Inventory<'a>(pub &'a ServerSummary);
+
+const INVENTORY_COLUMNS: &[(&str, ColKind)] = &[
+    ("name", ColKind::Str),
+    ("version", ColKind::Str),
+    ("path", ColKind::Str),
+    ("class", ColKind::Str),
+    ("third_party", ColKind::Bool),
+    ("unloaded", ColKind::Bool),
+    ("dumps", ColKind::Int),
+    ("suspect", ColKind::Str),
+];
+
+impl TableView for Inventory<'_> {
+    fn columns(&self) -> Vec<(&'static str, ColKind)> {
+        INVENTORY_COLUMNS.to_vec()
+    }
+    fn len(&self) -> usize {
+        self.0.modules.len()
+    }
+    fn cell(&self, r: usize, c: usize) -> Cell<'_> {
+        let m = &self.0.modules[r];
+        match c {
+            0 => Cell::Str(&m.name),
+            1 => text(&m.version),
+            2 => Cell::Str(&m.path),
+            3 => Cell::Str(m.class.name()),
+            4 => Cell::Bool(m.third_party),
+            5 => Cell::Bool(m.unloaded),
+            6 => Cell::Int(m.dumps as i128),
+            _ => text(&m.suspect),
         }
     }
 }

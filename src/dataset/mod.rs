@@ -11,20 +11,25 @@
 
 mod judged;
 mod manifest;
+#[cfg(feature = "distributed")]
+pub mod reduce;
 mod summaries;
 
 pub use manifest::{Manifest, ServerEntry, SourceEntry};
 
 use crate::discover::discover;
 use crate::export::{TableView, view as table_view};
-use crate::farm::{FarmOptions, FarmReport, Judged, ServerRun, group_by_server, judge_group};
+use crate::farm::{
+    FarmOptions, FarmReport, Judged, OtherFile, ServerRun, ServerSummary, group_by_server,
+    judge_group,
+};
 use crate::tables::ColKind;
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
 /// The version of the dataset's layout and columns (`docs/dataset.md`).
-pub const DATASET_SCHEMA_VERSION: &str = "1.0";
+pub const DATASET_SCHEMA_VERSION: &str = "1.1";
 /// The manifest's file name in the dataset's folder.
 pub const MANIFEST: &str = "_manifest.json";
 /// The tables written, each in its own folder.
@@ -43,6 +48,7 @@ pub const TABLES: &[&str] = &[
     "minutes",
     "incidents",
     "suspects",
+    "inventory",
 ];
 
 /// Told of each server as it is done: its name, (position, count), and its tables and
@@ -135,6 +141,26 @@ pub fn ingest(
 /// Summaries written by another version of w3triage are refused (the analysis may differ):
 /// `ingest` again.
 pub fn farm_report(dir: &Path) -> io::Result<FarmReport> {
+    let (servers, other) = load_summaries(dir)?;
+    Ok(FarmReport::assemble(servers, other))
+}
+
+/// The farm report of the dataset at `dir` with the cross-server facts computed by SQL over
+/// its tables on `engine` ([`reduce`]); each server's own incidents and suspects come from
+/// its summary, as in [`farm_report`]. Also how long the engine took.
+#[cfg(feature = "distributed")]
+pub fn farm_report_on(
+    dir: &Path,
+    engine: &reduce::Engine,
+) -> io::Result<(FarmReport, reduce::Timing)> {
+    let (servers, other) = load_summaries(dir)?;
+    let names: Vec<String> = servers.iter().map(|s| s.name.clone()).collect();
+    let (facts, timing) = reduce::facts(dir, &names, engine).map_err(io::Error::other)?;
+    Ok((FarmReport::assemble_with(servers, other, &facts), timing))
+}
+
+/// Every server's summary (and the files of groups that were not servers), in name order.
+fn load_summaries(dir: &Path) -> io::Result<(Vec<ServerSummary>, Vec<OtherFile>)> {
     let invalid = |why: String| io::Error::new(io::ErrorKind::InvalidData, why);
     let manifest = match Manifest::read(dir)? {
         None => {
@@ -162,7 +188,7 @@ pub fn farm_report(dir: &Path) -> io::Result<FarmReport> {
             Judged::Other(files) => other.extend(files),
         }
     }
-    Ok(FarmReport::assemble(servers, other))
+    Ok((servers, other))
 }
 
 /// Where the dataset keeps `server`'s own reports (`report.md`, `.html`, `.json`).
@@ -218,6 +244,7 @@ fn replace_server(
             ("minutes", _) => Box::new(&read.minutes) as Box<dyn TableView>,
             ("incidents", _) => Box::new(judged::Incidents(summary)),
             ("suspects", _) => Box::new(judged::Suspects(summary)),
+            ("inventory", _) => Box::new(judged::Inventory(summary)),
             (_, Some(t)) => t,
             (_, None) => continue,
         };

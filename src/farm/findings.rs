@@ -3,7 +3,8 @@
 //! pattern in flight at their crashes, outages at the same time, and servers whose errors stand
 //! out. Each finding carries its statistic; a finding on few servers says it is thin.
 
-use super::model::{Finding, FindingKind, ServerSummary};
+use super::facts::{FarmFacts, ServerFacts};
+use super::model::{Finding, FindingKind};
 use crate::analyze::stats::{binom_sf, ln_choose, poisson_sf};
 use crate::analyze::{IncidentKind, SuspectKind};
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,7 +15,8 @@ const TOGETHER_MS: i64 = 10 * 60_000;
 const SOLID_SERVERS: usize = 3;
 
 /// Every finding, strongest kinds first, numbered `F1`, ….
-pub fn find(servers: &[ServerSummary]) -> Vec<Finding> {
+pub fn find(facts: &FarmFacts) -> Vec<Finding> {
+    let servers = facts.servers.as_slice();
     let mut out = Vec::new();
     shared_modules(servers, &mut out);
     shared_patterns(servers, &mut out);
@@ -52,10 +54,10 @@ struct Faults {
 }
 
 /// The module each crash accuses (the verdict's suspect, else the faulting module), by module.
-fn faults_by_module(servers: &[ServerSummary]) -> BTreeMap<String, Faults> {
+fn faults_by_module(servers: &[ServerFacts]) -> BTreeMap<String, Faults> {
     let mut by: BTreeMap<String, Faults> = BTreeMap::new();
     for s in servers {
-        for inc in s.outages().filter(|i| i.kind == IncidentKind::Crash) {
+        for inc in s.outages.iter().filter(|i| i.kind == IncidentKind::Crash) {
             let Some(m) = inc.suspect_module.as_ref().or(inc.faulting_module.as_ref()) else {
                 continue;
             };
@@ -78,7 +80,7 @@ fn faults_by_module(servers: &[ServerSummary]) -> BTreeMap<String, Faults> {
     by
 }
 
-fn shared_modules(servers: &[ServerSummary], out: &mut Vec<Finding>) {
+fn shared_modules(servers: &[ServerFacts], out: &mut Vec<Finding>) {
     let by = faults_by_module(servers);
     let crashing: BTreeSet<&str> = by
         .values()
@@ -133,24 +135,20 @@ fn shared_modules(servers: &[ServerSummary], out: &mut Vec<Finding>) {
 }
 
 /// Which versions of `module` a server's dumps list (empty: its dumps do not load it).
-fn versions_loaded(s: &ServerSummary, module: &str) -> BTreeSet<String> {
+fn versions_loaded(s: &ServerFacts, module: &str) -> BTreeSet<String> {
     s.modules
         .iter()
-        .filter(|m| m.name.eq_ignore_ascii_case(module))
-        .map(|m| {
-            m.version
-                .clone()
-                .unwrap_or_else(|| "unknown version".into())
-        })
+        .filter(|(name, _)| name.eq_ignore_ascii_case(module))
+        .map(|(_, version)| version.clone().unwrap_or_else(|| "unknown version".into()))
         .collect()
 }
 
 /// The servers where `f` crashes against the servers with dumps where it never did: a version
 /// (or the module itself) found only on the crashing side. The statistic is the chance that
 /// a random split of these servers puts exactly the crashing ones on their side.
-fn inventory_difference(servers: &[ServerSummary], f: &Faults) -> Option<Finding> {
-    let dumped = |s: &&ServerSummary| !s.modules.is_empty();
-    let (bad, good): (Vec<&ServerSummary>, Vec<&ServerSummary>) = servers
+fn inventory_difference(servers: &[ServerFacts], f: &Faults) -> Option<Finding> {
+    let dumped = |s: &&ServerFacts| !s.modules.is_empty();
+    let (bad, good): (Vec<&ServerFacts>, Vec<&ServerFacts>) = servers
         .iter()
         .filter(dumped)
         .partition(|s| f.servers.contains_key(&s.name));
@@ -217,15 +215,15 @@ fn inventory_difference(servers: &[ServerSummary], f: &Faults) -> Option<Finding
 }
 
 /// Other (module, version) pairs every crashing server's dumps list and no other server's.
-fn also_only_on(bad: &[&ServerSummary], good: &[&ServerSummary], skip: &str) -> Vec<String> {
-    let pairs = |s: &ServerSummary| -> BTreeSet<(String, String)> {
+fn also_only_on(bad: &[&ServerFacts], good: &[&ServerFacts], skip: &str) -> Vec<String> {
+    let pairs = |s: &ServerFacts| -> BTreeSet<(String, String)> {
         s.modules
             .iter()
-            .filter(|m| !m.name.eq_ignore_ascii_case(skip))
-            .map(|m| {
+            .filter(|(name, _)| !name.eq_ignore_ascii_case(skip))
+            .map(|(name, version)| {
                 (
-                    m.name.to_ascii_lowercase(),
-                    m.version.clone().unwrap_or_default(),
+                    name.to_ascii_lowercase(),
+                    version.clone().unwrap_or_default(),
                 )
             })
             .collect()
@@ -246,7 +244,7 @@ fn also_only_on(bad: &[&ServerSummary], good: &[&ServerSummary], skip: &str) -> 
         .collect()
 }
 
-fn shared_patterns(servers: &[ServerSummary], out: &mut Vec<Finding>) {
+fn shared_patterns(servers: &[ServerFacts], out: &mut Vec<Finding>) {
     // pattern → server → (incidents, statistic line)
     let mut by: BTreeMap<&str, BTreeMap<&str, (Vec<String>, String)>> = BTreeMap::new();
     for s in servers {
@@ -275,7 +273,7 @@ fn shared_patterns(servers: &[ServerSummary], out: &mut Vec<Finding>) {
     // it counts from three servers, or when it is every server that crashed.
     let crashed = servers
         .iter()
-        .filter(|s| s.outages().any(|i| i.kind == IncidentKind::Crash))
+        .filter(|s| s.outages.iter().any(|i| i.kind == IncidentKind::Crash))
         .count();
     let mut shared: Vec<_> = by
         .into_iter()
@@ -301,12 +299,12 @@ fn shared_patterns(servers: &[ServerSummary], out: &mut Vec<Finding>) {
     }
 }
 
-fn simultaneous(servers: &[ServerSummary], out: &mut Vec<Finding>) {
+fn simultaneous(servers: &[ServerFacts], out: &mut Vec<Finding>) {
     let mut all: Vec<(i64, &str, String)> = servers
         .iter()
         .flat_map(|s| {
-            s.outages().filter_map(move |i| {
-                let t = i.time?.0;
+            s.outages.iter().filter_map(move |i| {
+                let t = i.ts?;
                 Some((
                     t,
                     s.name.as_str(),
@@ -362,7 +360,7 @@ fn simultaneous(servers: &[ServerSummary], out: &mut Vec<Finding>) {
 }
 
 /// A finding about server `s` against every other server of the farm.
-fn outlier(servers: &[ServerSummary], s: &ServerSummary, title: String) -> Finding {
+fn outlier(servers: &[ServerFacts], s: &ServerFacts, title: String) -> Finding {
     let mut x = finding(FindingKind::OutlierServer, title);
     x.servers.push(s.name.clone());
     x.compared_with = servers
@@ -373,21 +371,22 @@ fn outlier(servers: &[ServerSummary], s: &ServerSummary, title: String) -> Findi
     x
 }
 
-fn outliers(servers: &[ServerSummary], out: &mut Vec<Finding>) {
+fn outliers(servers: &[ServerFacts], out: &mut Vec<Finding>) {
     let (all_req, all_err): (u64, u64) = servers
         .iter()
-        .fold((0, 0), |(r, e), s| (r + s.requests, e + s.errors_5xx));
+        .fold((0, 0), |(r, e), s| (r + s.requests(), e + s.errors_5xx()));
     let tests = servers.len().max(1);
     for s in servers {
-        let (rest_req, rest_err) = (all_req - s.requests, all_err - s.errors_5xx);
-        if s.requests < 1_000 || rest_req < 1_000 || s.errors_5xx < 20 {
+        let (requests, errors_5xx) = (s.requests(), s.errors_5xx());
+        let (rest_req, rest_err) = (all_req - requests, all_err - errors_5xx);
+        if requests < 1_000 || rest_req < 1_000 || errors_5xx < 20 {
             continue;
         }
         // A farm with no 5xx elsewhere still has a rate: half an error over its requests.
         let rate = (rest_err as f64).max(0.5) / rest_req as f64;
-        let own = s.errors_5xx as f64 / s.requests as f64;
+        let own = errors_5xx as f64 / requests as f64;
         let lift = own / rate;
-        let p = (binom_sf(s.errors_5xx, s.requests, rate) * tests as f64).min(1.0);
+        let p = (binom_sf(errors_5xx, requests, rate) * tests as f64).min(1.0);
         if lift < 5.0 || p >= 1e-3 {
             continue;
         }
@@ -403,7 +402,7 @@ fn outliers(servers: &[ServerSummary], out: &mut Vec<Finding>) {
         );
         x.detail.push(format!(
             "{} of {} requests; binomial test against the rest's rate, adjusted p {p:.1e}",
-            s.errors_5xx, s.requests
+            errors_5xx, requests
         ));
         x.action = format!(
             "Compare {}'s configuration and deployment with a healthy server's (appcmd list config, the site's web.config), and read its own report",
@@ -415,11 +414,11 @@ fn outliers(servers: &[ServerSummary], out: &mut Vec<Finding>) {
 
 /// A server with far more outages than the others have on average: something of its own
 /// (its configuration, its hardware, a workload only it gets), whatever each outage's cause.
-fn outage_outliers(servers: &[ServerSummary], out: &mut Vec<Finding>) {
+fn outage_outliers(servers: &[ServerFacts], out: &mut Vec<Finding>) {
     if servers.len() < SOLID_SERVERS {
         return;
     }
-    let counts: Vec<u64> = servers.iter().map(|s| s.outages().count() as u64).collect();
+    let counts: Vec<u64> = servers.iter().map(|s| s.outages.len() as u64).collect();
     let total: u64 = counts.iter().sum();
     let tests = servers.len() as f64;
     for (s, &n) in servers.iter().zip(&counts) {
@@ -431,7 +430,7 @@ fn outage_outliers(servers: &[ServerSummary], out: &mut Vec<Finding>) {
             continue;
         }
         let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
-        for i in s.outages() {
+        for i in &s.outages {
             *kinds.entry(i.kind.name()).or_default() += 1;
         }
         let kinds: Vec<String> = kinds.iter().map(|(k, c)| format!("{c} {k}")).collect();
@@ -445,7 +444,8 @@ fn outage_outliers(servers: &[ServerSummary], out: &mut Vec<Finding>) {
             ),
         );
         x.incidents = s
-            .outages()
+            .outages
+            .iter()
             .map(|i| format!("{} {}", s.name, i.id))
             .collect();
         x.detail.push(format!(
@@ -464,6 +464,7 @@ fn outage_outliers(servers: &[ServerSummary], out: &mut Vec<Finding>) {
 mod tests {
     use super::*;
     use crate::analyze::{Incident, Ts};
+    use crate::farm::ServerSummary;
 
     fn server(name: &str, crashes_at: &[i64], requests: u64, errors: u64) -> ServerSummary {
         let incidents = crashes_at
@@ -498,7 +499,7 @@ mod tests {
         for (i, s) in servers.iter_mut().enumerate().take(5) {
             s.incidents[0].time = Some(Ts(T0 + 30 * HOUR + i as i64 * 90_000));
         }
-        let f = find(&servers);
+        let f = find(&FarmFacts::of(&servers));
         let sim: Vec<&Finding> = f
             .iter()
             .filter(|f| f.kind == FindingKind::SimultaneousOutage)
@@ -520,7 +521,7 @@ mod tests {
         let servers: Vec<ServerSummary> = (0..12)
             .map(|i| server(&format!("WEB{i:02}"), &[T0 + i * 5 * HOUR], 10_000, 5))
             .collect();
-        assert!(find(&servers).is_empty());
+        assert!(find(&FarmFacts::of(&servers)).is_empty());
     }
 
     #[test]
@@ -531,10 +532,13 @@ mod tests {
                 server(&format!("WEB{i:02}"), &at, 10_000, 5)
             })
             .collect();
-        assert!(find(&servers).is_empty(), "0 or 1 outage each is ordinary");
+        assert!(
+            find(&FarmFacts::of(&servers)).is_empty(),
+            "0 or 1 outage each is ordinary"
+        );
         let at: Vec<i64> = (0..7).map(|k| T0 + 200 * HOUR + k * 3 * HOUR).collect();
         servers[4] = server("WEB04", &at, 10_000, 5);
-        let f = find(&servers);
+        let f = find(&FarmFacts::of(&servers));
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].kind, FindingKind::OutlierServer);
         assert!(
@@ -550,9 +554,14 @@ mod tests {
         let mut servers: Vec<ServerSummary> = (0..6)
             .map(|i| server(&format!("WEB{i:02}"), &[], 20_000, 4 + i as u64))
             .collect();
-        assert!(find(&servers).is_empty(), "ordinary differences");
-        servers[3].errors_5xx = 600;
-        let f = find(&servers);
+        assert!(
+            find(&FarmFacts::of(&servers)).is_empty(),
+            "ordinary differences"
+        );
+        servers[3]
+            .day_counts
+            .insert("2025-03-10".into(), (20_000, 600));
+        let f = find(&FarmFacts::of(&servers));
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].kind, FindingKind::OutlierServer);
         assert_eq!(f[0].servers, ["WEB03"]);

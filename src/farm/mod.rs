@@ -5,6 +5,7 @@
 //! One server's tables are in memory at a time, and only a summary of each stays: memory follows
 //! the largest server, not the farm.
 
+pub mod facts;
 pub mod findings;
 mod minutes;
 pub mod model;

@@ -1,5 +1,6 @@
 //! What `farm.json` is (`docs/farm-schema.md`) and what the farm report renders.
 
+use super::facts::{FarmFacts, ServerFacts};
 use crate::analyze::{Analysis, Incident, IncidentKind, ModuleEntry, Suspect, ToolInfo};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -193,26 +194,43 @@ impl ServerSummary {
 }
 
 impl FarmReport {
-    /// The report of these servers: days aligned, findings found.
-    pub fn assemble(mut servers: Vec<ServerSummary>, other_files: Vec<OtherFile>) -> FarmReport {
-        let mut days: Vec<String> = servers
+    /// The report of these servers, the cross-server facts taken from their summaries.
+    pub fn assemble(servers: Vec<ServerSummary>, other_files: Vec<OtherFile>) -> FarmReport {
+        let facts = FarmFacts::of(&servers);
+        FarmReport::assemble_with(servers, other_files, &facts)
+    }
+
+    /// The report of these servers from `facts` (the reduce's results, in the servers' order):
+    /// each server's totals and days, the farm's days and the findings come from them.
+    pub fn assemble_with(
+        mut servers: Vec<ServerSummary>,
+        other_files: Vec<OtherFile>,
+        facts: &FarmFacts,
+    ) -> FarmReport {
+        let mut days: Vec<String> = facts
+            .servers
             .iter()
             .flat_map(|s| {
-                let inc = s.outages().filter_map(|i| i.time).map(|t| day_of(t.0));
-                s.day_counts.keys().cloned().chain(inc.collect::<Vec<_>>())
+                let inc = s.outages.iter().filter_map(|i| i.ts).map(day_of);
+                s.days.keys().cloned().chain(inc.collect::<Vec<_>>())
             })
             .collect();
         days.sort();
         days.dedup();
+        let none = ServerFacts::default();
         for s in &mut servers {
+            let f = facts.server(&s.name).unwrap_or(&none);
             let mut per_day: BTreeMap<String, usize> = BTreeMap::new();
-            for t in s.outages().filter_map(|i| i.time) {
-                *per_day.entry(day_of(t.0)).or_default() += 1;
+            for t in f.outages.iter().filter_map(|i| i.ts) {
+                *per_day.entry(day_of(t)).or_default() += 1;
             }
+            s.requests = f.requests();
+            s.errors_5xx = f.errors_5xx();
+            s.day_counts.clone_from(&f.days);
             s.days = days
                 .iter()
                 .map(|d| {
-                    let (requests, errors_5xx) = s.day_counts.get(d).copied().unwrap_or_default();
+                    let (requests, errors_5xx) = f.days.get(d).copied().unwrap_or_default();
                     DayCell {
                         date: d.clone(),
                         requests,
@@ -222,7 +240,7 @@ impl FarmReport {
                 })
                 .collect();
         }
-        let findings = super::findings::find(&servers);
+        let findings = super::findings::find(facts);
         FarmReport {
             schema_version: FARM_SCHEMA_VERSION,
             tool: ToolInfo::this(),

@@ -12,6 +12,8 @@ mod cli;
 mod compressed;
 mod dataset;
 mod dump;
+#[cfg(feature = "distributed")]
+mod engines;
 mod events;
 mod farm;
 mod freb;
