@@ -92,18 +92,16 @@ pub fn ingest(
 ) -> io::Result<Summary> {
     std::fs::create_dir_all(dir)?;
     let staging = dir.join("_staging");
-    // Left by a run that stopped between writing and renaming: never part of the dataset.
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging)?;
-    }
+    remove_stale_stages(&staging)?;
     let mut manifest = Manifest::load(dir)?;
+    manifest.save_header(dir)?;
     let groups = group_by_server(discover(paths));
     let mut summary = Summary::default();
     let n = groups.len();
     for (i, (server, group)) in groups.into_iter().enumerate() {
         summary.sources += group.len();
         let sources: Vec<SourceEntry> = group.iter().map(SourceEntry::of).collect();
-        if manifest.unchanged(&server, &sources) && summaries::exists(dir, &server) {
+        if manifest.unchanged(&server, &sources) && summaries::current(dir, &server) {
             each(&server, (i, n), None);
             summary.servers.push((server, Outcome::Unchanged));
             continue;
@@ -124,16 +122,13 @@ pub fn ingest(
         summary.read_badly |= read.tables.read_badly();
         let (rows, partitions) = replace_server(dir, &staging, &server, &read)?;
         summaries::save(dir, &server, &read.judged)?;
-        manifest.record(&server, sources, rows, partitions);
-        manifest.save(dir)?;
+        manifest.record(dir, &server, sources, rows, partitions)?;
         summary
             .servers
             .push((server, Outcome::Written { rows, partitions }));
     }
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging)?;
-    }
-    manifest.save(dir)?;
+    // Empty unless another ingest into this dataset is writing a server now.
+    let _ = std::fs::remove_dir(&staging);
     Ok(summary)
 }
 
@@ -171,10 +166,20 @@ fn load_summaries(dir: &Path) -> io::Result<(Vec<ServerSummary>, Vec<OtherFile>)
         }
         Some(Err(e)) => return Err(invalid(format!("{MANIFEST} cannot be read: {e}"))),
         Some(Ok(m)) if !m.is_current() => {
+            let old: Vec<String> = m
+                .outdated()
+                .into_iter()
+                .map(|(s, v)| format!("{s} ({v})"))
+                .collect();
             return Err(invalid(format!(
-                "the dataset was written by w3triage {} (layout {}), this is {} (layout {DATASET_SCHEMA_VERSION}): run `w3triage ingest … --dataset` again so that every server is judged by this version",
+                "the dataset was written by w3triage {} (layout {}){}, this is {} (layout {DATASET_SCHEMA_VERSION}): run `w3triage ingest … --dataset` again so that every server is judged by this version",
                 m.tool_version,
                 m.schema_version,
+                if old.is_empty() {
+                    String::new()
+                } else {
+                    format!(", servers {}", old.join(", "))
+                },
                 env!("CARGO_PKG_VERSION")
             )));
         }
@@ -223,6 +228,27 @@ pub fn is_dataset(dir: &Path) -> bool {
     dir.join(MANIFEST).is_file()
 }
 
+/// A server's stage untouched this long was left by a run that stopped (a fresh one may be
+/// another ingest's, writing into the same shared dataset now).
+const STALE_STAGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Removes the stages under `staging` that no run has touched for [`STALE_STAGE`].
+fn remove_stale_stages(staging: &Path) -> io::Result<()> {
+    let entries = match std::fs::read_dir(staging) {
+        Ok(d) => d,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for e in entries {
+        let e = e?;
+        let age = e.metadata()?.modified()?.elapsed().unwrap_or_default();
+        if age >= STALE_STAGE {
+            std::fs::remove_dir_all(e.path())?;
+        }
+    }
+    Ok(())
+}
+
 /// Reads one server's sources and swaps its partitions of every table for new ones.
 fn replace_server(
     dir: &Path,
@@ -233,6 +259,11 @@ fn replace_server(
     let tables = &read.tables;
     let key = format!("server={}", crate::farm::path_segment(server));
     let stage = staging.join(&key);
+    // Left by a run that stopped between writing and renaming this server: never part of the
+    // dataset. Other servers' stages may be another ingest's, writing now.
+    if stage.exists() {
+        std::fs::remove_dir_all(&stage)?;
+    }
     let (mut rows, mut partitions) = (0u64, 0usize);
     let empty = crate::farm::ServerSummary::empty();
     let summary = match &read.judged {

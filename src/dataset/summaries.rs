@@ -23,9 +23,16 @@ fn path(dir: &Path, server: &str) -> PathBuf {
         .join(format!("{}.json", crate::farm::path_segment(server)))
 }
 
-/// Whether a summary of `server` is there.
-pub fn exists(dir: &Path, server: &str) -> bool {
-    path(dir, server).is_file()
+/// Whether a summary of `server` that this version wrote is there.
+pub fn current(dir: &Path, server: &str) -> bool {
+    #[derive(Deserialize)]
+    struct Version {
+        tool_version: String,
+    }
+    std::fs::read(path(dir, server))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Version>(&b).ok())
+        .is_some_and(|v| v.tool_version == env!("CARGO_PKG_VERSION"))
 }
 
 /// Keeps what `server`'s sources were judged to be.

@@ -128,14 +128,11 @@ impl ServerFacts {
     }
 }
 
-/// `I12` → (1, 12): ids in the order the server's report numbers them.
-fn id_order(id: &str) -> (usize, u64, &str) {
+/// `I12` → ("I", 12): ids in the order the server's report numbers them.
+fn id_order(id: &str) -> (&str, u64, &str) {
     let digits = id.trim_start_matches(|c: char| !c.is_ascii_digit());
-    (
-        id.len() - digits.len(),
-        digits.parse().unwrap_or(u64::MAX),
-        id,
-    )
+    let prefix = &id[..id.len() - digits.len()];
+    (prefix, digits.parse().unwrap_or(u64::MAX), id)
 }
 
 impl FarmFacts {

@@ -24,8 +24,17 @@ fn a_farm_becomes_a_partitioned_dataset_and_a_rerun_rewrites_only_what_changed()
         std::fs::write(p, bytes).unwrap();
     }
     let ds = tempfile::tempdir().unwrap();
-    // A run that died before its renames left this: never part of the dataset.
-    std::fs::create_dir_all(ds.path().join("_staging/server=WEB09/requests")).unwrap();
+    // A run that died before its renames two days ago left this: never part of the dataset.
+    let stale = ds.path().join("_staging/server=WEB09");
+    std::fs::create_dir_all(stale.join("requests")).unwrap();
+    let two_days = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 86_400);
+    std::fs::File::open(&stale)
+        .unwrap()
+        .set_modified(two_days)
+        .unwrap();
+    // Another ingest into this shared dataset is writing WEB08 now: left alone.
+    let busy = ds.path().join("_staging/server=WEB08/requests");
+    std::fs::create_dir_all(&busy).unwrap();
     let roots = [farm.path().to_path_buf()];
     let first = ingest(
         &roots,
@@ -35,7 +44,15 @@ fn a_farm_becomes_a_partitioned_dataset_and_a_rerun_rewrites_only_what_changed()
     )
     .unwrap();
     assert_eq!(first.servers.len(), 3);
-    assert!(!ds.path().join("_staging").exists());
+    assert!(!stale.exists());
+    assert!(busy.exists());
+    // Each server's manifest entry is a file of its own (servers ingest concurrently).
+    for s in ["WEB01", "WEB02", "WEB03"] {
+        assert!(
+            ds.path().join(format!("_manifest/{s}.json")).is_file(),
+            "{s}"
+        );
+    }
 
     // Each server's requests, day by day, are its tables' requests.
     let web01 = w3triage::ingest_paths(&[farm.path().join("WEB01")], &Default::default());
@@ -87,8 +104,13 @@ fn a_farm_becomes_a_partitioned_dataset_and_a_rerun_rewrites_only_what_changed()
     assert!(names.iter().any(|n| n == Some("ctsgate.dll")));
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(ds.path().join(MANIFEST)).unwrap()).unwrap();
-    assert_eq!(manifest["schema_version"], "1.0");
-    assert_eq!(manifest["servers"].as_object().unwrap().len(), 3);
+    assert_eq!(manifest["schema_version"], "1.1");
+    assert_eq!(
+        std::fs::read_dir(ds.path().join("_manifest"))
+            .unwrap()
+            .count(),
+        3
+    );
 
     let again = ingest(
         &roots,
@@ -181,5 +203,37 @@ fn the_farm_of_a_dataset_is_the_farm_of_its_folders_and_refuses_another_versions
     assert!(
         err.contains("written by w3triage 0.0.1") && err.contains("ingest"),
         "{err}"
+    );
+
+    // Nor a server's partitions another version wrote: named; `ingest` reads both servers
+    // again.
+    let entry = ds.path().join("_manifest/WEB02.json");
+    let text = std::fs::read_to_string(&entry).unwrap();
+    let version = format!("\"tool_version\": \"{}\"", env!("CARGO_PKG_VERSION"));
+    assert!(text.contains(&version), "{text}");
+    std::fs::write(
+        &entry,
+        text.replace(&version, "\"tool_version\": \"0.0.2\""),
+    )
+    .unwrap();
+    let err = farm_report(ds.path()).unwrap_err().to_string();
+    assert!(err.contains("servers WEB02 (0.0.2)"), "{err}");
+    let again = ingest(
+        &roots,
+        ds.path(),
+        &FarmOptions::default(),
+        &mut |_, _, _| {},
+    )
+    .unwrap();
+    let written: Vec<&str> = again
+        .servers
+        .iter()
+        .filter(|(_, o)| matches!(o, Outcome::Written { .. }))
+        .map(|(s, _)| s.as_str())
+        .collect();
+    assert_eq!(written, ["WEB01", "WEB02"]);
+    assert_eq!(
+        render(&farm_report(ds.path()).unwrap(), Format::Json),
+        render(&raw, Format::Json)
     );
 }

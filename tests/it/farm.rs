@@ -249,3 +249,30 @@ fn a_rerun_on_a_dataset_still_writes_every_servers_own_reports() {
     }
     assert!(second.path().join("farm.html").is_file());
 }
+
+#[test]
+fn an_engine_is_for_a_dataset_and_needs_the_distributed_build() {
+    let (dir, _) = generate(3, 1);
+    let root = path(dir.path());
+    let (code, _, err) = w3triage(&["farm", root, "--engine", "datafusion"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--engine datafusion reads a dataset"), "{err}");
+    let ds = tempfile::tempdir().unwrap();
+    let (code, _, err) = w3triage(&["ingest", root, "--dataset", path(ds.path())]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = w3triage(&["farm", path(ds.path()), "--scheduler", "df://h:1"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--scheduler is for --engine ballista"),
+        "{err}"
+    );
+    if cfg!(feature = "distributed") {
+        return;
+    }
+    let (code, out, err) = w3triage(&["farm", path(ds.path()), "--engine", "datafusion"]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(
+        err.contains("needs a w3triage built with the `distributed` feature"),
+        "{err}"
+    );
+}

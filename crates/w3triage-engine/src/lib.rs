@@ -144,3 +144,85 @@ async fn register(ctx: &SessionContext, root: &str, t: &Table) -> Result<(), Err
         .await
         .map_err(|e| Error(format!("cannot read the table {} at {url}: {e}", t.name)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Int64Array, RecordBatch};
+    use datafusion::arrow::datatypes::{Field, Schema};
+    use datafusion::parquet::arrow::ArrowWriter;
+    use std::sync::Arc;
+
+    /// `t/server=S/date=D/part-0.parquet` holding `n`.
+    fn part(root: &std::path::Path, server: &str, date: &str, n: &[i64]) {
+        let dir = root.join(format!("t/server={server}/date={date}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+        let batch =
+            RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(n.to_vec()))])
+                .unwrap();
+        let f = std::fs::File::create(dir.join("part-0.parquet")).unwrap();
+        let mut w = ArrowWriter::try_new(f, schema, None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+
+    #[test]
+    fn hive_partitions_are_columns_and_each_query_gets_its_rows() {
+        let root = tempfile::tempdir().unwrap();
+        part(root.path(), "WEB01", "2025-03-10", &[1, 2, 3]);
+        part(root.path(), "WEB01", "2025-03-11", &[10]);
+        part(root.path(), "WEB02", "2025-03-10", &[100, 200]);
+        let tables = [Table {
+            name: "t",
+            partitions: &["server", "date"],
+        }];
+        let (out, timing) = run(
+            &Engine::Local,
+            root.path().to_str().unwrap(),
+            &tables,
+            &[
+                "SELECT server, date, SUM(n) AS n FROM t GROUP BY server, date ORDER BY server, date",
+                "SELECT COUNT(DISTINCT server) AS servers FROM t",
+            ],
+        )
+        .unwrap();
+        assert_eq!(timing.queries.len(), 2);
+        let s = |v: &str| Value::Str(v.into());
+        assert_eq!(
+            out[0].rows,
+            [
+                vec![s("WEB01"), s("2025-03-10"), Value::Int(6)],
+                vec![s("WEB01"), s("2025-03-11"), Value::Int(10)],
+                vec![s("WEB02"), s("2025-03-10"), Value::Int(300)],
+            ]
+        );
+        assert_eq!(out[1].rows, [vec![Value::Int(2)]]);
+    }
+
+    #[test]
+    fn a_missing_table_and_a_bad_query_are_errors_that_say_which() {
+        let root = tempfile::tempdir().unwrap();
+        let e = run(
+            &Engine::Local,
+            root.path().to_str().unwrap(),
+            &[],
+            &["SELECT * FROM nowhere"],
+        )
+        .unwrap_err();
+        assert!(
+            e.0.contains("cannot be planned") && e.0.contains("nowhere"),
+            "{e}"
+        );
+        let e = run(
+            &Engine::Ballista {
+                scheduler: "not a url".into(),
+            },
+            "/",
+            &[],
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.0.contains("not a scheduler URL"), "{e}");
+    }
+}

@@ -121,3 +121,55 @@ fn column(a: &dyn Array) -> Result<Vec<Value>, Error> {
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{
+        DictionaryArray, Float32Array, Int32Array, StringViewArray, TimestampSecondArray,
+    };
+    use datafusion::arrow::datatypes::{Field, Int8Type, Schema};
+    use std::sync::Arc;
+
+    #[test]
+    fn every_arrow_type_becomes_the_plain_value_it_holds() {
+        let schema = Schema::new(vec![
+            Field::new("ts", DataType::Timestamp(TimeUnit::Second, None), true),
+            Field::new("n", DataType::Int32, true),
+            Field::new("x", DataType::Float32, true),
+            Field::new("view", DataType::Utf8View, true),
+            Field::new(
+                "dict",
+                DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8)),
+                true,
+            ),
+        ]);
+        let dict: DictionaryArray<Int8Type> = vec![Some("ctsgate.dll"), None].into_iter().collect();
+        let batch = RecordBatch::try_new(
+            Arc::new(schema),
+            vec![
+                Arc::new(TimestampSecondArray::from(vec![Some(1_741_600_800), None])),
+                Arc::new(Int32Array::from(vec![Some(-3), None])),
+                Arc::new(Float32Array::from(vec![Some(0.5), None])),
+                Arc::new(StringViewArray::from(vec![Some("WEB01"), None])),
+                Arc::new(dict),
+            ],
+        )
+        .unwrap();
+        let rows = Rows::of(&[batch.clone(), batch]).unwrap();
+        assert_eq!(rows.columns, ["ts", "n", "x", "view", "dict"]);
+        assert_eq!(rows.rows.len(), 4);
+        assert_eq!(
+            rows.rows[0],
+            [
+                Value::Int(1_741_600_800_000),
+                Value::Int(-3),
+                Value::Float(0.5),
+                Value::Str("WEB01".into()),
+                Value::Str("ctsgate.dll".into()),
+            ]
+        );
+        assert!(rows.rows[1].iter().all(|v| *v == Value::Null));
+        assert_eq!(rows.index("dict"), Some(4));
+    }
+}
