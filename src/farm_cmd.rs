@@ -225,7 +225,17 @@ fn on_engine(dir: &Path, args: &FarmArgs) -> Result<FarmReport> {
         (EngineArg::BallistaStandalone, _) => Engine::Standalone { executors: 2 },
         _ => Engine::Local,
     };
-    let (farm, timing) = dataset::farm_report_on(dir, &engine)?;
+    let patience = w3triage::dataset::reduce::Patience {
+        query: std::time::Duration::from_secs(args.query_timeout.max(1)),
+        ..Default::default()
+    };
+    let (farm, timing) = dataset::farm_report_on(dir, &engine, &patience)?;
+    for why in &timing.retried {
+        eprintln!(
+            "w3triage: a query was run again after: {}",
+            w3triage::term::safe(why)
+        );
+    }
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
     let queries: Vec<String> = timing
         .queries

@@ -94,6 +94,10 @@ pub(crate) struct FarmArgs {
     /// the same path.
     #[arg(long, value_name = "df://HOST:PORT")]
     scheduler: Option<String>,
+    /// On a cluster, a query not done in this many seconds is given up and run again (twice at
+    /// most, as one that fails: an executor lost).
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    query_timeout: u64,
 }
 
 /// `farm --engine`.

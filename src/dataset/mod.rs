@@ -147,10 +147,11 @@ pub fn farm_report(dir: &Path) -> io::Result<FarmReport> {
 pub fn farm_report_on(
     dir: &Path,
     engine: &reduce::Engine,
+    patience: &reduce::Patience,
 ) -> io::Result<(FarmReport, reduce::Timing)> {
     let (servers, other) = load_summaries(dir)?;
     let names: Vec<String> = servers.iter().map(|s| s.name.clone()).collect();
-    let (facts, timing) = reduce::facts(dir, &names, engine).map_err(io::Error::other)?;
+    let (facts, timing) = reduce::facts(dir, &names, engine, patience).map_err(io::Error::other)?;
     Ok((FarmReport::assemble_with(servers, other, &facts), timing))
 }
 

@@ -12,7 +12,7 @@ use crate::analyze::{IncidentKind, SuspectKind};
 use crate::farm::facts::{FarmFacts, Outage, PatternFact, ServerFacts, SuspectFact};
 use std::collections::BTreeMap;
 use std::path::Path;
-pub use w3triage_engine::{Engine, Timing};
+pub use w3triage_engine::{Engine, Patience, Timing};
 use w3triage_engine::{Rows, Table, Value};
 
 /// The tables the reduce reads, with their partitions.
@@ -48,11 +48,12 @@ pub const SUSPECTS: &str = "SELECT server, id, kind, name, incidents, in_flight,
 pub const INVENTORY: &str = "SELECT DISTINCT server, name, version FROM inventory";
 
 /// The facts of the dataset at `dir` for `servers` (in the report's order), computed by
-/// `engine`; and how long the engine took.
+/// `engine` with `patience`; and how long the engine took.
 pub fn facts(
     dir: &Path,
     servers: &[String],
     engine: &Engine,
+    patience: &Patience,
 ) -> Result<(FarmFacts, Timing), String> {
     let root = std::path::absolute(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let root = root.to_string_lossy();
@@ -69,7 +70,7 @@ pub fn facts(
         .map(|(q, _)| q)
         .collect();
     let (results, timing) =
-        w3triage_engine::run(engine, &root, &present, &queries).map_err(|e| e.0)?;
+        w3triage_engine::run(engine, &root, &present, &queries, patience).map_err(|e| e.0)?;
     let mut by_table: BTreeMap<&str, Rows> = BTreeMap::new();
     let mut results = results.into_iter();
     for t in &present {

@@ -34,7 +34,7 @@ fn json(dir: &Path, engine: Option<&Engine>) -> String {
     let farm = match engine {
         None => farm_report(dir).unwrap(),
         Some(e) => {
-            let (farm, timing) = farm_report_on(dir, e).unwrap();
+            let (farm, timing) = farm_report_on(dir, e, &Default::default()).unwrap();
             assert_eq!(timing.queries.len(), 4, "{e:?}: one query per table");
             farm
         }
@@ -114,4 +114,125 @@ fn a_scheduler_that_does_not_answer_is_said_and_no_report_is_written() {
     let (code, _, err) = w3triage(&["farm", d, "--engine", "ballista"]);
     assert_eq!(code, 2);
     assert!(err.contains("needs --scheduler"), "{err}");
+}
+
+/// A `w3triage-ballista` process, stopped when dropped.
+struct Served(std::process::Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(args: &[&str]) -> Served {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_w3triage-ballista"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start w3triage-ballista");
+    Served(child)
+}
+
+/// A loopback port nothing listens on now, with the next one free too (an executor's gRPC).
+fn free_port() -> u16 {
+    loop {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let p = l.local_addr().unwrap().port();
+        if p < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
+            return p;
+        }
+    }
+}
+
+/// Waits until `child` exits, at most `limit`.
+fn wait(child: &mut std::process::Child, limit: std::time::Duration) -> Option<i32> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    None
+}
+
+#[test]
+fn an_executor_killed_mid_run_is_replaced_or_the_run_fails_whole() {
+    let (_farm, ds) = dataset(30, 7);
+    let builtin = json(ds.path(), None);
+    let port = free_port().to_string();
+    // Executors silent for 3 s are dead; they beat every second.
+    let _scheduler = serve(&[
+        "scheduler",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--executor-timeout",
+        "3",
+    ]);
+    let executor = |p: &str| {
+        serve(&[
+            "executor",
+            "--scheduler",
+            &format!("127.0.0.1:{port}"),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            p,
+            "--vcores",
+            "1",
+            "--heartbeat",
+            "1",
+        ])
+    };
+    let (pa, pb) = (free_port().to_string(), free_port().to_string());
+    let _a = executor(&pa);
+    let mut b = executor(&pb);
+    std::thread::sleep(std::time::Duration::from_secs(3));
+
+    let out = tempfile::tempdir().unwrap();
+    // Files, not pipes: a report bigger than a pipe's buffer would block the run unread.
+    let logs = tempfile::tempdir().unwrap();
+    let (stdout_file, stderr_file) = (logs.path().join("stdout"), logs.path().join("stderr"));
+    let mut farm = std::process::Command::new(env!("CARGO_BIN_EXE_w3triage"))
+        .args(["farm", ds.path().to_str().unwrap(), "--engine", "ballista"])
+        .args(["--scheduler", &format!("df://127.0.0.1:{port}")])
+        .args(["--format", "json", "--out", out.path().to_str().unwrap()])
+        .args(["--query-timeout", "15"])
+        .stdout(std::fs::File::create(&stdout_file).unwrap())
+        .stderr(std::fs::File::create(&stderr_file).unwrap())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        farm.try_wait().unwrap().is_none(),
+        "the run ended before the executor was stopped: nothing was tested"
+    );
+    b.0.kill().unwrap();
+    let code = wait(&mut farm, std::time::Duration::from_secs(180));
+    let Some(code) = code else {
+        let _ = farm.kill();
+        panic!("the run did not end within 3 minutes of losing an executor");
+    };
+    let stdout = std::fs::read_to_string(&stdout_file).unwrap();
+    let stderr = std::fs::read_to_string(&stderr_file).unwrap();
+    match code {
+        // Ballista ran the lost tasks again on the other executor: the same report.
+        0 => {
+            assert_eq!(stdout, builtin, "{stderr}");
+            let written = std::fs::read_to_string(out.path().join("farm.json")).unwrap();
+            assert_eq!(written, builtin);
+        }
+        // Or the run failed: said, and no report at all.
+        2 => {
+            assert!(stderr.contains("cannot read the dataset"), "{stderr}");
+            assert!(stdout.is_empty() && std::fs::read_dir(out.path()).unwrap().count() == 0);
+        }
+        c => panic!("exit {c}: {stderr}"),
+    }
+    eprintln!("after losing an executor: exit {code}; {stderr}");
 }

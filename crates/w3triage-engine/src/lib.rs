@@ -11,6 +11,7 @@
 
 mod cluster;
 mod rows;
+pub mod serve;
 
 pub use rows::{Rows, Value};
 
@@ -68,8 +69,10 @@ fn err(context: &str) -> impl Fn(datafusion::error::DataFusionError) -> Error + 
 pub struct Timing {
     /// Starting the engine (a standalone cluster), connecting, registering the tables.
     pub setup: Duration,
-    /// Each query, planning to last row collected.
+    /// Each query, planning to last row collected (its failed attempts included).
     pub queries: Vec<Duration>,
+    /// Why each query that was run again failed before.
+    pub retried: Vec<String>,
 }
 
 /// Runs `queries` in order over the `tables` under `root` (a folder every executor reads at
@@ -80,12 +83,13 @@ pub fn run(
     root: &str,
     tables: &[Table],
     queries: &[&str],
+    patience: &Patience,
 ) -> Result<(Vec<Rows>, Timing), Error> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error(format!("cannot start the engine's runtime: {e}")))?;
-    let out = rt.block_on(run_async(engine, root, tables, queries));
+    let out = rt.block_on(run_async(engine, root, tables, queries, patience));
     // A standalone cluster's servers are tasks of this runtime: they stop with it.
     rt.shutdown_timeout(Duration::from_secs(5));
     out
@@ -96,6 +100,7 @@ async fn run_async(
     root: &str,
     tables: &[Table],
     queries: &[&str],
+    patience: &Patience,
 ) -> Result<(Vec<Rows>, Timing), Error> {
     let start = Instant::now();
     let ctx = match engine {
@@ -108,20 +113,78 @@ async fn run_async(
     }
     let mut timing = Timing {
         setup: start.elapsed(),
-        queries: Vec::new(),
+        ..Default::default()
     };
     let mut out = Vec::new();
     for q in queries {
         let t0 = Instant::now();
-        let df = ctx
-            .sql(q)
-            .await
-            .map_err(err("the query cannot be planned"))?;
-        let batches = df.collect().await.map_err(err("the query failed"))?;
+        let batches = collect(&ctx, q, engine, patience, &mut timing).await?;
         out.push(Rows::of(&batches)?);
         timing.queries.push(t0.elapsed());
     }
     Ok((out, timing))
+}
+
+/// How long a cluster is waited for, and how often a failed query is run again.
+#[derive(Debug, Clone, Copy)]
+pub struct Patience {
+    /// A query not done in this time is given up (and run again while retries remain).
+    pub query: Duration,
+    /// Times a failed query is run again on a cluster (never on [`Engine::Local`]).
+    pub retries: usize,
+    /// The pause before running it again.
+    pub pause: Duration,
+}
+
+impl Default for Patience {
+    fn default() -> Patience {
+        Patience {
+            query: Duration::from_secs(600),
+            retries: 2,
+            pause: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Runs `q` to its last row. On a cluster, a query that fails or does not finish is run
+/// again: Ballista runs a lost executor's tasks again itself, but this client fetches the final
+/// stage's output from the executor that holds it, and a job whose stage was rolled back after
+/// an executor's loss was seen to never finish (Ballista 55). The queries only read.
+async fn collect(
+    ctx: &SessionContext,
+    q: &str,
+    engine: &Engine,
+    patience: &Patience,
+    timing: &mut Timing,
+) -> Result<Vec<datafusion::arrow::record_batch::RecordBatch>, Error> {
+    let retries = if *engine == Engine::Local {
+        0
+    } else {
+        patience.retries
+    };
+    let mut attempt = 0;
+    loop {
+        let df = ctx
+            .sql(q)
+            .await
+            .map_err(err("the query cannot be planned"))?;
+        let why = match tokio::time::timeout(patience.query, df.collect()).await {
+            Ok(Ok(batches)) => return Ok(batches),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("no answer in {} s", patience.query.as_secs()),
+        };
+        if attempt == retries {
+            let tries = if attempt > 0 {
+                format!(" ({} attempts)", attempt + 1)
+            } else {
+                String::new()
+            };
+            return Err(Error(format!("the query failed{tries}: {why}")));
+        }
+        attempt += 1;
+        timing.retried.push(why);
+        tokio::time::sleep(patience.pause).await;
+    }
 }
 
 /// The session's settings, the same on every engine: statistics are not gathered from the
@@ -185,6 +248,7 @@ mod tests {
                 "SELECT server, date, SUM(n) AS n FROM t GROUP BY server, date ORDER BY server, date",
                 "SELECT COUNT(DISTINCT server) AS servers FROM t",
             ],
+            &Patience::default(),
         )
         .unwrap();
         assert_eq!(timing.queries.len(), 2);
@@ -208,6 +272,7 @@ mod tests {
             root.path().to_str().unwrap(),
             &[],
             &["SELECT * FROM nowhere"],
+            &Patience::default(),
         )
         .unwrap_err();
         assert!(
@@ -221,6 +286,7 @@ mod tests {
             "/",
             &[],
             &[],
+            &Patience::default(),
         )
         .unwrap_err();
         assert!(e.0.contains("not a scheduler URL"), "{e}");
