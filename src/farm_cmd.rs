@@ -21,6 +21,7 @@ fn options(threads: Option<usize>, symbols: &Option<PathBuf>) -> FarmOptions {
             ..Default::default()
         },
         analyze: Default::default(),
+        server: None,
     }
 }
 
@@ -103,7 +104,13 @@ impl Each<'_> {
 /// `w3triage ingest PATH… --dataset DIR`.
 pub fn ingest(args: IngestArgs) -> Result<ExitCode> {
     check_paths(&args.paths)?;
-    let opts = options(args.threads, &args.symbols);
+    let mut opts = options(args.threads, &args.symbols);
+    if let Some(name) = &args.server {
+        if name.trim().is_empty() || name.chars().any(char::is_control) {
+            bail!("--server {name:?}: a server needs a name (letters, digits, dots, dashes)");
+        }
+        opts.server = Some(name.trim().to_string());
+    }
     let mut each = Each {
         bar: server_bar(),
         out: None,

@@ -52,6 +52,10 @@ pub(crate) struct IngestArgs {
     /// The dataset's folder (created if missing).
     #[arg(long, required = true)]
     dataset: PathBuf,
+    /// All these files are this server's, whatever their folders say: a server ingesting its
+    /// own logs (`C:\inetpub\logs`, dumps, events) into a shared dataset.
+    #[arg(long, value_name = "NAME")]
+    server: Option<String>,
     /// Worker threads (default: one per core). Output is identical for any value.
     #[arg(long)]
     threads: Option<usize>,

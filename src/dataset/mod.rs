@@ -17,11 +17,9 @@ mod summaries;
 
 pub use manifest::{Manifest, ServerEntry, SourceEntry};
 
-use crate::discover::discover;
 use crate::export::{TableView, view as table_view};
 use crate::farm::{
-    FarmOptions, FarmReport, Judged, OtherFile, ServerRun, ServerSummary, group_by_server,
-    judge_group,
+    FarmOptions, FarmReport, Judged, OtherFile, ServerRun, ServerSummary, judge_group,
 };
 use crate::tables::ColKind;
 use std::collections::BTreeMap;
@@ -95,7 +93,7 @@ pub fn ingest(
     remove_stale_stages(&staging)?;
     let mut manifest = Manifest::load(dir)?;
     manifest.save_header(dir)?;
-    let groups = group_by_server(discover(paths));
+    let groups = crate::farm::sources_by_server(paths, opts);
     let mut summary = Summary::default();
     let n = groups.len();
     for (i, (server, group)) in groups.into_iter().enumerate() {
@@ -127,8 +125,8 @@ pub fn ingest(
             .servers
             .push((server, Outcome::Written { rows, partitions }));
     }
-    // Empty unless another ingest into this dataset is writing a server now.
-    let _ = std::fs::remove_dir(&staging);
+    // `_staging/` itself stays (empty): removing it could pull it from under another ingest
+    // into this dataset that is creating its own stage now.
     Ok(summary)
 }
 

@@ -44,6 +44,14 @@ pub struct Artifact {
 }
 
 impl Artifact {
+    /// Places the source on `server`, whatever its folders say (`ingest --server`): its key
+    /// follows.
+    pub fn place_on(&mut self, server: &str) {
+        let rest = self.key.split_once('/').map_or("-/-", |(_, r)| r);
+        self.key = format!("{server}/{rest}");
+        self.server = Some(server.to_string());
+    }
+
     /// Where the source is, as the report names it: its path, or for an archive's member the
     /// archive's path followed by the member's (`farm/WEB01.zip/W3SVC1/u_ex250301.log`).
     pub fn source_path(&self) -> PathBuf {

@@ -68,6 +68,20 @@ pub struct FarmOptions {
     pub ingest: IngestOptions,
     /// How each server is analysed.
     pub analyze: AnalyzeOptions,
+    /// Every source is this server's, whatever its folders say (one server ingesting its own
+    /// `C:\inetpub\logs` into a shared dataset).
+    pub server: Option<String>,
+}
+
+/// The sources under `paths`, by server ([`group_by_server`]), all on `opts.server` when set.
+pub fn sources_by_server(paths: &[PathBuf], opts: &FarmOptions) -> Vec<(String, Vec<Artifact>)> {
+    let mut found = discover(paths);
+    if let Some(server) = &opts.server {
+        for a in &mut found {
+            a.place_on(server);
+        }
+    }
+    group_by_server(found)
 }
 
 /// One server's sources, read and judged: what [`run`] hands to its caller before keeping only
@@ -167,7 +181,7 @@ pub fn run(
     opts: &FarmOptions,
     each: &mut dyn FnMut(&ServerRun<'_>),
 ) -> FarmReport {
-    let groups = group_by_server(discover(paths));
+    let groups = sources_by_server(paths, opts);
     let n = groups.len();
     let mut servers = Vec::with_capacity(n);
     let mut other = Vec::new();

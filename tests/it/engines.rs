@@ -207,7 +207,7 @@ fn an_executor_killed_mid_run_is_replaced_or_the_run_fails_whole() {
         .stderr(std::fs::File::create(&stderr_file).unwrap())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    std::thread::sleep(std::time::Duration::from_millis(1000));
     assert!(
         farm.try_wait().unwrap().is_none(),
         "the run ended before the executor was stopped: nothing was tested"

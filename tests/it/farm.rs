@@ -276,3 +276,40 @@ fn an_engine_is_for_a_dataset_and_needs_the_distributed_build() {
         "{err}"
     );
 }
+
+#[test]
+fn servers_ingesting_their_own_logs_at_once_make_the_farms_dataset() {
+    let (dir, truth) = generate(3, 2);
+    let ds = tempfile::tempdir().unwrap();
+    // Each server, at the same time, its own folder (no server name in it) into one dataset.
+    let runs: Vec<std::process::Child> = truth
+        .servers
+        .iter()
+        .map(|s| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_w3triage"))
+                .args(["ingest", path(&dir.path().join(s)), "--server", s])
+                .args(["--dataset", path(ds.path())])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut r in runs {
+        assert!(r.wait().unwrap().success());
+    }
+    let (code, from_dataset, err) = w3triage(&["farm", path(ds.path()), "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, from_folders, _) = w3triage(&["farm", path(dir.path()), "--format", "json"]);
+    assert_eq!(from_dataset, from_folders);
+    assert!(from_dataset.contains(&truth.module));
+    let (code, _, err) = w3triage(&[
+        "ingest",
+        path(dir.path()),
+        "--server",
+        " ",
+        "--dataset",
+        path(ds.path()),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("a server needs a name"), "{err}");
+}

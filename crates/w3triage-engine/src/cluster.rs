@@ -2,7 +2,6 @@
 
 use crate::Error;
 use ballista::prelude::SessionContextExt;
-use ballista_core::serde::BallistaCodec;
 use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -34,21 +33,45 @@ pub async fn remote(url: &str, config: SessionConfig) -> Result<SessionContext, 
 }
 
 /// A scheduler and `executors` executors on loopback ports, as tasks of the current runtime,
-/// and a session on them.
+/// and a session on them. They are started as `w3triage-ballista` starts them (push-based
+/// scheduling), not with Ballista's own standalone helpers, whose pull-based polling costs
+/// about a second per query.
 pub async fn standalone(executors: usize, config: SessionConfig) -> Result<SessionContext, Error> {
-    let addr = ballista_scheduler::standalone::new_standalone_scheduler()
-        .await
-        .map_err(|e| Error(format!("cannot start a Ballista scheduler: {e}")))?;
-    let url = format!("http://localhost:{}", addr.port());
+    let port = free_port()?;
+    let scheduler = crate::serve::scheduler_config("127.0.0.1", port, 180);
+    tokio::spawn(crate::serve::run_scheduler(scheduler));
+    let url = format!("http://127.0.0.1:{port}");
+    connect(&url, CONNECT_TIMEOUT).await?;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let vcores = (cores / 2).max(1);
     for _ in 0..executors.max(1) {
-        let client = connect(&url, CONNECT_TIMEOUT).await?;
-        ballista_executor::new_standalone_executor(client, vcores, BallistaCodec::default())
-            .await
-            .map_err(|e| Error(format!("cannot start a Ballista executor: {e}")))?;
+        let settings = crate::serve::ExecutorSettings {
+            scheduler: format!("127.0.0.1:{port}"),
+            bind: "127.0.0.1".into(),
+            port: free_port()?,
+            vcores: (cores / 2).max(1),
+            work_dir: None,
+            heartbeat_s: 60,
+        };
+        let e = crate::serve::executor_config(&settings)?;
+        tokio::spawn(ballista_executor::executor_process::start_executor_process(
+            std::sync::Arc::new(e),
+        ));
     }
-    remote(&format!("df://localhost:{}", addr.port()), config).await
+    // A job submitted before an executor has registered waits for one.
+    remote(&format!("df://127.0.0.1:{port}"), config).await
+}
+
+/// A loopback port nothing listens on now, and the next one too (an executor's gRPC port).
+fn free_port() -> Result<u16, Error> {
+    for _ in 0..100 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0")
+            .map_err(|e| Error(format!("cannot find a free loopback port: {e}")))?;
+        let p = l.local_addr().map_err(|e| Error(e.to_string()))?.port();
+        if p < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
+            return Ok(p);
+        }
+    }
+    Err(Error("cannot find two free loopback ports in a row".into()))
 }
 
 /// A client of the scheduler at `url` (`http://HOST:PORT`), retried until `within`.

@@ -49,36 +49,49 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .map_err(|e| Error(format!("cannot start a runtime: {e}")))
 }
 
-/// Runs a scheduler until the process is stopped.
-pub fn scheduler(s: &SchedulerSettings) -> Result<(), Error> {
-    let addr = format!("{}:{}", s.bind, s.port)
-        .parse()
-        .map_err(|e| Error(format!("{}:{} is not an address: {e}", s.bind, s.port)))?;
-    let config = SchedulerConfig {
-        bind_host: s.bind.clone(),
-        bind_port: s.port,
-        executor_timeout_seconds: s.executor_timeout_s,
-        expire_dead_executor_interval_seconds: s.executor_timeout_s.clamp(1, 15),
+/// A scheduler's configuration.
+pub(crate) fn scheduler_config(bind: &str, port: u16, executor_timeout_s: u64) -> SchedulerConfig {
+    SchedulerConfig {
+        bind_host: bind.to_string(),
+        bind_port: port,
+        executor_timeout_seconds: executor_timeout_s,
+        expire_dead_executor_interval_seconds: executor_timeout_s.clamp(1, 15),
         ..Default::default()
-    };
-    runtime()?.block_on(async {
-        let cluster = BallistaCluster::new_from_config(&config)
-            .await
-            .map_err(|e| Error(format!("cannot set up the scheduler: {e}")))?;
-        start_server(cluster, addr, Arc::new(config))
-            .await
-            .map_err(|e| Error(format!("the scheduler stopped: {e}")))
-    })
+    }
 }
 
-/// Runs an executor until the process is stopped.
-pub fn executor(s: &ExecutorSettings) -> Result<(), Error> {
+/// Serves a scheduler until the runtime stops.
+pub(crate) async fn run_scheduler(config: SchedulerConfig) -> Result<(), Error> {
+    let addr = format!("{}:{}", config.bind_host, config.bind_port)
+        .parse()
+        .map_err(|e| {
+            Error(format!(
+                "{}:{} is not an address: {e}",
+                config.bind_host, config.bind_port
+            ))
+        })?;
+    let cluster = BallistaCluster::new_from_config(&config)
+        .await
+        .map_err(|e| Error(format!("cannot set up the scheduler: {e}")))?;
+    start_server(cluster, addr, Arc::new(config))
+        .await
+        .map_err(|e| Error(format!("the scheduler stopped: {e}")))
+}
+
+/// Runs a scheduler until the process is stopped.
+pub fn scheduler(s: &SchedulerSettings) -> Result<(), Error> {
+    let config = scheduler_config(&s.bind, s.port, s.executor_timeout_s);
+    runtime()?.block_on(run_scheduler(config))
+}
+
+/// An executor's configuration.
+pub(crate) fn executor_config(s: &ExecutorSettings) -> Result<ExecutorProcessConfig, Error> {
     let (host, port) = s
         .scheduler
         .rsplit_once(':')
         .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
         .ok_or_else(|| Error(format!("{:?} is not HOST:PORT", s.scheduler)))?;
-    let config = ExecutorProcessConfig {
+    Ok(ExecutorProcessConfig {
         bind_host: s.bind.clone(),
         external_host: Some(s.bind.clone()),
         port: s.port,
@@ -91,7 +104,12 @@ pub fn executor(s: &ExecutorSettings) -> Result<(), Error> {
         executor_heartbeat_interval_seconds: s.heartbeat_s.max(1),
         print_thread_info: false,
         ..Default::default()
-    };
+    })
+}
+
+/// Runs an executor until the process is stopped.
+pub fn executor(s: &ExecutorSettings) -> Result<(), Error> {
+    let config = executor_config(s)?;
     runtime()?.block_on(async {
         start_executor_process(Arc::new(config))
             .await
