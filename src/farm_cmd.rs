@@ -107,7 +107,7 @@ pub fn ingest(args: IngestArgs) -> Result<ExitCode> {
     let mut opts = options(args.threads, &args.symbols);
     if let Some(name) = &args.server {
         if name.trim().is_empty() || name.chars().any(char::is_control) {
-            bail!("--server {name:?}: a server needs a name (letters, digits, dots, dashes)");
+            bail!("--server {name:?}: a server needs a name (not blank, no control characters)");
         }
         opts.server = Some(name.trim().to_string());
     }
