@@ -387,10 +387,11 @@ mod frames {
                             _ => None,
                         })
                         .collect();
-                    Series::new(name, v).cast(&DataType::Datetime(
-                        TimeUnit::Milliseconds,
-                        Some(polars::prelude::TimeZone::UTC),
-                    ))?
+                    // Built as UTC datetimes, not cast to them: a cast kept the zone only for
+                    // an all-null column, so one table's files disagreed on their schema.
+                    Int64Chunked::from_iter_options(name, v.into_iter())
+                        .into_datetime(TimeUnit::Milliseconds, Some(polars::prelude::TimeZone::UTC))
+                        .into_series()
                 }
                 ColKind::Float => {
                     let v: Vec<Option<f64>> = (0..t.len())
@@ -552,16 +553,28 @@ mod tests {
     #[cfg(feature = "parquet")]
     #[test]
     fn dataframe_has_typed_columns() {
+        use polars::prelude::{DataType, ParquetReader, SerReader, TimeUnit, TimeZone};
         let df = to_dataframe(&sample()).unwrap();
         assert_eq!(df.height(), 1);
         assert_eq!(df.width(), crate::tables::REQUEST_COLUMNS.len());
-        assert!(matches!(
-            df.column("ts").unwrap().dtype(),
-            polars::prelude::DataType::Datetime(_, _)
-        ));
+        let utc = DataType::Datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC));
+        assert_eq!(df.column("ts").unwrap().dtype(), &utc);
         let mut buf = Vec::new();
         write_parquet(&sample(), &mut buf).unwrap();
         assert_eq!(&buf[..4], b"PAR1");
+        // Read back as UTC whether the column has values or none (engines refuse to merge
+        // files of one table whose zones differ).
+        let back = ParquetReader::new(std::io::Cursor::new(&buf))
+            .finish()
+            .unwrap();
+        assert_eq!(back.column("ts").unwrap().dtype(), &utc);
+        let mut nulls = Vec::new();
+        let empty = crate::tables::Requests::default();
+        write_parquet(&empty, &mut nulls).unwrap();
+        let back = ParquetReader::new(std::io::Cursor::new(&nulls))
+            .finish()
+            .unwrap();
+        assert_eq!(back.column("ts").unwrap().dtype(), &utc);
     }
 
     /// A table longer than a row group is written a group at a time and reads back whole, in

@@ -93,6 +93,23 @@ fn the_reduce_on_datafusion_and_on_ballista_equals_the_summaries_one() {
 }
 
 #[test]
+fn the_samples_dataset_gives_the_same_report_on_datafusion() {
+    // Real-world-shaped input: incidents without an end in some files and with one in others
+    // (their files' schemas must agree for an engine to read the table at all).
+    let ds = tempfile::tempdir().unwrap();
+    ingest(
+        &["samples".into()],
+        ds.path(),
+        &FarmOptions::default(),
+        &mut |_, _, _| {},
+    )
+    .unwrap();
+    let builtin = json(ds.path(), None);
+    assert!(builtin.contains("\"kind\": \"crash\""), "{builtin}");
+    assert_eq!(json(ds.path(), Some(&Engine::Local)), builtin);
+}
+
+#[test]
 fn a_scheduler_that_does_not_answer_is_said_and_no_report_is_written() {
     let (_farm, ds) = dataset(3, 1);
     let out = tempfile::tempdir().unwrap();
