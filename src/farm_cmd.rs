@@ -218,7 +218,7 @@ fn report_of(dir: &Path, args: &FarmArgs) -> Result<FarmReport> {
     if args.engine == EngineArg::Builtin {
         return dataset::farm_report(dir).with_context(context);
     }
-    on_engine(dir, args).with_context(context)
+    on_engine(dir, args)
 }
 
 #[cfg(feature = "distributed")]
@@ -236,7 +236,8 @@ fn on_engine(dir: &Path, args: &FarmArgs) -> Result<FarmReport> {
         query: std::time::Duration::from_secs(args.query_timeout.max(1)),
         ..Default::default()
     };
-    let (farm, timing) = dataset::farm_report_on(dir, &engine, &patience)?;
+    let (farm, timing) = dataset::farm_report_on(dir, &engine, &patience)
+        .with_context(|| format!("cannot read the dataset {}", dir.display()))?;
     for why in &timing.retried {
         eprintln!(
             "w3triage: a query was run again after: {}",

@@ -33,11 +33,7 @@ fn dataset(servers: usize, days: usize) -> (tempfile::TempDir, tempfile::TempDir
 fn json(dir: &Path, engine: Option<&Engine>) -> String {
     let farm = match engine {
         None => farm_report(dir).unwrap(),
-        Some(e) => {
-            let (farm, timing) = farm_report_on(dir, e, &Default::default()).unwrap();
-            assert_eq!(timing.queries.len(), 4, "{e:?}: one query per table");
-            farm
-        }
+        Some(e) => farm_report_on(dir, e, &Default::default()).unwrap().0,
     };
     w3triage::report::farm::render(&farm, w3triage::report::Format::Json)
 }
@@ -68,6 +64,8 @@ fn the_reduce_on_datafusion_and_on_ballista_equals_the_summaries_one() {
         .sum();
     assert!(requests > 100_000, "{requests}");
 
+    let (_, timing) = farm_report_on(ds.path(), &Engine::Local, &Default::default()).unwrap();
+    assert_eq!(timing.queries.len(), 4, "one query per table");
     let local = json(ds.path(), Some(&Engine::Local));
     assert_eq!(local, builtin, "DataFusion in-process");
     let cluster = json(ds.path(), Some(&Engine::Standalone { executors: 2 }));
@@ -107,6 +105,27 @@ fn the_samples_dataset_gives_the_same_report_on_datafusion() {
     let builtin = json(ds.path(), None);
     assert!(builtin.contains("\"kind\": \"crash\""), "{builtin}");
     assert_eq!(json(ds.path(), Some(&Engine::Local)), builtin);
+}
+
+#[test]
+fn escaped_server_names_and_a_path_with_a_space_are_read_back_by_the_engine() {
+    let farm = tempfile::tempdir().unwrap();
+    let log = "#Fields: date time cs-uri-stem sc-status time-taken\n\
+               2025-03-01 00:00:01 /a 200 5\n2025-03-01 00:00:02 /b 500 6\n";
+    for server in ["WEB 01", "W\u{e9}b%02"] {
+        let dir = farm.path().join(server).join("W3SVC1");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("u_ex250301.log"), log).unwrap();
+    }
+    let root = tempfile::tempdir().unwrap();
+    let ds = root.path().join("my data");
+    let roots = [farm.path().to_path_buf()];
+    ingest(&roots, &ds, &FarmOptions::default(), &mut |_, _, _| {}).unwrap();
+    // The partitions are escaped (`server=WEB%2001`); the engine's rows find their servers.
+    assert!(ds.join("minutes/server=WEB%2001").is_dir());
+    let builtin = json(&ds, None);
+    assert!(builtin.contains("\"errors_5xx\": 1"), "{builtin}");
+    assert_eq!(json(&ds, Some(&Engine::Local)), builtin);
 }
 
 #[test]
