@@ -1,7 +1,7 @@
 //! `ingest --dataset`: every table as Hive-partitioned Parquet (server, then UTC day), read back
 //! equal to the tables; a rerun skips unchanged servers and rewrites only a changed one.
 
-use crate::samples::generator::farm::farm_files;
+use crate::farm::generate_seeded;
 use polars::prelude::*;
 use std::path::Path;
 use w3triage::dataset::{MANIFEST, Outcome, farm_report, ingest};
@@ -16,13 +16,7 @@ fn rows_of(file: &Path) -> DataFrame {
 
 #[test]
 fn a_farm_becomes_a_partitioned_dataset_and_a_rerun_rewrites_only_what_changed() {
-    let farm = tempfile::tempdir().unwrap();
-    let (files, truth) = farm_files(3, 3, 1);
-    for (rel, bytes) in files {
-        let p = farm.path().join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, bytes).unwrap();
-    }
+    let (farm, truth) = generate_seeded(3, 3, 1);
     let ds = tempfile::tempdir().unwrap();
     // A run that died before its renames two days ago left this: never part of the dataset.
     let stale = ds.path().join("_staging/server=WEB09");
@@ -160,13 +154,7 @@ fn a_farm_becomes_a_partitioned_dataset_and_a_rerun_rewrites_only_what_changed()
 
 #[test]
 fn the_farm_of_a_dataset_is_the_farm_of_its_folders_and_refuses_another_versions() {
-    let farm = tempfile::tempdir().unwrap();
-    let (files, _) = farm_files(4, 2, 3);
-    for (rel, bytes) in files {
-        let p = farm.path().join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, bytes).unwrap();
-    }
+    let (farm, _) = generate_seeded(4, 2, 3);
     let roots = [farm.path().to_path_buf()];
     let ds = tempfile::tempdir().unwrap();
     let mut analysed = Vec::new();

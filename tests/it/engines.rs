@@ -3,7 +3,7 @@
 //! the same `farm.json` as the servers' summaries, byte for byte.
 
 use crate::cli::w3triage;
-use crate::samples::generator::farm::farm_files;
+use crate::farm::generate_seeded;
 use std::path::Path;
 use w3triage::dataset::reduce::Engine;
 use w3triage::dataset::{farm_report, farm_report_on, ingest};
@@ -11,13 +11,7 @@ use w3triage::farm::{FarmOptions, FindingKind};
 
 /// The generated farm of `servers` × `days`, ingested into a dataset.
 fn dataset(servers: usize, days: usize) -> (tempfile::TempDir, tempfile::TempDir) {
-    let farm = tempfile::tempdir().unwrap();
-    let (files, _) = farm_files(servers, days, 1);
-    for (rel, bytes) in files {
-        let p = farm.path().join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, bytes).unwrap();
-    }
+    let (farm, _) = generate_seeded(servers, days, 1);
     let ds = tempfile::tempdir().unwrap();
     let roots = [farm.path().to_path_buf()];
     ingest(

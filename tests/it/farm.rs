@@ -15,8 +15,18 @@ fn path(p: &Path) -> &str {
 }
 
 fn generate(servers: usize, days: usize) -> (tempfile::TempDir, FarmTruth) {
+    generate_seeded(servers, days, 1)
+}
+
+/// The generated farm of `servers` × `days` from `seed`, written into a temporary folder (the
+/// other suites use it too).
+pub(crate) fn generate_seeded(
+    servers: usize,
+    days: usize,
+    seed: u64,
+) -> (tempfile::TempDir, FarmTruth) {
     let dir = tempfile::tempdir().unwrap();
-    let (files, truth) = farm_files(servers, days, 1);
+    let (files, truth) = farm_files(servers, days, seed);
     for (rel, bytes) in files {
         let p = dir.path().join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
