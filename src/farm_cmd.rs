@@ -32,6 +32,63 @@ fn check_paths(paths: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
+/// `p`, or the local path a `file://` URL names (`file:///mnt/w3triage`, percent-escapes
+/// decoded). Another scheme (`s3://`, `az://`) is refused with what to do instead.
+fn local_path(p: &Path) -> Result<PathBuf> {
+    let Some(text) = p.to_str() else {
+        return Ok(p.to_path_buf());
+    };
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return Ok(p.to_path_buf());
+    };
+    let scheme_like = !scheme.is_empty()
+        && scheme.len() > 1
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    if !scheme_like {
+        return Ok(p.to_path_buf());
+    }
+    if !scheme.eq_ignore_ascii_case("file") {
+        bail!(
+            "{text}: {scheme}:// URLs are not read; mount the store at a path every executor shares and give that path (docs/distributed.md)"
+        );
+    }
+    let path = rest.strip_prefix("localhost").unwrap_or(rest);
+    if !path.starts_with('/') {
+        bail!("{text} names another machine: mount its share and give the local path");
+    }
+    let mut bytes = Vec::with_capacity(path.len());
+    let raw = path.as_bytes();
+    let mut i = 0;
+    while i < raw.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            raw[i],
+            raw.get(i + 1).copied().and_then(hex),
+            raw.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                bytes.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                bytes.push(b);
+                i += 1;
+            }
+        }
+    }
+    let decoded =
+        String::from_utf8(bytes).with_context(|| format!("{text}: not UTF-8 once decoded"))?;
+    // `file:///C:/logs` is `C:/logs` on Windows.
+    let windows_drive = decoded.len() > 2 && decoded.as_bytes()[2] == b':' && cfg!(windows);
+    Ok(PathBuf::from(if windows_drive {
+        &decoded[1..]
+    } else {
+        &decoded
+    }))
+}
+
 /// Runs `f` on a pool of `threads` threads (all cores when `None`).
 pub(crate) fn on_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> T {
     let pool = threads.and_then(|n| {
@@ -102,7 +159,13 @@ impl Each<'_> {
 }
 
 /// `w3triage ingest PATH… --dataset DIR`.
-pub fn ingest(args: IngestArgs) -> Result<ExitCode> {
+pub fn ingest(mut args: IngestArgs) -> Result<ExitCode> {
+    args.paths = args
+        .paths
+        .iter()
+        .map(|p| local_path(p))
+        .collect::<Result<_>>()?;
+    args.dataset = local_path(&args.dataset)?;
     check_paths(&args.paths)?;
     let mut opts = options(args.threads, &args.symbols);
     if let Some(name) = &args.server {
@@ -150,7 +213,13 @@ pub fn ingest(args: IngestArgs) -> Result<ExitCode> {
 }
 
 /// `w3triage farm PATH|DATASET… [--dataset DIR]`.
-pub fn farm(args: FarmArgs) -> Result<ExitCode> {
+pub fn farm(mut args: FarmArgs) -> Result<ExitCode> {
+    args.paths = args
+        .paths
+        .iter()
+        .map(|p| local_path(p))
+        .collect::<Result<_>>()?;
+    args.dataset = args.dataset.as_deref().map(local_path).transpose()?;
     check_paths(&args.paths)?;
     let mut opts = options(args.threads, &args.symbols);
     let (analyze, tz) = args.time.options()?;
