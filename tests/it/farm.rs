@@ -332,14 +332,21 @@ fn a_dataset_is_given_by_path_or_file_url_and_an_object_store_url_is_refused_wit
     let url = format!("file://{}", path(&ds).replace(' ', "%20"));
     let (code, _, err) = w3triage(&["ingest", path(dir.path()), "--dataset", &url]);
     assert_eq!(code, 0, "{err}");
-    assert!(ds.join("_manifest.json").is_file(), "the URL named {}", ds.display());
+    assert!(
+        ds.join("_manifest.json").is_file(),
+        "the URL named {}",
+        ds.display()
+    );
     let (_, by_path, _) = w3triage(&["farm", path(&ds), "--format", "json"]);
     let (code, by_url, err) = w3triage(&["farm", &url, "--format", "json"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(by_url, by_path);
     let (code, _, err) = w3triage(&["farm", "s3://bucket/w3triage"]);
     assert_eq!(code, 2);
-    assert!(err.contains("s3:// URLs are not read; mount the store"), "{err}");
+    assert!(
+        err.contains("s3:// URLs are not read; mount the store"),
+        "{err}"
+    );
     let (code, _, err) = w3triage(&["farm", "file://fs01/share/w3triage"]);
     assert_eq!(code, 2);
     assert!(err.contains("names another machine"), "{err}");
