@@ -8,6 +8,15 @@ use w3triage::dataset::{MANIFEST, Outcome, farm_report, ingest};
 use w3triage::farm::FarmOptions;
 use w3triage::report::{Format, farm::render};
 
+/// `ingest` of `roots` into `dir` with the defaults, told nothing per server (the engine
+/// suite uses it too).
+pub(crate) fn ingest_quietly(
+    roots: &[std::path::PathBuf],
+    dir: &Path,
+) -> w3triage::dataset::Summary {
+    ingest(roots, dir, &FarmOptions::default(), &mut |_, _, _| {}).unwrap()
+}
+
 fn rows_of(file: &Path) -> DataFrame {
     ParquetReader::new(std::fs::File::open(file).unwrap())
         .finish()
@@ -30,13 +39,7 @@ fn a_farm_becomes_a_partitioned_dataset_and_a_rerun_rewrites_only_what_changed()
     let busy = ds.path().join("_staging/server=WEB08/requests");
     std::fs::create_dir_all(&busy).unwrap();
     let roots = [farm.path().to_path_buf()];
-    let first = ingest(
-        &roots,
-        ds.path(),
-        &FarmOptions::default(),
-        &mut |_, _, _| {},
-    )
-    .unwrap();
+    let first = ingest_quietly(&roots, ds.path());
     assert_eq!(first.servers.len(), 3);
     assert!(!stale.exists());
     assert!(busy.exists());
@@ -106,13 +109,7 @@ fn a_farm_becomes_a_partitioned_dataset_and_a_rerun_rewrites_only_what_changed()
         3
     );
 
-    let again = ingest(
-        &roots,
-        ds.path(),
-        &FarmOptions::default(),
-        &mut |_, _, _| {},
-    )
-    .unwrap();
+    let again = ingest_quietly(&roots, ds.path());
     assert!(
         again.servers.iter().all(|(_, o)| *o == Outcome::Unchanged),
         "{again:?}"
@@ -129,13 +126,7 @@ fn a_farm_becomes_a_partitioned_dataset_and_a_rerun_rewrites_only_what_changed()
     text.push_str(&line);
     text.push_str("\r\n");
     std::fs::write(&log, text).unwrap();
-    let third = ingest(
-        &roots,
-        ds.path(),
-        &FarmOptions::default(),
-        &mut |_, _, _| {},
-    )
-    .unwrap();
+    let third = ingest_quietly(&roots, ds.path());
     for (server, outcome) in &third.servers {
         if server == "WEB02" {
             assert!(matches!(outcome, Outcome::Written { .. }), "{outcome:?}");
@@ -206,13 +197,7 @@ fn the_farm_of_a_dataset_is_the_farm_of_its_folders_and_refuses_another_versions
     .unwrap();
     let err = farm_report(ds.path()).unwrap_err().to_string();
     assert!(err.contains("servers WEB02 (0.0.2)"), "{err}");
-    let again = ingest(
-        &roots,
-        ds.path(),
-        &FarmOptions::default(),
-        &mut |_, _, _| {},
-    )
-    .unwrap();
+    let again = ingest_quietly(&roots, ds.path());
     let written: Vec<&str> = again
         .servers
         .iter()

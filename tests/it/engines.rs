@@ -3,24 +3,19 @@
 //! the same `farm.json` as the servers' summaries, byte for byte.
 
 use crate::cli::w3triage;
+use crate::dataset::ingest_quietly;
 use crate::farm::generate_seeded;
 use std::path::Path;
 use w3triage::dataset::reduce::Engine;
-use w3triage::dataset::{farm_report, farm_report_on, ingest};
-use w3triage::farm::{FarmOptions, FindingKind};
+use w3triage::dataset::{farm_report, farm_report_on};
+use w3triage::farm::FindingKind;
 
 /// The generated farm of `servers` × `days`, ingested into a dataset.
 fn dataset(servers: usize, days: usize) -> (tempfile::TempDir, tempfile::TempDir) {
     let (farm, _) = generate_seeded(servers, days, 1);
     let ds = tempfile::tempdir().unwrap();
     let roots = [farm.path().to_path_buf()];
-    ingest(
-        &roots,
-        ds.path(),
-        &FarmOptions::default(),
-        &mut |_, _, _| {},
-    )
-    .unwrap();
+    ingest_quietly(&roots, ds.path());
     (farm, ds)
 }
 
@@ -89,13 +84,7 @@ fn the_samples_dataset_gives_the_same_report_on_datafusion() {
     // Real-world-shaped input: incidents without an end in some files and with one in others
     // (their files' schemas must agree for an engine to read the table at all).
     let ds = tempfile::tempdir().unwrap();
-    ingest(
-        &["samples".into()],
-        ds.path(),
-        &FarmOptions::default(),
-        &mut |_, _, _| {},
-    )
-    .unwrap();
+    ingest_quietly(&["samples".into()], ds.path());
     let builtin = json(ds.path(), None);
     assert!(builtin.contains("\"kind\": \"crash\""), "{builtin}");
     assert_eq!(json(ds.path(), Some(&Engine::Local)), builtin);
@@ -114,7 +103,7 @@ fn escaped_server_names_and_a_path_with_a_space_are_read_back_by_the_engine() {
     let root = tempfile::tempdir().unwrap();
     let ds = root.path().join("my data");
     let roots = [farm.path().to_path_buf()];
-    ingest(&roots, &ds, &FarmOptions::default(), &mut |_, _, _| {}).unwrap();
+    ingest_quietly(&roots, &ds);
     // The partitions are escaped (`server=WEB%2001`); the engine's rows find their servers.
     assert!(ds.join("minutes/server=WEB%2001").is_dir());
     let builtin = json(&ds, None);
