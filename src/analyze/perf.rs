@@ -21,6 +21,19 @@ enum Role {
     WorkerPrivate,
     /// `Process(w3wp*)\Thread Count`.
     WorkerThreads,
+    /// `Process(w3wp*)\ID Process`: which pid a `w3wp#1` instance is at each sample.
+    WorkerPid,
+    /// `W3SVC_W3WP(<pid>_<pool>)\Active Requests`: requests executing in one worker.
+    WorkerActive,
+    /// `HTTP Service Request Queues(<pool>)\CurrentQueueSize`: requests HTTP.sys holds for a
+    /// pool no worker takes.
+    HttpQueue,
+    /// `Active Server Pages\Requests Queued` (classic ASP's own queue).
+    AspQueue,
+    /// `ASP.NET\Requests Queued` (and its versioned twins).
+    AspNetQueue,
+    /// `Web Service(_Total)\Get Requests/sec`: the load.
+    GetRequests,
 }
 
 fn one_of(v: &str, names: &[&str]) -> bool {
@@ -44,6 +57,35 @@ const SWITCHES: &[&str] = &[
 const PROCESS: &[&str] = &["Process", "Prozess", "Processus", "Proceso"];
 const PRIVATE: &[&str] = &["Private Bytes", "Octets privés", "Bytes privados"];
 const THREADS: &[&str] = &["Thread Count", "Threadanzahl", "Nombre de threads"];
+const PID: &[&str] = &["ID Process", "Prozesskennung", "ID de processus"];
+
+/// The roles of IIS's own objects (English names only: PAL lists no translation of them).
+fn iis_role(object: &str, inst: &str, counter: &str) -> Option<Role> {
+    let is = |o: &str, c: &str| object.eq_ignore_ascii_case(o) && counter.eq_ignore_ascii_case(c);
+    if is("W3SVC_W3WP", "Active Requests") && pid_of_instance(inst).is_some() {
+        Some(Role::WorkerActive)
+    } else if is("HTTP Service Request Queues", "CurrentQueueSize") {
+        Some(Role::HttpQueue)
+    } else if is("Active Server Pages", "Requests Queued") {
+        Some(Role::AspQueue)
+    } else if object.to_ascii_lowercase().starts_with("asp.net")
+        && !object.to_ascii_lowercase().contains("applications")
+        && counter.eq_ignore_ascii_case("Requests Queued")
+    {
+        Some(Role::AspNetQueue)
+    } else if is("Web Service", "Get Requests/sec") && inst.eq_ignore_ascii_case("_Total") {
+        Some(Role::GetRequests)
+    } else {
+        None
+    }
+}
+
+/// The pid of a `W3SVC_W3WP` / `WAS_W3WP` instance, named `<pid>_<pool>`.
+fn pid_of_instance(inst: &str) -> Option<u32> {
+    let (pid, pool) = inst.split_once('_')?;
+    (!pool.is_empty()).then_some(())?;
+    pid.parse().ok()
+}
 
 fn role(object: &str, instance: Option<&str>, counter: &str) -> Option<Role> {
     let inst = instance.unwrap_or("");
@@ -59,7 +101,7 @@ fn role(object: &str, instance: Option<&str>, counter: &str) -> Option<Role> {
     }
     let worker = inst.to_ascii_lowercase().starts_with("w3wp");
     if !(worker && one_of(object, PROCESS)) {
-        return None;
+        return iis_role(object, inst, counter);
     }
     if one_of(counter, CPU_TIME) {
         Some(Role::WorkerCpu)
@@ -67,6 +109,8 @@ fn role(object: &str, instance: Option<&str>, counter: &str) -> Option<Role> {
         Some(Role::WorkerPrivate)
     } else if one_of(counter, THREADS) {
         Some(Role::WorkerThreads)
+    } else if one_of(counter, PID) {
+        Some(Role::WorkerPid)
     } else {
         None
     }
@@ -126,13 +170,86 @@ pub struct Window {
     pub threads: Option<f64>,
     /// Samples of machine CPU in the window.
     pub samples: usize,
+    /// Requests waiting, at their peak in the window: HTTP.sys's queue of the incident's pool,
+    /// classic ASP's and ASP.NET's queues (what, peak), the largest first.
+    pub queued: Vec<(String, f64)>,
+    /// Requests executing in the incident's own worker at the peak (`W3SVC_W3WP(<pid>_<pool>)`).
+    pub active: Option<(String, f64)>,
+    /// GET requests per second per processor (mean).
+    pub get_per_cpu: Option<f64>,
+}
+
+fn within(points: &[(Millis, f64, u32)], from: Millis, to: Millis) -> &[(Millis, f64, u32)] {
+    let a = points.partition_point(|p| p.0 < from);
+    let b = points.partition_point(|p| p.0 <= to);
+    &points[a..b]
 }
 
 fn mean(points: &[(Millis, f64, u32)], from: Millis, to: Millis) -> Option<(f64, usize)> {
-    let a = points.partition_point(|p| p.0 < from);
-    let b = points.partition_point(|p| p.0 <= to);
-    let s = &points[a..b];
+    let s = within(points, from, to);
     (!s.is_empty()).then(|| (s.iter().map(|p| p.1).sum::<f64>() / s.len() as f64, s.len()))
+}
+
+fn peak(points: &[(Millis, f64, u32)], from: Millis, to: Millis) -> Option<f64> {
+    within(points, from, to)
+        .iter()
+        .map(|p| p.1)
+        .max_by(f64::total_cmp)
+}
+
+impl Machine {
+    fn tracks(&self, r: Role) -> impl Iterator<Item = &Track> {
+        self.tracks.get(&r).into_iter().flatten()
+    }
+
+    /// The worker instance that is process `pid` over `[from, to]`: `w3wp_<pid>` under
+    /// `ProcessNameFormat` 2, else the `w3wp#n` whose `ID Process` was `pid` in most of the
+    /// window's samples (instance numbers move when workers come and go).
+    fn own_instance(&self, pid: u32, from: Millis, to: Millis) -> Option<String> {
+        let named = format!("w3wp_{pid}");
+        if self
+            .tracks(Role::WorkerCpu)
+            .any(|t| t.instance.eq_ignore_ascii_case(&named))
+        {
+            return Some(named);
+        }
+        self.tracks(Role::WorkerPid)
+            .filter_map(|t| {
+                let s = within(&t.points, from, to);
+                let hits = s.iter().filter(|p| p.1 == f64::from(pid)).count();
+                (2 * hits > s.len()).then(|| (hits, t.instance.clone()))
+            })
+            .max()
+            .map(|(_, i)| i)
+    }
+
+    /// Requests waiting at their peak: HTTP.sys's queue of `pool` (or of every pool when the
+    /// incident names none), classic ASP's and ASP.NET's queues.
+    fn queued(&self, pool: Option<&str>, from: Millis, to: Millis) -> Vec<(String, f64)> {
+        let mut out = Vec::new();
+        for t in self.tracks(Role::HttpQueue) {
+            if pool.is_none_or(|p| t.instance.eq_ignore_ascii_case(p))
+                && let Some(v) = peak(&t.points, from, to)
+            {
+                out.push((format!("HTTP.sys queue of {}", t.instance), v));
+            }
+        }
+        for (role, what) in [
+            (Role::AspQueue, "classic ASP's queue"),
+            (Role::AspNetQueue, "ASP.NET's queue"),
+        ] {
+            if let Some(v) = self
+                .tracks(role)
+                .filter_map(|t| peak(&t.points, from, to))
+                .max_by(f64::total_cmp)
+            {
+                out.push((what.to_string(), v));
+            }
+        }
+        out.retain(|q| q.1 >= 1.0);
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        out
+    }
 }
 
 impl Perf {
@@ -226,11 +343,11 @@ impl Perf {
         }
     }
 
-    /// Means over `[from, to]` on `server`.
+    /// Means over `[from, to]` on `server`, for the incident's worker `pid` of `pool`.
     pub fn window(
         &self,
         server: Option<&str>,
-        pid: Option<u32>,
+        (pid, pool): (Option<u32>, Option<&str>),
         from: Millis,
         to: Millis,
     ) -> Option<Window> {
@@ -246,8 +363,7 @@ impl Perf {
             .flatten()
             .filter_map(|t| mean(&t.points, from, to).map(|(v, _)| (t.instance.clone(), v / cores)))
             .collect();
-        // With `ProcessNameFormat` 2 the instance is `w3wp_<pid>`: the incident's own worker.
-        let own = pid.map(|p| format!("w3wp_{p}"));
+        let own = pid.and_then(|p| m.own_instance(p, from, to));
         let top_worker = workers
             .iter()
             .find(|(i, _)| own.as_deref().is_some_and(|o| i.eq_ignore_ascii_case(o)))
@@ -265,12 +381,24 @@ impl Perf {
             .flatten()
             .filter_map(|t| mean(&t.points, from, to).map(|(v, _)| v))
             .max_by(f64::total_cmp);
+        let active = pid.and_then(|p| {
+            m.tracks(Role::WorkerActive)
+                .filter(|t| pid_of_instance(&t.instance) == Some(p))
+                .filter_map(|t| peak(&t.points, from, to).map(|v| (t.instance.clone(), v)))
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+        });
+        let get_per_cpu = first(Role::GetRequests)
+            .and_then(|t| mean(&t.points, from, to))
+            .map(|(v, _)| v / cores);
         Some(Window {
             cpu: cpu.map(|c| c.0),
             switches: switches.map(|s| s.0),
             top_worker,
             threads,
             samples: cpu.map_or(0, |c| c.1),
+            queued: m.queued(pool, from, to),
+            active,
+            get_per_cpu,
         })
     }
 
@@ -306,53 +434,101 @@ impl Perf {
         out
     }
 
-    /// The fastest-growing worker's Private Bytes over `[from, to]` up to its peak: (instance,
-    /// MB per hour, MB at the peak), by least squares. `None` with fewer than 4 samples.
-    pub fn growth(
-        &self,
-        server: Option<&str>,
-        from: Millis,
-        to: Millis,
-    ) -> Option<(String, f64, f64)> {
-        let m = self.machine(server)?;
-        m.tracks
-            .get(&Role::WorkerPrivate)?
-            .iter()
-            .filter_map(|t| {
-                let a = t.points.partition_point(|p| p.0 < from);
-                let b = t.points.partition_point(|p| p.0 <= to);
-                let s = &t.points[a..b];
-                // Up to the peak: a recycle's drop (the instance is then the new worker) is
-                // not part of the growth.
-                let peak = s
-                    .iter()
-                    .enumerate()
-                    .max_by(|x, y| x.1.1.total_cmp(&y.1.1))
-                    .map_or(0, |(i, _)| i);
-                let s = &s[..=peak.min(s.len().saturating_sub(1))];
-                if s.len() < 4 {
-                    return None;
-                }
-                let n = s.len() as f64;
-                let x0 = s[0].0 as f64;
-                let (mx, my) = s.iter().fold((0.0, 0.0), |(x, y), p| {
-                    (x + (p.0 as f64 - x0) / n, y + p.1 / n)
-                });
-                let (sxy, sxx) = s.iter().fold((0.0, 0.0), |(a, b), p| {
-                    let dx = p.0 as f64 - x0 - mx;
-                    (a + dx * (p.1 - my), b + dx * dx)
-                });
-                (sxx > 0.0).then(|| {
-                    let per_ms = sxy / sxx;
-                    (
-                        t.instance.clone(),
-                        per_ms * 3_600_000.0 / 1_048_576.0,
-                        s[s.len() - 1].1 / 1_048_576.0,
-                    )
-                })
+    /// Every worker's Private Bytes climbs over `[from, to]`: from a recycle (a fall by a third
+    /// and 100 MB at least: the instance is now a new worker) up to the peak before the next fall, with 4
+    /// samples at least, in time order.
+    pub fn climbs(&self, server: Option<&str>, from: Millis, to: Millis) -> Vec<Climb> {
+        let Some(m) = self.machine(server) else {
+            return Vec::new();
+        };
+        let mut out: Vec<Climb> = m
+            .tracks(Role::WorkerPrivate)
+            .flat_map(|t| {
+                let s = within(&t.points, from, to);
+                let cuts: Vec<usize> = (1..s.len())
+                    .filter(|&i| s[i].1 < 0.67 * s[i - 1].1 && s[i - 1].1 - s[i].1 >= 100.0 * MB)
+                    .collect();
+                let bounds: Vec<(usize, usize)> = std::iter::once(0)
+                    .chain(cuts.iter().copied())
+                    .zip(cuts.iter().copied().chain(std::iter::once(s.len())))
+                    .collect();
+                bounds
+                    .into_iter()
+                    .filter_map(|(a, b)| climb(&t.instance, &s[a..b], b < s.len()))
+                    .collect::<Vec<_>>()
             })
-            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .collect();
+        out.sort_by(|a, b| (a.start, &a.instance).cmp(&(b.start, &b.instance)));
+        out
     }
+
+    /// The fastest-growing worker's last climb of Private Bytes over `[from, to]`.
+    pub fn growth(&self, server: Option<&str>, from: Millis, to: Millis) -> Option<Climb> {
+        let climbs = self.climbs(server, from, to);
+        let mut last: HashMap<&str, &Climb> = HashMap::new();
+        for c in &climbs {
+            last.insert(&c.instance, c);
+        }
+        last.into_values()
+            .max_by(|a, b| {
+                a.rate
+                    .total_cmp(&b.rate)
+                    .then_with(|| b.instance.cmp(&a.instance))
+            })
+            .cloned()
+    }
+}
+
+const MB: f64 = 1_048_576.0;
+
+/// A worker's Private Bytes rising, from its first sample to its peak.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Climb {
+    /// The counter instance (`w3wp`, `w3wp#1`, `w3wp_<pid>`).
+    pub instance: String,
+    /// The first sample.
+    pub start: Millis,
+    /// The peak sample.
+    pub peak_at: Millis,
+    /// MB per hour, by least squares up to the peak.
+    pub rate: f64,
+    /// MB at the first sample.
+    pub from_mb: f64,
+    /// MB at the peak.
+    pub peak_mb: f64,
+    /// A fall followed it: the worker was replaced.
+    pub fell: bool,
+}
+
+/// The climb of one segment of samples up to its peak; `None` under 4 samples or flat.
+fn climb(instance: &str, s: &[(Millis, f64, u32)], fell: bool) -> Option<Climb> {
+    let peak = s
+        .iter()
+        .enumerate()
+        .max_by(|x, y| x.1.1.total_cmp(&y.1.1))
+        .map(|(i, _)| i)?;
+    let s = &s[..=peak];
+    if s.len() < 4 {
+        return None;
+    }
+    let n = s.len() as f64;
+    let x0 = s[0].0 as f64;
+    let (mx, my) = s.iter().fold((0.0, 0.0), |(x, y), p| {
+        (x + (p.0 as f64 - x0) / n, y + p.1 / n)
+    });
+    let (sxy, sxx) = s.iter().fold((0.0, 0.0), |(a, b), p| {
+        let dx = p.0 as f64 - x0 - mx;
+        (a + dx * (p.1 - my), b + dx * dx)
+    });
+    (sxx > 0.0).then(|| Climb {
+        instance: instance.to_string(),
+        start: s[0].0,
+        peak_at: s[s.len() - 1].0,
+        rate: sxy / sxx * 3_600_000.0 / MB,
+        from_mb: s[0].1 / MB,
+        peak_mb: s[s.len() - 1].1 / MB,
+        fell,
+    })
 }
 
 /// The classic rules (`notes/outages.md` §5.5): CPU near saturation with few context switches is
@@ -383,21 +559,36 @@ pub fn decide(w: &Window) -> Option<(Category, Vec<String>)> {
         let threads = w.threads.map_or(String::new(), |t| {
             format!("; up to {t:.0} threads in a worker")
         });
-        return Some((
-            cat,
-            vec![format!(
-                "CPU {cpu:.0} % with {s:.0} context switches/s over {} samples: {why}{worker}{threads}",
-                w.samples
-            )],
-        ));
+        let mut why = vec![format!(
+            "CPU {cpu:.0} % with {s:.0} context switches/s over {} samples: {why}{worker}{threads}",
+            w.samples
+        )];
+        why.extend(waiting(w));
+        return Some((cat, why));
     }
     (cpu < 40.0).then(|| {
-        (
-            Category::ThreadLocking,
-            vec![format!(
-                "CPU only {cpu:.0} % over {} samples while requests waited: they were blocked, not busy{worker}",
-                w.samples
-            )],
-        )
+        let mut why = vec![format!(
+            "CPU only {cpu:.0} % over {} samples while requests waited: they were blocked, not busy{worker}",
+            w.samples
+        )];
+        why.extend(waiting(w));
+        (Category::ThreadLocking, why)
     })
+}
+
+/// What the queue and load counters add: requests waiting and executing, and how little load
+/// each processor had (`notes/outages.md` §5.5: few GET requests per processor at low CPU).
+fn waiting(w: &Window) -> Option<String> {
+    let mut parts: Vec<String> = w
+        .queued
+        .iter()
+        .map(|(what, n)| format!("{n:.0} requests waiting in {what}"))
+        .collect();
+    if let Some((inst, n)) = &w.active {
+        parts.push(format!("{n:.0} executing in worker {inst}"));
+    }
+    if let Some(g) = w.get_per_cpu {
+        parts.push(format!("{g:.1} GET requests/s per processor"));
+    }
+    (!parts.is_empty()).then(|| format!("at the peak: {}", parts.join("; ")))
 }

@@ -591,6 +591,120 @@ fn a_memory_recycle_reads_the_growth_rate_from_the_counters() {
     );
 }
 
+/// A leak that every new worker starts again: Private Bytes climb 300 MB an hour from 150 MB,
+/// the worker is recycled on time at 09:00 and 10:00 (WAS 5074) and on its private-bytes limit
+/// at 11:00 (5117). The sawtooth says the leak is not a one-off.
+#[test]
+fn a_memory_recycle_after_a_sawtooth_of_climbs_names_the_earlier_recycles() {
+    let saw = |m: f64| {
+        if m < 180.0 {
+            150.0 + 5.0 * (m % 60.0)
+        } else {
+            150.0
+        }
+    };
+    let events = [
+        worker_event(5074, 60, 4040, "ShopPool"),
+        worker_event(5074, 120, 4141, "ShopPool"),
+        worker_event(5117, 180, 4242, "ShopPool"),
+    ]
+    .concat();
+    let a = run(&[
+        ("WEB01/W3SVC1/u_ex240301.log", day(45, &|_, _| {})),
+        ("WEB01/events/System.xml", events),
+        (
+            "WEB01/perflogs/DataCollector01.csv",
+            counters(&quiet, &|_| 1500.0, &saw),
+        ),
+    ]);
+    assert_eq!(a.incidents.len(), 1, "{:#?}", a.incidents);
+    let why = &a.incidents[0].category.decided_by;
+    assert_eq!(a.incidents[0].category.name, Category::MemoryLeak);
+    assert!(
+        why[1].starts_with(
+            "Private Bytes of w3wp grew 300 MB/h since its worker started at 2024-03-01T10:00:00"
+        ),
+        "{why:?}"
+    );
+    assert!(why[1].ends_with("to a peak of 449 MB"), "{why:?}");
+    assert!(
+        why[2].starts_with(
+            "the same climb 2 time(s) earlier, each ended by a new worker (2 of them at a recycle WAS logged): peaks of 449 MB at 2024-03-01T08:59:45"
+        ),
+        "{why:?}"
+    );
+    assert!(why[2].contains("300 MB/h on average"), "{why:?}");
+    // Without the earlier falls (one worker climbing all along) there is no sawtooth line.
+    let a = run(&[
+        ("WEB01/W3SVC1/u_ex240301.log", day(45, &|_, _| {})),
+        (
+            "WEB01/events/System.xml",
+            worker_event(5117, 180, 4242, "ShopPool"),
+        ),
+        (
+            "WEB01/perflogs/DataCollector01.csv",
+            counters(&quiet, &|_| 1500.0, &|m| 150.0 + 2.0 * m.min(180.0)),
+        ),
+    ]);
+    let why = &a.incidents[0].category.decided_by;
+    assert_eq!(why.len(), 2, "{why:?}");
+    assert!(why[1].contains("over the 2 h before"), "{why:?}");
+}
+
+/// A hang at low CPU with the queue counters logged: `Process(w3wp#1)` is the hung pid by its
+/// `ID Process`, HTTP.sys holds the pool's requests and the worker has requests executing.
+#[test]
+fn a_hang_at_low_cpu_quotes_the_queues_and_finds_its_worker_by_id_process() {
+    let cols: Vec<String> = [
+        r"\\WEB01\Processor(_Total)\% Processor Time",
+        r"\\WEB01\System\Context Switches/sec",
+        r"\\WEB01\Process(w3wp)\% Processor Time",
+        r"\\WEB01\Process(w3wp)\ID Process",
+        r"\\WEB01\Process(w3wp#1)\% Processor Time",
+        r"\\WEB01\Process(w3wp#1)\ID Process",
+        r"\\WEB01\HTTP Service Request Queues(SHOPPOOL)\CurrentQueueSize",
+        r"\\WEB01\HTTP Service Request Queues(REPORTSPOOL)\CurrentQueueSize",
+        r"\\WEB01\W3SVC_W3WP(4242_ShopPool)\Active Requests",
+        r"\\WEB01\Web Service(_Total)\Get Requests/sec",
+    ]
+    .map(String::from)
+    .to_vec();
+    // The queue fills from 12:50 (minute 290) until the ping failure at 13:00.
+    let csv = super::perf::pdh_csv(0, &cols, 1920, 15, &|i, c| {
+        let m = i as f64 / 4.0;
+        let stuck = (290.0..=300.0).contains(&m);
+        Some(match c {
+            0 => 9.0,
+            1 => 700.0,
+            2 => 14.0,
+            3 => 5151.0,
+            4 => 1.0,
+            5 => 4242.0,
+            6 if stuck => (m - 290.0) * 60.0,
+            8 if stuck => 96.0,
+            9 => 6.0,
+            _ => 0.0,
+        })
+    });
+    let a = run(&[
+        ("WEB01/W3SVC1/u_ex240301.log", day(73, &|_, _| {})),
+        ("WEB01/events/System.xml", hang_event(300)),
+        ("WEB01/perflogs/DataCollector01.csv", csv),
+    ]);
+    assert_eq!(a.incidents.len(), 1, "{:#?}", a.incidents);
+    let why = &a.incidents[0].category.decided_by;
+    assert_eq!(a.incidents[0].category.name, Category::ThreadLocking);
+    assert!(
+        why[0].ends_with("the worker itself w3wp#1 at 1 % of the machine"),
+        "{why:?}"
+    );
+    assert_eq!(
+        why[1],
+        "at the peak: 600 requests waiting in HTTP.sys queue of SHOPPOOL; 96 executing in worker 4242_ShopPool; 6.0 GET requests/s per processor",
+        "{why:?}"
+    );
+}
+
 #[test]
 fn a_routine_day_with_counters_reports_nothing() {
     let a = run(&[

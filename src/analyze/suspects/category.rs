@@ -328,7 +328,12 @@ fn counters_category(perf: &Perf, inc: &Incident) -> CategoryFinding {
     let Some((from, to)) = counter_window(inc) else {
         return finding(Category::Unknown, Vec::new(), missing(hang_dump));
     };
-    match perf.window(inc.server.as_deref(), inc.pid, from, to) {
+    match perf.window(
+        inc.server.as_deref(),
+        (inc.pid, inc.app_pool.as_deref()),
+        from,
+        to,
+    ) {
         Some(w) => match perf::decide(&w) {
             Some((cat, why)) => finding(cat, why, Vec::new()),
             None if w.cpu.is_none() => finding(
@@ -362,33 +367,86 @@ fn counters_category(perf: &Perf, inc: &Incident) -> CategoryFinding {
     }
 }
 
-/// A memory-limit recycle: a leak, with its growth rate when the counters have it.
-fn leak_category(perf: &Perf, inc: &Incident) -> CategoryFinding {
+/// A memory-limit recycle: a leak, with its growth rate when the counters have it, and the
+/// same climb before earlier recycles of the day (the sawtooth of a leak that every new worker
+/// starts again).
+fn leak_category(t: &Tables, perf: &Perf, inc: &Incident) -> CategoryFinding {
     let limit = if inc.sources.iter().any(|s| s.to_string().ends_with("/5077")) {
         "virtual memory"
     } else {
         "private bytes"
     };
     let mut why = vec![format!("WAS recycled the worker on its {limit} limit")];
-    let growth = inc
-        .time
-        .and_then(|Ts(t0)| perf.growth(inc.server.as_deref(), t0 - 2 * 3_600_000, t0));
-    match growth {
-        Some((instance, rate, last)) if rate > 0.0 => {
+    let Some(Ts(t0)) = inc.time else {
+        return finding(Category::MemoryLeak, why, vec![PRIVATE_MISSING.into()]);
+    };
+    let from = t0 - 2 * 3_600_000;
+    match perf.growth(inc.server.as_deref(), from, t0) {
+        Some(c) if c.rate > 0.0 => {
+            let over = if c.start > from + 5 * 60_000 {
+                format!("since its worker started at {}", fmt_utc(c.start))
+            } else {
+                "over the 2 h before".into()
+            };
             why.push(format!(
-                "Private Bytes of {instance} grew {rate:.0} MB/h over the 2 h before, to a peak of {last:.0} MB"
+                "Private Bytes of {} grew {:.0} MB/h {over}, to a peak of {:.0} MB",
+                c.instance, c.rate, c.peak_mb
             ));
+            why.extend(sawtooth(t, perf, inc, &c));
             finding(Category::MemoryLeak, why, Vec::new())
         }
-        _ => finding(
-            Category::MemoryLeak,
-            why,
-            vec![
-                "Process(w3wp)\\Private Bytes over the day (a counter log) gives the growth rate"
-                    .into(),
-            ],
-        ),
+        _ => finding(Category::MemoryLeak, why, vec![PRIVATE_MISSING.into()]),
     }
+}
+
+const PRIVATE_MISSING: &str =
+    "Process(w3wp)\\Private Bytes over the day (a counter log) gives the growth rate";
+
+/// Earlier climbs of the day like the last one (at least a third of its rate and 100 MB of
+/// rise) that ended in a fall: "the same climb before 2 earlier recycles …".
+fn sawtooth(
+    t: &Tables,
+    perf: &Perf,
+    inc: &Incident,
+    last: &crate::analyze::perf::Climb,
+) -> Option<String> {
+    let earlier: Vec<_> = perf
+        .climbs(
+            inc.server.as_deref(),
+            last.start - 24 * 3_600_000,
+            last.start,
+        )
+        .into_iter()
+        .filter(|c| c.fell && c.rate >= last.rate / 3.0 && c.peak_mb - c.from_mb >= 100.0)
+        .collect();
+    if earlier.is_empty() {
+        return None;
+    }
+    let at_recycle = earlier
+        .iter()
+        .filter(|c| recycle_near(t, inc, c.peak_at))
+        .count();
+    let peaks: Vec<String> = earlier
+        .iter()
+        .take(5)
+        .map(|c| format!("{:.0} MB at {}", c.peak_mb, fmt_utc(c.peak_at)))
+        .collect();
+    let rate = earlier.iter().map(|c| c.rate).sum::<f64>() / earlier.len() as f64;
+    Some(format!(
+        "the same climb {} time(s) earlier, each ended by a new worker ({} of them at a recycle WAS logged): peaks of {}; {rate:.0} MB/h on average — every new worker leaks again",
+        earlier.len(),
+        at_recycle,
+        peaks.join(", ")
+    ))
+}
+
+/// A recycle or worker end of the incident's server within 2 minutes of `at`.
+fn recycle_near(t: &Tables, inc: &Incident, at: Millis) -> bool {
+    t.crashes.iter().any(|r| {
+        (r.recycle_reason.is_some() || r.kind == CrashKind::Recycle)
+            && timeline::server_ok(r.server.as_deref(), inc.server.as_deref())
+            && r.ts.is_some_and(|ts| (ts - at).abs() <= 2 * 60_000)
+    })
 }
 
 /// Minutes of requests before a hang whose time-taken is compared with the day's.
@@ -446,7 +504,7 @@ pub(super) fn categorize(
     for inc in incidents.iter_mut() {
         let f = match inc.kind {
             IncidentKind::Crash => crash_category(&*inc, suspects),
-            IncidentKind::Recycle => leak_category(perf, &*inc),
+            IncidentKind::Recycle => leak_category(t, perf, &*inc),
             IncidentKind::ErrorBurst => burst_category(t, &*inc),
             IncidentKind::Overload => {
                 let by_codes = burst_category(t, &*inc);

@@ -9,7 +9,7 @@ use crate::analyze::model::{BurstFacts, Category};
 /// The counter log that tells the categories apart, 15-second samples as CSV.
 fn counter_log() -> [String; 2] {
     [
-        r#"logman create counter w3triage -c "\Processor(_Total)\% Processor Time" "\System\Context Switches/sec" "\Memory\Available MBytes" "\Process(w3wp*)\% Processor Time" "\Process(w3wp*)\Private Bytes" "\Process(w3wp*)\Thread Count" "\Process(w3wp*)\ID Process" "\Web Service(_Total)\Get Requests/sec" "\HTTP Service Request Queues(*)\CurrentQueueSize" -si 15 -f csv -o C:\PerfLogs\w3triage.csv"#.into(),
+        r#"logman create counter w3triage -c "\Processor(_Total)\% Processor Time" "\System\Context Switches/sec" "\Memory\Available MBytes" "\Process(w3wp*)\% Processor Time" "\Process(w3wp*)\Private Bytes" "\Process(w3wp*)\Thread Count" "\Process(w3wp*)\ID Process" "\Web Service(_Total)\Get Requests/sec" "\HTTP Service Request Queues(*)\CurrentQueueSize" "\W3SVC_W3WP(*)\Active Requests" "\ASP.NET\Requests Queued" "\Active Server Pages\Requests Queued" -si 15 -f csv -o C:\PerfLogs\w3triage.csv"#.into(),
         "logman start w3triage".into(),
     ]
 }
