@@ -118,6 +118,8 @@ pub struct Burst {
     pub dominant: Option<Code>,
     /// Stems (W3C) or URLs (HTTPERR) most hit, most first.
     pub urls: Vec<(String, u64)>,
+    /// Classic ASP error codes the errors' queries carry (`ASP_0115`, `800a01a8`), most first.
+    pub asp_errors: Vec<(String, u64)>,
     /// Distinct client addresses among the errors.
     pub clients: usize,
     /// The first error rows (indices into `requests` or `httperr`).
@@ -390,6 +392,7 @@ const MAX_CLIENTS: usize = 100_000;
 struct Acc<'a> {
     codes: BTreeMap<Code, u64>,
     urls: HashMap<&'a str, u64>,
+    asp: HashMap<&'a str, u64>,
     clients: HashSet<&'a str>,
     start: Millis,
     end: Millis,
@@ -401,6 +404,7 @@ impl<'a> Acc<'a> {
         Acc {
             codes: BTreeMap::new(),
             urls: HashMap::new(),
+            asp: HashMap::new(),
             clients: HashSet::new(),
             start: Millis::MAX,
             end: Millis::MIN,
@@ -415,6 +419,13 @@ impl<'a> Acc<'a> {
             .urls
             .entry(r.uri_stem.get(i).unwrap_or("-"))
             .or_default() += 1;
+        if let Some(code) = r
+            .uri_query
+            .get(i)
+            .and_then(crate::knowledge::asp::error_code)
+        {
+            *self.asp.entry(code).or_default() += 1;
+        }
         if let Some(c) = r.c_ip.get(i)
             && self.clients.len() < MAX_CLIENTS
         {
@@ -502,6 +513,7 @@ fn w3c_burst(t: &Tables, w: &Window, a: Acc<'_>, tests: usize) -> Option<Burst> 
         codes: code_list,
         dominant,
         urls: top(a.urls),
+        asp_errors: top(a.asp),
         clients: a.clients.len(),
         rows: a.rows,
     })
@@ -627,6 +639,7 @@ fn httperr_burst(t: &Tables, w: &Window, rows: &[usize], tests: usize) -> Burst 
         codes: top(reasons),
         dominant: None,
         urls: top(urls),
+        asp_errors: Vec::new(),
         clients: clients.len(),
         rows: ev,
     }

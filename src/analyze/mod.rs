@@ -36,7 +36,7 @@ use crate::tables::{FileId, FileStatus, LineCounts, Millis, Tables};
 use std::collections::BTreeMap;
 
 /// Version of the JSON report schema (`docs/report-schema.md`).
-pub const SCHEMA_VERSION: &str = "2.0";
+pub const SCHEMA_VERSION: &str = "2.1";
 
 /// Knobs of the analysis. `Default` gives the documented defaults.
 #[derive(Debug, Clone)]

@@ -188,6 +188,10 @@ pub struct BurstFacts {
     pub codes: Vec<Counted>,
     /// URLs most hit, most first.
     pub urls: Vec<Counted>,
+    /// Classic ASP errors the failing requests logged in their query (`ASP_0115`,
+    /// `800a01a8`), most first; absent when none. Since 2.1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub asp_errors: Vec<Counted>,
     /// Distinct clients among the errors.
     pub clients: usize,
 }

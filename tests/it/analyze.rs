@@ -223,7 +223,7 @@ fn cli_analyze_writes_the_reports() {
     ]);
     assert!(code == 0 || code == 1, "exit {code}: {stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).expect("JSON on stdout");
-    assert_eq!(v["schema_version"], "2.0");
+    assert_eq!(v["schema_version"], "2.1");
     assert_eq!(v["options"]["tz"], "+02:00");
     assert!(
         v["summary"]["crashed"].as_bool().unwrap(),

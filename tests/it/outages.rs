@@ -705,6 +705,73 @@ fn a_hang_at_low_cpu_quotes_the_queues_and_finds_its_worker_by_id_process() {
     );
 }
 
+/// Classic ASP catches a COM component's access violation and answers 500.100, logging
+/// `|<line>|ASP_0115|…` in the query: 64 such errors on two pages in ten minutes from 13:00.
+#[test]
+fn a_burst_of_asp_0115_is_a_faulting_component_with_its_pages() {
+    let asp = |m: u32, s: &mut String| {
+        if (300..310).contains(&m) {
+            for k in 0..6u32 + (m % 2) * 2 {
+                let page = ["/legacy/order.asp", "/legacy/invoice.asp"][(k % 2) as usize];
+                let line = w3c(m, 2 + k * 7, page, "192.0.2.40", (500, 100, 0)).replace(
+                    " - 80 ",
+                    " id=7|41|ASP_0115|A_trappable_error_(C0000005)_has_occurred_in_an_external_object. 80 ",
+                );
+                s.push_str(&line);
+            }
+        }
+    };
+    let a = run(&[("WEB01/W3SVC1/u_ex240301.log", day(53, &asp))]);
+    assert_eq!(a.incidents.len(), 1, "{:#?}", a.incidents);
+    let inc = &a.incidents[0];
+    assert_eq!(inc.kind, IncidentKind::ErrorBurst);
+    let b = inc.burst.as_ref().unwrap();
+    assert_eq!(b.asp_errors[0].value, "ASP_0115");
+    assert_eq!(b.asp_errors[0].count, 70);
+    assert_eq!(
+        inc.category.name,
+        Category::FaultingModule,
+        "{:?}",
+        inc.category
+    );
+    assert!(
+        inc.category.decided_by[0].starts_with(&format!(
+            "70 of {} errors logged ASP 0115: a trappable error in an external object",
+            b.errors
+        )),
+        "{:?}",
+        inc.category.decided_by
+    );
+    assert_eq!(
+        inc.category.decided_by[1],
+        "the pages that call it: /legacy/invoice.asp (35), /legacy/order.asp (35)"
+    );
+    assert!(inc.category.missing[0].contains("procdump -accepteula -ma -e 1 -f C0000005"));
+    assert!(a.recommendations.iter().any(|r| {
+        r.commands
+            .iter()
+            .any(|c| c.contains("/exceptionCatchEnable:false"))
+    }));
+    let json = w3triage::report::render(&a, w3triage::report::Format::Json);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        v["incidents"][0]["burst"]["asp_errors"],
+        serde_json::json!([{"value": "ASP_0115", "count": 70}])
+    );
+    // The same burst without the ASP suffix stays undecided.
+    let plain = |m: u32, s: &mut String| {
+        if (300..310).contains(&m) {
+            for k in 0..6u32 + (m % 2) * 2 {
+                let page = ["/legacy/order.asp", "/legacy/invoice.asp"][(k % 2) as usize];
+                s.push_str(&w3c(m, 2 + k * 7, page, "192.0.2.40", (500, 100, 0)));
+            }
+        }
+    };
+    let a = run(&[("WEB01/W3SVC1/u_ex240301.log", day(53, &plain))]);
+    assert_eq!(a.incidents[0].category.name, Category::Unknown);
+    assert!(a.incidents[0].burst.as_ref().unwrap().asp_errors.is_empty());
+}
+
 #[test]
 fn a_routine_day_with_counters_reports_nothing() {
     let a = run(&[

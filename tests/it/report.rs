@@ -166,7 +166,7 @@ fn markdown_and_terminal_neutralise_log_text() {
 fn json_has_the_documented_keys() {
     let a = analyze(&crate::analyze::outage(), &AnalyzeOptions::default());
     let v: serde_json::Value = serde_json::from_str(&render(&a, Format::Json)).unwrap();
-    assert_eq!(v["schema_version"], "2.0");
+    assert_eq!(v["schema_version"], "2.1");
     for k in [
         "schema_version",
         "inputs",

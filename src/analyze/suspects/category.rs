@@ -80,6 +80,11 @@ fn burst_category(t: &Tables, inc: &Incident) -> CategoryFinding {
             decided.push(format!("from {} different clients", b.clients));
         }
     }
+    if decided.is_empty()
+        && let Some(f) = asp_fault(b)
+    {
+        return f;
+    }
     for &i in changes_before(t, inc, b.end.0).iter().take(3) {
         decided.push(change_sentence(t, i, inc));
     }
@@ -96,6 +101,37 @@ fn burst_category(t: &Tables, inc: &Incident) -> CategoryFinding {
     }
     finding(Category::Unknown, Vec::new(), missing)
 }
+
+/// A burst whose errors mostly logged ASP 0115: a COM component faulted inside classic ASP,
+/// which caught the fault, so no crash and no dump tell of it.
+fn asp_fault(b: &crate::analyze::model::BurstFacts) -> Option<CategoryFinding> {
+    use crate::knowledge::asp;
+    let top = b.asp_errors.first()?;
+    if !(asp::is_component_fault(&top.value) && 2 * top.count >= b.errors) {
+        return None;
+    }
+    let pages: Vec<String> = b
+        .urls
+        .iter()
+        .take(3)
+        .map(|u| format!("{} ({})", cut(&u.value, 200), u.count))
+        .collect();
+    Some(finding(
+        Category::FaultingModule,
+        vec![
+            format!(
+                "{} of {} errors logged ASP 0115: {}",
+                top.count,
+                b.errors,
+                asp::meaning(&top.value).unwrap_or_default()
+            ),
+            format!("the pages that call it: {}", pages.join(", ")),
+        ],
+        vec![ASP_FAULT_MISSING.into()],
+    ))
+}
+
+const ASP_FAULT_MISSING: &str = "which component: a dump at the first-chance access violation (procdump -accepteula -ma -e 1 -f C0000005 <pid>) names the module, as does turning ASP's exception catching off (exceptionCatchEnable=false) so the fault crashes the worker into a crash rule";
 
 /// "WAS 5080 at 10:01:12 UTC: pool X recycled for a configuration change, 3 min before the
 /// errors began".

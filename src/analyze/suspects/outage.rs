@@ -68,6 +68,7 @@ fn burst_facts(b: &Burst) -> BurstFacts {
             .or_else(|| b.codes.first().map(|c| cut(&c.0, 100))),
         codes: counted(&b.codes, 100),
         urls: counted(&b.urls, 300),
+        asp_errors: counted(&b.asp_errors, 100),
         clients: b.clients,
     }
 }

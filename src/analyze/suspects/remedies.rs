@@ -82,6 +82,26 @@ fn trace_rule(inc: &Incident, b: &BurstFacts) -> Recommendation {
     }
 }
 
+/// A COM component that faults inside classic ASP (ASP 0115): name it with a dump at the
+/// first-chance access violation, or let the fault crash the worker into a crash rule.
+fn asp_component(inc: &Incident) -> Recommendation {
+    let (site, hint) = site_arg(&inc.sites);
+    let mut commands: Vec<String> = hint.into_iter().collect();
+    commands.push(format!("{APPCMD} list wp"));
+    commands.push("procdump -accepteula -ma -e 1 -f C0000005 -n 3 <pid>".into());
+    commands.push(format!(
+        "{APPCMD} set config {site} -section:system.webServer/asp /exceptionCatchEnable:false /commit:apphost"
+    ));
+    Recommendation {
+        suspect: None,
+        action: format!(
+            "{}: a COM component called from classic ASP faulted and ASP caught it (ASP 0115). Dump the worker at its first-chance access violation to name the component, or turn ASP's exception catching off for a while so the fault becomes a crash a dump rule catches; then check the component's threading model (Apartment or Both) and host it out of process (a COM+ server application) until it is fixed",
+            inc.id
+        ),
+        commands,
+    }
+}
+
 fn configuration(inc: &Incident) -> Recommendation {
     let (site, hint) = site_arg(&inc.sites);
     let mut commands: Vec<String> = hint.into_iter().collect();
@@ -173,6 +193,13 @@ pub(super) fn outage_advice(incidents: &[Incident]) -> Vec<Recommendation> {
             (IncidentKind::Hang | IncidentKind::Cpu, _, _) => Some(hang(inc)),
             (IncidentKind::Recycle, _, _) => Some(leak(inc)),
             (_, Category::Configuration, Some(_)) => Some(configuration(inc)),
+            (_, Category::FaultingModule, Some(b))
+                if b.asp_errors
+                    .first()
+                    .is_some_and(|c| crate::knowledge::asp::is_component_fault(&c.value)) =>
+            {
+                Some(asp_component(inc))
+            }
             (IncidentKind::Overload, _, _) => Some(overload(inc)),
             (IncidentKind::ErrorBurst, _, Some(b)) => Some(trace_rule(inc, b)),
             _ => None,
