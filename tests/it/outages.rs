@@ -895,6 +895,89 @@ fn a_hang_with_a_hang_dump_of_a_spinning_thread_is_a_runaway_thread_in_its_modul
     assert!(!a.summary.crashed, "a hang dump is not a crash");
 }
 
+/// Three dumps of the hung worker ten seconds apart (`procdump -ma -n 3 -s 10`), the first ten
+/// seconds after the ping failure. Twenty long-lived threads carry 500 s of CPU each from the
+/// day's work; thread 0x9999 in RegexFilter.dll has 30 s in the first dump and gains `per_dump`
+/// (100 ns units) in each next one. No single dump shows a runaway thread.
+fn dump_series(per_dump: u64) -> Analysis {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "WEB01/W3SVC1/u_ex240301.log",
+        &day(61, &|_, _| {}),
+    );
+    write(dir.path(), "WEB01/events/System.xml", &hang_event(300));
+    for k in 0..3u32 {
+        let mut d = crate::dump::spinning_filter(20);
+        for th in d.threads.iter_mut() {
+            th.user_time = if th.id == 0x9999 {
+                300_000_000 + u64::from(k) * per_dump
+            } else {
+                5_000_000_000 + u64::from(k) * 1_000
+            };
+        }
+        d.dump_time = 1_709_298_040 + 10 * k;
+        let p = dir
+            .path()
+            .join(format!("WEB01/dumps/w3wp.exe_240301_1300{}0.dmp", 4 + k));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, d.build()).unwrap();
+    }
+    let t = ingest_paths(&[dir.path().to_path_buf()], &IngestOptions::default());
+    analyze(&t, &AnalyzeOptions::default())
+}
+
+#[test]
+fn a_series_of_dumps_finds_the_thread_that_spins_between_them() {
+    let a = dump_series(97_000_000);
+    let hangs: Vec<_> = a
+        .incidents
+        .iter()
+        .filter(|i| i.kind == IncidentKind::Hang)
+        .collect();
+    assert_eq!(hangs.len(), 1, "{:#?}", a.incidents);
+    assert_eq!(
+        a.incidents.len(),
+        1,
+        "the dumps join the hang: {:#?}",
+        a.incidents
+    );
+    let inc = hangs[0];
+    assert!(
+        inc.verdict
+            .as_deref()
+            .is_none_or(|v| !v.contains("runaway thread")),
+        "one dump alone does not show it: {:?}",
+        inc.verdict
+    );
+    assert_eq!(
+        inc.category.name,
+        Category::RunawayThread,
+        "{:#?}",
+        inc.category
+    );
+    assert_eq!(
+        inc.category.decided_by,
+        [
+            "across 3 dumps of pid 4242 over 20 s, thread 0x9999 used 19.4 s of CPU (97 % of a processor), in RegexFilter.dll: it is spinning"
+        ]
+    );
+    // Nothing moved: the worker waited, and the series says so without deciding.
+    let a = dump_series(2_000);
+    let inc = a
+        .incidents
+        .iter()
+        .find(|i| i.kind == IncidentKind::Hang)
+        .unwrap();
+    assert_ne!(inc.category.name, Category::RunawayThread);
+    assert!(
+        inc.notes.iter().any(|n| n
+            == "across 3 dumps of pid 4242 over 20 s, no thread used more than 1 % of a processor: the worker was waiting, not spinning"),
+        "{:?}",
+        inc.notes
+    );
+}
+
 /// A hang dump whose request threads all wait in one stack through a third-party COM object
 /// called from classic ASP: thread locking, and the object is named.
 #[test]

@@ -530,6 +530,29 @@ fn time_taken_climb(t: &Tables, inc: &Incident) -> Option<String> {
     })
 }
 
+/// A hang, a dump or a CPU run: the dump's verdict, a series of dumps, threads blocked
+/// together, or the counters, in that order. A series in which no thread moved is a note.
+fn hang_category(t: &Tables, perf: &Perf, inc: &mut Incident) -> CategoryFinding {
+    let series = super::series::across_dumps(t, inc);
+    let spin = match series {
+        Some(super::series::Verdict::Spinning(s)) => Some(s),
+        Some(super::series::Verdict::Waiting(s)) => {
+            inc.notes.push(s);
+            None
+        }
+        None => None,
+    };
+    match (dump_category(inc), spin) {
+        (Some(mut f), Some(s)) if f.name == Category::RunawayThread => {
+            f.decided_by.push(s);
+            f
+        }
+        (Some(f), _) => f,
+        (None, Some(s)) => finding(Category::RunawayThread, vec![s], Vec::new()),
+        (None, None) => same_stack(t, inc).unwrap_or_else(|| counters_category(perf, inc)),
+    }
+}
+
 /// Every incident's category, from the facts gathered so far.
 pub(super) fn categorize(
     t: &Tables,
@@ -550,9 +573,9 @@ pub(super) fn categorize(
                     counters_category(perf, &*inc)
                 }
             }
-            IncidentKind::Hang | IncidentKind::Dump | IncidentKind::Cpu => dump_category(&*inc)
-                .or_else(|| same_stack(t, &*inc))
-                .unwrap_or_else(|| counters_category(perf, &*inc)),
+            IncidentKind::Hang | IncidentKind::Dump | IncidentKind::Cpu => {
+                hang_category(t, perf, &mut *inc)
+            }
         };
         inc.category = f;
         if inc.kind == IncidentKind::Hang

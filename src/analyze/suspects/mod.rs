@@ -42,6 +42,7 @@ mod precursor;
 mod recommend;
 mod remedies;
 pub(crate) mod requests;
+mod series;
 mod stuck;
 mod summary;
 mod traces;
