@@ -772,6 +772,76 @@ fn a_burst_of_asp_0115_is_a_faulting_component_with_its_pages() {
     assert!(a.incidents[0].burst.as_ref().unwrap().asp_errors.is_empty());
 }
 
+/// An Application-log event of classic ASP, as wevtutil exports it: ASP 0115 on `page`.
+fn asp_event(minute: u32, second: u32, page: &str) -> String {
+    format!(
+        "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Active Server Pages'/><EventID Qualifiers='49152'>5</EventID><Level>2</Level><Task>0</Task><Keywords>0x80000000000000</Keywords><TimeCreated SystemTime='{}.250Z'/><EventRecordID>{}</EventRecordID><Channel>Application</Channel><Computer>WEB01</Computer><Security/></System><EventData><Data>File {page} Line 41 Unexpected error. A trappable error (C0000005) occurred in an external object. The script cannot continue running..</Data></EventData></Event>",
+        clock(minute, second).replace(' ', "T"),
+        70_000 + minute * 60 + second
+    )
+}
+
+/// The log does not carry the ASP suffix (no `cs-uri-query` suffix here), but the Application
+/// log holds ASP 0115 events during the burst: the same verdict, from the events.
+#[test]
+fn asp_0115_events_during_a_burst_decide_it_without_the_query() {
+    let burst = |m: u32, s: &mut String| {
+        if (300..310).contains(&m) {
+            for k in 0..7u32 {
+                let page = ["/legacy/order.asp", "/legacy/invoice.asp"][(k % 2) as usize];
+                s.push_str(&w3c(m, 2 + k * 7, page, "192.0.2.40", (500, 100, 0)));
+            }
+        }
+    };
+    let events: String = (300..310u32)
+        .map(|m| asp_event(m, 9, "/legacy/order.asp"))
+        .collect();
+    let a = run(&[
+        ("WEB01/W3SVC1/u_ex240301.log", day(57, &burst)),
+        ("WEB01/events/Application.xml", events),
+    ]);
+    let bursts: Vec<_> = a
+        .incidents
+        .iter()
+        .filter(|i| i.kind == IncidentKind::ErrorBurst)
+        .collect();
+    assert_eq!(bursts.len(), 1, "{:#?}", a.incidents);
+    let inc = bursts[0];
+    assert_eq!(
+        inc.category.name,
+        Category::FaultingModule,
+        "{:?}",
+        inc.category
+    );
+    assert!(
+        inc.category.decided_by[0].starts_with(&format!(
+            "10 ASP 0115 events in the Application log during the {} errors: a trappable error",
+            inc.burst.as_ref().unwrap().errors
+        )),
+        "{:?}",
+        inc.category.decided_by
+    );
+    assert!(a.recommendations.iter().any(|r| {
+        r.commands
+            .iter()
+            .any(|c| c.contains("procdump -accepteula -ma -e 1 -f C0000005"))
+    }));
+    // Four events are not enough to decide on their own.
+    let few: String = (300..304u32)
+        .map(|m| asp_event(m, 9, "/legacy/order.asp"))
+        .collect();
+    let a = run(&[
+        ("WEB01/W3SVC1/u_ex240301.log", day(57, &burst)),
+        ("WEB01/events/Application.xml", few),
+    ]);
+    let inc = a
+        .incidents
+        .iter()
+        .find(|i| i.kind == IncidentKind::ErrorBurst)
+        .unwrap();
+    assert_eq!(inc.category.name, Category::Unknown);
+}
+
 #[test]
 fn a_routine_day_with_counters_reports_nothing() {
     let a = run(&[

@@ -3,7 +3,7 @@
 
 use super::traces::join_traces;
 use super::*;
-use crate::analyze::model::{Category, CategoryFinding};
+use crate::analyze::model::{BurstFacts, Category, CategoryFinding};
 use crate::analyze::perf::{self, Perf};
 use crate::analyze::timeline;
 use crate::tables::{CrashKind, FileId, Millis, RecycleReason};
@@ -81,7 +81,7 @@ fn burst_category(t: &Tables, inc: &Incident) -> CategoryFinding {
         }
     }
     if decided.is_empty()
-        && let Some(f) = asp_fault(b)
+        && let Some(f) = asp_fault(t, inc, b)
     {
         return f;
     }
@@ -102,36 +102,69 @@ fn burst_category(t: &Tables, inc: &Incident) -> CategoryFinding {
     finding(Category::Unknown, Vec::new(), missing)
 }
 
-/// A burst whose errors mostly logged ASP 0115: a COM component faulted inside classic ASP,
-/// which caught the fault, so no crash and no dump tell of it.
-fn asp_fault(b: &crate::analyze::model::BurstFacts) -> Option<CategoryFinding> {
+/// A burst whose errors mostly logged ASP 0115 (in their query, or as Application-log events
+/// of the same minutes when the log has no `cs-uri-query`): a COM component faulted inside
+/// classic ASP, which caught the fault, so no crash and no dump tell of it.
+fn asp_fault(t: &Tables, inc: &Incident, b: &BurstFacts) -> Option<CategoryFinding> {
     use crate::knowledge::asp;
-    let top = b.asp_errors.first()?;
-    if !(asp::is_component_fault(&top.value) && 2 * top.count >= b.errors) {
-        return None;
-    }
+    let logged = b
+        .asp_errors
+        .first()
+        .filter(|c| asp::is_component_fault(&c.value) && 2 * c.count >= b.errors)
+        .map(|c| c.count);
+    let events = asp_events(t, inc, b);
+    let first = match (logged, events.len()) {
+        (Some(n), _) => format!("{n} of {} errors logged ASP 0115", b.errors),
+        (None, n) if n >= 5 => format!(
+            "{n} ASP 0115 events in the Application log during the {} errors",
+            b.errors
+        ),
+        _ => return None,
+    };
     let pages: Vec<String> = b
         .urls
         .iter()
         .take(3)
         .map(|u| format!("{} ({})", cut(&u.value, 200), u.count))
         .collect();
+    let mut why = vec![
+        format!("{first}: {}", asp::meaning("ASP_0115").unwrap_or_default()),
+        format!("the pages that call it: {}", pages.join(", ")),
+    ];
+    if logged.is_some() && !events.is_empty() {
+        why.push(format!(
+            "{} ASP 0115 events in the Application log at the same time",
+            events.len()
+        ));
+    }
     Some(finding(
         Category::FaultingModule,
-        vec![
-            format!(
-                "{} of {} errors logged ASP 0115: {}",
-                top.count,
-                b.errors,
-                asp::meaning(&top.value).unwrap_or_default()
-            ),
-            format!("the pages that call it: {}", pages.join(", ")),
-        ],
+        why,
         vec![ASP_FAULT_MISSING.into()],
     ))
 }
 
-const ASP_FAULT_MISSING: &str = "which component: a dump at the first-chance access violation (procdump -accepteula -ma -e 1 -f C0000005 <pid>) names the module, as does turning ASP's exception catching off (exceptionCatchEnable=false) so the fault crashes the worker into a crash rule";
+/// ASP 0115 events of the burst's server from a minute before it to a minute after.
+fn asp_events(t: &Tables, inc: &Incident, b: &BurstFacts) -> Vec<usize> {
+    let Some(Ts(start)) = inc.time else {
+        return Vec::new();
+    };
+    (0..t.crashes.len())
+        .filter(|&i| {
+            let r = &t.crashes[i];
+            r.kind == CrashKind::UnhandledException
+                && r.provider
+                    .as_deref()
+                    .is_some_and(|p| p.eq_ignore_ascii_case("Active Server Pages"))
+                && r.exception_name.as_deref() == Some("ASP 0115")
+                && timeline::server_ok(r.server.as_deref(), inc.server.as_deref())
+                && r.ts
+                    .is_some_and(|ts| ts >= start - 60_000 && ts <= b.end.0 + 60_000)
+        })
+        .collect()
+}
+
+pub(super) const ASP_FAULT_MISSING: &str = "which component: a dump at the first-chance access violation (procdump -accepteula -ma -e 1 -f C0000005 <pid>) names the module, as does turning ASP's exception catching off (exceptionCatchEnable=false) so the fault crashes the worker into a crash rule";
 
 /// "WAS 5080 at 10:01:12 UTC: pool X recycled for a configuration change, 3 min before the
 /// errors began".

@@ -193,10 +193,12 @@ pub(super) fn outage_advice(incidents: &[Incident]) -> Vec<Recommendation> {
             (IncidentKind::Hang | IncidentKind::Cpu, _, _) => Some(hang(inc)),
             (IncidentKind::Recycle, _, _) => Some(leak(inc)),
             (_, Category::Configuration, Some(_)) => Some(configuration(inc)),
-            (_, Category::FaultingModule, Some(b))
-                if b.asp_errors
-                    .first()
-                    .is_some_and(|c| crate::knowledge::asp::is_component_fault(&c.value)) =>
+            (_, Category::FaultingModule, Some(_))
+                if inc
+                    .category
+                    .missing
+                    .iter()
+                    .any(|m| m == super::category::ASP_FAULT_MISSING) =>
             {
                 Some(asp_component(inc))
             }

@@ -56,6 +56,7 @@ pub(crate) fn map(ev: &RawEvent) -> Mapped {
         1023 if prov == ".net runtime" => Some(clr_internal(ev, &mut m.warnings)),
         1309 | 1310 if prov.starts_with("asp.net") => Some(aspnet_web_event(ev, &mut m.warnings)),
         2299 | 2262 | 2263 if wp => Some(unhealthy(ev)),
+        _ if prov == "active server pages" => asp_error(ev),
         _ if ev
             .message
             .as_deref()
@@ -937,6 +938,49 @@ fn aspnet_web_event(ev: &RawEvent, w: &mut Warnings) -> CrashRow {
 /// The worker's health reports: `ISAPI '%1' reported itself as unhealthy for the following
 /// reason: '%2'.` (names the ISAPI) and W3SVC-WP 2299 `An application has reported as being
 /// unhealthy … Reason given: %1`. Kind `unhealthy`: WAS recycles the worker after it.
+/// Classic ASP's own error events (source `Active Server Pages`): with the defaults ASP logs
+/// its serious errors there beside the IIS log, among them ASP 0115, a component's fault that
+/// ASP's exception handler caught (`notes/outages.md` §2.1). The process lived.
+fn asp_error(ev: &RawEvent) -> Option<CrashRow> {
+    let text = event_text(ev);
+    let code = asp_code_in(&text)?;
+    let mut r = base_row(CrashKind::UnhandledException);
+    r.process_name = Some("w3wp.exe".into());
+    let page = find_ci(&text, "File ")
+        .and_then(|i| text[i + 5..].split_whitespace().next())
+        .filter(|p| p.starts_with('/'));
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    r.detail = Some(clip(
+        &match page {
+            Some(p) => format!("{code} on {p}: {first}"),
+            None => format!("{code}: {first}"),
+        },
+        MAX_TEXT,
+    ));
+    r.exception_name = Some(code);
+    Some(r)
+}
+
+/// `ASP 0115` (or `ASP_0115`) in an event's text; the English text of 0115 without its number
+/// counts as 0115.
+fn asp_code_in(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    let numbered = (0..b.len().saturating_sub(7)).find_map(|i| {
+        let head = b[i..i + 3].eq_ignore_ascii_case(b"ASP") && matches!(b[i + 3], b' ' | b'_');
+        let digits = b[i + 4..i + 8].iter().all(u8::is_ascii_digit);
+        let alone = b.get(i + 8).is_none_or(|c| !c.is_ascii_digit());
+        (head && digits && alone).then(|| format!("ASP {}", &text[i + 4..i + 8]))
+    });
+    numbered.or_else(|| {
+        (contains_ci(text, "trappable error") && contains_ci(text, "external object"))
+            .then(|| "ASP 0115".to_string())
+    })
+}
+
 fn unhealthy(ev: &RawEvent) -> CrashRow {
     let mut r = base_row(CrashKind::Unhealthy);
     r.process_name = Some("w3wp.exe".into());

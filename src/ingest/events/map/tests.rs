@@ -247,3 +247,54 @@ fn an_application_error_with_few_named_items_is_read_by_name() {
     assert_eq!(r.faulting_module.as_deref(), Some("KERNELBASE.dll"));
     assert_eq!((r.pid, r.exception_code), (Some(4100), Some(0xe043_4352)));
 }
+
+#[test]
+fn classic_asp_errors_are_read_from_their_text() {
+    let m = map(&ev(
+        "Active Server Pages",
+        5,
+        unnamed(&[
+            "File /shop/order.asp Line 41 Error 'ASP 0115' Unexpected error. A trappable error (C0000005) occurred in an external object.",
+        ]),
+    ));
+    let r = m.row.expect("an ASP 0115 event is a row");
+    assert_eq!(r.kind, CrashKind::UnhandledException);
+    assert_eq!(r.exception_name.as_deref(), Some("ASP 0115"));
+    assert!(
+        r.detail
+            .as_deref()
+            .unwrap()
+            .starts_with("ASP 0115 on /shop/order.asp: File"),
+        "{:?}",
+        r.detail
+    );
+    // Without the number, the English text of 0115 is recognised; ASP_0147 by its number.
+    let m = map(&ev(
+        "Active Server Pages",
+        5,
+        unnamed(&["A trappable error occurred in an external object."]),
+    ));
+    assert_eq!(m.row.unwrap().exception_name.as_deref(), Some("ASP 0115"));
+    let m = map(&ev(
+        "Active Server Pages",
+        9,
+        unnamed(&["Error: ASP_0147 on /a.asp"]),
+    ));
+    assert_eq!(m.row.unwrap().exception_name.as_deref(), Some("ASP 0147"));
+    // ASP's informational events (no error code) and five-digit numbers make no row.
+    assert!(
+        map(&ev("Active Server Pages", 3, unnamed(&["ASP started."])))
+            .row
+            .is_none()
+    );
+    assert!(
+        map(&ev("Active Server Pages", 3, unnamed(&["ASP 01150 x"])))
+            .row
+            .is_none()
+    );
+    assert!(
+        map(&ev("Active Server Pages", 3, unnamed(&["ASP"])))
+            .row
+            .is_none()
+    );
+}
