@@ -167,9 +167,14 @@ enum Role {
     /// Routine worker lifecycle (a scheduled or on-demand recycle, an idle shutdown): counted,
     /// never an incident.
     Lifecycle,
+    /// A log begun again: read as a change before an error burst, never an incident.
+    Context,
 }
 
 fn role(r: &CrashRow) -> Role {
+    if r.kind == CrashKind::LogRestart {
+        return Role::Context;
+    }
     if !is_iis_process(r.process_name.as_deref()) {
         return Role::OtherProcess;
     }
@@ -671,6 +676,7 @@ pub fn crash_evidence(t: &Tables, i: usize) -> EvidenceRef {
         offset: r.offset,
         source: match r.source {
             Some(EvidenceSource::Dump) => EvidenceKind::Dump,
+            Some(EvidenceSource::Log) => EvidenceKind::W3c,
             _ => EvidenceKind::Event,
         },
         what,
@@ -681,6 +687,7 @@ pub fn crash_evidence(t: &Tables, i: usize) -> EvidenceRef {
 pub fn source_tag(r: &CrashRow) -> SourceTag {
     match r.source {
         Some(EvidenceSource::Dump) => SourceTag::Dump,
+        Some(EvidenceSource::Log) => SourceTag::W3c,
         _ => SourceTag::Event(match (r.provider.as_deref(), r.event_id) {
             (Some(p), Some(id)) => format!("{}/{id}", super::cut(p, 60)),
             (Some(p), None) => super::cut(p, 60),

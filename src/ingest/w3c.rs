@@ -14,8 +14,8 @@ use super::w3c_fields::{
     classify, raw, tokenize_ascii_in,
 };
 use crate::tables::{
-    CatCol, FileCtx, IssueRow, LineCounts, MAX_VALUE_LEN, Parsed, Requests, Severity, Source,
-    StrCol, packed,
+    CatCol, CrashKind, CrashRow, EvidenceSource, FileCtx, IssueRow, LineCounts, MAX_VALUE_LEN,
+    Parsed, Requests, Severity, Source, StrCol, packed,
 };
 use rayon::prelude::*;
 
@@ -114,6 +114,7 @@ fn parse_chunks(
     let mut parsed = Parsed::default();
     let mut issue_chunks = Vec::with_capacity(chunks.len());
     let mut carried = Start::default();
+    let (mut restarts, mut last_ts) = (Vec::new(), None);
     // The first wave's later chunks start in the state the file's header block sets (a guess
     // checked like any other): without it they would all start with no layout and be parsed
     // twice, a large share of the work on a file of a few waves.
@@ -126,9 +127,33 @@ fn parse_chunks(
         let guess = if k == 0 { &guess } else { &carried };
         let mut outs = w.parse(k, group, result.take(), &carried, guess);
         carried = w.settle(k, group, &mut outs, carried)?;
+        for o in &mut outs {
+            restarts.extend(o.restarts.drain(..).filter_map(|mut r| {
+                r.prev = r.prev.or(last_ts);
+                r.prev.is_some().then_some(r)
+            }));
+            last_ts = o.last_ts.or(last_ts);
+        }
         let acc = w.absorb(k, outs, &mut parsed, &mut issue_chunks);
         result = acc.or(result);
     }
+    let kept = restarts.len().min(MAX_RESTARTS);
+    if restarts.len() > kept {
+        parsed.issues.push(
+            IssueRow::new(
+                ctx.id,
+                Severity::Warning,
+                "header_repeats",
+                format!(
+                    "the header block is written again {} times after requests: the first {kept} are kept as log_restart rows",
+                    restarts.len()
+                ),
+            )
+            .at(None, Some(restarts[kept].offset)),
+        );
+        restarts.truncate(kept);
+    }
+    parsed.crashes = restart_rows(ctx, &parsed, restarts);
     parsed.requests = result.unwrap_or_default();
     if chunks.len() > 1 {
         parsed.requests.shrink_to_fit();
@@ -137,6 +162,53 @@ fn parse_chunks(
     parsed.issues = issues;
     parsed.counts = counts;
     Some(parsed)
+}
+
+/// Header blocks written again kept per file (a real day has a few; a hostile log could
+/// alternate them with rows).
+const MAX_RESTARTS: usize = 1000;
+
+/// A log left idle this long is reopened with a new header: not a sign of anything.
+const IDLE_REOPEN_MS: i64 = 14 * 60_000;
+
+/// The `log_restart` rows of a file: its header blocks written again after requests, except
+/// those after an idle spell (IIS closes an idle log and writes a header when it reopens it).
+fn restart_rows(ctx: &FileCtx, parsed: &Parsed, restarts: Vec<Restart>) -> Vec<CrashRow> {
+    let site = parsed
+        .site
+        .as_deref()
+        .or(ctx.site.as_deref())
+        .unwrap_or("the site");
+    restarts
+        .into_iter()
+        .filter_map(|r| {
+            let ts = r.ts?;
+            let gap = r.prev.map(|p| ts - p);
+            if gap.is_some_and(|g| g >= IDLE_REOPEN_MS) && !r.fields_changed {
+                return None;
+            }
+            let after = gap.map_or(String::new(), |g| {
+                format!(", {} s after the request before it", g.max(0) / 1000)
+            });
+            let why = if r.fields_changed {
+                "with other fields: the site's logging configuration changed"
+            } else {
+                "IIS or the site restarted, or the site's logging configuration changed"
+            };
+            Some(CrashRow {
+                ts: Some(ts),
+                server: parsed.server.clone().or_else(|| ctx.server.clone()),
+                source: Some(EvidenceSource::Log),
+                kind: CrashKind::LogRestart,
+                detail: Some(format!(
+                    "the W3C log of {site} was begun again{after}, {why}"
+                )),
+                file: ctx.id,
+                offset: r.offset,
+                ..Default::default()
+            })
+        })
+        .collect()
 }
 
 /// One file's chunks, parsed a wave at a time (see `parse_chunks`).
@@ -316,6 +388,26 @@ struct ChunkOut {
     saw_date: bool,
     /// A layout without a date field was in force.
     dateless: bool,
+    /// Header blocks (see [`Restart`]; those before any row are dropped when merged).
+    restarts: Vec<Restart>,
+    /// The time of the last row in the chunk's table (which for a wave's first chunk holds the
+    /// rows before it too).
+    last_ts: Option<i64>,
+}
+
+/// A header block written again after data: IIS reopened the log (it restarted, the site's
+/// logging changed, or the log had been idle; `notes/iis-logs.md` §1).
+#[derive(Debug, Clone, PartialEq)]
+struct Restart {
+    /// Offset of its `#Date` (or `#Fields`) line.
+    offset: u64,
+    /// The time `#Date` gives (UTC).
+    ts: Option<i64>,
+    /// The last row's time before it, when this chunk saw it (else the chunk before's; none:
+    /// no row came before, it is the file's top header block).
+    prev: Option<i64>,
+    /// Its `#Fields` differ from the ones before.
+    fields_changed: bool,
 }
 
 struct ChunkParser<'c> {
@@ -389,6 +481,8 @@ fn parse_chunk(
             saw_fields: false,
             saw_date: false,
             dateless,
+            restarts: Vec::new(),
+            last_ts: None,
         },
     };
     wf::with_masker(Walk {
@@ -402,6 +496,7 @@ fn parse_chunk(
         seg: p.seg,
         directive_day: p.directive_day,
     };
+    p.out.last_ts = p.out.requests.ts.last().copied();
     p.out
 }
 
@@ -575,6 +670,9 @@ impl ChunkParser<'_> {
     fn directive(&mut self, d: &[u8], off: u64, line_no: u64) {
         if let Some(names) = d.strip_prefix(b"#Fields:") {
             let l = Layout::from_names(names);
+            if self.layout.as_ref().is_some_and(|old| *old != l) {
+                self.fields_changed(off);
+            }
             self.seg = off;
             self.out.saw_fields = true;
             self.out.dateless |= !l.has_date;
@@ -595,6 +693,21 @@ impl ChunkParser<'_> {
             .or_else(|| d.strip_prefix(b"#Start-Date:"))
         {
             self.directive_day = wf::parse_directive_date(v);
+            // Every `#Date` is kept: the ones no row comes before (the top header block) are
+            // dropped once the chunks are put in order.
+            let time = v
+                .split(|&c| c == b' ' || c == b'\t')
+                .filter(|t| !t.is_empty())
+                .nth(1)
+                .and_then(wf::parse_time);
+            self.out.restarts.push(Restart {
+                offset: off,
+                ts: self
+                    .directive_day
+                    .map(|d| d * 86_400_000 + time.unwrap_or(0)),
+                prev: self.out.requests.ts.last().copied(),
+                fields_changed: false,
+            });
             self.out.saw_date = true;
             self.roll_days = 0;
             self.roll_prev = None;
@@ -608,6 +721,22 @@ impl ChunkParser<'_> {
                     false,
                 );
             }
+        }
+    }
+}
+
+impl ChunkParser<'_> {
+    /// A `#Fields` line unlike the one before: marks the restart whose header block it belongs
+    /// to (its `#Date` a few lines up), or records one of its own.
+    fn fields_changed(&mut self, off: u64) {
+        match self.out.restarts.last_mut() {
+            Some(r) if off.saturating_sub(r.offset) < 4096 => r.fields_changed = true,
+            _ => self.out.restarts.push(Restart {
+                offset: off,
+                ts: None,
+                prev: self.out.requests.ts.last().copied(),
+                fields_changed: true,
+            }),
         }
     }
 }

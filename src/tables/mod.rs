@@ -148,6 +148,8 @@ named_enum! {
         Dump = "dump",
         /// A Windows event (evtx, XML or JSON export).
         Event = "event",
+        /// A W3C log's own directives (a header block written again).
+        Log = "log",
     }
 }
 
@@ -195,6 +197,9 @@ named_enum! {
         /// The pool or a module could not be configured or loaded (WAS 5189, W3SVC-WP 2269 and
         /// 2276–2282): requests fail until the configuration is fixed.
         ConfigFailure = "config_failure",
+        /// A W3C log's header block written again after requests, not after an idle spell:
+        /// IIS or the site restarted, or its logging changed (`detail` says which). Since 0.2.
+        LogRestart = "log_restart",
     }
 }
 

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 use w3triage::discover::{Container, discover};
 use w3triage::ingest::{IngestOptions, ingest_artifacts};
-use w3triage::tables::{ArtifactKind, FileStatus};
+use w3triage::tables::{ArtifactKind, CrashKind, FileStatus, Tables};
 
 const LOG: &str = "samples/outage/WEB01/inetpub/logs/LogFiles/W3SVC1/u_ex250314.log";
 const EVENTS: &str = "samples/outage/WEB01/events/System.xml";
@@ -68,8 +68,17 @@ fn a_gzip_log_is_the_log_it_holds() {
     );
     // Both members of the event export were read: all 24 of its worker events
     // (21 of crashes, a time recycle and two idle shutdowns).
-    assert_eq!(plain.crashes.len(), 24);
-    assert_eq!(t.crashes.len(), 24, "{:?}", t.issues);
+    // Besides them, the 11 header blocks the log writes again after requests.
+    let restarts = |t: &Tables| {
+        t.crashes
+            .iter()
+            .filter(|c| c.kind == CrashKind::LogRestart)
+            .count()
+    };
+    assert_eq!(restarts(&plain), 11);
+    assert_eq!(restarts(&t), 11);
+    assert_eq!(plain.crashes.len() - restarts(&plain), 24);
+    assert_eq!(t.crashes.len() - restarts(&t), 24, "{:?}", t.issues);
 }
 
 #[test]

@@ -230,6 +230,35 @@ fn a_burst_of_plain_500s_is_not_decided_and_says_what_would_decide_it() {
         inc.category.missing
     );
     assert!(a.suspects.is_empty(), "no change, no suspect");
+
+    // The same burst three minutes after the log was begun again (a restart or a deployment):
+    // the restart is the change at its start, a suspect of low confidence (timing only).
+    let restarted = |m: u32, s: &mut String| {
+        if m == 116 {
+            s.push_str(&W3C_HEADER.replace("08:00:00", "09:57:00"));
+        }
+        burst(m, s);
+    };
+    let a = run(&[("WEB01/W3SVC1/u_ex240301.log", day(13, &restarted))]);
+    assert_eq!(a.incidents.len(), 1, "{:#?}", a.incidents);
+    let inc = &a.incidents[0];
+    assert_eq!(inc.category.name, Category::Configuration);
+    assert!(
+        inc.category.decided_by[0].starts_with(
+            "W3C header at 2024-03-01T09:57:00Z: the W3C log of W3SVC1 was begun again, 6 s after the request before it, IIS or the site restarted"
+        ),
+        "{:?}",
+        inc.category.decided_by
+    );
+    assert!(
+        inc.category.decided_by[0].ends_with("before the errors began"),
+        "{:?}",
+        inc.category.decided_by
+    );
+    assert_eq!(a.suspects.len(), 1, "{:#?}", a.suspects);
+    assert_eq!(a.suspects[0].kind, SuspectKind::Configuration);
+    assert_eq!(a.suspects[0].confidence.to_string(), "low");
+    assert_eq!(a.suspects[0].evidence[0].source.to_string(), "w3c");
 }
 
 #[test]

@@ -850,3 +850,67 @@ fn a_header_less_block_is_read_in_batches_by_its_inferred_layout_and_checked_lin
         p.issues
     );
 }
+
+/// A header block written again after requests is a `log_restart` row, read the same in any
+/// chunk size: after 40 s of traffic (a restart), and with other fields (a logging change); not
+/// after 20 idle minutes (IIS closes an idle log and reopens it with a header).
+#[test]
+fn a_header_written_again_after_requests_is_a_log_restart() {
+    use w3triage::tables::{CrashKind, EvidenceSource};
+    let head = |date: &str, fields: &str| {
+        format!(
+            "#Software: Microsoft Internet Information Services 10.0\r\n#Version: 1.0\r\n#Date: {date}\r\n#Fields: {fields}\r\n"
+        )
+    };
+    let f1 = "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip sc-status sc-substatus sc-win32-status time-taken";
+    let f2 = "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs-host sc-status sc-substatus sc-win32-status time-taken";
+    let row =
+        |t: &str| format!("2024-03-01 {t} 10.0.0.5 GET /a.aspx - 80 - 192.0.2.1 200 0 0 15\r\n");
+    let row2 = |t: &str| {
+        format!("2024-03-01 {t} 10.0.0.5 GET /a.aspx - 80 - 192.0.2.1 shop 200 0 0 15\r\n")
+    };
+    let mut log = head("2024-03-01 09:00:00", f1);
+    for s in 0..40 {
+        log.push_str(&row(&format!("09:00:{s:02}")));
+    }
+    // iisreset at 09:01:20, 41 s after the last request.
+    log.push_str(&head("2024-03-01 09:01:20", f1));
+    log.push_str(&row("09:01:21"));
+    // Idle from 09:01:21 until 09:25:00: a reopen, not a restart.
+    log.push_str(&head("2024-03-01 09:25:00", f1));
+    log.push_str(&row("09:25:01"));
+    // The logging configuration changed at 09:26:00 (cs-host added).
+    log.push_str(&head("2024-03-01 09:26:00", f2));
+    log.push_str(&row2("09:26:01"));
+    let whole = parse_chunked(&FileCtx::default(), log.as_bytes(), usize::MAX);
+    assert_eq!(whole.requests.len(), 43);
+    let rows: Vec<(Option<i64>, bool)> = whole
+        .crashes
+        .iter()
+        .map(|c| {
+            assert_eq!(c.kind, CrashKind::LogRestart);
+            assert_eq!(c.source, Some(EvidenceSource::Log));
+            (
+                c.ts,
+                c.detail.as_deref().unwrap().contains("with other fields"),
+            )
+        })
+        .collect();
+    let at = |h: i64, m: i64| Some(1_709_251_200_000 + (h * 60 + m) * 60_000);
+    assert_eq!(
+        rows,
+        [(at(9, 1).map(|t| t + 20_000), false), (at(9, 26), true)]
+    );
+    assert_eq!(
+        whole.crashes[0].detail.as_deref(),
+        Some(
+            "the W3C log of the site was begun again, 41 s after the request before it, IIS or the site restarted, or the site's logging configuration changed"
+        )
+    );
+    assert_eq!(&log[whole.crashes[0].offset as usize..][..6], "#Date:");
+    for chunk in [64, 300, 1000, 4096] {
+        let c = parse_chunked(&FileCtx::default(), log.as_bytes(), chunk);
+        assert_eq!(c.crashes, whole.crashes, "chunk {chunk}");
+        assert_eq!(c.requests, whole.requests, "chunk {chunk}");
+    }
+}

@@ -21,7 +21,7 @@ fn changes_before(t: &Tables, inc: &Incident, end: Millis) -> Vec<usize> {
     let mut rows: Vec<usize> = (0..t.crashes.len())
         .filter(|&i| {
             let r = &t.crashes[i];
-            let change = r.kind == CrashKind::ConfigFailure
+            let change = matches!(r.kind, CrashKind::ConfigFailure | CrashKind::LogRestart)
                 || matches!(
                     r.recycle_reason,
                     Some(RecycleReason::ConfigChange | RecycleReason::ConfigStore)
@@ -170,6 +170,17 @@ pub(super) const ASP_FAULT_MISSING: &str = "which component: a dump at the first
 /// errors began".
 fn change_sentence(t: &Tables, i: usize, inc: &Incident) -> String {
     let r = &t.crashes[i];
+    if r.kind == CrashKind::LogRestart {
+        return format!(
+            "{} at {}: {}, {}",
+            evidence_label(r),
+            r.ts.map_or("?".into(), fmt_utc),
+            r.detail
+                .as_deref()
+                .map_or_else(|| "the W3C log was begun again".into(), |d| cut(d, 300)),
+            lead_of(r, inc)
+        );
+    }
     let what = match (r.kind, r.recycle_reason) {
         (_, Some(RecycleReason::ConfigChange)) => "recycled because its configuration changed",
         (_, Some(RecycleReason::ConfigStore)) => {
@@ -185,12 +196,7 @@ fn change_sentence(t: &Tables, i: usize, inc: &Incident) -> String {
         }
         _ => "could not be given its configuration",
     };
-    let lead = match (r.ts, inc.time) {
-        (Some(a), Some(Ts(b))) if a <= b => {
-            format!("{} before the errors began", fmt_duration(b - a))
-        }
-        _ => "while the errors went on".into(),
-    };
+    let lead = lead_of(r, inc);
     let whose = match (r.app_pool.as_deref(), r.faulting_module.as_deref()) {
         (Some(p), Some(m)) => format!("pool {} (module {}) ", cut(p, 100), cut(m, 100)),
         (Some(p), None) => format!("pool {} ", cut(p, 100)),
@@ -204,7 +210,20 @@ fn change_sentence(t: &Tables, i: usize, inc: &Incident) -> String {
     )
 }
 
+/// "3 min before the errors began".
+fn lead_of(r: &CrashRow, inc: &Incident) -> String {
+    match (r.ts, inc.time) {
+        (Some(a), Some(Ts(b))) if a <= b => {
+            format!("{} before the errors began", fmt_duration(b - a))
+        }
+        _ => "while the errors went on".into(),
+    }
+}
+
 fn evidence_label(r: &CrashRow) -> String {
+    if r.kind == CrashKind::LogRestart {
+        return "W3C header".into();
+    }
     format!(
         "{} {}",
         r.provider
@@ -674,8 +693,10 @@ pub(super) fn config_suspects(t: &Tables, incidents: &[Incident]) -> Vec<Suspect
                 fmt_p(b.p_adjusted),
                 urls.join(", ")
             );
-            let near =
-                r.ts.zip(inc.time)
+            // A log begun again says something restarted, not what changed: timing only.
+            let near = r.kind != CrashKind::LogRestart
+                && r.ts
+                    .zip(inc.time)
                     .is_some_and(|(a, Ts(s))| (s - a).abs() <= 10 * 60_000);
             out.push(Suspect {
                 id: String::new(),
