@@ -122,8 +122,18 @@ impl TableView for Subset<'_> {
 
 /// Names of the tables `parse --table` can write.
 pub const TABLE_NAMES: &[&str] = &[
-    "requests", "httperr", "crashes", "modules", "frames", "threads", "ftp", "counters", "traces",
-    "issues", "files",
+    "requests",
+    "httperr",
+    "crashes",
+    "modules",
+    "frames",
+    "thread_frames",
+    "threads",
+    "ftp",
+    "counters",
+    "traces",
+    "issues",
+    "files",
 ];
 
 /// A view of the named table.
@@ -134,6 +144,7 @@ pub fn view<'a>(tables: &'a Tables, name: &str) -> Option<Box<dyn TableView + 'a
         "crashes" => Box::new(Rows(&tables.crashes)),
         "modules" => Box::new(Rows(&tables.modules)),
         "frames" => Box::new(Rows(&tables.frames)),
+        "thread_frames" => Box::new(Rows(&tables.thread_frames)),
         "threads" => Box::new(Rows(&tables.threads)),
         "ftp" => Box::new(Rows(&tables.ftp)),
         "counters" => Box::new(&tables.counters),

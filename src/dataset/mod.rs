@@ -27,7 +27,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// The version of the dataset's layout and columns (`docs/dataset.md`).
-pub const DATASET_SCHEMA_VERSION: &str = "1.1";
+pub const DATASET_SCHEMA_VERSION: &str = "1.2";
 /// The manifest's file name in the dataset's folder.
 pub const MANIFEST: &str = "_manifest.json";
 /// The tables written, each in its own folder.
@@ -37,6 +37,7 @@ pub const TABLES: &[&str] = &[
     "crashes",
     "modules",
     "frames",
+    "thread_frames",
     "threads",
     "ftp",
     "counters",

@@ -74,6 +74,7 @@ impl Sink for Tables {
         self.modules.extend(p.modules);
         self.frames.extend(p.frames);
         self.threads.extend(p.threads);
+        self.thread_frames.extend(p.thread_frames);
         self.ftp.extend(p.ftp);
         self.counters.append(p.counters);
         self.traces.extend(p.traces);

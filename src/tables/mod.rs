@@ -518,6 +518,28 @@ row_table! {
 }
 
 row_table! {
+    /// `thread_frames`: the stacks of a dump's other threads (the crashing thread's are in
+    /// `frames`), the first 64 frames of each and 16,384 per dump.
+    #[derive(Debug, Clone, PartialEq, Default, Serialize)]
+    pub struct ThreadFrameRow {
+        /// The dump file.
+        file: FileId,
+        /// Thread id.
+        thread_id: u32,
+        /// Frame number, 0 at the top.
+        index: u32,
+        /// Instruction address.
+        instruction: u64,
+        /// The module the instruction lies in.
+        module: Option<String>,
+        /// Offset in that module.
+        module_offset: Option<u64>,
+        /// Class of that module.
+        class: Option<ModuleClass>,
+    }
+}
+
+row_table! {
     /// `threads`: every thread of a dump with CPU times (ThreadInfoList) or a stack (ThreadList).
     #[derive(Debug, Clone, PartialEq, Default, Serialize)]
     pub struct ThreadRow {
@@ -778,6 +800,8 @@ pub struct Tables {
     pub frames: Vec<FrameRow>,
     /// Threads of the dumps.
     pub threads: Vec<ThreadRow>,
+    /// The other threads' stacks.
+    pub thread_frames: Vec<ThreadFrameRow>,
     /// FTP log lines.
     pub ftp: Vec<FtpRow>,
     /// Performance Monitor samples.
@@ -837,6 +861,8 @@ pub struct Parsed {
     pub frames: Vec<FrameRow>,
     /// Threads of the dumps.
     pub threads: Vec<ThreadRow>,
+    /// The other threads' stacks.
+    pub thread_frames: Vec<ThreadFrameRow>,
     /// FTP log lines.
     pub ftp: Vec<FtpRow>,
     /// Performance Monitor samples.

@@ -101,7 +101,7 @@ fn a_farm_becomes_a_partitioned_dataset_and_a_rerun_rewrites_only_what_changed()
     assert!(names.iter().any(|n| n == Some("ctsgate.dll")));
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(ds.path().join(MANIFEST)).unwrap()).unwrap();
-    assert_eq!(manifest["schema_version"], "1.1");
+    assert_eq!(manifest["schema_version"], "1.2");
     assert_eq!(
         std::fs::read_dir(ds.path().join("_manifest"))
             .unwrap()

@@ -1544,3 +1544,63 @@ fn timer_call_into_an_unloaded_com_dll() {
         "iis_core" | "isapi_host" | "iis_builtin_module" | "aspnet_host" | "classic_asp"
     ))));
 }
+
+/// Every thread's stack but the crashing thread's is in `thread_frames`, bounded at 64 frames a
+/// thread (the crashing thread's stack stays in `frames`).
+#[test]
+fn the_other_threads_stacks_are_thread_frames() {
+    let mut d = spinning_filter(3);
+    // A recursive request thread: 100 return addresses into the filter.
+    let deep: Vec<u64> = (0..100)
+        .map(|k| d.addr("RegexFilter.dll", 0x500 + k * 4))
+        .collect();
+    let ip = d.addr("RegexFilter.dll", 0x4f0);
+    d.stack_size = 0x1000;
+    d.threads
+        .push(ThreadSpec::new(0x7777, ip, &deep, 0x0a00_0000));
+    let brk = d.addr("ntdll.dll", 0x2_1a30);
+    let callers = [d.addr("kernel32.dll", 0x1_8c34)];
+    let p = parse_bytes(
+        "w3wp.exe_250101_101010.dmp",
+        &d.crash(0x8000_0003, brk, &[], &callers).build(),
+    );
+    let of = |tid: u32| -> Vec<(Option<&str>, Option<u64>)> {
+        p.thread_frames
+            .iter()
+            .filter(|f| f.thread_id == tid)
+            .map(|f| (f.module.as_deref(), f.module_offset))
+            .collect()
+    };
+    assert_eq!(
+        of(0x9999),
+        [
+            (Some("RegexFilter.dll"), Some(0x444)),
+            // (A caller's frame is the instruction before its return address.)
+            (Some("w3isapi.dll"), Some(0x2fff))
+        ]
+    );
+    assert_eq!(
+        of(0x2000),
+        [
+            (Some("ntdll.dll"), Some(0x9_f3cc)),
+            (Some("kernel32.dll"), Some(0x1_8c33))
+        ]
+    );
+    assert!(
+        of(0x1a2c).is_empty(),
+        "the break-in thread's stack is in frames"
+    );
+    assert_eq!(p.frames[0].module.as_deref(), Some("ntdll.dll"));
+    let deep_rows = of(0x7777);
+    assert_eq!(deep_rows.len(), 64, "{deep_rows:?}");
+    assert_eq!(deep_rows[1], (Some("RegexFilter.dll"), Some(0x4ff)));
+    let idx: Vec<u32> = p
+        .thread_frames
+        .iter()
+        .filter(|f| f.thread_id == 0x7777)
+        .map(|f| f.index)
+        .collect();
+    assert_eq!(idx, (0..64).collect::<Vec<u32>>());
+    let detail = p.crashes[0].detail.as_deref().unwrap();
+    assert!(detail.contains("thread frames: "), "{detail}");
+}

@@ -19,7 +19,7 @@ use crate::knowledge::modules::{basename, classify};
 use crate::knowledge::verdict::{FaultSite, FrameFact, MemoryStats, ThreadStats};
 use crate::tables::{
     CrashKind, CrashRow, EvidenceSource, FaultKind, FileCtx, FileId, FrameRow, FrameTrust,
-    IssueRow, ModuleRow, Parsed, Severity, ThreadRow,
+    IssueRow, ModuleRow, Parsed, Severity, ThreadFrameRow, ThreadRow,
 };
 use check::{Damage, corrupt};
 use minidump::format::MINIDUMP_STREAM_TYPE;
@@ -448,6 +448,7 @@ fn from_state(
     let crash_thread = state.requesting_thread.and_then(|i| state.threads.get(i));
     let frames: &[StackFrame] = crash_thread.map_or(&[], |t| &t.frames);
     frame_rows(ctx.id, frames, mem_list.as_ref(), p);
+    let other_frames = thread_frame_rows(ctx.id, state, p);
 
     // The fault: exception address, or frame 0 when the record has none (invalid parameter).
     let rec = exc.as_ref().map(|e| &e.raw.exception_record);
@@ -513,6 +514,7 @@ fn from_state(
     );
     let extra = Extras {
         frames: frames.len(),
+        other_frames,
         comment: comment.as_deref(),
     };
     detail_resources(&mut d, dump, state, &threads, mem.as_ref(), damage, &extra);
@@ -633,6 +635,39 @@ fn frame_rows(
     }
 }
 
+/// Frames kept of each other thread, and of all of them in one dump (a dump of 2,000 threads
+/// in deep stacks stays bounded).
+pub const THREAD_FRAMES: usize = 64;
+/// See [`THREAD_FRAMES`].
+pub const THREAD_FRAMES_PER_DUMP: usize = 16_384;
+
+/// Every thread's stack but the crashing thread's as `thread_frames` rows, bounded; returns
+/// (frames walked, frames kept).
+fn thread_frame_rows(file: FileId, state: &ProcessState, p: &mut Parsed) -> (usize, usize) {
+    let (mut walked, mut kept) = (0, 0);
+    for (i, t) in state.threads.iter().enumerate() {
+        if Some(i) == state.requesting_thread {
+            continue;
+        }
+        walked += t.frames.len();
+        let room = THREAD_FRAMES.min(THREAD_FRAMES_PER_DUMP - kept);
+        for (k, f) in t.frames.iter().take(room).enumerate() {
+            let fact = facts::frame_fact(f, None);
+            p.thread_frames.push(ThreadFrameRow {
+                file,
+                thread_id: t.thread_id,
+                index: k as u32,
+                instruction: f.instruction,
+                module: fact.module,
+                module_offset: fact.offset,
+                class: fact.class,
+            });
+            kept += 1;
+        }
+    }
+    (walked, kept)
+}
+
 /// Where the exception address `ip` lies, noted in the crash row (faulting module and offset).
 fn fault_site(
     state: &ProcessState,
@@ -723,6 +758,8 @@ fn detail_process(
 /// What the dump was taken with beside the process: the stack length and the dumper's comment.
 struct Extras<'a> {
     frames: usize,
+    /// The other threads' frames: (walked, kept).
+    other_frames: (usize, usize),
     comment: Option<&'a str>,
 }
 
@@ -781,6 +818,15 @@ fn detail_resources(
         d.add(
             "frames",
             format!("{} (first {MAX_FRAMES} kept)", extra.frames),
+        );
+    }
+    if extra.other_frames.0 > extra.other_frames.1 {
+        d.add(
+            "thread frames",
+            format!(
+                "{} of the other threads (first {} kept: {THREAD_FRAMES} a thread, {THREAD_FRAMES_PER_DUMP} a dump)",
+                extra.other_frames.0, extra.other_frames.1
+            ),
         );
     }
     add_damage(d, damage, extra.frames);
