@@ -230,6 +230,11 @@ fn assemble(
             .iter()
             .filter(|c| c.source == Some(crate::tables::EvidenceSource::Event))
             .count(),
+        log_restarts: t
+            .crashes
+            .iter()
+            .filter(|c| c.source == Some(crate::tables::EvidenceSource::Log))
+            .count(),
         issues: t.issues.len(),
         servers,
         identities: t.servers.clone(),

@@ -444,12 +444,15 @@ pub struct Inputs {
     pub requests: usize,
     /// HTTPERR rows.
     pub httperr_rows: usize,
-    /// Crash evidence rows (dumps and events).
+    /// Rows of the `crashes` table (dumps, events and log restarts).
     pub crash_rows: usize,
     /// Dumps.
     pub dumps: usize,
     /// Crash-related events.
     pub events: usize,
+    /// W3C header blocks written again after requests (`log_restart` rows). Since 2.1.
+    #[serde(default)]
+    pub log_restarts: usize,
     /// Issues while reading.
     pub issues: usize,
     /// The servers seen, sorted.

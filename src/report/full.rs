@@ -92,7 +92,7 @@ fn inputs_line(a: &Analysis) -> String {
     let i = &a.inputs;
     let kinds: Vec<String> = i.by_kind.iter().map(|(k, v)| format!("{v} {k}")).collect();
     format!(
-        "Inputs: {} files ({}), {} requests, {} HTTPERR rows, {} crash evidence rows ({} dumps, {} events), {} issues{}.{}",
+        "Inputs: {} files ({}), {} requests, {} HTTPERR rows, {} crash evidence rows ({} dumps, {} events{}), {} issues{}.{}",
         num(i.files as u64),
         kinds.join(", "),
         num(i.requests as u64),
@@ -100,6 +100,10 @@ fn inputs_line(a: &Analysis) -> String {
         num(i.crash_rows as u64),
         i.dumps,
         i.events,
+        match i.log_restarts {
+            0 => String::new(),
+            n => format!(", {n} W3C log restarts"),
+        },
         num(i.issues as u64),
         match (i.first, i.last) {
             (Some(f), Some(l)) => format!(", {} to {}", fmt_utc(f.0), fmt_utc(l.0)),

@@ -241,6 +241,12 @@ fn a_burst_of_plain_500s_is_not_decided_and_says_what_would_decide_it() {
     };
     let a = run(&[("WEB01/W3SVC1/u_ex240301.log", day(13, &restarted))]);
     assert_eq!(a.incidents.len(), 1, "{:#?}", a.incidents);
+    assert_eq!(a.inputs.log_restarts, 1);
+    let md = w3triage::report::render(&a, w3triage::report::Format::Markdown);
+    assert!(
+        md.contains("(0 dumps, 0 events, 1 W3C log restarts)"),
+        "{md}"
+    );
     let inc = &a.incidents[0];
     assert_eq!(inc.category.name, Category::Configuration);
     assert!(
