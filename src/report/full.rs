@@ -325,6 +325,9 @@ fn burst_facts(put: &mut impl FnMut(&'static str, String), b: &BurstFacts) {
     };
     put("codes", list(&b.codes));
     put("most hit", list(&b.urls));
+    if !b.asp_errors.is_empty() {
+        put("classic ASP errors logged", list(&b.asp_errors));
+    }
     put("clients", b.clients.to_string());
 }
 

@@ -788,6 +788,11 @@ fn a_burst_of_asp_0115_is_a_faulting_component_with_its_pages() {
             .any(|c| c.contains("/exceptionCatchEnable:false"))
     }));
     let json = w3triage::report::render(&a, w3triage::report::Format::Json);
+    let md = w3triage::report::render(&a, w3triage::report::Format::Markdown);
+    assert!(
+        md.contains("classic ASP errors logged: ASP\\_0115 (70)"),
+        "{md}"
+    );
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(
         v["incidents"][0]["burst"]["asp_errors"],
