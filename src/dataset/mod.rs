@@ -30,25 +30,14 @@ use std::path::{Path, PathBuf};
 pub const DATASET_SCHEMA_VERSION: &str = "1.2";
 /// The manifest's file name in the dataset's folder.
 pub const MANIFEST: &str = "_manifest.json";
+/// The tables written besides the ingested ones (`export::TABLE_NAMES`): the `minutes`
+/// aggregate and each server's judgment.
+pub const DERIVED: &[&str] = &["minutes", "incidents", "suspects", "inventory"];
+
 /// The tables written, each in its own folder.
-pub const TABLES: &[&str] = &[
-    "requests",
-    "httperr",
-    "crashes",
-    "modules",
-    "frames",
-    "thread_frames",
-    "threads",
-    "ftp",
-    "counters",
-    "traces",
-    "issues",
-    "files",
-    "minutes",
-    "incidents",
-    "suspects",
-    "inventory",
-];
+pub fn tables() -> impl Iterator<Item = &'static str> {
+    crate::export::TABLE_NAMES.iter().chain(DERIVED).copied()
+}
 
 /// Told of each server as it is done: its name, (position, count), and its tables and
 /// analysis when it was read in this run.
@@ -270,8 +259,8 @@ fn replace_server(
         Judged::Server(s) => s,
         Judged::Other(_) => &empty,
     };
-    for name in TABLES {
-        let t = match (*name, table_view(tables, name)) {
+    for name in self::tables() {
+        let t = match (name, table_view(tables, name)) {
             ("minutes", _) => Box::new(&read.minutes) as Box<dyn TableView>,
             ("incidents", _) => Box::new(judged::Incidents(summary)),
             ("suspects", _) => Box::new(judged::Suspects(summary)),
@@ -283,7 +272,7 @@ fn replace_server(
         rows += r;
         partitions += p;
     }
-    for name in TABLES {
+    for name in self::tables() {
         let live = dir.join(name).join(&key);
         let staged = stage.join(name);
         if live.exists() {

@@ -740,22 +740,32 @@ fn a_hang_at_low_cpu_quotes_the_queues_and_finds_its_worker_by_id_process() {
     );
 }
 
-/// Classic ASP catches a COM component's access violation and answers 500.100, logging
-/// `|<line>|ASP_0115|…` in the query: 64 such errors on two pages in ten minutes from 13:00.
-#[test]
-fn a_burst_of_asp_0115_is_a_faulting_component_with_its_pages() {
-    let asp = |m: u32, s: &mut String| {
+/// 70 errors 500.100 on two pages in ten minutes from 13:00 (6 or 8 a minute); with `suffix`,
+/// each logs ASP 0115 in its query as IIS appends it (`|<line>|ASP_0115|…`).
+fn asp_burst(suffix: bool) -> impl Fn(u32, &mut String) {
+    move |m, s| {
         if (300..310).contains(&m) {
             for k in 0..6u32 + (m % 2) * 2 {
                 let page = ["/legacy/order.asp", "/legacy/invoice.asp"][(k % 2) as usize];
-                let line = w3c(m, 2 + k * 7, page, "192.0.2.40", (500, 100, 0)).replace(
-                    " - 80 ",
-                    " id=7|41|ASP_0115|A_trappable_error_(C0000005)_has_occurred_in_an_external_object. 80 ",
-                );
-                s.push_str(&line);
+                let line = w3c(m, 2 + k * 7, page, "192.0.2.40", (500, 100, 0));
+                s.push_str(&if suffix {
+                    line.replace(
+                        " - 80 ",
+                        " id=7|41|ASP_0115|A_trappable_error_(C0000005)_has_occurred_in_an_external_object. 80 ",
+                    )
+                } else {
+                    line
+                });
             }
         }
-    };
+    }
+}
+
+/// Classic ASP catches a COM component's access violation, answers 500.100 and logs ASP 0115
+/// in the query.
+#[test]
+fn a_burst_of_asp_0115_is_a_faulting_component_with_its_pages() {
+    let asp = asp_burst(true);
     let a = run(&[("WEB01/W3SVC1/u_ex240301.log", day(53, &asp))]);
     assert_eq!(a.incidents.len(), 1, "{:#?}", a.incidents);
     let inc = &a.incidents[0];
@@ -799,14 +809,7 @@ fn a_burst_of_asp_0115_is_a_faulting_component_with_its_pages() {
         serde_json::json!([{"value": "ASP_0115", "count": 70}])
     );
     // The same burst without the ASP suffix stays undecided.
-    let plain = |m: u32, s: &mut String| {
-        if (300..310).contains(&m) {
-            for k in 0..6u32 + (m % 2) * 2 {
-                let page = ["/legacy/order.asp", "/legacy/invoice.asp"][(k % 2) as usize];
-                s.push_str(&w3c(m, 2 + k * 7, page, "192.0.2.40", (500, 100, 0)));
-            }
-        }
-    };
+    let plain = asp_burst(false);
     let a = run(&[("WEB01/W3SVC1/u_ex240301.log", day(53, &plain))]);
     assert_eq!(a.incidents[0].category.name, Category::Unknown);
     assert!(a.incidents[0].burst.as_ref().unwrap().asp_errors.is_empty());
@@ -825,14 +828,7 @@ fn asp_event(minute: u32, second: u32, page: &str) -> String {
 /// log holds ASP 0115 events during the burst: the same verdict, from the events.
 #[test]
 fn asp_0115_events_during_a_burst_decide_it_without_the_query() {
-    let burst = |m: u32, s: &mut String| {
-        if (300..310).contains(&m) {
-            for k in 0..7u32 {
-                let page = ["/legacy/order.asp", "/legacy/invoice.asp"][(k % 2) as usize];
-                s.push_str(&w3c(m, 2 + k * 7, page, "192.0.2.40", (500, 100, 0)));
-            }
-        }
-    };
+    let burst = asp_burst(false);
     let events: String = (300..310u32)
         .map(|m| asp_event(m, 9, "/legacy/order.asp"))
         .collect();
