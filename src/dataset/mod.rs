@@ -30,9 +30,9 @@ use std::path::{Path, PathBuf};
 pub const DATASET_SCHEMA_VERSION: &str = "1.2";
 /// The manifest's file name in the dataset's folder.
 pub const MANIFEST: &str = "_manifest.json";
-/// The tables written besides the ingested ones (`export::TABLE_NAMES`): the `minutes`
-/// aggregate and each server's judgment.
-pub const DERIVED: &[&str] = &["minutes", "incidents", "suspects", "inventory"];
+/// The tables written besides the ingested ones (`export::TABLE_NAMES`): the `minutes` and
+/// `patterns` aggregates and each server's judgment.
+pub const DERIVED: &[&str] = &["minutes", "patterns", "incidents", "suspects", "inventory"];
 
 /// The tables written, each in its own folder.
 pub fn tables() -> impl Iterator<Item = &'static str> {
@@ -262,6 +262,7 @@ fn replace_server(
     for name in self::tables() {
         let t = match (name, table_view(tables, name)) {
             ("minutes", _) => Box::new(&read.minutes) as Box<dyn TableView>,
+            ("patterns", _) => Box::new(crate::farm::patterns::Patterns::of(tables)),
             ("incidents", _) => Box::new(judged::Incidents(summary)),
             ("suspects", _) => Box::new(judged::Suspects(summary)),
             ("inventory", _) => Box::new(judged::Inventory(summary)),

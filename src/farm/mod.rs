@@ -9,6 +9,7 @@ pub mod facts;
 pub mod findings;
 mod minutes;
 pub mod model;
+pub mod patterns;
 
 pub use minutes::Minutes;
 

@@ -77,6 +77,23 @@ fn a_farm_becomes_a_partitioned_dataset_and_a_rerun_rewrites_only_what_changed()
         counted += df.column("requests").unwrap().i64().unwrap().sum().unwrap();
     }
     assert_eq!(counted as usize, web01.requests.len());
+    // So do the patterns of each kind every request has (its path), one site-day at a time.
+    let mut paths = 0;
+    for day in &truth.days {
+        let part = ds
+            .path()
+            .join(format!("patterns/server=WEB01/date={day}/part-0.parquet"));
+        let df = rows_of(&part);
+        let kind = df.column("kind").unwrap().str().unwrap().clone();
+        let n = df.column("requests").unwrap().i64().unwrap().clone();
+        paths += kind
+            .iter()
+            .zip(n.iter())
+            .filter(|(k, _)| *k == Some("path"))
+            .map(|(_, n)| n.unwrap_or(0))
+            .sum::<i64>();
+    }
+    assert_eq!(paths as usize, web01.requests.len());
     // The judgment as rows: WEB01's incidents, day by day, are its analysis's.
     let analysis = w3triage::analyze(&web01, &Default::default());
     let mut incidents = 0;
