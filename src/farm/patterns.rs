@@ -5,33 +5,36 @@
 //! sites' requests, `analyze::stats::Busy`), and it adds up across files, days and servers, so
 //! a windowed analysis or another tool need not scan `requests` for it.
 //!
-//! Per site, day and kind the [`TOP`] values with most time-taken are kept; the others are
-//! summed in one row whose value is null, so each kind still adds up to the site-day's requests
-//! that have the feature.
+//! Per site, day and kind at most [`TOP`] values with most time-taken are rows of their own, with
+//! exact sums; the others are summed in one row whose value is null, so each kind still adds up
+//! to the site-day's requests that have the feature. Counting is bounded (a weighted
+//! Misra–Gries summary of [`KEEP`] candidates per site, day and kind, then exact sums for them):
+//! every value with more than 1/`KEEP` of its group's busy time is a row; values lighter than
+//! that may be in the rest.
 
-use crate::analyze::pattern::{FeatureKind, KINDS, feature_hashes, feature_text};
-use crate::analyze::stats::Busy;
+use crate::analyze::pattern::{FeatureKind, IdHasher, KINDS, feature_hashes, feature_text};
+use crate::analyze::stats::{Busy, MAX_TIME_TAKEN_MS};
 use crate::analyze::{correlate::w3c_view, cut};
 use crate::export::{Cell, ColKind, TableView};
 use crate::tables::{Millis, Tables};
 use rayon::prelude::*;
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 /// Values kept per site, day and kind.
 pub const TOP: usize = 1000;
+/// Candidates tracked per site, day and kind while counting (pruned at twice as many): memory
+/// stays bounded when every request has its own client.
+pub const KEEP: usize = 4 * TOP;
 /// Longest value text kept, bytes.
 const MAX_VALUE: usize = 512;
 const DAY: Millis = 86_400_000;
+/// Rows per parallel task.
+const CHUNK: usize = 1 << 16;
 
-/// (site code, day, kind index, feature hash).
-type Key = (u32, i64, u8, u64);
-
-/// A feature's sums and the first row that had it (for its text).
-#[derive(Clone, Copy)]
-struct Acc {
-    busy: Busy,
-    first: usize,
-}
+/// (site code, day, kind index).
+type Group = (u32, i64, u8);
+type ByHash<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 
 /// One row of the aggregate.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,98 +61,266 @@ pub struct Patterns {
     pub rows: Vec<PatternRow>,
 }
 
-impl Patterns {
-    /// The patterns of `t`'s requests: one parallel pass over row chunks, merged.
-    pub fn of(t: &Tables) -> Patterns {
-        let r = &t.requests;
-        const CHUNK: usize = 1 << 16;
-        let all = [true; 7];
-        let sums: HashMap<Key, Acc> = (0..r.len().div_ceil(CHUNK))
-            .into_par_iter()
-            .map(|c| {
-                let mut m: HashMap<Key, Acc> = HashMap::new();
-                for i in c * CHUNK..((c + 1) * CHUNK).min(r.len()) {
-                    let (site, day) = (r.site.code(i), r.ts[i].div_euclid(DAY));
-                    let tt = r.time_taken_ms.get(i);
-                    let hashes = feature_hashes(&w3c_view(t, i), &all);
-                    for (k, h) in hashes.iter().enumerate() {
-                        if let Some(h) = *h {
-                            let a = m.entry((site, day, k as u8, h)).or_insert(Acc {
-                                busy: Busy::default(),
-                                first: i,
-                            });
-                            a.busy.add(tt);
-                        }
-                    }
-                }
-                m
-            })
-            .reduce(HashMap::new, merge);
-        Patterns {
-            rows: top_rows(t, sums),
+/// A candidate while counting: its weight in the summary (busy time, `time-taken` + 1 ms), its
+/// sums since it was last added, and its first row.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cand {
+    weight: u64,
+    busy: Busy,
+    first: usize,
+}
+
+/// One site, day and kind: its candidates, and whether any was ever dropped (then their sums
+/// are not exact and a second pass counts them).
+#[derive(Debug, Default)]
+struct Counts {
+    key: Group,
+    pruned: bool,
+    all: Busy,
+    first: usize,
+    cands: ByHash<Cand>,
+}
+
+/// The groups; the group of the row before is remembered (rows come in runs of one site and
+/// day).
+#[derive(Default)]
+struct Groups {
+    index: HashMap<(u32, i64), usize>,
+    groups: Vec<Counts>,
+    last: Option<((u32, i64), usize)>,
+}
+
+impl Groups {
+    /// The first of the seven groups (one per kind) of `site` on `day`.
+    fn base(&mut self, site: u32, day: i64) -> usize {
+        if let Some((k, b)) = self.last
+            && k == (site, day)
+        {
+            return b;
+        }
+        let b = *self.index.entry((site, day)).or_insert_with(|| {
+            let b = self.groups.len();
+            for k in 0..KINDS.len() as u8 {
+                self.groups.push(Counts {
+                    key: (site, day, k),
+                    first: usize::MAX,
+                    ..Default::default()
+                });
+            }
+            b
+        });
+        self.last = Some(((site, day), b));
+        b
+    }
+}
+
+impl Counts {
+    fn add(&mut self, i: usize, h: u64, tt: Option<u64>) {
+        self.all.add(tt);
+        self.first = self.first.min(i);
+        let c = self.cands.entry(h).or_insert(Cand {
+            first: i,
+            ..Default::default()
+        });
+        c.weight += tt.unwrap_or(0).min(MAX_TIME_TAKEN_MS) + 1;
+        c.busy.add(tt);
+        c.first = c.first.min(i);
+        if self.cands.len() >= 2 * KEEP {
+            self.prune();
+        }
+    }
+
+    /// Keeps the [`KEEP`] heaviest and takes the next one's weight off every one kept.
+    fn prune(&mut self) {
+        if self.cands.len() <= KEEP {
+            return;
+        }
+        let mut v: Vec<u64> = self.cands.values().map(|c| c.weight).collect();
+        let at = v.len() - KEEP - 1;
+        let (_, &mut cut, _) = v.select_nth_unstable(at);
+        self.cands.retain(|_, c| c.weight > cut);
+        for c in self.cands.values_mut() {
+            c.weight -= cut;
+        }
+        self.pruned = true;
+    }
+
+    fn merge(&mut self, o: Counts) {
+        self.all.merge(&o.all);
+        self.first = self.first.min(o.first);
+        self.pruned |= o.pruned;
+        for (h, c) in o.cands {
+            let e = self.cands.entry(h).or_insert(Cand {
+                first: c.first,
+                ..Default::default()
+            });
+            e.weight += c.weight;
+            e.busy.merge(&c.busy);
+            e.first = e.first.min(c.first);
+        }
+        if self.cands.len() >= 2 * KEEP {
+            self.prune();
         }
     }
 }
 
-fn merge(mut a: HashMap<Key, Acc>, b: HashMap<Key, Acc>) -> HashMap<Key, Acc> {
-    if a.len() < b.len() {
-        return merge(b, a);
+/// Calls `f(row, kind index, hash, time-taken)` for the `needed` features of rows `c·CHUNK…`.
+fn each_feature(
+    t: &Tables,
+    c: usize,
+    needed: &[bool; 7],
+    mut f: impl FnMut(usize, usize, u64, Option<u64>),
+) {
+    let r = &t.requests;
+    for i in c * CHUNK..((c + 1) * CHUNK).min(r.len()) {
+        let tt = r.time_taken_ms.get(i);
+        for (k, h) in feature_hashes(&w3c_view(t, i), needed).iter().enumerate() {
+            if let Some(h) = *h {
+                f(i, k, h, tt);
+            }
+        }
     }
-    for (k, v) in b {
-        a.entry(k)
-            .and_modify(|x| {
-                x.busy.merge(&v.busy);
-                x.first = x.first.min(v.first);
+}
+
+/// The group key of row `i`.
+fn key_of(t: &Tables, i: usize) -> (u32, i64) {
+    (t.requests.site.code(i), t.requests.ts[i].div_euclid(DAY))
+}
+
+impl Patterns {
+    /// The patterns of `t`'s requests. One pass counts every value of every site, day and kind
+    /// exactly, unless a group has more than 2·[`KEEP`] values: then it keeps a weighted
+    /// Misra–Gries summary of busy time (every value heavier than 1/`KEEP` of its group
+    /// survives), and a second pass, over the kinds that needed it, counts the survivors exactly.
+    pub fn of(t: &Tables) -> Patterns {
+        let chunks = t.requests.len().div_ceil(CHUNK);
+        let mut g = (0..chunks)
+            .into_par_iter()
+            .fold(Groups::default, |mut g, c| {
+                each_feature(t, c, &[true; 7], |i, k, h, tt| {
+                    let (site, day) = key_of(t, i);
+                    let b = g.base(site, day);
+                    g.groups[b + k].add(i, h, tt);
+                });
+                g
             })
-            .or_insert(v);
+            .reduce(Groups::default, merge_groups);
+        recount(t, &mut g, chunks);
+        Patterns {
+            rows: top_rows(t, g),
+        }
+    }
+}
+
+fn merge_groups(mut a: Groups, b: Groups) -> Groups {
+    for c in b.groups {
+        let base = a.base(c.key.0, c.key.1);
+        a.groups[base + usize::from(c.key.2)].merge(c);
     }
     a
 }
 
+/// The exact sums of the pruned groups' candidates, from a second pass over the kinds that had
+/// one.
+fn recount(t: &Tables, g: &mut Groups, chunks: usize) {
+    let mut needed = [false; 7];
+    for c in g.groups.iter().filter(|c| c.pruned) {
+        needed[usize::from(c.key.2)] = true;
+    }
+    if !needed.contains(&true) {
+        return;
+    }
+    let blank = |g: &Groups| -> Vec<ByHash<Busy>> {
+        g.groups
+            .iter()
+            .map(|c| match c.pruned {
+                true => c.cands.keys().map(|&h| (h, Busy::default())).collect(),
+                false => ByHash::default(),
+            })
+            .collect()
+    };
+    let exact = (0..chunks)
+        .into_par_iter()
+        .fold(
+            || blank(g),
+            |mut acc, c| {
+                let mut last: Option<((u32, i64), usize)> = None;
+                each_feature(t, c, &needed, |i, k, h, tt| {
+                    let key = key_of(t, i);
+                    let b = match last {
+                        Some((k0, b)) if k0 == key => b,
+                        _ => g.index[&key],
+                    };
+                    last = Some((key, b));
+                    if let Some(e) = acc[b + k].get_mut(&h) {
+                        e.add(tt);
+                    }
+                });
+                acc
+            },
+        )
+        .reduce(
+            || blank(g),
+            |mut a, b| {
+                for (x, y) in a.iter_mut().zip(b) {
+                    for (h, busy) in y {
+                        if let Some(e) = x.get_mut(&h) {
+                            e.merge(&busy);
+                        }
+                    }
+                }
+                a
+            },
+        );
+    for (c, sums) in g.groups.iter_mut().zip(exact) {
+        for (h, busy) in sums {
+            if let Some(e) = c.cands.get_mut(&h) {
+                e.busy = busy;
+            }
+        }
+    }
+}
+
 /// The rows: per site, day and kind the [`TOP`] values with most time-taken (then most
 /// requests), and the rest summed in one row.
-fn top_rows(t: &Tables, sums: HashMap<Key, Acc>) -> Vec<PatternRow> {
+fn top_rows(t: &Tables, g: Groups) -> Vec<PatternRow> {
     let r = &t.requests;
-    let mut groups: HashMap<(u32, i64, u8), Vec<(u64, Acc)>> = HashMap::new();
-    for ((site, day, kind, hash), acc) in sums {
-        groups
-            .entry((site, day, kind))
-            .or_default()
-            .push((hash, acc));
-    }
-    let mut keys: Vec<(u32, i64, u8)> = groups.keys().copied().collect();
-    let site_name = |code: u32, row: usize| r.site.get(row).filter(|_| r.site.code(row) == code);
-    keys.sort_by_key(|&(site, day, kind)| {
-        let first = groups[&(site, day, kind)][0].1.first;
-        (site_name(site, first).map(str::to_owned), day, kind)
-    });
+    let mut groups: Vec<(Option<String>, Counts)> = g
+        .groups
+        .into_iter()
+        .filter(|c| c.first < r.len())
+        .map(|c| (r.site.get(c.first).map(str::to_owned), c))
+        .collect();
+    groups.sort_by(|a, b| (&a.0, a.1.key.1, a.1.key.2).cmp(&(&b.0, b.1.key.1, b.1.key.2)));
     let mut rows = Vec::new();
-    for key in keys {
-        let mut v = groups.remove(&key).unwrap_or_default();
+    for (site, c) in groups {
+        let (_, day, kind) = c.key;
+        let mut v: Vec<(u64, Cand)> = c
+            .cands
+            .into_iter()
+            .filter(|(_, x)| x.busy.count > 0)
+            .collect();
         v.sort_by(|a, b| {
             (b.1.busy.time_ms, b.1.busy.count, a.0).cmp(&(a.1.busy.time_ms, a.1.busy.count, b.0))
         });
-        let kind = KINDS[usize::from(key.2)];
-        let site = site_name(key.0, v[0].1.first).map(str::to_owned);
-        let mut rest = Busy::default();
-        for (n, (hash, acc)) in v.into_iter().enumerate() {
-            if n >= TOP {
-                rest.merge(&acc.busy);
-                continue;
-            }
-            let text = feature_text(kind, &w3c_view(t, acc.first)).map(|(_, s)| cut(&s, MAX_VALUE));
+        v.truncate(TOP);
+        let kind = KINDS[usize::from(kind)];
+        let mut rest = c.all;
+        for (hash, x) in v {
+            rest = rest.minus(&x.busy);
+            let text = feature_text(kind, &w3c_view(t, x.first)).map(|(_, s)| cut(&s, MAX_VALUE));
             rows.push(PatternRow {
-                day: key.1 * DAY,
+                day: day * DAY,
                 site: site.clone(),
                 kind,
                 value: text,
                 hash: Some(hash),
-                busy: acc.busy,
+                busy: x.busy,
             });
         }
         if rest.count > 0 {
             rows.push(PatternRow {
-                day: key.1 * DAY,
+                day: day * DAY,
                 site,
                 kind,
                 value: None,
@@ -251,6 +422,83 @@ mod tests {
             .map(|r| r.busy.time_ms)
             .collect();
         assert!(paths.windows(2).all(|w| w[0] >= w[1]), "{paths:?}");
+    }
+
+    /// 30,000 clients with one quick request each, from the last third on one client with 500
+    /// slow ones, and all along one with 30: the candidates are pruned many times, yet both are
+    /// there with their exact sums, and every kind still adds up.
+    #[test]
+    fn a_heavy_value_that_comes_late_is_counted_exactly_in_bounded_memory() {
+        let mut log = String::from(
+            "#Fields: date time s-sitename cs-method cs-uri-stem cs-uri-query c-ip sc-status time-taken\n",
+        );
+        for i in 0..30_000u32 {
+            log.push_str(&format!(
+                "2025-03-14 10:00:00 W3SVC1 GET /a.aspx - 10.{}.{}.{} 200 1\n",
+                i >> 16,
+                (i >> 8) & 255,
+                i & 255
+            ));
+            if i >= 20_000 && i % 20 == 0 {
+                log.push_str("2025-03-14 10:00:00 W3SVC1 GET /a.aspx - 192.0.2.99 200 50\n");
+            }
+            if i % 1000 == 0 {
+                log.push_str("2025-03-14 10:00:00 W3SVC1 GET /a.aspx - 192.0.2.98 200 10\n");
+            }
+        }
+        let parsed = crate::ingest::w3c::parse(&Default::default(), log.as_bytes());
+        let t = Tables {
+            requests: parsed.requests,
+            ..Default::default()
+        };
+        let p = Patterns::of(&t);
+        let clients: Vec<&PatternRow> = p
+            .rows
+            .iter()
+            .filter(|r| r.kind == FeatureKind::Client)
+            .collect();
+        assert_eq!(clients[0].value.as_deref(), Some("192.0.2.99"));
+        assert_eq!(clients[0].busy.count, 500);
+        assert_eq!(clients[0].busy.time_ms, 25_000);
+        // A value heavier than 1/KEEP of the group's busy time is kept too, exactly; of the
+        // one-request clients, those the summary still held are rows, the others the rest.
+        assert_eq!(clients[1].value.as_deref(), Some("192.0.2.98"));
+        assert_eq!((clients[1].busy.count, clients[1].busy.time_ms), (30, 300));
+        assert!(clients.len() <= TOP + 1, "{}", clients.len());
+        let rest = clients.last().unwrap();
+        assert_eq!(rest.value, None);
+        assert!(rest.busy.count > 20_000, "{:?}", rest.busy);
+        let singles = &clients[2..clients.len() - 1];
+        assert!(
+            singles
+                .iter()
+                .all(|c| c.busy.count == 1 && c.value.is_some())
+        );
+        assert_eq!(singles.len() as u64 + rest.busy.count, 30_000);
+        assert_eq!(sum(&p, FeatureKind::Client), 30_530);
+        assert_eq!(sum(&p, FeatureKind::Path), 30_530);
+    }
+
+    #[test]
+    fn a_group_never_holds_more_than_twice_keep_candidates() {
+        let mut c = Counts::default();
+        for i in 0..100_000usize {
+            c.add(
+                i,
+                (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1 << 63,
+                Some(1),
+            );
+            if i % 10 == 0 {
+                c.add(i, 7, Some(5));
+            }
+            assert!(c.cands.len() < 2 * KEEP);
+        }
+        assert!(c.pruned);
+        assert_eq!(c.all.count, 110_000);
+        assert!(
+            c.cands.contains_key(&7),
+            "a heavy value survives every pruning"
+        );
     }
 
     #[test]
