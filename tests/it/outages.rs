@@ -152,8 +152,15 @@ fn a_routine_day_reports_nothing() {
 
 #[test]
 fn a_burst_of_500_19_after_a_config_change_is_a_configuration_incident() {
+    // The log is begun again a minute after the change (the site restarted with it).
+    let restarted = |m: u32, s: &mut String| {
+        if m == 298 {
+            s.push_str(&W3C_HEADER.replace("08:00:00", "12:59:00"));
+        }
+        config_burst(m, s);
+    };
     let a = run(&[
-        ("WEB01/W3SVC1/u_ex240301.log", day(11, &config_burst)),
+        ("WEB01/W3SVC1/u_ex240301.log", day(11, &restarted)),
         (
             "WEB01/events/System.xml",
             routine_events() + &event(5080, 297, "<Data Name='AppPoolID'>ShopPool</Data>"),
@@ -191,10 +198,20 @@ fn a_burst_of_500_19_after_a_config_change_is_a_configuration_incident() {
         "{:?}",
         inc.category.decided_by
     );
-    // The change is the suspect, with timing as its only support.
+    assert!(
+        inc.category
+            .decided_by
+            .iter()
+            .any(|d| d.starts_with("W3C header at 2024-03-01T12:59:00Z")),
+        "{:?}",
+        inc.category.decided_by
+    );
+    // The change is the suspect, with timing as its only support; the log restart after it
+    // says less and is not.
     assert_eq!(a.suspects.len(), 1);
     let s = &a.suspects[0];
     assert_eq!(s.kind, SuspectKind::Configuration);
+    assert!(s.name.starts_with("WAS 5080 at "), "{}", s.name);
     assert_eq!(s.incidents, ["I1"]);
     assert_eq!(s.confidence.to_string(), "medium");
     assert!(a.summary.headline.starts_with("No crash found"));
@@ -664,7 +681,7 @@ fn a_memory_recycle_after_a_sawtooth_of_climbs_names_the_earlier_recycles() {
     assert!(why[1].ends_with("to a peak of 449 MB"), "{why:?}");
     assert!(
         why[2].starts_with(
-            "the same climb 2 time(s) earlier, each ended by a new worker (2 of them at a recycle WAS logged): peaks of 449 MB at 2024-03-01T08:59:45"
+            "the same climb 2 times earlier, each ended by a new worker (2 of them at a recycle WAS logged): peaks of 449 MB at 2024-03-01T08:59:45"
         ),
         "{why:?}"
     );

@@ -13,7 +13,8 @@ const CHANGE_LEAD_MS: Millis = 30 * 60_000;
 
 /// A configuration change of the burst's server shortly before it: a config-change or
 /// config-store recycle, a pool whose configuration could not be written, a module that failed
-/// to load. Row indices into `crashes`, latest first.
+/// to load, its W3C log begun again. Row indices into `crashes`, events latest first, then log
+/// restarts latest first.
 fn changes_before(t: &Tables, inc: &Incident, end: Millis) -> Vec<usize> {
     let Some(Ts(start)) = inc.time else {
         return Vec::new();
@@ -32,7 +33,11 @@ fn changes_before(t: &Tables, inc: &Incident, end: Millis) -> Vec<usize> {
                     .is_some_and(|ts| ts >= start - CHANGE_LEAD_MS && ts <= end)
         })
         .collect();
-    rows.sort_by_key(|&i| std::cmp::Reverse(t.crashes[i].ts));
+    // A log begun again says least of what changed: the events come first.
+    rows.sort_by_key(|&i| {
+        let r = &t.crashes[i];
+        (r.kind == CrashKind::LogRestart, std::cmp::Reverse(r.ts))
+    });
     rows
 }
 
@@ -491,7 +496,7 @@ const PRIVATE_MISSING: &str =
     "Process(w3wp)\\Private Bytes over the day (a counter log) gives the growth rate";
 
 /// Earlier climbs of the day like the last one (at least a third of its rate and 100 MB of
-/// rise) that ended in a fall: "the same climb before 2 earlier recycles …".
+/// rise) that ended in a fall: "the same climb 2 times earlier, each ended by a new worker …".
 fn sawtooth(
     t: &Tables,
     perf: &Perf,
@@ -520,9 +525,12 @@ fn sawtooth(
         .map(|c| format!("{:.0} MB at {}", c.peak_mb, fmt_utc(c.peak_at)))
         .collect();
     let rate = earlier.iter().map(|c| c.rate).sum::<f64>() / earlier.len() as f64;
+    let times = match earlier.len() {
+        1 => "once".to_string(),
+        n => format!("{n} times"),
+    };
     Some(format!(
-        "the same climb {} time(s) earlier, each ended by a new worker ({} of them at a recycle WAS logged): peaks of {}; {rate:.0} MB/h on average — every new worker leaks again",
-        earlier.len(),
+        "the same climb {times} earlier, each ended by a new worker ({} of them at a recycle WAS logged): peaks of {}; {rate:.0} MB/h on average — every new worker leaks again",
         at_recycle,
         peaks.join(", ")
     ))
