@@ -137,6 +137,13 @@ fn parse_chunks(
         let acc = w.absorb(k, outs, &mut parsed, &mut issue_chunks);
         result = acc.or(result);
     }
+    parsed.requests = result.unwrap_or_default();
+    if chunks.len() > 1 {
+        parsed.requests.shrink_to_fit();
+    }
+    let (issues, counts) = wf::merge_issues(issue_chunks);
+    parsed.issues = issues;
+    parsed.counts = counts;
     let kept = restarts.len().min(MAX_RESTARTS);
     if restarts.len() > kept {
         parsed.issues.push(
@@ -154,13 +161,6 @@ fn parse_chunks(
         restarts.truncate(kept);
     }
     parsed.crashes = restart_rows(ctx, &parsed, restarts);
-    parsed.requests = result.unwrap_or_default();
-    if chunks.len() > 1 {
-        parsed.requests.shrink_to_fit();
-    }
-    let (issues, counts) = wf::merge_issues(issue_chunks);
-    parsed.issues = issues;
-    parsed.counts = counts;
     Some(parsed)
 }
 

@@ -914,3 +914,31 @@ fn a_header_written_again_after_requests_is_a_log_restart() {
         assert_eq!(c.requests, whole.requests, "chunk {chunk}");
     }
 }
+
+/// A log that writes its header again after every request keeps 1,000 `log_restart` rows and
+/// says how many more there were; every request is still read.
+#[test]
+fn header_blocks_after_every_request_are_capped() {
+    let mut log = String::from("#Fields: date time cs-method cs-uri-stem sc-status\n");
+    for i in 0..1_500u32 {
+        log.push_str(&format!(
+            "2024-03-01 09:{:02}:{:02} GET /a 200\n#Date: 2024-03-01 09:{:02}:{:02}\n",
+            i / 60 % 60,
+            i % 60,
+            i / 60 % 60,
+            i % 60
+        ));
+    }
+    for chunk in [4096, usize::MAX] {
+        let p = parse_chunked(&FileCtx::default(), log.as_bytes(), chunk);
+        assert_eq!(p.requests.len(), 1_500);
+        assert_eq!(p.crashes.len(), 1_000, "chunk {chunk}");
+        let i = p
+            .issues
+            .iter()
+            .find(|i| i.code == "header_repeats")
+            .expect("the cap is reported");
+        assert!(i.message.contains("1500 times"), "{}", i.message);
+        assert!(p.counts.balanced());
+    }
+}
