@@ -253,26 +253,37 @@ fn replace_server(
     if stage.exists() {
         std::fs::remove_dir_all(&stage)?;
     }
-    let (mut rows, mut partitions) = (0u64, 0usize);
     let empty = crate::farm::ServerSummary::empty();
     let summary = match &read.judged {
         Judged::Server(s) => s,
         Judged::Other(_) => &empty,
     };
-    for name in self::tables() {
-        let t = match (name, table_view(tables, name)) {
-            ("minutes", _) => Box::new(&read.minutes) as Box<dyn TableView>,
-            ("patterns", _) => Box::new(crate::farm::patterns::Patterns::of(tables)),
-            ("incidents", _) => Box::new(judged::Incidents(summary)),
-            ("suspects", _) => Box::new(judged::Suspects(summary)),
-            ("inventory", _) => Box::new(judged::Inventory(summary)),
-            (_, Some(t)) => t,
-            (_, None) => continue,
-        };
-        let (r, p) = write_table(&stage.join(name), t.as_ref())?;
-        rows += r;
-        partitions += p;
-    }
+    // The patterns' passes over the requests run while the other tables are written.
+    let (patterns, written) = rayon::join(
+        || crate::farm::patterns::Patterns::of(tables),
+        || -> io::Result<(u64, usize)> {
+            let (mut rows, mut partitions) = (0u64, 0usize);
+            for name in self::tables() {
+                let t = match (name, table_view(tables, name)) {
+                    ("patterns", _) => continue,
+                    ("minutes", _) => Box::new(&read.minutes) as Box<dyn TableView>,
+                    ("incidents", _) => Box::new(judged::Incidents(summary)),
+                    ("suspects", _) => Box::new(judged::Suspects(summary)),
+                    ("inventory", _) => Box::new(judged::Inventory(summary)),
+                    (_, Some(t)) => t,
+                    (_, None) => continue,
+                };
+                let (r, p) = write_table(&stage.join(name), t.as_ref())?;
+                rows += r;
+                partitions += p;
+            }
+            Ok((rows, partitions))
+        },
+    );
+    let (mut rows, mut partitions) = written?;
+    let (r, p) = write_table(&stage.join("patterns"), &patterns)?;
+    rows += r;
+    partitions += p;
     for name in self::tables() {
         let live = dir.join(name).join(&key);
         let staged = stage.join(name);
