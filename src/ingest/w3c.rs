@@ -114,7 +114,7 @@ fn parse_chunks(
     let mut parsed = Parsed::default();
     let mut issue_chunks = Vec::with_capacity(chunks.len());
     let mut carried = Start::default();
-    let (mut restarts, mut last_ts) = (Vec::new(), None);
+    let (mut restarts, mut last_ts, mut more) = (Vec::new(), None, 0u64);
     // The first wave's later chunks start in the state the file's header block sets (a guess
     // checked like any other): without it they would all start with no layout and be parsed
     // twice, a large share of the work on a file of a few waves.
@@ -132,6 +132,11 @@ fn parse_chunks(
                 r.prev = r.prev.or(last_ts);
                 r.prev.is_some().then_some(r)
             }));
+            more += o.more_restarts + if last_ts.is_some() { o.more_leading } else { 0 };
+            if restarts.len() > MAX_RESTARTS {
+                more += (restarts.len() - MAX_RESTARTS) as u64;
+                restarts.truncate(MAX_RESTARTS);
+            }
             last_ts = o.last_ts.or(last_ts);
         }
         let acc = w.absorb(k, outs, &mut parsed, &mut issue_chunks);
@@ -144,21 +149,17 @@ fn parse_chunks(
     let (issues, counts) = wf::merge_issues(issue_chunks);
     parsed.issues = issues;
     parsed.counts = counts;
-    let kept = restarts.len().min(MAX_RESTARTS);
-    if restarts.len() > kept {
-        parsed.issues.push(
-            IssueRow::new(
-                ctx.id,
-                Severity::Warning,
-                "header_repeats",
-                format!(
-                    "the header block is written again {} times after requests: the first {kept} are kept as log_restart rows",
-                    restarts.len()
-                ),
-            )
-            .at(None, Some(restarts[kept].offset)),
-        );
-        restarts.truncate(kept);
+    if more > 0 {
+        parsed.issues.push(IssueRow::new(
+            ctx.id,
+            Severity::Warning,
+            "header_repeats",
+            format!(
+                "the header block is written again {} more times: the first {} after requests are kept as log_restart rows",
+                more,
+                restarts.len()
+            ),
+        ));
     }
     parsed.crashes = restart_rows(ctx, &parsed, restarts);
     Some(parsed)
@@ -388,8 +389,12 @@ struct ChunkOut {
     saw_date: bool,
     /// A layout without a date field was in force.
     dateless: bool,
-    /// Header blocks (see [`Restart`]; those before any row are dropped when merged).
+    /// Header blocks (see [`Restart`]; those before any row are dropped when merged), the
+    /// first [`MAX_RESTARTS`] + 1, and how many more the chunk had after its first row and
+    /// before it (those count only if an earlier chunk had rows).
     restarts: Vec<Restart>,
+    more_restarts: u64,
+    more_leading: u64,
     /// The time of the last row in the chunk's table (which for a wave's first chunk holds the
     /// rows before it too).
     last_ts: Option<i64>,
@@ -482,6 +487,8 @@ fn parse_chunk(
             saw_date: false,
             dateless,
             restarts: Vec::new(),
+            more_restarts: 0,
+            more_leading: 0,
             last_ts: None,
         },
     };
@@ -700,14 +707,19 @@ impl ChunkParser<'_> {
                 .filter(|t| !t.is_empty())
                 .nth(1)
                 .and_then(wf::parse_time);
-            self.out.restarts.push(Restart {
-                offset: off,
-                ts: self
-                    .directive_day
-                    .map(|d| d * 86_400_000 + time.unwrap_or(0)),
-                prev: self.out.requests.ts.last().copied(),
-                fields_changed: false,
-            });
+            if self.out.restarts.len() > MAX_RESTARTS {
+                // A hostile log of `#Date` lines: counted, not kept.
+                self.count_more();
+            } else {
+                self.out.restarts.push(Restart {
+                    offset: off,
+                    ts: self
+                        .directive_day
+                        .map(|d| d * 86_400_000 + time.unwrap_or(0)),
+                    prev: self.out.requests.ts.last().copied(),
+                    fields_changed: false,
+                });
+            }
             self.out.saw_date = true;
             self.roll_days = 0;
             self.roll_prev = None;
@@ -726,11 +738,22 @@ impl ChunkParser<'_> {
 }
 
 impl ChunkParser<'_> {
+    /// One header block more than are kept.
+    fn count_more(&mut self) {
+        if self.out.requests.is_empty() {
+            self.out.more_leading += 1;
+        } else {
+            self.out.more_restarts += 1;
+        }
+    }
+
     /// A `#Fields` line unlike the one before: marks the restart whose header block it belongs
     /// to (its `#Date` a few lines up), or records one of its own.
     fn fields_changed(&mut self, off: u64) {
+        let full = self.out.restarts.len() > MAX_RESTARTS;
         match self.out.restarts.last_mut() {
             Some(r) if off.saturating_sub(r.offset) < 4096 => r.fields_changed = true,
+            _ if full => self.count_more(),
             _ => self.out.restarts.push(Restart {
                 offset: off,
                 ts: None,

@@ -938,7 +938,35 @@ fn header_blocks_after_every_request_are_capped() {
             .iter()
             .find(|i| i.code == "header_repeats")
             .expect("the cap is reported");
-        assert!(i.message.contains("1500 times"), "{}", i.message);
+        assert!(
+            i.message
+                .starts_with("the header block is written again 500 more times"),
+            "{}",
+            i.message
+        );
         assert!(p.counts.balanced());
+    }
+    // A file of nothing but `#Date` lines: directives, none after a request, nothing kept.
+    let dates = "#Date: 2024-03-01 09:00:00\n".repeat(5_000);
+    for chunk in [4096, usize::MAX] {
+        let p = parse_chunked(&FileCtx::default(), dates.as_bytes(), chunk);
+        assert!(p.crashes.is_empty());
+        assert_eq!(p.counts.directives, 5_000);
+        assert!(
+            p.issues.iter().all(|i| i.code != "header_repeats"),
+            "chunk {chunk}"
+        );
+    }
+    // After one request they are all restarts: 1,000 kept, the rest counted, in any chunk size.
+    let after = format!("{}2024-03-01 08:59:59 GET /a 200\n{dates}", &log[..51]);
+    for chunk in [4096, usize::MAX] {
+        let p = parse_chunked(&FileCtx::default(), after.as_bytes(), chunk);
+        assert_eq!(p.crashes.len(), 1_000, "chunk {chunk}");
+        let i = p
+            .issues
+            .iter()
+            .find(|i| i.code == "header_repeats")
+            .unwrap();
+        assert!(i.message.contains("4000 more times"), "{}", i.message);
     }
 }
