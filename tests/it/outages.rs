@@ -1105,6 +1105,26 @@ fn a_series_of_dumps_finds_the_thread_that_spins_between_them() {
 /// called from classic ASP: thread locking, and the object is named.
 #[test]
 fn a_hang_dump_with_most_threads_in_one_stack_is_thread_locking() {
+    let why = locked_dump(true);
+    assert!(
+        why[2].starts_with(
+            "they wait inside a COM call LegacyUpload.dll made (combase.dll is waiting for the answer)"
+        ),
+        "{why:?}"
+    );
+    // Without the COM frame the same threads wait on a lock or an event of the module.
+    let why = locked_dump(false);
+    assert!(
+        why[2].starts_with(
+            "they wait in Windows' wait functions right under LegacyUpload.dll, with no COM call between"
+        ),
+        "{why:?}"
+    );
+}
+
+/// A hang dump whose 30 request threads wait in one stack (ntdll < KERNELBASE < [combase] <
+/// LegacyUpload < vbscript < asp); the category's facts.
+fn locked_dump(com: bool) -> Vec<String> {
     use crate::w3wp_dump::{ModSpec, ThreadSpec, W3wpDump, host_modules_x86};
     let mut d = W3wpDump::new(false).idle_threads(8);
     d.modules.extend(host_modules_x86());
@@ -1114,13 +1134,16 @@ fn a_hang_dump_with_most_threads_in_one_stack_is_thread_locking() {
         0x1_0000,
     ));
     let wait = d.addr("ntdll.dll", 0x9_f3cc);
-    let callers = [
+    let mut callers = vec![
         d.addr("KERNELBASE.dll", 0x1_1111),
         d.addr("combase.dll", 0x2_2222),
         d.addr("LegacyUpload.dll", 0x3333),
         d.addr("vbscript.dll", 0x4444),
         d.addr("asp.dll", 0x5555),
     ];
+    if !com {
+        callers.remove(1);
+    }
     for i in 0..30u32 {
         d.threads.push(ThreadSpec::new(
             0x3000 + i,
@@ -1160,6 +1183,7 @@ fn a_hang_dump_with_most_threads_in_one_stack_is_thread_locking() {
         why[1].starts_with("LegacyUpload.dll serializes the requests"),
         "{why:?}"
     );
+    why.clone()
 }
 
 /// ASP.NET logs a configuration error (web event 3008, event 1310) as the 500s begin: the burst

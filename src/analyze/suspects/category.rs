@@ -395,10 +395,43 @@ fn same_stack(t: &Tables, inc: &Incident) -> Option<CategoryFinding> {
             if class.is_some_and(|c| c.is_third_party()) {
                 why.push(format!("{} serializes the requests: the likely suspect (a single-threaded COM object or a lock it holds)", cut(module, 100)));
             }
+            why.extend(waits_for(sig, module));
             return Some(finding(Category::ThreadLocking, why, Vec::new()));
         }
     }
     None
+}
+
+/// What a shared wait stack (`module+0x…` frames from the top, ` < ` between) waits for, read
+/// from the modules above `module` without symbols: a COM call (`combase.dll` / `ole32.dll`
+/// between the wait and the module: another apartment or process, answered one call at a time)
+/// or a plain wait (only `ntdll` / `KERNELBASE` / `kernel32`: a lock or an event; naming a
+/// critical section's owner needs the lock's address, which needs symbols).
+fn waits_for(sig: &str, module: &str) -> Option<String> {
+    let mods: Vec<&str> = sig
+        .split(" < ")
+        .map(|f| f.split('+').next().unwrap_or(f))
+        .collect();
+    let at = mods.iter().position(|m| m.eq_ignore_ascii_case(module))?;
+    let above = &mods[..at];
+    let is = |m: &str, names: &[&str]| names.iter().any(|n| m.eq_ignore_ascii_case(n));
+    if let Some(com) = above.iter().find(|m| is(m, &["combase.dll", "ole32.dll"])) {
+        return Some(format!(
+            "they wait inside a COM call {} made ({} is waiting for the answer): a call into another apartment or process, which an apartment-threaded object answers one at a time",
+            cut(module, 100),
+            cut(com, 100)
+        ));
+    }
+    (!above.is_empty()
+        && above
+            .iter()
+            .all(|m| is(m, &["ntdll.dll", "kernelbase.dll", "kernel32.dll"])))
+    .then(|| {
+        format!(
+            "they wait in Windows' wait functions right under {}, with no COM call between: a lock or an event it waits on (a critical section's owner is named only with symbols: WinDbg !locks)",
+            cut(module, 100)
+        )
+    })
 }
 
 /// A hang, an overload, a CPU run or a dump, categorized by the counters around it when they
