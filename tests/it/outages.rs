@@ -1085,6 +1085,19 @@ fn a_series_of_dumps_finds_the_thread_that_spins_between_them() {
             "across 3 dumps of pid 4242 over 20 s, thread 0x9999 used 19.4 s of CPU (97 % of a processor), in RegexFilter.dll: it is spinning"
         ]
     );
+    // More CPU than time between the dumps is not one process's clock: no claim.
+    let a = dump_series(5_000_000_000);
+    let inc = a
+        .incidents
+        .iter()
+        .find(|i| i.kind == IncidentKind::Hang)
+        .unwrap();
+    assert_ne!(inc.category.name, Category::RunawayThread);
+    assert!(
+        inc.notes.iter().all(|n| !n.starts_with("across 3 dumps")),
+        "{:?}",
+        inc.notes
+    );
     // Nothing moved: the worker waited, and the series says so without deciding.
     let a = dump_series(2_000);
     let inc = a

@@ -11,6 +11,8 @@ const SERIES_SPAN_MS: Millis = 15 * 60_000;
 const SPINNING: f64 = 0.8;
 /// Below this share for every thread, the worker was waiting.
 const IDLE: f64 = 0.1;
+/// A thread cannot run longer than the time between the dumps (some slack for the clocks).
+const MAX_SHARE: f64 = 1.2;
 
 /// What the series says.
 pub(super) enum Verdict {
@@ -80,6 +82,10 @@ pub(super) fn across_dumps(t: &Tables, inc: &Incident) -> Option<Verdict> {
         dumps.len(),
         inc.pid.unwrap_or_default()
     );
+    if share > MAX_SHARE {
+        // More CPU than time: not one process's clock (a reused pid, or a damaged dump).
+        return None;
+    }
     if share >= SPINNING {
         let module = row
             .top_module
