@@ -384,6 +384,20 @@ impl TableView for Patterns {
 mod tests {
     use super::*;
 
+    /// The patterns of a W3C log of `rows` requests (checked).
+    fn patterns_of(log: &str, rows: usize) -> Patterns {
+        let parsed = crate::ingest::w3c::parse(&Default::default(), log.as_bytes());
+        assert_eq!(parsed.requests.len(), rows, "{:?}", parsed.issues);
+        Patterns::of(&Tables {
+            requests: parsed.requests,
+            ..Default::default()
+        })
+    }
+
+    fn of_kind(p: &Patterns, kind: FeatureKind) -> Vec<&PatternRow> {
+        p.rows.iter().filter(|r| r.kind == kind).collect()
+    }
+
     fn sum(p: &Patterns, kind: FeatureKind) -> u64 {
         p.rows
             .iter()
@@ -446,17 +460,8 @@ mod tests {
                 log.push_str("2025-03-14 10:00:00 W3SVC1 GET /a.aspx - 192.0.2.98 200 10\n");
             }
         }
-        let parsed = crate::ingest::w3c::parse(&Default::default(), log.as_bytes());
-        let t = Tables {
-            requests: parsed.requests,
-            ..Default::default()
-        };
-        let p = Patterns::of(&t);
-        let clients: Vec<&PatternRow> = p
-            .rows
-            .iter()
-            .filter(|r| r.kind == FeatureKind::Client)
-            .collect();
+        let p = patterns_of(&log, 30_530);
+        let clients = of_kind(&p, FeatureKind::Client);
         assert_eq!(clients[0].value.as_deref(), Some("192.0.2.99"));
         assert_eq!(clients[0].busy.count, 500);
         assert_eq!(clients[0].busy.time_ms, 25_000);
@@ -515,18 +520,8 @@ mod tests {
                 1 + i % 7
             ));
         }
-        let parsed = crate::ingest::w3c::parse(&Default::default(), log.as_bytes());
-        let t = Tables {
-            requests: parsed.requests,
-            ..Default::default()
-        };
-        assert_eq!(t.requests.len(), TOP + 200, "{:?}", parsed.issues);
-        let p = Patterns::of(&t);
-        let clients: Vec<&PatternRow> = p
-            .rows
-            .iter()
-            .filter(|r| r.kind == FeatureKind::Client)
-            .collect();
+        let p = patterns_of(&log, TOP + 200);
+        let clients = of_kind(&p, FeatureKind::Client);
         assert_eq!(clients.len(), TOP + 1);
         let other = clients.last().unwrap();
         assert_eq!((other.value.as_deref(), other.hash), (None, None));
