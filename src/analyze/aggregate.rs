@@ -119,6 +119,7 @@ impl MinuteCounts {
             httperr: vec![0; nb],
             abandoned: vec![0; nb],
             cpu: Vec::new(),
+            private_mb: Vec::new(),
         };
         for (&m, c) in &self.minutes {
             let b = m
@@ -209,6 +210,7 @@ mod tests {
             httperr: vec![0; nb],
             abandoned: vec![0; nb],
             cpu: Vec::new(),
+            private_mb: Vec::new(),
         };
         let b = |ts: Millis| ((ts - start) / step) as usize;
         for i in 0..t.requests.len() {

@@ -106,6 +106,7 @@ pub fn analyze(tables: &Tables, opts: &AnalyzeOptions) -> Analysis {
     if let Some(Ts(start)) = corr.chart.start {
         let c = &mut corr.chart;
         c.cpu = perf.cpu_buckets(start, c.bucket_s * 1000, c.requests.len());
+        c.private_mb = perf.private_buckets(start, c.bucket_s * 1000, c.requests.len());
     }
     assemble(tables, opts, tl, corr, found)
 }

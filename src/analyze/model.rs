@@ -830,6 +830,10 @@ pub struct Timeline {
     /// Machine CPU per bucket, % (mean of `Processor(_Total)\% Processor Time` over the
     /// servers' counter logs); empty without counters, null where no sample fell. Since 2.0.
     pub cpu: Vec<Option<f64>>,
+    /// The largest worker's Private Bytes per bucket, MB (`Process(w3wp*)\Private Bytes`);
+    /// absent without that counter, null where no sample fell. Since 2.1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub private_mb: Vec<Option<f64>>,
 }
 
 /// Above this many input files the report lists only the files with issues or not parsed, and

@@ -327,6 +327,26 @@ impl Perf {
             .collect()
     }
 
+    /// The largest worker's Private Bytes per chart bucket, MB (the highest sample of any
+    /// worker of any server in it); empty when no server logged it. A recycle shows as a fall.
+    pub fn private_buckets(&self, start: Millis, step_ms: Millis, n: usize) -> Vec<Option<f64>> {
+        let mut out: Vec<Option<f64>> = vec![None; n];
+        let mut any = false;
+        for m in self.machines.values() {
+            for t in m.tracks(Role::WorkerPrivate) {
+                for &(ts, v, _) in &t.points {
+                    let i = (ts - start).div_euclid(step_ms.max(1));
+                    if let Some(b) = usize::try_from(i).ok().and_then(|i| out.get_mut(i)) {
+                        let mb = v / MB;
+                        *b = Some(b.map_or(mb, |x: f64| x.max(mb)));
+                        any = true;
+                    }
+                }
+            }
+        }
+        if any { out } else { Vec::new() }
+    }
+
     /// No counter the rules read.
     pub fn is_empty(&self) -> bool {
         self.machines.is_empty()

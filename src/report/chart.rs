@@ -35,19 +35,23 @@ pub fn svg(c: Chart) -> String {
     plot_5xx(&mut s, &p, tl);
     plot_requests(&mut s, &p, tl);
     plot_cpu(&mut s, &p, tl);
+    let private_max = plot_private(&mut s, &p, tl);
     plot_httperr(&mut s, &p, tl);
     plot_incidents(&mut s, &p, c.incidents);
     plot_time_labels(&mut s, &p);
     s.push_str("</svg>\n");
     let _ = writeln!(
         s,
-        "<p class=muted>Blue: requests per {} (W3C, completion time). Red bars: 5xx.{} Lower band: HTTPERR rows (purple: with abandonments). Dashed lines: incidents, coloured by kind (crash red, hang purple, recycle orange, error burst ochre, overload blue, CPU green, dump grey), shaded over their span when it is known. Shaded grey: rapid-fail episodes.</p>",
+        "<p class=muted>Blue: requests per {} (W3C, completion time). Red bars: 5xx.{}{} Lower band: HTTPERR rows (purple: with abandonments). Dashed lines: incidents, coloured by kind (crash red, hang purple, recycle orange, error burst ochre, overload blue, CPU green, dump grey), shaded over their span when it is known. Shaded grey: rapid-fail episodes.</p>",
         fmt_duration(tl.bucket_s * 1000),
         if tl.cpu.is_empty() {
             ""
         } else {
             " Green: machine CPU from the counter logs (0–100 %, right)."
-        }
+        },
+        private_max.map_or(String::new(), |m| format!(
+            " Brown, dotted: the largest worker's Private Bytes (0–{m:.0} MB; a fall is a new worker)."
+        ))
     );
     s
 }
@@ -274,6 +278,42 @@ fn plot_cpu(s: &mut String, p: &Plot, tl: &Timeline) {
         left + pw - 2.0,
         top + 18.0
     );
+}
+
+/// The largest worker's Private Bytes: a dotted brown line on its own scale (0 – its peak);
+/// returns the peak, MB, when drawn.
+fn plot_private(s: &mut String, p: &Plot, tl: &Timeline) -> Option<f64> {
+    let max = tl.private_mb.iter().flatten().copied().fold(0.0, f64::max);
+    if !(max > 0.0 && max.is_finite()) {
+        return None;
+    }
+    let Plot {
+        left,
+        bw,
+        plot_h,
+        base,
+        ..
+    } = *p;
+    let mut runs: Vec<Vec<String>> = vec![Vec::new()];
+    for (i, v) in tl.private_mb.iter().enumerate() {
+        match v {
+            Some(v) => runs.last_mut().expect("one run").push(format!(
+                "{:.1},{:.1}",
+                left + (i as f64 + 0.5) * bw,
+                base - (v / max).clamp(0.0, 1.0) * plot_h
+            )),
+            None if runs.last().is_some_and(|r| !r.is_empty()) => runs.push(Vec::new()),
+            None => {}
+        }
+    }
+    for r in runs.iter().filter(|r| r.len() > 1) {
+        let _ = writeln!(
+            s,
+            "<polyline points=\"{}\" fill=\"none\" stroke=\"#935116\" stroke-width=\"1.2\" stroke-dasharray=\"2 2\"/>",
+            r.join(" ")
+        );
+    }
+    Some(max)
 }
 
 /// The HTTPERR band (purple where rows are abandonments).

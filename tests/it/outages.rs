@@ -686,6 +686,18 @@ fn a_memory_recycle_after_a_sawtooth_of_climbs_names_the_earlier_recycles() {
         "{why:?}"
     );
     assert!(why[2].contains("300 MB/h on average"), "{why:?}");
+    // The chart carries the sawtooth: three climbs to 449 MB, each fall a new worker.
+    let pb = &a.timeline.private_mb;
+    let peak = pb.iter().flatten().copied().fold(0.0, f64::max);
+    assert!((448.0..450.0).contains(&peak), "{peak}");
+    let falls = pb
+        .windows(2)
+        .filter(|w| matches!(w, [Some(x), Some(y)] if y < &(x * 0.67)))
+        .count();
+    assert_eq!(falls, 3, "{pb:?}");
+    let html = w3triage::report::render(&a, w3triage::report::Format::Html);
+    assert!(html.contains("Brown, dotted: the largest worker's Private Bytes (0–449 MB"));
+    assert!(html.contains("stroke=\"#935116\""));
     // Without the earlier falls (one worker climbing all along) there is no sawtooth line.
     let a = run(&[
         ("WEB01/W3SVC1/u_ex240301.log", day(45, &|_, _| {})),
