@@ -238,38 +238,38 @@ fn plot_requests(s: &mut String, p: &Plot, tl: &Timeline) {
     }
 }
 
-/// Machine CPU from the counter logs: a green line on a 0–100 % scale (right axis).
-fn plot_cpu(s: &mut String, p: &Plot, tl: &Timeline) {
-    if tl.cpu.is_empty() {
-        return;
-    }
-    let Plot {
-        left,
-        pw,
-        bw,
-        plot_h,
-        base,
-        top,
-        ..
-    } = *p;
-    // Gaps (no sample) break the line into runs.
+/// A counter's line as polyline point lists, one per run of buckets with a sample (a gap
+/// breaks the line); `height` maps a value to 0–1 of the plot's height.
+fn runs(p: &Plot, values: &[Option<f64>], height: impl Fn(f64) -> f64) -> Vec<String> {
     let mut runs: Vec<Vec<String>> = vec![Vec::new()];
-    for (i, v) in tl.cpu.iter().enumerate() {
+    for (i, v) in values.iter().enumerate() {
         match v {
             Some(v) => runs.last_mut().expect("one run").push(format!(
                 "{:.1},{:.1}",
-                left + (i as f64 + 0.5) * bw,
-                base - v.clamp(0.0, 100.0) / 100.0 * plot_h
+                p.left + (i as f64 + 0.5) * p.bw,
+                p.base - height(*v) * p.plot_h
             )),
             None if runs.last().is_some_and(|r| !r.is_empty()) => runs.push(Vec::new()),
             None => {}
         }
     }
-    for r in runs.iter().filter(|r| r.len() > 1) {
+    runs.into_iter()
+        .filter(|r| r.len() > 1)
+        .map(|r| r.join(" "))
+        .collect()
+}
+
+/// Machine CPU from the counter logs: a green line on a 0–100 % scale (right axis).
+fn plot_cpu(s: &mut String, p: &Plot, tl: &Timeline) {
+    if tl.cpu.is_empty() {
+        return;
+    }
+    let Plot { left, pw, top, .. } = *p;
+    for r in runs(p, &tl.cpu, |v| v.clamp(0.0, 100.0) / 100.0) {
         let _ = writeln!(
             s,
             "<polyline points=\"{}\" fill=\"none\" stroke=\"#148f77\" stroke-width=\"1.2\" stroke-opacity=\"0.8\"/>",
-            r.join(" ")
+            r
         );
     }
     let _ = writeln!(
@@ -287,30 +287,11 @@ fn plot_private(s: &mut String, p: &Plot, tl: &Timeline) -> Option<f64> {
     if !(max > 0.0 && max.is_finite()) {
         return None;
     }
-    let Plot {
-        left,
-        bw,
-        plot_h,
-        base,
-        ..
-    } = *p;
-    let mut runs: Vec<Vec<String>> = vec![Vec::new()];
-    for (i, v) in tl.private_mb.iter().enumerate() {
-        match v {
-            Some(v) => runs.last_mut().expect("one run").push(format!(
-                "{:.1},{:.1}",
-                left + (i as f64 + 0.5) * bw,
-                base - (v / max).clamp(0.0, 1.0) * plot_h
-            )),
-            None if runs.last().is_some_and(|r| !r.is_empty()) => runs.push(Vec::new()),
-            None => {}
-        }
-    }
-    for r in runs.iter().filter(|r| r.len() > 1) {
+    for r in runs(p, &tl.private_mb, |v| (v / max).clamp(0.0, 1.0)) {
         let _ = writeln!(
             s,
             "<polyline points=\"{}\" fill=\"none\" stroke=\"#935116\" stroke-width=\"1.2\" stroke-dasharray=\"2 2\"/>",
-            r.join(" ")
+            r
         );
     }
     Some(max)
