@@ -10,9 +10,12 @@ pub fn error_code(query: &str) -> Option<&str> {
     let (_desc, code, line) = (parts.next()?, parts.next()?, parts.next()?);
     parts.next()?;
     let line_ok = line == "-" || (!line.is_empty() && line.bytes().all(|b| b.is_ascii_digit()));
-    let asp = code.len() == 8
-        && code[..4].eq_ignore_ascii_case("ASP_")
-        && code[4..].bytes().all(|b| b.is_ascii_digit());
+    // Bytes, not string slices: the query is the client's, and a cut inside a character would
+    // panic.
+    let b = code.as_bytes();
+    let asp = b.len() == 8
+        && b[..4].eq_ignore_ascii_case(b"ASP_")
+        && b[4..].iter().all(u8::is_ascii_digit);
     let hresult = code.len() == 8 && code.bytes().all(|b| b.is_ascii_hexdigit());
     (line_ok && (asp || hresult)).then_some(code)
 }
@@ -63,6 +66,10 @@ mod tests {
         assert_eq!(error_code("a=x|y|ASP_0115|z"), None);
         assert_eq!(error_code("a=1|2|ASP_01|z"), None);
         assert_eq!(error_code("-"), None);
+        // Eight bytes that are not eight characters.
+        assert_eq!(error_code("x|1|ASé_0115|y"), None);
+        assert_eq!(error_code("x|1|ASPé115|y"), None);
+        assert_eq!(error_code("x|1|AS\u{1F600}15|y"), None);
         assert!(meaning("asp_0115").is_some());
         assert!(meaning("800a01a8").is_none());
     }
