@@ -162,6 +162,30 @@ struct AnalyzeArgs {
     /// A Breakpad symbol tree (`module.pdb/ID/module.sym`) for function names in dumps.
     #[arg(long)]
     symbols: Option<PathBuf>,
+    /// Request logs larger than this in all (e.g. 500M, 2G) are not held in memory: every
+    /// statistic reads them again, and only the rows around the incidents are kept. The
+    /// report is the same; memory stays bounded, for one more read of the logs per statistic.
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = parse_size)]
+    in_memory_limit: u64,
+}
+
+/// `1G`, `500M`, `64K` or a number of bytes.
+fn parse_size(s: &str) -> std::result::Result<u64, String> {
+    let t = s.trim();
+    let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let unit = unit.trim().to_ascii_uppercase();
+    let mult: u64 = match unit.trim_end_matches("IB").trim_end_matches('B') {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        "T" => 1 << 40,
+        _ => return Err(format!("{s:?}: a size is a number with K, M, G or T")),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("{s:?}: a size is a number with K, M, G or T"))
 }
 
 /// The analysis window options `analyze` and `farm` share.
@@ -329,13 +353,38 @@ impl Sink for Progress {
     }
 }
 
-/// Ingests with a progress bar on stderr when it is a terminal.
-fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Tables> {
+/// [`ingest`], dropping the request rows when their logs are larger than `limit` bytes (the
+/// analysis reads them again: `analyze::rows`).
+fn ingest_within(paths: &[PathBuf], opts: &IngestOptions, limit: u64) -> Result<Tables> {
+    check_paths(paths)?;
+    let artifacts = w3triage::discover::discover(paths);
+    let big = w3triage::ingest::reread::request_bytes(&artifacts) > limit;
+    let opts = IngestOptions {
+        drop_requests: big,
+        ..opts.clone()
+    };
+    ingest_found(paths, artifacts, &opts)
+}
+
+fn check_paths(paths: &[PathBuf]) -> Result<()> {
     // A mistyped argument must not turn into "no crash found".
     for p in paths {
         std::fs::metadata(p).with_context(|| format!("cannot read {}", p.display()))?;
     }
-    let artifacts = w3triage::discover::discover(paths);
+    Ok(())
+}
+
+/// Ingests with a progress bar on stderr when it is a terminal.
+fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Tables> {
+    check_paths(paths)?;
+    ingest_found(paths, w3triage::discover::discover(paths), opts)
+}
+
+fn ingest_found(
+    paths: &[PathBuf],
+    artifacts: Vec<w3triage::discover::Artifact>,
+    opts: &IngestOptions,
+) -> Result<Tables> {
     let total: u64 = artifacts.iter().map(|a| a.bytes).sum();
     let bar = if std::io::stderr().is_terminal() {
         let b = indicatif::ProgressBar::new(total);
@@ -353,9 +402,15 @@ fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Tables> {
         tables: Tables::default(),
         bar,
     };
+    let reread = opts
+        .drop_requests
+        .then(|| w3triage::ingest::reread::request_logs(&artifacts));
     ingest_into(artifacts, opts, &mut sink);
     let Progress { mut tables, bar } = sink;
-    w3triage::ingest::finish(&mut tables, opts);
+    let (names, shift) = w3triage::ingest::finish(&mut tables, opts);
+    if let Some(files) = reread {
+        w3triage::ingest::reread::attach(&mut tables, files, opts, names, shift);
+    }
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -374,6 +429,7 @@ fn parse(args: ParseArgs) -> Result<ExitCode> {
         },
         server: args.server.clone(),
         tz_min: None,
+        drop_requests: false,
     };
     let start = std::time::Instant::now();
     let tables = ingest(&args.paths, &opts)?;
@@ -505,8 +561,9 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         },
         server: args.server.clone(),
         tz_min: tz.map(|s| s / 60),
+        drop_requests: false,
     };
-    let tables = ingest(&args.paths, &opts)?;
+    let tables = ingest_within(&args.paths, &opts, args.in_memory_limit)?;
     let analysis =
         farm_cmd::on_threads(args.threads, || w3triage::analyze::analyze(&tables, &aopts));
     let format = Format::from(args.format);

@@ -32,9 +32,19 @@ impl MinuteCounts {
 
     /// Adds the requests whose time `keep` accepts.
     pub fn add_requests(&mut self, r: &Requests, keep: impl Fn(Millis) -> bool) {
+        self.add_rows(r, 0..r.len(), keep)
+    }
+
+    /// Adds rows `range` of `r` whose time `keep` accepts.
+    pub fn add_rows(
+        &mut self,
+        r: &Requests,
+        range: std::ops::Range<usize>,
+        keep: impl Fn(Millis) -> bool,
+    ) {
         // Logs are in time order: one map lookup per minute, not per row.
         let mut run: Option<(i64, [u64; 4])> = None;
-        for i in 0..r.len() {
+        for i in range {
             let ts = r.ts[i];
             if !keep(ts) {
                 continue;

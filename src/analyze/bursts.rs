@@ -22,8 +22,7 @@ use super::AnalyzeOptions;
 use super::stats;
 use super::timeline::{ReasonClasses, norm};
 use crate::knowledge::httperr_reasons::ReasonClass;
-use crate::tables::{Millis, Tables};
-use rayon::prelude::*;
+use crate::tables::{CatCol, Millis, Requests, Tables};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 const MINUTE: i64 = 60_000;
@@ -158,8 +157,7 @@ impl Counts {
 
 type Group = (u32, u32);
 
-fn code_of(t: &Tables, i: usize) -> Option<Code> {
-    let r = &t.requests;
+fn code_of(r: &Requests, i: usize) -> Option<Code> {
     Some(Code {
         status: r.status.get(i)?,
         substatus: r.substatus.get(i).unwrap_or(0),
@@ -167,65 +165,107 @@ fn code_of(t: &Tables, i: usize) -> Option<Code> {
     })
 }
 
-/// One pass over the W3C rows, in parallel slices merged exactly.
-fn w3c_counts(t: &Tables, opts: &AnalyzeOptions) -> HashMap<Group, Counts> {
-    let r = &t.requests;
-    let n = r.len();
-    let step = (n / (rayon::current_num_threads() * 4)).max(65_536);
-    let slices: Vec<(usize, usize)> = (0..n)
-        .step_by(step)
-        .map(|a| (a, (a + step).min(n)))
-        .collect();
-    let parts: Vec<HashMap<Group, Counts>> = slices
-        .par_iter()
-        .map(|&(a, b)| {
-            let mut out: HashMap<Group, Counts> = HashMap::new();
-            // Logs are in time order: one lookup per run of rows of one group and minute.
-            let mut run: Option<(Group, i64, [u64; 2])> = None;
-            for i in a..b {
-                let ts = r.ts[i];
-                if !opts.in_range(ts) {
-                    continue;
-                }
-                let g = (r.server.code(i), r.site.code(i));
-                let m = ts.div_euclid(MINUTE);
-                if run.is_some_and(|(rg, rm, _)| rg != g || rm != m)
-                    && let Some((rg, rm, v)) = run.take()
-                {
-                    add_all(&mut out, rg, rm, v);
-                }
-                let c = &mut run.get_or_insert((g, m, [0; 2])).2;
-                c[0] += 1;
-                let Some(status) = r.status.get(i) else {
-                    continue;
-                };
-                if status >= 500 {
-                    c[1] += 1;
-                }
-                if status >= 500 || status == 401 || status == 403 {
-                    let code = code_of(t, i).expect("status present");
-                    *out.entry(g)
-                        .or_default()
-                        .codes
-                        .entry(code)
-                        .or_default()
-                        .entry(m)
-                        .or_default() += 1;
-                }
-            }
-            if let Some((rg, rm, v)) = run {
-                add_all(&mut out, rg, rm, v);
-            }
-            out
-        })
-        .collect();
-    let mut all: HashMap<Group, Counts> = HashMap::new();
-    for p in parts {
-        for (g, c) in p {
-            all.entry(g).or_default().merge(c);
+/// The per-minute counts of every W3C row, per (server, site) by name: a fold over the rows
+/// (see `analyze::rows`), merged exactly.
+#[derive(Default)]
+pub struct BurstCounts(HashMap<(Option<String>, Option<String>), Counts>);
+
+impl BurstCounts {
+    /// Adds rows `range` of `r`.
+    pub fn add(&mut self, r: &Requests, range: std::ops::Range<usize>, opts: &AnalyzeOptions) {
+        for (g, c) in counts_of(r, range, opts) {
+            let name = (cat_name(&r.server, g.0), cat_name(&r.site, g.1));
+            self.0.entry(name).or_default().merge(c);
         }
     }
-    all
+    /// Another part's counts added.
+    pub fn merge(mut self, o: BurstCounts) -> BurstCounts {
+        for (g, c) in o.0 {
+            self.0.entry(g).or_default().merge(c);
+        }
+        self
+    }
+    /// The counts keyed by the codes of `r` (the rows kept around the incidents hold every
+    /// group that has a window: see `analyze::windows`).
+    fn by_codes<'a>(&'a self, r: &Requests) -> HashMap<Group, &'a Counts> {
+        self.0
+            .iter()
+            .filter_map(|((s, x), c)| Some(((code_in(&r.server, s)?, code_in(&r.site, x)?), c)))
+            .collect()
+    }
+    /// Every W3C window of every group, untested: the spans of rows the bursts are made of.
+    pub fn spans(&self) -> Vec<(Millis, Millis)> {
+        self.0
+            .values()
+            .flat_map(|c| {
+                let fives: HashMap<i64, u64> = c.all.iter().map(|(&m, v)| (m, v[1])).collect();
+                let mut w = windows(&fives, &c.all);
+                for errors in c.codes.values() {
+                    w.extend(windows(errors, &c.all));
+                }
+                w
+            })
+            .map(|(a, b)| (a * MINUTE, (b + 1) * MINUTE))
+            .collect()
+    }
+}
+
+/// The code of `name` in `col` (`None`: not there).
+fn code_in(col: &CatCol, name: &Option<String>) -> Option<u32> {
+    match name {
+        None => Some(CatCol::NULL),
+        Some(n) => col
+            .categories()
+            .iter()
+            .position(|c| c == n)
+            .map(|p| p as u32),
+    }
+}
+
+/// Rows `range` of `r`, counted per group of codes and minute.
+fn counts_of(
+    r: &Requests,
+    range: std::ops::Range<usize>,
+    opts: &AnalyzeOptions,
+) -> HashMap<Group, Counts> {
+    let mut out: HashMap<Group, Counts> = HashMap::new();
+    // Logs are in time order: one lookup per run of rows of one group and minute.
+    let mut run: Option<(Group, i64, [u64; 2])> = None;
+    for i in range {
+        let ts = r.ts[i];
+        if !opts.in_range(ts) {
+            continue;
+        }
+        let g = (r.server.code(i), r.site.code(i));
+        let m = ts.div_euclid(MINUTE);
+        if run.is_some_and(|(rg, rm, _)| rg != g || rm != m)
+            && let Some((rg, rm, v)) = run.take()
+        {
+            add_all(&mut out, rg, rm, v);
+        }
+        let c = &mut run.get_or_insert((g, m, [0; 2])).2;
+        c[0] += 1;
+        let Some(status) = r.status.get(i) else {
+            continue;
+        };
+        if status >= 500 {
+            c[1] += 1;
+        }
+        if status >= 500 || status == 401 || status == 403 {
+            let code = code_of(r, i).expect("status present");
+            *out.entry(g)
+                .or_default()
+                .codes
+                .entry(code)
+                .or_default()
+                .entry(m)
+                .or_default() += 1;
+        }
+    }
+    if let Some((rg, rm, v)) = run {
+        add_all(&mut out, rg, rm, v);
+    }
+    out
 }
 
 fn add_all(out: &mut HashMap<Group, Counts>, g: Group, m: i64, v: [u64; 2]) {
@@ -295,7 +335,7 @@ fn test_w3c(
 }
 
 /// Every W3C window of every series of every group, tested (Bonferroni applied later).
-fn w3c_windows(counts: &HashMap<Group, Counts>) -> Vec<Window> {
+fn w3c_windows(counts: &HashMap<Group, &Counts>) -> Vec<Window> {
     let mut out = Vec::new();
     for (&group, c) in counts {
         let fives: HashMap<i64, u64> = c.all.iter().map(|(&m, v)| (m, v[1])).collect();
@@ -333,9 +373,8 @@ fn passes(w: &Window, tests: usize) -> bool {
 }
 
 /// Error bursts and overload windows of the input, in time order.
-pub fn find(t: &Tables, opts: &AnalyzeOptions) -> Vec<Burst> {
-    let counts = w3c_counts(t, opts);
-    let mut wins = w3c_windows(&counts);
+pub fn find(t: &Tables, opts: &AnalyzeOptions, counts: &BurstCounts) -> Vec<Burst> {
+    let mut wins = w3c_windows(&counts.by_codes(&t.requests));
     let (h_wins, h_rows) = httperr_windows(t, opts);
     let tests = (wins.len() + h_wins.len()).max(1);
     wins.retain(|w| passes(w, tests));
@@ -465,7 +504,7 @@ fn w3c_bursts(t: &Tables, opts: &AnalyzeOptions, wins: &[Window], tests: usize) 
         let Some(list) = by_group.get(&(r.server.code(i), r.site.code(i))) else {
             continue;
         };
-        let Some(code) = code_of(t, i).filter(|c| c.tracked()) else {
+        let Some(code) = code_of(r, i).filter(|c| c.tracked()) else {
             continue;
         };
         for &k in list {

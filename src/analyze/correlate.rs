@@ -18,11 +18,11 @@
 use super::RapidFailEnd;
 use super::aggregate::MinuteCounts;
 use super::pattern::{HashIndex, KINDS, RequestView, feature_hashes};
+use super::rows::RowFacts;
 use super::stats::Busy;
 use super::timeline::{Timeline as Tl, eq_ci, norm, server_ok};
 use super::{AnalyzeOptions, Timeline};
 use crate::tables::{Millis, Requests, Tables};
-use rayon::prelude::*;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
@@ -201,13 +201,13 @@ fn serves(
 }
 
 /// Requests in flight and before each crash, rapid-fail ends, the chart: one pass over the requests.
-pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
+pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, facts: &RowFacts) -> Correlation {
     let r = &t.requests;
-    let counts = minute_counts(t, opts);
+    let counts = minute_counts(t, opts, facts);
     let (first, last) = (counts.first, counts.last);
     let chart = counts.chart();
 
-    let pairs = site_pairs(r);
+    let pairs: Vec<(String, String)> = facts.pairs.iter().cloned().collect();
     let mut server_sites: HashMap<String, Vec<String>> = HashMap::new();
     for (s, x) in &pairs {
         server_sites.entry(s.clone()).or_default().push(x.clone());
@@ -218,8 +218,17 @@ pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
     let (targets, mut sites) = pair_targets(tl, &map, &pairs, &cluster_group);
     let notes = site_notes(tl, &map, &mut sites);
 
-    // The pass.
-    let mut pass = Pass::new(tl.clusters.len(), tl.episodes.len(), opts);
+    // Every row: the groups' baselines and the episodes' ends.
+    let every = t.all_rows().fold(
+        || Every::new(groups.len(), tl.episodes.len()),
+        |e, r, range| e.add(r, range, opts, tl, &targets),
+        Every::merge,
+    );
+    for (g, n) in groups.iter_mut().zip(&every.rows) {
+        g.rows = *n;
+    }
+    // The rows around the incidents.
+    let mut pass = Pass::new(tl.clusters.len(), opts);
     let mut cache = Cache { prev: None };
     for i in 0..r.len() {
         let ts = r.ts[i];
@@ -229,15 +238,11 @@ pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
         let Some(tg) = cache.get(&targets, r.server.get(i), r.site.get(i)) else {
             continue;
         };
-        for &g in &tg.groups {
-            groups[g].rows += 1;
-        }
         let tt = r.time_taken_ms.get(i).unwrap_or(0).min(DAY_MS) as i64;
         pass.incidents(tg, i, ts, tt);
-        pass.episodes(tg, tl, ts, tt, r.status.get(i));
     }
     let (in_flight, recent) = pass.sorted(r);
-    let episodes = episode_ends(t, tl, &pass.first_ok, &pass.ep_503);
+    let episodes = episode_ends(t, tl, &every.first_ok, &every.ep_503);
 
     Correlation {
         first,
@@ -256,9 +261,8 @@ pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl) -> Correlation {
 }
 
 /// The per-minute counts (a mergeable aggregate): the time range and the chart.
-fn minute_counts(t: &Tables, opts: &AnalyzeOptions) -> MinuteCounts {
-    let mut counts = MinuteCounts::default();
-    counts.add_requests(&t.requests, |ts| opts.in_range(ts));
+fn minute_counts(t: &Tables, opts: &AnalyzeOptions, facts: &RowFacts) -> MinuteCounts {
+    let mut counts = facts.minutes.clone();
     counts.add_httperr(&t.httperr, |ts| opts.in_range(ts));
     t.crashes
         .iter()
@@ -268,16 +272,93 @@ fn minute_counts(t: &Tables, opts: &AnalyzeOptions) -> MinuteCounts {
     counts
 }
 
-/// What the one pass over the requests collects for the incidents and rapid-fail episodes.
+/// What a fold over every row collects for the pattern groups and rapid-fail episodes.
+struct Every {
+    /// Per group: its sites' rows in range.
+    rows: Vec<u64>,
+    /// Per episode: the first successful request started after its start.
+    first_ok: Vec<Option<Millis>>,
+    /// Per episode: the times of the 503s after its start.
+    ep_503: Vec<Vec<Millis>>,
+}
+
+impl Every {
+    fn new(groups: usize, episodes: usize) -> Every {
+        Every {
+            rows: vec![0; groups],
+            first_ok: vec![None; episodes],
+            ep_503: vec![Vec::new(); episodes],
+        }
+    }
+
+    fn add(
+        &mut self,
+        r: &Requests,
+        range: std::ops::Range<usize>,
+        opts: &AnalyzeOptions,
+        tl: &Tl,
+        targets: &TargetMap,
+    ) {
+        let mut cache = Cache { prev: None };
+        for i in range {
+            let ts = r.ts[i];
+            if !opts.in_range(ts) {
+                continue;
+            }
+            let Some(tg) = cache.get(targets, r.server.get(i), r.site.get(i)) else {
+                continue;
+            };
+            for &g in &tg.groups {
+                self.rows[g] += 1;
+            }
+            if !tg.episodes.is_empty() {
+                let tt = r.time_taken_ms.get(i).unwrap_or(0).min(DAY_MS) as i64;
+                self.episodes(tg, tl, ts, tt, r.status.get(i));
+            }
+        }
+    }
+
+    fn merge(mut self, o: Every) -> Every {
+        for (a, b) in self.rows.iter_mut().zip(o.rows) {
+            *a += b;
+        }
+        for (a, b) in self.first_ok.iter_mut().zip(o.first_ok) {
+            *a = match (*a, b) {
+                (Some(x), Some(y)) => Some(x.min(y)),
+                (x, y) => x.or(y),
+            };
+        }
+        for (a, b) in self.ep_503.iter_mut().zip(o.ep_503) {
+            a.extend(b);
+        }
+        self
+    }
+
+    /// A row against the rapid-fail episodes of its site's pool.
+    #[inline]
+    fn episodes(&mut self, tg: &Targets, tl: &Tl, ts: Millis, tt: Millis, status: Option<u16>) {
+        for &e in &tg.episodes {
+            let es = tl.episodes[e].start;
+            if ts < es {
+                continue;
+            }
+            match status {
+                Some(200..=399) if ts.saturating_sub(tt) > es => {
+                    self.first_ok[e] = Some(self.first_ok[e].map_or(ts, |f: Millis| f.min(ts)));
+                }
+                Some(503) => self.ep_503[e].push(ts),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// What the pass over the rows around the incidents collects.
 struct Pass {
     /// Per incident: the rows whose `[time − time-taken, time]` spans the crash (with slack).
     in_flight: Vec<Vec<usize>>,
     /// Per incident: the last rows that completed within the window before the crash.
     recent: Vec<BinaryHeap<Reverse<(Millis, usize)>>>,
-    /// Per episode: the first successful request started after its start.
-    first_ok: Vec<Option<Millis>>,
-    /// Per episode: the times of the 503s after its start.
-    ep_503: Vec<Vec<Millis>>,
     slack: Millis,
     ahead: Millis,
     window: Millis,
@@ -285,13 +366,11 @@ struct Pass {
 }
 
 impl Pass {
-    fn new(incidents: usize, episodes: usize, opts: &AnalyzeOptions) -> Pass {
+    fn new(incidents: usize, opts: &AnalyzeOptions) -> Pass {
         let slack = opts.in_flight_slack_ms.max(0);
         Pass {
             in_flight: vec![Vec::new(); incidents],
             recent: vec![BinaryHeap::new(); incidents],
-            first_ok: vec![None; episodes],
-            ep_503: vec![Vec::new(); episodes],
             slack,
             ahead: slack.max(opts.window_ms.max(0)),
             window: opts.window_ms,
@@ -324,24 +403,6 @@ impl Pass {
         }
     }
 
-    /// A row against the rapid-fail episodes of its site's pool.
-    #[inline]
-    fn episodes(&mut self, tg: &Targets, tl: &Tl, ts: Millis, tt: Millis, status: Option<u16>) {
-        for &e in &tg.episodes {
-            let es = tl.episodes[e].start;
-            if ts < es {
-                continue;
-            }
-            match status {
-                Some(200..=399) if ts.saturating_sub(tt) > es => {
-                    self.first_ok[e] = Some(self.first_ok[e].map_or(ts, |f: Millis| f.min(ts)));
-                }
-                Some(503) => self.ep_503[e].push(ts),
-                _ => {}
-            }
-        }
-    }
-
     /// The in-flight rows in time order and the recent ones newest first (ties by place).
     fn sorted(&mut self, r: &Requests) -> (Vec<Vec<usize>>, Vec<Vec<usize>>) {
         let mut in_flight = std::mem::take(&mut self.in_flight);
@@ -355,25 +416,6 @@ impl Pass {
         });
         (in_flight, recent.collect())
     }
-}
-
-/// The distinct (server, site) pairs of the requests, sorted.
-fn site_pairs(r: &Requests) -> Vec<(String, String)> {
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    let mut prev: Option<(Option<&str>, Option<&str>)> = None;
-    for i in 0..r.len() {
-        let (s, x) = (r.server.get(i), r.site.get(i));
-        if prev.is_some_and(|(ps, px)| same(ps, s) && same(px, x)) {
-            continue;
-        }
-        prev = Some((s, x));
-        let k = key(s, x);
-        if !pairs.contains(&k) {
-            pairs.push(k);
-        }
-    }
-    pairs.sort();
-    pairs
 }
 
 /// Incidents grouped by app pool name; the group of each incident.
@@ -515,7 +557,11 @@ fn episode_ends(
 
 /// The request view of W3C row `i`.
 pub fn w3c_view(t: &Tables, i: usize) -> RequestView<'_> {
-    let r = &t.requests;
+    row_view(&t.requests, i)
+}
+
+/// The request view of row `i` of `r`.
+pub fn row_view(r: &Requests, i: usize) -> RequestView<'_> {
     RequestView {
         method: r.method.get(i),
         stem: r.uri_stem.get(i).unwrap_or(""),
@@ -589,20 +635,15 @@ pub fn baseline_counts(
     candidates: &[HashIndex],
     needed: [bool; 7],
 ) -> Baseline {
-    let r = &t.requests;
     let sizes: Vec<usize> = candidates.iter().map(HashIndex::len).collect();
-    if !needed.iter().any(|&x| x) || r.is_empty() {
+    if !needed.iter().any(|&x| x) || t.all_rows().count() == 0 {
         return Baseline::zero(&sizes);
     }
-    const CHUNK: usize = 1 << 16;
-    let chunks = r.len().div_ceil(CHUNK);
-    (0..chunks)
-        .into_par_iter()
-        .map(|c| {
-            let mut acc = Baseline::zero(&sizes);
+    t.all_rows().fold(
+        || Baseline::zero(&sizes),
+        |acc, r, range| {
             let mut cache = Cache { prev: None };
-            let end = ((c + 1) * CHUNK).min(r.len());
-            for i in c * CHUNK..end {
+            for i in range {
                 if !opts.in_range(r.ts[i]) {
                     continue;
                 }
@@ -616,8 +657,7 @@ pub fn baseline_counts(
                 for &g in &tg.groups {
                     acc.all[g].add(tt);
                 }
-                let view = w3c_view(t, i);
-                let hashes = feature_hashes(&view, &needed);
+                let hashes = feature_hashes(&row_view(r, i), &needed);
                 for k in KINDS {
                     let Some(hash) = hashes[k.index()] else {
                         continue;
@@ -630,7 +670,7 @@ pub fn baseline_counts(
                     }
                 }
             }
-            acc
-        })
-        .reduce(|| Baseline::zero(&sizes), Baseline::merge)
+        },
+        Baseline::merge,
+    )
 }

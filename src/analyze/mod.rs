@@ -20,6 +20,7 @@ pub mod judge;
 pub mod model;
 pub mod pattern;
 pub mod perf;
+pub mod rows;
 pub mod stats;
 pub mod suspects;
 #[doc(hidden)]
@@ -96,10 +97,26 @@ impl AnalyzeOptions {
 
 /// Runs every stage.
 pub fn analyze(tables: &Tables, opts: &AnalyzeOptions) -> Analysis {
+    let facts = rows::RowFacts::of(tables, opts);
     let tl = timeline::build(tables, opts);
-    let corr = correlate::run(tables, opts, &tl);
+    if tables.reread.is_some() {
+        // The rows around the incidents, in the table the stages read one by one.
+        let mut t = tables.clone();
+        t.requests = rows::gather(tables, opts, &tl, &facts);
+        return analyze_with(&t, opts, tl, &facts);
+    }
+    analyze_with(tables, opts, tl, &facts)
+}
+
+fn analyze_with(
+    tables: &Tables,
+    opts: &AnalyzeOptions,
+    tl: timeline::Timeline,
+    facts: &rows::RowFacts,
+) -> Analysis {
+    let corr = correlate::run(tables, opts, &tl, facts);
     let judged = judge::Judgments::of(&tables.crashes, &tables.frames, &tables.threads);
-    let bursts = bursts::find(tables, opts);
+    let bursts = bursts::find(tables, opts, &facts.bursts);
     let perf = perf::Perf::of(&tables.counters);
     let found = suspects::find(tables, &judged, opts, &tl, &corr, &bursts, &perf);
     let mut corr = corr;
@@ -108,7 +125,7 @@ pub fn analyze(tables: &Tables, opts: &AnalyzeOptions) -> Analysis {
         c.cpu = perf.cpu_buckets(start, c.bucket_s * 1000, c.requests.len());
         c.private_mb = perf.private_buckets(start, c.bucket_s * 1000, c.requests.len());
     }
-    assemble(tables, opts, tl, corr, found)
+    assemble(tables, opts, tl, corr, found, facts)
 }
 
 /// Cuts a log-derived string for the report (characters, not bytes).
@@ -152,6 +169,7 @@ fn assemble(
     tl: timeline::Timeline,
     corr: correlate::Correlation,
     found: suspects::Found,
+    facts: &rows::RowFacts,
 ) -> Analysis {
     let mut by_kind = BTreeMap::new();
     for f in &t.files {
@@ -159,7 +177,7 @@ fn assemble(
     }
     let mut servers: Vec<String> = t.files.iter().filter_map(|f| f.server.clone()).collect();
     servers.extend(t.crashes.iter().filter_map(|c| c.server.clone()));
-    servers.extend(t.requests.server.categories().iter().cloned());
+    servers.extend(facts.servers.iter().cloned());
     servers.extend(t.httperr.server.categories().iter().cloned());
     servers.sort_by_key(|s| s.to_ascii_lowercase());
     servers.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
@@ -218,7 +236,7 @@ fn assemble(
     let inputs = Inputs {
         files: t.files.len(),
         by_kind,
-        requests: t.requests.len(),
+        requests: facts.rows,
         httperr_rows: t.httperr.len(),
         crash_rows: t.crashes.len(),
         dumps: t

@@ -39,8 +39,8 @@ fn short_name(name: &str) -> &str {
 
 /// Resolves the machine of every row (see the module docs); `forced` (`--server NAME`) names
 /// the one machine everything is from.
-pub fn resolve(t: &mut Tables, forced: Option<&str>) {
-    let names = Names::learn(&t.files, &t.crashes, forced);
+pub fn resolve(t: &mut Tables, forced: Option<&str>) -> Names {
+    let mut names = Names::learn(&t.files, &t.crashes, forced);
     let rename = |v: &str| names.of(v).filter(|n| n != v);
     t.requests.server.rename(rename);
     t.httperr.server.rename(rename);
@@ -53,7 +53,8 @@ pub fn resolve(t: &mut Tables, forced: Option<&str>) {
     for s in &mut t.counters.series {
         rename_opt(&mut s.server, &rename);
     }
-    t.servers = names.identities;
+    t.servers = std::mem::take(&mut names.identities);
+    names
 }
 
 fn rename_opt(v: &mut Option<String>, rename: &impl Fn(&str) -> Option<String>) {
@@ -63,7 +64,8 @@ fn rename_opt(v: &mut Option<String>, rename: &impl Fn(&str) -> Option<String>) 
 }
 
 /// The names found, joined into machines.
-struct Names {
+/// The machines' names, by folder name and host key (see the module docs).
+pub struct Names {
     /// Folder names (lower case) and host keys → the machine's name.
     by_key: HashMap<String, String>,
     identities: Vec<ServerIdentity>,
@@ -128,7 +130,8 @@ impl Names {
     }
 
     /// The machine's name for a server value of the tables (a folder name or a host name).
-    fn of(&self, v: &str) -> Option<String> {
+    /// The machine a folder or host name `v` is (`None`: not known).
+    pub fn of(&self, v: &str) -> Option<String> {
         let v = v.trim();
         self.by_key
             .get(&format!("d:{}", v.to_ascii_lowercase()))

@@ -14,7 +14,7 @@ use crate::tables::{ArtifactKind, EvidenceSource, FileId, Tables};
 use std::collections::BTreeMap;
 
 /// Converts the native logs' times (see the module docs); `tz_min` is `--tz`, minutes east.
-pub fn resolve(t: &mut Tables, tz_min: Option<i32>) {
+pub fn resolve(t: &mut Tables, tz_min: Option<i32>) -> BTreeMap<FileId, i64> {
     let mut shift: BTreeMap<FileId, i64> = BTreeMap::new();
     for f in t
         .files
@@ -44,15 +44,15 @@ pub fn resolve(t: &mut Tables, tz_min: Option<i32>) {
             }
         }
     }
-    if shift.is_empty() {
-        return;
-    }
-    let r = &mut t.requests;
-    for i in 0..r.len() {
-        if let Some(ms) = shift.get(&r.file[i]) {
-            r.ts[i] -= ms;
+    if !shift.is_empty() {
+        let r = &mut t.requests;
+        for i in 0..r.len() {
+            if let Some(ms) = shift.get(&r.file[i]) {
+                r.ts[i] -= ms;
+            }
         }
     }
+    shift
 }
 
 /// The offset most dumps of `server` were written at, if any dump says.

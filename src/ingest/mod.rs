@@ -13,6 +13,7 @@ pub mod identity;
 pub mod local_time;
 pub mod native;
 pub mod perf;
+pub mod reread;
 pub mod text;
 pub mod w3c;
 pub mod w3c_fields;
@@ -39,6 +40,9 @@ pub struct IngestOptions {
     /// `--tz`: the servers' offset from UTC, minutes east, for logs in local time without a
     /// zone when nothing else says (see [`local_time`]).
     pub tz_min: Option<i32>,
+    /// Request rows are counted and dropped, not kept: the analysis reads the logs again
+    /// ([`reread`]). Their files are read a wave of chunks at a time and their pages released.
+    pub drop_requests: bool,
 }
 
 /// Discovers and ingests everything under `paths`.
@@ -94,9 +98,16 @@ pub fn ingest_artifacts(artifacts: Vec<Artifact>, opts: &IngestOptions) -> Table
 
 /// What is judged from all the files once they are in: one name per machine ([`identity`]),
 /// then local times converted with what is known of each machine ([`local_time`]).
-pub fn finish(t: &mut Tables, opts: &IngestOptions) {
-    identity::resolve(t, opts.server.as_deref());
-    local_time::resolve(t, opts.tz_min);
+/// Returns what was done, for rows read again ([`reread`]).
+pub fn finish(
+    t: &mut Tables,
+    opts: &IngestOptions,
+) -> (
+    identity::Names,
+    std::collections::BTreeMap<crate::tables::FileId, i64>,
+) {
+    let names = identity::resolve(t, opts.server.as_deref());
+    (names, local_time::resolve(t, opts.tz_min))
 }
 
 /// Ingests artifacts into `sink`, in their order, whatever the number of threads.
@@ -145,6 +156,20 @@ const FILES_PER_THREAD: usize = 16;
 /// Reads one file with the stage for its kind. Never panics on input: a panic inside a parser
 /// (a bug, not an input problem) becomes an `internal_error` issue for that file.
 pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
+    if opts.drop_requests && reread::holds_requests(a.kind) {
+        let mut drop = |_: Option<&mut [crate::tables::Requests]>| {};
+        return ingest_one_with(a, opts, Some(&mut drop));
+    }
+    ingest_one_with(a, opts, None)
+}
+
+/// [`ingest_one`], handing the request rows of a request log to `each` (see [`w3c::stream`])
+/// instead of keeping them; the file's row still counts them.
+pub fn ingest_one_with(
+    a: &Artifact,
+    opts: &IngestOptions,
+    each: Option<&mut w3c::EachFn<'_>>,
+) -> (FileRow, Parsed) {
     let start = Instant::now();
     let mut row = FileRow {
         id: a.id,
@@ -172,34 +197,53 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
         server: a.server.clone(),
         site: a.site.clone(),
     };
-    let (src, notes) = match load(a) {
+    let (src, notes) = match load(a, each.is_none()) {
         Ok(loaded) => loaded,
         Err(why) => return failed(row, parsed, why),
     };
     let bytes: &[u8] = src.bytes();
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match a.kind {
-        ArtifactKind::W3c => w3c::parse_source(&ctx, &src),
-        ArtifactKind::HttpErr => httperr::parse(&ctx, bytes),
-        ArtifactKind::IisNative => native::parse_native(&ctx, bytes),
-        ArtifactKind::Ftp => ftp::parse(&ctx, &src),
-        ArtifactKind::Ncsa => native::parse_ncsa(&ctx, bytes),
-        ArtifactKind::Minidump if a.container == Container::Plain => {
-            dump::parse_file(&ctx, &a.path, &opts.dump)
+    let mut streamed = 0usize;
+    let counter = &mut streamed;
+    let mut each = each.map(|e| {
+        move |t: Option<&mut [crate::tables::Requests]>| {
+            *counter = t.as_ref().map_or(0, |t| {
+                *counter + t.iter().map(crate::tables::Requests::len).sum::<usize>()
+            });
+            e(t)
         }
-        ArtifactKind::Minidump => dump::parse(&ctx, bytes, &opts.dump),
-        ArtifactKind::Evtx | ArtifactKind::EventXml | ArtifactKind::EventJson => {
-            events::parse(&ctx, a.kind, bytes)
-        }
-        ArtifactKind::PerfCsv => perf::parse(&ctx, bytes),
-        ArtifactKind::Freb => freb::parse(&ctx, bytes),
-        _ => Parsed::default(),
-    }));
+    });
+    let result =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match (a.kind, &mut each) {
+            (ArtifactKind::W3c, Some(e)) => w3c::stream(&ctx, &src, w3c_fields::DEFAULT_CHUNK, e),
+            (ArtifactKind::W3c, _) => w3c::parse_source(&ctx, &src),
+            (ArtifactKind::HttpErr, _) => httperr::parse(&ctx, bytes),
+            (ArtifactKind::IisNative, _) => native::parse_native(&ctx, bytes),
+            (ArtifactKind::Ftp, _) => ftp::parse(&ctx, &src),
+            (ArtifactKind::Ncsa, _) => native::parse_ncsa(&ctx, bytes),
+            (ArtifactKind::Minidump, _) if a.container == Container::Plain => {
+                dump::parse_file(&ctx, &a.path, &opts.dump)
+            }
+            (ArtifactKind::Minidump, _) => dump::parse(&ctx, bytes, &opts.dump),
+            (ArtifactKind::Evtx | ArtifactKind::EventXml | ArtifactKind::EventJson, _) => {
+                events::parse(&ctx, a.kind, bytes)
+            }
+            (ArtifactKind::PerfCsv, _) => perf::parse(&ctx, bytes),
+            (ArtifactKind::Freb, _) => freb::parse(&ctx, bytes),
+            _ => Parsed::default(),
+        }));
     let mut parsed = match result {
         Ok(p) => p,
         Err(_) => {
             return failed(row, parsed, ReadError::ParserPanicked);
         }
     };
+    // Native and NCSA logs are not chunked: handed over whole.
+    if let Some(e) = each.as_mut()
+        && !parsed.requests.is_empty()
+    {
+        e(Some(std::slice::from_mut(&mut parsed.requests)));
+        parsed.requests = Default::default();
+    }
     parsed.issues.splice(0..0, notes);
     row.host = parsed.server.clone();
     if parsed.server.is_some() && row.server.is_none() {
@@ -210,6 +254,7 @@ pub fn ingest_one(a: &Artifact, opts: &IngestOptions) -> (FileRow, Parsed) {
     }
     row.counts = parsed.counts;
     row.rows = (parsed.requests.len()
+        + streamed
         + parsed.httperr.len()
         + parsed.crashes.len()
         + parsed.ftp.len()
@@ -276,14 +321,14 @@ fn not_read(a: &Artifact, row: &mut FileRow) -> Option<Parsed> {
 /// The file's bytes in the shape its parser reads (text normalised), with a warning for each
 /// change made. Dumps are read their own way (bounded, mapped copy-on-write for repairs): an
 /// empty source here.
-fn load(a: &Artifact) -> Result<(Source, Vec<IssueRow>), ReadError> {
+fn load(a: &Artifact, populate: bool) -> Result<(Source, Vec<IssueRow>), ReadError> {
     let plain = a.container == Container::Plain;
     if a.kind == ArtifactKind::Minidump && plain {
         return Ok((Source::new(Vec::new()), Vec::new()));
     }
     let file = std::fs::File::open(&a.path).map_err(ReadError::Open)?;
     let (src, mut notes) = match (a.container, &a.member) {
-        (Container::Plain, _) => (read_source(file)?, Vec::new()),
+        (Container::Plain, _) => (map_source(file, populate)?, Vec::new()),
         (Container::Zip, Some(m)) => {
             let mut r = archive::open_member(&a.path, m.index).map_err(ReadError::Inflate)?;
             inflate(a.id, "zip member", |out, limit| r.read_into(out, limit))?
@@ -358,7 +403,13 @@ fn inflate_limit() -> u64 {
 const MAP_ABOVE: u64 = 4 << 20;
 
 /// The file's bytes, which the tables may keep pointing into (see [`Source`]).
-pub fn read_source(mut file: std::fs::File) -> Result<Source, ReadError> {
+pub fn read_source(file: std::fs::File) -> Result<Source, ReadError> {
+    map_source(file, true)
+}
+
+/// [`read_source`]; `populate` false maps a file of any size page by page as read (a streamed
+/// parse releases its pages behind it).
+fn map_source(mut file: std::fs::File, populate: bool) -> Result<Source, ReadError> {
     use std::io::Read;
     let len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
     if len <= MAP_ABOVE {
@@ -369,14 +420,14 @@ pub fn read_source(mut file: std::fs::File) -> Result<Source, ReadError> {
         };
     }
     let mut options = memmap2::MmapOptions::new();
-    if len <= populate_limit() {
+    if populate && len <= populate_limit() {
         options.populate();
     }
     // SAFETY: the map is read-only; a log being appended to while we read is tolerated by the
     // parsers, which bound every access by the slice length taken at map time. Text the tables
     // keep pointing into is re-checked when read (`StrCol::get`).
     match unsafe { options.map(&file) } {
-        Ok(m) => Ok(Source::new(m)),
+        Ok(m) => Ok(Source::mapped(m)),
         Err(e) => Err(ReadError::Map(e)),
     }
 }

@@ -43,20 +43,46 @@ pub fn parse_source_chunked(ctx: &FileCtx, src: &Source, chunk: usize) -> Parsed
 /// The parser with the one-pass path for plain data lines on or off (tests compare the two).
 #[doc(hidden)]
 pub fn parse_with(ctx: &FileCtx, src: &Source, chunk: usize, fast: bool) -> Parsed {
+    let mut parsed = parse_any(ctx, src, chunk, fast, None);
+    parsed.requests.bind(src);
+    parsed
+}
+
+/// What a streamed parse hands its rows to, a wave of chunk tables at a time (bound to the
+/// source); `None` means "forget this file's rows so far: it is read again from the start".
+pub type EachFn<'f> = dyn FnMut(Option<&mut [Requests]>) + Send + 'f;
+
+/// Parses `src` handing its rows over a wave at a time instead of keeping them: the returned
+/// [`Parsed`] has everything but the rows. The pages of the source a wave was read from are
+/// released after it ([`Source::release`]), so neither the table nor the file stays in memory.
+/// A date-less layout is still read in one piece (see [`parse_with`]).
+pub fn stream(ctx: &FileCtx, src: &Source, chunk: usize, each: &mut EachFn<'_>) -> Parsed {
+    parse_any(ctx, src, chunk, true, Some(each))
+}
+
+fn parse_any(
+    ctx: &FileCtx,
+    src: &Source,
+    chunk: usize,
+    fast: bool,
+    mut each: Option<&mut EachFn<'_>>,
+) -> Parsed {
     let bytes = src.bytes();
     let chunks = wf::split_chunks(bytes, chunk);
-    let mut parsed = if chunks.len() > 1 {
-        parse_chunks(ctx, bytes, &chunks, fast)
-    } else {
-        None
+    if chunks.len() > 1
+        && let Some(p) = parse_chunks(ctx, src, &chunks, fast, each.as_deref_mut())
+    {
+        return p;
     }
     // Date-less layouts (FTP, IIS 4) take the day from `#Date` and roll it over when the time
     // goes backwards: that needs every earlier line, so a file where one is in force is read
     // (again) in one piece.
-    .or_else(|| parse_chunks(ctx, bytes, &[(0, bytes.len())], fast))
-    .unwrap_or_default();
-    parsed.requests.bind(src);
-    parsed
+    if chunks.len() > 1
+        && let Some(e) = each.as_deref_mut()
+    {
+        e(None);
+    }
+    parse_chunks(ctx, src, &[(0, bytes.len())], fast, each).unwrap_or_default()
 }
 
 /// The state a chunk starts in: what the directives before it set.
@@ -90,10 +116,12 @@ impl Default for Start {
 /// is right.
 fn parse_chunks(
     ctx: &FileCtx,
-    bytes: &[u8],
+    src: &Source,
     chunks: &[(usize, usize)],
     fast: bool,
+    mut each: Option<&mut EachFn<'_>>,
 ) -> Option<Parsed> {
+    let bytes = src.bytes();
     // Chunks are parsed in waves of a few per thread; after each wave the chunk tables are
     // appended to the result in input order, cleared and reused for the next wave. So only a
     // wave's worth of chunk tables exists next to the result, and their memory is faulted in
@@ -139,8 +167,14 @@ fn parse_chunks(
             }
             last_ts = o.last_ts.or(last_ts);
         }
+        if let Some(e) = each.as_deref_mut() {
+            w.hand_over(src, group, &mut outs, e);
+        }
         let acc = w.absorb(k, outs, &mut parsed, &mut issue_chunks);
         result = acc.or(result);
+    }
+    if each.is_some() {
+        result = None;
     }
     parsed.requests = result.unwrap_or_default();
     if chunks.len() > 1 {
@@ -308,7 +342,7 @@ impl Waves<'_> {
         let mut first = outs.next()?;
         let mut acc = std::mem::take(&mut first.requests);
         let rest: Vec<ChunkOut> = outs.collect();
-        if k == 0 && self.chunks.len() > 1 {
+        if k == 0 && self.chunks.len() > 1 && !acc.is_empty() {
             self.reserve(&mut acc, &first, &rest);
         }
         for (j, mut o) in std::iter::once(first).chain(rest).enumerate() {
@@ -334,6 +368,33 @@ impl Waves<'_> {
             }
         }
         Some(acc)
+    }
+
+    /// Hands a wave's rows to `each` (bound to the source) and empties its tables; the wave's
+    /// pages of the source are released.
+    fn hand_over(
+        &self,
+        src: &Source,
+        group: &[(usize, usize)],
+        outs: &mut [ChunkOut],
+        each: &mut EachFn<'_>,
+    ) {
+        let mut tables: Vec<Requests> = outs
+            .iter_mut()
+            .map(|o| {
+                let mut t = std::mem::take(&mut o.requests);
+                t.bind(src);
+                t
+            })
+            .collect();
+        each(Some(&mut tables));
+        for (o, mut t) in outs.iter_mut().zip(tables) {
+            t.clear();
+            o.requests = t;
+        }
+        if let (Some(a), Some(b)) = (group.first(), group.last()) {
+            src.release(a.0..b.1);
+        }
     }
 
     /// Reserves the whole result once, extrapolated from the first wave (rows from its lines,

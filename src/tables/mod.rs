@@ -812,6 +812,9 @@ pub struct Tables {
     pub issues: Vec<IssueRow>,
     /// The machines the evidence is from, and how each was told (see `ingest::identity`).
     pub servers: Vec<ServerIdentity>,
+    /// Set when `requests` holds only the rows of the incidents' windows: the logs to read again
+    /// for every row (see `analyze::rows`).
+    pub reread: Option<std::sync::Arc<crate::ingest::reread::Reread>>,
 }
 
 impl Tables {

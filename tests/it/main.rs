@@ -26,3 +26,4 @@ mod report;
 mod samples;
 mod sink;
 mod w3c;
+mod windowed;

@@ -586,34 +586,44 @@ const CLIMB_MS: Millis = 10 * 60_000;
 /// Requests that never completed are not in the log, so this is a floor of what the users saw.
 fn time_taken_climb(t: &Tables, inc: &Incident) -> Option<String> {
     let Ts(t0) = inc.time?;
-    let r = &t.requests;
     let sites: Vec<&str> = inc.sites.iter().map(String::as_str).collect();
-    let (mut before, mut rest) = (Vec::new(), Vec::new());
-    for i in 0..r.len() {
-        let ok_server = timeline::server_ok(inc.server.as_deref(), r.server.get(i));
-        let ok_site = sites.is_empty()
-            || r.site
-                .get(i)
-                .is_some_and(|s| sites.iter().any(|x| x.eq_ignore_ascii_case(s)));
-        let Some(tt) = r.time_taken_ms.get(i) else {
-            continue;
-        };
-        if !(ok_server && ok_site) {
-            continue;
-        }
-        let ts = r.ts[i];
-        if ts > t0 - CLIMB_MS && ts <= t0 {
-            before.push(tt);
-        } else {
-            rest.push(tt);
-        }
-    }
-    let median = |v: &mut Vec<u64>| {
-        v.sort_unstable();
-        v.get(v.len() / 2).copied()
-    };
+    // Every row of the pool's sites, by time-taken: a histogram (the day's values repeat), so
+    // the fold stays small whatever the logs' size.
+    let (mut before, rest) = t.all_rows().fold(
+        || (Vec::new(), BTreeMap::<u64, u64>::new()),
+        |(before, rest), r, range| {
+            for i in range {
+                let ok_server = timeline::server_ok(inc.server.as_deref(), r.server.get(i));
+                let ok_site = sites.is_empty()
+                    || r.site
+                        .get(i)
+                        .is_some_and(|s| sites.iter().any(|x| x.eq_ignore_ascii_case(s)));
+                let Some(tt) = r.time_taken_ms.get(i) else {
+                    continue;
+                };
+                if !(ok_server && ok_site) {
+                    continue;
+                }
+                let ts = r.ts[i];
+                if ts > t0 - CLIMB_MS && ts <= t0 {
+                    before.push(tt);
+                } else {
+                    *rest.entry(tt).or_default() += 1;
+                }
+            }
+        },
+        |(mut b1, mut r1), (b2, r2)| {
+            b1.extend(b2);
+            for (k, n) in r2 {
+                *r1.entry(k).or_default() += n;
+            }
+            (b1, r1)
+        },
+    );
     let n = before.len();
-    let (b, d) = (median(&mut before)?, median(&mut rest)?);
+    before.sort_unstable();
+    let b = before.get(n / 2).copied()?;
+    let d = median_of(&rest)?;
     (n >= 5 && b >= 1000 && b >= 5 * d.max(1)).then(|| {
         format!(
             "time-taken climbed before it: median {} over the {n} requests of the last 10 minutes, {} the rest of the day",
@@ -621,6 +631,19 @@ fn time_taken_climb(t: &Tables, inc: &Incident) -> Option<String> {
             if d < 1000 { format!("{d} ms") } else { fmt_duration(d as i64) }
         )
     })
+}
+
+/// The value at index `n / 2` of the sorted values a histogram counts.
+fn median_of(h: &BTreeMap<u64, u64>) -> Option<u64> {
+    let n: u64 = h.values().sum();
+    let mut seen = 0;
+    for (&v, &k) in h {
+        seen += k;
+        if seen > n / 2 {
+            return Some(v);
+        }
+    }
+    None
 }
 
 /// A hang, a dump or a CPU run: the dump's verdict, a series of dumps, threads blocked

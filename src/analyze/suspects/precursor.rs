@@ -10,9 +10,9 @@
 //! memory after huge uploads) corroborates it.
 
 use super::*;
-use crate::analyze::correlate::key;
+use crate::analyze::correlate::{key, row_view};
 use crate::analyze::pattern::feature_text;
-use crate::tables::Millis;
+use crate::tables::{Millis, Requests};
 use rayon::prelude::*;
 use std::collections::HashSet;
 
@@ -37,8 +37,7 @@ enum Standout {
 }
 
 impl Standout {
-    fn of(t: &Tables, i: usize) -> Option<Standout> {
-        let r = &t.requests;
+    fn of(r: &Requests, i: usize) -> Option<Standout> {
         if r.cs_bytes.get(i).is_some_and(|b| b >= LARGE_BYTES) {
             Some(Standout::Large)
         } else if r.sc_bytes.get(i).is_some_and(|b| b >= LARGE_RESPONSE) {
@@ -183,32 +182,58 @@ fn standouts(
     corr: &Correlation,
     crashes: &[(usize, Millis)],
 ) -> BTreeMap<(Standout, String), Route> {
-    let r = &t.requests;
     let shapes = abandoned_shapes(t, tl, crashes);
     let lens: HashSet<usize> = shapes.iter().map(|(_, p)| p.len()).collect();
-    // The few rows that stand out, found in parallel (a pass over every request row).
-    let keyed: Vec<(usize, (Standout, String))> = (0..r.len())
-        .into_par_iter()
-        .flat_map_iter(|i| {
-            let by_size = Standout::of(t, i).and_then(|why| {
-                let route = feature_text(FeatureKind::Route, &w3c_view(t, i))?.1;
-                Some((i, (why, route)))
-            });
-            let by_shape =
-                shape_of(t, i, &shapes, &lens).map(|shape| (i, (Standout::Abandoned, shape)));
-            by_size.into_iter().chain(by_shape)
+    let keys = |r: &Requests, i: usize| {
+        let by_size = Standout::of(r, i).and_then(|why| {
+            let route = feature_text(FeatureKind::Route, &row_view(r, i))?.1;
+            Some((why, route))
+        });
+        let by_shape = shape_of(r, i, &shapes, &lens).map(|shape| (Standout::Abandoned, shape));
+        by_size.into_iter().chain(by_shape)
+    };
+    // How many of each stand out in all the logs (a fold over every row: the few that do).
+    let totals = t.all_rows().fold(
+        BTreeMap::<(Standout, String), u64>::new,
+        |acc, r, range| {
+            for i in range {
+                for k in keys(r, i) {
+                    *acc.entry(k).or_default() += 1;
+                }
+            }
+        },
+        |mut a, b| {
+            for (k, n) in b {
+                *a.entry(k).or_default() += n;
+            }
+            a
+        },
+    );
+    let mut routes: BTreeMap<(Standout, String), Route> = totals
+        .into_iter()
+        .map(|(k, total)| {
+            let before = BTreeMap::new();
+            (k, Route { total, before })
         })
         .collect();
-    let mut routes: BTreeMap<(Standout, String), Route> = BTreeMap::new();
+    // Those completed shortly before a crash, from the rows around the incidents.
+    let r = &t.requests;
+    let keyed: Vec<(usize, (Standout, String))> = (0..r.len())
+        .into_par_iter()
+        .flat_map_iter(|i| keys(r, i).map(move |k| (i, k)))
+        .collect();
     for (i, k) in keyed {
-        let e = routes.entry(k).or_default();
-        e.total += 1;
         let ts = r.ts[i];
         let tg = corr.targets.get(&key(r.server.get(i), r.site.get(i)));
-        for &(ci, c) in crashes {
-            let serves = tg.is_some_and(|tg| tg.incidents.contains(&ci));
-            if serves && ts <= c && c - ts <= WINDOW_MS {
-                e.before.entry(ci).or_default().push(i);
+        {
+            let Some(e) = routes.get_mut(&k) else {
+                continue;
+            };
+            for &(ci, c) in crashes {
+                let serves = tg.is_some_and(|tg| tg.incidents.contains(&ci));
+                if serves && ts <= c && c - ts <= WINDOW_MS {
+                    e.before.entry(ci).or_default().push(i);
+                }
             }
         }
     }
@@ -219,7 +244,7 @@ fn standouts(
 /// tests first (the stem's length, the method's category), the text only for a likely match:
 /// this runs on every request row.
 fn shape_of(
-    t: &Tables,
+    r: &Requests,
     i: usize,
     shapes: &[(String, String)],
     lens: &HashSet<usize>,
@@ -227,7 +252,6 @@ fn shape_of(
     if lens.is_empty() {
         return None;
     }
-    let r = &t.requests;
     if !lens.contains(&r.uri_stem.byte_len(i)?) {
         return None;
     }

@@ -82,7 +82,7 @@ fn no_crash_headline(t: &Tables, incidents: &[&Incident], range: &str) -> String
         "No crash found in {} input file{} ({} requests, {} HTTPERR rows{})",
         t.files.len(),
         if t.files.len() == 1 { "" } else { "s" },
-        t.requests.len(),
+        t.all_rows().count(),
         t.httperr.len(),
         range,
     );
@@ -356,7 +356,7 @@ fn thin_evidence(t: &Tables, crashes: &[&Incident], suspects: &[Suspect]) -> Vec
             crashes.len()
         ));
     }
-    if t.requests.is_empty() {
+    if t.all_rows().count() == 0 {
         thin.push(
             "no W3C access logs: no baseline traffic, request patterns cannot be tested".into(),
         );

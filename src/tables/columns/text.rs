@@ -9,12 +9,20 @@ use super::*;
 /// fresh memory was a third of the parse time. A mapped file must not be truncated while the
 /// table lives (appending, which is all IIS does to a log, is harmless).
 #[derive(Clone)]
-pub struct Source(pub(super) std::sync::Arc<dyn AsRef<[u8]> + Send + Sync>);
+pub struct Source(
+    pub(super) std::sync::Arc<dyn AsRef<[u8]> + Send + Sync>,
+    /// A read-only map of a file: its pages may be released ([`Source::release`]).
+    bool,
+);
 
 impl Source {
     /// Bytes the tables may point into.
     pub fn new(bytes: impl AsRef<[u8]> + Send + Sync + 'static) -> Source {
-        Source(std::sync::Arc::new(bytes))
+        Source(std::sync::Arc::new(bytes), false)
+    }
+    /// A read-only map of a file.
+    pub fn mapped(map: memmap2::Mmap) -> Source {
+        Source(std::sync::Arc::new(map), true)
     }
     /// A copy of `bytes` (tests, fuzzing and other callers without a file).
     pub fn copy_of(bytes: &[u8]) -> Source {
@@ -27,6 +35,39 @@ impl Source {
     /// The same bytes (the same allocation or map).
     pub fn same(&self, other: &Source) -> bool {
         std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+    /// Drops this process's pages of `range` of a mapped file (a streamed parse is done with
+    /// them): they stay in the page cache and are read back if touched again, but no longer
+    /// count in the process's memory. Nothing for bytes in memory (they are the only copy).
+    pub fn release(&self, range: std::ops::Range<usize>) {
+        #[cfg(target_os = "linux")]
+        if self.1 {
+            let bytes = self.bytes();
+            let end = range.end.min(bytes.len());
+            if range.start >= end {
+                return;
+            }
+            // SAFETY: sysconf only reads system configuration.
+            let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as usize;
+            let base = bytes.as_ptr() as usize;
+            // Whole pages inside the range only (the map starts on a page).
+            let start = (base + range.start).next_multiple_of(page);
+            let stop = (base + end) / page * page;
+            if stop > start {
+                // SAFETY: [start, stop) lies inside a read-only shared file map this Source
+                // owns; MADV_DONTNEED on such a map only drops page-table entries, and later
+                // reads fault the file's pages back in unchanged.
+                unsafe {
+                    libc::madvise(
+                        start as *mut libc::c_void,
+                        stop - start,
+                        libc::MADV_DONTNEED,
+                    );
+                }
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = range;
     }
 }
 

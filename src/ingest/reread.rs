@@ -1,0 +1,162 @@
+//! The request logs read again, for an analysis whose memory must not grow with them (see
+//! `analyze::rows`): [`ingest_windowed`] reads everything but keeps no request row; each
+//! statistic of every row is then a [`Reread::fold`] over the logs, a wave of chunks at a
+//! time, and the analysis keeps the chunks around its incidents.
+
+use super::{IngestOptions, finish, identity, ingest_into, ingest_one_with};
+use crate::discover::Artifact;
+use crate::tables::{ArtifactKind, FileId, Requests, Tables};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Whether a file of this kind has rows in the `requests` table.
+pub fn holds_requests(kind: ArtifactKind) -> bool {
+    matches!(
+        kind,
+        ArtifactKind::W3c | ArtifactKind::IisNative | ArtifactKind::Ncsa
+    )
+}
+
+/// The request logs, and what the ingest learned that their rows need when read again: each
+/// machine's one name ([`identity`]) and the native logs' offsets from UTC
+/// ([`super::local_time`]).
+pub struct Reread {
+    files: Vec<Artifact>,
+    opts: IngestOptions,
+    names: identity::Names,
+    shift: BTreeMap<FileId, i64>,
+    rows: OnceLock<usize>,
+}
+
+impl std::fmt::Debug for Reread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Reread({} request logs)", self.files.len())
+    }
+}
+
+/// Ingests like [`super::ingest_artifacts`], keeping every table but `requests`: the request
+/// logs are read (their files' rows, issues and log restarts are kept) and their rows dropped;
+/// [`Tables::reread`] reads them again.
+pub fn ingest_windowed(artifacts: Vec<Artifact>, opts: &IngestOptions) -> Tables {
+    let files = request_logs(&artifacts);
+    let dropping = IngestOptions {
+        drop_requests: true,
+        ..opts.clone()
+    };
+    let mut t = Tables::default();
+    ingest_into(artifacts, &dropping, &mut t);
+    let (names, shift) = finish(&mut t, opts);
+    attach(&mut t, files, opts, names, shift);
+    t
+}
+
+/// The request logs among `artifacts`, in order.
+pub fn request_logs(artifacts: &[Artifact]) -> Vec<Artifact> {
+    artifacts
+        .iter()
+        .filter(|a| holds_requests(a.kind))
+        .cloned()
+        .collect()
+}
+
+/// Bytes of the request logs among `artifacts` (what holding their rows is proportional to).
+pub fn request_bytes(artifacts: &[Artifact]) -> u64 {
+    artifacts
+        .iter()
+        .filter(|a| holds_requests(a.kind))
+        .map(|a| a.bytes)
+        .sum()
+}
+
+/// Makes `t` (ingested with [`IngestOptions::drop_requests`]) read `files` again for its rows,
+/// with what [`finish`] returned.
+pub fn attach(
+    t: &mut Tables,
+    files: Vec<Artifact>,
+    opts: &IngestOptions,
+    names: identity::Names,
+    shift: BTreeMap<FileId, i64>,
+) {
+    t.reread = Some(Arc::new(Reread {
+        files,
+        opts: IngestOptions {
+            drop_requests: true,
+            ..opts.clone()
+        },
+        names,
+        shift,
+        rows: OnceLock::new(),
+    }));
+}
+
+impl Reread {
+    /// Folds every request row (see `analyze::rows::AllRows::fold`): the logs are read again,
+    /// files in parallel and each file's chunks in parallel waves; partial results are merged
+    /// in file and chunk order.
+    pub fn fold<A: Send>(
+        &self,
+        init: &(dyn Fn() -> A + Sync),
+        step: &(dyn Fn(&mut A, &Requests) + Sync),
+        merge: &(dyn Fn(A, A) -> A + Sync),
+    ) -> A {
+        self.files
+            .par_iter()
+            .map(|a| self.fold_file(a, init, step, merge))
+            .reduce(init, merge)
+    }
+
+    fn fold_file<A: Send>(
+        &self,
+        a: &Artifact,
+        init: &(dyn Fn() -> A + Sync),
+        step: &(dyn Fn(&mut A, &Requests) + Sync),
+        merge: &(dyn Fn(A, A) -> A + Sync),
+    ) -> A {
+        let acc: Mutex<Option<A>> = Mutex::new(Some(init()));
+        let mut each = |tables: Option<&mut [Requests]>| {
+            let Some(tables) = tables else {
+                // Read again from the start: what was folded so far goes.
+                *acc.lock().unwrap_or_else(|e| e.into_inner()) = Some(init());
+                return;
+            };
+            let part = tables
+                .par_iter_mut()
+                .map(|r| {
+                    self.prepare(r);
+                    let mut x = init();
+                    step(&mut x, r);
+                    x
+                })
+                .reduce(init, merge);
+            let mut g = acc.lock().unwrap_or_else(|e| e.into_inner());
+            let prev = g.take().unwrap_or_else(init);
+            *g = Some(merge(prev, part));
+        };
+        ingest_one_with(a, &self.opts, Some(&mut each));
+        acc.into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(init)
+    }
+
+    /// What the ingest did to the rows after reading them all: the machines' names, the
+    /// native logs' times to UTC.
+    fn prepare(&self, r: &mut Requests) {
+        r.server.rename(|v| self.names.of(v).filter(|n| n != v));
+        if self.shift.is_empty() {
+            return;
+        }
+        for i in 0..r.len() {
+            if let Some(ms) = self.shift.get(&r.file[i]) {
+                r.ts[i] -= ms;
+            }
+        }
+    }
+
+    /// How many request rows the logs hold (read once, then remembered).
+    pub fn rows(&self) -> usize {
+        *self
+            .rows
+            .get_or_init(|| self.fold(&|| 0usize, &|n, r| *n += r.len(), &|a, b| a + b))
+    }
+}
