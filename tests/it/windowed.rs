@@ -115,3 +115,105 @@ fn the_cli_reads_large_logs_again_with_the_same_report() {
         "{err}"
     );
 }
+
+/// This process's resident bytes of the mapping that holds `addr` (`/proc/self/smaps`): the
+/// pages of one map, whatever the other tests running beside it do.
+#[cfg(target_os = "linux")]
+fn resident_of(addr: usize) -> u64 {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+    let mut inside = false;
+    for line in smaps.lines() {
+        let head = line.split_whitespace().next().unwrap_or("");
+        if let Some((a, b)) = head.split_once('-')
+            && let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+        {
+            inside = a <= addr && addr < b;
+            continue;
+        }
+        if inside && let Some(kb) = line.strip_prefix("Rss:") {
+            return kb
+                .trim()
+                .trim_end_matches(" kB")
+                .trim()
+                .parse::<u64>()
+                .unwrap()
+                * 1024;
+        }
+    }
+    panic!("no mapping holds {addr:#x}");
+}
+
+/// A W3C log of `rows` requests, one minute apart every 60 rows.
+fn log_of(rows: usize) -> String {
+    let mut s = String::from(
+        "#Software: Microsoft Internet Information Services 10.0\r\n#Version: 1.0\r\n#Date: 2024-03-01 00:00:00\r\n#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\r\n",
+    );
+    for i in 0..rows {
+        let (h, m, sec) = (i / 216_000 % 24, i / 3_600 % 60, i / 60 % 60);
+        s.push_str(&format!(
+            "2024-03-01 {h:02}:{m:02}:{sec:02} 10.0.0.1 GET /shop/item{} id={i} 443 - 10.1.{}.{} Mozilla/5.0+(Windows+NT+10.0) - 200 0 0 {}\r\n",
+            i % 97,
+            i % 200,
+            i % 250,
+            i % 300
+        ));
+    }
+    s
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_streamed_parse_lets_the_logs_pages_go() {
+    use w3triage::ingest::{read_source, w3c};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("u_ex240301.log");
+    std::fs::write(&path, log_of(150_000)).unwrap();
+    let len = std::fs::metadata(&path).unwrap().len();
+    assert!(len > 16 << 20, "{len}");
+    let ctx = w3triage::tables::FileCtx {
+        id: 0,
+        path: path.clone(),
+        server: Some("WEB01".into()),
+        site: Some("W3SVC1".into()),
+    };
+    // Read whole, the map is resident (it is populated when mapped).
+    let src = read_source(std::fs::File::open(&path).unwrap()).unwrap();
+    let addr = src.bytes().as_ptr() as usize;
+    let whole = w3c::parse_source(&ctx, &src);
+    assert_eq!(whole.requests.len(), 150_000);
+    assert!(resident_of(addr) > len / 2, "{}", resident_of(addr));
+    src.release(0..src.bytes().len());
+    assert!(
+        resident_of(addr) < 1 << 20,
+        "released: {}",
+        resident_of(addr)
+    );
+    // The text still reads (the pages come back from the page cache).
+    assert_eq!(whole.requests.uri_query.get(149_999), Some("id=149999"));
+
+    // Streamed: every row handed over, in order, and the map holds little when it is done.
+    let src = read_source(std::fs::File::open(&path).unwrap()).unwrap();
+    src.release(0..src.bytes().len());
+    let addr = src.bytes().as_ptr() as usize;
+    let (mut rows, mut last) = (0usize, None);
+    let mut each = |t: Option<&mut [w3triage::tables::Requests]>| {
+        for r in t.unwrap() {
+            for i in 0..r.len() {
+                let q = r.uri_query.get(i).unwrap().to_owned();
+                assert_eq!(q, format!("id={rows}"));
+                rows += 1;
+                last = Some(q);
+            }
+        }
+    };
+    let parsed = w3c::stream(&ctx, &src, 1 << 20, &mut each);
+    assert_eq!(rows, 150_000);
+    assert_eq!(last.as_deref(), Some("id=149999"));
+    assert!(parsed.requests.is_empty());
+    assert_eq!(parsed.counts.records, 150_000);
+    assert!(
+        resident_of(addr) < 8 << 20,
+        "after a streamed parse of {len} bytes: {} resident",
+        resident_of(addr)
+    );
+}

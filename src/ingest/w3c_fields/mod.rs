@@ -18,6 +18,16 @@ pub const MAX_LINE_SCAN: usize = 1 << 20;
 
 /// Cuts `bytes` into ranges of about `chunk` bytes, each ending just after a newline (or at EOF).
 pub fn split_chunks(bytes: &[u8], chunk: usize) -> Vec<(usize, usize)> {
+    split_chunks_then(bytes, chunk, |_| {})
+}
+
+/// [`split_chunks`], calling `done(end)` after finding each chunk's end (a streamed parse
+/// releases the pages the search touched).
+pub fn split_chunks_then(
+    bytes: &[u8],
+    chunk: usize,
+    mut done: impl FnMut(usize),
+) -> Vec<(usize, usize)> {
     let chunk = chunk.max(1);
     let mut out = Vec::with_capacity(bytes.len() / chunk + 1);
     let mut start = 0;
@@ -32,6 +42,7 @@ pub fn split_chunks(bytes: &[u8], chunk: usize) -> Vec<(usize, usize)> {
             }
         };
         out.push((start, end));
+        done(end);
         start = end;
     }
     out
