@@ -22,6 +22,7 @@ fn options(threads: Option<usize>, symbols: &Option<PathBuf>) -> FarmOptions {
         },
         analyze: Default::default(),
         server: None,
+        in_memory_limit: None,
     }
 }
 
@@ -225,6 +226,7 @@ pub fn farm(mut args: FarmArgs) -> Result<ExitCode> {
     let (analyze, tz) = args.time.options()?;
     opts.analyze = analyze;
     opts.ingest.tz_min = tz.map(|s| s / 60);
+    opts.in_memory_limit = Some(args.in_memory_limit);
     let mut each = Each {
         bar: server_bar(),
         out: args.out.as_deref(),

@@ -102,6 +102,10 @@ pub(crate) struct FarmArgs {
     /// most, as one that fails: an executor lost).
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     query_timeout: u64,
+    /// Without --dataset: a server whose request logs are larger than this is not held in
+    /// memory (see `analyze --in-memory-limit`). A dataset's ingest holds each server's tables.
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = parse_size)]
+    in_memory_limit: u64,
 }
 
 /// `farm --engine`.

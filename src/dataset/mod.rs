@@ -84,6 +84,11 @@ pub fn ingest(
     let mut manifest = Manifest::load(dir)?;
     manifest.save_header(dir)?;
     let groups = crate::farm::sources_by_server(paths, opts);
+    // The tables are written: each server's are held (its logs are not read again).
+    let opts = &FarmOptions {
+        in_memory_limit: None,
+        ..opts.clone()
+    };
     let mut summary = Summary::default();
     let n = groups.len();
     for (i, (server, group)) in groups.into_iter().enumerate() {

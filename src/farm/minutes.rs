@@ -32,29 +32,64 @@ impl Minutes {
 
     /// The minutes of these requests.
     pub fn of(r: &Requests) -> Minutes {
-        // Keyed by the site's code (a string compare per row was most of this), named at the end.
-        let mut by: HashMap<(u32, i64), (Counts, usize)> = HashMap::new();
-        for i in 0..r.len() {
-            let key = (r.site.code(i), r.ts[i].div_euclid(MINUTE) * MINUTE);
-            let (c, _) = by.entry(key).or_insert((Counts::default(), i));
-            c[0] += 1;
-            let class = match r.status.get(i) {
-                Some(s @ 100..=599) => usize::from(s / 100),
-                _ => 6,
-            };
-            c[class] += 1;
-            if let Some(t) = r.time_taken_ms.get(i) {
-                c[7] = c[7].saturating_add(t);
-                c[8] += 1;
-            }
-        }
+        Minutes::sorted(by_name(r, 0..r.len()))
+    }
+
+    /// The minutes of every request row of `t` (a fold: the logs are read again when the
+    /// table holds only the rows around the incidents).
+    pub fn of_all(t: &crate::tables::Tables) -> Minutes {
+        Minutes::sorted(t.all_rows().fold(
+            HashMap::new,
+            |acc, r, range| add_into(acc, by_name(r, range)),
+            |mut a, b| {
+                add_into(&mut a, b);
+                a
+            },
+        ))
+    }
+
+    fn sorted(by: HashMap<(Option<String>, i64), Counts>) -> Minutes {
         let mut rows: Vec<(Option<String>, i64, Counts)> = by
             .into_iter()
-            .map(|((_, ts), (c, first))| (r.site.get(first).map(str::to_owned), ts, c))
+            .map(|((site, ts), c)| (site, ts, c))
             .collect();
         rows.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
         Minutes { rows }
     }
+}
+
+type ByName = HashMap<(Option<String>, i64), Counts>;
+
+fn add_into(acc: &mut ByName, part: ByName) {
+    for (k, c) in part {
+        let e = acc.entry(k).or_insert([0; 9]);
+        for (a, b) in e.iter_mut().zip(c) {
+            *a = a.saturating_add(b);
+        }
+    }
+}
+
+/// Rows `range` of `r` per (site, minute), the site by name.
+fn by_name(r: &Requests, range: std::ops::Range<usize>) -> ByName {
+    // Keyed by the site's code (a string compare per row was most of this), named at the end.
+    let mut by: HashMap<(u32, i64), (Counts, usize)> = HashMap::new();
+    for i in range {
+        let key = (r.site.code(i), r.ts[i].div_euclid(MINUTE) * MINUTE);
+        let (c, _) = by.entry(key).or_insert(([0; 9], i));
+        c[0] += 1;
+        let class = match r.status.get(i) {
+            Some(s @ 100..=599) => usize::from(s / 100),
+            _ => 6,
+        };
+        c[class] += 1;
+        if let Some(t) = r.time_taken_ms.get(i) {
+            c[7] = c[7].saturating_add(t);
+            c[8] += 1;
+        }
+    }
+    by.into_iter()
+        .map(|((_, ts), (c, first))| ((r.site.get(first).map(str::to_owned), ts), c))
+        .collect()
 }
 
 const COLUMNS: &[(&str, ColKind)] = &[

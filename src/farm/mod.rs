@@ -72,6 +72,9 @@ pub struct FarmOptions {
     /// Every source is this server's, whatever its folders say (one server ingesting its own
     /// `C:\inetpub\logs` into a shared dataset).
     pub server: Option<String>,
+    /// A server whose request logs are larger than this is judged with its logs read again
+    /// for every statistic (`analyze --in-memory-limit`), when its tables are not written.
+    pub in_memory_limit: Option<u64>,
 }
 
 /// The sources under `paths`, by server ([`group_by_server`]), all on `opts.server` when set.
@@ -149,8 +152,14 @@ pub fn judge_group(
     opts: &FarmOptions,
     each: &mut dyn FnMut(&ServerRun<'_>),
 ) -> Group {
-    let tables = ingest_artifacts(group, &opts.ingest);
-    let minutes = Minutes::of(&tables.requests);
+    let big = opts
+        .in_memory_limit
+        .is_some_and(|l| crate::ingest::reread::request_bytes(&group) > l);
+    let tables = match big {
+        true => crate::ingest::reread::ingest_windowed(group, &opts.ingest),
+        false => ingest_artifacts(group, &opts.ingest),
+    };
+    let minutes = Minutes::of_all(&tables);
     if holds_no_evidence(&tables) {
         // A README or a tool's output beside the servers' folders is not a server.
         let other = tables.files.iter().map(OtherFile::of).collect();
@@ -198,7 +207,7 @@ pub fn run(
 /// No row of evidence came out of these files (they are not logs, dumps, events, traces or
 /// counters).
 fn holds_no_evidence(t: &Tables) -> bool {
-    t.requests.is_empty()
+    t.all_rows().count() == 0
         && t.httperr.is_empty()
         && t.crashes.is_empty()
         && t.ftp.is_empty()

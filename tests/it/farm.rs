@@ -145,6 +145,36 @@ fn each_server_is_exactly_what_analyze_reports_for_its_folder() {
 }
 
 #[test]
+fn a_farm_read_again_server_by_server_reports_the_same() {
+    // Every server over the limit: its logs (plain, .gz and .zip members) read again for every
+    // statistic instead of held, and the farm's report and each server's the same.
+    let (dir, _) = generate(5, 3);
+    let (farm, reports) = farm_of(dir.path());
+    let mut again = BTreeMap::new();
+    let opts = FarmOptions {
+        in_memory_limit: Some(0),
+        ..Default::default()
+    };
+    let mut each = |s: &ServerRun<'_>| {
+        assert!(
+            s.tables.requests.len() < s.analysis.inputs.requests,
+            "{}",
+            s.name
+        );
+        again.insert(
+            s.name.to_string(),
+            w3triage::report::json::render(s.analysis),
+        );
+    };
+    let farm_again = run(&[dir.path().to_path_buf()], &opts, &mut each);
+    assert_eq!(again, reports);
+    assert_eq!(
+        serde_json::to_value(&farm_again).unwrap(),
+        serde_json::to_value(&farm).unwrap()
+    );
+}
+
+#[test]
 fn a_farm_with_one_crashing_server_has_no_cross_server_finding() {
     let (dir, _) = generate(1, 2);
     let (farm, _) = farm_of(dir.path());
