@@ -99,11 +99,16 @@ pub struct RowFacts {
 impl RowFacts {
     /// The facts of every request row of `t`.
     pub fn of(t: &Tables, opts: &AnalyzeOptions) -> RowFacts {
-        t.all_rows().fold(
+        let facts = t.all_rows().fold(
             RowFacts::default,
             |f, r, range| f.add(r, range, opts),
             RowFacts::merge,
-        )
+        );
+        if let Some(r) = &t.reread {
+            // Counting them again would be one more read.
+            r.know_rows(facts.rows);
+        }
+        facts
     }
 
     fn add(&mut self, r: &Requests, range: Range<usize>, opts: &AnalyzeOptions) {

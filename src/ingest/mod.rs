@@ -198,6 +198,12 @@ pub fn ingest_one_with(
         site: a.site.clone(),
     };
     let (src, notes) = match load(a, each.is_none()) {
+        // Read again, a log IIS is still appending to must give the rows it gave the first
+        // time: read to the length it had when found.
+        Ok((src, notes)) if each.is_some() && a.container == Container::Plain => (
+            src.prefix(usize::try_from(a.bytes).unwrap_or(usize::MAX)),
+            notes,
+        ),
         Ok(loaded) => loaded,
         Err(why) => return failed(row, parsed, why),
     };

@@ -153,7 +153,12 @@ impl Reread {
         }
     }
 
-    /// How many request rows the logs hold (read once, then remembered).
+    /// Remembers how many request rows the logs hold, counted by a fold that read them all.
+    pub fn know_rows(&self, n: usize) {
+        let _ = self.rows.set(n);
+    }
+
+    /// How many request rows the logs hold (read once unless known, then remembered).
     pub fn rows(&self) -> usize {
         *self
             .rows

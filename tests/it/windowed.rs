@@ -217,3 +217,57 @@ fn a_streamed_parse_lets_the_logs_pages_go() {
         resident_of(addr)
     );
 }
+
+#[test]
+fn a_log_still_being_written_is_read_again_to_the_length_it_had() {
+    // The logs are found, read once, and IIS writes a burst of 500s to today's log before
+    // the analysis reads it again: the report is the one of the log as it was found.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("outage");
+    for e in walkdir::WalkDir::new(samples("outage"))
+        .into_iter()
+        .flatten()
+    {
+        let rel = e.path().strip_prefix(samples("outage")).unwrap();
+        let to = root.join(rel);
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&to).unwrap();
+        } else {
+            std::fs::copy(e.path(), &to).unwrap();
+        }
+    }
+    let before = both_ways(std::slice::from_ref(&root), &AnalyzeOptions::default());
+    let again = ingest_windowed(
+        discover(std::slice::from_ref(&root)),
+        &IngestOptions::default(),
+    );
+    let log = root.join("WEB01/inetpub/logs/LogFiles/W3SVC1/u_ex250314.log");
+    let mut more = String::new();
+    for s in 0..600 {
+        more.push_str(&format!(
+            "2025-03-14 23:58:{:02} 10.20.1.11 GET /api/cart/{s} - 443 - 198.51.100.{} Mozilla/5.0 - 500 0 0 15\r\n",
+            s % 60,
+            s % 200
+        ));
+    }
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(more.as_bytes())
+        .unwrap();
+    let after = analyze(&again, &AnalyzeOptions::default());
+    assert_eq!(after.inputs.requests, before.inputs.requests);
+    assert_eq!(
+        serde_json::to_value(&after).unwrap(),
+        serde_json::to_value(&before).unwrap()
+    );
+    // Read from the start, the new errors are a burst.
+    let now = analyze(
+        &ingest_paths(&[root], &IngestOptions::default()),
+        &AnalyzeOptions::default(),
+    );
+    assert_eq!(now.inputs.requests, before.inputs.requests + 600);
+    assert!(now.incidents.len() > before.incidents.len());
+}

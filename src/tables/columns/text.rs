@@ -13,16 +13,18 @@ pub struct Source(
     pub(super) std::sync::Arc<dyn AsRef<[u8]> + Send + Sync>,
     /// A read-only map of a file: its pages may be released ([`Source::release`]).
     bool,
+    /// Only this many bytes are read ([`Source::prefix`]).
+    usize,
 );
 
 impl Source {
     /// Bytes the tables may point into.
     pub fn new(bytes: impl AsRef<[u8]> + Send + Sync + 'static) -> Source {
-        Source(std::sync::Arc::new(bytes), false)
+        Source(std::sync::Arc::new(bytes), false, usize::MAX)
     }
     /// A read-only map of a file.
     pub fn mapped(map: memmap2::Mmap) -> Source {
-        Source(std::sync::Arc::new(map), true)
+        Source(std::sync::Arc::new(map), true, usize::MAX)
     }
     /// A copy of `bytes` (tests, fuzzing and other callers without a file).
     pub fn copy_of(bytes: &[u8]) -> Source {
@@ -30,7 +32,13 @@ impl Source {
     }
     /// The bytes.
     pub fn bytes(&self) -> &[u8] {
-        (*self.0).as_ref()
+        let b = (*self.0).as_ref();
+        &b[..b.len().min(self.2)]
+    }
+    /// The first `len` bytes (all of them if fewer): a log still being written is read to the
+    /// same length each time it is read again.
+    pub fn prefix(&self, len: usize) -> Source {
+        Source(self.0.clone(), self.1, len.min(self.2))
     }
     /// The same bytes (the same allocation or map).
     pub fn same(&self, other: &Source) -> bool {
