@@ -346,7 +346,7 @@ pub fn write_text(t: &dyn TableView, out: &mut dyn Write, limit: usize) -> io::R
 }
 
 #[cfg(feature = "parquet")]
-pub use frames::{ROW_GROUP, to_dataframe, write_parquet, write_parquet_rows};
+pub use frames::{PartWriters, ROW_GROUP, to_dataframe, write_parquet, write_parquet_rows};
 
 #[cfg(feature = "parquet")]
 mod frames {
@@ -496,6 +496,108 @@ mod frames {
         }
         w.finish()?;
         Ok(())
+    }
+
+    /// Parquet files written as rows arrive (a table read again a chunk at a time): one file
+    /// per key, each written a row group of [`ROW_GROUP`] rows at a time, as
+    /// [`write_parquet_rows`] writes one. Rows wait in memory until a group is full, up to
+    /// twice that many in all (then the largest waiting group is written short).
+    pub struct PartWriters<K: Ord> {
+        open: std::collections::BTreeMap<K, Part>,
+        waiting: usize,
+    }
+
+    /// One file being written, and its rows not yet written.
+    pub struct Part {
+        w: BatchedWriter<std::io::BufWriter<std::fs::File>>,
+        buf: Option<DataFrame>,
+    }
+
+    impl Part {
+        /// Writes the waiting rows, whole groups only unless `all`.
+        fn flush(&mut self, all: bool) -> PolarsResult<usize> {
+            let Some(mut buf) = self.buf.take() else {
+                return Ok(0);
+            };
+            let mut written = 0;
+            while buf.height() >= ROW_GROUP || (all && buf.height() > 0) {
+                let n = buf.height().min(ROW_GROUP);
+                let mut head = buf.slice(0, n);
+                head.rechunk_mut_par();
+                self.w.write_batch(&head)?;
+                buf = buf.slice(n as i64, buf.height() - n);
+                written += n;
+            }
+            self.buf = (buf.height() > 0).then_some(buf);
+            Ok(written)
+        }
+        fn waiting(&self) -> usize {
+            self.buf.as_ref().map_or(0, DataFrame::height)
+        }
+    }
+
+    impl<K: Ord + Clone> Default for PartWriters<K> {
+        fn default() -> Self {
+            PartWriters {
+                open: Default::default(),
+                waiting: 0,
+            }
+        }
+    }
+
+    impl<K: Ord + Clone> PartWriters<K> {
+        /// Adds rows `rows` and columns `cols` of `t` to the file of `key`, created at `path()`
+        /// (its folder too) when the key is new.
+        pub fn add(
+            &mut self,
+            key: K,
+            path: impl FnOnce() -> std::path::PathBuf,
+            t: &dyn TableView,
+            rows: &[usize],
+            cols: &[usize],
+        ) -> PolarsResult<()> {
+            let df = to_dataframe(&super::Subset::new(t, rows, cols))?;
+            let part = match self.open.entry(key) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    let path = path();
+                    if let Some(dir) = path.parent() {
+                        std::fs::create_dir_all(dir)?;
+                    }
+                    let f = std::io::BufWriter::new(std::fs::File::create(path)?);
+                    let w = ParquetWriter::new(f)
+                        .with_compression(ParquetCompression::Zstd(None))
+                        .batched(df.schema())?;
+                    e.insert(Part { w, buf: None })
+                }
+            };
+            self.waiting += df.height();
+            part.buf = Some(match part.buf.take() {
+                Some(mut b) => {
+                    b.vstack_mut(&df)?;
+                    b
+                }
+                None => df,
+            });
+            self.waiting -= part.flush(false)?;
+            while self.waiting > 2 * ROW_GROUP {
+                let Some(big) = self.open.values_mut().max_by_key(|p| p.waiting()) else {
+                    break;
+                };
+                self.waiting -= big.flush(true)?;
+            }
+            Ok(())
+        }
+
+        /// Writes what waits and closes every file; returns how many files there were.
+        pub fn finish(self) -> PolarsResult<usize> {
+            let n = self.open.len();
+            for (_, mut p) in self.open {
+                p.flush(true)?;
+                p.w.finish()?;
+            }
+            Ok(n)
+        }
     }
 }
 

@@ -169,6 +169,7 @@ pub fn ingest(mut args: IngestArgs) -> Result<ExitCode> {
     args.dataset = local_path(&args.dataset)?;
     check_paths(&args.paths)?;
     let mut opts = options(args.threads, &args.symbols);
+    opts.in_memory_limit = Some(args.in_memory_limit);
     if let Some(name) = &args.server {
         if name.trim().is_empty() || name.chars().any(char::is_control) {
             bail!("--server {name:?}: a server needs a name (not blank, no control characters)");

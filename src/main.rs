@@ -62,6 +62,11 @@ pub(crate) struct IngestArgs {
     /// A Breakpad symbol tree (`module.pdb/ID/module.sym`) for function names in dumps.
     #[arg(long)]
     symbols: Option<PathBuf>,
+    /// A server whose request logs are larger than this (e.g. 500M, 2G) is not held in
+    /// memory: they are read again for each statistic and to write its `requests` partitions.
+    /// The dataset is the same.
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = parse_size)]
+    in_memory_limit: u64,
 }
 
 #[derive(clap::Args)]
@@ -102,8 +107,9 @@ pub(crate) struct FarmArgs {
     /// most, as one that fails: an executor lost).
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     query_timeout: u64,
-    /// Without --dataset: a server whose request logs are larger than this is not held in
-    /// memory (see `analyze --in-memory-limit`). A dataset's ingest holds each server's tables.
+    /// A server whose request logs are larger than this (e.g. 500M, 2G) is not held in
+    /// memory: they are read again for each statistic (and for writing the dataset), only the
+    /// rows around its incidents kept. The reports are the same.
     #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = parse_size)]
     in_memory_limit: u64,
 }

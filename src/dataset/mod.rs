@@ -84,11 +84,6 @@ pub fn ingest(
     let mut manifest = Manifest::load(dir)?;
     manifest.save_header(dir)?;
     let groups = crate::farm::sources_by_server(paths, opts);
-    // The tables are written: each server's are held (its logs are not read again).
-    let opts = &FarmOptions {
-        in_memory_limit: None,
-        ..opts.clone()
-    };
     let mut summary = Summary::default();
     let n = groups.len();
     for (i, (server, group)) in groups.into_iter().enumerate() {
@@ -271,6 +266,12 @@ fn replace_server(
             for name in self::tables() {
                 let t = match (name, table_view(tables, name)) {
                     ("patterns", _) => continue,
+                    ("requests", _) if let Some(again) = &tables.reread => {
+                        let (r, p) = write_read_again(&stage.join(name), again)?;
+                        rows += r;
+                        partitions += p;
+                        continue;
+                    }
                     ("minutes", _) => Box::new(&read.minutes) as Box<dyn TableView>,
                     ("incidents", _) => Box::new(judged::Incidents(summary)),
                     ("suspects", _) => Box::new(judged::Suspects(summary)),
@@ -307,6 +308,49 @@ fn replace_server(
     Ok((rows, partitions))
 }
 
+/// Writes `requests` of a server whose logs are read again (see `ingest::reread`): each chunk
+/// of rows, in order, to its day's file, as [`write_table`] lays them out.
+fn write_read_again(dir: &Path, again: &crate::ingest::reread::Reread) -> io::Result<(u64, usize)> {
+    const DAY: i64 = 86_400_000;
+    let names = crate::tables::REQUEST_COLUMNS;
+    let keep: Vec<usize> = (0..names.len()).filter(|&c| names[c] != "server").collect();
+    let mut parts: crate::export::PartWriters<i64> = Default::default();
+    let (mut rows, mut failed) = (0u64, None);
+    again.each_in_order(&mut |r, range| {
+        if failed.is_some() {
+            return;
+        }
+        let mut by_day: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+        for i in range {
+            by_day.entry(r.ts[i].div_euclid(DAY)).or_default().push(i);
+        }
+        for (day, idx) in by_day {
+            rows += idx.len() as u64;
+            let path = || partition(dir, Some(Some(day))).join("part-0.parquet");
+            if let Err(e) = parts.add(day, path, r, &idx, &keep) {
+                failed = Some(e);
+                return;
+            }
+        }
+    });
+    if let Some(e) = failed {
+        return Err(io::Error::other(e));
+    }
+    let n = parts.finish().map_err(io::Error::other)?;
+    Ok((rows, n))
+}
+
+/// The folder of a partition: `None` for a table without `ts`, `Some(None)` for rows without
+/// one (Hive's default partition), else the UTC day's.
+fn partition(dir: &Path, day: Option<Option<i64>>) -> PathBuf {
+    const DAY: i64 = 86_400_000;
+    match day {
+        None => dir.to_path_buf(),
+        Some(None) => dir.join("date=__HIVE_DEFAULT_PARTITION__"),
+        Some(Some(d)) => dir.join(format!("date={}", crate::farm::model::day_of(d * DAY))),
+    }
+}
+
 /// Writes one table of one server under `dir`: one file per UTC day of its `ts` column
 /// (`date=YYYY-MM-DD/part-0.parquet`, rows without a time under the Hive default partition),
 /// or one file for a table without `ts`. The `server` column is left out: it is the partition.
@@ -329,11 +373,7 @@ fn write_table(dir: &Path, t: &dyn TableView) -> io::Result<(u64, usize)> {
     }
     let mut rows = 0;
     for (day, idx) in &by_day {
-        let part = match day {
-            None => dir.to_path_buf(),
-            Some(None) => dir.join("date=__HIVE_DEFAULT_PARTITION__"),
-            Some(Some(d)) => dir.join(format!("date={}", crate::farm::model::day_of(d * DAY))),
-        };
+        let part = partition(dir, *day);
         std::fs::create_dir_all(&part)?;
         let mut f = std::io::BufWriter::new(std::fs::File::create(part.join("part-0.parquet"))?);
         crate::export::write_parquet_rows(t, idx, &keep, &mut f).map_err(io::Error::other)?;

@@ -14,10 +14,9 @@
 
 use crate::analyze::pattern::{FeatureKind, IdHasher, KINDS, feature_hashes, feature_text};
 use crate::analyze::stats::{Busy, MAX_TIME_TAKEN_MS};
-use crate::analyze::{correlate::w3c_view, cut};
+use crate::analyze::{correlate::row_view, cut};
 use crate::export::{Cell, ColKind, TableView};
-use crate::tables::{Millis, Tables};
-use rayon::prelude::*;
+use crate::tables::{Millis, Requests, Tables};
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
@@ -29,11 +28,8 @@ pub const KEEP: usize = 4 * TOP;
 /// Longest value text kept, bytes.
 const MAX_VALUE: usize = 512;
 const DAY: Millis = 86_400_000;
-/// Rows per parallel task.
-const CHUNK: usize = 1 << 16;
-
-/// (site code, day, kind index).
-type Group = (u32, i64, u8);
+/// (site, day, kind index).
+type Group = (Option<String>, i64, u8);
 type ByHash<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 
 /// One row of the aggregate.
@@ -62,12 +58,12 @@ pub struct Patterns {
 }
 
 /// A candidate while counting: its weight in the summary (busy time, `time-taken` + 1 ms), its
-/// sums since it was last added, and its first row.
-#[derive(Debug, Clone, Copy, Default)]
+/// sums since it was last added, and its text (as the report writes it, cut).
+#[derive(Debug, Clone, Default)]
 struct Cand {
     weight: u64,
     busy: Busy,
-    first: usize,
+    text: Option<Box<str>>,
 }
 
 /// One site, day and kind: its candidates, and whether any was ever dropped (then their sums
@@ -77,54 +73,65 @@ struct Counts {
     key: Group,
     pruned: bool,
     all: Busy,
-    first: usize,
     cands: ByHash<Cand>,
 }
 
-/// The groups; the group of the row before is remembered (rows come in runs of one site and
-/// day).
+/// The groups, by site (name) and day.
 #[derive(Default)]
 struct Groups {
-    index: HashMap<(u32, i64), usize>,
+    index: HashMap<(Option<String>, i64), usize>,
     groups: Vec<Counts>,
-    last: Option<((u32, i64), usize)>,
 }
 
 impl Groups {
     /// The first of the seven groups (one per kind) of `site` on `day`.
-    fn base(&mut self, site: u32, day: i64) -> usize {
-        if let Some((k, b)) = self.last
-            && k == (site, day)
-        {
+    fn base(&mut self, site: Option<&str>, day: i64) -> usize {
+        let key = (site.map(str::to_owned), day);
+        if let Some(&b) = self.index.get(&key) {
             return b;
         }
-        let b = *self.index.entry((site, day)).or_insert_with(|| {
-            let b = self.groups.len();
-            for k in 0..KINDS.len() as u8 {
-                self.groups.push(Counts {
-                    key: (site, day, k),
-                    first: usize::MAX,
-                    ..Default::default()
-                });
-            }
-            b
-        });
-        self.last = Some(((site, day), b));
+        let b = self.groups.len();
+        for k in 0..KINDS.len() as u8 {
+            self.groups.push(Counts {
+                key: (key.0.clone(), day, k),
+                ..Default::default()
+            });
+        }
+        self.index.insert(key, b);
         b
     }
 }
 
+/// The group of a table's row by its site code and day: rows come in runs of one site and
+/// day, and a name is looked up once a run.
+struct Local {
+    last: Option<((u32, i64), usize)>,
+}
+
+impl Local {
+    fn base(&mut self, g: &mut Groups, r: &Requests, i: usize) -> usize {
+        let key = (r.site.code(i), r.ts[i].div_euclid(DAY));
+        match self.last {
+            Some((k, b)) if k == key => b,
+            _ => {
+                let b = g.base(r.site.get(i), key.1);
+                self.last = Some((key, b));
+                b
+            }
+        }
+    }
+}
+
 impl Counts {
-    fn add(&mut self, i: usize, h: u64, tt: Option<u64>) {
+    /// Adds value `h` of row `i` of `r` (its text, if new, from `text`).
+    fn add(&mut self, h: u64, tt: Option<u64>, text: impl FnOnce() -> Option<Box<str>>) {
         self.all.add(tt);
-        self.first = self.first.min(i);
-        let c = self.cands.entry(h).or_insert(Cand {
-            first: i,
+        let c = self.cands.entry(h).or_insert_with(|| Cand {
+            text: text(),
             ..Default::default()
         });
         c.weight += tt.unwrap_or(0).min(MAX_TIME_TAKEN_MS) + 1;
         c.busy.add(tt);
-        c.first = c.first.min(i);
         if self.cands.len() >= 2 * KEEP {
             self.prune();
         }
@@ -147,16 +154,14 @@ impl Counts {
 
     fn merge(&mut self, o: Counts) {
         self.all.merge(&o.all);
-        self.first = self.first.min(o.first);
         self.pruned |= o.pruned;
         for (h, c) in o.cands {
-            let e = self.cands.entry(h).or_insert(Cand {
-                first: c.first,
-                ..Default::default()
-            });
+            let e = self.cands.entry(h).or_default();
             e.weight += c.weight;
             e.busy.merge(&c.busy);
-            e.first = e.first.min(c.first);
+            if e.text.is_none() {
+                e.text = c.text;
+            }
         }
         if self.cands.len() >= 2 * KEEP {
             self.prune();
@@ -164,17 +169,16 @@ impl Counts {
     }
 }
 
-/// Calls `f(row, kind index, hash, time-taken)` for the `needed` features of rows `c·CHUNK…`.
+/// Calls `f(row, kind index, hash, time-taken)` for the `needed` features of rows `range`.
 fn each_feature(
-    t: &Tables,
-    c: usize,
+    r: &Requests,
+    range: std::ops::Range<usize>,
     needed: &[bool; 7],
     mut f: impl FnMut(usize, usize, u64, Option<u64>),
 ) {
-    let r = &t.requests;
-    for i in c * CHUNK..((c + 1) * CHUNK).min(r.len()) {
+    for i in range {
         let tt = r.time_taken_ms.get(i);
-        for (k, h) in feature_hashes(&w3c_view(t, i), needed).iter().enumerate() {
+        for (k, h) in feature_hashes(&row_view(r, i), needed).iter().enumerate() {
             if let Some(h) = *h {
                 f(i, k, h, tt);
             }
@@ -182,39 +186,37 @@ fn each_feature(
     }
 }
 
-/// The group key of row `i`.
-fn key_of(t: &Tables, i: usize) -> (u32, i64) {
-    (t.requests.site.code(i), t.requests.ts[i].div_euclid(DAY))
+/// The text of row `i`'s feature of kind `k`, as a row of the aggregate keeps it.
+fn text_of(r: &Requests, i: usize, k: usize) -> Option<Box<str>> {
+    feature_text(KINDS[k], &row_view(r, i)).map(|(_, s)| cut(&s, MAX_VALUE).into_boxed_str())
 }
 
 impl Patterns {
-    /// The patterns of `t`'s requests. One pass counts every value of every site, day and kind
-    /// exactly, unless a group has more than 2·[`KEEP`] values: then it keeps a weighted
-    /// Misra–Gries summary of busy time (every value heavier than 1/`KEEP` of its group
-    /// survives), and a second pass, over the kinds that needed it, counts the survivors exactly.
+    /// The patterns of `t`'s requests (folds over every row: see `analyze::rows`). One pass
+    /// counts every value of every site, day and kind exactly, unless a group has more than
+    /// 2·[`KEEP`] values: then it keeps a weighted Misra–Gries summary of busy time (every value
+    /// heavier than 1/`KEEP` of its group survives), and a second pass, over the kinds that
+    /// needed it, counts the survivors exactly.
     pub fn of(t: &Tables) -> Patterns {
-        let chunks = t.requests.len().div_ceil(CHUNK);
-        let mut g = (0..chunks)
-            .into_par_iter()
-            .fold(Groups::default, |mut g, c| {
-                each_feature(t, c, &[true; 7], |i, k, h, tt| {
-                    let (site, day) = key_of(t, i);
-                    let b = g.base(site, day);
-                    g.groups[b + k].add(i, h, tt);
+        let mut g = t.all_rows().fold(
+            Groups::default,
+            |g, r, range| {
+                let mut local = Local { last: None };
+                each_feature(r, range, &[true; 7], |i, k, h, tt| {
+                    let b = local.base(g, r, i);
+                    g.groups[b + k].add(h, tt, || text_of(r, i, k));
                 });
-                g
-            })
-            .reduce(Groups::default, merge_groups);
-        recount(t, &mut g, chunks);
-        Patterns {
-            rows: top_rows(t, g),
-        }
+            },
+            merge_groups,
+        );
+        recount(t, &mut g);
+        Patterns { rows: top_rows(g) }
     }
 }
 
 fn merge_groups(mut a: Groups, b: Groups) -> Groups {
     for c in b.groups {
-        let base = a.base(c.key.0, c.key.1);
+        let base = a.base(c.key.0.as_deref(), c.key.1);
         a.groups[base + usize::from(c.key.2)].merge(c);
     }
     a
@@ -222,7 +224,7 @@ fn merge_groups(mut a: Groups, b: Groups) -> Groups {
 
 /// The exact sums of the pruned groups' candidates, from a second pass over the kinds that had
 /// one.
-fn recount(t: &Tables, g: &mut Groups, chunks: usize) {
+fn recount(t: &Tables, g: &mut Groups) {
     let mut needed = [false; 7];
     for c in g.groups.iter().filter(|c| c.pruned) {
         needed[usize::from(c.key.2)] = true;
@@ -239,39 +241,38 @@ fn recount(t: &Tables, g: &mut Groups, chunks: usize) {
             })
             .collect()
     };
-    let exact = (0..chunks)
-        .into_par_iter()
-        .fold(
-            || blank(g),
-            |mut acc, c| {
-                let mut last: Option<((u32, i64), usize)> = None;
-                each_feature(t, c, &needed, |i, k, h, tt| {
-                    let key = key_of(t, i);
-                    let b = match last {
-                        Some((k0, b)) if k0 == key => b,
-                        _ => g.index[&key],
-                    };
-                    last = Some((key, b));
-                    if let Some(e) = acc[b + k].get_mut(&h) {
-                        e.add(tt);
-                    }
-                });
-                acc
-            },
-        )
-        .reduce(
-            || blank(g),
-            |mut a, b| {
-                for (x, y) in a.iter_mut().zip(b) {
-                    for (h, busy) in y {
-                        if let Some(e) = x.get_mut(&h) {
-                            e.merge(&busy);
-                        }
+    let index = &g.index;
+    let exact = t.all_rows().fold(
+        || blank(g),
+        |acc, r, range| {
+            let mut last: Option<((u32, i64), Option<usize>)> = None;
+            each_feature(r, range, &needed, |i, k, h, tt| {
+                let key = (r.site.code(i), r.ts[i].div_euclid(DAY));
+                let b = match last {
+                    Some((k0, b)) if k0 == key => b,
+                    _ => index
+                        .get(&(r.site.get(i).map(str::to_owned), key.1))
+                        .copied(),
+                };
+                last = Some((key, b));
+                if let Some(b) = b
+                    && let Some(e) = acc[b + k].get_mut(&h)
+                {
+                    e.add(tt);
+                }
+            });
+        },
+        |mut a, b| {
+            for (x, y) in a.iter_mut().zip(b) {
+                for (h, busy) in y {
+                    if let Some(e) = x.get_mut(&h) {
+                        e.merge(&busy);
                     }
                 }
-                a
-            },
-        );
+            }
+            a
+        },
+    );
     for (c, sums) in g.groups.iter_mut().zip(exact) {
         for (h, busy) in sums {
             if let Some(e) = c.cands.get_mut(&h) {
@@ -283,13 +284,12 @@ fn recount(t: &Tables, g: &mut Groups, chunks: usize) {
 
 /// The rows: per site, day and kind the [`TOP`] values with most time-taken (then most
 /// requests), and the rest summed in one row.
-fn top_rows(t: &Tables, g: Groups) -> Vec<PatternRow> {
-    let r = &t.requests;
+fn top_rows(g: Groups) -> Vec<PatternRow> {
     let mut groups: Vec<(Option<String>, Counts)> = g
         .groups
         .into_iter()
-        .filter(|c| c.first < r.len())
-        .map(|c| (r.site.get(c.first).map(str::to_owned), c))
+        .filter(|c| c.all.count > 0)
+        .map(|c| (c.key.0.clone(), c))
         .collect();
     groups.sort_by(|a, b| (&a.0, a.1.key.1, a.1.key.2).cmp(&(&b.0, b.1.key.1, b.1.key.2)));
     let mut rows = Vec::new();
@@ -308,7 +308,7 @@ fn top_rows(t: &Tables, g: Groups) -> Vec<PatternRow> {
         let mut rest = c.all;
         for (hash, x) in v {
             rest = rest.minus(&x.busy);
-            let text = feature_text(kind, &w3c_view(t, x.first)).map(|(_, s)| cut(&s, MAX_VALUE));
+            let text = x.text.map(String::from);
             rows.push(PatternRow {
                 day: day * DAY,
                 site: site.clone(),
@@ -489,20 +489,21 @@ mod tests {
         let mut c = Counts::default();
         for i in 0..100_000usize {
             c.add(
-                i,
                 (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1 << 63,
                 Some(1),
+                || None,
             );
             if i % 10 == 0 {
-                c.add(i, 7, Some(5));
+                c.add(7, Some(5), || Some("seven".into()));
             }
             assert!(c.cands.len() < 2 * KEEP);
         }
         assert!(c.pruned);
         assert_eq!(c.all.count, 110_000);
-        assert!(
-            c.cands.contains_key(&7),
-            "a heavy value survives every pruning"
+        assert_eq!(
+            c.cands.get(&7).and_then(|c| c.text.as_deref()),
+            Some("seven"),
+            "a heavy value survives every pruning, with its text"
         );
     }
 

@@ -153,6 +153,32 @@ impl Reread {
         }
     }
 
+    /// Calls `f` on every request row, a table and a range of its rows at a time, in order:
+    /// files in order, each file's rows in order (for writing them out).
+    pub fn each_in_order(&self, f: &mut (dyn FnMut(&Requests, std::ops::Range<usize>) + Send)) {
+        for a in &self.files {
+            // Rows handed over before a file is read again from the start (a date-less layout
+            // found part way) are the same rows again: they are skipped, not handed twice.
+            let (mut handed, mut skip) = (0usize, 0usize);
+            let mut each = |tables: Option<&mut [Requests]>| {
+                let Some(tables) = tables else {
+                    skip = handed;
+                    handed = 0;
+                    return;
+                };
+                tables.par_iter_mut().for_each(|r| self.prepare(r));
+                for r in tables.iter() {
+                    let from = skip.saturating_sub(handed).min(r.len());
+                    handed += r.len();
+                    if from < r.len() {
+                        f(r, from..r.len());
+                    }
+                }
+            };
+            ingest_one_with(a, &self.opts, Some(&mut each));
+        }
+    }
+
     /// Remembers how many request rows the logs hold, counted by a fold that read them all.
     pub fn know_rows(&self, n: usize) {
         let _ = self.rows.set(n);
