@@ -200,8 +200,49 @@ fn serves(
     !map.site_known(server, site)
 }
 
-/// Requests in flight and before each crash, rapid-fail ends, the chart: one pass over the requests.
-pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, facts: &RowFacts) -> Correlation {
+/// What a fold over every row needs to count the pattern groups' rows and the rapid-fail
+/// episodes' ends ([`EveryFold::add`]); the same for [`run`] and for a fold that also keeps the
+/// rows around the incidents (`analyze::rows::gather`), so that it is one read, not two.
+pub struct EveryFold<'a> {
+    opts: &'a AnalyzeOptions,
+    tl: &'a Tl,
+    targets: TargetMap,
+    groups: usize,
+}
+
+impl<'a> EveryFold<'a> {
+    /// The fold of `t`'s requests for the incidents of `tl`.
+    pub fn of(t: &Tables, opts: &'a AnalyzeOptions, tl: &'a Tl, facts: &RowFacts) -> Self {
+        let pairs: Vec<(String, String)> = facts.pairs.iter().cloned().collect();
+        let (groups, cluster_group) = pool_groups(tl);
+        let (targets, _) = pair_targets(tl, &SiteMap::learn(t), &pairs, &cluster_group);
+        EveryFold {
+            opts,
+            tl,
+            targets,
+            groups: groups.len(),
+        }
+    }
+    /// Nothing counted.
+    pub fn init(&self) -> Every {
+        Every::new(self.groups, self.tl.episodes.len())
+    }
+    /// Rows `range` of `r` counted into `e`.
+    pub fn add(&self, e: &mut Every, r: &Requests, range: std::ops::Range<usize>) {
+        e.add(r, range, self.opts, self.tl, &self.targets);
+    }
+}
+
+/// Requests in flight and before each crash, rapid-fail ends, the chart: one pass over the
+/// requests around the incidents; `every` is what a fold over every row counted
+/// ([`EveryFold`]), folded here when not given.
+pub fn run(
+    t: &Tables,
+    opts: &AnalyzeOptions,
+    tl: &Tl,
+    facts: &RowFacts,
+    every: Option<Every>,
+) -> Correlation {
     let r = &t.requests;
     let counts = minute_counts(t, opts, facts);
     let (first, last) = (counts.first, counts.last);
@@ -219,11 +260,13 @@ pub fn run(t: &Tables, opts: &AnalyzeOptions, tl: &Tl, facts: &RowFacts) -> Corr
     let notes = site_notes(tl, &map, &mut sites);
 
     // Every row: the groups' baselines and the episodes' ends.
-    let every = t.all_rows().fold(
-        || Every::new(groups.len(), tl.episodes.len()),
-        |e, r, range| e.add(r, range, opts, tl, &targets),
-        Every::merge,
-    );
+    let every = every.unwrap_or_else(|| {
+        t.all_rows().fold(
+            || Every::new(groups.len(), tl.episodes.len()),
+            |e, r, range| e.add(r, range, opts, tl, &targets),
+            Every::merge,
+        )
+    });
     for (g, n) in groups.iter_mut().zip(&every.rows) {
         g.rows = *n;
     }
@@ -273,7 +316,7 @@ fn minute_counts(t: &Tables, opts: &AnalyzeOptions, facts: &RowFacts) -> MinuteC
 }
 
 /// What a fold over every row collects for the pattern groups and rapid-fail episodes.
-struct Every {
+pub struct Every {
     /// Per group: its sites' rows in range.
     rows: Vec<u64>,
     /// Per episode: the first successful request started after its start.
@@ -318,7 +361,8 @@ impl Every {
         }
     }
 
-    fn merge(mut self, o: Every) -> Every {
+    /// Another part's counts added.
+    pub fn merge(mut self, o: Every) -> Every {
         for (a, b) in self.rows.iter_mut().zip(o.rows) {
             *a += b;
         }

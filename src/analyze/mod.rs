@@ -101,11 +101,13 @@ pub fn analyze(tables: &Tables, opts: &AnalyzeOptions) -> Analysis {
     let tl = timeline::build(tables, opts);
     if tables.reread.is_some() {
         // The rows around the incidents, in the table the stages read one by one.
+        let fold = correlate::EveryFold::of(tables, opts, &tl, &facts);
+        let (kept, every) = rows::gather(tables, opts, &tl, &facts, &fold);
         let mut t = tables.clone();
-        t.requests = rows::gather(tables, opts, &tl, &facts);
-        return analyze_with(&t, opts, tl, &facts);
+        t.requests = kept;
+        return analyze_with(&t, opts, tl, &facts, Some(every));
     }
-    analyze_with(tables, opts, tl, &facts)
+    analyze_with(tables, opts, tl, &facts, None)
 }
 
 fn analyze_with(
@@ -113,8 +115,9 @@ fn analyze_with(
     opts: &AnalyzeOptions,
     tl: timeline::Timeline,
     facts: &rows::RowFacts,
+    every: Option<correlate::Every>,
 ) -> Analysis {
-    let corr = correlate::run(tables, opts, &tl, facts);
+    let corr = correlate::run(tables, opts, &tl, facts, every);
     let judged = judge::Judgments::of(&tables.crashes, &tables.frames, &tables.threads);
     let bursts = bursts::find(tables, opts, &facts.bursts);
     let perf = perf::Perf::of(&tables.counters);

@@ -151,13 +151,14 @@ const BEFORE_MS: i64 = 10 * 60_000;
 /// logs holding a row in flight at an incident or completed up to [`BEFORE_MS`] (or
 /// `--window`) before it, or a row of a candidate burst window. Whole chunks are kept, a
 /// superset: each stage takes the rows it needs from them as from the whole table, so the
-/// result is the same.
+/// result is the same. The same read counts what correlation needs of every row (`every`).
 pub fn gather(
     t: &Tables,
     opts: &AnalyzeOptions,
     tl: &super::timeline::Timeline,
     facts: &RowFacts,
-) -> Requests {
+    every: &super::correlate::EveryFold<'_>,
+) -> (Requests, super::correlate::Every) {
     let mut times: Vec<i64> = tl
         .clusters
         .iter()
@@ -187,19 +188,20 @@ pub fn gather(
         k > 0 && ts < merged[k - 1].1
     };
     t.all_rows().fold(
-        Requests::default,
-        |acc, r, range| {
+        || (Requests::default(), every.init()),
+        |(kept, e), r, range| {
+            every.add(e, r, range.clone());
             let wanted = range.clone().any(|i| {
                 let tt = r.time_taken_ms.get(i).unwrap_or(0).min(86_400_000) as i64;
                 near(r.ts[i], tt) || in_span(r.ts[i])
             });
             if wanted {
-                acc.append(r);
+                kept.append(r);
             }
         },
-        |mut a, b| {
+        |(mut a, ea), (b, eb)| {
             a.append(&b);
-            a
+            (a, ea.merge(eb))
         },
     )
 }
