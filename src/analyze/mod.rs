@@ -185,9 +185,12 @@ fn assemble(
     servers.sort_by_key(|s| s.to_ascii_lowercase());
     servers.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
 
+    // What the ingest found, and files a later read found changed (logs read again).
+    let changed = t.reread.as_ref().map(|r| r.changed()).unwrap_or_default();
+    let all_issues: Vec<&crate::tables::IssueRow> = t.issues.iter().chain(&changed).collect();
     let mut issue_counts = vec![0usize; t.files.len()];
     let mut issues_by_code = BTreeMap::new();
-    for i in &t.issues {
+    for i in all_issues.iter().copied() {
         if let Some(c) = issue_counts.get_mut(i.file as usize) {
             *c += 1;
         }
@@ -218,10 +221,9 @@ fn assemble(
                 issues: issue_counts.get(f.id as usize).copied().unwrap_or(0),
             })
             .collect(),
-        issues_total: t.issues.len(),
+        issues_total: all_issues.len(),
         issues_by_code,
-        issues: t
-            .issues
+        issues: all_issues
             .iter()
             .take(200)
             .map(|i| IssueOut {
@@ -257,7 +259,7 @@ fn assemble(
             .iter()
             .filter(|c| c.source == Some(crate::tables::EvidenceSource::Log))
             .count(),
-        issues: t.issues.len(),
+        issues: all_issues.len(),
         servers,
         identities: t.servers.clone(),
         first: corr.first.map(Ts),

@@ -5,7 +5,9 @@
 
 use super::{IngestOptions, finish, identity, ingest_into, ingest_one_with};
 use crate::discover::Artifact;
-use crate::tables::{ArtifactKind, FileId, Requests, Tables};
+use crate::tables::{
+    ArtifactKind, FileId, FileStatus, IssueRow, LineCounts, Requests, Severity, Tables,
+};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -23,10 +25,14 @@ pub fn holds_requests(kind: ArtifactKind) -> bool {
 /// ([`super::local_time`]).
 pub struct Reread {
     files: Vec<Artifact>,
+    /// Each file's lines as first read (what every later read must find again).
+    found: Vec<LineCounts>,
     opts: IngestOptions,
     names: identity::Names,
     shift: BTreeMap<FileId, i64>,
     rows: OnceLock<usize>,
+    /// Files a later read found otherwise, and how.
+    changed: Mutex<BTreeMap<FileId, String>>,
 }
 
 impl std::fmt::Debug for Reread {
@@ -78,8 +84,17 @@ pub fn attach(
     names: identity::Names,
     shift: BTreeMap<FileId, i64>,
 ) {
+    let found = files
+        .iter()
+        .map(|a| {
+            let f = t.files.iter().find(|f| f.id == a.id);
+            f.map(|f| f.counts).unwrap_or_default()
+        })
+        .collect();
     t.reread = Some(Arc::new(Reread {
         files,
+        found,
+        changed: Mutex::new(BTreeMap::new()),
         opts: IngestOptions {
             drop_requests: true,
             ..opts.clone()
@@ -102,12 +117,64 @@ impl Reread {
     ) -> A {
         self.files
             .par_iter()
-            .map(|a| self.fold_file(a, init, step, merge))
+            .enumerate()
+            .map(|(k, a)| self.fold_file(k, a, init, step, merge))
             .reduce(init, merge)
+    }
+
+    /// Reads file `k` again, handing its rows to `each`; notes it when it is not what it was.
+    fn read(&self, k: usize, a: &Artifact, each: &mut super::w3c::EachFn<'_>) {
+        let (row, _) = ingest_one_with(a, &self.opts, Some(each));
+        let found = self.found.get(k).copied().unwrap_or_default();
+        let why = if row.status != FileStatus::Parsed {
+            Some(format!(
+                "it could not be read again ({})",
+                row.reason.as_deref().unwrap_or("failed")
+            ))
+        } else if row.counts != found {
+            Some(format!(
+                "it held {} lines when found and {} when read again (replaced or cut short)",
+                found.lines, row.counts.lines
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            let mut c = self.changed.lock().unwrap_or_else(|e| e.into_inner());
+            c.entry(a.id).or_insert(why);
+        }
+    }
+
+    /// The files a later read found changed, as issues: the statistics over every row may mix
+    /// what they held before and after.
+    pub fn changed(&self) -> Vec<IssueRow> {
+        let c = self.changed.lock().unwrap_or_else(|e| e.into_inner());
+        c.iter()
+            .map(|(&id, why)| {
+                IssueRow::new(
+                    id,
+                    Severity::Error,
+                    "changed_while_read",
+                    format!(
+                        "the log changed while it was read again for the statistics of every row: {why}; the report may mix what it held before and after (analyze a copy of the logs, or raise --in-memory-limit above their size to read them once)"
+                    ),
+                )
+            })
+            .collect()
+    }
+
+    /// Whether a later read found a file changed.
+    pub fn changed_any(&self) -> bool {
+        !self
+            .changed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
     }
 
     fn fold_file<A: Send>(
         &self,
+        k: usize,
         a: &Artifact,
         init: &(dyn Fn() -> A + Sync),
         step: &(dyn Fn(&mut A, &Requests) + Sync),
@@ -133,7 +200,7 @@ impl Reread {
             let prev = g.take().unwrap_or_else(init);
             *g = Some(merge(prev, part));
         };
-        ingest_one_with(a, &self.opts, Some(&mut each));
+        self.read(k, a, &mut each);
         acc.into_inner()
             .unwrap_or_else(|e| e.into_inner())
             .unwrap_or_else(init)
@@ -156,7 +223,7 @@ impl Reread {
     /// Calls `f` on every request row, a table and a range of its rows at a time, in order:
     /// files in order, each file's rows in order (for writing them out).
     pub fn each_in_order(&self, f: &mut (dyn FnMut(&Requests, std::ops::Range<usize>) + Send)) {
-        for a in &self.files {
+        for (k, a) in self.files.iter().enumerate() {
             // Rows handed over before a file is read again from the start (a date-less layout
             // found part way) are the same rows again: they are skipped, not handed twice.
             let (mut handed, mut skip) = (0usize, 0usize);
@@ -175,7 +242,7 @@ impl Reread {
                     }
                 }
             };
-            ingest_one_with(a, &self.opts, Some(&mut each));
+            self.read(k, a, &mut each);
         }
     }
 

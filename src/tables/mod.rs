@@ -823,6 +823,7 @@ impl Tables {
     pub fn read_badly(&self) -> bool {
         self.files.iter().any(|f| f.status != FileStatus::Parsed)
             || self.issues.iter().any(|i| i.severity == Severity::Error)
+            || self.reread.as_ref().is_some_and(|r| r.changed_any())
     }
 }
 

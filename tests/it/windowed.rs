@@ -218,12 +218,9 @@ fn a_streamed_parse_lets_the_logs_pages_go() {
     );
 }
 
-#[test]
-fn a_log_still_being_written_is_read_again_to_the_length_it_had() {
-    // The logs are found, read once, and IIS writes a burst of 500s to today's log before
-    // the analysis reads it again: the report is the one of the log as it was found.
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("outage");
+/// A copy of the sample outage under `dir`.
+fn outage_copy(dir: &Path) -> PathBuf {
+    let root = dir.join("outage");
     for e in walkdir::WalkDir::new(samples("outage"))
         .into_iter()
         .flatten()
@@ -236,6 +233,49 @@ fn a_log_still_being_written_is_read_again_to_the_length_it_had() {
             std::fs::copy(e.path(), &to).unwrap();
         }
     }
+    root
+}
+
+#[test]
+fn a_log_cut_short_before_it_is_read_again_is_an_error_the_report_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = outage_copy(dir.path());
+    let again = ingest_windowed(
+        discover(std::slice::from_ref(&root)),
+        &IngestOptions::default(),
+    );
+    assert!(!again.read_badly());
+    let log = root.join("WEB01/inetpub/logs/LogFiles/W3SVC1/u_ex250314.log");
+    let len = std::fs::metadata(&log).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    let a = analyze(&again, &AnalyzeOptions::default());
+    let issue = a
+        .coverage
+        .issues
+        .iter()
+        .find(|i| i.code == "changed_while_read")
+        .expect("the change is an issue of the report");
+    assert!(issue.path.ends_with("u_ex250314.log"), "{}", issue.path);
+    assert!(
+        issue.message.contains("when read again"),
+        "{}",
+        issue.message
+    );
+    assert_eq!(a.coverage.issues_by_code["changed_while_read"], 1);
+    assert!(again.read_badly(), "exit code 1");
+}
+
+#[test]
+fn a_log_still_being_written_is_read_again_to_the_length_it_had() {
+    // The logs are found, read once, and IIS writes a burst of 500s to today's log before
+    // the analysis reads it again: the report is the one of the log as it was found.
+    let dir = tempfile::tempdir().unwrap();
+    let root = outage_copy(dir.path());
     let before = both_ways(std::slice::from_ref(&root), &AnalyzeOptions::default());
     let again = ingest_windowed(
         discover(std::slice::from_ref(&root)),
@@ -259,6 +299,7 @@ fn a_log_still_being_written_is_read_again_to_the_length_it_had() {
         .unwrap();
     let after = analyze(&again, &AnalyzeOptions::default());
     assert_eq!(after.inputs.requests, before.inputs.requests);
+    assert!(!again.read_badly(), "appending is not a change");
     assert_eq!(
         serde_json::to_value(&after).unwrap(),
         serde_json::to_value(&before).unwrap()
