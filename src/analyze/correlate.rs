@@ -24,7 +24,7 @@ use super::timeline::{Timeline as Tl, eq_ci, norm, server_ok};
 use super::{AnalyzeOptions, Timeline};
 use crate::tables::{Millis, Requests, Tables};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
 const DAY_MS: u64 = 86_400_000;
 
@@ -321,8 +321,9 @@ pub struct Every {
     rows: Vec<u64>,
     /// Per episode: the first successful request started after its start.
     first_ok: Vec<Option<Millis>>,
-    /// Per episode: the times of the 503s after its start.
-    ep_503: Vec<Vec<Millis>>,
+    /// Per episode: the 503s after its start, counted by time (W3C times are whole seconds,
+    /// so a day holds 86,400 at most however many 503s there were).
+    ep_503: Vec<BTreeMap<Millis, u64>>,
 }
 
 impl Every {
@@ -330,7 +331,7 @@ impl Every {
         Every {
             rows: vec![0; groups],
             first_ok: vec![None; episodes],
-            ep_503: vec![Vec::new(); episodes],
+            ep_503: vec![BTreeMap::new(); episodes],
         }
     }
 
@@ -373,7 +374,9 @@ impl Every {
             };
         }
         for (a, b) in self.ep_503.iter_mut().zip(o.ep_503) {
-            a.extend(b);
+            for (ts, n) in b {
+                *a.entry(ts).or_default() += n;
+            }
         }
         self
     }
@@ -390,7 +393,7 @@ impl Every {
                 Some(200..=399) if ts.saturating_sub(tt) > es => {
                     self.first_ok[e] = Some(self.first_ok[e].map_or(ts, |f: Millis| f.min(ts)));
                 }
-                Some(503) => self.ep_503[e].push(ts),
+                Some(503) => *self.ep_503[e].entry(ts).or_default() += 1,
                 _ => {}
             }
         }
@@ -564,7 +567,7 @@ fn episode_ends(
     t: &Tables,
     tl: &Tl,
     first_ok: &[Option<Millis>],
-    ep_503: &[Vec<Millis>],
+    ep_503: &[BTreeMap<Millis, u64>],
 ) -> Vec<EpisodeEnd> {
     let h = &t.httperr;
     tl.episodes
@@ -588,7 +591,7 @@ fn episode_ends(
                         && eq_ci(ep.pool.as_deref(), h.queue.get(i)).unwrap_or(true)
                 })
                 .count() as u64;
-            let refused_w3c = ep_503[e].iter().filter(|&&ts| ts <= until).count() as u64;
+            let refused_w3c = ep_503[e].range(..=until).map(|(_, n)| n).sum::<u64>();
             EpisodeEnd {
                 end,
                 reason,
