@@ -88,7 +88,7 @@ pub struct RowFacts {
     pub minutes: MinuteCounts,
     /// The burst statistics' per-minute counts.
     pub bursts: BurstCounts,
-    /// The distinct (server, site) pairs, as [`super::correlate::key`] spells them.
+    /// The distinct (server, site) pairs, lower case (as correlation keys them).
     pub pairs: BTreeSet<(String, String)>,
     /// The servers named by the rows, as spelled.
     pub servers: BTreeSet<String>,
@@ -148,7 +148,7 @@ impl RowFacts {
 const BEFORE_MS: i64 = 10 * 60_000;
 
 /// The rows the analysis looks at one by one when the logs are read again: every chunk of the
-/// logs holding a row in flight at an incident or completed up to [`BEFORE_MS`] (or
+/// logs holding a row in flight at an incident or completed up to 10 minutes (or
 /// `--window`) before it, or a row of a candidate burst window. Whole chunks are kept, a
 /// superset: each stage takes the rows it needs from them as from the whole table, so the
 /// result is the same. The same read counts what correlation needs of every row (`every`).
