@@ -58,12 +58,15 @@ pub struct Patterns {
 }
 
 /// A candidate while counting: its weight in the summary (busy time, `time-taken` + 1 ms), its
-/// sums since it was last added, and its text (as the report writes it, cut).
+/// sums since it was last added, and its text (as the report writes it, cut) or, when the
+/// table holds every row, its first row (the text is made for the values kept only: making it
+/// for each new value was a tenth of an ingest whose every request has its own client).
 #[derive(Debug, Clone, Default)]
 struct Cand {
     weight: u64,
     busy: Busy,
     text: Option<Box<str>>,
+    first: usize,
 }
 
 /// One site, day and kind: its candidates, and whether any was ever dropped (then their sums
@@ -123,13 +126,15 @@ impl Local {
 }
 
 impl Counts {
-    /// Adds value `h` of row `i` of `r` (its text, if new, from `text`).
-    fn add(&mut self, h: u64, tt: Option<u64>, text: impl FnOnce() -> Option<Box<str>>) {
+    /// Adds value `h` of row `i` (its text, if new, from `text`).
+    fn add(&mut self, h: u64, tt: Option<u64>, i: usize, text: impl FnOnce() -> Option<Box<str>>) {
         self.all.add(tt);
         let c = self.cands.entry(h).or_insert_with(|| Cand {
             text: text(),
+            first: i,
             ..Default::default()
         });
+        c.first = c.first.min(i);
         c.weight += tt.unwrap_or(0).min(MAX_TIME_TAKEN_MS) + 1;
         c.busy.add(tt);
         if self.cands.len() >= 2 * KEEP {
@@ -156,9 +161,13 @@ impl Counts {
         self.all.merge(&o.all);
         self.pruned |= o.pruned;
         for (h, c) in o.cands {
-            let e = self.cands.entry(h).or_default();
+            let e = self.cands.entry(h).or_insert_with(|| Cand {
+                first: c.first,
+                ..Default::default()
+            });
             e.weight += c.weight;
             e.busy.merge(&c.busy);
+            e.first = e.first.min(c.first);
             if e.text.is_none() {
                 e.text = c.text;
             }
@@ -198,19 +207,25 @@ impl Patterns {
     /// heavier than 1/`KEEP` of its group survives), and a second pass, over the kinds that
     /// needed it, counts the survivors exactly.
     pub fn of(t: &Tables) -> Patterns {
+        // Row numbers name a row only when the table holds every row.
+        let held = t.reread.is_none();
         let mut g = t.all_rows().fold(
             Groups::default,
             |g, r, range| {
                 let mut local = Local { last: None };
                 each_feature(r, range, &[true; 7], |i, k, h, tt| {
                     let b = local.base(g, r, i);
-                    g.groups[b + k].add(h, tt, || text_of(r, i, k));
+                    let text = || if held { None } else { text_of(r, i, k) };
+                    g.groups[b + k].add(h, tt, i, text);
                 });
             },
             merge_groups,
         );
         recount(t, &mut g);
-        Patterns { rows: top_rows(g) }
+        let table = held.then_some(&t.requests);
+        Patterns {
+            rows: top_rows(g, table),
+        }
     }
 }
 
@@ -284,7 +299,7 @@ fn recount(t: &Tables, g: &mut Groups) {
 
 /// The rows: per site, day and kind the [`TOP`] values with most time-taken (then most
 /// requests), and the rest summed in one row.
-fn top_rows(g: Groups) -> Vec<PatternRow> {
+fn top_rows(g: Groups, table: Option<&Requests>) -> Vec<PatternRow> {
     let mut groups: Vec<(Option<String>, Counts)> = g
         .groups
         .into_iter()
@@ -308,7 +323,11 @@ fn top_rows(g: Groups) -> Vec<PatternRow> {
         let mut rest = c.all;
         for (hash, x) in v {
             rest = rest.minus(&x.busy);
-            let text = x.text.map(String::from);
+            let text = match (x.text, table) {
+                (Some(text), _) => Some(String::from(text)),
+                (None, Some(r)) => text_of(r, x.first, usize::from(c.key.2)).map(String::from),
+                (None, None) => None,
+            };
             rows.push(PatternRow {
                 day: day * DAY,
                 site: site.clone(),
@@ -491,10 +510,11 @@ mod tests {
             c.add(
                 (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1 << 63,
                 Some(1),
+                i,
                 || None,
             );
             if i % 10 == 0 {
-                c.add(7, Some(5), || Some("seven".into()));
+                c.add(7, Some(5), i, || Some("seven".into()));
             }
             assert!(c.cands.len() < 2 * KEEP);
         }
