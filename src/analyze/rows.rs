@@ -42,9 +42,10 @@ impl Tables {
 }
 
 impl AllRows<'_> {
-    /// Folds every row: `step` takes a table and a range of its rows (in file order within a
-    /// table; tables in any order), `merge` combines two partial results. Integer sums and
-    /// order-free merges make the result independent of the slicing.
+    /// Folds every row: `step` takes a table and a range of its rows, `merge` combines two
+    /// partial results, the earlier rows' on the left (rayon's reduce keeps the order), so a
+    /// merge that appends keeps the files' order. Integer sums make a result independent of
+    /// the slicing; a summary that prunes (`farm::patterns`) is not.
     pub fn fold<A, I, S, M>(&self, init: I, step: S, merge: M) -> A
     where
         A: Send,
