@@ -368,7 +368,17 @@ impl Sink for Progress {
 fn ingest_within(paths: &[PathBuf], opts: &IngestOptions, limit: u64) -> Result<Tables> {
     check_paths(paths)?;
     let artifacts = w3triage::discover::discover(paths);
-    let big = w3triage::ingest::reread::request_bytes(&artifacts) > limit;
+    let bytes = w3triage::ingest::reread::request_bytes(&artifacts);
+    let big = bytes > limit;
+    if big {
+        // Slower, and not what a user expects unless told: say so (stdout is the report).
+        let gib = |b: u64| b as f64 / f64::from(1u32 << 30);
+        eprintln!(
+            "w3triage: the request logs are {:.2} GiB, over --in-memory-limit ({:.2} GiB): they are read again for each statistic instead of held in memory",
+            gib(bytes),
+            gib(limit)
+        );
+    }
     let opts = IngestOptions {
         drop_requests: big,
         ..opts.clone()

@@ -100,13 +100,21 @@ fn the_cli_reads_large_logs_again_with_the_same_report() {
             .output()
             .unwrap();
         assert!(out.status.code().is_some_and(|c| c <= 1), "{out:?}");
-        out.stdout
+        (
+            out.stdout,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
-    let (whole, again) = (run("1G"), run("0"));
+    let ((whole, quiet), (again, told)) = (run("1G"), run("0"));
     assert!(!whole.is_empty());
     assert_eq!(
         String::from_utf8_lossy(&whole),
         String::from_utf8_lossy(&again)
+    );
+    assert!(!quiet.contains("read again"), "{quiet}");
+    assert!(
+        told.contains("over --in-memory-limit (0.00 GiB): they are read again"),
+        "{told}"
     );
     let (code, _, err) = crate::cli::w3triage(&["analyze", "--in-memory-limit", "12X", "."]);
     assert_eq!(code, 2);
