@@ -3,8 +3,10 @@
 //! Stages (DESIGN.md data flow steps 4–6), each in its own module:
 //! 1. [`timeline`]: merge crash evidence (dumps, WAS / Application Error / .NET events, HTTPERR
 //!    abandonment bursts) into incidents per server and app pool; detect rapid-fail episodes.
-//! 2. [`correlate`]: one O(n) pass over the requests: requests in flight at each crash, the last
-//!    requests before it, the end of rapid-fail episodes, the requests/min chart.
+//! 2. [`correlate`]: requests in flight at each crash and the last requests before it, from the
+//!    rows around the incidents; the end of rapid-fail episodes and the requests/min chart, from
+//!    folds over every row ([`rows`]: the table in memory, or the logs read again when they are
+//!    larger than `--in-memory-limit`).
 //! 3. [`suspects`]: modules that fault across incidents, request patterns over-represented among
 //!    in-flight requests against the site's baseline ([`stats`], [`pattern`]), corroboration,
 //!    and what to do next.
