@@ -107,8 +107,9 @@ pub fn ingest(
         if !seen {
             each(&server, (i, n), None);
         }
-        summary.read_badly |= read.tables.read_badly();
         let (rows, partitions) = replace_server(dir, &staging, &server, &read)?;
+        // (After the write: a log read again for it may have changed meanwhile.)
+        summary.read_badly |= read.tables.read_badly();
         summaries::save(dir, &server, &read.judged)?;
         manifest.record(dir, &server, sources, rows, partitions)?;
         summary
