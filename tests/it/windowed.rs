@@ -9,7 +9,12 @@ use w3triage::ingest::{IngestOptions, ingest_paths};
 
 /// Analyzes `paths` both ways, asserts the reports are equal, and returns it.
 pub(crate) fn both_ways(paths: &[PathBuf], aopts: &AnalyzeOptions) -> Analysis {
-    let opts = IngestOptions::default();
+    both_ways_with(paths, &IngestOptions::default(), aopts)
+}
+
+/// [`both_ways`] with ingest options.
+fn both_ways_with(paths: &[PathBuf], opts: &IngestOptions, aopts: &AnalyzeOptions) -> Analysis {
+    let opts = opts.clone();
     let whole = ingest_paths(paths, &opts);
     let a = analyze(&whole, aopts);
     let again = ingest_windowed(discover(paths), &opts);
@@ -319,4 +324,29 @@ fn a_log_still_being_written_is_read_again_to_the_length_it_had() {
     );
     assert_eq!(now.inputs.requests, before.inputs.requests + 600);
     assert!(now.incidents.len() > before.incidents.len());
+}
+
+#[test]
+fn native_logs_read_again_are_converted_to_utc_as_when_held() {
+    // A native log in local time, --tz +01:00: the rows read again are shifted as `finish`
+    // shifted the held ones (the chart and the time range say so).
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("WEB01");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut log = String::new();
+    for s in 0..50 {
+        log.push_str(&format!(
+            "10.0.0.9, -, 03/20/2001, 7:55:{s:02}, W3SVC2, WEB01, 172.21.13.45, 15, 300, 99, 200, 0, GET, /a.htm, -,\n"
+        ));
+    }
+    std::fs::write(dir.join("in010320.log"), log).unwrap();
+    let tz = IngestOptions {
+        tz_min: Some(60),
+        ..Default::default()
+    };
+    let a = both_ways_with(&[dir], &tz, &AnalyzeOptions::default());
+    assert_eq!(a.inputs.requests, 50);
+    // 2001-03-20T07:55 local at UTC+01:00 is 06:55 UTC.
+    let start = a.timeline.start.expect("a chart").0;
+    assert_eq!(start, 985_074_900_000 - 3_600_000);
 }
