@@ -25,8 +25,8 @@ pub fn holds_requests(kind: ArtifactKind) -> bool {
 /// ([`super::local_time`]).
 pub struct Reread {
     files: Vec<Artifact>,
-    /// Each file's lines as first read (what every later read must find again).
-    found: Vec<LineCounts>,
+    /// Each file's status and lines as first read (what every later read must find again).
+    found: Vec<(FileStatus, LineCounts)>,
     opts: IngestOptions,
     names: identity::Names,
     shift: BTreeMap<FileId, i64>,
@@ -88,7 +88,9 @@ pub fn attach(
         .iter()
         .map(|a| {
             let f = t.files.iter().find(|f| f.id == a.id);
-            f.map(|f| f.counts).unwrap_or_default()
+            f.map_or((FileStatus::Parsed, LineCounts::default()), |f| {
+                (f.status, f.counts)
+            })
         })
         .collect();
     t.reread = Some(Arc::new(Reread {
@@ -125,8 +127,13 @@ impl Reread {
     /// Reads file `k` again, handing its rows to `each`; notes it when it is not what it was.
     fn read(&self, k: usize, a: &Artifact, each: &mut super::w3c::EachFn<'_>) {
         let (row, _) = ingest_one_with(a, &self.opts, Some(each));
-        let found = self.found.get(k).copied().unwrap_or_default();
-        let why = if row.status != FileStatus::Parsed {
+        let (status, found) = self
+            .found
+            .get(k)
+            .copied()
+            .unwrap_or((FileStatus::Parsed, LineCounts::default()));
+        // (A file that could not be read the first time is already an issue of its own.)
+        let why = if row.status != status {
             Some(format!(
                 "it could not be read again ({})",
                 row.reason.as_deref().unwrap_or("failed")

@@ -94,6 +94,11 @@ fn a_cut_off_gzip_keeps_what_inflated_and_a_corrupt_one_is_reported() {
     let mut bad = gz[..64].to_vec();
     bad.extend(std::iter::repeat_n(0xA5, 4096));
     put(dir.path(), "WEB02/W3SVC1/u_ex250315.log.gz", &bad);
+    // Sound at the start (found as a W3C log), damaged in the middle: read with rejections.
+    let mut hurt = gz.clone();
+    let mid = hurt.len() / 2;
+    hurt[mid..mid + 4096].fill(0xA5);
+    put(dir.path(), "WEB03/W3SVC1/u_ex250316.log.gz", &hurt);
 
     let t = ingest_artifacts(discover(&[dir.path().into()]), &Default::default());
     let cut = t.files.iter().find(|f| f.key.starts_with("WEB01")).unwrap();
@@ -108,4 +113,10 @@ fn a_cut_off_gzip_keeps_what_inflated_and_a_corrupt_one_is_reported() {
     assert_eq!(corrupt.status, FileStatus::Failed, "{corrupt:?}");
     let why = corrupt.reason.as_deref().unwrap_or_default();
     assert!(why.contains("inflate"), "{why}");
+    let hurt = t.files.iter().find(|f| f.key.starts_with("WEB03")).unwrap();
+    assert!(hurt.counts.rejected > 1_000, "{hurt:?}");
+    // Read again (`--in-memory-limit`): the damaged log rejects the same lines and the cut-off
+    // one keeps the same rows, which is no change; the same report.
+    let a = crate::windowed::both_ways(&[dir.path().into()], &Default::default());
+    assert!(!a.coverage.issues_by_code.contains_key("changed_while_read"));
 }
