@@ -23,6 +23,9 @@ pub enum ReadError {
     /// A compressed file that could not be inflated at all.
     #[error("cannot inflate (corrupt gzip): {0}")]
     Inflate(#[source] io::Error),
+    /// A compressed log read a wave at a time could not be inflated into a temporary file.
+    #[error("cannot write the inflated log to a temporary file (TMPDIR): {0}")]
+    Spill(#[source] io::Error),
     /// A compressed file that inflates past what is held in memory.
     #[error(
         "inflates to more than {max} bytes, more than is read in memory (or a decompression bomb): extract it first"

@@ -198,6 +198,14 @@ impl MemberReader {
             .map_err(std::io::Error::other)?;
         entry.take(limit).read_to_end(out).map(|_| ())
     }
+    /// Copies the member's inflated bytes into `out`, at most `limit` of them.
+    pub fn copy_into(&mut self, out: &mut dyn std::io::Write, limit: u64) -> std::io::Result<()> {
+        let entry = self
+            .zip
+            .by_index(self.index)
+            .map_err(std::io::Error::other)?;
+        std::io::copy(&mut entry.take(limit), out).map(|_| ())
+    }
 }
 
 /// The path the location (server, site) of a member is read from: the archive's folder, the

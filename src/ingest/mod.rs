@@ -335,6 +335,19 @@ fn load(a: &Artifact, populate: bool) -> Result<(Source, Vec<IssueRow>), ReadErr
     let file = std::fs::File::open(&a.path).map_err(ReadError::Open)?;
     let (src, mut notes) = match (a.container, &a.member) {
         (Container::Plain, _) => (map_source(file, populate)?, Vec::new()),
+        // Read a wave at a time: inflated to disk and mapped, so that its pages go as read.
+        (Container::Zip, Some(m)) if !populate => {
+            let mut r = archive::open_member(&a.path, m.index).map_err(ReadError::Inflate)?;
+            spill(a.id, "zip member", |out, limit| r.copy_into(out, limit))?
+        }
+        (c, _) if !populate && c != Container::Zip => {
+            let mut r = crate::discover::decoder_of(file, c).map_err(ReadError::Inflate)?;
+            let what = if c == Container::Zstd { "zstd" } else { "gzip" };
+            spill(a.id, what, |out, limit| {
+                use std::io::Read;
+                std::io::copy(&mut (&mut r).take(limit), out).map(|_| ())
+            })?
+        }
         (Container::Zip, Some(m)) => {
             let mut r = archive::open_member(&a.path, m.index).map_err(ReadError::Inflate)?;
             inflate(a.id, "zip member", |out, limit| r.read_into(out, limit))?
@@ -377,14 +390,27 @@ fn inflate(
 ) -> Result<(Source, Vec<IssueRow>), ReadError> {
     let limit = inflate_limit();
     let mut v = Vec::new();
+    let result = read(&mut v, limit + 1);
+    let notes = inflated(id, what, result, v.len() as u64, limit)?;
+    Ok((Source::new(v), notes))
+}
+
+/// What inflating `n` bytes and ending with `result` says: an error when nothing inflated or
+/// too much did, a warning when the stream was cut short after some.
+fn inflated(
+    id: crate::tables::FileId,
+    what: &str,
+    result: std::io::Result<()>,
+    n: u64,
+    limit: u64,
+) -> Result<Vec<IssueRow>, ReadError> {
     let mut notes = Vec::new();
-    if let Err(e) = read(&mut v, limit + 1) {
-        if v.is_empty() {
+    if let Err(e) = result {
+        if n == 0 {
             return Err(ReadError::Inflate(e));
         }
         let msg = format!(
-            "{what} stream cut short or damaged after {} inflated bytes ({e}): what follows is lost",
-            v.len()
+            "{what} stream cut short or damaged after {n} inflated bytes ({e}): what follows is lost"
         );
         let code = match what {
             "gzip" => "truncated_gzip",
@@ -393,10 +419,69 @@ fn inflate(
         };
         notes.push(IssueRow::new(id, Severity::Warning, code, msg));
     }
-    if v.len() as u64 > limit {
+    if n > limit {
         return Err(ReadError::TooLargeToInflate { max: limit });
     }
-    Ok((Source::new(v), notes))
+    Ok(notes)
+}
+
+/// A writer that counts what it wrote and keeps its own error apart from the reader's.
+struct Spilled<W> {
+    inner: W,
+    n: u64,
+    failed: Option<std::io::Error>,
+}
+
+impl<W: std::io::Write> std::io::Write for Spilled<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.inner.write(buf) {
+            Ok(k) => {
+                self.n += k as u64;
+                Ok(k)
+            }
+            Err(e) => {
+                let kind = e.kind();
+                self.failed = Some(e);
+                Err(std::io::Error::new(kind, "temporary file"))
+            }
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// [`inflate`] into an unnamed temporary file, mapped (the same warnings and limit): a log read
+/// a wave at a time releases its pages behind the parse, so memory stays bounded whatever the
+/// member's size; the disk holds it until the read is done.
+fn spill(
+    id: crate::tables::FileId,
+    what: &str,
+    mut read: impl FnMut(&mut dyn std::io::Write, u64) -> std::io::Result<()>,
+) -> Result<(Source, Vec<IssueRow>), ReadError> {
+    use std::io::Write;
+    let limit = inflate_limit();
+    let file = tempfile::tempfile().map_err(ReadError::Spill)?;
+    let mut out = Spilled {
+        inner: std::io::BufWriter::with_capacity(1 << 20, &file),
+        n: 0,
+        failed: None,
+    };
+    let result = read(&mut out, limit + 1);
+    let flushed = out.flush();
+    if let Some(e) = out.failed.take() {
+        return Err(ReadError::Spill(e));
+    }
+    flushed.map_err(ReadError::Spill)?;
+    let n = out.n;
+    drop(out);
+    let notes = inflated(id, what, result, n, limit)?;
+    if n == 0 {
+        return Ok((Source::new(Vec::new()), notes));
+    }
+    // SAFETY: the file is this process's own, unnamed: nothing else can change it.
+    let map = unsafe { memmap2::MmapOptions::new().map(&file) }.map_err(ReadError::Map)?;
+    Ok((Source::mapped(map), notes))
 }
 
 /// The most a compressed file may inflate to: an eighth of the memory, at least 256 MiB.

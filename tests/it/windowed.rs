@@ -350,3 +350,42 @@ fn native_logs_read_again_are_converted_to_utc_as_when_held() {
     let start = a.timeline.start.expect("a chart").0;
     assert_eq!(start, 985_074_900_000 - 3_600_000);
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_compressed_log_read_again_is_inflated_to_disk_not_held() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("WEB01/W3SVC1");
+    std::fs::create_dir_all(&folder).unwrap();
+    let log = log_of(300_000);
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(folder.join("u_ex240301.log.gz")).unwrap(),
+        flate2::Compression::fast(),
+    );
+    gz.write_all(log.as_bytes()).unwrap();
+    gz.finish().unwrap();
+    let found = discover(&[dir.path().to_path_buf()]);
+    let a = found
+        .iter()
+        .find(|a| a.key.ends_with("u_ex240301.log"))
+        .unwrap();
+    // Read a wave at a time, the rows' text lies in a map of the inflated log (a temporary
+    // file) that holds about a wave of its pages, not the log: in memory it would be all of it.
+    let (mut rows, mut most) = (0usize, 0u64);
+    let mut each = |t: Option<&mut [w3triage::tables::Requests]>| {
+        for r in t.unwrap().iter() {
+            rows += r.len();
+            let text = r.uri_stem.get(r.len() - 1).unwrap();
+            most = most.max(resident_of(text.as_ptr() as usize));
+        }
+    };
+    let (row, _) = w3triage::ingest::ingest_one_with(a, &IngestOptions::default(), Some(&mut each));
+    assert_eq!((rows, row.counts.records), (300_000, 300_000));
+    assert!(log.len() > 32 << 20, "{}", log.len());
+    assert!(
+        most < 24 << 20,
+        "{most} bytes of the inflated {} resident",
+        log.len()
+    );
+}
