@@ -370,6 +370,10 @@ fn a_compressed_log_read_again_is_inflated_to_disk_not_held() {
         .iter()
         .find(|a| a.key.ends_with("u_ex240301.log"))
         .unwrap();
+    // Whether to read it again is judged on what it inflates to (the gzip trailer), not on its
+    // size on disk.
+    assert!(a.bytes < log.len() as u64 / 4, "{}", a.bytes);
+    assert_eq!(w3triage::ingest::reread::inflated_size(a), log.len() as u64);
     // Read a wave at a time, the rows' text lies in a map of the inflated log (a temporary
     // file) that holds about a wave of its pages, not the log: in memory it would be all of it.
     let (mut rows, mut most) = (0usize, 0u64);
