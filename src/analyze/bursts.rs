@@ -140,6 +140,18 @@ struct Counts {
 }
 
 impl Counts {
+    /// Each series of the group and its errors per minute: all 5xx, then each tracked code.
+    fn each_series(&self, mut f: impl FnMut(Series, &HashMap<i64, u64>)) {
+        let fives: HashMap<i64, u64> = self.all.iter().map(|(&m, v)| (m, v[1])).collect();
+        f(Series::W3c5xx, &fives);
+        let mut codes: Vec<(&Code, &HashMap<i64, u64>)> =
+            self.codes.iter().filter(|(k, _)| k.tracked()).collect();
+        codes.sort_by_key(|(k, _)| **k);
+        for (k, v) in codes {
+            f(Series::W3cCode(*k), v);
+        }
+    }
+
     fn merge(&mut self, o: Counts) {
         for (m, v) in o.all {
             let c = self.all.entry(m).or_default();
@@ -186,7 +198,7 @@ impl BurstCounts {
         self
     }
     /// The counts keyed by the codes of `r` (the rows kept around the incidents hold every
-    /// group that has a window: see `analyze::windows`).
+    /// group that has a window: see `analyze::rows::gather`).
     fn by_codes<'a>(&'a self, r: &Requests) -> HashMap<Group, &'a Counts> {
         self.0
             .iter()
@@ -195,18 +207,14 @@ impl BurstCounts {
     }
     /// Every W3C window of every group, untested: the spans of rows the bursts are made of.
     pub fn spans(&self) -> Vec<(Millis, Millis)> {
-        self.0
-            .values()
-            .flat_map(|c| {
-                let fives: HashMap<i64, u64> = c.all.iter().map(|(&m, v)| (m, v[1])).collect();
-                let mut w = windows(&fives, &c.all);
-                for errors in c.codes.values() {
-                    w.extend(windows(errors, &c.all));
-                }
-                w
-            })
-            .map(|(a, b)| (a * MINUTE, (b + 1) * MINUTE))
-            .collect()
+        let mut out = Vec::new();
+        for c in self.0.values() {
+            c.each_series(|_, errors| {
+                let w = windows(errors, &c.all);
+                out.extend(w.into_iter().map(|(a, b)| (a * MINUTE, (b + 1) * MINUTE)));
+            });
+        }
+        out
     }
 }
 
@@ -338,13 +346,7 @@ fn test_w3c(
 fn w3c_windows(counts: &HashMap<Group, &Counts>) -> Vec<Window> {
     let mut out = Vec::new();
     for (&group, c) in counts {
-        let fives: HashMap<i64, u64> = c.all.iter().map(|(&m, v)| (m, v[1])).collect();
-        let mut series: Vec<(Series, &HashMap<i64, u64>)> = vec![(Series::W3c5xx, &fives)];
-        let mut codes: Vec<(&Code, &HashMap<i64, u64>)> =
-            c.codes.iter().filter(|(k, _)| k.tracked()).collect();
-        codes.sort_by_key(|(k, _)| **k);
-        series.extend(codes.into_iter().map(|(k, v)| (Series::W3cCode(*k), v)));
-        for (s, errors) in series {
+        c.each_series(|s, errors| {
             for w in windows(errors, &c.all) {
                 let (k, n, rate, thin, test) = test_w3c(errors, &c.all, w);
                 out.push(Window {
@@ -359,7 +361,7 @@ fn w3c_windows(counts: &HashMap<Group, &Counts>) -> Vec<Window> {
                     test,
                 });
             }
-        }
+        });
     }
     out.sort_by_key(|w| (w.group, w.first, w.last, format!("{:?}", w.series)));
     out
