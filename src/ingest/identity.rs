@@ -41,7 +41,7 @@ fn short_name(name: &str) -> &str {
 /// the one machine everything is from.
 pub fn resolve(t: &mut Tables, forced: Option<&str>) -> Names {
     let mut names = Names::learn(&t.files, &t.crashes, forced);
-    let rename = |v: &str| names.of(v).filter(|n| n != v);
+    let rename = |v: &str| names.rename(v);
     t.requests.server.rename(rename);
     t.httperr.server.rename(rename);
     for c in &mut t.crashes {
@@ -130,6 +130,11 @@ impl Names {
     }
 
     /// The machine's name for a server value of the tables (a folder name or a host name).
+    /// The name that replaces `v` (`None`: it stays).
+    pub fn rename(&self, v: &str) -> Option<String> {
+        self.of(v).filter(|n| n != v)
+    }
+
     /// The machine a folder or host name `v` is (`None`: not known).
     pub fn of(&self, v: &str) -> Option<String> {
         let v = v.trim();

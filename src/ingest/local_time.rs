@@ -10,7 +10,7 @@
 //! A day that crosses a daylight-saving change is converted with one offset: the dumps say
 //! the offset at their own time only.
 
-use crate::tables::{ArtifactKind, EvidenceSource, FileId, Tables};
+use crate::tables::{ArtifactKind, EvidenceSource, FileId, Requests, Tables};
 use std::collections::BTreeMap;
 
 /// Converts the native logs' times (see the module docs); `tz_min` is `--tz`, minutes east.
@@ -44,15 +44,21 @@ pub fn resolve(t: &mut Tables, tz_min: Option<i32>) -> BTreeMap<FileId, i64> {
             }
         }
     }
-    if !shift.is_empty() {
-        let r = &mut t.requests;
-        for i in 0..r.len() {
-            if let Some(ms) = shift.get(&r.file[i]) {
-                r.ts[i] -= ms;
-            }
+    shift_rows(&mut t.requests, &shift);
+    shift
+}
+
+/// Converts the times of `r`'s rows from the files `shift` names to UTC (the request logs
+/// read again are converted as they are read: `super::reread`).
+pub fn shift_rows(r: &mut Requests, shift: &BTreeMap<FileId, i64>) {
+    if shift.is_empty() {
+        return;
+    }
+    for i in 0..r.len() {
+        if let Some(ms) = shift.get(&r.file[i]) {
+            r.ts[i] -= ms;
         }
     }
-    shift
 }
 
 /// The offset most dumps of `server` were written at, if any dump says.

@@ -113,7 +113,12 @@ pub fn attach(
     let found = files
         .iter()
         .map(|a| {
-            let f = t.files.iter().find(|f| f.id == a.id);
+            // A file's id is its place in `files` (a search only if not: 100,000 small logs).
+            let f = t
+                .files
+                .get(a.id as usize)
+                .filter(|f| f.id == a.id)
+                .or_else(|| t.files.iter().find(|f| f.id == a.id));
             f.map_or((FileStatus::Parsed, LineCounts::default()), |f| {
                 (f.status, f.counts)
             })
@@ -242,15 +247,8 @@ impl Reread {
     /// What the ingest did to the rows after reading them all: the machines' names, the
     /// native logs' times to UTC.
     fn prepare(&self, r: &mut Requests) {
-        r.server.rename(|v| self.names.of(v).filter(|n| n != v));
-        if self.shift.is_empty() {
-            return;
-        }
-        for i in 0..r.len() {
-            if let Some(ms) = self.shift.get(&r.file[i]) {
-                r.ts[i] -= ms;
-            }
-        }
+        r.server.rename(|v| self.names.rename(v));
+        super::local_time::shift_rows(r, &self.shift);
     }
 
     /// Calls `f` on every request row, a table and a range of its rows at a time, in order:
