@@ -189,22 +189,10 @@ pub struct MemberReader {
 }
 
 impl MemberReader {
-    /// Reads the member's inflated bytes into `out`, at most `limit` of them. An error after
-    /// some bytes (a cut archive, a bad checksum) leaves those bytes in `out`.
-    pub fn read_into(&mut self, out: &mut Vec<u8>, limit: u64) -> std::io::Result<()> {
-        let entry = self
-            .zip
-            .by_index(self.index)
-            .map_err(std::io::Error::other)?;
-        entry.take(limit).read_to_end(out).map(|_| ())
-    }
-    /// Copies the member's inflated bytes into `out`, at most `limit` of them.
-    pub fn copy_into(&mut self, out: &mut dyn std::io::Write, limit: u64) -> std::io::Result<()> {
-        let entry = self
-            .zip
-            .by_index(self.index)
-            .map_err(std::io::Error::other)?;
-        std::io::copy(&mut entry.take(limit), out).map(|_| ())
+    /// The member's inflated bytes. An error after some of them (a cut archive, a bad
+    /// checksum) leaves those read.
+    pub fn entry(&mut self) -> std::io::Result<impl Read + '_> {
+        self.zip.by_index(self.index).map_err(std::io::Error::other)
     }
 }
 

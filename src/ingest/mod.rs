@@ -333,32 +333,19 @@ fn load(a: &Artifact, populate: bool) -> Result<(Source, Vec<IssueRow>), ReadErr
         return Ok((Source::new(Vec::new()), Vec::new()));
     }
     let file = std::fs::File::open(&a.path).map_err(ReadError::Open)?;
+    // A compressed source read a wave at a time (not `populate`d) is inflated to disk and
+    // mapped, so that its pages go as read; otherwise into memory.
     let (src, mut notes) = match (a.container, &a.member) {
         (Container::Plain, _) => (map_source(file, populate)?, Vec::new()),
-        // Read a wave at a time: inflated to disk and mapped, so that its pages go as read.
-        (Container::Zip, Some(m)) if !populate => {
-            let mut r = archive::open_member(&a.path, m.index).map_err(ReadError::Inflate)?;
-            spill(a.id, "zip member", |out, limit| r.copy_into(out, limit))?
-        }
-        (c, _) if !populate && c != Container::Zip => {
-            let mut r = crate::discover::decoder_of(file, c).map_err(ReadError::Inflate)?;
-            let what = if c == Container::Zstd { "zstd" } else { "gzip" };
-            spill(a.id, what, |out, limit| {
-                use std::io::Read;
-                std::io::copy(&mut (&mut r).take(limit), out).map(|_| ())
-            })?
-        }
         (Container::Zip, Some(m)) => {
-            let mut r = archive::open_member(&a.path, m.index).map_err(ReadError::Inflate)?;
-            inflate(a.id, "zip member", |out, limit| r.read_into(out, limit))?
+            let mut zip = archive::open_member(&a.path, m.index).map_err(ReadError::Inflate)?;
+            let entry = zip.entry().map_err(ReadError::Inflate)?;
+            inflate(a.id, "zip member", entry, !populate)?
         }
         (c, _) => {
-            let mut r = crate::discover::decoder_of(file, c).map_err(ReadError::Inflate)?;
+            let r = crate::discover::decoder_of(file, c).map_err(ReadError::Inflate)?;
             let what = if c == Container::Zstd { "zstd" } else { "gzip" };
-            inflate(a.id, what, |out, limit| {
-                use std::io::Read;
-                (&mut r).take(limit).read_to_end(out).map(|_| ())
-            })?
+            inflate(a.id, what, r, !populate)?
         }
     };
     if matches!(
@@ -379,18 +366,22 @@ fn load(a: &Artifact, populate: bool) -> Result<(Source, Vec<IssueRow>), ReadErr
 }
 
 /// The inflated bytes of a compressed file or archive member (`what`), in memory (the tables
-/// point into them as into a mapped log); `read` appends at most its limit of them. A stream cut
-/// short (a copy interrupted, a disk full) keeps what inflated, with a warning; more than
-/// [`inflate_limit`] bytes is refused (a decompression bomb, or a log too large to hold:
-/// extract it first).
+/// point into them as into a mapped log), or on disk ([`spill`]). A stream cut short (a copy
+/// interrupted, a disk full) keeps what inflated, with a warning; more than [`inflate_limit`]
+/// bytes is refused (a decompression bomb, or a log too large to hold: extract it first).
 fn inflate(
     id: crate::tables::FileId,
     what: &str,
-    mut read: impl FnMut(&mut Vec<u8>, u64) -> std::io::Result<()>,
+    r: impl std::io::Read,
+    to_disk: bool,
 ) -> Result<(Source, Vec<IssueRow>), ReadError> {
+    use std::io::Read;
     let limit = inflate_limit();
+    if to_disk {
+        return spill(id, what, r, limit);
+    }
     let mut v = Vec::new();
-    let result = read(&mut v, limit + 1);
+    let result = r.take(limit + 1).read_to_end(&mut v).map(drop);
     let notes = inflated(id, what, result, v.len() as u64, limit)?;
     Ok((Source::new(v), notes))
 }
@@ -457,17 +448,17 @@ impl<W: std::io::Write> std::io::Write for Spilled<W> {
 fn spill(
     id: crate::tables::FileId,
     what: &str,
-    mut read: impl FnMut(&mut dyn std::io::Write, u64) -> std::io::Result<()>,
+    r: impl std::io::Read,
+    limit: u64,
 ) -> Result<(Source, Vec<IssueRow>), ReadError> {
     use std::io::Write;
-    let limit = inflate_limit();
     let file = tempfile::tempfile().map_err(ReadError::Spill)?;
     let mut out = Spilled {
         inner: std::io::BufWriter::with_capacity(1 << 20, &file),
         n: 0,
         failed: None,
     };
-    let result = read(&mut out, limit + 1);
+    let result = std::io::copy(&mut r.take(limit + 1), &mut out).map(drop);
     let flushed = out.flush();
     if let Some(e) = out.failed.take() {
         return Err(ReadError::Spill(e));
