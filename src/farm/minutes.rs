@@ -30,11 +30,6 @@ impl Minutes {
         days
     }
 
-    /// The minutes of these requests.
-    pub fn of(r: &Requests) -> Minutes {
-        Minutes::sorted(by_name(r, 0..r.len()))
-    }
-
     /// The minutes of every request row of `t` (a fold: the logs are read again when the
     /// table holds only the rows around the incidents).
     pub fn of_all(t: &crate::tables::Tables) -> Minutes {
@@ -138,7 +133,7 @@ mod tests {
             &["samples/outage/WEB01/inetpub".into()],
             &Default::default(),
         );
-        let m = Minutes::of(&t.requests);
+        let m = Minutes::of_all(&t);
         let total: u64 = m.rows.iter().map(|r| r.2[0]).sum();
         assert_eq!(total, t.requests.len() as u64);
         for (_, _, c) in &m.rows {
