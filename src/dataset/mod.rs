@@ -309,10 +309,12 @@ fn replace_server(
     Ok((rows, partitions))
 }
 
+/// A UTC day, ms: a partition's span.
+const DAY: i64 = 86_400_000;
+
 /// Writes `requests` of a server whose logs are read again (see `ingest::reread`): each chunk
 /// of rows, in order, to its day's file, as [`write_table`] lays them out.
 fn write_read_again(dir: &Path, again: &crate::ingest::reread::Reread) -> io::Result<(u64, usize)> {
-    const DAY: i64 = 86_400_000;
     let names = crate::tables::REQUEST_COLUMNS;
     let keep: Vec<usize> = (0..names.len()).filter(|&c| names[c] != "server").collect();
     let mut parts: crate::export::PartWriters<i64> = Default::default();
@@ -344,7 +346,6 @@ fn write_read_again(dir: &Path, again: &crate::ingest::reread::Reread) -> io::Re
 /// The folder of a partition: `None` for a table without `ts`, `Some(None)` for rows without
 /// one (Hive's default partition), else the UTC day's.
 fn partition(dir: &Path, day: Option<Option<i64>>) -> PathBuf {
-    const DAY: i64 = 86_400_000;
     match day {
         None => dir.to_path_buf(),
         Some(None) => dir.join("date=__HIVE_DEFAULT_PARTITION__"),
@@ -363,7 +364,6 @@ fn write_table(dir: &Path, t: &dyn TableView) -> io::Result<(u64, usize)> {
     let keep: Vec<usize> = (0..cols.len()).filter(|&c| cols[c].0 != "server").collect();
     let ts = cols.iter().position(|c| *c == ("ts", ColKind::Ts));
     // Keyed by day number, named once per partition (naming each row took 5 % of ingest).
-    const DAY: i64 = 86_400_000;
     let mut by_day: BTreeMap<Option<Option<i64>>, Vec<usize>> = BTreeMap::new();
     for r in 0..t.len() {
         let day = ts.map(|c| match t.cell(r, c) {
