@@ -106,18 +106,23 @@ impl Groups {
 }
 
 /// The group of a table's row by its site code and day: rows come in runs of one site and
-/// day, and a name is looked up once a run.
+/// day, and `find` is asked by name once a run.
 struct Local {
-    last: Option<((u32, i64), usize)>,
+    last: Option<((u32, i64), Option<usize>)>,
 }
 
 impl Local {
-    fn base(&mut self, g: &mut Groups, r: &Requests, i: usize) -> usize {
+    fn base(
+        &mut self,
+        r: &Requests,
+        i: usize,
+        find: impl FnOnce(Option<&str>, i64) -> Option<usize>,
+    ) -> Option<usize> {
         let key = (r.site.code(i), r.ts[i].div_euclid(DAY));
         match self.last {
             Some((k, b)) if k == key => b,
             _ => {
-                let b = g.base(r.site.get(i), key.1);
+                let b = find(r.site.get(i), key.1);
                 self.last = Some((key, b));
                 b
             }
@@ -214,7 +219,10 @@ impl Patterns {
             |g, r, range| {
                 let mut local = Local { last: None };
                 each_feature(r, range, &[true; 7], |i, k, h, tt| {
-                    let b = local.base(g, r, i);
+                    // (Always a group: one is made when missing.)
+                    let Some(b) = local.base(r, i, |s, d| Some(g.base(s, d))) else {
+                        return;
+                    };
                     let text = || if held { None } else { text_of(r, i, k) };
                     g.groups[b + k].add(h, tt, i, text);
                 });
@@ -260,17 +268,10 @@ fn recount(t: &Tables, g: &mut Groups) {
     let exact = t.all_rows().fold(
         || blank(g),
         |acc, r, range| {
-            let mut last: Option<((u32, i64), Option<usize>)> = None;
+            let mut local = Local { last: None };
             each_feature(r, range, &needed, |i, k, h, tt| {
-                let key = (r.site.code(i), r.ts[i].div_euclid(DAY));
-                let b = match last {
-                    Some((k0, b)) if k0 == key => b,
-                    _ => index
-                        .get(&(r.site.get(i).map(str::to_owned), key.1))
-                        .copied(),
-                };
-                last = Some((key, b));
-                if let Some(b) = b
+                let find = |s: Option<&str>, d| index.get(&(s.map(str::to_owned), d)).copied();
+                if let Some(b) = local.base(r, i, find)
                     && let Some(e) = acc[b + k].get_mut(&h)
                 {
                     e.add(tt);
