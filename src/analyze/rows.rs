@@ -196,6 +196,8 @@ pub fn gather(
                 let tt = r.time_taken_ms.get(i).unwrap_or(0).min(86_400_000) as i64;
                 near(r.ts[i], tt) || in_span(r.ts[i])
             });
+            // (Read again, each table comes whole, so keeping it keeps the chunk.)
+            debug_assert_eq!(range.len(), r.len());
             if wanted {
                 kept.append(r);
             }
